@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: MIT */
+/* Start-up of the agent inside an application, and its daemon link. */
+#include <errno.h>
+#include <link.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+#include "blocks.h"
+#include "codec.h"
+#include "evict.h"
+#include "log.h"
+#include "loop.h"
+#include "msg.h"
+#include "regions.h"
+#include "restore.h"
+#include "store.h"
+#include "uffd.h"
+#include "uffd_compat.h"
+#include "util.h"
+
+#define HANDSHAKE_MS 2000
+
+struct agent uz_agent = { .sock = -1, .uffd = -1, .stage_uffd = -1,
+			  .kick_fd = -1, .arena_fd = -1 };
+
+void agent_disconnect(void)
+{
+	if (uz_agent.sock >= 0)
+		close(uz_agent.sock);
+	uz_agent.sock = -1;
+}
+
+/* HELLO with our arena, WELCOME with the daemon's /dev/userfaultfd fd. */
+static int handshake(int sock, int readopt, struct uz_agent_welcome *w,
+		     int *dev_fd)
+{
+	static struct uz_msg m;
+	struct uz_agent_hello h = { .pid = getpid(),
+				    .arena_size = uz_agent.arena_size };
+	struct pollfd p = { sock, POLLIN, 0 };
+	const char *cause = NULL;
+	int err;
+
+	h.flags = readopt ? UZ_HELLO_READOPT : 0;
+	prctl(PR_GET_NAME, h.comm);
+	err = msg_send(sock, UZ_MSG_AGENT_HELLO, 0, &h, sizeof(h), uz_agent.arena_fd);
+	if (err)
+		return err;
+	/* a hung daemon must not hang the application's start-up */
+	if (poll(&p, 1, HANDSHAKE_MS) != 1)
+		return -ETIMEDOUT;
+	err = msg_recv(sock, &m, dev_fd, &cause);
+	if (err)
+		return err;
+	if (m.hdr.type == UZ_MSG_ERROR) {
+		m.u.error.msg[sizeof(m.u.error.msg) - 1] = 0;
+		log_warn("uzswapd refused us: %s", m.u.error.msg);
+		return m.u.error.err < 0 ? m.u.error.err : -EPERM;
+	}
+	if (m.hdr.type != UZ_MSG_AGENT_WELCOME)
+		return -EPROTO;
+	*w = m.u.welcome;
+	return 0;
+}
+
+int agent_connect(int readopt)
+{
+	struct uz_agent_welcome w;
+	int sock, dev_fd = -1, err;
+
+	sock = msg_connect(uz_agent.sock_path);
+	if (sock < 0)
+		return sock;
+	err = handshake(sock, readopt, &w, &dev_fd);
+	if (dev_fd >= 0)
+		close(dev_fd); /* only needed the first time */
+	if (err) {
+		close(sock);
+		return err;
+	}
+	uz_agent.sock = sock;
+	if (readopt)
+		log_info("re-attached to uzswapd");
+	return 0;
+}
+
+/* The pieces that need the daemon's answer: uffds and the codec. */
+static int agent_setup(int dev_fd, const struct uz_agent_welcome *w)
+{
+	int umo, err;
+
+	uz_agent.uffd = uffd_open(dev_fd, UZ_UFFD_FEATURES, &umo);
+	if (uz_agent.uffd < 0)
+		return uz_agent.uffd;
+	if (umo)
+		log_warn("userfaultfd is user-mode only: a system call reading "
+			 "into evicted memory will fail (run uzswapd as root)");
+	uz_agent.stage_uffd = uffd_open(dev_fd, UFFD_FEATURE_MOVE, &umo);
+	if (uz_agent.stage_uffd < 0)
+		return uz_agent.stage_uffd;
+	uz_agent.codec_id = w->codec;
+	uz_agent.codec_level = w->level;
+	uz_agent.codec = codec_open(w->codec, w->level);
+	if (!uz_agent.codec)
+		return -errno;
+	uz_agent.arena->codec = w->codec;
+	uz_agent.arena->level = w->level;
+	uz_agent.kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (uz_agent.kick_fd < 0)
+		return -errno;
+	err = blocks_init(uz_agent.arena->rec_count);
+	if (!err)
+		err = pagemap_open();
+	if (!err)
+		err = evict_init();
+	if (!err)
+		err = restore_init();
+	return err;
+}
+
+/* Arena sizing: enough records and address space for all of RAM (it
+ * is sparse: only what is stored takes memory). */
+static int arena_make(void)
+{
+	struct sysinfo si;
+	uint64_t ram;
+
+	if (sysinfo(&si))
+		return -errno;
+	ram = (uint64_t)si.totalram * si.mem_unit;
+	return store_create(ram / UZ_BLOCK_SIZE + 64, ram);
+}
+
+/* Every loaded object's data and bss.  A bss is anonymous memory and
+ * may merge with a neighbouring mapping; evicting it would let the agent
+ * thread fault on libc's or its own variables and wait for itself. */
+static int exclude_object(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	uint64_t lo = UINT64_MAX, hi = 0;
+	int i;
+
+	for (i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+
+		if (ph->p_type != PT_LOAD)
+			continue;
+		if (info->dlpi_addr + ph->p_vaddr < lo)
+			lo = info->dlpi_addr + ph->p_vaddr;
+		if (info->dlpi_addr + ph->p_vaddr + ph->p_memsz > hi)
+			hi = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+	}
+	if (hi > lo)
+		regions_exclude(lo, hi - lo);
+	return 0;
+}
+
+static void agent_start(void)
+{
+	struct uz_agent_welcome w;
+	const char *path = msg_socket_path();
+	int sock, dev_fd = -1, err;
+
+	if (getenv("UZSWAP_DISABLE"))
+		return;
+	if (strlen(path) >= sizeof(uz_agent.sock_path))
+		return;
+	strcpy(uz_agent.sock_path, path);
+	sock = msg_connect(path);
+	if (sock < 0)
+		return; /* no daemon: behave as if we were not loaded */
+	log_init("libuzswap", getenv("UZSWAP_DEBUG") ? UZ_LOG_DEBUG : UZ_LOG_WARN);
+	uz_agent.pid = getpid();
+	dl_iterate_phdr(exclude_object, NULL);
+	err = arena_make();
+	if (!err)
+		err = handshake(sock, 0, &w, &dev_fd);
+	if (!err)
+		err = agent_setup(dev_fd, &w);
+	if (dev_fd >= 0)
+		close(dev_fd);
+	if (err) {
+		log_warn("not active: %s", strerror(-err));
+		close(sock);
+		return;
+	}
+	uz_agent.sock = sock;
+	uz_agent.active = 1;
+	err = loop_start();
+	if (err) {
+		uz_agent.active = 0;
+		log_warn("not active: agent thread: %s", strerror(-err));
+	}
+}
+
+/* fork() without the FORK event: the child's copy of an evicted block
+ * would read as zeros, so bring everything back first. */
+static void atfork_prepare(void)
+{
+	if (!uz_agent.active)
+		return;
+	/* no eviction may slip in between this and the fork itself */
+	__atomic_store_n(&uz_agent.fork_pending, 1, __ATOMIC_SEQ_CST);
+	loop_request(LOOP_RESTORE_RANGE, 0, UINT64_MAX - UZ_BLOCK_SIZE);
+}
+
+static void atfork_parent(void)
+{
+	__atomic_store_n(&uz_agent.fork_pending, 0, __ATOMIC_SEQ_CST);
+}
+
+/* The child starts without our thread; its memory is all resident.
+ * Let go of the parent's descriptors and arena and start afresh. */
+static void atfork_child(void)
+{
+	if (!uz_agent.active)
+		return;
+	close(uz_agent.sock);
+	close(uz_agent.uffd);
+	close(uz_agent.stage_uffd);
+	close(uz_agent.kick_fd);
+	close(uz_agent.arena_fd);
+	munmap(uz_agent.arena, uz_agent.arena_size);
+	memset(&uz_agent, 0, sizeof(uz_agent));
+	uz_agent.sock = uz_agent.uffd = uz_agent.stage_uffd = -1;
+	uz_agent.kick_fd = uz_agent.arena_fd = -1;
+	agent_start();
+}
+
+__attribute__((constructor)) static void agent_ctor(void)
+{
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	agent_start();
+}

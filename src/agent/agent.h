@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/* The agent's process-wide state, shared by its source files. */
+#ifndef UZ_AGENT_H
+#define UZ_AGENT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "frame.h"
+
+#define UZ_HIDDEN __attribute__((visibility("hidden")))
+
+struct codec;
+
+struct agent {
+	int active;	/* connected once and running its thread */
+	int fork_pending; /* between fork()'s prepare and parent hooks */
+	int sock;	/* to uzswapd, -1 while disconnected */
+	int uffd;	/* MISSING-mode uffd for the application's blocks */
+	int stage_uffd; /* WP-mode uffd holding only the eviction staging */
+	int kick_fd;	/* eventfd: wakes the agent thread (API, fork) */
+	pid_t pid;
+	pthread_t thread;
+	pid_t thread_tid;
+	char sock_path[108];
+
+	/* the arena, mapped shared */
+	int arena_fd;
+	struct uz_arena_hdr *arena;
+	uint64_t arena_size;
+	struct uz_client_stats *stats;
+
+	struct codec *codec;
+	int codec_id, codec_level;
+
+	/* eviction staging: registered on stage_uffd only */
+	uint8_t *evict_stage;
+	int evict_stage_dirty; /* holds a PTE table: remap before a THP move */
+	/* restore staging: unregistered THP-backed blocks */
+	uint8_t *restore_stage[2];
+	int restore_ready[2];
+	/* scratch: one frame, and one block's worth of payload */
+	uint8_t *frame_buf;
+	uint8_t *out_buf;
+	size_t out_cap;
+
+	/* the last fault, for locality */
+	uint64_t last_fault_addr;
+	uint64_t seq_next_block; /* block a sequential reader reaches next */
+	int seq_run;		 /* consecutive sequential 2 MB restores */
+};
+
+extern struct agent uz_agent UZ_HIDDEN;
+
+/* agent.c */
+UZ_HIDDEN int agent_connect(int readopt);
+UZ_HIDDEN void agent_disconnect(void);
+
+/* loop.c: the agent thread */
+UZ_HIDDEN int loop_start(void);
+
+/* util.c */
+UZ_HIDDEN void *map_anon(size_t len, int huge);
+UZ_HIDDEN void *map_aligned(size_t len, size_t align, int huge);
+UZ_HIDDEN uint64_t now_ns(void);
+UZ_HIDDEN void stat_add(uint64_t *counter, int64_t delta);
+
+static inline uint64_t block_of(uint64_t addr)
+{
+	return addr & ~(uint64_t)(UZ_BLOCK_SIZE - 1);
+}
+
+#endif

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+/* This process's evicted blocks: an open-addressing table by address. */
+#include <errno.h>
+#include <string.h>
+
+#include "blocks.h"
+#include "store.h"
+
+static struct block *table;
+static uint32_t mask, count;
+
+int blocks_init(uint32_t capacity)
+{
+	uint32_t n = 64;
+
+	/* keep the load under one half so probes stay short */
+	while (n < 2 * capacity)
+		n <<= 1;
+	table = map_anon((size_t)n * sizeof(*table), 0);
+	if (!table)
+		return -ENOMEM;
+	mask = n - 1;
+	count = 0;
+	return 0;
+}
+
+static uint32_t slot_of(uint64_t addr)
+{
+	uint64_t h = (addr >> 21) * 0x9e3779b97f4a7c15ull;
+
+	return (uint32_t)(h >> 32) & mask;
+}
+
+struct block *blocks_find(uint64_t addr)
+{
+	uint32_t i;
+
+	if (!table)
+		return NULL;
+	for (i = slot_of(addr);; i = (i + 1) & mask) {
+		if (table[i].addr == addr)
+			return &table[i];
+		if (!table[i].addr)
+			return NULL;
+	}
+}
+
+struct block *blocks_insert(uint64_t addr)
+{
+	uint32_t i;
+
+	if (count + 1 > mask / 2)
+		return NULL;
+	for (i = slot_of(addr); table[i].addr; i = (i + 1) & mask)
+		;
+	memset(&table[i], 0, sizeof(table[i]));
+	table[i].addr = addr;
+	count++;
+	return &table[i];
+}
+
+/* Delete slot @i, shifting later members of its probe run back so that
+ * lookups need no tombstones. */
+static void slot_delete(uint32_t i)
+{
+	uint32_t j = i, home;
+
+	table[i].addr = 0;
+	for (;;) {
+		j = (j + 1) & mask;
+		if (!table[j].addr)
+			break;
+		home = slot_of(table[j].addr);
+		/* leave j alone if its home lies cyclically in (i, j] */
+		if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
+			continue;
+		table[i] = table[j];
+		table[j].addr = 0;
+		i = j;
+	}
+	count--;
+}
+
+void blocks_remove(struct block *b)
+{
+	store_unref(b->rec);
+	slot_delete((uint32_t)(b - table));
+}
+
+struct block *blocks_rekey(struct block *b, uint64_t new_addr)
+{
+	struct block copy = *b, *nb;
+
+	slot_delete((uint32_t)(b - table));
+	nb = blocks_insert(new_addr);
+	/* the slot just freed guarantees room */
+	copy.addr = new_addr;
+	*nb = copy;
+	return nb;
+}
+
+void blocks_for_each(void (*fn)(struct block *, void *), void *arg)
+{
+	uint32_t i;
+
+	for (i = 0; table && i <= mask; i++)
+		if (table[i].addr)
+			fn(&table[i], arg);
+}
+
+uint32_t blocks_count(void)
+{
+	return count;
+}

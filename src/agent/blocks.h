@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/* This process's evicted blocks: a table keyed by block address. */
+#ifndef UZ_AGENT_BLOCKS_H
+#define UZ_AGENT_BLOCKS_H
+
+#include <stdint.h>
+
+#include "agent.h"
+
+#define UZ_BLK_WAS_THP 0x1
+#define UZ_BLK_HINT_SEQ 0x2
+#define UZ_BLK_HINT_RANDOM 0x4
+
+/*
+ * What this process still expects from a stored record.  The record is
+ * shared (after fork) and immutable; what this process has restored or
+ * dropped since is tracked here.
+ */
+struct block {
+	uint64_t addr; /* 2 MB aligned; 0 = empty slot */
+	uint32_t rec;
+	uint32_t stored;     /* frames still to restore (bit per frame) */
+	uint64_t zeroed[8];  /* pages dropped since eviction: read as zero */
+	uint32_t flags;
+	uint16_t refills_64k;
+	uint16_t pad;
+};
+
+UZ_HIDDEN int blocks_init(uint32_t capacity);
+UZ_HIDDEN struct block *blocks_find(uint64_t addr);
+/* Insert a block for @addr; NULL when the table is full. */
+UZ_HIDDEN struct block *blocks_insert(uint64_t addr);
+/* Forget @b: drop its record reference.  @b is invalid afterwards. */
+UZ_HIDDEN void blocks_remove(struct block *b);
+/* Re-key @b to @new_addr (mremap).  Returns the block at its new slot. */
+UZ_HIDDEN struct block *blocks_rekey(struct block *b, uint64_t new_addr);
+/* Call @fn on every block (the table must not change meanwhile). */
+UZ_HIDDEN void blocks_for_each(void (*fn)(struct block *, void *), void *arg);
+UZ_HIDDEN uint32_t blocks_count(void);
+
+static inline int block_page_zeroed(const struct block *b, unsigned page)
+{
+	return (b->zeroed[page / 64] >> (page % 64)) & 1;
+}
+
+/* Bytes of application memory @b still holds in the pool. */
+static inline uint64_t block_stored_bytes(const struct block *b)
+{
+	return (uint64_t)__builtin_popcount(b->stored) * UZ_FRAME_SIZE;
+}
+
+#endif

@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: MIT */
+/* Taking 2 MB blocks away from the application into the arena. */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "blocks.h"
+#include "codec.h"
+#include "evict.h"
+#include "log.h"
+#include "regions.h"
+#include "restore.h"
+#include "store.h"
+#include "uffd.h"
+#include "uffd_compat.h"
+#include "util.h"
+
+/* The staging block is registered (write-protect mode, so touching its
+ * holes never faults to us) on a uffd of its own: UFFDIO_MOVE needs its
+ * destination registered on the uffd doing the move, and madvise() on
+ * a range of the main uffd would wait for this very thread to read the
+ * REMOVE event. */
+static int stage_map(void)
+{
+	uint8_t *want = uz_agent.evict_stage;
+	uint8_t *p;
+
+	if (want) {
+		p = (void *)syscall(SYS_mmap, want, UZ_BLOCK_SIZE,
+				    PROT_READ | PROT_WRITE,
+				    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		if (p == MAP_FAILED)
+			return -errno;
+	} else {
+		p = map_aligned(UZ_BLOCK_SIZE, UZ_BLOCK_SIZE, 1);
+		if (!p)
+			return -ENOMEM;
+		uz_agent.evict_stage = p;
+	}
+	madvise(p, UZ_BLOCK_SIZE, MADV_HUGEPAGE);
+	uz_agent.evict_stage_dirty = 0;
+	return uffd_register(uz_agent.stage_uffd, (uint64_t)p, UZ_BLOCK_SIZE,
+			     UFFDIO_REGISTER_MODE_WP);
+}
+
+int evict_init(void)
+{
+	uz_agent.out_cap = UZ_FRAMES_PER_BLOCK * frame_bound();
+	uz_agent.out_buf = map_anon(uz_agent.out_cap, 0);
+	uz_agent.frame_buf = map_anon(UZ_FRAME_SIZE, 0);
+	if (!uz_agent.out_buf || !uz_agent.frame_buf)
+		return -ENOMEM;
+	return stage_map();
+}
+
+/* Encode the staged block's frames into out_buf; returns payload bytes. */
+static int64_t encode_block(const struct page_presence *pp,
+			    struct uz_frame_desc *frames, uint64_t *orig)
+{
+	uint64_t off = 0;
+	unsigned f, p;
+
+	*orig = 0;
+	for (f = 0; f < UZ_FRAMES_PER_BLOCK; f++) {
+		const uint8_t *src = uz_agent.evict_stage + f * UZ_FRAME_SIZE;
+		unsigned present = 0;
+		int len;
+
+		for (p = 0; p < UZ_PAGES_PER_FRAME; p++)
+			present += page_present(pp, f * UZ_PAGES_PER_FRAME + p);
+		*orig += (uint64_t)present * UZ_PAGE_SIZE;
+		memset(&frames[f], 0, sizeof(frames[f]));
+		if (!present) {
+			/* never touched: a zero frame, without reading it */
+			frames[f].kind = UZ_FRAME_ZERO;
+			frames[f].csum = frame_checksum(UZ_FRAME_ZERO, NULL, 0);
+			stat_add(&uz_agent.stats->frames_zero, 1);
+			continue;
+		}
+		if (present < UZ_PAGES_PER_FRAME) {
+			/* holes read as zero; gather the frame so that the
+			 * encoder sees exactly what the application would */
+			for (p = 0; p < UZ_PAGES_PER_FRAME; p++) {
+				uint8_t *d = uz_agent.frame_buf + p * UZ_PAGE_SIZE;
+
+				if (page_present(pp, f * UZ_PAGES_PER_FRAME + p))
+					memcpy(d, src + p * UZ_PAGE_SIZE, UZ_PAGE_SIZE);
+				else
+					memset(d, 0, UZ_PAGE_SIZE);
+			}
+			src = uz_agent.frame_buf;
+		}
+		len = frame_encode(uz_agent.codec, src, uz_agent.out_buf + off,
+				   uz_agent.out_cap - off, &frames[f]);
+		if (len < 0)
+			return len;
+		frames[f].off = off;
+		off += len;
+		switch (frames[f].kind) {
+		case UZ_FRAME_ZERO: stat_add(&uz_agent.stats->frames_zero, 1); break;
+		case UZ_FRAME_FILL: stat_add(&uz_agent.stats->frames_fill, 1); break;
+		case UZ_FRAME_RAW: stat_add(&uz_agent.stats->frames_raw, 1); break;
+		default: stat_add(&uz_agent.stats->frames_packed, 1); break;
+		}
+	}
+	return off;
+}
+
+/*
+ * Move the block into staging.  A page UFFDIO_MOVE refuses (EBUSY: shared
+ * after fork, KSM, pinned) stays where it is: the block is stored
+ * without it and a later restore never overwrites a mapped page.
+ */
+static int move_out(uint64_t addr, int huge, unsigned *busy)
+{
+	uint64_t off = 0, moved;
+	int err;
+
+	*busy = 0;
+	while (off < UZ_BLOCK_SIZE) {
+		err = uffd_move(uz_agent.stage_uffd,
+				(uint64_t)uz_agent.evict_stage + off, addr + off,
+				UZ_BLOCK_SIZE - off,
+				UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES, &moved);
+		off += moved;
+		if (!err)
+			return 0;
+		if (err == -EAGAIN)
+			continue;
+		if (err != -EBUSY)
+			return err;
+		if (off == 0 && huge)
+			/* a shared THP: leave it whole rather than split it */
+			return -EBUSY;
+		(*busy)++;
+		off = (off & ~(uint64_t)(UZ_PAGE_SIZE - 1)) + UZ_PAGE_SIZE;
+	}
+	return 0;
+}
+
+int evict_block(uint64_t addr, uint64_t *bytes, uint64_t *stored)
+{
+	struct uz_frame_desc frames[UZ_FRAMES_PER_BLOCK];
+	struct page_presence pp;
+	struct uz_block_rec *rec;
+	struct block *b;
+	uint64_t orig = 0;
+	unsigned busy;
+	int64_t len;
+	uint32_t idx;
+	int err, huge;
+
+	*bytes = *stored = 0;
+	if (blocks_find(addr))
+		return 0;
+	err = pagemap_block(addr, &pp);
+	if (err)
+		return err;
+	if (!pp.count)
+		return 0; /* nothing there to take */
+	huge = pp.huge;
+	if (huge && uz_agent.evict_stage_dirty) {
+		/* a PMD only moves onto an empty PMD slot */
+		err = stage_map();
+		if (err)
+			return err;
+	}
+	/* from here on, a touch of a hole or of a moved page faults to us */
+	err = uffd_register(uz_agent.uffd, addr, UZ_BLOCK_SIZE,
+			    UFFDIO_REGISTER_MODE_MISSING);
+	if (err)
+		return err;
+	err = move_out(addr, huge, &busy);
+	if (err == -EBUSY) {
+		stat_add(&uz_agent.stats->evict_busy, 1);
+		return 0;
+	}
+	if (busy)
+		stat_add(&uz_agent.stats->evict_busy, 1);
+	if (!huge)
+		uz_agent.evict_stage_dirty = 1;
+	if (!err)
+		err = pagemap_block((uint64_t)uz_agent.evict_stage, &pp);
+	if (!err && !pp.count)
+		return 0; /* every page stayed (busy): nothing was taken */
+	len = err ? err : encode_block(&pp, frames, &orig);
+	if (len >= 0)
+		err = store_put(uz_agent.out_buf, len, &idx);
+	else
+		err = len;
+	if (!err) {
+		b = blocks_insert(addr);
+		if (!b) {
+			store_unref(idx);
+			err = -ENOSPC;
+		}
+	}
+	if (err) {
+		/* put everything back where it was: nothing is lost */
+		uint64_t moved;
+
+		uffd_move(uz_agent.uffd, addr, (uint64_t)uz_agent.evict_stage,
+			  UZ_BLOCK_SIZE, UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES, &moved);
+		madvise(uz_agent.evict_stage, UZ_BLOCK_SIZE, MADV_DONTNEED);
+		return err;
+	}
+	rec = store_rec(idx);
+	memcpy(rec->frames, frames, sizeof(frames));
+	rec->addr = addr;
+	rec->flags = huge ? UZ_REC_WAS_THP : 0;
+	rec->orig_bytes = orig;
+	b->rec = idx;
+	b->stored = (uint32_t)((1ull << UZ_FRAMES_PER_BLOCK) - 1);
+	b->flags = huge ? UZ_BLK_WAS_THP : 0;
+
+	/* the data is safe in the arena: free the application's pages */
+	madvise(uz_agent.evict_stage, UZ_BLOCK_SIZE, MADV_DONTNEED);
+
+	stat_add(&uz_agent.stats->evicted_bytes, UZ_BLOCK_SIZE);
+	stat_add(&uz_agent.stats->stored_bytes, len);
+	rec->payload_bytes = len;
+	stat_add(&uz_agent.stats->evicted_blocks_total, 1);
+	stat_add(&uz_agent.stats->evicted_bytes_total, orig);
+	*bytes = orig;
+	*stored = len;
+	return 1;
+}
+
+struct evict_walk {
+	const struct uz_evict *req;
+	struct uz_evict_done *done;
+	void (*progress)(uint64_t, uint64_t);
+	uint64_t target;
+	uint64_t last_report;
+};
+
+static int evict_one(uint64_t block, void *arg)
+{
+	struct evict_walk *w = arg;
+	uint64_t bytes, stored;
+	int ret;
+
+	/* faults first: an application thread may be waiting on us */
+	restore_poll();
+	if (__atomic_load_n(&uz_agent.fork_pending, __ATOMIC_SEQ_CST)) {
+		w->done->err = -EBUSY;
+		return 1;
+	}
+	ret = evict_block(block, &bytes, &stored);
+	if (ret < 0) {
+		w->done->skipped++;
+		if (ret != -ENOSPC)
+			return 0;
+		w->done->err = ret;
+		return 1; /* the arena is full */
+	}
+	if (ret == 0)
+		return 0;
+	w->done->blocks++;
+	w->done->bytes += bytes;
+	w->done->stored += stored;
+	if (w->progress && w->done->bytes - w->last_report >= (64u << 20)) {
+		w->last_report = w->done->bytes;
+		w->progress(w->done->bytes, w->target);
+	}
+	return !(w->req->flags & UZ_EVICT_ALL) && w->done->bytes >= w->target;
+}
+
+void evict_run(const struct uz_evict *req, struct uz_evict_done *done,
+	       void (*progress)(uint64_t done_bytes, uint64_t target))
+{
+	struct evict_walk w = { req, done, progress, req->bytes, 0 };
+	uint64_t t0 = now_ns(), busy0 = uz_agent.stats->evict_busy;
+	int64_t managed;
+
+	memset(done, 0, sizeof(*done));
+	managed = regions_scan(evict_one, &w);
+	if (managed < 0)
+		done->err = (int32_t)managed;
+	else
+		uz_agent.stats->registered_bytes = managed;
+	done->busy = uz_agent.stats->evict_busy - busy0;
+	done->usec = (now_ns() - t0) / 1000;
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mmap, munmap and mremap as the application calls them.  They issue the
+ * system call themselves (no dlsym, no allocation) and note anonymous
+ * private ranges; glibc's own internal calls bypass them, which is why
+ * the agent also scans /proc/self/maps.  They take no lock across the
+ * system call: munmap of an evicted range waits for the agent thread to
+ * read the UNMAP event.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "regions.h"
+
+#define UZ_EXPORT __attribute__((visibility("default")))
+
+UZ_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
+		     off_t off)
+{
+	long r = syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+	void *p = r == -1 ? MAP_FAILED : (void *)r;
+
+	if (p != MAP_FAILED && (flags & MAP_ANONYMOUS) && !(flags & MAP_SHARED) &&
+	    len >= UZ_BLOCK_SIZE)
+		regions_note_map((uintptr_t)p, len);
+	return p;
+}
+
+UZ_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd,
+		       off_t off) __attribute__((alias("mmap")));
+
+UZ_EXPORT int munmap(void *addr, size_t len)
+{
+	long r = syscall(SYS_munmap, addr, len);
+
+	if (!r)
+		regions_note_unmap((uintptr_t)addr, len);
+	return (int)r;
+}
+
+UZ_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
+{
+	void *new_addr = NULL;
+	void *p;
+	va_list ap;
+	long r;
+
+	if (flags & MREMAP_FIXED) {
+		va_start(ap, flags);
+		new_addr = va_arg(ap, void *);
+		va_end(ap);
+	}
+	r = syscall(SYS_mremap, old, old_len, new_len, flags, new_addr);
+	p = r == -1 ? MAP_FAILED : (void *)r;
+	if (p != MAP_FAILED && p != old) {
+		/* hints follow the memory; the stored copy follows through
+		 * the REMAP event */
+		regions_note_unmap((uintptr_t)old, old_len);
+		regions_note_map((uintptr_t)p, new_len);
+	}
+	return p;
+}

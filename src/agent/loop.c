@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+/* The agent thread: faults, daemon commands, requests, idle work. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "blocks.h"
+#include "evict.h"
+#include "log.h"
+#include "loop.h"
+#include "msg.h"
+#include "regions.h"
+#include "restore.h"
+
+#define STACK_SIZE (256u << 10)
+#define SPIN_NS 30000		/* spin this long for the next fault */
+#define RECONNECT_NS 1000000000ull
+#define RESCAN_NS 2000000000ull /* refresh the managed-bytes figure */
+
+static struct {
+	pthread_mutex_t serial; /* one request at a time */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int op, pending, result;
+	uint64_t start, len;
+} req = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+	  PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0 };
+
+static uint64_t evict_seq;
+
+int loop_is_agent_thread(void)
+{
+	return uz_agent.active && (pid_t)syscall(SYS_gettid) == uz_agent.thread_tid;
+}
+
+int loop_request(int op, uint64_t start, uint64_t len)
+{
+	uint64_t one = 1;
+	int ret;
+
+	if (!uz_agent.active)
+		return -ENOTCONN;
+	if (loop_is_agent_thread())
+		return -EDEADLK;
+	pthread_mutex_lock(&req.serial);
+	pthread_mutex_lock(&req.lock);
+	req.op = op;
+	req.start = start;
+	req.len = len;
+	req.pending = 1;
+	pthread_mutex_unlock(&req.lock);
+	if (write(uz_agent.kick_fd, &one, sizeof(one)) < 0)
+		log_warn("kick: %s", strerror(errno));
+	pthread_mutex_lock(&req.lock);
+	while (req.pending)
+		pthread_cond_wait(&req.cond, &req.lock);
+	ret = req.result;
+	pthread_mutex_unlock(&req.lock);
+	pthread_mutex_unlock(&req.serial);
+	return ret;
+}
+
+static int restore_range(uint64_t start, uint64_t len)
+{
+	uint64_t blk;
+	int err = 0;
+
+	for (blk = block_of(start); blk < start + len && !err; blk += UZ_BLOCK_SIZE) {
+		struct block *b = blocks_find(blk);
+
+		if (b)
+			err = restore_all_frames(b);
+	}
+	return err;
+}
+
+static void serve_request(void)
+{
+	uint64_t v;
+	int ret = -EINVAL;
+
+	if (read(uz_agent.kick_fd, &v, sizeof(v)) < 0)
+		return;
+	pthread_mutex_lock(&req.lock);
+	if (req.pending) {
+		if (req.op == LOOP_RESTORE_RANGE)
+			ret = restore_range(req.start, req.len);
+		req.result = ret;
+		req.pending = 0;
+		pthread_cond_broadcast(&req.cond);
+	}
+	pthread_mutex_unlock(&req.lock);
+}
+
+static void send_progress(uint64_t done, uint64_t target)
+{
+	struct uz_evict_progress p = { done, target };
+
+	if (uz_agent.sock >= 0)
+		msg_send(uz_agent.sock, UZ_MSG_EVICT_PROGRESS, evict_seq, &p,
+			 sizeof(p), -1);
+}
+
+/* One message from the daemon; returns -errno when the link is gone. */
+static int serve_daemon(void)
+{
+	static struct uz_msg m;
+	struct uz_evict_done done;
+	const char *cause = NULL;
+	int fd, err;
+
+	err = msg_recv(uz_agent.sock, &m, &fd, &cause);
+	if (err == -EAGAIN || err == -EINTR)
+		return 0;
+	if (err)
+		return err;
+	switch (m.hdr.type) {
+	case UZ_MSG_EVICT:
+		evict_seq = m.hdr.seq;
+		evict_run(&m.u.evict, &done, send_progress);
+		return msg_send(uz_agent.sock, UZ_MSG_EVICT_DONE, m.hdr.seq, &done,
+				sizeof(done), -1);
+	case UZ_MSG_ERROR:
+		m.u.error.msg[sizeof(m.u.error.msg) - 1] = 0;
+		log_warn("uzswapd: %s", m.u.error.msg);
+		return 0;
+	default:
+		log_warn("unexpected message %u from uzswapd", m.hdr.type);
+		return 0;
+	}
+}
+
+static void *agent_main(void *arg)
+{
+	uint64_t last_try = 0, last_scan = 0, spin_until = 0;
+	sigset_t all;
+
+	/* the application's signal handlers must not run on this thread */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	uz_agent.thread_tid = syscall(SYS_gettid);
+	for (;;) {
+		struct pollfd p[3] = {
+			{ uz_agent.uffd, POLLIN, 0 },
+			{ uz_agent.kick_fd, POLLIN, 0 },
+			{ uz_agent.sock, POLLIN, 0 },
+		};
+		int timeout = -1, n;
+
+		/* a sequential reader faults again within microseconds:
+		 * catching that without sleeping halves the round trip */
+		if (now_ns() < spin_until) {
+			if (restore_poll())
+				spin_until = now_ns() + SPIN_NS;
+			continue;
+		}
+		if (now_ns() - last_scan > RESCAN_NS) {
+			int64_t managed = regions_scan(NULL, NULL);
+
+			if (managed >= 0)
+				uz_agent.stats->registered_bytes = managed;
+			last_scan = now_ns();
+		}
+		if (restore_idle())
+			timeout = 0;
+		else if (restore_pending())
+			timeout = 1;
+		else
+			timeout = 1000;
+		n = poll(p, uz_agent.sock >= 0 ? 3 : 2, timeout);
+		if (n < 0 && errno != EINTR)
+			log_err("poll: %s", strerror(errno));
+		if (p[0].revents & POLLIN || restore_pending())
+			if (restore_poll())
+				spin_until = now_ns() + SPIN_NS;
+		if (p[1].revents & POLLIN)
+			serve_request();
+		if (uz_agent.sock >= 0 && p[2].revents) {
+			int err = serve_daemon();
+
+			if (err) {
+				log_warn("lost uzswapd (%s); serving faults on "
+					 "our own and reconnecting",
+					 strerror(-err));
+				agent_disconnect();
+			}
+		}
+		if (uz_agent.sock < 0 && now_ns() - last_try > RECONNECT_NS) {
+			last_try = now_ns();
+			agent_connect(1);
+		}
+	}
+	return arg;
+}
+
+int loop_start(void)
+{
+	pthread_attr_t attr;
+	void *stack = map_anon(STACK_SIZE, 0);
+	int err;
+
+	if (!stack)
+		return -ENOMEM;
+	pthread_attr_init(&attr);
+	pthread_attr_setstack(&attr, stack, STACK_SIZE);
+	err = -pthread_create(&uz_agent.thread, &attr, agent_main, NULL);
+	pthread_attr_destroy(&attr);
+	return err;
+}

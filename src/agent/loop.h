@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/* The agent thread, and requests other threads hand to it. */
+#ifndef UZ_AGENT_LOOP_H
+#define UZ_AGENT_LOOP_H
+
+#include <stdint.h>
+
+#include "agent.h"
+
+enum loop_op {
+	LOOP_RESTORE_RANGE = 1, /* put back every stored block in a range */
+};
+
+/* Start the agent thread on a stack of its own.  Returns 0 or -errno. */
+UZ_HIDDEN int loop_start(void);
+
+/*
+ * Run @op on the agent thread and wait for it (the block table belongs
+ * to that thread alone).  Returns the op's result, or -ENOTCONN when the
+ * agent is not running.  Must not be called from the agent thread.
+ */
+UZ_HIDDEN int loop_request(int op, uint64_t start, uint64_t len);
+
+/* Is the caller the agent thread? */
+UZ_HIDDEN int loop_is_agent_thread(void);
+
+#endif

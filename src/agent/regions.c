@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: MIT */
+/* Which of the process's memory the agent manages, and how it is used. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "regions.h"
+#include "uzswap.h"
+
+#define UZ_MAX_RANGES 256
+
+struct range {
+	uint64_t start, end;
+	int hint;
+};
+
+/* Small fixed tables: the interposers and the agent thread share them,
+ * so a spinlock, never held across a system call. */
+static struct range excluded[UZ_MAX_RANGES], hinted[UZ_MAX_RANGES];
+static struct range explicit_[UZ_MAX_RANGES];
+static unsigned n_excluded, n_hinted, n_explicit;
+static uint64_t noted_bytes;
+static int lock_word;
+
+static void lock(void)
+{
+	while (__atomic_exchange_n(&lock_word, 1, __ATOMIC_ACQUIRE))
+		while (__atomic_load_n(&lock_word, __ATOMIC_RELAXED))
+			__builtin_ia32_pause();
+}
+
+static void unlock(void)
+{
+	__atomic_store_n(&lock_word, 0, __ATOMIC_RELEASE);
+}
+
+static int overlaps(const struct range *r, uint64_t s, uint64_t e)
+{
+	return r->start < e && s < r->end;
+}
+
+/* Remove [s, e) from every range of @tab, splitting where needed. */
+static void table_cut(struct range *tab, unsigned *n, uint64_t s, uint64_t e)
+{
+	unsigned i;
+
+	for (i = 0; i < *n; i++) {
+		struct range *r = &tab[i];
+
+		if (!overlaps(r, s, e))
+			continue;
+		if (r->start < s && r->end > e && *n < UZ_MAX_RANGES) {
+			tab[(*n)++] = (struct range){ e, r->end, r->hint };
+			r->end = s;
+		} else if (r->start < s) {
+			r->end = s;
+		} else if (r->end > e) {
+			r->start = e;
+		} else {
+			tab[i--] = tab[--(*n)];
+		}
+	}
+}
+
+static int table_add(struct range *tab, unsigned *n, uint64_t s, uint64_t e,
+		     int hint)
+{
+	table_cut(tab, n, s, e);
+	if (*n == UZ_MAX_RANGES)
+		return -ENOSPC;
+	tab[(*n)++] = (struct range){ s, e, hint };
+	return 0;
+}
+
+void regions_exclude(uint64_t start, uint64_t len)
+{
+	lock();
+	table_add(excluded, &n_excluded, start, start + len, 0);
+	unlock();
+}
+
+void regions_note_map(uint64_t start, uint64_t len)
+{
+	__atomic_fetch_add(&noted_bytes, len, __ATOMIC_RELAXED);
+}
+
+void regions_note_unmap(uint64_t start, uint64_t len)
+{
+	lock();
+	table_cut(hinted, &n_hinted, start, start + len);
+	table_cut(explicit_, &n_explicit, start, start + len);
+	unlock();
+}
+
+int regions_register(uint64_t start, uint64_t len)
+{
+	int err;
+
+	lock();
+	err = table_add(explicit_, &n_explicit, start, start + len, 0);
+	unlock();
+	return err;
+}
+
+int regions_unregister(uint64_t start, uint64_t len)
+{
+	lock();
+	table_cut(explicit_, &n_explicit, start, start + len);
+	unlock();
+	return 0;
+}
+
+int regions_hint(uint64_t start, uint64_t len, int hint)
+{
+	int err = 0;
+
+	lock();
+	if (hint == UZSWAP_HINT_NORMAL)
+		table_cut(hinted, &n_hinted, start, start + len);
+	else
+		err = table_add(hinted, &n_hinted, start, start + len, hint);
+	unlock();
+	return err;
+}
+
+int regions_hint_at(uint64_t addr)
+{
+	int hint = UZSWAP_HINT_NORMAL;
+	unsigned i;
+
+	lock();
+	for (i = 0; i < n_hinted; i++)
+		if (overlaps(&hinted[i], addr, addr + 1))
+			hint = hinted[i].hint;
+	unlock();
+	return hint;
+}
+
+static int block_excluded(uint64_t b)
+{
+	unsigned i;
+	int ex = 0;
+
+	lock();
+	for (i = 0; i < n_excluded && !ex; i++)
+		ex = overlaps(&excluded[i], b, b + UZ_BLOCK_SIZE);
+	unlock();
+	return ex;
+}
+
+/* UZSWAP_SCOPE=explicit: manage only what the API registered. */
+static int explicit_only(void)
+{
+	static int v = -1;
+
+	if (v < 0) {
+		const char *s = getenv("UZSWAP_SCOPE");
+
+		v = s && !strcmp(s, "explicit");
+	}
+	return v;
+}
+
+static int block_in_explicit(uint64_t b)
+{
+	unsigned i;
+	int in = 0;
+
+	lock();
+	for (i = 0; i < n_explicit && !in; i++)
+		in = explicit_[i].start <= b &&
+		     b + UZ_BLOCK_SIZE <= explicit_[i].end;
+	unlock();
+	return in;
+}
+
+/*
+ * Parse one maps line: "start-end perms offset dev inode   path".
+ * Returns 1 for anonymous private writable memory we may take.
+ */
+static int maps_line_eligible(const char *l, uint64_t *s, uint64_t *e)
+{
+	char *p;
+	unsigned long inode;
+
+	*s = strtoull(l, &p, 16);
+	if (*p != '-')
+		return 0;
+	*e = strtoull(p + 1, &p, 16);
+	/* perms: rw-p only; shared, read-only and exec are not ours */
+	if (strncmp(p, " rw-p ", 6))
+		return 0;
+	p += 6;
+	strtoull(p, &p, 16);		 /* offset */
+	while (*p == ' ')
+		p++;
+	while (*p && *p != ' ')
+		p++;			 /* dev */
+	inode = strtoul(p, &p, 10);
+	if (inode)
+		return 0;
+	while (*p == ' ')
+		p++;
+	/* plain anonymous, the brk heap, or a prctl-named anon region */
+	return *p == '\n' || *p == 0 || !strncmp(p, "[heap]", 6) ||
+	       !strncmp(p, "[anon:", 6);
+}
+
+struct scan_state {
+	int (*fn)(uint64_t, void *);
+	void *arg;
+	int pass;	/* 0: COLD-hinted blocks, 1: the rest */
+	int stopped;
+	int64_t managed;
+};
+
+static void scan_vma(struct scan_state *st, uint64_t s, uint64_t e)
+{
+	uint64_t b = (s + UZ_BLOCK_SIZE - 1) & ~(uint64_t)(UZ_BLOCK_SIZE - 1);
+
+	for (; b + UZ_BLOCK_SIZE <= e && !st->stopped; b += UZ_BLOCK_SIZE) {
+		int hint;
+
+		if (block_excluded(b))
+			continue;
+		if (explicit_only() && !block_in_explicit(b))
+			continue;
+		hint = regions_hint_at(b);
+		if (st->pass == 1)
+			st->managed += UZ_BLOCK_SIZE;
+		if (hint == UZSWAP_HINT_HOT || !st->fn)
+			continue;
+		if ((hint == UZSWAP_HINT_COLD) != (st->pass == 0))
+			continue;
+		if (st->fn(b, st->arg))
+			st->stopped = 1;
+	}
+}
+
+int64_t regions_scan(int (*fn)(uint64_t block, void *arg), void *arg)
+{
+	/* maps is read in pieces into a buffer of our own: no allocation */
+	static char buf[64 * 1024];
+	struct scan_state st = { .fn = fn, .arg = arg };
+
+	/* pass 0 takes COLD-hinted blocks first; without hints it is empty */
+	for (st.pass = fn && n_hinted ? 0 : 1; st.pass < 2; st.pass++) {
+		size_t have = 0;
+		ssize_t n;
+		int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0)
+			return -errno;
+		for (;;) {
+			char *l = buf, *nl;
+
+			n = read(fd, buf + have, sizeof(buf) - 1 - have);
+			if (n <= 0)
+				break;
+			have += n;
+			buf[have] = 0;
+			while ((nl = strchr(l, '\n'))) {
+				uint64_t s, e;
+
+				if (maps_line_eligible(l, &s, &e))
+					scan_vma(&st, s, e);
+				l = nl + 1;
+			}
+			have -= l - buf;
+			memmove(buf, l, have);
+		}
+		close(fd);
+	}
+	return st.managed;
+}

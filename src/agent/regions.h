@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/* Which of the process's memory the agent manages, and how it is used. */
+#ifndef UZ_AGENT_REGIONS_H
+#define UZ_AGENT_REGIONS_H
+
+#include <stdint.h>
+
+#include "agent.h"
+
+/* Never evict [start, start+len): the agent's own memory. */
+UZ_HIDDEN void regions_exclude(uint64_t start, uint64_t len);
+/* Interposers and the API report ranges as they appear and go. */
+UZ_HIDDEN void regions_note_map(uint64_t start, uint64_t len);
+UZ_HIDDEN void regions_note_unmap(uint64_t start, uint64_t len);
+/* Explicit API: @hint is enum uzswap_hint; register adds a range. */
+UZ_HIDDEN int regions_register(uint64_t start, uint64_t len);
+UZ_HIDDEN int regions_unregister(uint64_t start, uint64_t len);
+UZ_HIDDEN int regions_hint(uint64_t start, uint64_t len, int hint);
+/* The hint covering @addr (UZSWAP_HINT_NORMAL when none). */
+UZ_HIDDEN int regions_hint_at(uint64_t addr);
+
+/*
+ * Rescan /proc/self/maps and call @fn for every whole 2 MB block of
+ * anonymous private writable memory that may be evicted, COLD-hinted
+ * blocks first, HOT ones never.  Returns the managed bytes (whole
+ * blocks) or -errno.  @fn returns non-zero to stop the walk.
+ */
+UZ_HIDDEN int64_t regions_scan(int (*fn)(uint64_t block, void *arg), void *arg);
+
+#endif

@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: MIT */
+/* Serving faults: bringing back a 64 KB frame or the whole 2 MB block. */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "blocks.h"
+#include "codec.h"
+#include "events.h"
+#include "latency.h"
+#include "log.h"
+#include "regions.h"
+#include "restore.h"
+#include "store.h"
+#include "uffd.h"
+#include "uffd_compat.h"
+#include "uzswap.h"
+
+#define ALL_FRAMES ((uint32_t)((1ull << UZ_FRAMES_PER_BLOCK) - 1))
+#define REFILLS_BEFORE_FINISH 4 /* 64 KB refills of one block, then all */
+#define PREFETCH_WINDOW 4	/* 2 MB blocks restored ahead of a reader */
+#define RETRY_MAX 64
+
+static uint8_t *dec_buf; /* one decoded frame */
+
+/* faults the kernel asked us to retry (-EAGAIN: the address space was
+ * changing) wait here until the events that changed it are read */
+static struct {
+	uint64_t addr;
+	uint64_t flags;
+	uint64_t t0;
+} retry[RETRY_MAX];
+static unsigned n_retry;
+
+static uint64_t prefetch_next; /* next block to restore ahead */
+static unsigned prefetch_left;
+
+int restore_init(void)
+{
+	int i;
+
+	dec_buf = map_anon(UZ_FRAME_SIZE, 0);
+	if (!dec_buf)
+		return -ENOMEM;
+	for (i = 0; i < 2; i++) {
+		uz_agent.restore_stage[i] = map_aligned(UZ_BLOCK_SIZE, UZ_BLOCK_SIZE, 1);
+		if (!uz_agent.restore_stage[i])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Fault a fresh, zeroed huge page into staging @i, ahead of need
+ * (~30 us that would otherwise sit on a fault's critical path). */
+static void stage_fill(int i)
+{
+	*(volatile uint8_t *)uz_agent.restore_stage[i] = 0;
+	uz_agent.restore_ready[i] = 1;
+}
+
+int restore_idle(void)
+{
+	struct block *b;
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (!uz_agent.restore_ready[i]) {
+			stage_fill(i);
+			return 1;
+		}
+	if (!prefetch_left)
+		return 0;
+	b = blocks_find(prefetch_next);
+	if (!b || b->stored != ALL_FRAMES || !(b->flags & UZ_BLK_WAS_THP) ||
+	    (b->flags & UZ_BLK_HINT_RANDOM)) {
+		prefetch_left = 0;
+		return 0;
+	}
+	prefetch_left--;
+	prefetch_next += UZ_BLOCK_SIZE;
+	uz_agent.seq_next_block = prefetch_next;
+	if (restore_block_whole(b) == 0)
+		stat_add(&uz_agent.stats->prefetch_2m, 1);
+	return 1;
+}
+
+int restore_decode(const struct block *b, unsigned f, uint8_t *dst)
+{
+	const struct uz_block_rec *rec = store_rec(b->rec);
+	const struct uz_frame_desc *d = &rec->frames[f];
+	uint64_t extent = (uint64_t)rec->extent_pages * UZ_PAGE_SIZE;
+	unsigned p;
+	int err;
+
+	if (d->off > extent)
+		return -EBADMSG;
+	err = frame_decode(uz_agent.codec, d, store_payload(rec, d),
+			   extent - d->off, dst);
+	if (err)
+		return err == -EBADMSG ? err : -EBADMSG;
+	/* pages the application dropped since eviction read back as zero */
+	for (p = 0; p < UZ_PAGES_PER_FRAME; p++)
+		if (block_page_zeroed(b, f * UZ_PAGES_PER_FRAME + p))
+			memset(dst + p * UZ_PAGE_SIZE, 0, UZ_PAGE_SIZE);
+	return 0;
+}
+
+static void report_bad_frame(const struct block *b, unsigned f)
+{
+	stat_add(&uz_agent.stats->csum_failures, 1);
+	log_err("checksum failed: block %#lx frame %u (record %u); the "
+		"application gets SIGBUS there",
+		(unsigned long)b->addr, f, b->rec);
+}
+
+/* The block no longer holds anything: stop catching faults there so
+ * the kernel serves them normally (and can fault THPs in again). */
+static void block_release(struct block *b)
+{
+	uint64_t addr = b->addr;
+
+	blocks_remove(b);
+	uffd_unregister(uz_agent.uffd, addr, UZ_BLOCK_SIZE);
+}
+
+int restore_frame_done(struct block *b, unsigned f)
+{
+	if (!(b->stored & (1u << f)))
+		return 0;
+	b->stored &= ~(1u << f);
+	stat_add(&uz_agent.stats->evicted_bytes, -(int64_t)UZ_FRAME_SIZE);
+	if (b->stored)
+		return 0;
+	block_release(b);
+	return 1;
+}
+
+/* Put frame @f back: COPY, or the zero page for a zero frame, or
+ * poison when its checksum fails.  Returns 1 when @b was freed. */
+static int restore_frame(struct block *b, unsigned f, int *err)
+{
+	const struct uz_frame_desc *d = &store_rec(b->rec)->frames[f];
+	uint64_t dst = b->addr + (uint64_t)f * UZ_FRAME_SIZE;
+
+	if (d->kind == UZ_FRAME_ZERO) {
+		*err = uffd_fill_range(uz_agent.uffd, uffd_op_zero, dst, NULL,
+				       UZ_FRAME_SIZE);
+		if (!*err)
+			stat_add(&uz_agent.stats->restores_zero, 1);
+	} else if (restore_decode(b, f, dec_buf) == 0) {
+		*err = uffd_fill_range(uz_agent.uffd, uffd_op_copy, dst, dec_buf,
+				       UZ_FRAME_SIZE);
+	} else {
+		report_bad_frame(b, f);
+		*err = uffd_fill_range(uz_agent.uffd, uffd_op_poison, dst, NULL,
+				       UZ_FRAME_SIZE);
+	}
+	if (*err)
+		return 0;
+	stat_add(&uz_agent.stats->restores_64k, 1);
+	return restore_frame_done(b, f);
+}
+
+int restore_all_frames(struct block *b)
+{
+	unsigned f;
+	int err = 0;
+
+	for (f = 0; f < UZ_FRAMES_PER_BLOCK; f++)
+		if (b->stored & (1u << f))
+			if (restore_frame(b, f, &err) || err)
+				break;
+	return err;
+}
+
+static int stage_pick(void)
+{
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (uz_agent.restore_ready[i])
+			return i;
+	stage_fill(0);
+	return 0;
+}
+
+/*
+ * Decode the whole block into a fresh THP and move it in with one
+ * UFFDIO_MOVE: the application gets a PMD-mapped huge page back in one
+ * fault.  Only for a block none of whose frames came back yet.
+ */
+int restore_block_whole(struct block *b)
+{
+	int i = stage_pick(), err = 0;
+	uint8_t *stage = uz_agent.restore_stage[i];
+	const struct uz_block_rec *rec = store_rec(b->rec);
+	uint64_t off = 0, moved;
+	unsigned f;
+
+	for (f = 0; f < UZ_FRAMES_PER_BLOCK; f++) {
+		/* a fresh huge page is already zero */
+		if (rec->frames[f].kind == UZ_FRAME_ZERO &&
+		    !((b->zeroed[f / 4] >> (f % 4 * 16)) & 0xffff))
+			continue;
+		if (restore_decode(b, f, stage + f * UZ_FRAME_SIZE)) {
+			/* keep the good frames apart from the bad one */
+			madvise(stage, UZ_BLOCK_SIZE, MADV_DONTNEED);
+			uz_agent.restore_ready[i] = 0;
+			return restore_all_frames(b);
+		}
+	}
+	uz_agent.restore_ready[i] = 0;
+	while (off < UZ_BLOCK_SIZE) {
+		err = uffd_move(uz_agent.uffd, b->addr + off, (uint64_t)stage + off,
+				UZ_BLOCK_SIZE - off,
+				UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES, &moved);
+		off += moved;
+		if (!err)
+			break;
+		if (err == -EEXIST) {
+			/* the application's page (kept when busy) wins */
+			off = (off & ~(uint64_t)(UZ_PAGE_SIZE - 1)) + UZ_PAGE_SIZE;
+			err = 0;
+			continue;
+		}
+		if (err != -EAGAIN)
+			break;
+	}
+	if (off < UZ_BLOCK_SIZE || err) {
+		/* move whatever did not go in back out of staging's way;
+		 * the frames stay stored and a retry restores them */
+		madvise(stage, UZ_BLOCK_SIZE, MADV_DONTNEED);
+		if (err)
+			return err;
+	}
+	uffd_wake(uz_agent.uffd, b->addr, UZ_BLOCK_SIZE);
+	stat_add(&uz_agent.stats->evicted_bytes,
+		 -(int64_t)block_stored_bytes(b));
+	b->stored = 0;
+	block_release(b);
+	return 0;
+}
+
+/* A fault where nothing is stored: the page was dropped (MADV_DONTNEED
+ * and the like) after eviction or restore, so it reads as zero. */
+static int fault_zero(uint64_t addr)
+{
+	uint64_t page = addr & ~(uint64_t)(UZ_PAGE_SIZE - 1);
+
+	return uffd_fill_range(uz_agent.uffd, uffd_op_zero, page, NULL,
+			       UZ_PAGE_SIZE);
+}
+
+/* 2 MB when the block was a THP and the access looks sequential: the
+ * fault is on its first page, or where a sequential reader goes next,
+ * or the range was hinted.  An isolated touch elsewhere gets 64 KB. */
+static int want_whole(const struct block *b, uint64_t addr)
+{
+	int hint = regions_hint_at(addr);
+
+	if (b->stored != ALL_FRAMES || hint == UZSWAP_HINT_RANDOM)
+		return 0;
+	if (hint == UZSWAP_HINT_SEQUENTIAL)
+		return 1;
+	if (!(b->flags & UZ_BLK_WAS_THP))
+		return 0;
+	return addr - b->addr < UZ_PAGE_SIZE || b->addr == uz_agent.seq_next_block;
+}
+
+static int fault(uint64_t addr, uint64_t t0)
+{
+	uint64_t blk = block_of(addr);
+	unsigned f = (addr - blk) / UZ_FRAME_SIZE;
+	struct block *b = blocks_find(blk);
+	int err = 0, whole = 0;
+
+	if (!b || !(b->stored & (1u << f))) {
+		err = fault_zero(addr);
+	} else if (want_whole(b, addr)) {
+		whole = 1;
+		err = restore_block_whole(b);
+		if (!err) {
+			stat_add(&uz_agent.stats->restores_2m, 1);
+			uz_agent.seq_next_block = blk + UZ_BLOCK_SIZE;
+			prefetch_next = blk + UZ_BLOCK_SIZE;
+			prefetch_left = PREFETCH_WINDOW;
+		}
+	} else {
+		int freed = restore_frame(b, f, &err);
+
+		if (!err && !freed && ++b->refills_64k >= REFILLS_BEFORE_FINISH)
+			/* the block keeps being asked for: finish it */
+			err = restore_all_frames(b);
+	}
+	if (err)
+		return err;
+	stat_add(&uz_agent.stats->faults, 1);
+	latency_add(uz_agent.stats->fault_lat, now_ns() - t0);
+	if (whole)
+		latency_add(uz_agent.stats->restore2m_lat, now_ns() - t0);
+	uz_agent.last_fault_addr = addr;
+	return 0;
+}
+
+static void fault_or_queue(uint64_t addr, uint64_t flags, uint64_t t0)
+{
+	int err = fault(addr, t0);
+
+	if (err == -EAGAIN && n_retry < RETRY_MAX) {
+		retry[n_retry].addr = addr;
+		retry[n_retry].flags = flags;
+		retry[n_retry].t0 = t0;
+		n_retry++;
+	} else if (err) {
+		log_warn("fault at %#lx not served: %s; waking the thread",
+			 (unsigned long)addr, strerror(-err));
+		/* it faults again and comes back to us */
+		uffd_wake(uz_agent.uffd, addr & ~(uint64_t)(UZ_PAGE_SIZE - 1),
+			  UZ_PAGE_SIZE);
+	}
+}
+
+static void retry_pending(void)
+{
+	unsigned i, n = n_retry;
+
+	n_retry = 0;
+	for (i = 0; i < n; i++)
+		fault_or_queue(retry[i].addr, retry[i].flags, retry[i].t0);
+}
+
+int restore_pending(void)
+{
+	return n_retry > 0;
+}
+
+int restore_poll(void)
+{
+	struct uffd_msg msgs[16];
+	int handled = 0;
+
+	for (;;) {
+		ssize_t n = read(uz_agent.uffd, msgs, sizeof(msgs));
+		uint64_t t0 = now_ns();
+		int i;
+
+		if (n <= 0)
+			break;
+		for (i = 0; i < n / (ssize_t)sizeof(msgs[0]); i++) {
+			struct uffd_msg *m = &msgs[i];
+
+			if (m->event == UFFD_EVENT_PAGEFAULT)
+				fault_or_queue(m->arg.pagefault.address,
+					       m->arg.pagefault.flags, t0);
+			else
+				events_handle(m);
+			handled++;
+		}
+	}
+	if (n_retry)
+		retry_pending();
+	return handled;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/* Serving faults: bringing back a 64 KB frame or the whole 2 MB block. */
+#ifndef UZ_AGENT_RESTORE_H
+#define UZ_AGENT_RESTORE_H
+
+#include <stdint.h>
+
+#include "agent.h"
+#include "blocks.h"
+
+UZ_HIDDEN int restore_init(void);
+
+/* Read and serve every message waiting on the uffd; never blocks.
+ * Returns the number of messages handled. */
+UZ_HIDDEN int restore_poll(void);
+
+/* Faults waiting for a retry: poll again soon. */
+UZ_HIDDEN int restore_pending(void);
+
+/* Restore all of @b with one UFFDIO_MOVE of a decoded THP. */
+UZ_HIDDEN int restore_block_whole(struct block *b);
+
+/* Idle work: refill restore staging, prefetch ahead of a sequential
+ * reader.  Returns 1 when it did something (call again). */
+UZ_HIDDEN int restore_idle(void);
+
+/* Put back every stored frame of @b and forget it (unregister, mremap
+ * fallbacks).  Returns 0 or -errno. */
+UZ_HIDDEN int restore_all_frames(struct block *b);
+
+/* Write the bytes of frame @f of @b, as the application last had them,
+ * into @dst (UZ_FRAME_SIZE).  Returns 0, or -EBADMSG on a bad checksum. */
+UZ_HIDDEN int restore_decode(const struct block *b, unsigned f, uint8_t *dst);
+
+/* Forget frame @f of @b after it was put back or dropped; frees the
+ * block when it was the last.  Returns 1 when @b was freed. */
+UZ_HIDDEN int restore_frame_done(struct block *b, unsigned f);
+
+#endif

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/* The agent's side of its arena: records, extents and their memory. */
+#ifndef UZ_AGENT_STORE_H
+#define UZ_AGENT_STORE_H
+
+#include <stdint.h>
+
+#include "agent.h"
+
+/* Create, size, seal and map the arena for @rec_count blocks. */
+UZ_HIDDEN int store_create(uint32_t rec_count, uint64_t data_bytes);
+
+static inline struct uz_block_rec *store_rec(uint32_t idx)
+{
+	return (struct uz_block_rec *)((uint8_t *)uz_agent.arena +
+				       uz_agent.arena->rec_off) + idx;
+}
+
+static inline const uint8_t *store_payload(const struct uz_block_rec *r,
+					   const struct uz_frame_desc *d)
+{
+	return (const uint8_t *)uz_agent.arena + r->extent_off + d->off;
+}
+
+/*
+ * Take a free record and an extent of @bytes, copy @payload in, and
+ * return the record index (refs = 1) or -ENOSPC.
+ */
+UZ_HIDDEN int store_put(const void *payload, uint32_t bytes, uint32_t *idx);
+
+/* Drop one reference; the last frees the record and punches its memory. */
+UZ_HIDDEN void store_unref(uint32_t idx);
+
+/* Take one more reference (fork). */
+UZ_HIDDEN void store_ref(uint32_t idx);
+
+UZ_HIDDEN void store_lock(void);
+UZ_HIDDEN void store_unlock(void);
+
+#endif

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+/* Thin wrappers over the userfaultfd ioctls the agent uses. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "uffd_compat.h"
+#include "uffd.h"
+
+static int uffd_api(int fd, uint64_t features)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = features };
+
+	if (ioctl(fd, UFFDIO_API, &api))
+		return -errno;
+	if ((api.features & features) != features)
+		return -EOPNOTSUPP;
+	return 0;
+}
+
+int uffd_open(int dev_fd, uint64_t features, int *user_mode_only)
+{
+	int flags = O_CLOEXEC | O_NONBLOCK;
+	int fd = -1, err;
+
+	*user_mode_only = 0;
+	if (dev_fd >= 0)
+		fd = ioctl(dev_fd, USERFAULTFD_IOC_NEW, flags);
+	if (fd < 0)
+		fd = syscall(SYS_userfaultfd, flags);
+	if (fd < 0 && errno == EPERM) {
+		/* Unprivileged without the daemon's device fd: faults taken
+		 * inside the kernel (read(2) into an evicted buffer) will
+		 * fail with EFAULT, so the caller is told. */
+		fd = syscall(SYS_userfaultfd, flags | UFFD_USER_MODE_ONLY);
+		*user_mode_only = fd >= 0;
+	}
+	if (fd < 0)
+		return -errno;
+	err = uffd_api(fd, features);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int uffd_register(int uffd, uint64_t addr, uint64_t len, uint64_t mode)
+{
+	struct uffdio_register r = { .range = { addr, len }, .mode = mode };
+
+	return ioctl(uffd, UFFDIO_REGISTER, &r) ? -errno : 0;
+}
+
+int uffd_unregister(int uffd, uint64_t addr, uint64_t len)
+{
+	struct uffdio_range r = { addr, len };
+
+	return ioctl(uffd, UFFDIO_UNREGISTER, &r) ? -errno : 0;
+}
+
+/* The fill ioctls report partial progress in a signed field: a negative
+ * value there is an errno, a positive one the bytes done. */
+static int progress(int ret, int64_t field, uint64_t *done)
+{
+	*done = field > 0 ? (uint64_t)field : 0;
+	if (!ret)
+		return 0;
+	return field < 0 ? (int)field : -errno;
+}
+
+int uffd_move(int uffd, uint64_t dst, uint64_t src, uint64_t len,
+	      uint64_t mode, uint64_t *moved)
+{
+	struct uffdio_move m = { .dst = dst, .src = src, .len = len, .mode = mode };
+	int ret = ioctl(uffd, UFFDIO_MOVE, &m);
+
+	return progress(ret, m.move, moved);
+}
+
+int uffd_copy(int uffd, uint64_t dst, const void *src, uint64_t len,
+	      uint64_t *done)
+{
+	struct uffdio_copy c = { .dst = dst, .src = (uint64_t)(uintptr_t)src,
+				 .len = len };
+	int ret = ioctl(uffd, UFFDIO_COPY, &c);
+
+	return progress(ret, c.copy, done);
+}
+
+int uffd_zeropage(int uffd, uint64_t dst, uint64_t len, uint64_t *done)
+{
+	struct uffdio_zeropage z = { .range = { dst, len } };
+	int ret = ioctl(uffd, UFFDIO_ZEROPAGE, &z);
+
+	return progress(ret, z.zeropage, done);
+}
+
+int uffd_poison(int uffd, uint64_t dst, uint64_t len, uint64_t *done)
+{
+	struct uffdio_poison p = { .range = { dst, len } };
+	int ret = ioctl(uffd, UFFDIO_POISON, &p);
+
+	return progress(ret, p.updated, done);
+}
+
+int uffd_wake(int uffd, uint64_t addr, uint64_t len)
+{
+	struct uffdio_range r = { addr, len };
+
+	return ioctl(uffd, UFFDIO_WAKE, &r) ? -errno : 0;
+}
+
+int uffd_op_copy(int uffd, uint64_t dst, const void *src, uint64_t len,
+		 uint64_t *done)
+{
+	return uffd_copy(uffd, dst, src, len, done);
+}
+
+int uffd_op_zero(int uffd, uint64_t dst, const void *src, uint64_t len,
+		 uint64_t *done)
+{
+	return uffd_zeropage(uffd, dst, len, done);
+}
+
+int uffd_op_poison(int uffd, uint64_t dst, const void *src, uint64_t len,
+		   uint64_t *done)
+{
+	return uffd_poison(uffd, dst, len, done);
+}
+
+int uffd_fill_range(int uffd,
+		    int (*op)(int, uint64_t, const void *, uint64_t, uint64_t *),
+		    uint64_t dst, const uint8_t *src, uint64_t len)
+{
+	uint64_t off = 0, done;
+	int err;
+
+	while (off < len) {
+		err = op(uffd, dst + off, src ? src + off : NULL, len - off, &done);
+		off += done;
+		if (!err)
+			break;
+		if (err == -EEXIST) {
+			/* already mapped: the application touched it or it
+			 * never left; skip that page */
+			off = (off & ~(uint64_t)(UZ_PAGE_SIZE - 1)) + UZ_PAGE_SIZE;
+			continue;
+		}
+		if (err == -ENOENT)
+			/* the range is gone (unmapped under us): nothing to fill */
+			return 0;
+		return err;
+	}
+	/* a partial fill that hit EEXIST last may leave waiters asleep */
+	uffd_wake(uffd, dst, len);
+	return 0;
+}

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: MIT */
+/* Small helpers: private mappings, time, counters, page presence. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "regions.h"
+#include "uffd_compat.h"
+#include "util.h"
+
+/* The agent's own memory: mapped directly (never malloc, which the
+ * application may be using when a fault stops it) and excluded from
+ * eviction, since the agent thread must never fault on itself. */
+void *map_anon(size_t len, int huge)
+{
+	void *p = (void *)syscall(SYS_mmap, NULL, len, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	if (huge)
+		madvise(p, len, MADV_HUGEPAGE);
+	regions_exclude((uint64_t)p, len);
+	return p;
+}
+
+void *map_aligned(size_t len, size_t align, int huge)
+{
+	uint8_t *p = (void *)syscall(SYS_mmap, NULL, len + align,
+				     PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *a;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	a = (uint8_t *)(((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1));
+	if (a > p)
+		syscall(SYS_munmap, p, a - p);
+	if (a + len < p + len + align)
+		syscall(SYS_munmap, a + len, p + len + align - (a + len));
+	if (huge)
+		madvise(a, len, MADV_HUGEPAGE);
+	regions_exclude((uint64_t)a, len);
+	return a;
+}
+
+uint64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + t.tv_nsec;
+}
+
+/* Counters in the arena are read concurrently by the daemon. */
+void stat_add(uint64_t *counter, int64_t delta)
+{
+	__atomic_fetch_add(counter, (uint64_t)delta, __ATOMIC_RELAXED);
+}
+
+static int pagemap_fd = -1;
+static int have_scan = 1;
+
+int pagemap_open(void)
+{
+	pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	return pagemap_fd < 0 ? -errno : 0;
+}
+
+/* Fallback for kernels without PAGEMAP_SCAN: one read of 512 entries. */
+static int pagemap_read(uint64_t start, struct page_presence *pp)
+{
+	uint64_t ent[UZ_PAGES_PER_BLOCK];
+	unsigned i;
+
+	if (pread(pagemap_fd, ent, sizeof(ent), (start / UZ_PAGE_SIZE) * 8) !=
+	    (ssize_t)sizeof(ent))
+		return -EIO;
+	for (i = 0; i < UZ_PAGES_PER_BLOCK; i++)
+		/* bit 63 present, bit 62 swapped */
+		if (ent[i] >> 62) {
+			pp->bits[i / 64] |= 1ull << (i % 64);
+			pp->count++;
+		}
+	return 0;
+}
+
+int pagemap_block(uint64_t start, struct page_presence *pp)
+{
+	struct page_region vec[UZ_PAGES_PER_BLOCK];
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg),
+		.start = start,
+		.end = start + UZ_BLOCK_SIZE,
+		.vec = (uint64_t)(uintptr_t)vec,
+		.vec_len = UZ_PAGES_PER_BLOCK,
+		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_HUGE,
+	};
+	long n, i;
+	uint64_t a;
+
+	memset(pp, 0, sizeof(*pp));
+	if (pagemap_fd < 0)
+		return -EBADF;
+	if (!have_scan)
+		return pagemap_read(start, pp);
+	n = ioctl(pagemap_fd, PAGEMAP_SCAN, &arg);
+	if (n < 0) {
+		if (errno != ENOTTY && errno != EINVAL)
+			return -errno;
+		have_scan = 0;
+		return pagemap_read(start, pp);
+	}
+	pp->huge = n == 1 && vec[0].start == start &&
+		   vec[0].end == start + UZ_BLOCK_SIZE &&
+		   (vec[0].categories & PAGE_IS_HUGE);
+	for (i = 0; i < n; i++)
+		for (a = vec[i].start; a < vec[i].end; a += UZ_PAGE_SIZE) {
+			unsigned p = (a - start) / UZ_PAGE_SIZE;
+
+			pp->bits[p / 64] |= 1ull << (p % 64);
+			pp->count++;
+		}
+	return 0;
+}

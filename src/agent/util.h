@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/* Which pages of a 2 MB block hold data, and whether it is one THP. */
+#ifndef UZ_AGENT_UTIL_H
+#define UZ_AGENT_UTIL_H
+
+#include <stdint.h>
+
+#include "agent.h"
+
+struct page_presence {
+	uint64_t bits[UZ_PAGES_PER_BLOCK / 64]; /* present or swapped */
+	unsigned count;
+	int huge; /* mapped by one PMD */
+};
+
+UZ_HIDDEN int pagemap_open(void);
+/* Fill @pp for the block at @start (PAGEMAP_SCAN, else pagemap). */
+UZ_HIDDEN int pagemap_block(uint64_t start, struct page_presence *pp);
+
+static inline int page_present(const struct page_presence *pp, unsigned i)
+{
+	return (pp->bits[i / 64] >> (i % 64)) & 1;
+}
+
+#endif

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The per-client arena: a memfd shared by the agent (which writes it) and
+ * the daemon (which only reads it, with pread, as untrusted input).  It
+ * holds the compressed frames and a self-describing index of them, so it
+ * survives a daemon restart.  Pages are charged to whoever first touches
+ * them: the agent, i.e. the application's own cgroup.
+ *
+ *   page 0          struct uz_arena_hdr (with the client's stats)
+ *   rec_off         rec_count x struct uz_block_rec
+ *   bitmap_off      one bit per data page, set = in use
+ *   data_off        data_pages x 4 KB of frame payload
+ */
+#ifndef UZ_ARENA_H
+#define UZ_ARENA_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "frame.h"
+#include "stats.h"
+
+#define UZ_ARENA_MAGIC 0x31414e4552415a55ull /* "UZARENA1" */
+#define UZ_ARENA_VERSION 1 /* bump when any on-arena struct changes */
+
+struct uz_arena_hdr {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t page_size;
+	uint64_t size; /* bytes of the memfd */
+	uint64_t rec_off;
+	uint32_t rec_count;
+	uint32_t rec_size;
+	uint64_t bitmap_off;
+	uint64_t data_off;
+	uint64_t data_pages;
+	uint32_t owner_pid; /* the process that created the arena */
+	uint32_t codec;	    /* enum uz_codec_id used for new frames */
+	int32_t level;
+	uint32_t alloc_hint; /* data page where the next search starts */
+	/* Serialises the record table and bitmap between processes that
+	 * share the arena after fork(); robust, so a dead holder is seen. */
+	pthread_mutex_t lock;
+	uint8_t pad[64];
+	struct uz_client_stats stats;
+};
+
+enum uz_rec_state {
+	UZ_REC_FREE = 0,
+	UZ_REC_STORED = 1,
+};
+
+#define UZ_REC_WAS_THP 0x1 /* the block was PMD-mapped when evicted */
+
+/* One stored 2 MB block.  Immutable while stored, except refs. */
+struct uz_block_rec {
+	uint64_t addr; /* address it was evicted from (informational) */
+	uint32_t state;
+	uint32_t flags;
+	uint32_t refs; /* processes whose memory still refers to it */
+	uint32_t extent_pages;
+	uint64_t extent_off; /* from the start of the arena */
+	uint64_t orig_bytes;	/* application bytes it holds (non-hole) */
+	uint32_t payload_bytes; /* compressed bytes in the extent */
+	uint32_t pad;
+	struct uz_frame_desc frames[UZ_FRAMES_PER_BLOCK];
+};
+
+struct arena;
+
+/* Layout of an arena for @rec_count records and @data_bytes of payload. */
+int arena_layout(struct uz_arena_hdr *h, uint32_t rec_count,
+		 uint64_t data_bytes);
+
+/*
+ * Check a header read from an untrusted arena of @file_size bytes:
+ * magic, version, and that every region lies inside the file without
+ * overflow.  Returns 0 or -EINVAL.
+ */
+int arena_hdr_check(const struct uz_arena_hdr *h, uint64_t file_size);
+
+#endif

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/* Logging to stderr (and syslog-style levels) shared by all programs. */
+#ifndef UZ_LOG_H
+#define UZ_LOG_H
+
+enum uz_log_level { UZ_LOG_ERR = 3, UZ_LOG_WARN = 4, UZ_LOG_INFO = 6, UZ_LOG_DEBUG = 7 };
+
+/* Prefix every line with @ident; print levels up to @max. */
+void log_init(const char *ident, int max);
+int log_level(void);
+void log_msg(int level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Print and exit(1); only during start-up. */
+void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+#define log_err(...) log_msg(UZ_LOG_ERR, __VA_ARGS__)
+#define log_warn(...) log_msg(UZ_LOG_WARN, __VA_ARGS__)
+#define log_info(...) log_msg(UZ_LOG_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(UZ_LOG_DEBUG, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The wire protocol between uzswapd, the agent and uzswapctl.  One
+ * SOCK_SEQPACKET message per datagram: a fixed header, then a payload of
+ * the exact size its type names.  Descriptors travel as SCM_RIGHTS.
+ */
+#ifndef UZ_PROTOCOL_H
+#define UZ_PROTOCOL_H
+
+#include <stdint.h>
+
+#include "stats.h"
+
+#define UZ_PROTOCOL_VERSION 1 /* bump when any message here changes */
+#define UZ_SOCKET_DEFAULT "/run/uzswap/uzswapd.sock"
+#define UZ_SOCKET_ENV "UZSWAP_SOCKET"
+#define UZ_MSG_MAX 4096
+
+struct uz_msg_hdr {
+	uint16_t version; /* UZ_PROTOCOL_VERSION */
+	uint16_t type;	  /* enum uz_msg_type */
+	uint32_t len;	  /* payload bytes after this header */
+	uint64_t seq;	  /* request id, echoed in the reply */
+};
+
+enum uz_msg_type {
+	/* agent -> daemon, with the arena memfd */
+	UZ_MSG_AGENT_HELLO = 1,
+	/* daemon -> agent, with an fd of /dev/userfaultfd when it has one */
+	UZ_MSG_AGENT_WELCOME = 2,
+	/* daemon -> agent: take memory away */
+	UZ_MSG_EVICT = 3,
+	/* agent -> daemon, and daemon -> ctl: how far an eviction got */
+	UZ_MSG_EVICT_PROGRESS = 4,
+	/* agent -> daemon, and daemon -> ctl: eviction finished */
+	UZ_MSG_EVICT_DONE = 5,
+	/* ctl -> daemon, no payload; reply UZ_MSG_STATUS */
+	UZ_MSG_CTL_STATUS = 6,
+	UZ_MSG_STATUS = 7,
+	/* ctl -> daemon, no payload; replies: UZ_MSG_STATS_CLIENT per
+	 * client, then UZ_MSG_STATS_END with the totals */
+	UZ_MSG_CTL_STATS = 8,
+	UZ_MSG_STATS_CLIENT = 9,
+	UZ_MSG_STATS_END = 10,
+	/* ctl -> daemon: evict from a client; replies PROGRESS..., DONE */
+	UZ_MSG_CTL_EVICT = 11,
+	/* any direction: the request failed */
+	UZ_MSG_ERROR = 12,
+	UZ_MSG_TYPE_MAX
+};
+
+#define UZ_HELLO_READOPT 0x1 /* arena already holds data (daemon restart) */
+
+struct uz_agent_hello {
+	uint32_t pid;
+	uint32_t flags;
+	char comm[16];
+	uint64_t arena_size;
+};
+
+#define UZ_WELCOME_UFFD_DEV 0x1 /* an fd of /dev/userfaultfd is attached */
+
+struct uz_agent_welcome {
+	uint32_t client_id;
+	uint32_t flags;
+	int32_t codec; /* enum uz_codec_id */
+	int32_t level;
+};
+
+#define UZ_EVICT_ALL 0x1 /* every block that can be taken; bytes ignored */
+
+struct uz_evict {
+	uint64_t bytes; /* application bytes to take, rounded up to blocks */
+	uint32_t flags;
+	uint32_t pad;
+};
+
+struct uz_evict_progress {
+	uint64_t done_bytes;
+	uint64_t target_bytes;
+};
+
+struct uz_evict_done {
+	int32_t err; /* 0 or -errno */
+	uint32_t blocks;
+	uint64_t bytes;	 /* application bytes taken */
+	uint64_t stored; /* compressed bytes they now occupy */
+	uint32_t skipped;
+	uint32_t busy; /* blocks UFFDIO_MOVE refused, stored by copy */
+	uint64_t usec;
+};
+
+struct uz_ctl_evict {
+	uint32_t pid;
+	uint32_t flags; /* UZ_EVICT_* */
+	uint64_t bytes;
+};
+
+struct uz_status {
+	uint32_t daemon_pid;
+	uint32_t clients;
+	uint64_t uptime_sec;
+	int32_t codec;
+	int32_t level;
+	uint64_t registered_bytes;
+	uint64_t evicted_bytes;
+	uint64_t stored_bytes;
+	uint64_t pool_bytes;
+	char version[16];
+};
+
+/* Counters of one client as the daemon reports them. */
+struct uz_stats_client {
+	uint32_t pid;
+	uint32_t client_id;
+	char comm[16];
+	uint64_t resident_bytes; /* RssAnon from /proc/PID/status */
+	uint64_t registered_bytes;
+	uint64_t evicted_bytes;
+	uint64_t stored_bytes;
+	uint64_t pool_bytes;
+	uint64_t faults;
+	uint64_t restores_2m;
+	uint64_t restores_64k;
+	uint64_t restores_zero;
+	uint64_t prefetch_2m;
+	uint64_t evict_busy;
+	uint64_t csum_failures;
+	uint64_t lat_p50_ns;
+	uint64_t lat_p99_ns;
+	uint64_t restore2m_p50_ns;
+	uint64_t restore2m_p99_ns;
+	uint32_t connected; /* 0 after the agent's socket closed */
+	uint32_t pad;
+};
+
+struct uz_stats_end {
+	uint32_t clients;
+	uint32_t pad;
+	uint64_t registered_bytes;
+	uint64_t evicted_bytes;
+	uint64_t stored_bytes;
+	uint64_t pool_bytes;
+};
+
+struct uz_error {
+	int32_t err; /* -errno */
+	char msg[252];
+};
+
+/* Payload size of @type, or -1 for an unknown type. */
+int msg_payload_size(unsigned type);
+
+#endif

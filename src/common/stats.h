@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/* Per-client counters the agent keeps in its arena for the daemon to read. */
+#ifndef UZ_STATS_H
+#define UZ_STATS_H
+
+#include <stdint.h>
+
+#define UZ_LAT_BUCKETS 256
+
+/*
+ * Written only by the agent, read by the daemon (which treats every
+ * value as untrusted and clamps what it shows).  On-arena format.
+ */
+struct uz_client_stats {
+	uint64_t registered_bytes; /* anonymous memory in whole 2 MB blocks */
+	uint64_t evicted_bytes;	   /* application bytes now held in the pool */
+	uint64_t stored_bytes;	   /* compressed payload bytes for them */
+	uint64_t pool_bytes;	   /* arena data pages in use, in bytes */
+	uint64_t blocks_stored;	   /* block records in use */
+	uint64_t evicted_blocks_total;
+	uint64_t evicted_bytes_total;
+	uint64_t evict_busy; /* blocks UFFDIO_MOVE refused (EBUSY), copied */
+	uint64_t evict_skipped;
+	uint64_t faults;
+	uint64_t restores_2m;
+	uint64_t restores_64k;
+	uint64_t restores_zero; /* 64 KB frames mapped to the zero page */
+	uint64_t prefetch_2m;	/* 2 MB blocks restored ahead of a fault */
+	uint64_t csum_failures;
+	uint64_t frames_zero, frames_fill, frames_raw, frames_packed;
+	uint64_t dropped_bytes; /* stored bytes dropped by munmap/madvise */
+	uint64_t reserved[12];
+	/* fault latency, read to resolve, in the agent (see latency.h) */
+	uint64_t fault_lat[UZ_LAT_BUCKETS];
+	/* 2 MB restore latency, fault read to block mapped */
+	uint64_t restore2m_lat[UZ_LAT_BUCKETS];
+};
+
+#endif

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+/* madvise, munmap and mremap on evicted memory. */
+#include <string.h>
+#include <sys/mman.h>
+
+#include "itest.h"
+
+#define LEN (16 * IT_MB)
+
+static void expect_zero(const uint8_t *p, size_t len, const char *what)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		it_assert(!p[i], "%s: byte %zu is %#x, not zero", what, i, p[i]);
+}
+
+static void drop_test(int advice, const char *name)
+{
+	uint8_t *m = it_alloc(LEN, 1);
+	long bad;
+
+	it_fill(m, LEN, 7);
+	it_evict_all();
+	/* a whole block, a whole frame, and one page inside a frame */
+	it_assert(!madvise(m + IT_BLOCK, IT_BLOCK, advice), "%s", name);
+	it_assert(!madvise(m + 4 * IT_BLOCK + 65536, 65536, advice), "%s", name);
+	it_assert(!madvise(m + 6 * IT_BLOCK + 8192, 4096, advice), "%s", name);
+	expect_zero(m + IT_BLOCK, IT_BLOCK, name);
+	expect_zero(m + 4 * IT_BLOCK + 65536, 65536, name);
+	expect_zero(m + 6 * IT_BLOCK + 8192, 4096, name);
+	bad = it_check(m, IT_BLOCK, 7);
+	it_assert(bad < 0, "%s: block 0 differs at %ld", name, bad);
+	bad = it_check(m + 4 * IT_BLOCK, 65536, 7);
+	it_assert(bad < 0, "%s: frame before the dropped one differs", name);
+	/* the page next to the dropped one, inside the same frame */
+	it_assert(it_check(m + 6 * IT_BLOCK, 8192, 7) < 0, "%s: page before", name);
+	{
+		/* it_check compares against the pattern at offset 0, so check
+		 * a sub-range by comparing with a fresh copy */
+		uint8_t *ref = it_alloc(LEN, 0);
+
+		it_fill(ref, LEN, 7);
+		it_assert(!memcmp(m + 6 * IT_BLOCK + 12288, ref + 6 * IT_BLOCK + 12288,
+				  IT_BLOCK - 12288), "%s: rest of the frame", name);
+		it_assert(!memcmp(m + 8 * IT_BLOCK, ref + 8 * IT_BLOCK, LEN - 8 * IT_BLOCK),
+			  "%s: later blocks", name);
+		munmap(ref, LEN);
+	}
+	munmap(m, LEN);
+	printf("%s: ok\n", name);
+}
+
+/* MADV_REMOVE is refused on private anonymous memory: the evicted data
+ * must come through untouched. */
+static void remove_test(void)
+{
+	uint8_t *m = it_alloc(LEN, 1);
+	int r;
+
+	it_fill(m, LEN, 10);
+	it_evict_all();
+	r = madvise(m + IT_BLOCK, IT_BLOCK, MADV_REMOVE);
+	if (r == 0)
+		expect_zero(m + IT_BLOCK, IT_BLOCK, "MADV_REMOVE");
+	else
+		it_assert(it_check(m, LEN, 10) < 0, "data lost after a refused MADV_REMOVE");
+	munmap(m, LEN);
+	printf("MADV_REMOVE (%s): ok\n", r ? "refused" : "applied");
+}
+
+static void munmap_test(void)
+{
+	uint8_t *m = it_alloc(LEN, 1);
+	uint64_t ev0, ev1;
+
+	it_fill(m, LEN, 8);
+	it_evict_all();
+	ev0 = it_stat("evicted_bytes");
+	it_assert(!munmap(m, LEN / 2), "munmap");
+	ev1 = it_stat("evicted_bytes");
+	it_assert(ev0 - ev1 >= LEN / 2, "munmap kept %lu bytes in the pool",
+		  (unsigned long)(ev1 - (ev0 - LEN / 2)));
+	/* the mapped half is intact (pattern offsets shift by LEN/2) */
+	{
+		uint8_t *ref = it_alloc(LEN, 0);
+
+		it_fill(ref, LEN, 8);
+		it_assert(!memcmp(m + LEN / 2, ref + LEN / 2, LEN / 2), "kept half");
+		munmap(ref, LEN);
+	}
+	munmap(m + LEN / 2, LEN / 2);
+	printf("munmap: ok\n");
+}
+
+static void mremap_test(size_t shift)
+{
+	uint8_t *m = it_alloc(LEN, 1);
+	uint8_t *dst = it_alloc(LEN + IT_BLOCK, 1);
+	uint8_t *moved;
+	long bad;
+
+	it_fill(m, LEN, 9);
+	it_evict_all();
+	moved = mremap(m, LEN, LEN, MREMAP_MAYMOVE | MREMAP_FIXED, dst + shift);
+	it_assert(moved == dst + shift, "mremap");
+	bad = it_check(moved, LEN, 9);
+	it_assert(bad < 0, "mremap by %zu: data differs at %ld", shift, bad);
+	munmap(dst, LEN + IT_BLOCK);
+	printf("mremap shift %zu: ok\n", shift);
+}
+
+int main(int argc, char **argv)
+{
+	it_setup(argc, argv);
+	drop_test(MADV_DONTNEED, "MADV_DONTNEED");
+	drop_test(MADV_FREE, "MADV_FREE");
+	remove_test();
+	munmap_test();
+	mremap_test(0);		  /* stays 2 MB aligned: re-keyed */
+	mremap_test(IT_BLOCK / 2); /* not aligned: copied page by page */
+	mremap_test(4096);
+	return 0;
+}

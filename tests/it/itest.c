@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: MIT */
+/* Integration tests: a real uzswapd and this process under the agent. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "itest.h"
+#include "t.h"
+
+extern char **environ;
+
+static const char *builddir(void)
+{
+	const char *b = getenv("top_builddir");
+
+	return b && *b ? b : ".";
+}
+
+static pid_t start_daemon(const char *sock, const char *log)
+{
+	char bin[4096];
+	pid_t pid;
+	int i, fd;
+
+	snprintf(bin, sizeof(bin), "%s/uzswapd", builddir());
+	pid = fork();
+	if (pid == 0) {
+		fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		unsetenv("LD_PRELOAD");
+		execl(bin, "uzswapd", "--socket", sock, "-v", (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 500; i++) {
+		struct stat st;
+
+		if (!stat(sock, &st))
+			return pid;
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			break;
+		usleep(10000);
+	}
+	fprintf(stderr, "uzswapd did not start; its log:\n");
+	snprintf(bin, sizeof(bin), "cat %s >&2", log);
+	if (system(bin))
+		;
+	kill(pid, SIGKILL);
+	exit(99);
+}
+
+void it_setup(int argc, char **argv)
+{
+	char dir[] = "/tmp/uzswap-it.XXXXXX", sock[256], log[256], lib[4096];
+	const char *why = NULL;
+	pid_t d, c;
+	int st;
+
+	if (getenv("IT_UNDER_AGENT")) {
+		if (!getenv("LD_PRELOAD"))
+			it_fail("not under the agent");
+		return;
+	}
+	if (!t_have_uffd_move(&why))
+		t_skip(why);
+	if (!mkdtemp(dir))
+		exit(99);
+	/* unprivileged test processes connect too */
+	chmod(dir, 0755);
+	snprintf(sock, sizeof(sock), "%s/uzswapd.sock", dir);
+	snprintf(log, sizeof(log), "%s/uzswapd.log", dir);
+	snprintf(lib, sizeof(lib), "%s/.libs/libuzswap.so", builddir());
+	d = start_daemon(sock, log);
+	setenv("UZSWAP_SOCKET", sock, 1);
+	setenv("IT_UNDER_AGENT", "1", 1);
+	setenv("IT_DAEMON_PID", "", 1);
+	{
+		char pidbuf[32];
+
+		snprintf(pidbuf, sizeof(pidbuf), "%d", d);
+		setenv("IT_DAEMON_PID", pidbuf, 1);
+		setenv("IT_DAEMON_LOG", log, 1);
+	}
+	setenv("LD_PRELOAD", lib, 1);
+	c = fork();
+	if (c == 0) {
+		execv("/proc/self/exe", argv);
+		_exit(127);
+	}
+	while (waitpid(c, &st, 0) < 0 && errno == EINTR)
+		;
+	kill(d, SIGTERM);
+	waitpid(d, NULL, 0);
+	{
+		/* a daemon the test restarted itself */
+		char pf[300];
+		FILE *f;
+		int extra;
+
+		snprintf(pf, sizeof(pf), "%s/restarted.pid", dir);
+		f = fopen(pf, "r");
+		if (f && fscanf(f, "%d", &extra) == 1)
+			kill(extra, SIGTERM);
+		if (f)
+			fclose(f);
+		unlink(pf);
+	}
+	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		char cmd[512];
+
+		snprintf(cmd, sizeof(cmd), "echo '--- uzswapd log:'; tail -n 30 %s", log);
+		if (system(cmd))
+			;
+	}
+	unlink(log);
+	unlink(sock);
+	rmdir(dir);
+	if (WIFSIGNALED(st)) {
+		fprintf(stderr, "FAIL: test killed by signal %d\n", WTERMSIG(st));
+		exit(1);
+	}
+	exit(WEXITSTATUS(st));
+}
+
+void it_daemon_kill(void)
+{
+	pid_t d = atoi(getenv("IT_DAEMON_PID"));
+
+	kill(d, SIGKILL);
+	/* it is our parent's child: wait for the socket to stop answering */
+	usleep(200000);
+}
+
+void it_daemon_restart(void)
+{
+	char pf[300], *dir = strdup(getenv("UZSWAP_SOCKET"));
+	FILE *f;
+	pid_t d;
+
+	*strrchr(dir, '/') = 0;
+	unlink(getenv("UZSWAP_SOCKET"));
+	d = start_daemon(getenv("UZSWAP_SOCKET"), getenv("IT_DAEMON_LOG"));
+	snprintf(pf, sizeof(pf), "%s/restarted.pid", dir);
+	f = fopen(pf, "w");
+	fprintf(f, "%d\n", d);
+	fclose(f);
+	free(dir);
+}
+
+void *it_alloc(size_t len, int huge)
+{
+	uint8_t *p = mmap(NULL, len + IT_BLOCK, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *a;
+
+	if (p == MAP_FAILED)
+		it_fail("mmap %zu: %s", len, strerror(errno));
+	a = (uint8_t *)(((uintptr_t)p + IT_BLOCK - 1) & ~(IT_BLOCK - 1));
+	madvise(a, len, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	return a;
+}
+
+int it_ctl(char *out, size_t out_len, const char *fmt, ...)
+{
+	char args[1024], cmd[4096];
+	va_list ap;
+	FILE *f;
+	size_t n = 0;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	/* the CLI must not become a client of its own */
+	snprintf(cmd, sizeof(cmd), "env -u LD_PRELOAD %s/uzswapctl %s",
+		 builddir(), args);
+	f = popen(cmd, "r");
+	if (!f)
+		it_fail("popen: %s", strerror(errno));
+	if (out) {
+		n = fread(out, 1, out_len - 1, f);
+		out[n] = 0;
+	} else {
+		char sink[4096];
+
+		while (fread(sink, 1, sizeof(sink), f) > 0)
+			;
+	}
+	st = pclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+void it_evict_all(void)
+{
+	char out[4096];
+	int st = it_ctl(out, sizeof(out), "evict %d --all", getpid());
+
+	it_assert(st == 0, "uzswapctl evict failed (%d): %s", st, out);
+}
+
+uint64_t it_stat(const char *key)
+{
+	static char out[1 << 16];
+	char pat[128], *p, *q;
+	int st = it_ctl(out, sizeof(out), "stats --json");
+
+	it_assert(st == 0, "uzswapctl stats failed (%d)", st);
+	/* find our client object, then the key inside it */
+	snprintf(pat, sizeof(pat), "\"pid\": %d", getpid());
+	p = strstr(out, pat);
+	if (!p) {
+		snprintf(pat, sizeof(pat), "\"pid\":%d", getpid());
+		p = strstr(out, pat);
+	}
+	it_assert(p, "no stats for pid %d in: %s", getpid(), out);
+	q = strchr(p, '}');
+	snprintf(pat, sizeof(pat), "\"%s\"", key);
+	p = strstr(p, pat);
+	it_assert(p && (!q || p < q), "no key %s in stats", key);
+	p = strchr(p, ':');
+	return strtoull(p + 1, NULL, 10);
+}
+
+static long smaps_sum(const void *ptr, size_t len, const char *field)
+{
+	uintptr_t s = (uintptr_t)ptr, e = s + len;
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	int in = 0;
+	long sum = 0;
+	size_t fl = strlen(field);
+
+	if (!f)
+		it_fail("smaps: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long a, b;
+
+		/* a VMA's first line starts "start-end "; field lines never
+		 * parse as two hex numbers joined by '-' */
+		if (sscanf(line, "%lx-%lx ", &a, &b) == 2)
+			in = a < e && s < b;
+		else if (in && !strncmp(line, field, fl) && line[fl] == ':')
+			sum += atol(line + fl + 1);
+	}
+	fclose(f);
+	return sum;
+}
+
+long it_rss_kb(const void *p, size_t len)
+{
+	return smaps_sum(p, len, "Rss");
+}
+
+long it_huge_kb(const void *p, size_t len)
+{
+	return smaps_sum(p, len, "AnonHugePages");
+}
+
+void it_fill(void *p, size_t len, uint64_t seed)
+{
+	t_fill_pattern(p, len, seed);
+}
+
+long it_check(const void *p, size_t len, uint64_t seed)
+{
+	return t_check_pattern(p, len, seed);
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/* Integration tests: a real uzswapd and this process under the agent. */
+#ifndef UZ_ITEST_H
+#define UZ_ITEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define IT_MB (1ul << 20)
+#define IT_BLOCK (2ul << 20)
+
+/*
+ * Call first.  The first time through it checks the kernel features the
+ * tests need (skipping with a reason when one is missing), starts
+ * uzswapd on a private socket, runs this program again under
+ * libuzswap.so, stops the daemon and exits with the run's status.  In
+ * that second run it returns, with the agent connected.
+ */
+void it_setup(int argc, char **argv);
+
+/* Kill uzswapd (SIGKILL) / start a new one on the same socket. */
+void it_daemon_kill(void);
+void it_daemon_restart(void);
+
+/* 2 MB-aligned anonymous memory; @huge asks for THPs (MADV_HUGEPAGE). */
+void *it_alloc(size_t len, int huge);
+
+/* uzswapctl with printf-style arguments; returns its exit status, its
+ * standard output in @out (may be NULL). */
+int it_ctl(char *out, size_t out_len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Evict all of this process (fails the test if uzswapctl fails). */
+void it_evict_all(void);
+
+/* One number from `uzswapctl stats --json` for this process. */
+uint64_t it_stat(const char *key);
+
+/* kB of Rss / AnonHugePages over the VMAs that overlap the range. */
+long it_rss_kb(const void *p, size_t len);
+long it_huge_kb(const void *p, size_t len);
+
+/* Fail with file:line and a message. */
+#define it_fail(...)                                                      \
+	do {                                                              \
+		fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);      \
+		fprintf(stderr, __VA_ARGS__);                             \
+		fprintf(stderr, "\n");                                    \
+		exit(1);                                                  \
+	} while (0)
+#define it_assert(cond, ...)                                              \
+	do {                                                              \
+		if (!(cond))                                              \
+			it_fail(__VA_ARGS__);                             \
+	} while (0)
+
+/* Fill / check deterministic mixed data (zero, same-filled,
+ * compressible, incompressible pages).  Check returns the first bad
+ * offset or -1. */
+void it_fill(void *p, size_t len, uint64_t seed);
+long it_check(const void *p, size_t len, uint64_t seed);
+
+#endif

@@ -1,0 +1,53 @@
+# SPDX-License-Identifier: MIT
+# Shared by the real-program tests: a private uzswapd, cleaned up on exit.
+set -u
+: "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+UZ_DIR=$(mktemp -d /tmp/uzswap-real.XXXXXX)
+chmod 755 "$UZ_DIR"
+export UZSWAP_SOCKET="$UZ_DIR/uzswapd.sock"
+UZ_AGENT="$top_builddir/.libs/libuzswap.so"
+UZ_CTL="$top_builddir/uzswapctl"
+UZ_DAEMON_PID=
+
+uz_cleanup() {
+	[ -n "$UZ_DAEMON_PID" ] && kill "$UZ_DAEMON_PID" 2>/dev/null
+	[ -n "$UZ_DAEMON_PID" ] && wait "$UZ_DAEMON_PID" 2>/dev/null
+	jobs -p | xargs -r kill 2>/dev/null
+	rm -rf "$UZ_DIR"
+}
+trap uz_cleanup EXIT
+
+uz_skip() { echo "SKIP: $*"; exit 77; }
+uz_fail() { echo "FAIL: $*"; echo "--- uzswapd log"; tail -n 20 "$UZ_DIR/log" 2>/dev/null; exit 1; }
+
+uz_start_daemon() {
+	"$top_builddir/uzswapd" --socket "$UZSWAP_SOCKET" >"$UZ_DIR/log" 2>&1 &
+	UZ_DAEMON_PID=$!
+	for _ in $(seq 100); do
+		[ -S "$UZSWAP_SOCKET" ] && "$UZ_CTL" status >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	uz_fail "uzswapd did not start"
+}
+
+# uz_evict PID: evict everything of PID; fails the test on error
+uz_evict() {
+	local out
+	out=$("$UZ_CTL" evict "$1" --all 2>&1) || uz_fail "evict $1: $out"
+	echo "  $out"
+}
+
+# uz_stat PID KEY: one counter of PID from stats --json
+uz_stat() {
+	"$UZ_CTL" stats --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+for c in d["clients"]:
+    if c["pid"] == int(sys.argv[1]):
+        print(c[sys.argv[2]]); break
+else:
+    print(0)' "$1" "$2"
+}
+
+# Is the uffd MOVE feature here?  (the agent needs it)
+[ -e /dev/userfaultfd ] || [ "$(id -u)" = 0 ] || uz_skip "no /dev/userfaultfd"
