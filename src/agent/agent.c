@@ -207,7 +207,7 @@ static void atfork_prepare(void)
 		return;
 	/* no eviction may slip in between this and the fork itself */
 	__atomic_store_n(&uz_agent.fork_pending, 1, __ATOMIC_SEQ_CST);
-	loop_request(LOOP_RESTORE_RANGE, 0, UINT64_MAX - UZ_BLOCK_SIZE);
+	loop_request(LOOP_RESTORE_RANGE, 0, UINT64_MAX);
 }
 
 static void atfork_parent(void)

@@ -108,6 +108,18 @@ void blocks_for_each(void (*fn)(struct block *, void *), void *arg)
 			fn(&table[i], arg);
 }
 
+uint32_t blocks_collect(uint64_t start, uint64_t end, uint64_t *out,
+			uint32_t max)
+{
+	uint32_t i, n = 0;
+
+	for (i = 0; table && i <= mask && n < max; i++)
+		if (table[i].addr && table[i].addr + UZ_BLOCK_SIZE > start &&
+		    table[i].addr < end)
+			out[n++] = table[i].addr;
+	return n;
+}
+
 uint32_t blocks_count(void)
 {
 	return count;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Non-cooperative userfaultfd events: remove, unmap, remap. */
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 
 #include "blocks.h"
@@ -10,6 +11,31 @@
 #include "uffd.h"
 
 static uint8_t frame_tmp[UZ_FRAME_SIZE] __attribute__((aligned(4096)));
+
+/*
+ * An unaligned mremap's stored pages still to be copied to their new
+ * home.  Copying right after reading the REMAP event often fails with
+ * EAGAIN (the kernel counts the mremap as in progress until its thread
+ * wakes up), so the copy waits here, and a fault in the new range runs
+ * it first.
+ */
+#define REMAP_MAX 64
+static struct remap_task {
+	uint64_t blk, from, to; /* old block, and the part of it that moved */
+	int64_t delta;
+} tasks[REMAP_MAX];
+static unsigned n_tasks;
+
+/* Is page @a waiting in a remap task?  It belongs to its new home. */
+static int page_in_task(uint64_t a)
+{
+	unsigned i;
+
+	for (i = 0; i < n_tasks; i++)
+		if (a >= tasks[i].from && a < tasks[i].to)
+			return 1;
+	return 0;
+}
 
 /*
  * Pages [s, e) were dropped (MADV_DONTNEED/FREE/REMOVE) or unmapped:
@@ -29,13 +55,20 @@ static void drop_range(uint64_t s, uint64_t e)
 		if (!b)
 			continue;
 		for (p = (from - blk) / UZ_PAGE_SIZE;
-		     p < (to - blk + UZ_PAGE_SIZE - 1) / UZ_PAGE_SIZE; p++)
+		     p < (to - blk + UZ_PAGE_SIZE - 1) / UZ_PAGE_SIZE; p++) {
+			/* the UNMAP that follows an mremap must not take
+			 * pages still on their way to the new range */
+			if (n_tasks && page_in_task(blk + (uint64_t)p * UZ_PAGE_SIZE))
+				continue;
 			b->zeroed[p / 64] |= 1ull << (p % 64);
+		}
 		for (f = 0; f < UZ_FRAMES_PER_BLOCK; f++) {
 			uint64_t fs = blk + (uint64_t)f * UZ_FRAME_SIZE;
 
 			if (fs >= from && fs + UZ_FRAME_SIZE <= to &&
-			    (b->stored & (1u << f))) {
+			    (b->stored & (1u << f)) &&
+			    !(n_tasks && (page_in_task(fs) ||
+					  page_in_task(fs + UZ_FRAME_SIZE - 1)))) {
 				stat_add(&uz_agent.stats->dropped_bytes, UZ_FRAME_SIZE);
 				if (restore_frame_done(b, f))
 					break; /* b is gone */
@@ -46,10 +79,11 @@ static void drop_range(uint64_t s, uint64_t e)
 
 /* Put the stored pages of [s, e) of block @b at their new home, @delta
  * away, page by page: the remap does not keep 2 MB alignment. */
-static void copy_moved_pages(struct block *b, uint64_t s, uint64_t e,
-			     int64_t delta)
+static int copy_moved_pages(struct block *b, uint64_t s, uint64_t e,
+			    int64_t delta)
 {
 	unsigned f;
+	int err;
 
 	for (f = 0; f < UZ_FRAMES_PER_BLOCK; f++) {
 		uint64_t fs = b->addr + (uint64_t)f * UZ_FRAME_SIZE;
@@ -60,9 +94,70 @@ static void copy_moved_pages(struct block *b, uint64_t s, uint64_t e,
 		if (from >= to || !(b->stored & (1u << f)))
 			continue;
 		bad = restore_decode(b, f, frame_tmp);
-		uffd_fill_range(uz_agent.uffd, bad ? uffd_op_poison : uffd_op_copy,
-				from + delta, frame_tmp + (from - fs), to - from);
+		err = uffd_fill_range(uz_agent.uffd,
+				      bad ? uffd_op_poison : uffd_op_copy,
+				      from + delta, frame_tmp + (from - fs), to - from);
+		if (err)
+			return err;
 	}
+	return 0;
+}
+
+/* Copy task @t; on success the old pages are forgotten. */
+static int task_run(const struct remap_task *t)
+{
+	struct block *b = blocks_find(t->blk);
+	int err;
+
+	if (!b)
+		return 0;
+	err = copy_moved_pages(b, t->from, t->to, t->delta);
+	log_debug("remap copy %#lx..%#lx by %ld: %d", (unsigned long)t->from,
+		  (unsigned long)t->to, (long)t->delta, err);
+	if (err == -EAGAIN)
+		return err;
+	if (err)
+		log_err("mremap: stored pages of %#lx not copied: %s",
+			(unsigned long)t->blk, strerror(-err));
+	return 0;
+}
+
+int events_pending_run(uint64_t addr)
+{
+	unsigned i;
+	int err = 0;
+
+	for (i = 0; i < n_tasks;) {
+		struct remap_task *t = &tasks[i];
+
+		if (addr && !(addr >= t->from + t->delta && addr < t->to + t->delta)) {
+			i++;
+			continue;
+		}
+		err = task_run(t);
+		if (err) {
+			i++;
+			continue;
+		}
+		{
+			uint64_t from = t->from, to = t->to;
+
+			tasks[i] = tasks[--n_tasks];
+			/* copied: the old pages are no longer ours to keep */
+			drop_range(from, to);
+		}
+	}
+	return addr ? err : (int)n_tasks;
+}
+
+static void task_add(uint64_t blk, uint64_t from, uint64_t to, int64_t delta)
+{
+	struct remap_task t = { blk, from, to, delta };
+
+	/* full: wait out the kernel's EAGAIN right here */
+	while (n_tasks == REMAP_MAX && events_pending_run(0) == REMAP_MAX)
+		sched_yield();
+	tasks[n_tasks++] = t;
 }
 
 /* mremap moved [from, from+len) to @to: the stored copy follows. */
@@ -71,6 +166,8 @@ static void remap(uint64_t from, uint64_t to, uint64_t len)
 	int64_t delta = (int64_t)(to - from);
 	uint64_t end = from + len, blk;
 
+	log_debug("remap %#lx -> %#lx, %lu bytes", (unsigned long)from,
+		  (unsigned long)to, (unsigned long)len);
 	if (from == to)
 		return;
 	for (blk = block_of(from); blk < end; blk += UZ_BLOCK_SIZE) {
@@ -88,11 +185,8 @@ static void remap(uint64_t from, uint64_t to, uint64_t len)
 			blocks_rekey(blocks_find(blk), blk + delta);
 			continue;
 		}
-		copy_moved_pages(b, from > blk ? from : blk,
-				 end < blk + UZ_BLOCK_SIZE ? end : blk + UZ_BLOCK_SIZE,
-				 delta);
-		drop_range(from > blk ? from : blk,
-			   end < blk + UZ_BLOCK_SIZE ? end : blk + UZ_BLOCK_SIZE);
+		task_add(blk, from > blk ? from : blk,
+			 end < blk + UZ_BLOCK_SIZE ? end : blk + UZ_BLOCK_SIZE, delta);
 	}
 }
 

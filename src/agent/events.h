@@ -9,4 +9,11 @@
 
 UZ_HIDDEN void events_handle(const struct uffd_msg *m);
 
+/*
+ * Run the copies an unaligned mremap left: with @addr, only the one
+ * whose new range holds @addr (returns 0 or -EAGAIN); with 0, all
+ * (returns how many are still waiting).
+ */
+UZ_HIDDEN int events_pending_run(uint64_t addr);
+
 #endif

@@ -64,17 +64,24 @@ int loop_request(int op, uint64_t start, uint64_t len)
 	return ret;
 }
 
+/* Restoring changes the table, so take the addresses first, in rounds
+ * of a fixed buffer. */
 static int restore_range(uint64_t start, uint64_t len)
 {
-	uint64_t blk;
+	static uint64_t addrs[512];
+	uint64_t end = start + len < start ? UINT64_MAX : start + len;
+	uint32_t n, i;
 	int err = 0;
 
-	for (blk = block_of(start); blk < start + len && !err; blk += UZ_BLOCK_SIZE) {
-		struct block *b = blocks_find(blk);
+	do {
+		n = blocks_collect(start, end, addrs, 512);
+		for (i = 0; i < n && !err; i++) {
+			struct block *b = blocks_find(addrs[i]);
 
-		if (b)
-			err = restore_all_frames(b);
-	}
+			if (b)
+				err = restore_all_frames(b);
+		}
+	} while (n == 512 && !err);
 	return err;
 }
 

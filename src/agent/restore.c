@@ -272,9 +272,14 @@ static int fault(uint64_t addr, uint64_t t0)
 {
 	uint64_t blk = block_of(addr);
 	unsigned f = (addr - blk) / UZ_FRAME_SIZE;
-	struct block *b = blocks_find(blk);
+	struct block *b;
 	int err = 0, whole = 0;
 
+	/* stored pages an mremap moved here are copied in first */
+	err = events_pending_run(addr);
+	if (err)
+		return err;
+	b = blocks_find(blk);
 	if (!b || !(b->stored & (1u << f))) {
 		err = fault_zero(addr);
 	} else if (want_whole(b, addr)) {
@@ -332,7 +337,7 @@ static void retry_pending(void)
 
 int restore_pending(void)
 {
-	return n_retry > 0;
+	return n_retry > 0 || events_pending_run(0) > 0;
 }
 
 int restore_poll(void)

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/* Log-linear latency histograms: 8 buckets per power of two, in ns. */
+#include "latency.h"
+
+/*
+ * Values below 16 have a bucket each.  Above, a value with its top bit
+ * at position m (m >= 4) falls in one of 8 equal sub-buckets of
+ * [2^m, 2^(m+1)): bucket (m - 2) * 8 + the 3 bits below the top one.
+ * The same formula gives bucket v for 8..15, so the scale is seamless.
+ * Bucket 255 starts at 15 << 30 ns (about 16 s) and takes everything
+ * above.
+ */
+unsigned latency_bucket(uint64_t ns)
+{
+	unsigned m, b;
+
+	if (ns < 16)
+		return (unsigned)ns;
+	m = 63 - (unsigned)__builtin_clzll(ns);
+	b = (m - 2) * 8 + (unsigned)((ns >> (m - 3)) & 7);
+	return b < UZ_LAT_BUCKETS ? b : UZ_LAT_BUCKETS - 1;
+}
+
+uint64_t latency_bucket_floor(unsigned b)
+{
+	if (b >= UZ_LAT_BUCKETS)
+		b = UZ_LAT_BUCKETS - 1;
+	if (b < 16)
+		return b;
+	return (uint64_t)(8 + b % 8) << (b / 8 - 1);
+}
+
+/* Width of bucket @b (its top bucket nominally as wide as the one below
+ * it would make it). */
+static uint64_t latency_bucket_width(unsigned b)
+{
+	return b < 16 ? 1 : 1ull << (b / 8 - 1);
+}
+
+void latency_add(uint64_t *hist, uint64_t ns)
+{
+	/* relaxed atomic: the agent's threads add, the daemon reads */
+	__atomic_fetch_add(&hist[latency_bucket(ns)], 1, __ATOMIC_RELAXED);
+}
+
+/* Saturating, since the daemon sums counts an agent may have forged. */
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a + b < a ? UINT64_MAX : a + b;
+}
+
+uint64_t latency_count(const uint64_t *hist)
+{
+	uint64_t n = 0;
+	unsigned b;
+
+	for (b = 0; b < UZ_LAT_BUCKETS; b++)
+		n = sat_add(n, __atomic_load_n(&hist[b], __ATOMIC_RELAXED));
+	return n;
+}
+
+uint64_t latency_percentile(const uint64_t *hist, double pct)
+{
+	uint64_t total = latency_count(hist), rank, seen = 0;
+	double r;
+	unsigned b;
+
+	if (!total)
+		return 0;
+	/* the sample of rank ceil(pct% of total), 1-based, clamped */
+	r = pct / 100.0 * (double)total;
+	if (!(r >= 1.0)) /* also NaN */
+		rank = 1;
+	else if (r >= (double)total)
+		rank = total;
+	else {
+		rank = (uint64_t)r;
+		if ((double)rank < r)
+			rank++;
+	}
+	for (b = 0; b < UZ_LAT_BUCKETS; b++) {
+		seen = sat_add(seen, __atomic_load_n(&hist[b], __ATOMIC_RELAXED));
+		if (seen >= rank)
+			break;
+	}
+	if (b == UZ_LAT_BUCKETS)
+		b = UZ_LAT_BUCKETS - 1; /* counts changed while we read */
+	return latency_bucket_floor(b) + latency_bucket_width(b) / 2;
+}

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/* Logging to stderr, one write(2) per line, shared by all programs. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define UZ_LOG_LINE_MAX 1024
+
+static const char *log_ident = "uzswap";
+static int log_max = UZ_LOG_INFO;
+static int log_journal; /* stderr is the journal: prefix "<level>" */
+
+/* systemd sets JOURNAL_STREAM to "dev:ino" of the stream it gave us;
+ * when stderr is that stream, a "<N>" prefix sets the line's priority. */
+static int stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!js || sscanf(js, "%llu:%llu", &dev, &ino) != 2)
+		return 0;
+	if (fstat(STDERR_FILENO, &st))
+		return 0;
+	return st.st_dev == dev && st.st_ino == ino;
+}
+
+void log_init(const char *ident, int max)
+{
+	if (ident && *ident)
+		log_ident = ident;
+	log_max = max;
+	log_journal = stderr_is_journal();
+}
+
+int log_level(void)
+{
+	return log_max;
+}
+
+/* Format one line into a stack buffer and write it with one write(2),
+ * so that lines from threads and processes never interleave and
+ * logging never allocates. */
+static void log_write(int level, const char *fmt, va_list ap)
+{
+	char line[UZ_LOG_LINE_MAX];
+	size_t n = 0;
+	int r, saved = errno;
+
+	if (log_journal) {
+		r = snprintf(line, sizeof(line), "<%d>", level);
+		n = r > 0 ? (size_t)r : 0;
+	}
+	r = snprintf(line + n, sizeof(line) - n, "%s[%d]: ", log_ident,
+		     (int)getpid());
+	if (r > 0)
+		n += (size_t)r;
+	if (n < sizeof(line)) {
+		r = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+		if (r > 0)
+			n += (size_t)r;
+	}
+	if (n >= sizeof(line)) {
+		/* truncated: mark it, keep the newline */
+		n = sizeof(line) - 1;
+		memcpy(line + n - 3, "...", 3);
+	} else if (n && line[n - 1] == '\n') {
+		n--;
+	}
+	line[n++] = '\n';
+	while (write(STDERR_FILENO, line, n) < 0 && errno == EINTR)
+		;
+	errno = saved;
+}
+
+void log_msg(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (level > log_max)
+		return;
+	va_start(ap, fmt);
+	log_write(level, fmt, ap);
+	va_end(ap);
+}
+
+void fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_write(UZ_LOG_ERR, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
