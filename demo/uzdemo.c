@@ -95,13 +95,25 @@ static int run_ctl(char *out, size_t len, const char *args)
 	FILE *f;
 	size_t n;
 
-	snprintf(cmd, sizeof(cmd), "env -u LD_PRELOAD %s %s", ctl_path(), args);
+	char *preload = getenv("LD_PRELOAD");
+	int st;
+
+	/* the shell and the CLI are not part of the demo: keep them out
+	 * of the agent */
+	snprintf(cmd, sizeof(cmd), "%s %s", ctl_path(), args);
+	preload = preload ? strdup(preload) : NULL;
+	unsetenv("LD_PRELOAD");
 	f = popen(cmd, "r");
+	if (preload) {
+		setenv("LD_PRELOAD", preload, 1);
+		free(preload);
+	}
 	if (!f)
 		return -1;
 	n = fread(out, 1, len - 1, f);
 	out[n] = 0;
-	return pclose(f);
+	st = pclose(f);
+	return st;
 }
 
 /* A number from our entry of `uzswapctl stats --json`. */

@@ -175,6 +175,7 @@ int evict_block(uint64_t addr, uint64_t *bytes, uint64_t *stored)
 	err = move_out(addr, huge, &busy);
 	if (err == -EBUSY) {
 		stat_add(&uz_agent.stats->evict_busy, 1);
+		uffd_unregister(uz_agent.uffd, addr, UZ_BLOCK_SIZE);
 		return 0;
 	}
 	if (busy)
@@ -183,8 +184,11 @@ int evict_block(uint64_t addr, uint64_t *bytes, uint64_t *stored)
 		uz_agent.evict_stage_dirty = 1;
 	if (!err)
 		err = pagemap_block((uint64_t)uz_agent.evict_stage, &pp);
-	if (!err && !pp.count)
-		return 0; /* every page stayed (busy): nothing was taken */
+	if (!err && !pp.count) {
+		/* every page stayed (busy): nothing was taken */
+		uffd_unregister(uz_agent.uffd, addr, UZ_BLOCK_SIZE);
+		return 0;
+	}
 	len = err ? err : encode_block(&pp, frames, &orig);
 	if (len >= 0)
 		err = store_put(uz_agent.out_buf, len, &idx);

@@ -10,6 +10,7 @@
 #include "events.h"
 #include "latency.h"
 #include "log.h"
+#include "msg.h"
 #include "regions.h"
 #include "restore.h"
 #include "store.h"
@@ -108,6 +109,11 @@ int restore_decode(const struct block *b, unsigned f, uint8_t *dst)
 
 static void report_bad_frame(const struct block *b, unsigned f)
 {
+	struct uz_csum_fail cf = { b->addr, f, b->rec };
+
+	/* the daemon logs it too: the application may not have a stderr */
+	if (uz_agent.sock >= 0)
+		msg_send(uz_agent.sock, UZ_MSG_CSUM_FAIL, 0, &cf, sizeof(cf), -1);
 	stat_add(&uz_agent.stats->csum_failures, 1);
 	log_err("checksum failed: block %#lx frame %u (record %u); the "
 		"application gets SIGBUS there",

@@ -21,6 +21,7 @@ struct uz_msg {
 		struct uz_stats_client client;
 		struct uz_stats_end end;
 		struct uz_error error;
+		struct uz_csum_fail csum_fail;
 	} u;
 };
 

@@ -46,6 +46,8 @@ enum uz_msg_type {
 	UZ_MSG_CTL_EVICT = 11,
 	/* any direction: the request failed */
 	UZ_MSG_ERROR = 12,
+	/* agent -> daemon: a stored frame failed its checksum */
+	UZ_MSG_CSUM_FAIL = 13,
 	UZ_MSG_TYPE_MAX
 };
 
@@ -141,6 +143,12 @@ struct uz_stats_end {
 	uint64_t evicted_bytes;
 	uint64_t stored_bytes;
 	uint64_t pool_bytes;
+};
+
+struct uz_csum_fail {
+	uint64_t addr;	 /* the block's address in the application */
+	uint32_t frame;	 /* which 64 KB frame */
+	uint32_t record; /* its record in the arena */
 };
 
 struct uz_error {
