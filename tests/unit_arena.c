@@ -21,7 +21,9 @@ static void test_layout(uint32_t recs, uint64_t data)
 	t_check_eq(h.page_size, PAGE);
 	t_check_eq(h.rec_size, sizeof(struct uz_block_rec));
 	t_check_eq(h.rec_count, recs);
-	t_check(h.rec_off >= sizeof(h) && h.rec_off % PAGE == 0);
+	t_check(h.stats_off >= sizeof(h) && h.stats_off % PAGE == 0);
+	t_check(h.rec_off >= arena_stats_off(&h, UZ_MAX_HOLDERS) &&
+		h.rec_off % PAGE == 0);
 	rec_end = h.rec_off + (uint64_t)recs * h.rec_size;
 	t_check(h.bitmap_off >= rec_end && h.bitmap_off % PAGE == 0);
 	t_check(h.data_pages * PAGE >= data && h.data_pages * PAGE < data + PAGE);
@@ -30,7 +32,7 @@ static void test_layout(uint32_t recs, uint64_t data)
 	t_check_eq(h.size, h.data_off + h.data_pages * PAGE);
 	/* everything but the lock is reset; the lock is not touched */
 	t_check(h.owner_pid == 0 && h.codec == 0 && h.alloc_hint == 0);
-	t_check(h.stats.faults == 0 && h.stats.restore2m_lat[UZ_LAT_BUCKETS - 1] == 0);
+	t_check(h.holder_pid[0] == 0 && h.holder_pid[UZ_MAX_HOLDERS - 1] == 0);
 	t_check(((unsigned char *)&h.lock)[0] == 0xcc);
 	t_check_eq(arena_hdr_check(&h, h.size), 0);
 	t_check_eq(arena_hdr_check(&h, h.size + 1), 0);
@@ -72,6 +74,8 @@ static void test_corrupt(void)
 	       M, 1ull << 52, 1ull << 61);
 	REFUSE(&h, size, 0, h.size + 1, M);
 	/* regions: outside, unaligned, overlapping, out of order, wrapping */
+	REFUSE(&h, stats_off, 0, PAGE / 2, h.stats_off + 8, h.rec_off, h.size,
+	       M);
 	REFUSE(&h, rec_off, 0, PAGE, h.rec_off + 8, h.bitmap_off, h.size,
 	       M - PAGE + 1, M & ~(PAGE - 1), (M - h.rec_count) & ~(PAGE - 1));
 	REFUSE(&h, bitmap_off, 0, h.rec_off, h.bitmap_off - PAGE,

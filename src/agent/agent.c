@@ -15,6 +15,7 @@
 #include "blocks.h"
 #include "codec.h"
 #include "evict.h"
+#include "fork.h"
 #include "log.h"
 #include "loop.h"
 #include "msg.h"
@@ -28,7 +29,8 @@
 #define HANDSHAKE_MS 2000
 
 struct agent uz_agent = { .sock = -1, .uffd = -1, .stage_uffd = -1,
-			  .kick_fd = -1, .arena_fd = -1 };
+			  .kick_fd = -1, .arena_fd = -1, .uplink = -1,
+			  .fork_ufd = -1 };
 
 void agent_disconnect(void)
 {
@@ -49,6 +51,7 @@ static int handshake(int sock, int readopt, struct uz_agent_welcome *w,
 	int err;
 
 	h.flags = readopt ? UZ_HELLO_READOPT : 0;
+	h.holder = uz_agent.holder;
 	prctl(PR_GET_NAME, h.comm);
 	err = msg_send(sock, UZ_MSG_AGENT_HELLO, 0, &h, sizeof(h), uz_agent.arena_fd);
 	if (err)
@@ -96,7 +99,13 @@ static int agent_setup(int dev_fd, const struct uz_agent_welcome *w)
 {
 	int umo, err;
 
-	uz_agent.uffd = uffd_open(dev_fd, UZ_UFFD_FEATURES, &umo);
+	uz_agent.uffd = uffd_open(dev_fd, UZ_UFFD_FEATURES | UFFD_FEATURE_EVENT_FORK,
+				  &umo);
+	uz_agent.fork_event = uz_agent.uffd >= 0;
+	if (uz_agent.uffd == -EPERM)
+		/* the FORK event needs CAP_SYS_PTRACE: without it a fork
+		 * brings evicted memory back first (fork.c) */
+		uz_agent.uffd = uffd_open(dev_fd, UZ_UFFD_FEATURES, &umo);
 	if (uz_agent.uffd < 0)
 		return uz_agent.uffd;
 	if (umo)
@@ -161,7 +170,7 @@ static int exclude_object(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
-static void agent_start(void)
+void agent_start(void)
 {
 	struct uz_agent_welcome w;
 	const char *path = msg_socket_path();
@@ -181,6 +190,14 @@ static void agent_start(void)
 	err = arena_make();
 	if (!err)
 		err = handshake(sock, 0, &w, &dev_fd);
+	for (int tries = 0; err == -EEXIST && tries < 5; tries++) {
+		/* after exec the daemon may not have seen the old image's
+		 * connection close yet */
+		close(sock);
+		usleep(20000);
+		sock = msg_connect(path);
+		err = sock < 0 ? sock : handshake(sock, 0, &w, &dev_fd);
+	}
 	if (!err)
 		err = agent_setup(dev_fd, &w);
 	if (dev_fd >= 0)
@@ -199,28 +216,10 @@ static void agent_start(void)
 	}
 }
 
-/* fork() without the FORK event: the child's copy of an evicted block
- * would read as zeros, so bring everything back first. */
-static void atfork_prepare(void)
+/* A forked child whose parent handed it nothing: start afresh, with
+ * an arena and a daemon connection of its own. */
+void agent_restart_fresh(void)
 {
-	if (!uz_agent.active)
-		return;
-	/* no eviction may slip in between this and the fork itself */
-	__atomic_store_n(&uz_agent.fork_pending, 1, __ATOMIC_SEQ_CST);
-	loop_request(LOOP_RESTORE_RANGE, 0, UINT64_MAX);
-}
-
-static void atfork_parent(void)
-{
-	__atomic_store_n(&uz_agent.fork_pending, 0, __ATOMIC_SEQ_CST);
-}
-
-/* The child starts without our thread; its memory is all resident.
- * Let go of the parent's descriptors and arena and start afresh. */
-static void atfork_child(void)
-{
-	if (!uz_agent.active)
-		return;
 	close(uz_agent.sock);
 	close(uz_agent.uffd);
 	close(uz_agent.stage_uffd);
@@ -229,12 +228,67 @@ static void atfork_child(void)
 	munmap(uz_agent.arena, uz_agent.arena_size);
 	memset(&uz_agent, 0, sizeof(uz_agent));
 	uz_agent.sock = uz_agent.uffd = uz_agent.stage_uffd = -1;
-	uz_agent.kick_fd = uz_agent.arena_fd = -1;
+	uz_agent.kick_fd = uz_agent.arena_fd = uz_agent.uplink = -1;
+	uz_agent.fork_ufd = -1;
+	loop_reset_child();
 	agent_start();
 }
 
-__attribute__((constructor)) static void agent_ctor(void)
+/* Sum what the inherited table still has evicted. */
+static void count_evicted(struct block *b, void *arg)
 {
-	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	*(uint64_t *)arg += block_stored_bytes(b);
+}
+
+/*
+ * A forked child that shares its parent's stored blocks: the inherited
+ * table and arena stay; everything tied to the parent's process (its
+ * uffds, its daemon connection, its thread) is replaced.
+ */
+void agent_restart_child(int ufd, unsigned slot)
+{
+	uint64_t evicted = 0;
+	int umo, err;
+
+	close(uz_agent.sock);
+	close(uz_agent.uffd);
+	close(uz_agent.stage_uffd);
+	close(uz_agent.kick_fd);
+	uz_agent.sock = -1;
+	uz_agent.uffd = ufd;
+	uz_agent.pid = getpid();
+	uz_agent.frozen = 0;
+	uz_agent.fork_pending = 0;
+	uz_agent.fork_ufd = -1;
+	store_use_slot(slot);
+	blocks_for_each(count_evicted, &evicted);
+	uz_agent.stats->evicted_bytes = evicted;
+	loop_reset_child();
+	restore_reset();
+	/* the staging uffd only ever moves pages into staging: a user-mode
+	 * one is enough, and needs no device fd */
+	uz_agent.stage_uffd = uffd_open(-1, UFFD_FEATURE_MOVE, &umo);
+	uz_agent.kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	err = uz_agent.stage_uffd < 0 ? uz_agent.stage_uffd : 0;
+	if (!err && uz_agent.kick_fd < 0)
+		err = -errno;
+	if (!err)
+		err = pagemap_open();
+	if (!err)
+		err = evict_stage_reset();
+	if (!err)
+		err = loop_start();
+	if (err) {
+		/* nobody would serve this child's faults: say so loudly */
+		log_err("forked child %d: agent not restarted: %s",
+			(int)getpid(), strerror(-err));
+		return;
+	}
+	agent_connect(0);
+}
+
+__attribute__((constructor))__attribute__((constructor)) static void agent_ctor(void)
+{
+	pthread_atfork(fork_prepare_hook, fork_parent_hook, fork_child_hook);
 	agent_start();
 }

@@ -17,6 +17,11 @@ struct codec;
 struct agent {
 	int active;	/* connected once and running its thread */
 	int fork_pending; /* between fork()'s prepare and parent hooks */
+	unsigned holder;  /* our slot in the arena (fork) */
+	int fork_event;	  /* the uffd has UFFD_FEATURE_EVENT_FORK */
+	int uplink;	  /* socket to the parent that forked us, or -1 */
+	int frozen;	  /* a fork is copying us: table must not change */
+	int fork_ufd;	  /* the child's uffd from the FORK event, or -1 */
 	int sock;	/* to uzswapd, -1 while disconnected */
 	int uffd;	/* MISSING-mode uffd for the application's blocks */
 	int stage_uffd; /* WP-mode uffd holding only the eviction staging */
@@ -55,11 +60,12 @@ struct agent {
 extern struct agent uz_agent UZ_HIDDEN;
 
 /* agent.c */
+UZ_HIDDEN void agent_start(void);
 UZ_HIDDEN int agent_connect(int readopt);
 UZ_HIDDEN void agent_disconnect(void);
+UZ_HIDDEN void agent_restart_fresh(void);
+UZ_HIDDEN void agent_restart_child(int ufd, unsigned slot);
 
-/* loop.c: the agent thread */
-UZ_HIDDEN int loop_start(void);
 
 /* util.c */
 UZ_HIDDEN void *map_anon(size_t len, int huge);

@@ -45,6 +45,12 @@ static int stage_map(void)
 			     UFFDIO_REGISTER_MODE_WP);
 }
 
+int evict_stage_reset(void)
+{
+	/* a child inherits staging unregistered: register it again */
+	return stage_map();
+}
+
 int evict_init(void)
 {
 	uz_agent.out_cap = UZ_FRAMES_PER_BLOCK * frame_bound();
@@ -223,8 +229,6 @@ int evict_block(uint64_t addr, uint64_t *bytes, uint64_t *stored)
 	madvise(uz_agent.evict_stage, UZ_BLOCK_SIZE, MADV_DONTNEED);
 
 	stat_add(&uz_agent.stats->evicted_bytes, UZ_BLOCK_SIZE);
-	stat_add(&uz_agent.stats->stored_bytes, len);
-	rec->payload_bytes = len;
 	stat_add(&uz_agent.stats->evicted_blocks_total, 1);
 	stat_add(&uz_agent.stats->evicted_bytes_total, orig);
 	*bytes = orig;

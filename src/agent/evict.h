@@ -9,6 +9,8 @@
 #include "protocol.h"
 
 UZ_HIDDEN int evict_init(void);
+/* In a forked child: map and register the staging block anew. */
+UZ_HIDDEN int evict_stage_reset(void);
 
 /*
  * Evict the block at @addr.  Returns 1 when stored, 0 when there was

@@ -10,6 +10,7 @@
 
 #include "blocks.h"
 #include "evict.h"
+#include "fork.h"
 #include "log.h"
 #include "loop.h"
 #include "msg.h"
@@ -85,17 +86,32 @@ static int restore_range(uint64_t start, uint64_t len)
 	return err;
 }
 
+void loop_reset_child(void)
+{
+	pthread_mutex_init(&req.serial, NULL);
+	pthread_mutex_init(&req.lock, NULL);
+	pthread_cond_init(&req.cond, NULL);
+	req.pending = 0;
+}
+
 static void serve_request(void)
 {
 	uint64_t v;
 	int ret = -EINVAL;
 
-	if (read(uz_agent.kick_fd, &v, sizeof(v)) < 0)
+	if (read(uz_agent.kick_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		return;
 	pthread_mutex_lock(&req.lock);
-	if (req.pending) {
+	/* while a fork copies us, only the end of that fork is served; a
+	 * request left waiting is served once the copy is made */
+	if (req.pending && (!uz_agent.frozen || req.op == LOOP_FORK_DONE ||
+			    !blocks_count())) {
 		if (req.op == LOOP_RESTORE_RANGE)
 			ret = restore_range(req.start, req.len);
+		else if (req.op == LOOP_FORK_PREPARE)
+			ret = fork_prepare();
+		else if (req.op == LOOP_FORK_DONE)
+			ret = fork_done();
 		req.result = ret;
 		req.pending = 0;
 		pthread_cond_broadcast(&req.cond);
@@ -151,12 +167,12 @@ static void *agent_main(void *arg)
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	uz_agent.thread_tid = syscall(SYS_gettid);
 	for (;;) {
-		struct pollfd p[3] = {
+		struct pollfd p[3 + UZ_MAX_HOLDERS] = {
 			{ uz_agent.uffd, POLLIN, 0 },
 			{ uz_agent.kick_fd, POLLIN, 0 },
 			{ uz_agent.sock, POLLIN, 0 },
 		};
-		int timeout = -1, n;
+		int timeout = -1, n, kids;
 
 		/* a sequential reader faults again within microseconds:
 		 * catching that without sleeping halves the round trip */
@@ -178,14 +194,18 @@ static void *agent_main(void *arg)
 			timeout = 1;
 		else
 			timeout = 1000;
-		n = poll(p, uz_agent.sock >= 0 ? 3 : 2, timeout);
+		/* the sock slot stays, ignored (fd -1) while disconnected */
+		kids = fork_pollfds(p + 3, UZ_MAX_HOLDERS);
+		n = poll(p, 3 + kids, timeout);
 		if (n < 0 && errno != EINTR)
 			log_err("poll: %s", strerror(errno));
 		if (p[0].revents & POLLIN || restore_pending())
 			if (restore_poll())
 				spin_until = now_ns() + SPIN_NS;
-		if (p[1].revents & POLLIN)
+		if (p[1].revents & POLLIN || (req.pending && !uz_agent.frozen))
 			serve_request();
+		if (kids && n > 0 && !uz_agent.frozen)
+			fork_pollfds_done(p + 3, kids);
 		if (uz_agent.sock >= 0 && p[2].revents) {
 			int err = serve_daemon();
 

@@ -9,6 +9,8 @@
 
 enum loop_op {
 	LOOP_RESTORE_RANGE = 1, /* put back every stored block in a range */
+	LOOP_FORK_PREPARE,	/* see fork.c */
+	LOOP_FORK_DONE,
 };
 
 /* Start the agent thread on a stack of its own.  Returns 0 or -errno. */
@@ -20,6 +22,9 @@ UZ_HIDDEN int loop_start(void);
  * agent is not running.  Must not be called from the agent thread.
  */
 UZ_HIDDEN int loop_request(int op, uint64_t start, uint64_t len);
+
+/* In a forked child: the parent's thread and its locks are gone. */
+UZ_HIDDEN void loop_reset_child(void);
 
 /* Is the caller the agent thread? */
 UZ_HIDDEN int loop_is_agent_thread(void);

@@ -34,6 +34,11 @@ static struct {
 } retry[RETRY_MAX];
 static unsigned n_retry;
 
+/* messages read while a fork copies us, replayed after it */
+#define DEFER_MAX 4096
+static struct uffd_msg *deferred;
+static unsigned n_deferred;
+
 static uint64_t prefetch_next; /* next block to restore ahead */
 static unsigned prefetch_left;
 
@@ -42,7 +47,8 @@ int restore_init(void)
 	int i;
 
 	dec_buf = map_anon(UZ_FRAME_SIZE, 0);
-	if (!dec_buf)
+	deferred = map_anon(DEFER_MAX * sizeof(*deferred), 0);
+	if (!dec_buf || !deferred)
 		return -ENOMEM;
 	for (i = 0; i < 2; i++) {
 		uz_agent.restore_stage[i] = map_aligned(UZ_BLOCK_SIZE, UZ_BLOCK_SIZE, 1);
@@ -65,6 +71,8 @@ int restore_idle(void)
 	struct block *b;
 	int i;
 
+	if (uz_agent.frozen)
+		return 0;
 	for (i = 0; i < 2; i++)
 		if (!uz_agent.restore_ready[i]) {
 			stage_fill(i);
@@ -346,6 +354,54 @@ int restore_pending(void)
 	return n_retry > 0 || events_pending_run(0) > 0;
 }
 
+static void handle(const struct uffd_msg *m, uint64_t t0)
+{
+	if (m->event == UFFD_EVENT_PAGEFAULT)
+		fault_or_queue(m->arg.pagefault.address, m->arg.pagefault.flags, t0);
+	else
+		events_handle(m);
+}
+
+/* While frozen, only the FORK event is acted on; the rest waits (the
+ * kernel wakes no faulting thread until we answer, so they are safe). */
+static void defer(const struct uffd_msg *m)
+{
+	if (m->event == UFFD_EVENT_FORK) {
+		if (uz_agent.fork_ufd >= 0)
+			close(uz_agent.fork_ufd);
+		uz_agent.fork_ufd = (int)m->arg.fork.ufd;
+		/* the kernel sends it once the child's copy is made */
+		uz_agent.frozen = 0;
+		restore_replay();
+		return;
+	}
+	if (n_deferred < DEFER_MAX)
+		deferred[n_deferred++] = *m;
+	else
+		log_err("fork: more than %u messages while frozen; one dropped",
+			DEFER_MAX);
+}
+
+void restore_replay(void)
+{
+	unsigned i;
+
+	for (i = 0; i < n_deferred; i++)
+		handle(&deferred[i], now_ns());
+	n_deferred = 0;
+}
+
+void restore_reset(void)
+{
+	n_deferred = 0;
+	n_retry = 0;
+	prefetch_left = 0;
+	uz_agent.restore_ready[0] = uz_agent.restore_ready[1] = 0;
+	/* shared with the parent until written: useless to UFFDIO_MOVE */
+	madvise(uz_agent.restore_stage[0], UZ_BLOCK_SIZE, MADV_DONTNEED);
+	madvise(uz_agent.restore_stage[1], UZ_BLOCK_SIZE, MADV_DONTNEED);
+}
+
 int restore_poll(void)
 {
 	struct uffd_msg msgs[16];
@@ -361,7 +417,9 @@ int restore_poll(void)
 		for (i = 0; i < n / (ssize_t)sizeof(msgs[0]); i++) {
 			struct uffd_msg *m = &msgs[i];
 
-			if (m->event == UFFD_EVENT_PAGEFAULT)
+			if (uz_agent.frozen)
+				defer(m);
+			else if (m->event == UFFD_EVENT_PAGEFAULT)
 				fault_or_queue(m->arg.pagefault.address,
 					       m->arg.pagefault.flags, t0);
 			else
@@ -369,7 +427,7 @@ int restore_poll(void)
 			handled++;
 		}
 	}
-	if (n_retry)
+	if (n_retry && !uz_agent.frozen)
 		retry_pending();
 	return handled;
 }

@@ -14,6 +14,11 @@ UZ_HIDDEN int restore_init(void);
  * Returns the number of messages handled. */
 UZ_HIDDEN int restore_poll(void);
 
+/* After a fork: handle what was read while frozen. */
+UZ_HIDDEN void restore_replay(void);
+/* In a forked child: forget the parent's in-flight state. */
+UZ_HIDDEN void restore_reset(void);
+
 /* Faults waiting for a retry: poll again soon. */
 UZ_HIDDEN int restore_pending(void);
 

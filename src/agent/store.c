@@ -48,11 +48,12 @@ int store_create(uint32_t rec_count, uint64_t data_bytes)
 		goto close_fd;
 	}
 	h.owner_pid = getpid();
+	h.holder_pid[0] = getpid();
 	memcpy(p, &h, sizeof(h));
 	uz_agent.arena = p;
 	uz_agent.arena_fd = fd;
 	uz_agent.arena_size = h.size;
-	uz_agent.stats = &uz_agent.arena->stats;
+	store_use_slot(0);
 
 	pthread_mutexattr_init(&ma);
 	pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
@@ -65,6 +66,9 @@ close_fd:
 	close(fd);
 	return err;
 }
+
+static void holding_account(unsigned slot, const struct uz_block_rec *r,
+			    int sign);
 
 static uint64_t *bitmap(void)
 {
@@ -143,22 +147,110 @@ int store_put(const void *payload, uint32_t bytes, uint32_t *idx)
 	h->alloc_hint = first + pages;
 	r->extent_off = h->data_off + (uint64_t)first * UZ_PAGE_SIZE;
 	r->extent_pages = pages;
-	r->refs = 1;
+	r->holders = 1ull << uz_agent.holder;
 	r->state = UZ_REC_STORED;
 	rec_hint = i + 1;
 	store_unlock();
 
 	memcpy((uint8_t *)h + r->extent_off, payload, bytes);
-	stat_add(&uz_agent.stats->pool_bytes, pages * UZ_PAGE_SIZE);
-	stat_add(&uz_agent.stats->blocks_stored, 1);
+	r->payload_bytes = bytes;
+	holding_account(uz_agent.holder, r, 1);
 	*idx = i;
 	return 0;
 }
 
-void store_ref(uint32_t idx)
+void store_use_slot(unsigned slot)
 {
+	uz_agent.holder = slot;
+	uz_agent.stats = (struct uz_client_stats *)((uint8_t *)uz_agent.arena +
+						    arena_stats_off(uz_agent.arena, slot));
+}
+
+int store_slot_alloc(pid_t pid)
+{
+	unsigned i;
+
 	store_lock();
-	store_rec(idx)->refs++;
+	for (i = 0; i < UZ_MAX_HOLDERS; i++)
+		if (!uz_agent.arena->holder_pid[i]) {
+			uz_agent.arena->holder_pid[i] = pid;
+			break;
+		}
+	store_unlock();
+	if (i < UZ_MAX_HOLDERS)
+		/* a slot's counters start from zero for each holder */
+		memset((uint8_t *)uz_agent.arena + arena_stats_off(uz_agent.arena, i),
+		       0, sizeof(struct uz_client_stats));
+	return i < UZ_MAX_HOLDERS ? (int)i : -ENOSPC;
+}
+
+/* The counters of holder @slot for what it holds of @r. */
+static void holding_account(unsigned slot, const struct uz_block_rec *r, int sign)
+{
+	struct uz_client_stats *st = (struct uz_client_stats *)
+		((uint8_t *)uz_agent.arena + arena_stats_off(uz_agent.arena, slot));
+
+	stat_add(&st->stored_bytes, sign * (int64_t)r->payload_bytes);
+	stat_add(&st->pool_bytes, sign * (int64_t)r->extent_pages * UZ_PAGE_SIZE);
+	stat_add(&st->blocks_stored, sign);
+}
+
+void store_hold(uint32_t idx, unsigned slot)
+{
+	struct uz_block_rec *r = store_rec(idx);
+
+	store_lock();
+	r->holders |= 1ull << slot;
+	store_unlock();
+	holding_account(slot, r, 1);
+}
+
+/* Take @r's extent out of use, under the lock; returns its place. */
+static void rec_free_locked(struct uz_block_rec *r, uint64_t *off,
+			    uint64_t *pages)
+{
+	*off = r->extent_off;
+	*pages = r->extent_pages;
+	r->state = UZ_REC_FREE;
+}
+
+/* Give the pages back to the system, then to the allocator: punched
+ * before they can be handed out again. */
+static void extent_release(uint64_t off, uint64_t pages)
+{
+	if (pages)
+		fallocate(uz_agent.arena_fd,
+			  FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off,
+			  pages * UZ_PAGE_SIZE);
+	store_lock();
+	bitmap_set((off - uz_agent.arena->data_off) / UZ_PAGE_SIZE, pages, 0);
+	store_unlock();
+}
+
+void store_slot_release(unsigned slot)
+{
+	struct uz_arena_hdr *h = uz_agent.arena;
+	uint64_t off, pages;
+	uint32_t i;
+
+	for (i = 0; i < h->rec_count; i++) {
+		struct uz_block_rec *r = store_rec(i);
+
+		/* unlocked peek: records this holder never had stay untouched */
+		if (!(__atomic_load_n(&r->holders, __ATOMIC_RELAXED) & (1ull << slot)))
+			continue;
+		store_lock();
+		r->holders &= ~(1ull << slot);
+		if (r->state != UZ_REC_STORED || r->holders) {
+			store_unlock();
+			continue;
+		}
+		rec_free_locked(r, &off, &pages);
+		store_unlock();
+		extent_release(off, pages);
+	}
+	store_lock();
+	h->holder_pid[slot] = 0;
 	store_unlock();
 }
 
@@ -167,25 +259,14 @@ void store_unref(uint32_t idx)
 	struct uz_block_rec *r = store_rec(idx);
 	uint64_t off, pages;
 
+	holding_account(uz_agent.holder, r, -1);
 	store_lock();
-	if (r->state != UZ_REC_STORED || --r->refs) {
+	r->holders &= ~(1ull << uz_agent.holder);
+	if (r->state != UZ_REC_STORED || r->holders) {
 		store_unlock();
 		return;
 	}
-	off = r->extent_off;
-	pages = r->extent_pages;
-	stat_add(&uz_agent.stats->stored_bytes, -(int64_t)r->payload_bytes);
-	r->state = UZ_REC_FREE;
+	rec_free_locked(r, &off, &pages);
 	store_unlock();
-
-	/* give the memory back before the pages can be handed out again */
-	if (pages)
-		fallocate(uz_agent.arena_fd,
-			  FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off,
-			  pages * UZ_PAGE_SIZE);
-	store_lock();
-	bitmap_set((off - uz_agent.arena->data_off) / UZ_PAGE_SIZE, pages, 0);
-	store_unlock();
-	stat_add(&uz_agent.stats->pool_bytes, -(int64_t)(pages * UZ_PAGE_SIZE));
-	stat_add(&uz_agent.stats->blocks_stored, -1);
+	extent_release(off, pages);
 }

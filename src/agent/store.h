@@ -28,11 +28,18 @@ static inline const uint8_t *store_payload(const struct uz_block_rec *r,
  */
 UZ_HIDDEN int store_put(const void *payload, uint32_t bytes, uint32_t *idx);
 
-/* Drop one reference; the last frees the record and punches its memory. */
+/* This process no longer needs record @idx; the last holder to let go
+ * frees it and punches its memory. */
 UZ_HIDDEN void store_unref(uint32_t idx);
 
-/* Take one more reference (fork). */
-UZ_HIDDEN void store_ref(uint32_t idx);
+/* Holder slots (fork): take a free slot for @pid, mark record @idx as
+ * needed by @slot, and let go of everything @slot holds (a child that
+ * exited or exec'd) freeing the slot. */
+UZ_HIDDEN int store_slot_alloc(pid_t pid);
+UZ_HIDDEN void store_hold(uint32_t idx, unsigned slot);
+UZ_HIDDEN void store_slot_release(unsigned slot);
+/* Act as holder @slot: its bit, its counters. */
+UZ_HIDDEN void store_use_slot(unsigned slot);
 
 UZ_HIDDEN void store_lock(void);
 UZ_HIDDEN void store_unlock(void);

@@ -69,6 +69,9 @@ static int have_scan = 1;
 
 int pagemap_open(void)
 {
+	/* after fork, the inherited fd still reads the parent */
+	if (pagemap_fd >= 0)
+		close(pagemap_fd);
 	pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	return pagemap_fd < 0 ? -errno : 0;
 }

@@ -31,12 +31,15 @@ static uint64_t bitmap_bytes(uint64_t pages)
 int arena_layout(struct uz_arena_hdr *h, uint32_t rec_count,
 		 uint64_t data_bytes)
 {
-	uint64_t pages, rec_off, bitmap_off, data_off, size;
+	uint64_t pages, stats_off, rec_off, bitmap_off, data_off, size;
 
 	if (!rec_count || !data_bytes)
 		return -EINVAL;
 	pages = data_bytes / UZ_ARENA_PAGE + !!(data_bytes % UZ_ARENA_PAGE);
-	rec_off = round_up(sizeof(*h), UZ_ARENA_PAGE);
+	stats_off = round_up(sizeof(*h), UZ_ARENA_PAGE);
+	rec_off = round_up(stats_off + UZ_MAX_HOLDERS *
+					       sizeof(struct uz_client_stats),
+			   UZ_ARENA_PAGE);
 	bitmap_off = round_up(rec_off + (uint64_t)rec_count *
 						sizeof(struct uz_block_rec),
 			      UZ_ARENA_PAGE);
@@ -53,6 +56,7 @@ int arena_layout(struct uz_arena_hdr *h, uint32_t rec_count,
 	h->version = UZ_ARENA_VERSION;
 	h->page_size = UZ_ARENA_PAGE;
 	h->size = size;
+	h->stats_off = stats_off;
 	h->rec_off = rec_off;
 	h->rec_count = rec_count;
 	h->rec_size = sizeof(struct uz_block_rec);
@@ -72,7 +76,7 @@ static int region_ok(uint64_t off, uint64_t len, uint64_t start,
 }
 
 /*
- * The regions must come in order (header, records, bitmap, data), each
+ * The regions must come in order (header, stats, records, bitmap, data), each
  * page aligned, inside both the header's size and the real file.  The
  * lock, codec, level and hints are the agent's business and not looked
  * at: a hostile agent can only hurt its own arena.
@@ -80,6 +84,7 @@ static int region_ok(uint64_t off, uint64_t len, uint64_t start,
 int arena_hdr_check(const struct uz_arena_hdr *h, uint64_t file_size)
 {
 	uint64_t end = h->size, recs, bm;
+	uint64_t stats = UZ_MAX_HOLDERS * sizeof(struct uz_client_stats);
 
 	if (h->magic != UZ_ARENA_MAGIC || h->version != UZ_ARENA_VERSION ||
 	    h->page_size != UZ_ARENA_PAGE ||
@@ -88,7 +93,9 @@ int arena_hdr_check(const struct uz_arena_hdr *h, uint64_t file_size)
 		return -EINVAL;
 	/* rec_count and rec_size are 32-bit: their product fits */
 	recs = (uint64_t)h->rec_count * h->rec_size;
-	if (!region_ok(h->rec_off, recs, sizeof(*h), end))
+	if (!region_ok(h->stats_off, stats, sizeof(*h), end))
+		return -EINVAL;
+	if (!region_ok(h->rec_off, recs, h->stats_off + stats, end))
 		return -EINVAL;
 	if (h->data_pages > end / UZ_ARENA_PAGE)
 		return -EINVAL;

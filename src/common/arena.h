@@ -6,7 +6,8 @@
  * survives a daemon restart.  Pages are charged to whoever first touches
  * them: the agent, i.e. the application's own cgroup.
  *
- *   page 0          struct uz_arena_hdr (with the client's stats)
+ *   page 0          struct uz_arena_hdr
+ *   stats_off       UZ_MAX_HOLDERS x struct uz_client_stats
  *   rec_off         rec_count x struct uz_block_rec
  *   bitmap_off      one bit per data page, set = in use
  *   data_off        data_pages x 4 KB of frame payload
@@ -23,6 +24,11 @@
 #define UZ_ARENA_MAGIC 0x31414e4552415a55ull /* "UZARENA1" */
 #define UZ_ARENA_VERSION 1 /* bump when any on-arena struct changes */
 
+/* After fork() parent and child share the arena, each as a "holder"
+ * with a slot of its own: its bit in every record it still needs, and
+ * its own counters. */
+#define UZ_MAX_HOLDERS 64
+
 struct uz_arena_hdr {
 	uint64_t magic;
 	uint32_t version;
@@ -38,11 +44,12 @@ struct uz_arena_hdr {
 	uint32_t codec;	    /* enum uz_codec_id used for new frames */
 	int32_t level;
 	uint32_t alloc_hint; /* data page where the next search starts */
+	uint64_t stats_off;  /* UZ_MAX_HOLDERS x struct uz_client_stats */
+	uint32_t holder_pid[UZ_MAX_HOLDERS]; /* 0: slot free */
 	/* Serialises the record table and bitmap between processes that
 	 * share the arena after fork(); robust, so a dead holder is seen. */
 	pthread_mutex_t lock;
 	uint8_t pad[64];
-	struct uz_client_stats stats;
 };
 
 enum uz_rec_state {
@@ -52,21 +59,27 @@ enum uz_rec_state {
 
 #define UZ_REC_WAS_THP 0x1 /* the block was PMD-mapped when evicted */
 
-/* One stored 2 MB block.  Immutable while stored, except refs. */
+/* One stored 2 MB block.  Immutable while stored, except holders. */
 struct uz_block_rec {
 	uint64_t addr; /* address it was evicted from (informational) */
 	uint32_t state;
 	uint32_t flags;
-	uint32_t refs; /* processes whose memory still refers to it */
-	uint32_t extent_pages;
+	uint64_t holders;    /* bit per holder slot still needing it */
 	uint64_t extent_off; /* from the start of the arena */
-	uint64_t orig_bytes;	/* application bytes it holds (non-hole) */
+	uint32_t extent_pages;
 	uint32_t payload_bytes; /* compressed bytes in the extent */
-	uint32_t pad;
+	uint64_t orig_bytes;	/* application bytes it holds (non-hole) */
 	struct uz_frame_desc frames[UZ_FRAMES_PER_BLOCK];
 };
 
 struct arena;
+
+/* Offset of holder @slot's counters. */
+static inline uint64_t arena_stats_off(const struct uz_arena_hdr *h,
+				       unsigned slot)
+{
+	return h->stats_off + (uint64_t)slot * sizeof(struct uz_client_stats);
+}
 
 /* Layout of an arena for @rec_count records and @data_bytes of payload. */
 int arena_layout(struct uz_arena_hdr *h, uint32_t rec_count,

@@ -58,6 +58,8 @@ struct uz_agent_hello {
 	uint32_t flags;
 	char comm[16];
 	uint64_t arena_size;
+	uint32_t holder; /* our slot in the arena (0 unless forked) */
+	uint32_t pad;
 };
 
 #define UZ_WELCOME_UFFD_DEV 0x1 /* an fd of /dev/userfaultfd is attached */

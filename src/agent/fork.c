@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fork(): parent and child each keep a correct copy of every evicted
+ * page, sharing the stored block copy-on-write like kernel swap.
+ *
+ * The child is another holder of the same arena: before the fork, the
+ * agent thread takes a holder slot for it and sets that bit in every
+ * record this process holds, then freezes (the fork copies our table, so
+ * it must not change).  The kernel's FORK event hands us the child's
+ * userfaultfd; after the fork we pass it down a socketpair, and the
+ * child starts an agent thread of its own on it.  That socketpair stays
+ * open: when the child exits or execs its end closes, and we let go of
+ * everything its slot held.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "blocks.h"
+#include "fork.h"
+#include "log.h"
+#include "loop.h"
+#include "restore.h"
+#include "store.h"
+
+#define CHILD_WAIT_MS 5000
+
+static struct {
+	int sp[2];    /* parent end, child end */
+	int slot;     /* the child's holder slot, -1: none */
+	int fallback; /* no slot: bring everything back instead */
+} pending = { { -1, -1 }, -1, 0 };
+
+static struct kid {
+	int fd;
+	unsigned slot;
+} kids[UZ_MAX_HOLDERS];
+static unsigned n_kids;
+
+static void hold_for_child(struct block *b, void *arg)
+{
+	store_hold(b->rec, *(unsigned *)arg);
+}
+
+int fork_prepare(void)
+{
+	int slot;
+
+	pending.fallback = 0;
+	pending.slot = -1;
+	if (!uz_agent.fork_event) {
+		/* the child's VMAs lose their registration: its copy of an
+		 * evicted page would read as zero, so bring it all back */
+		pending.fallback = 1;
+		return 0;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pending.sp))
+		return -errno;
+	slot = store_slot_alloc(UINT32_MAX); /* the child fills in its pid */
+	if (slot < 0) {
+		/* every slot taken: the old way, the child gets it all */
+		pending.fallback = 1;
+		return 0;
+	}
+	pending.slot = slot;
+	blocks_for_each(hold_for_child, &slot);
+	uz_agent.fork_ufd = -1;
+	uz_agent.frozen = 1;
+	return 0;
+}
+
+/* Send the child its uffd ('U' with the fd) or tell it to start afresh. */
+static void send_child(int fd)
+{
+	char tag = fd >= 0 ? 'U' : 'N';
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { &tag, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (fd >= 0) {
+		struct cmsghdr *c;
+
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	if (sendmsg(pending.sp[0], &mh, MSG_NOSIGNAL) < 0)
+		log_warn("fork: cannot reach the child: %s", strerror(errno));
+}
+
+int fork_done(void)
+{
+	int ufd = uz_agent.fork_ufd;
+
+	if (uz_agent.frozen) {
+		/* no FORK event: no child, or one with nothing registered */
+		uz_agent.frozen = 0;
+		restore_replay();
+	}
+	uz_agent.fork_ufd = -1;
+	if (pending.sp[0] < 0)
+		return 0;
+	send_child(pending.slot >= 0 ? ufd : -1);
+	if (ufd >= 0 && pending.slot >= 0 && n_kids < UZ_MAX_HOLDERS) {
+		close(ufd);
+		kids[n_kids].fd = pending.sp[0];
+		kids[n_kids].slot = pending.slot;
+		n_kids++;
+	} else {
+		/* no child (fork failed) or one with nothing of ours */
+		if (ufd >= 0)
+			close(ufd);
+		close(pending.sp[0]);
+		if (pending.slot >= 0)
+			store_slot_release(pending.slot);
+	}
+	close(pending.sp[1]);
+	pending.sp[0] = pending.sp[1] = -1;
+	pending.slot = -1;
+	return 0;
+}
+
+int fork_pollfds(struct pollfd *p, int max)
+{
+	unsigned i;
+
+	for (i = 0; i < n_kids && (int)i < max; i++) {
+		p[i].fd = kids[i].fd;
+		p[i].events = POLLIN;
+		p[i].revents = 0;
+	}
+	return (int)i;
+}
+
+void fork_pollfds_done(const struct pollfd *p, int n)
+{
+	int i;
+
+	for (i = n - 1; i >= 0; i--) {
+		if (!(p[i].revents & (POLLHUP | POLLERR | POLLIN)))
+			continue;
+		/* the child exited or exec'd: nothing of its copy remains */
+		store_slot_release(kids[i].slot);
+		close(kids[i].fd);
+		kids[i] = kids[--n_kids];
+	}
+}
+
+void fork_prepare_hook(void)
+{
+	if (!uz_agent.active)
+		return;
+	/* no eviction may slip in between this and the fork itself */
+	__atomic_store_n(&uz_agent.fork_pending, 1, __ATOMIC_SEQ_CST);
+	if (loop_request(LOOP_FORK_PREPARE, 0, 0) || pending.fallback)
+		loop_request(LOOP_RESTORE_RANGE, 0, UINT64_MAX);
+}
+
+void fork_parent_hook(void)
+{
+	if (!uz_agent.active)
+		return;
+	loop_request(LOOP_FORK_DONE, 0, 0);
+	__atomic_store_n(&uz_agent.fork_pending, 0, __ATOMIC_SEQ_CST);
+}
+
+/* Wait for the parent's word: our uffd, or -1 to start afresh. */
+static int child_receive(int sock)
+{
+	char tag = 0, cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &tag, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct pollfd p = { sock, POLLIN, 0 };
+	struct cmsghdr *c;
+	int fd = -1;
+
+	if (poll(&p, 1, CHILD_WAIT_MS) != 1 ||
+	    recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) != 1 || tag != 'U')
+		return -1;
+	c = CMSG_FIRSTHDR(&mh);
+	if (c && c->cmsg_type == SCM_RIGHTS)
+		memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	return fd;
+}
+
+void fork_child_hook(void)
+{
+	unsigned i;
+	int ufd;
+
+	if (!uz_agent.active)
+		return;
+	/* the parent's links are not ours */
+	for (i = 0; i < n_kids; i++)
+		close(kids[i].fd);
+	n_kids = 0;
+	if (uz_agent.uplink >= 0)
+		close(uz_agent.uplink);
+	uz_agent.uplink = -1;
+	if (pending.sp[0] >= 0)
+		close(pending.sp[0]);
+	ufd = pending.sp[1] >= 0 ? child_receive(pending.sp[1]) : -1;
+	if (ufd >= 0) {
+		uz_agent.uplink = pending.sp[1];
+		uz_agent.arena->holder_pid[pending.slot] = getpid();
+		agent_restart_child(ufd, pending.slot);
+	} else {
+		if (pending.sp[1] >= 0)
+			close(pending.sp[1]);
+		agent_restart_fresh();
+	}
+	pending.sp[0] = pending.sp[1] = -1;
+	pending.slot = -1;
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/* fork(): parent and child share what is stored, copy-on-write. */
+#ifndef UZ_AGENT_FORK_H
+#define UZ_AGENT_FORK_H
+
+#include <poll.h>
+
+#include "agent.h"
+
+/* pthread_atfork hooks (app thread). */
+UZ_HIDDEN void fork_prepare_hook(void);
+UZ_HIDDEN void fork_parent_hook(void);
+UZ_HIDDEN void fork_child_hook(void);
+
+/* Agent-thread halves of the hooks, run through loop_request(). */
+UZ_HIDDEN int fork_prepare(void);
+UZ_HIDDEN int fork_done(void);
+
+/* The sockets to our children: poll them; a hang-up means the child
+ * exited or exec'd, and what it held of the arena is let go. */
+UZ_HIDDEN int fork_pollfds(struct pollfd *p, int max);
+UZ_HIDDEN void fork_pollfds_done(const struct pollfd *p, int n);
+
+#endif
