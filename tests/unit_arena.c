@@ -121,7 +121,7 @@ int main(void)
 {
 	struct uz_arena_hdr h;
 
-	t_assert(sizeof(struct uz_arena_hdr) > PAGE, "header %zu bytes",
+	t_assert(sizeof(struct uz_arena_hdr) <= PAGE, "header %zu bytes",
 		 sizeof(struct uz_arena_hdr));
 	t_check_eq(sizeof(struct uz_frame_desc), 24);
 	test_layout(1, 1);

@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "arena.h"
 #include "itest.h"
@@ -103,6 +104,15 @@ int main(int argc, char **argv)
 		  "other blocks differ");
 	it_assert(it_stat("csum_failures") == 2, "csum_failures is %lu, not 2",
 		  (unsigned long)it_stat("csum_failures"));
+	{
+		/* the daemon logged both blocks */
+		char cmd[512];
+
+		usleep(100000);
+		snprintf(cmd, sizeof(cmd), "test \"$(grep -c 'failed its checksum' %s)\" = 2",
+			 getenv("IT_DAEMON_LOG"));
+		it_assert(system(cmd) == 0, "uzswapd did not log the two bad frames");
+	}
 	printf("two corrupt frames: SIGBUS at the faulting address, all else intact\n");
 	return 0;
 }

@@ -1,0 +1,438 @@
+/* SPDX-License-Identifier: MIT */
+/* Agent clients: hello, the arena they share with us, their evictions. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "client.h"
+#include "ctlreq.h"
+#include "daemon.h"
+#include "latency.h"
+#include "log.h"
+#include "msg.h"
+#include "procfs.h"
+#include "server.h"
+#include "size.h"
+
+/* A histogram bucket is clamped to this before percentiles are taken,
+ * so that summing 2 x 256 untrusted buckets cannot overflow. */
+#define UZ_HIST_BUCKET_MAX (1ull << 48)
+
+struct client {
+	struct conn *conn;
+	uint32_t id;
+	pid_t pid;
+	uid_t uid;
+	char comm[16];
+	int memfd;	 /* the arena; only ever pread */
+	unsigned holder; /* its counters' slot in the arena */
+	/* the eviction in flight, if any */
+	struct conn *evict_ctl;	 /* who waits for it */
+	uint64_t evict_seq;	 /* our seq in UZ_MSG_EVICT */
+	uint64_t evict_ctl_seq;	 /* the seq of the uzswapctl request */
+	uint64_t evict_deadline; /* ms */
+	TAILQ_ENTRY(client) entry; /* in id order */
+};
+
+static TAILQ_HEAD(, client) clients = TAILQ_HEAD_INITIALIZER(clients);
+static unsigned count;
+static uint32_t next_id = 1;
+static uint64_t next_evict_seq = 1;
+
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a + b < a ? UINT64_MAX : a + b;
+}
+
+struct client *client_find(pid_t pid)
+{
+	struct client *cl;
+
+	TAILQ_FOREACH(cl, &clients, entry)
+		if (cl->pid == pid)
+			return cl;
+	return NULL;
+}
+
+struct client *client_from_id(uint32_t id)
+{
+	struct client *cl;
+
+	TAILQ_FOREACH(cl, &clients, entry)
+		if (cl->id >= id)
+			return cl;
+	return NULL;
+}
+
+uint32_t client_id(const struct client *cl)
+{
+	return cl->id;
+}
+
+unsigned client_count(void)
+{
+	return count;
+}
+
+/*
+ * Read and check an arena header.  The agent can change the memfd under
+ * us at any time, so its size (set even on failure) is taken afresh each
+ * time; a short read (truncated file) or a bad header is -EINVAL.
+ */
+static int arena_read(int memfd, struct uz_arena_hdr *h, uint64_t *size)
+{
+	struct stat st;
+	ssize_t n;
+
+	*size = 0;
+	if (fstat(memfd, &st))
+		return -errno;
+	*size = st.st_size;
+	n = pread(memfd, h, sizeof(*h), 0);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n != sizeof(*h) || arena_hdr_check(h, st.st_size))
+		return -EINVAL;
+	return 0;
+}
+
+/* The counters of holder @slot of the arena in @memfd, and its size. */
+static int stats_read(int memfd, unsigned slot, struct uz_client_stats *st,
+		      uint64_t *size)
+{
+	static struct uz_arena_hdr h;
+	ssize_t n;
+	int err;
+
+	err = arena_read(memfd, &h, size);
+	if (err)
+		return err;
+	/* arena_hdr_check() saw all UZ_MAX_HOLDERS slots inside the file */
+	n = pread(memfd, st, sizeof(*st), arena_stats_off(&h, slot));
+	if (n < 0)
+		return -errno;
+	return (size_t)n == sizeof(*st) ? 0 : -EINVAL;
+}
+
+/* An older connection of the same pid may be gone without our having
+ * seen its hang-up yet (an agent that reconnects at once). */
+static int conn_alive(const struct conn *c)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLRDHUP };
+
+	return poll(&p, 1, 0) == 0 || !(p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+/* The checks of a hello, in the order an agent could get them wrong. */
+static int hello_check(struct conn *c, const struct uz_agent_hello *h,
+		       int fd, char *why, size_t len)
+{
+	static struct uz_arena_hdr hdr;
+	struct client *old;
+	uint64_t size;
+	int err;
+
+	if (fd < 0) {
+		snprintf(why, len, "hello without an arena descriptor");
+		return -EBADF;
+	}
+	if (h->pid != (uint32_t)c->pid) {
+		snprintf(why, len, "pid mismatch (hello says %u)", h->pid);
+		return -EPERM;
+	}
+	old = client_find(c->pid);
+	if (old && !conn_alive(old->conn))
+		conn_close(old->conn);
+	else if (old) {
+		snprintf(why, len, "pid %d already has an agent connection",
+			 (int)c->pid);
+		return -EEXIST;
+	}
+	if (procfs_fd_is_memfd(fd) != 1) {
+		snprintf(why, len, "arena descriptor is not a memfd");
+		return -EBADF;
+	}
+	err = arena_read(fd, &hdr, &size);
+	if (size != h->arena_size) {
+		snprintf(why, len, "arena size %llu does not match its memfd "
+			 "(%llu bytes)", (unsigned long long)h->arena_size,
+			 (unsigned long long)size);
+		return -EINVAL;
+	}
+	if (err) {
+		snprintf(why, len, "arena header is not valid");
+		return err;
+	}
+	if (h->holder >= UZ_MAX_HOLDERS) {
+		snprintf(why, len, "arena slot %u out of range", h->holder);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int client_hello(struct conn *c, const struct uz_msg *m, int fd,
+		 char *cause, size_t cause_len)
+{
+	const struct uz_agent_hello *h = &m->u.hello;
+	static struct uz_client_stats st;
+	struct uz_agent_welcome w = { 0 };
+	struct client *cl;
+	uint64_t size;
+	char buf[32];
+	int err, i;
+
+	err = hello_check(c, h, fd, cause, cause_len);
+	if (err)
+		goto close_fd;
+	cl = calloc(1, sizeof(*cl));
+	if (!cl) {
+		err = -ENOMEM;
+		goto close_fd;
+	}
+	cl->conn = c;
+	cl->id = next_id++;
+	cl->pid = c->pid;
+	cl->uid = c->uid;
+	cl->memfd = fd;
+	cl->holder = h->holder;
+	/* untrusted: NUL-terminate and keep it printable for logs and JSON */
+	for (i = 0; i < 15 && h->comm[i]; i++)
+		cl->comm[i] = h->comm[i] >= 0x20 && h->comm[i] < 0x7f ?
+				      h->comm[i] : '?';
+	TAILQ_INSERT_TAIL(&clients, cl, entry);
+	count++;
+	c->client = cl;
+	conn_set_role(c, CONN_AGENT);
+
+	if (h->flags & UZ_HELLO_READOPT) {
+		if (stats_read(fd, cl->holder, &st, &size))
+			st.stored_bytes = 0;
+		log_info("re-adopted client %d (%s) (%s stored)", (int)cl->pid,
+			 cl->comm, size_format(st.stored_bytes, buf, sizeof(buf)));
+	} else {
+		log_info("new client %d (%s)", (int)cl->pid, cl->comm);
+	}
+	w.client_id = cl->id;
+	w.codec = uzd.cfg.codec;
+	w.level = uzd.cfg.level;
+	if (uzd.uffd_dev >= 0)
+		w.flags |= UZ_WELCOME_UFFD_DEV;
+	/* a failed send drops the connection, and with it the client */
+	if (!conn_send(c, UZ_MSG_AGENT_WELCOME, m->hdr.seq, &w, sizeof(w),
+		       uzd.uffd_dev))
+		daemon_notify_status();
+	return 0;
+
+close_fd:
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+/* The eviction @cl ran is over: unhook it from its uzswapctl. */
+static struct conn *evict_detach(struct client *cl)
+{
+	struct conn *ctl = cl->evict_ctl;
+
+	cl->evict_ctl = NULL;
+	if (ctl)
+		ctl_evict_end(ctl);
+	return ctl;
+}
+
+static void evict_answer(struct client *cl, const struct uz_msg *m)
+{
+	struct conn *ctl = cl->evict_ctl;
+	const struct uz_evict_done *d = &m->u.done;
+	char a[32], b[32];
+	int err;
+
+	if (!ctl || m->hdr.seq != cl->evict_seq) {
+		log_debug("client %d: ignoring an answer to no request",
+			  (int)cl->pid);
+		return;
+	}
+	if (m->hdr.type == UZ_MSG_EVICT_PROGRESS) {
+		/* progress is only for show: skip it if the ctl lags */
+		err = msg_send(ctl->fd, m->hdr.type, cl->evict_ctl_seq,
+			       &m->u.progress, sizeof(m->u.progress), -1);
+		if (err && err != -EAGAIN)
+			conn_close(ctl);
+		return;
+	}
+	evict_detach(cl);
+	log_info("client %d (%s): evicted %s in %u blocks -> %s stored%s%s",
+		 (int)cl->pid, cl->comm, size_format(d->bytes, a, sizeof(a)),
+		 d->blocks, size_format(d->stored, b, sizeof(b)),
+		 d->err ? ", stopped: " : "", d->err ? strerror(-d->err) : "");
+	conn_send(ctl, UZ_MSG_EVICT_DONE, cl->evict_ctl_seq, d, sizeof(*d), -1);
+	daemon_notify_status();
+}
+
+int client_message(struct conn *c, const struct uz_msg *m, char *cause,
+		   size_t cause_len)
+{
+	switch (m->hdr.type) {
+	case UZ_MSG_EVICT_PROGRESS:
+	case UZ_MSG_EVICT_DONE:
+		evict_answer(c->client, m);
+		return 0;
+	case UZ_MSG_CSUM_FAIL:
+		/* the agent has already poisoned the frame: nothing wrong
+		 * reached the application; the log is for the admin */
+		log_err("client %d (%s): frame %u of the block at %#llx "
+			"(record %u) failed its checksum; the application gets "
+			"SIGBUS there", (int)c->client->pid, c->client->comm,
+			m->u.csum_fail.frame,
+			(unsigned long long)m->u.csum_fail.addr,
+			m->u.csum_fail.record);
+		return 0;
+	default:
+		snprintf(cause, cause_len, "unexpected message (type %u) from "
+			 "an agent", m->hdr.type);
+		return -EPROTO;
+	}
+}
+
+void client_gone(struct conn *c)
+{
+	struct client *cl = c->client;
+	struct conn *ctl;
+
+	ctl = evict_detach(cl);
+	if (ctl)
+		conn_send_error(ctl, cl->evict_ctl_seq, -ECONNRESET,
+				"client %d went away during eviction",
+				(int)cl->pid);
+	log_info("client %d (%s) disconnected", (int)cl->pid, cl->comm);
+	/* the arena stays with the application, which reconnects */
+	close(cl->memfd);
+	TAILQ_REMOVE(&clients, cl, entry);
+	count--;
+	c->client = NULL;
+	free(cl);
+	daemon_notify_status();
+}
+
+static uint64_t percentile(const uint64_t *hist, double pct)
+{
+	uint64_t h[UZ_LAT_BUCKETS];
+	int i;
+
+	for (i = 0; i < UZ_LAT_BUCKETS; i++)
+		h[i] = hist[i] < UZ_HIST_BUCKET_MAX ? hist[i] : UZ_HIST_BUCKET_MAX;
+	return latency_percentile(h, pct);
+}
+
+void client_stats(struct client *cl, struct uz_stats_client *out)
+{
+	static struct uz_client_stats st;
+	const struct uz_client_stats *s = &st;
+	uint64_t size;
+
+	memset(out, 0, sizeof(*out));
+	out->pid = cl->pid;
+	out->client_id = cl->id;
+	memcpy(out->comm, cl->comm, sizeof(out->comm));
+	out->connected = 1;
+	procfs_rss_anon(cl->pid, &out->resident_bytes);
+	if (stats_read(cl->memfd, cl->holder, &st, &size)) {
+		log_debug("client %d: arena header not valid", (int)cl->pid);
+		return;
+	}
+	out->registered_bytes = s->registered_bytes;
+	out->evicted_bytes = s->evicted_bytes;
+	out->stored_bytes = s->stored_bytes;
+	out->pool_bytes = s->pool_bytes < size ? s->pool_bytes : size;
+	out->faults = s->faults;
+	out->restores_2m = s->restores_2m;
+	out->restores_64k = s->restores_64k;
+	out->restores_zero = s->restores_zero;
+	out->prefetch_2m = s->prefetch_2m;
+	out->evict_busy = s->evict_busy;
+	out->csum_failures = s->csum_failures;
+	out->lat_p50_ns = percentile(s->fault_lat, 50);
+	out->lat_p99_ns = percentile(s->fault_lat, 99);
+	out->restore2m_p50_ns = percentile(s->restore2m_lat, 50);
+	out->restore2m_p99_ns = percentile(s->restore2m_lat, 99);
+}
+
+void client_sum(struct uz_stats_end *sum, const struct uz_stats_client *s)
+{
+	sum->clients++;
+	sum->registered_bytes = sat_add(sum->registered_bytes, s->registered_bytes);
+	sum->evicted_bytes = sat_add(sum->evicted_bytes, s->evicted_bytes);
+	sum->stored_bytes = sat_add(sum->stored_bytes, s->stored_bytes);
+	sum->pool_bytes = sat_add(sum->pool_bytes, s->pool_bytes);
+}
+
+void client_totals(struct uz_stats_end *sum)
+{
+	struct uz_stats_client s;
+	struct client *cl;
+
+	memset(sum, 0, sizeof(*sum));
+	TAILQ_FOREACH(cl, &clients, entry) {
+		client_stats(cl, &s);
+		client_sum(sum, &s);
+	}
+}
+
+int client_evict(struct client *cl, struct conn *ctl, uint64_t seq,
+		 const struct uz_ctl_evict *req)
+{
+	struct uz_evict e = { .bytes = req->bytes, .flags = req->flags };
+	uint64_t dseq = next_evict_seq++;
+	char buf[32];
+
+	if (ctl->uid != 0 && ctl->uid != cl->uid)
+		return -EPERM;
+	if (cl->evict_ctl)
+		return -EBUSY;
+	if (conn_send(cl->conn, UZ_MSG_EVICT, dseq, &e, sizeof(e), -1))
+		return -ECONNRESET; /* and @cl is gone */
+	log_debug("client %d (%s): evicting %s for %s", (int)cl->pid,
+		  cl->comm, req->flags & UZ_EVICT_ALL ? "all" :
+		  size_format(req->bytes, buf, sizeof(buf)), conn_name(ctl));
+	cl->evict_ctl = ctl;
+	cl->evict_seq = dseq;
+	cl->evict_ctl_seq = seq;
+	cl->evict_deadline = now_ms() + uzd.cfg.evict_timeout * 1000ull;
+	return 0;
+}
+
+void client_evict_forget(struct client *cl)
+{
+	cl->evict_ctl = NULL;
+}
+
+uint64_t client_expire(uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+	struct client *cl;
+	struct conn *ctl;
+
+	TAILQ_FOREACH(cl, &clients, entry) {
+		if (!cl->evict_ctl)
+			continue;
+		if (cl->evict_deadline > now) {
+			if (cl->evict_deadline < next)
+				next = cl->evict_deadline;
+			continue;
+		}
+		log_warn("client %d (%s): eviction timed out", (int)cl->pid,
+			 cl->comm);
+		ctl = evict_detach(cl);
+		conn_send_error(ctl, cl->evict_ctl_seq, -ETIMEDOUT,
+				"eviction from %d timed out after %u s "
+				"(evict-timeout)",
+				(int)cl->pid, uzd.cfg.evict_timeout);
+	}
+	return next;
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/* Agent clients: hello, the arena they share with us, their evictions. */
+#ifndef UZD_CLIENT_H
+#define UZD_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "protocol.h"
+
+struct client;
+struct conn;
+struct uz_msg;
+
+/*
+ * UZ_MSG_AGENT_HELLO on a new connection @c with descriptor @fd (taken
+ * over, closed on failure): check the peer and its arena, make @c an
+ * agent and send UZ_MSG_AGENT_WELCOME.  Returns 0, or -errno with the
+ * reason in @cause.
+ */
+int client_hello(struct conn *c, const struct uz_msg *m, int fd,
+		 char *cause, size_t cause_len);
+/* A later message from an agent.  0, or -EPROTO with @cause. */
+int client_message(struct conn *c, const struct uz_msg *m, char *cause,
+		   size_t cause_len);
+/* Agent connection @c is closing: fail its eviction, forget it. */
+void client_gone(struct conn *c);
+
+struct client *client_find(pid_t pid);
+/* The client with the lowest id >= @id, or NULL: a cursor over clients
+ * that survives clients coming and going between calls. */
+struct client *client_from_id(uint32_t id);
+uint32_t client_id(const struct client *cl);
+unsigned client_count(void);
+
+/* @cl's counters, read from its arena and clamped. */
+void client_stats(struct client *cl, struct uz_stats_client *out);
+/* Add @s to @sum, saturating. */
+void client_sum(struct uz_stats_end *sum, const struct uz_stats_client *s);
+/* Totals over every client. */
+void client_totals(struct uz_stats_end *sum);
+
+/*
+ * Ask @cl's agent to evict @req for uzswapctl connection @ctl, whose
+ * request was @seq.  Returns 0, -EPERM (@ctl's peer may not), -EBUSY
+ * (one is running), or -ECONNRESET (the agent was dropped: @cl is gone).
+ */
+int client_evict(struct client *cl, struct conn *ctl, uint64_t seq,
+		 const struct uz_ctl_evict *req);
+/* @cl's eviction has nobody waiting any more; a late answer is ignored. */
+void client_evict_forget(struct client *cl);
+/* Fail evictions past their deadline; returns the next deadline (ms). */
+uint64_t client_expire(uint64_t now);
+
+#endif

@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: MIT */
+/* Parser of uzswapd.conf and its drop-ins (systemd style, [daemon] section). */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "config.h"
+#include "log.h"
+
+#define UZ_CONFIG_LINE_MAX 4096
+
+static const struct {
+	const char *name;
+	int level;
+} log_levels[] = {
+	{ "err", UZ_LOG_ERR },
+	{ "warn", UZ_LOG_WARN },
+	{ "info", UZ_LOG_INFO },
+	{ "debug", UZ_LOG_DEBUG },
+};
+
+int config_log_level(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(log_levels) / sizeof(log_levels[0]); i++)
+		if (!strcmp(name, log_levels[i].name))
+			return log_levels[i].level;
+	return -EINVAL;
+}
+
+const char *config_log_level_name(int level)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(log_levels) / sizeof(log_levels[0]); i++)
+		if (log_levels[i].level == level)
+			return log_levels[i].name;
+	return "?";
+}
+
+void config_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->codec = UZ_CODEC_LZ4;
+	cfg->level = codec_ops_by_id(UZ_CODEC_LZ4)->default_level;
+	cfg->log_level = UZ_LOG_INFO;
+	cfg->evict_timeout = UZ_EVICT_TIMEOUT_DEFAULT;
+}
+
+static int set_socket(struct config *cfg, const char *v, char *why, size_t len)
+{
+	if (v[0] != '/') {
+		snprintf(why, len, "socket must be an absolute path");
+		return -EINVAL;
+	}
+	if (strlen(v) >= sizeof(cfg->socket)) {
+		snprintf(why, len, "socket path longer than %zu bytes",
+			 sizeof(cfg->socket) - 1);
+		return -EINVAL;
+	}
+	strcpy(cfg->socket, v);
+	return 0;
+}
+
+static int set_codec(struct config *cfg, const char *v, char *why, size_t len)
+{
+	return codec_parse(v, &cfg->codec, &cfg->level, why, len);
+}
+
+static int set_log_level(struct config *cfg, const char *v, char *why,
+			 size_t len)
+{
+	int level = config_log_level(v);
+
+	if (level < 0) {
+		snprintf(why, len, "log-level must be err, warn, info or debug, "
+			 "not '%s'", v);
+		return -EINVAL;
+	}
+	cfg->log_level = level;
+	return 0;
+}
+
+static int set_evict_timeout(struct config *cfg, const char *v, char *why,
+			     size_t len)
+{
+	unsigned long n;
+	char *end;
+
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (!isdigit((unsigned char)v[0]) || *end || errno || n == 0 ||
+	    n > UZ_EVICT_TIMEOUT_MAX) {
+		snprintf(why, len, "evict-timeout must be 1 to %d seconds, "
+			 "not '%s'", UZ_EVICT_TIMEOUT_MAX, v);
+		return -EINVAL;
+	}
+	cfg->evict_timeout = n;
+	return 0;
+}
+
+/* The keys of [daemon]; one entry per setting. */
+static const struct config_key {
+	const char *name;
+	int (*set)(struct config *cfg, const char *value, char *why,
+		   size_t len);
+} daemon_keys[] = {
+	{ "socket", set_socket },
+	{ "codec", set_codec },
+	{ "log-level", set_log_level },
+	{ "evict-timeout", set_evict_timeout },
+};
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = 0;
+	return s;
+}
+
+/* One line of a file; @in_daemon tracks the section.  0 or -EINVAL. */
+static int parse_line(struct config *cfg, char *line, int *in_daemon,
+		      char *why, size_t len)
+{
+	char *s = trim(line), *eq, *key, *value;
+	size_t i;
+
+	if (!*s || *s == '#' || *s == ';')
+		return 0;
+	if (*s == '[') {
+		if (s[strlen(s) - 1] != ']') {
+			snprintf(why, len, "section header without ']'");
+			return -EINVAL;
+		}
+		s[strlen(s) - 1] = 0;
+		s = trim(s + 1);
+		if (strcmp(s, "daemon")) {
+			snprintf(why, len, "unknown section [%s]", s);
+			return -EINVAL;
+		}
+		*in_daemon = 1;
+		return 0;
+	}
+	eq = strchr(s, '=');
+	if (!eq) {
+		snprintf(why, len, "expected key=value or [section]");
+		return -EINVAL;
+	}
+	*eq = 0;
+	key = trim(s);
+	value = trim(eq + 1);
+	if (!*in_daemon) {
+		snprintf(why, len, "'%s' outside a section (add [daemon])", key);
+		return -EINVAL;
+	}
+	for (i = 0; i < sizeof(daemon_keys) / sizeof(daemon_keys[0]); i++) {
+		if (strcmp(key, daemon_keys[i].name))
+			continue;
+		if (!*value) {
+			snprintf(why, len, "empty value for %s", key);
+			return -EINVAL;
+		}
+		return daemon_keys[i].set(cfg, value, why, len);
+	}
+	snprintf(why, len, "unknown key '%s' in [daemon]", key);
+	return -EINVAL;
+}
+
+/* Parse one file into @cfg; a missing file is -ENOENT with no cause. */
+static int parse_file(struct config *cfg, const char *path, char *cause,
+		      size_t cause_len)
+{
+	char line[UZ_CONFIG_LINE_MAX], why[200];
+	int in_daemon = 0, lineno = 0, err = 0;
+	FILE *f;
+
+	f = fopen(path, "re");
+	if (!f) {
+		err = -errno;
+		if (err != -ENOENT)
+			snprintf(cause, cause_len, "%s: %s", path,
+				 strerror(-err));
+		return err;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			snprintf(cause, cause_len, "%s:%d: line too long",
+				 path, lineno);
+			err = -EINVAL;
+			break;
+		}
+		why[0] = 0;
+		err = parse_line(cfg, line, &in_daemon, why, sizeof(why));
+		if (err) {
+			snprintf(cause, cause_len, "%s:%d: %s", path, lineno,
+				 why[0] ? why : strerror(-err));
+			break;
+		}
+	}
+	if (!err && ferror(f)) {
+		err = -EIO;
+		snprintf(cause, cause_len, "%s: read error", path);
+	}
+	fclose(f);
+	return err;
+}
+
+static int is_dropin(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+
+	return d->d_name[0] != '.' && n > 5 &&
+	       !strcmp(d->d_name + n - 5, ".conf");
+}
+
+/* The drop-ins of @path.d in name order; a missing directory is fine. */
+static int parse_dropins(struct config *cfg, const char *path, char *cause,
+			 size_t cause_len)
+{
+	char dir[4096], file[4096 + 256];
+	struct dirent **names;
+	int n, i, err = 0;
+
+	if ((size_t)snprintf(dir, sizeof(dir), "%s.d", path) >= sizeof(dir))
+		return 0;
+	n = scandir(dir, &names, is_dropin, alphasort);
+	if (n < 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		snprintf(file, sizeof(file), "%s/%s", dir, names[i]->d_name);
+		if (!err) {
+			err = parse_file(cfg, file, cause, cause_len);
+			if (err == -ENOENT) /* raced with its removal */
+				err = 0;
+		}
+		free(names[i]);
+	}
+	free(names);
+	return err;
+}
+
+int config_load(struct config *cfg, const char *path, int must_exist,
+		char *cause, size_t cause_len)
+{
+	struct config next = *cfg;
+	int err;
+
+	err = parse_file(&next, path, cause, cause_len);
+	if (err == -ENOENT && must_exist) {
+		snprintf(cause, cause_len, "%s: %s", path, strerror(ENOENT));
+		return err;
+	}
+	if (err && err != -ENOENT)
+		return err;
+	err = parse_dropins(&next, path, cause, cause_len);
+	if (err)
+		return err;
+	*cfg = next;
+	return 0;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/* uzswapd.conf: the [daemon] settings, their defaults and the parser. */
+#ifndef UZD_CONFIG_H
+#define UZD_CONFIG_H
+
+#include <stddef.h>
+
+#define UZ_CONFIG_DEFAULT "/etc/uzswap/uzswapd.conf"
+#define UZ_EVICT_TIMEOUT_DEFAULT 120 /* seconds */
+#define UZ_EVICT_TIMEOUT_MAX 86400
+#define UZ_SOCKET_PATH_MAX 108 /* sizeof(sockaddr_un.sun_path) */
+
+struct config {
+	char socket[UZ_SOCKET_PATH_MAX]; /* "" when not set */
+	int codec;			 /* enum uz_codec_id */
+	int level;
+	int log_level; /* enum uz_log_level */
+	unsigned evict_timeout;
+};
+
+/* The built-in defaults: lz4, log level info, evict-timeout 120 s. */
+void config_defaults(struct config *cfg);
+
+/*
+ * Read @path, then the drop-ins @path.d/ *.conf in name order (later
+ * wins), over what @cfg holds.  A missing @path is fine unless
+ * @must_exist.  @cfg is only changed when everything parsed.  Returns 0,
+ * or -errno with "FILE:LINE: reason" in @cause.
+ */
+int config_load(struct config *cfg, const char *path, int must_exist,
+		char *cause, size_t cause_len);
+
+/* "err", "warn", "info" or "debug" to a log level, or -EINVAL. */
+int config_log_level(const char *name);
+/* The name of log level @level. */
+const char *config_log_level_name(int level);
+
+#endif

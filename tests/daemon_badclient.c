@@ -1,0 +1,562 @@
+/* SPDX-License-Identifier: MIT */
+/* Malformed and misbehaving clients of uzswapd, and fake agents for tests. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "codec.h"
+#include "latency.h"
+#include "msg.h"
+#include "t.h"
+
+#define REPLY_MS 1000 /* the daemon answers within this */
+#define ARENA_RECS 16
+#define ARENA_DATA (4u << 20)
+
+static const char *sock_path;
+static uint64_t rng = 0x5eed;
+
+static int conn(void)
+{
+	int s = msg_connect(sock_path);
+
+	if (s < 0)
+		t_fail("connect %s: %s", sock_path, strerror(-s));
+	return s;
+}
+
+/* Receive one message within REPLY_MS; -ETIMEDOUT, or msg_recv's value. */
+static int recv_reply(int s, struct uz_msg *m, int *fd)
+{
+	struct pollfd p = { .fd = s, .events = POLLIN };
+
+	*fd = -1;
+	if (poll(&p, 1, REPLY_MS) != 1)
+		return -ETIMEDOUT;
+	return msg_recv(s, m, fd, NULL);
+}
+
+static void raw_hdr(int s, unsigned version, unsigned type, uint32_t len,
+		    size_t pad)
+{
+	char buf[sizeof(struct uz_msg_hdr) + 64] = { 0 };
+	struct uz_msg_hdr h = { .version = version, .type = type, .len = len };
+
+	memcpy(buf, &h, sizeof(h));
+	t_send_raw(s, buf, sizeof(h) + pad, -1, 0);
+}
+
+/* A well-formed arena in a memfd; its size in *size. */
+static int arena_make(uint64_t *size)
+{
+	struct uz_arena_hdr h;
+	int fd, err;
+
+	err = arena_layout(&h, ARENA_RECS, ARENA_DATA);
+	if (err)
+		t_error("arena_layout: %s", strerror(-err));
+	h.owner_pid = getpid();
+	fd = memfd_create("uzswap-test", MFD_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, h.size) ||
+	    pwrite(fd, &h, sizeof(h), 0) != sizeof(h))
+		t_error("memfd: %s", strerror(errno));
+	*size = h.size;
+	return fd;
+}
+
+static void hello_send(int s, uint32_t pid, int fd, uint64_t size,
+		       const char *comm)
+{
+	struct uz_agent_hello h = { .pid = pid, .arena_size = size };
+
+	memcpy(h.comm, comm, strnlen(comm, sizeof(h.comm)));
+	if (msg_send(s, UZ_MSG_AGENT_HELLO, 1, &h, sizeof(h), fd))
+		t_fail("send hello");
+}
+
+/* Connect as an agent named @comm; returns the socket, welcomed. */
+static int agent_connect(const char *comm, int *arena_fd)
+{
+	struct uz_msg m;
+	uint64_t size;
+	int s = conn(), afd = arena_make(&size), fd, err;
+
+	hello_send(s, getpid(), afd, size, comm);
+	err = recv_reply(s, &m, &fd);
+	if (err || m.hdr.type != UZ_MSG_AGENT_WELCOME)
+		t_fail("agent %s: no welcome (%s, type %u: %s)", comm,
+		       strerror(-err), err ? 0 : m.hdr.type,
+		       !err && m.hdr.type == UZ_MSG_ERROR ? m.u.error.msg : "");
+	t_check(m.u.welcome.client_id != 0);
+	t_check(m.u.welcome.codec == UZ_CODEC_LZ4 ||
+		m.u.welcome.codec == UZ_CODEC_ZSTD);
+	t_check(!!(m.u.welcome.flags & UZ_WELCOME_UFFD_DEV) == (fd >= 0));
+	if (fd >= 0)
+		close(fd);
+	if (arena_fd)
+		*arena_fd = afd;
+	else
+		close(afd);
+	return s;
+}
+
+/* The daemon answers UZ_MSG_CTL_STATUS on a fresh connection, promptly. */
+static void check_alive(const char *after)
+{
+	uint64_t t0 = t_now_ns();
+	struct uz_msg m;
+	int s = conn(), fd, err, st;
+	pid_t pid;
+
+	if (msg_send(s, UZ_MSG_CTL_STATUS, 7, NULL, 0, -1))
+		t_fail("after %s: cannot send a status request", after);
+	err = recv_reply(s, &m, &fd);
+	t_assert(!err && m.hdr.type == UZ_MSG_STATUS && m.hdr.seq == 7,
+		 "after %s: no status reply (%s)", after, strerror(-err));
+	t_assert(t_now_ns() - t0 < REPLY_MS * 1000000ull,
+		 "after %s: status took %llu ms", after,
+		 (unsigned long long)(t_now_ns() - t0) / 1000000);
+	close(s);
+	/* in a child: this process may be holding an agent connection */
+	pid = fork();
+	if (!pid) {
+		close(agent_connect("wellformed", NULL));
+		_exit(0);
+	}
+	t_assert(waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+		 !WEXITSTATUS(st), "after %s: a well-formed agent failed", after);
+}
+
+/*
+ * The daemon hangs up on @s within REPLY_MS, after one UZ_MSG_ERROR.  A
+ * datagram that reached it after it had read everything makes the kernel
+ * report ECONNRESET before the queued error: so read on once after it.
+ */
+static void expect_dropped(int s, const char *what)
+{
+	int errors = 0, resets = 0, fd, err;
+	struct uz_msg m;
+
+	while (resets < 2) {
+		err = recv_reply(s, &m, &fd);
+		if (fd >= 0)
+			close(fd);
+		t_assert(err != -ETIMEDOUT || resets, "%s: not dropped", what);
+		if (err == -ECONNRESET || err == -ETIMEDOUT)
+			resets++;
+		else if (!err && m.hdr.type == UZ_MSG_ERROR)
+			errors++;
+	}
+	t_assert(errors == 1, "%s: %d error messages before the hang-up",
+		 what, errors);
+	close(s);
+}
+
+/* Send one request on @s and expect UZ_MSG_ERROR -@err back. */
+static void expect_error(int s, unsigned type, const void *p, uint32_t len,
+			 int err, const char *text)
+{
+	struct uz_msg m;
+	int fd, rc;
+
+	t_check(!msg_send(s, type, 3, p, len, -1));
+	rc = recv_reply(s, &m, &fd);
+	t_assert(!rc && m.hdr.type == UZ_MSG_ERROR && m.hdr.seq == 3,
+		 "expected error '%s', got %s / type %u", text,
+		 strerror(-rc), rc ? 0 : m.hdr.type);
+	t_assert(m.u.error.err == err && strstr(m.u.error.msg, text),
+		 "expected error %d '%s', got %d '%s'", err, text,
+		 m.u.error.err, m.u.error.msg);
+}
+
+/* --- one malformed client each; the daemon must drop it and go on */
+
+static void bad_version(int s) { raw_hdr(s, 99, UZ_MSG_CTL_STATUS, 0, 0); }
+static void bad_type(int s) { raw_hdr(s, UZ_PROTOCOL_VERSION, 200, 0, 0); }
+static void type_zero(int s) { raw_hdr(s, UZ_PROTOCOL_VERSION, 0, 0, 0); }
+static void reply_first(int s) { raw_hdr(s, UZ_PROTOCOL_VERSION, UZ_MSG_STATUS, sizeof(struct uz_status), sizeof(struct uz_status)); }
+static void wrong_len(int s) { raw_hdr(s, UZ_PROTOCOL_VERSION, UZ_MSG_CTL_STATUS, 8, 8); }
+static void len_lies(int s) { raw_hdr(s, UZ_PROTOCOL_VERSION, UZ_MSG_CTL_EVICT, sizeof(struct uz_ctl_evict), 0); }
+static void short_msg(int s) { t_send_raw(s, "\1\0\6", 3, -1, 0); }
+
+static void oversized(int s)
+{
+	static char big[2 * UZ_MSG_MAX];
+	struct uz_msg_hdr h = { UZ_PROTOCOL_VERSION, UZ_MSG_CTL_STATUS, 0, 0 };
+
+	memcpy(big, &h, sizeof(h));
+	t_send_raw(s, big, sizeof(big), -1, 0);
+}
+
+static void random_bytes(int s)
+{
+	char buf[5000];
+	int i;
+
+	for (i = 0; i < 20; i++) {
+		t_rand_fill(buf, sizeof(buf), &rng);
+		buf[0] |= 0x80; /* never a valid version by chance */
+		t_send_raw(s, buf, 1 + t_rand(&rng) % sizeof(buf), -1, 0);
+	}
+}
+
+static void hello_no_fd(int s) { hello_send(s, getpid(), -1, 4096, "nofd"); }
+
+static void hello_pipe(int s)
+{
+	int p[2];
+
+	t_check(!pipe(p));
+	hello_send(s, getpid(), p[0], 4096, "pipe");
+	close(p[0]);
+	close(p[1]);
+}
+
+static void hello_other_pid(int s)
+{
+	uint64_t size;
+	int fd = arena_make(&size);
+
+	hello_send(s, 1, fd, size, "otherpid");
+	close(fd);
+}
+
+static void hello_garbage(int s)
+{
+	char junk[65536];
+	int fd = memfd_create("uzswap-junk", MFD_CLOEXEC);
+
+	t_rand_fill(junk, sizeof(junk), &rng);
+	t_check(fd >= 0 && pwrite(fd, junk, sizeof(junk), 0) == sizeof(junk));
+	hello_send(s, getpid(), fd, sizeof(junk), "garbage");
+	close(fd);
+}
+
+static void hello_size_lies(int s)
+{
+	uint64_t size;
+	int fd = arena_make(&size);
+
+	hello_send(s, getpid(), fd, size + 4096, "sizelies");
+	close(fd);
+}
+
+static void hello_tiny(int s)
+{
+	int fd = memfd_create("uzswap-tiny", MFD_CLOEXEC);
+
+	t_check(fd >= 0 && !ftruncate(fd, 100));
+	hello_send(s, getpid(), fd, 100, "tiny");
+	close(fd);
+}
+
+static void hello_two_fds(int s)
+{
+	struct uz_msg_hdr h = { UZ_PROTOCOL_VERSION, UZ_MSG_AGENT_HELLO,
+				sizeof(struct uz_agent_hello), 1 };
+	char buf[sizeof(h) + sizeof(struct uz_agent_hello)] = { 0 };
+	struct uz_agent_hello *hello = (void *)(buf + sizeof(h));
+	uint64_t size;
+	int fd = arena_make(&size);
+
+	hello->pid = getpid();
+	hello->arena_size = size;
+	memcpy(buf, &h, sizeof(h));
+	t_send_raw(s, buf, sizeof(buf), fd, 2);
+	close(fd);
+}
+
+/* A status request, then an agent's hello on the same connection. */
+static void ctl_then_hello(int s)
+{
+	uint64_t size;
+	int fd = arena_make(&size);
+
+	t_check(!msg_send(s, UZ_MSG_CTL_STATUS, 1, NULL, 0, -1));
+	hello_send(s, getpid(), fd, size, "ctlhello");
+	close(fd);
+}
+
+static void ctl_sends_done(int s)
+{
+	struct uz_evict_done d = { 0 };
+
+	t_check(!msg_send(s, UZ_MSG_CTL_STATUS, 1, NULL, 0, -1));
+	t_check(!msg_send(s, UZ_MSG_EVICT_DONE, 1, &d, sizeof(d), -1));
+}
+
+static const struct bad_client {
+	const char *name;
+	void (*send)(int s);
+} bad_clients[] = {
+	{ "wrong protocol version", bad_version },
+	{ "unknown message type", bad_type },
+	{ "message type 0", type_zero },
+	{ "a reply as first message", reply_first },
+	{ "wrong payload length", wrong_len },
+	{ "length field larger than the datagram", len_lies },
+	{ "datagram shorter than a header", short_msg },
+	{ "oversized datagram", oversized },
+	{ "random bytes", random_bytes },
+	{ "hello without a descriptor", hello_no_fd },
+	{ "hello with a pipe", hello_pipe },
+	{ "hello with another pid", hello_other_pid },
+	{ "hello with a garbage arena", hello_garbage },
+	{ "hello whose size lies", hello_size_lies },
+	{ "hello with a memfd smaller than a header", hello_tiny },
+	{ "hello with two descriptors", hello_two_fds },
+	{ "hello on a uzswapctl connection", ctl_then_hello },
+	{ "uzswapctl sending an agent message", ctl_sends_done },
+};
+
+/* An agent that goes wrong after its welcome. */
+static void agent_misbehaves(void)
+{
+	struct uz_evict_done d = { 0 };
+	uint64_t size;
+	int s, fd;
+
+	s = agent_connect("secondhello", NULL);
+	fd = arena_make(&size);
+	hello_send(s, getpid(), fd, size, "secondhello");
+	close(fd);
+	expect_dropped(s, "a second hello");
+	check_alive("a second hello");
+
+	s = agent_connect("agentctl", NULL);
+	t_check(!msg_send(s, UZ_MSG_CTL_STATUS, 1, NULL, 0, -1));
+	expect_dropped(s, "an agent sending a status request");
+	check_alive("an agent sending a status request");
+
+	/* an answer to no request is ignored, not a reason to drop */
+	s = agent_connect("lateanswer", NULL);
+	t_check(!msg_send(s, UZ_MSG_EVICT_DONE, 42, &d, sizeof(d), -1));
+	check_alive("an unsolicited answer");
+	t_check(!msg_send(s, UZ_MSG_EVICT_DONE, 43, &d, sizeof(d), -1));
+	close(s);
+}
+
+/* Clients that stall or die half way. */
+static void clients_stall(void)
+{
+	uint64_t size;
+	int idle, s, fd, st;
+	pid_t pid;
+
+	idle = conn(); /* never sends: must not hold anyone up */
+	check_alive("a silent connection");
+
+	pid = fork();
+	if (!pid) { /* a header that promises more, then gone */
+		raw_hdr(conn(), UZ_PROTOCOL_VERSION, UZ_MSG_AGENT_HELLO,
+			sizeof(struct uz_agent_hello), 0);
+		_exit(0);
+	}
+	t_check(waitpid(pid, &st, 0) == pid);
+	check_alive("a half message and exit");
+
+	pid = fork();
+	if (!pid) { /* hello, then exit before the welcome */
+		s = conn();
+		fd = arena_make(&size);
+		hello_send(s, getpid(), fd, size, "hellobye");
+		_exit(0);
+	}
+	t_check(waitpid(pid, &st, 0) == pid);
+	check_alive("a hello and exit");
+	close(idle);
+}
+
+/* Requests the daemon refuses with an answer, keeping the connection. */
+static void ctl_refusals(void)
+{
+	struct uz_ctl_evict e = { .pid = getpid() };
+	struct uz_msg m;
+	uint64_t size;
+	int s, a, b, fd;
+
+	a = agent_connect("refusals", NULL);
+	b = conn(); /* a live duplicate of our pid */
+	fd = arena_make(&size);
+	hello_send(b, getpid(), fd, size, "duplicate");
+	close(fd);
+	expect_dropped(b, "a second agent of one pid");
+
+	s = conn();
+	expect_error(s, UZ_MSG_CTL_EVICT, &e, sizeof(e), -EINVAL, "0 bytes");
+	e.flags = 0x80;
+	expect_error(s, UZ_MSG_CTL_EVICT, &e, sizeof(e), -EINVAL, "flags");
+	e.flags = UZ_EVICT_ALL;
+	e.pid = 999999;
+	expect_error(s, UZ_MSG_CTL_EVICT, &e, sizeof(e), -ENOENT,
+		     "no uzswap client with pid 999999");
+	t_check(!msg_send(s, UZ_MSG_CTL_STATUS, 9, NULL, 0, -1));
+	t_check(!recv_reply(s, &m, &fd) && m.hdr.type == UZ_MSG_STATUS);
+	t_check(m.u.status.clients >= 1);
+	close(s);
+	close(a);
+}
+
+/* A comm that fills all 16 bytes comes back NUL-terminated. */
+static void comm_unterminated(void)
+{
+	struct uz_msg m;
+	int a = agent_connect("AAAAAAAAAAAAAAAA", NULL), s = conn(), fd;
+	int found = 0;
+
+	t_check(!msg_send(s, UZ_MSG_CTL_STATS, 5, NULL, 0, -1));
+	for (;;) {
+		t_check(!recv_reply(s, &m, &fd));
+		if (m.hdr.type == UZ_MSG_STATS_END)
+			break;
+		t_check(m.hdr.type == UZ_MSG_STATS_CLIENT && m.hdr.seq == 5);
+		if (m.u.client.pid == (uint32_t)getpid()) {
+			t_assert(!strcmp(m.u.client.comm, "AAAAAAAAAAAAAAA"),
+				 "comm %.16s", m.u.client.comm);
+			found = 1;
+		}
+	}
+	t_check(found && m.u.end.clients >= 1);
+	close(s);
+	close(a);
+}
+
+static int run_malformed(void)
+{
+	size_t i;
+
+	check_alive("start");
+	for (i = 0; i < sizeof(bad_clients) / sizeof(bad_clients[0]); i++) {
+		int s = conn();
+
+		bad_clients[i].send(s);
+		expect_dropped(s, bad_clients[i].name);
+		check_alive(bad_clients[i].name);
+	}
+	agent_misbehaves();
+	clients_stall();
+	ctl_refusals();
+	comm_unterminated();
+	printf("%zu malformed clients dropped, daemon still serving\n", i);
+	return 0;
+}
+
+/*
+ * More connections than the daemon takes (run it with a low descriptor
+ * limit): the ones beyond get an error and are closed, the others are
+ * served, and once they are gone the daemon takes new ones again.
+ */
+static int run_flood(int n)
+{
+	int s[n], i, fd, err, served = 0, refused = 0;
+	struct uz_msg m;
+
+	for (i = 0; i < n; i++)
+		s[i] = conn();
+	for (i = 0; i < n; i++) {
+		msg_send(s[i], UZ_MSG_CTL_STATUS, 1, NULL, 0, -1);
+		err = recv_reply(s[i], &m, &fd);
+		if (!err && m.hdr.type == UZ_MSG_STATUS)
+			served++;
+		else if (!err && m.hdr.type == UZ_MSG_ERROR &&
+			 strstr(m.u.error.msg, "too many connections"))
+			refused++;
+		else
+			t_fail("connection %d: neither served nor refused", i);
+	}
+	t_assert(served && refused, "%d served, %d refused", served, refused);
+	for (i = 0; i < n; i++)
+		close(s[i]);
+	usleep(100000); /* let the daemon see them go */
+	check_alive("a flood of connections");
+	printf("%d connections: %d served, %d refused\n", n, served, refused);
+	return 0;
+}
+
+/* --- fake agents for the eviction tests in daemon_badclient.sh */
+
+/* Counters an agent would have after evicting @bytes into @stored. */
+static void arena_account(int afd, uint64_t bytes, uint64_t stored)
+{
+	struct uz_client_stats st;
+	struct uz_arena_hdr h;
+	off_t off;
+	int i;
+
+	t_check(pread(afd, &h, sizeof(h), 0) == sizeof(h));
+	off = arena_stats_off(&h, 0); /* holder 0: not forked */
+	t_check(pread(afd, &st, sizeof(st), off) == sizeof(st));
+	st.registered_bytes = 2ull << 30;
+	st.evicted_bytes += bytes;
+	st.stored_bytes += stored;
+	st.pool_bytes += stored;
+	st.faults = 100;
+	for (i = 0; i < 100; i++)
+		latency_add(st.fault_lat, 12000);
+	t_check(pwrite(afd, &st, sizeof(st), off) == sizeof(st));
+}
+
+static int run_agent(const char *mode)
+{
+	struct uz_evict_progress p;
+	struct uz_evict_done d;
+	struct uz_msg m;
+	uint64_t target;
+	int s, afd, fd, err;
+
+	prctl(PR_SET_NAME, "fakeagent");
+	s = agent_connect("fakeagent", &afd);
+	arena_account(afd, 0, 0);
+	printf("ready %d\n", (int)getpid());
+	fflush(stdout);
+	while (!(err = msg_recv(s, &m, &fd, NULL))) {
+		if (m.hdr.type != UZ_MSG_EVICT)
+			t_fail("agent: unexpected message %u", m.hdr.type);
+		if (!strcmp(mode, "silent"))
+			continue;
+		target = m.u.evict.flags & UZ_EVICT_ALL ? 1ull << 30 :
+							  m.u.evict.bytes;
+		p.done_bytes = target / 2;
+		p.target_bytes = target;
+		t_check(!msg_send(s, UZ_MSG_EVICT_PROGRESS, m.hdr.seq, &p,
+				  sizeof(p), -1));
+		if (!strcmp(mode, "die"))
+			_exit(0);
+		usleep(100000);
+		memset(&d, 0, sizeof(d));
+		d.blocks = target / UZ_BLOCK_SIZE;
+		d.bytes = target;
+		d.stored = target / 1024 * 312;
+		d.usec = 840000;
+		arena_account(afd, d.bytes, d.stored);
+		t_check(!msg_send(s, UZ_MSG_EVICT_DONE, m.hdr.seq, &d,
+				  sizeof(d), -1));
+	}
+	return err == -ECONNRESET ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 3)
+		t_error("usage: %s SOCKET malformed | agent evict|silent|die | "
+			"flood N",
+			argv[0]);
+	sock_path = argv[1];
+	if (!strcmp(argv[2], "malformed"))
+		return run_malformed();
+	if (!strcmp(argv[2], "agent") && argc == 4)
+		return run_agent(argv[3]);
+	if (!strcmp(argv[2], "flood") && argc == 4)
+		return run_flood(atoi(argv[3]));
+	t_error("unknown mode %s", argv[2]);
+}

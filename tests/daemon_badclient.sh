@@ -1,0 +1,101 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# uzswapd against malformed clients, and uzswapctl evict against fake agents.
+
+. "${top_srcdir:-.}/tests/daemon_lib.sh"
+
+BC=$top_builddir/tests/daemon_badclient
+[ -x "$BC" ] || t_fail "$BC not built (make check builds it)"
+
+printf '[daemon]\nevict-timeout=1\n' >"$T_DIR/uzswapd.conf"
+t_daemon_start -v
+
+# --- malformed and misbehaving clients (the checks are in the C program)
+"$BC" "$SOCK" malformed || t_fail "malformed clients"
+kill -0 "$DPID" || t_fail "uzswapd died"
+
+# fake_agent MODE: start one, set APID once it has its welcome
+fake_agent() {
+	out=$T_DIR/agent-$1.out
+	"$BC" "$SOCK" agent "$1" >"$out" 2>&1 &
+	T_PIDS="$T_PIDS $!"
+	t_wait_for "the fake agent ($1)" grep -q '^ready' "$out"
+	APID=$(sed -n 's/^ready //p' "$out")
+}
+
+# --- an agent that evicts: output format, exit 0, stats
+fake_agent evict
+t_expect 0 "^evicted 1G from $APID \(fakeagent\) in 512 blocks -> 312M stored \(ratio 3\.28\) in 0\.84 s; 0 skipped, 0 busy$" \
+	"$UZCTL" evict "$APID" --all
+t_expect 0 "^evicted 64M from $APID \(fakeagent\) in 32 blocks -> 20M stored" \
+	"$UZCTL" evict "$APID" --bytes 64M
+t_expect 0 "^ *$APID +fakeagent +2G +[0-9.]+[KMG]? +1\.1G +332M +3\.28 +100 +12us +12us$" \
+	"$UZCTL" stats
+"$UZCTL" stats --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+c = [c for c in d["clients"] if c["pid"] == int(sys.argv[1])][0]
+assert c["command"] == "fakeagent", c
+assert c["evicted_bytes"] == (1 << 30) + (64 << 20), c
+assert c["faults"] == 100 and 10000 < c["lat_p50_ns"] < 14000, c
+assert d["totals"]["evicted_bytes"] >= c["evicted_bytes"], d
+' "$APID" || t_fail "stats --json of the fake agent"
+t_expect 0 "evicted: +1\.1G" "$UZCTL" status
+# progress goes to stderr when it is a terminal
+if command -v script >/dev/null 2>&1; then
+	script -qec "$UZCTL evict $APID --bytes 2M" /dev/null >"$T_DIR/tty.out" 2>&1
+	grep -q "evicting from $APID (fakeagent): 1M of 2M" "$T_DIR/tty.out" ||
+		t_fail "no progress on a terminal: $(cat "$T_DIR/tty.out")"
+fi
+# permission: only root and the agent's own user may evict
+chmod 755 "$T_DIR"
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1 &&
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$UZCTL" status >/dev/null 2>&1; then
+	t_expect 1 "permission denied" setpriv --reuid=65534 --regid=65534 \
+		--clear-groups "$UZCTL" evict "$APID" --all
+else
+	echo "note: not checking EPERM (needs root, setpriv and a readable build)"
+fi
+
+# --- an agent that never answers: evict-timeout=1, and one at a time
+fake_agent silent
+"$UZCTL" evict "$APID" --all >"$T_DIR/first.out" 2>&1 &
+first=$!
+t_wait_for "the first eviction to start" grep -q "client $APID (fakeagent): evicting" \
+	"$T_DIR/uzswapd.log"
+t_expect 1 "an eviction is already running for pid $APID" \
+	"$UZCTL" evict "$APID" --bytes 2M
+wait "$first"
+[ $? = 1 ] || t_fail "a timed-out eviction did not exit 1"
+grep -q "^uzswapctl: eviction from $APID timed out after 1 s" "$T_DIR/first.out" ||
+	t_fail "no timeout message: $(cat "$T_DIR/first.out")"
+# uzswapctl's own --timeout
+printf '[daemon]\nevict-timeout=60\n' >"$T_DIR/uzswapd.conf"
+kill -HUP "$DPID"
+t_wait_for "the reload" grep -q "evict-timeout 60 s" "$T_DIR/uzswapd.log"
+t_expect 1 "timed out after 0\.3 s waiting for the eviction from $APID" \
+	"$UZCTL" evict "$APID" --all --timeout 0.3
+# the daemon forgot that request when uzswapctl went away
+t_wait_for "the request to be forgotten" sh -c \
+	'! "$0" evict "$1" --all --timeout 0.2 2>&1 | grep -q "already running"' \
+	"$UZCTL" "$APID"
+
+# --- an agent that dies during the eviction
+fake_agent die
+t_expect 1 "^uzswapctl: client $APID went away during eviction$" \
+	"$UZCTL" evict "$APID" --all
+
+kill -0 "$DPID" || t_fail "uzswapd died"
+t_expect 0 "clients: " "$UZCTL" status
+
+# --- bounded: a daemon with 200 descriptors takes (200 - 64) / 2 = 68
+# connections and refuses the rest with a reason
+kill "$DPID"
+sh -c 'ulimit -n 200 && exec "$@"' sh "$UZD" --socket "$SOCK" \
+	--config "$T_DIR/uzswapd.conf" 2>>"$T_DIR/uzswapd.log" &
+DPID=$!
+T_PIDS="$T_PIDS $DPID"
+t_wait_for "uzswapd with 200 descriptors" "$UZCTL" status
+t_expect 0 "100 connections: 68 served, 32 refused" "$BC" "$SOCK" flood 100
+grep -q "at most 68 connections" "$T_DIR/uzswapd.log" || t_fail "no log of the cap"
+exit 0

@@ -1,0 +1,76 @@
+# SPDX-License-Identifier: MIT
+# Helpers of the daemon tests: a private uzswapd, cleanup on any exit, checks.
+# Sourced; sets UZD, UZCTL, T_DIR, SOCK and exports UZSWAP_SOCKET.
+
+: "${top_builddir:=.}"
+: "${top_srcdir:=.}"
+UZD=$top_builddir/uzswapd
+UZCTL=$top_builddir/uzswapctl
+[ -x "$UZD" ] && [ -x "$UZCTL" ] || {
+	echo "SKIP: build uzswapd and uzswapctl first" >&2
+	exit 77
+}
+
+# tmux -L style: a private directory and socket per run
+T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/uzswap-test-$$.XXXXXX") || exit 99
+SOCK=$T_DIR/uzswapd-$$.sock
+UZSWAP_SOCKET=$SOCK
+export UZSWAP_SOCKET
+T_PIDS=
+
+t_cleanup() {
+	for p in $T_PIDS; do
+		kill -9 "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	rm -rf "$T_DIR"
+}
+trap t_cleanup EXIT
+trap 'exit 1' HUP INT TERM
+
+t_fail() {
+	echo "FAIL: $*" >&2
+	if [ -s "$T_DIR/uzswapd.log" ]; then
+		echo "--- uzswapd log:" >&2
+		tail -n 20 "$T_DIR/uzswapd.log" >&2
+	fi
+	exit 1
+}
+
+# t_daemon_start [ARGS...]: uzswapd on $SOCK with $T_DIR/uzswapd.conf
+# (empty unless the test wrote one); waits until it answers.
+t_daemon_start() {
+	[ -e "$T_DIR/uzswapd.conf" ] || : >"$T_DIR/uzswapd.conf"
+	"$UZD" --socket "$SOCK" --config "$T_DIR/uzswapd.conf" "$@" \
+		2>>"$T_DIR/uzswapd.log" &
+	DPID=$!
+	T_PIDS="$T_PIDS $DPID"
+	t_wait_for "uzswapd to answer" "$UZCTL" status
+}
+
+# t_wait_for WHAT CMD...: retry CMD for up to 5 s
+t_wait_for() {
+	what=$1
+	shift
+	i=0
+	until "$@" >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || t_fail "timed out waiting for $what"
+		kill -0 "$DPID" 2>/dev/null || t_fail "uzswapd died"
+		sleep 0.05
+	done
+}
+
+# t_expect STATUS PATTERN CMD...: CMD exits with STATUS and its output
+# (stdout and stderr) matches the extended regex PATTERN.
+t_expect() {
+	want=$1
+	pattern=$2
+	shift 2
+	out=$("$@" 2>&1)
+	st=$?
+	[ "$st" = "$want" ] ||
+		t_fail "'$*' exited $st, expected $want; output: $out"
+	printf '%s\n' "$out" | grep -Eq -- "$pattern" ||
+		t_fail "'$*' printed '$out', expected /$pattern/"
+}
