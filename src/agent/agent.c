@@ -78,7 +78,7 @@ int agent_connect(int readopt)
 	struct uz_agent_welcome w;
 	int sock, dev_fd = -1, err;
 
-	sock = msg_connect(uz_agent.sock_path);
+	sock = fd_hide(msg_connect(uz_agent.sock_path));
 	if (sock < 0)
 		return sock;
 	err = handshake(sock, readopt, &w, &dev_fd);
@@ -108,10 +108,11 @@ static int agent_setup(int dev_fd, const struct uz_agent_welcome *w)
 		uz_agent.uffd = uffd_open(dev_fd, UZ_UFFD_FEATURES, &umo);
 	if (uz_agent.uffd < 0)
 		return uz_agent.uffd;
+	uz_agent.uffd = fd_hide(uz_agent.uffd);
 	if (umo)
 		log_warn("userfaultfd is user-mode only: a system call reading "
 			 "into evicted memory will fail (run uzswapd as root)");
-	uz_agent.stage_uffd = uffd_open(dev_fd, UFFD_FEATURE_MOVE, &umo);
+	uz_agent.stage_uffd = fd_hide(uffd_open(dev_fd, UFFD_FEATURE_MOVE, &umo));
 	if (uz_agent.stage_uffd < 0)
 		return uz_agent.stage_uffd;
 	uz_agent.codec_id = w->codec;
@@ -121,7 +122,7 @@ static int agent_setup(int dev_fd, const struct uz_agent_welcome *w)
 		return -errno;
 	uz_agent.arena->codec = w->codec;
 	uz_agent.arena->level = w->level;
-	uz_agent.kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	uz_agent.kick_fd = fd_hide(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
 	if (uz_agent.kick_fd < 0)
 		return -errno;
 	err = blocks_init(uz_agent.arena->rec_count);
@@ -181,7 +182,7 @@ void agent_start(void)
 	if (strlen(path) >= sizeof(uz_agent.sock_path))
 		return;
 	strcpy(uz_agent.sock_path, path);
-	sock = msg_connect(path);
+	sock = fd_hide(msg_connect(path));
 	if (sock < 0)
 		return; /* no daemon: behave as if we were not loaded */
 	log_init("libuzswap", getenv("UZSWAP_DEBUG") ? UZ_LOG_DEBUG : UZ_LOG_WARN);
@@ -190,12 +191,12 @@ void agent_start(void)
 	err = arena_make();
 	if (!err)
 		err = handshake(sock, 0, &w, &dev_fd);
-	for (int tries = 0; err == -EEXIST && tries < 5; tries++) {
+	for (int tries = 0; err == -EEXIST && tries < 25; tries++) {
 		/* after exec the daemon may not have seen the old image's
 		 * connection close yet */
 		close(sock);
 		usleep(20000);
-		sock = msg_connect(path);
+		sock = fd_hide(msg_connect(path));
 		err = sock < 0 ? sock : handshake(sock, 0, &w, &dev_fd);
 	}
 	if (!err)
@@ -255,7 +256,7 @@ void agent_restart_child(int ufd, unsigned slot)
 	close(uz_agent.stage_uffd);
 	close(uz_agent.kick_fd);
 	uz_agent.sock = -1;
-	uz_agent.uffd = ufd;
+	uz_agent.uffd = fd_hide(ufd);
 	uz_agent.pid = getpid();
 	uz_agent.frozen = 0;
 	uz_agent.fork_pending = 0;
@@ -267,8 +268,8 @@ void agent_restart_child(int ufd, unsigned slot)
 	restore_reset();
 	/* the staging uffd only ever moves pages into staging: a user-mode
 	 * one is enough, and needs no device fd */
-	uz_agent.stage_uffd = uffd_open(-1, UFFD_FEATURE_MOVE, &umo);
-	uz_agent.kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	uz_agent.stage_uffd = fd_hide(uffd_open(-1, UFFD_FEATURE_MOVE, &umo));
+	uz_agent.kick_fd = fd_hide(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
 	err = uz_agent.stage_uffd < 0 ? uz_agent.stage_uffd : 0;
 	if (!err && uz_agent.kick_fd < 0)
 		err = -errno;

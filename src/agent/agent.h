@@ -71,6 +71,7 @@ UZ_HIDDEN void agent_restart_child(int ufd, unsigned slot);
 UZ_HIDDEN void *map_anon(size_t len, int huge);
 UZ_HIDDEN void *map_aligned(size_t len, size_t align, int huge);
 UZ_HIDDEN uint64_t now_ns(void);
+UZ_HIDDEN int fd_hide(int fd);
 UZ_HIDDEN void stat_add(uint64_t *counter, int64_t delta);
 
 static inline uint64_t block_of(uint64_t addr)

@@ -59,6 +59,8 @@ int fork_prepare(void)
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pending.sp))
 		return -errno;
+	pending.sp[0] = fd_hide(pending.sp[0]);
+	pending.sp[1] = fd_hide(pending.sp[1]);
 	slot = store_slot_alloc(UINT32_MAX); /* the child fills in its pid */
 	if (slot < 0) {
 		/* every slot taken: the old way, the child gets it all */
@@ -144,11 +146,12 @@ void fork_pollfds_done(const struct pollfd *p, int n)
 	int i;
 
 	for (i = n - 1; i >= 0; i--) {
-		if (!(p[i].revents & (POLLHUP | POLLERR | POLLIN)))
+		if (!(p[i].revents & (POLLHUP | POLLERR | POLLIN | POLLNVAL)))
 			continue;
 		/* the child exited or exec'd: nothing of its copy remains */
 		store_slot_release(kids[i].slot);
-		close(kids[i].fd);
+		if (!(p[i].revents & POLLNVAL)) /* else the number is not ours */
+			close(kids[i].fd);
 		kids[i] = kids[--n_kids];
 	}
 }

@@ -157,6 +157,28 @@ static int serve_daemon(void)
 	}
 }
 
+/*
+ * The application closed one of our descriptors (a shell tidying "its"
+ * fds).  Never close the number again (it may be the application's
+ * now); replace what can be replaced.
+ */
+static void lost_fds(const struct pollfd *p)
+{
+	if (p[0].revents & POLLNVAL) {
+		/* the uffd itself: if that was the last reference, the kernel
+		 * has unregistered everything and evicted data is gone */
+		log_err("the application closed the agent's userfaultfd; "
+			"evicted memory can no longer be served");
+		uz_agent.uffd = -1;
+	}
+	if (p[1].revents & POLLNVAL)
+		uz_agent.kick_fd = fd_hide(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+	if (p[2].revents & POLLNVAL) {
+		log_warn("the application closed the agent's socket; reconnecting");
+		uz_agent.sock = -1;
+	}
+}
+
 static void *agent_main(void *arg)
 {
 	uint64_t last_try = 0, last_scan = 0, spin_until = 0;
@@ -199,6 +221,8 @@ static void *agent_main(void *arg)
 		n = poll(p, 3 + kids, timeout);
 		if (n < 0 && errno != EINTR)
 			log_err("poll: %s", strerror(errno));
+		if (n > 0 && ((p[0].revents | p[1].revents | p[2].revents) & POLLNVAL))
+			lost_fds(p);
 		if (p[0].revents & POLLIN || restore_pending())
 			if (restore_poll())
 				spin_until = now_ns() + SPIN_NS;

@@ -34,7 +34,7 @@ int store_create(uint32_t rec_count, uint64_t data_bytes)
 	err = arena_layout(&h, rec_count, data_bytes);
 	if (err)
 		return err;
-	fd = memfd_create("uzswap-arena", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	fd = fd_hide(memfd_create("uzswap-arena", MFD_CLOEXEC | MFD_ALLOW_SEALING));
 	if (fd < 0)
 		return -errno;
 	if (ftruncate(fd, h.size) ||
