@@ -220,7 +220,8 @@ static void scan_vma(struct scan_state *st, uint64_t s, uint64_t e)
 {
 	uint64_t b = (s + UZ_BLOCK_SIZE - 1) & ~(uint64_t)(UZ_BLOCK_SIZE - 1);
 
-	for (; b + UZ_BLOCK_SIZE <= e && !st->stopped; b += UZ_BLOCK_SIZE) {
+	/* after a stop the walk goes on counting managed bytes */
+	for (; b + UZ_BLOCK_SIZE <= e; b += UZ_BLOCK_SIZE) {
 		int hint;
 
 		if (block_excluded(b))
@@ -230,7 +231,7 @@ static void scan_vma(struct scan_state *st, uint64_t s, uint64_t e)
 		hint = regions_hint_at(b);
 		if (st->pass == 1)
 			st->managed += UZ_BLOCK_SIZE;
-		if (hint == UZSWAP_HINT_HOT || !st->fn)
+		if (hint == UZSWAP_HINT_HOT || !st->fn || st->stopped)
 			continue;
 		if ((hint == UZSWAP_HINT_COLD) != (st->pass == 0))
 			continue;

@@ -22,6 +22,19 @@ int main(int argc, char **argv)
 	huge0 = it_huge_kb(thp, THP_LEN);
 	printf("before: rss %ld kB, AnonHugePages %ld kB\n", rss0, huge0);
 
+	/* a partial eviction takes what was asked, rounded up to blocks */
+	{
+		char out[1024];
+
+		it_assert(!it_ctl(out, sizeof(out), "evict %d --bytes 8M", getpid()),
+			  "evict --bytes: %s", out);
+		it_assert(it_stat("evicted_bytes") >= 8 * IT_MB &&
+			  it_stat("evicted_bytes") <= 8 * IT_MB + IT_BLOCK,
+			  "--bytes 8M evicted %lu", (unsigned long)it_stat("evicted_bytes"));
+		it_assert(it_stat("registered_bytes") >= THP_LEN + SMALL_LEN,
+			  "registered %lu: not all managed memory counted",
+			  (unsigned long)it_stat("registered_bytes"));
+	}
 	it_evict_all();
 	rss1 = it_rss_kb(thp, THP_LEN) + it_rss_kb(small, SMALL_LEN);
 	printf("evicted: rss %ld kB, evicted %lu, stored %lu\n", rss1,
