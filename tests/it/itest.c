@@ -102,6 +102,13 @@ void it_setup(int argc, char **argv)
 	}
 	while (waitpid(c, &st, 0) < 0 && errno == EINTR)
 		;
+	{
+		/* a cgroup a test made for itself goes, even if it crashed */
+		char cg[128];
+
+		snprintf(cg, sizeof(cg), "/sys/fs/cgroup/memory/uzswap-it-%d", c);
+		rmdir(cg);
+	}
 	kill(d, SIGTERM);
 	waitpid(d, NULL, 0);
 	{
