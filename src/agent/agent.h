@@ -43,9 +43,6 @@ struct agent {
 	/* eviction staging: registered on stage_uffd only */
 	uint8_t *evict_stage;
 	int evict_stage_dirty; /* holds a PTE table: remap before a THP move */
-	/* restore staging: unregistered THP-backed blocks */
-	uint8_t *restore_stage[2];
-	int restore_ready[2];
 	/* scratch: one frame, and one block's worth of payload */
 	uint8_t *frame_buf;
 	uint8_t *out_buf;

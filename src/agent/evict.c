@@ -12,6 +12,7 @@
 #include "log.h"
 #include "regions.h"
 #include "restore.h"
+#include "stage.h"
 #include "store.h"
 #include "uffd.h"
 #include "uffd_compat.h"
@@ -225,6 +226,7 @@ int evict_block(uint64_t addr, uint64_t *bytes, uint64_t *stored)
 	b->stored = (uint32_t)((1ull << UZ_FRAMES_PER_BLOCK) - 1);
 	b->flags = huge ? UZ_BLK_WAS_THP : 0;
 
+	stage_want();
 	/* the data is safe in the arena: free the application's pages */
 	madvise(uz_agent.evict_stage, UZ_BLOCK_SIZE, MADV_DONTNEED);
 

@@ -16,6 +16,7 @@
 #include "msg.h"
 #include "regions.h"
 #include "restore.h"
+#include "stage.h"
 
 #define STACK_SIZE (256u << 10)
 #define SPIN_NS 30000		/* spin this long for the next fault */
@@ -250,6 +251,10 @@ static void *agent_main(void *arg)
 
 int loop_start(void)
 {
+	int ferr = stage_start();
+
+	if (ferr)
+		return ferr;
 	pthread_attr_t attr;
 	void *stack = map_anon(STACK_SIZE, 0);
 	int err;

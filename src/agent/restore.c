@@ -13,6 +13,7 @@
 #include "msg.h"
 #include "regions.h"
 #include "restore.h"
+#include "stage.h"
 #include "store.h"
 #include "uffd.h"
 #include "uffd_compat.h"
@@ -44,40 +45,21 @@ static unsigned prefetch_left;
 
 int restore_init(void)
 {
-	int i;
-
 	dec_buf = map_anon(UZ_FRAME_SIZE, 0);
 	deferred = map_anon(DEFER_MAX * sizeof(*deferred), 0);
 	if (!dec_buf || !deferred)
 		return -ENOMEM;
-	for (i = 0; i < 2; i++) {
-		uz_agent.restore_stage[i] = map_aligned(UZ_BLOCK_SIZE, UZ_BLOCK_SIZE, 1);
-		if (!uz_agent.restore_stage[i])
-			return -ENOMEM;
-	}
-	return 0;
-}
-
-/* Fault a fresh, zeroed huge page into staging @i, ahead of need
- * (~30 us that would otherwise sit on a fault's critical path). */
-static void stage_fill(int i)
-{
-	*(volatile uint8_t *)uz_agent.restore_stage[i] = 0;
-	uz_agent.restore_ready[i] = 1;
+	return stage_init();
 }
 
 int restore_idle(void)
 {
 	struct block *b;
-	int i;
 
 	if (uz_agent.frozen)
 		return 0;
-	for (i = 0; i < 2; i++)
-		if (!uz_agent.restore_ready[i]) {
-			stage_fill(i);
-			return 1;
-		}
+	if (!blocks_count())
+		stage_release();
 	if (!prefetch_left)
 		return 0;
 	b = blocks_find(prefetch_next);
@@ -188,17 +170,6 @@ int restore_all_frames(struct block *b)
 	return err;
 }
 
-static int stage_pick(void)
-{
-	int i;
-
-	for (i = 0; i < 2; i++)
-		if (uz_agent.restore_ready[i])
-			return i;
-	stage_fill(0);
-	return 0;
-}
-
 /*
  * Decode the whole block into a fresh THP and move it in with one
  * UFFDIO_MOVE: the application gets a PMD-mapped huge page back in one
@@ -206,8 +177,8 @@ static int stage_pick(void)
  */
 int restore_block_whole(struct block *b)
 {
-	int i = stage_pick(), err = 0;
-	uint8_t *stage = uz_agent.restore_stage[i];
+	int i, err = 0;
+	uint8_t *stage = stage_take(&i);
 	const struct uz_block_rec *rec = store_rec(b->rec);
 	uint64_t off = 0, moved;
 	unsigned f;
@@ -219,12 +190,10 @@ int restore_block_whole(struct block *b)
 			continue;
 		if (restore_decode(b, f, stage + f * UZ_FRAME_SIZE)) {
 			/* keep the good frames apart from the bad one */
-			madvise(stage, UZ_BLOCK_SIZE, MADV_DONTNEED);
-			uz_agent.restore_ready[i] = 0;
+			stage_put(i, 1);
 			return restore_all_frames(b);
 		}
 	}
-	uz_agent.restore_ready[i] = 0;
 	while (off < UZ_BLOCK_SIZE) {
 		err = uffd_move(uz_agent.uffd, b->addr + off, (uint64_t)stage + off,
 				UZ_BLOCK_SIZE - off,
@@ -241,13 +210,11 @@ int restore_block_whole(struct block *b)
 		if (err != -EAGAIN)
 			break;
 	}
-	if (off < UZ_BLOCK_SIZE || err) {
-		/* move whatever did not go in back out of staging's way;
-		 * the frames stay stored and a retry restores them */
-		madvise(stage, UZ_BLOCK_SIZE, MADV_DONTNEED);
-		if (err)
-			return err;
-	}
+	/* whatever did not go in is dropped; on an error the frames stay
+	 * stored and a retry restores them */
+	stage_put(i, off < UZ_BLOCK_SIZE || err);
+	if (err)
+		return err;
 	uffd_wake(uz_agent.uffd, b->addr, UZ_BLOCK_SIZE);
 	stat_add(&uz_agent.stats->evicted_bytes,
 		 -(int64_t)block_stored_bytes(b));
@@ -396,10 +363,8 @@ void restore_reset(void)
 	n_deferred = 0;
 	n_retry = 0;
 	prefetch_left = 0;
-	uz_agent.restore_ready[0] = uz_agent.restore_ready[1] = 0;
 	/* shared with the parent until written: useless to UFFDIO_MOVE */
-	madvise(uz_agent.restore_stage[0], UZ_BLOCK_SIZE, MADV_DONTNEED);
-	madvise(uz_agent.restore_stage[1], UZ_BLOCK_SIZE, MADV_DONTNEED);
+	stage_reset();
 }
 
 int restore_poll(void)

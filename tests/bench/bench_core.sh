@@ -268,7 +268,7 @@ report() {
 	row "data out after evict (%)" "$(cell zram out_pct 1 %.1f)" "$(cell uzswap out_pct 1 %.1f)"
 	row "compression ratio" "$(cell zram ratio 1 %.2f)" "$(cell uzswap ratio 1 %.2f)"
 	row "compressed (MiB)" "$(cell zram zram_compr_bytes 9.5367e-7 %.1f)" "$(cell uzswap uz_stored_bytes 9.5367e-7 %.1f)"
-	row "memory used (MiB)" "$(cell zram zram_mem_used 9.5367e-7 %.1f)  mem_used_total" "$(cell uzswap uz_pool_bytes 9.5367e-7 %.1f)  pool_bytes"
+	row "memory used (MiB): mem_used_total, pool" "$(cell zram zram_mem_used 9.5367e-7 %.1f)" "$(cell uzswap uz_pool_bytes 9.5367e-7 %.1f)"
 	echo
 	echo "  uzswap (uzswapctl stats --json):"
 	row "faults (daemon's count)" "" "$(cell uzswap uz_faults 1 %.0f)"

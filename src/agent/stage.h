@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/* Huge pages faulted ahead of need, for whole-block restores. */
+#ifndef UZ_AGENT_STAGE_H
+#define UZ_AGENT_STAGE_H
+
+#include <stdint.h>
+
+#include "agent.h"
+
+#define UZ_STAGES 4
+
+UZ_HIDDEN int stage_init(void);
+/* Start the filler thread (again, in a forked child). */
+UZ_HIDDEN int stage_start(void);
+
+/*
+ * A faulted-in, zeroed 2 MB staging block to decode into; *@slot names
+ * it for stage_put().  Faults one in on the spot when none is ready.
+ */
+UZ_HIDDEN uint8_t *stage_take(int *slot);
+/* Done with it: its page was moved away, or it is dropped (@drop). */
+UZ_HIDDEN void stage_put(int slot, int drop);
+
+/* Ask the filler for ready blocks (something was evicted). */
+UZ_HIDDEN void stage_want(void);
+/* Nothing is evicted any more: give the ready blocks back. */
+UZ_HIDDEN void stage_release(void);
+
+/* In a forked child: the pages are the parent's until written, and
+ * the filler thread is gone. */
+UZ_HIDDEN void stage_reset(void);
+
+#endif
