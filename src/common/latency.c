@@ -1,23 +1,26 @@
 /* SPDX-License-Identifier: MIT */
-/* Log-linear latency histograms: 8 buckets per power of two, in ns. */
+/* Log-linear latency histograms: 32 buckets per power of two, in ns. */
 #include "latency.h"
 
+#define SUB_BITS 5
+#define SUB (1u << SUB_BITS) /* sub-buckets per power of two: 3% steps */
+
 /*
- * Values below 16 have a bucket each.  Above, a value with its top bit
- * at position m (m >= 4) falls in one of 8 equal sub-buckets of
- * [2^m, 2^(m+1)): bucket (m - 2) * 8 + the 3 bits below the top one.
- * The same formula gives bucket v for 8..15, so the scale is seamless.
- * Bucket 255 starts at 15 << 30 ns (about 16 s) and takes everything
- * above.
+ * Values below 2 * SUB have a bucket each.  Above, a value with its top
+ * bit at position m falls in one of SUB equal sub-buckets of
+ * [2^m, 2^(m+1)): bucket (m - SUB_BITS + 1) * SUB + the SUB_BITS bits
+ * below the top one.  The same formula gives bucket v for SUB..2*SUB-1,
+ * so the scale is seamless.  The last bucket (about 34 s with 1024
+ * buckets) takes everything above.
  */
 unsigned latency_bucket(uint64_t ns)
 {
 	unsigned m, b;
 
-	if (ns < 16)
+	if (ns < 2 * SUB)
 		return (unsigned)ns;
 	m = 63 - (unsigned)__builtin_clzll(ns);
-	b = (m - 2) * 8 + (unsigned)((ns >> (m - 3)) & 7);
+	b = (m - SUB_BITS + 1) * SUB + (unsigned)((ns >> (m - SUB_BITS)) & (SUB - 1));
 	return b < UZ_LAT_BUCKETS ? b : UZ_LAT_BUCKETS - 1;
 }
 
@@ -25,16 +28,16 @@ uint64_t latency_bucket_floor(unsigned b)
 {
 	if (b >= UZ_LAT_BUCKETS)
 		b = UZ_LAT_BUCKETS - 1;
-	if (b < 16)
+	if (b < 2 * SUB)
 		return b;
-	return (uint64_t)(8 + b % 8) << (b / 8 - 1);
+	return (uint64_t)(SUB + b % SUB) << (b / SUB - 1);
 }
 
 /* Width of bucket @b (its top bucket nominally as wide as the one below
  * it would make it). */
 static uint64_t latency_bucket_width(unsigned b)
 {
-	return b < 16 ? 1 : 1ull << (b / 8 - 1);
+	return b < 2 * SUB ? 1 : 1ull << (b / SUB - 1);
 }
 
 void latency_add(uint64_t *hist, uint64_t ns)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Log-linear latency histograms: 8 buckets per power of two, in ns. */
+/* Log-linear latency histograms: 32 buckets per power of two, in ns. */
 #ifndef UZ_LATENCY_H
 #define UZ_LATENCY_H
 

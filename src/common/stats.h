@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#define UZ_LAT_BUCKETS 256
+#define UZ_LAT_BUCKETS 1024
 
 /*
  * Written only by the agent, read by the daemon (which treats every
