@@ -118,7 +118,8 @@ static int agent_setup(int dev_fd, const struct uz_agent_welcome *w)
 	uz_agent.codec_id = w->codec;
 	uz_agent.codec_level = w->level;
 	uz_agent.codec = codec_open(w->codec, w->level);
-	if (!uz_agent.codec)
+	uz_agent.codec2 = codec_open(w->codec, w->level);
+	if (!uz_agent.codec || !uz_agent.codec2)
 		return -errno;
 	uz_agent.arena->codec = w->codec;
 	uz_agent.arena->level = w->level;

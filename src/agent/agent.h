@@ -38,6 +38,7 @@ struct agent {
 	struct uz_client_stats *stats;
 
 	struct codec *codec;
+	struct codec *codec2; /* the worker thread's (stage.c) */
 	int codec_id, codec_level;
 
 	/* eviction staging: registered on stage_uffd only */

@@ -78,6 +78,12 @@ int restore_idle(void)
 
 int restore_decode(const struct block *b, unsigned f, uint8_t *dst)
 {
+	return restore_decode_with(b, f, dst, uz_agent.codec);
+}
+
+int restore_decode_with(const struct block *b, unsigned f, uint8_t *dst,
+			struct codec *codec)
+{
 	const struct uz_block_rec *rec = store_rec(b->rec);
 	const struct uz_frame_desc *d = &rec->frames[f];
 	uint64_t extent = (uint64_t)rec->extent_pages * UZ_PAGE_SIZE;
@@ -86,7 +92,7 @@ int restore_decode(const struct block *b, unsigned f, uint8_t *dst)
 
 	if (d->off > extent)
 		return -EBADMSG;
-	err = frame_decode(uz_agent.codec, d, store_payload(rec, d),
+	err = frame_decode(codec, d, store_payload(rec, d),
 			   extent - d->off, dst);
 	if (err)
 		return err == -EBADMSG ? err : -EBADMSG;
@@ -94,6 +100,24 @@ int restore_decode(const struct block *b, unsigned f, uint8_t *dst)
 	for (p = 0; p < UZ_PAGES_PER_FRAME; p++)
 		if (block_page_zeroed(b, f * UZ_PAGES_PER_FRAME + p))
 			memset(dst + p * UZ_PAGE_SIZE, 0, UZ_PAGE_SIZE);
+	return 0;
+}
+
+int restore_decode_frames(const struct block *b, unsigned from, unsigned to,
+			  uint8_t *stage)
+{
+	const struct uz_block_rec *rec = store_rec(b->rec);
+	unsigned f;
+
+	for (f = from; f < to; f++) {
+		/* a fresh huge page is already zero */
+		if (rec->frames[f].kind == UZ_FRAME_ZERO &&
+		    !((b->zeroed[f / 4] >> (f % 4 * 16)) & 0xffff))
+			continue;
+		if (restore_decode_with(b, f, stage + f * UZ_FRAME_SIZE,
+					from ? uz_agent.codec2 : uz_agent.codec))
+			return -EBADMSG;
+	}
 	return 0;
 }
 
@@ -179,20 +203,12 @@ int restore_block_whole(struct block *b)
 {
 	int i, err = 0;
 	uint8_t *stage = stage_take(&i);
-	const struct uz_block_rec *rec = store_rec(b->rec);
 	uint64_t off = 0, moved;
-	unsigned f;
 
-	for (f = 0; f < UZ_FRAMES_PER_BLOCK; f++) {
-		/* a fresh huge page is already zero */
-		if (rec->frames[f].kind == UZ_FRAME_ZERO &&
-		    !((b->zeroed[f / 4] >> (f % 4 * 16)) & 0xffff))
-			continue;
-		if (restore_decode(b, f, stage + f * UZ_FRAME_SIZE)) {
-			/* keep the good frames apart from the bad one */
-			stage_put(i, 1);
-			return restore_all_frames(b);
-		}
+	if (stage_decode_split(b, stage)) {
+		/* keep the good frames apart from the bad one */
+		stage_put(i, 1);
+		return restore_all_frames(b);
 	}
 	while (off < UZ_BLOCK_SIZE) {
 		err = uffd_move(uz_agent.uffd, b->addr + off, (uint64_t)stage + off,

@@ -14,9 +14,20 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "restore.h"
 #include "stage.h"
 
 #define FILLER_STACK (64u << 10)
+#define JOB_SPIN_NS 2000000ull /* give up spinning for a lost worker */
+
+/* Half of a whole-block decode, handed to the worker thread so both
+ * cores decode while the faulting thread waits. */
+static struct {
+	const struct block *b;
+	uint8_t *stage;
+	unsigned from, to;
+	int posted, done, result;
+} job;
 
 enum { ST_EMPTY, ST_FILLING, ST_READY, ST_IN_USE };
 
@@ -62,6 +73,16 @@ static void kick(void)
 		return;
 }
 
+/* posted: 0 none, 1 waiting, 2 taken by the worker.  Whoever moves it
+ * off 1 decodes that half. */
+static int claim_job(void)
+{
+	int posted = 1;
+
+	return __atomic_compare_exchange_n(&job.posted, &posted, 2, 0,
+					   __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
 static void *filler_main(void *arg)
 {
 	sigset_t all;
@@ -74,6 +95,12 @@ static void *filler_main(void *arg)
 		if (read(filler_fd, &v, sizeof(v)) < 0 && errno != EINTR &&
 		    errno != EAGAIN)
 			return arg;
+		if (claim_job()) {
+			job.result = restore_decode_frames(job.b, job.from, job.to,
+							   job.stage);
+			__atomic_store_n(&job.posted, 0, __ATOMIC_RELEASE);
+			__atomic_store_n(&job.done, 1, __ATOMIC_RELEASE);
+		}
 		for (i = 0; i < UZ_STAGES; i++)
 			if (__atomic_load_n(&wanted, __ATOMIC_ACQUIRE) &&
 			    claim(i, ST_EMPTY, ST_FILLING)) {
@@ -100,6 +127,38 @@ int stage_start(void)
 	if (!err)
 		pthread_detach(t);
 	return err;
+}
+
+int stage_decode_split(const struct block *b, uint8_t *stage)
+{
+	unsigned half = UZ_FRAMES_PER_BLOCK / 2;
+	uint64_t until;
+	int mine;
+
+	if (filler_fd < 0)
+		return restore_decode_frames(b, 0, UZ_FRAMES_PER_BLOCK, stage);
+	job.b = b;
+	job.stage = stage;
+	job.from = half;
+	job.to = UZ_FRAMES_PER_BLOCK;
+	job.done = 0;
+	__atomic_store_n(&job.posted, 1, __ATOMIC_RELEASE);
+	kick();
+	mine = restore_decode_frames(b, 0, half, stage);
+	/* the worker is usually close behind; if it never started (busy
+	 * filling, or descheduled), take its half back */
+	until = now_ns() + JOB_SPIN_NS;
+	while (!__atomic_load_n(&job.done, __ATOMIC_ACQUIRE)) {
+		int posted = 1;
+
+		if (now_ns() > until &&
+		    __atomic_compare_exchange_n(&job.posted, &posted, 0, 0,
+						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			return mine ? mine :
+				      restore_decode_frames(b, half, UZ_FRAMES_PER_BLOCK, stage);
+		__builtin_ia32_pause();
+	}
+	return mine ? mine : job.result;
 }
 
 uint8_t *stage_take(int *slot)

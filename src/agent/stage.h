@@ -21,6 +21,11 @@ UZ_HIDDEN uint8_t *stage_take(int *slot);
 /* Done with it: its page was moved away, or it is dropped (@drop). */
 UZ_HIDDEN void stage_put(int slot, int drop);
 
+struct block;
+/* Decode all frames of @b into @stage, half on the worker thread.
+ * Returns 0 or -EBADMSG when a frame fails its checksum. */
+UZ_HIDDEN int stage_decode_split(const struct block *b, uint8_t *stage);
+
 /* Ask the filler for ready blocks (something was evicted). */
 UZ_HIDDEN void stage_want(void);
 /* Nothing is evicted any more: give the ready blocks back. */

@@ -34,7 +34,10 @@ static pid_t start_daemon(const char *sock, const char *log)
 	/* posix_spawn, not fork: a fork of a process with evicted memory
 	 * is itself something the agent acts on */
 	{
-		char *args[] = { "uzswapd", "--socket", (char *)sock, "-v", NULL };
+		/* IT_CODEC picks the daemon's codec (the zstd runs) */
+		char *codec = getenv("IT_CODEC");
+		char *args[] = { "uzswapd", "--socket", (char *)sock, "-v",
+				 codec ? "--codec" : NULL, codec, NULL };
 		char *env[] = { NULL };
 		posix_spawn_file_actions_t fa;
 
