@@ -18,7 +18,6 @@
 #include "stage.h"
 
 #define FILLER_STACK (64u << 10)
-#define JOB_SPIN_NS 2000000ull /* give up spinning for a lost worker */
 
 /* Half of a whole-block decode, handed to the worker thread so both
  * cores decode while the faulting thread waits. */
@@ -83,6 +82,15 @@ static int claim_job(void)
 					   __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 
+static void run_job(void)
+{
+	if (!claim_job())
+		return;
+	job.result = restore_decode_frames(job.b, job.from, job.to, job.stage);
+	__atomic_store_n(&job.posted, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&job.done, 1, __ATOMIC_RELEASE);
+}
+
 static void *filler_main(void *arg)
 {
 	sigset_t all;
@@ -95,18 +103,15 @@ static void *filler_main(void *arg)
 		if (read(filler_fd, &v, sizeof(v)) < 0 && errno != EINTR &&
 		    errno != EAGAIN)
 			return arg;
-		if (claim_job()) {
-			job.result = restore_decode_frames(job.b, job.from, job.to,
-							   job.stage);
-			__atomic_store_n(&job.posted, 0, __ATOMIC_RELEASE);
-			__atomic_store_n(&job.done, 1, __ATOMIC_RELEASE);
-		}
-		for (i = 0; i < UZ_STAGES; i++)
+		run_job();
+		for (i = 0; i < UZ_STAGES; i++) {
 			if (__atomic_load_n(&wanted, __ATOMIC_ACQUIRE) &&
 			    claim(i, ST_EMPTY, ST_FILLING)) {
 				fill(i);
 				__atomic_store_n(&state[i], ST_READY, __ATOMIC_RELEASE);
 			}
+			run_job(); /* a decode waits on us more than a fill */
+		}
 	}
 }
 
@@ -132,8 +137,7 @@ int stage_start(void)
 int stage_decode_split(const struct block *b, uint8_t *stage)
 {
 	unsigned half = UZ_FRAMES_PER_BLOCK / 2;
-	uint64_t until;
-	int mine;
+	int mine, posted = 1;
 
 	if (filler_fd < 0)
 		return restore_decode_frames(b, 0, UZ_FRAMES_PER_BLOCK, stage);
@@ -145,19 +149,15 @@ int stage_decode_split(const struct block *b, uint8_t *stage)
 	__atomic_store_n(&job.posted, 1, __ATOMIC_RELEASE);
 	kick();
 	mine = restore_decode_frames(b, 0, half, stage);
-	/* the worker is usually close behind; if it never started (busy
-	 * filling, or descheduled), take its half back */
-	until = now_ns() + JOB_SPIN_NS;
-	while (!__atomic_load_n(&job.done, __ATOMIC_ACQUIRE)) {
-		int posted = 1;
-
-		if (now_ns() > until &&
-		    __atomic_compare_exchange_n(&job.posted, &posted, 0, 0,
-						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-			return mine ? mine :
-				      restore_decode_frames(b, half, UZ_FRAMES_PER_BLOCK, stage);
+	/* not started yet (the worker is faulting a staging block in)?
+	 * then it is ours again, never waited for */
+	if (__atomic_compare_exchange_n(&job.posted, &posted, 0, 0,
+					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return mine ? mine :
+			      restore_decode_frames(b, half, UZ_FRAMES_PER_BLOCK, stage);
+	/* taken: it is decoding and close behind */
+	while (!__atomic_load_n(&job.done, __ATOMIC_ACQUIRE))
 		__builtin_ia32_pause();
-	}
 	return mine ? mine : job.result;
 }
 
