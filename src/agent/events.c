@@ -2,6 +2,7 @@
 /* Non-cooperative userfaultfd events: remove, unmap, remap. */
 #include <errno.h>
 #include <sched.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "blocks.h"
@@ -199,6 +200,13 @@ void events_handle(const struct uffd_msg *m)
 		break;
 	case UFFD_EVENT_REMAP:
 		remap(m->arg.remap.from, m->arg.remap.to, m->arg.remap.len);
+		break;
+	case UFFD_EVENT_FORK:
+		/* a fork that bypassed pthread_atfork (a raw clone): nobody
+		 * will serve that child; don't leak its descriptor too */
+		log_err("fork without pthread_atfork: the child's evicted memory "
+			"is not served");
+		close((int)m->arg.fork.ufd);
 		break;
 	default:
 		log_warn("unexpected userfaultfd event %u", m->event);
