@@ -22,7 +22,8 @@ struct block {
 	uint32_t stored;     /* frames still to restore (bit per frame) */
 	uint64_t zeroed[8];  /* pages dropped since eviction: read as zero */
 	uint32_t flags;
-	uint16_t refills_64k;
+	uint8_t last_frame; /* the last 64 KB refill, for locality */
+	uint8_t seq_refills; /* refills in a row, each after the last */
 	uint16_t pad;
 };
 

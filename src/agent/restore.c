@@ -20,7 +20,7 @@
 #include "uzswap.h"
 
 #define ALL_FRAMES ((uint32_t)((1ull << UZ_FRAMES_PER_BLOCK) - 1))
-#define REFILLS_BEFORE_FINISH 4 /* 64 KB refills of one block, then all */
+#define SEQ_REFILLS_TO_FINISH 2 /* 64 KB refills in a row, then the rest */
 #define PREFETCH_WINDOW 4	/* 2 MB blocks restored ahead of a reader */
 #define RETRY_MAX 64
 
@@ -40,6 +40,8 @@ static unsigned n_retry;
 static struct uffd_msg *deferred;
 static unsigned n_deferred;
 
+static uint64_t finish_addr; /* block to finish, frame by frame, idle */
+static int finish_one(struct block *b);
 static uint64_t prefetch_next; /* next block to restore ahead */
 static unsigned prefetch_left;
 
@@ -60,6 +62,12 @@ int restore_idle(void)
 		return 0;
 	if (!blocks_count())
 		stage_release();
+	if (finish_addr) {
+		b = blocks_find(finish_addr);
+		if (!b || !finish_one(b))
+			finish_addr = 0;
+		return 1;
+	}
 	if (!prefetch_left)
 		return 0;
 	b = blocks_find(prefetch_next);
@@ -182,6 +190,20 @@ static int restore_frame(struct block *b, unsigned f, int *err)
 	return restore_frame_done(b, f);
 }
 
+/* Restore the next stored frame of @b; 0 when none was left. */
+static int finish_one(struct block *b)
+{
+	unsigned f;
+	int err = 0;
+
+	for (f = 0; f < UZ_FRAMES_PER_BLOCK; f++)
+		if (b->stored & (1u << f)) {
+			restore_frame(b, f, &err);
+			return 1;
+		}
+	return 0;
+}
+
 int restore_all_frames(struct block *b)
 {
 	unsigned f;
@@ -289,11 +311,21 @@ static int fault(uint64_t addr, uint64_t t0)
 			prefetch_left = PREFETCH_WINDOW;
 		}
 	} else {
-		int freed = restore_frame(b, f, &err);
+		int freed;
 
-		if (!err && !freed && ++b->refills_64k >= REFILLS_BEFORE_FINISH)
-			/* the block keeps being asked for: finish it */
-			err = restore_all_frames(b);
+		/* refills that walk through a block, frame after frame, will
+		 * want the rest too: finish it when idle.  Sparse or random
+		 * touches only ever get the 64 KB they ask for. */
+		if (b->seq_refills && f == b->last_frame + 1u)
+			b->seq_refills++;
+		else
+			b->seq_refills = 1;
+		b->last_frame = f;
+		if (b->seq_refills >= SEQ_REFILLS_TO_FINISH)
+			finish_addr = blk;
+		freed = restore_frame(b, f, &err);
+		if (freed && finish_addr == blk)
+			finish_addr = 0;
 	}
 	if (err)
 		return err;
