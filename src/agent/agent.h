@@ -46,6 +46,7 @@ struct agent {
 	int evict_stage_dirty; /* holds a PTE table: remap before a THP move */
 	/* scratch: one frame, and one block's worth of payload */
 	uint8_t *frame_buf;
+	uint8_t *frame_buf2; /* the worker thread's */
 	uint8_t *out_buf;
 	size_t out_cap;
 

@@ -57,32 +57,45 @@ int evict_init(void)
 	uz_agent.out_cap = UZ_FRAMES_PER_BLOCK * frame_bound();
 	uz_agent.out_buf = map_anon(uz_agent.out_cap, 0);
 	uz_agent.frame_buf = map_anon(UZ_FRAME_SIZE, 0);
-	if (!uz_agent.out_buf || !uz_agent.frame_buf)
+	uz_agent.frame_buf2 = map_anon(UZ_FRAME_SIZE, 0);
+	if (!uz_agent.out_buf || !uz_agent.frame_buf || !uz_agent.frame_buf2)
 		return -ENOMEM;
 	return stage_map();
 }
 
-/* Encode the staged block's frames into out_buf; returns payload bytes. */
-static int64_t encode_block(const struct page_presence *pp,
-			    struct uz_frame_desc *frames, uint64_t *orig)
+/* Half of a block's encoding: frames [from, to) into their own part of
+ * out_buf, with the codec and scratch of the thread doing it. */
+struct encode_half {
+	const struct page_presence *pp;
+	struct uz_frame_desc *frames;
+	unsigned from, to;
+	struct codec *codec;
+	uint8_t *scratch, *dst;
+	size_t cap;
+	int64_t len;
+	uint64_t orig;
+};
+
+static int encode_range(struct encode_half *h)
 {
 	uint64_t off = 0;
 	unsigned f, p;
 
-	*orig = 0;
-	for (f = 0; f < UZ_FRAMES_PER_BLOCK; f++) {
+	h->orig = 0;
+	for (f = h->from; f < h->to; f++) {
 		const uint8_t *src = uz_agent.evict_stage + f * UZ_FRAME_SIZE;
+		struct uz_frame_desc *d = &h->frames[f];
 		unsigned present = 0;
 		int len;
 
 		for (p = 0; p < UZ_PAGES_PER_FRAME; p++)
-			present += page_present(pp, f * UZ_PAGES_PER_FRAME + p);
-		*orig += (uint64_t)present * UZ_PAGE_SIZE;
-		memset(&frames[f], 0, sizeof(frames[f]));
+			present += page_present(h->pp, f * UZ_PAGES_PER_FRAME + p);
+		h->orig += (uint64_t)present * UZ_PAGE_SIZE;
+		memset(d, 0, sizeof(*d));
 		if (!present) {
 			/* never touched: a zero frame, without reading it */
-			frames[f].kind = UZ_FRAME_ZERO;
-			frames[f].csum = frame_checksum(UZ_FRAME_ZERO, NULL, 0);
+			d->kind = UZ_FRAME_ZERO;
+			d->csum = frame_checksum(UZ_FRAME_ZERO, NULL, 0);
 			stat_add(&uz_agent.stats->frames_zero, 1);
 			continue;
 		}
@@ -90,29 +103,60 @@ static int64_t encode_block(const struct page_presence *pp,
 			/* holes read as zero; gather the frame so that the
 			 * encoder sees exactly what the application would */
 			for (p = 0; p < UZ_PAGES_PER_FRAME; p++) {
-				uint8_t *d = uz_agent.frame_buf + p * UZ_PAGE_SIZE;
+				uint8_t *dd = h->scratch + p * UZ_PAGE_SIZE;
 
-				if (page_present(pp, f * UZ_PAGES_PER_FRAME + p))
-					memcpy(d, src + p * UZ_PAGE_SIZE, UZ_PAGE_SIZE);
+				if (page_present(h->pp, f * UZ_PAGES_PER_FRAME + p))
+					memcpy(dd, src + p * UZ_PAGE_SIZE, UZ_PAGE_SIZE);
 				else
-					memset(d, 0, UZ_PAGE_SIZE);
+					memset(dd, 0, UZ_PAGE_SIZE);
 			}
-			src = uz_agent.frame_buf;
+			src = h->scratch;
 		}
-		len = frame_encode(uz_agent.codec, src, uz_agent.out_buf + off,
-				   uz_agent.out_cap - off, &frames[f]);
+		len = frame_encode(h->codec, src, h->dst + off, h->cap - off, d);
 		if (len < 0)
-			return len;
-		frames[f].off = off;
+			return h->len = len;
+		d->off = off;
 		off += len;
-		switch (frames[f].kind) {
+		switch (d->kind) {
 		case UZ_FRAME_ZERO: stat_add(&uz_agent.stats->frames_zero, 1); break;
 		case UZ_FRAME_FILL: stat_add(&uz_agent.stats->frames_fill, 1); break;
 		case UZ_FRAME_RAW: stat_add(&uz_agent.stats->frames_raw, 1); break;
 		default: stat_add(&uz_agent.stats->frames_packed, 1); break;
 		}
 	}
-	return off;
+	h->len = off;
+	return 0;
+}
+
+static int encode_job(void *arg, int half)
+{
+	return encode_range((struct encode_half *)arg + half);
+}
+
+/* Encode the staged block's frames into out_buf, half of them on the
+ * worker thread; returns the payload bytes. */
+static int64_t encode_block(const struct page_presence *pp,
+			    struct uz_frame_desc *frames, uint64_t *orig)
+{
+	const unsigned mid = UZ_FRAMES_PER_BLOCK / 2;
+	size_t part = uz_agent.out_cap / 2;
+	struct encode_half h[2] = {
+		{ pp, frames, 0, mid, uz_agent.codec, uz_agent.frame_buf,
+		  uz_agent.out_buf, part, 0, 0 },
+		{ pp, frames, mid, UZ_FRAMES_PER_BLOCK, uz_agent.codec2,
+		  uz_agent.frame_buf2, uz_agent.out_buf + part, part, 0, 0 },
+	};
+	unsigned f;
+
+	worker_split(encode_job, h);
+	if (h[0].len < 0 || h[1].len < 0)
+		return h[0].len < 0 ? h[0].len : h[1].len;
+	/* one extent: the second half follows the first */
+	memmove(uz_agent.out_buf + h[0].len, h[1].dst, h[1].len);
+	for (f = mid; f < UZ_FRAMES_PER_BLOCK; f++)
+		frames[f].off += h[0].len;
+	*orig = h[0].orig + h[1].orig;
+	return h[0].len + h[1].len;
 }
 
 /*

@@ -19,12 +19,11 @@
 
 #define FILLER_STACK (64u << 10)
 
-/* Half of a whole-block decode, handed to the worker thread so both
- * cores decode while the faulting thread waits. */
+/* The upper half of a block's decode or encode, handed to the worker
+ * thread so both cores work while the application waits. */
 static struct {
-	const struct block *b;
-	uint8_t *stage;
-	unsigned from, to;
+	int (*fn)(void *arg, int half);
+	void *arg;
 	int posted, done, result;
 } job;
 
@@ -86,7 +85,7 @@ static void run_job(void)
 {
 	if (!claim_job())
 		return;
-	job.result = restore_decode_frames(job.b, job.from, job.to, job.stage);
+	job.result = job.fn(job.arg, 1);
 	__atomic_store_n(&job.posted, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&job.done, 1, __ATOMIC_RELEASE);
 }
@@ -134,31 +133,48 @@ int stage_start(void)
 	return err;
 }
 
-int stage_decode_split(const struct block *b, uint8_t *stage)
+int worker_split(int (*fn)(void *arg, int half), void *arg)
 {
-	unsigned half = UZ_FRAMES_PER_BLOCK / 2;
 	int mine, posted = 1;
 
 	if (filler_fd < 0)
-		return restore_decode_frames(b, 0, UZ_FRAMES_PER_BLOCK, stage);
-	job.b = b;
-	job.stage = stage;
-	job.from = half;
-	job.to = UZ_FRAMES_PER_BLOCK;
+		return fn(arg, 0) ?: fn(arg, 1);
+	job.fn = fn;
+	job.arg = arg;
 	job.done = 0;
 	__atomic_store_n(&job.posted, 1, __ATOMIC_RELEASE);
 	kick();
-	mine = restore_decode_frames(b, 0, half, stage);
+	mine = fn(arg, 0);
 	/* not started yet (the worker is faulting a staging block in)?
 	 * then it is ours again, never waited for */
 	if (__atomic_compare_exchange_n(&job.posted, &posted, 0, 0,
 					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		return mine ? mine :
-			      restore_decode_frames(b, half, UZ_FRAMES_PER_BLOCK, stage);
-	/* taken: it is decoding and close behind */
+		return mine ?: fn(arg, 1);
+	/* taken: it is working and close behind */
 	while (!__atomic_load_n(&job.done, __ATOMIC_ACQUIRE))
 		__builtin_ia32_pause();
-	return mine ? mine : job.result;
+	return mine ?: job.result;
+}
+
+struct decode_job {
+	const struct block *b;
+	uint8_t *stage;
+};
+
+static int decode_half(void *arg, int half)
+{
+	const struct decode_job *d = arg;
+	const unsigned mid = UZ_FRAMES_PER_BLOCK / 2;
+
+	return restore_decode_frames(d->b, half ? mid : 0,
+				     half ? UZ_FRAMES_PER_BLOCK : mid, d->stage);
+}
+
+int stage_decode_split(const struct block *b, uint8_t *stage)
+{
+	struct decode_job d = { b, stage };
+
+	return worker_split(decode_half, &d);
 }
 
 uint8_t *stage_take(int *slot)
