@@ -136,8 +136,8 @@ FAILED=		# "workload/system ..." left out of later rounds
 INTEGRITY=
 
 cleanup() {
-	[ -n "${warm:-}" ] && rm -f "$warm"
 	local rc=$?
+	[ -n "${warm:-}" ] && rm -f "$warm"
 	trap - EXIT INT TERM
 	# the run must be gone before swapoff, or swapoff pulls its pages in
 	if [ -n "$CHILD" ]; then
