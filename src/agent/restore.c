@@ -5,6 +5,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+
 #include "blocks.h"
 #include "codec.h"
 #include "events.h"
@@ -226,6 +230,13 @@ int restore_block_whole(struct block *b)
 	int i, err = 0;
 	uint8_t *stage = stage_take(&i);
 	uint64_t off = 0, moved;
+	const struct uz_block_rec *rec = store_rec(b->rec);
+
+	/* the payload went in with pwrite and is not mapped here yet: map
+	 * it in one call rather than a fault per 4 KB page while decoding */
+	if (rec->extent_pages)
+		madvise((uint8_t *)uz_agent.arena + rec->extent_off,
+			(size_t)rec->extent_pages * UZ_PAGE_SIZE, MADV_POPULATE_READ);
 
 	if (stage_decode_split(b, stage)) {
 		/* keep the good frames apart from the bad one */
