@@ -150,6 +150,8 @@ int store_put(const void *payload, uint32_t bytes, uint32_t *idx)
 	r->holders = 1ull << uz_agent.holder;
 	r->state = UZ_REC_STORED;
 	rec_hint = i + 1;
+	if (h->rec_high < i + 1)
+		__atomic_store_n(&h->rec_high, i + 1, __ATOMIC_RELEASE);
 	store_unlock();
 
 	/* pwrite, not a copy through the mapping: the page cache takes the
@@ -230,27 +232,35 @@ static void extent_release(uint64_t off, uint64_t pages)
 	store_unlock();
 }
 
+/* Take @slot's bit off @r; the last holder to let go frees it. */
+static void rec_let_go(struct uz_block_rec *r, unsigned slot)
+{
+	uint64_t off, pages;
+
+	store_lock();
+	r->holders &= ~(1ull << slot);
+	if (r->state != UZ_REC_STORED || r->holders) {
+		store_unlock();
+		return;
+	}
+	rec_free_locked(r, &off, &pages);
+	store_unlock();
+	extent_release(off, pages);
+}
+
 void store_slot_release(unsigned slot)
 {
 	struct uz_arena_hdr *h = uz_agent.arena;
-	uint64_t off, pages;
-	uint32_t i;
+	uint32_t i, high = __atomic_load_n(&h->rec_high, __ATOMIC_ACQUIRE);
 
-	for (i = 0; i < h->rec_count; i++) {
+	/* only records ever used: reading the rest of the table would
+	 * allocate its pages */
+	for (i = 0; i < high && i < h->rec_count; i++) {
 		struct uz_block_rec *r = store_rec(i);
 
 		/* unlocked peek: records this holder never had stay untouched */
-		if (!(__atomic_load_n(&r->holders, __ATOMIC_RELAXED) & (1ull << slot)))
-			continue;
-		store_lock();
-		r->holders &= ~(1ull << slot);
-		if (r->state != UZ_REC_STORED || r->holders) {
-			store_unlock();
-			continue;
-		}
-		rec_free_locked(r, &off, &pages);
-		store_unlock();
-		extent_release(off, pages);
+		if (__atomic_load_n(&r->holders, __ATOMIC_RELAXED) & (1ull << slot))
+			rec_let_go(r, slot);
 	}
 	store_lock();
 	h->holder_pid[slot] = 0;
@@ -260,16 +270,7 @@ void store_slot_release(unsigned slot)
 void store_unref(uint32_t idx)
 {
 	struct uz_block_rec *r = store_rec(idx);
-	uint64_t off, pages;
 
 	holding_account(uz_agent.holder, r, -1);
-	store_lock();
-	r->holders &= ~(1ull << uz_agent.holder);
-	if (r->state != UZ_REC_STORED || r->holders) {
-		store_unlock();
-		return;
-	}
-	rec_free_locked(r, &off, &pages);
-	store_unlock();
-	extent_release(off, pages);
+	rec_let_go(r, uz_agent.holder);
 }

@@ -46,6 +46,8 @@ struct uz_arena_hdr {
 	uint32_t alloc_hint; /* data page where the next search starts */
 	uint64_t stats_off;  /* UZ_MAX_HOLDERS x struct uz_client_stats */
 	uint32_t holder_pid[UZ_MAX_HOLDERS]; /* 0: slot free */
+	uint32_t rec_high; /* records [0, rec_high) have been used */
+	uint32_t pad2;
 	/* Serialises the record table and bitmap between processes that
 	 * share the arena after fork(); robust, so a dead holder is seen. */
 	pthread_mutex_t lock;
