@@ -115,8 +115,6 @@ static int agent_setup(int dev_fd, const struct uz_agent_welcome *w)
 	uz_agent.stage_uffd = fd_hide(uffd_open(dev_fd, UFFD_FEATURE_MOVE, &umo));
 	if (uz_agent.stage_uffd < 0)
 		return uz_agent.stage_uffd;
-	uz_agent.codec_id = w->codec;
-	uz_agent.codec_level = w->level;
 	uz_agent.codec = codec_open(w->codec, w->level);
 	uz_agent.codec2 = codec_open(w->codec, w->level);
 	if (!uz_agent.codec || !uz_agent.codec2)

@@ -39,7 +39,6 @@ struct agent {
 
 	struct codec *codec;
 	struct codec *codec2; /* the worker thread's (stage.c) */
-	int codec_id, codec_level;
 
 	/* eviction staging: registered on stage_uffd only */
 	uint8_t *evict_stage;
@@ -50,10 +49,8 @@ struct agent {
 	uint8_t *out_buf;
 	size_t out_cap;
 
-	/* the last fault, for locality */
-	uint64_t last_fault_addr;
+	/* locality */
 	uint64_t seq_next_block; /* block a sequential reader reaches next */
-	int seq_run;		 /* consecutive sequential 2 MB restores */
 };
 
 extern struct agent uz_agent UZ_HIDDEN;

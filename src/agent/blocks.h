@@ -8,8 +8,6 @@
 #include "agent.h"
 
 #define UZ_BLK_WAS_THP 0x1
-#define UZ_BLK_HINT_SEQ 0x2
-#define UZ_BLK_HINT_RANDOM 0x4
 
 /*
  * What this process still expects from a stored record.  The record is
@@ -45,6 +43,15 @@ UZ_HIDDEN uint32_t blocks_collect(uint64_t start, uint64_t end, uint64_t *out,
 static inline int block_page_zeroed(const struct block *b, unsigned page)
 {
 	return (b->zeroed[page / 64] >> (page % 64)) & 1;
+}
+
+/* Was any page of frame @f dropped since eviction? */
+static inline int block_frame_zeroed(const struct block *b, unsigned f)
+{
+	unsigned first = f * UZ_PAGES_PER_FRAME;
+
+	return (b->zeroed[first / 64] >> (first % 64)) &
+	       ((1ull << UZ_PAGES_PER_FRAME) - 1);
 }
 
 /* Bytes of application memory @b still holds in the pool. */

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * mmap, munmap and mremap as the application calls them.  They issue the
- * system call themselves (no dlsym, no allocation) and note anonymous
- * private ranges; glibc's own internal calls bypass them, which is why
- * the agent also scans /proc/self/maps.  They take no lock across the
- * system call: munmap of an evicted range waits for the agent thread to
- * read the UNMAP event.
+ * system call themselves (no dlsym, no allocation) and keep the API's
+ * registrations and hints to memory that still exists: a range that is
+ * unmapped, mapped over or moved away loses them.  What to evict is found
+ * by scanning /proc/self/maps (glibc's own calls bypass any interposer),
+ * and evicted data follows the uffd's UNMAP and REMAP events.  They take
+ * no lock across the system call: munmap of an evicted range waits for
+ * the agent thread to read the UNMAP event.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -25,9 +27,9 @@ UZ_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
 	long r = syscall(SYS_mmap, addr, len, prot, flags, fd, off);
 	void *p = r == -1 ? MAP_FAILED : (void *)r;
 
-	if (p != MAP_FAILED && (flags & MAP_ANONYMOUS) && !(flags & MAP_SHARED) &&
-	    len >= UZ_BLOCK_SIZE)
-		regions_note_map((uintptr_t)p, len);
+	if (p != MAP_FAILED && (flags & MAP_FIXED))
+		/* mapped over: whatever was said of the old memory is void */
+		regions_note_unmap((uintptr_t)p, len);
 	return p;
 }
 
@@ -58,10 +60,9 @@ UZ_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...
 	r = syscall(SYS_mremap, old, old_len, new_len, flags, new_addr);
 	p = r == -1 ? MAP_FAILED : (void *)r;
 	if (p != MAP_FAILED && p != old) {
-		/* hints follow the memory; the stored copy follows through
+		/* the old range is gone; the stored copy follows through
 		 * the REMAP event */
 		regions_note_unmap((uintptr_t)old, old_len);
-		regions_note_map((uintptr_t)p, new_len);
 	}
 	return p;
 }

@@ -21,7 +21,6 @@ struct range {
 static struct range excluded[UZ_MAX_RANGES], hinted[UZ_MAX_RANGES];
 static struct range explicit_[UZ_MAX_RANGES];
 static unsigned n_excluded, n_hinted, n_explicit;
-static uint64_t noted_bytes;
 static int lock_word;
 
 static void lock(void)
@@ -79,11 +78,6 @@ void regions_exclude(uint64_t start, uint64_t len)
 	lock();
 	table_add(excluded, &n_excluded, start, start + len, 0);
 	unlock();
-}
-
-void regions_note_map(uint64_t start, uint64_t len)
-{
-	__atomic_fetch_add(&noted_bytes, len, __ATOMIC_RELAXED);
 }
 
 void regions_note_unmap(uint64_t start, uint64_t len)

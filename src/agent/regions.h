@@ -9,8 +9,7 @@
 
 /* Never evict [start, start+len): the agent's own memory. */
 UZ_HIDDEN void regions_exclude(uint64_t start, uint64_t len);
-/* Interposers and the API report ranges as they appear and go. */
-UZ_HIDDEN void regions_note_map(uint64_t start, uint64_t len);
+/* Interposers report ranges that went away (munmap, MAP_FIXED, mremap). */
 UZ_HIDDEN void regions_note_unmap(uint64_t start, uint64_t len);
 /* Explicit API: @hint is enum uzswap_hint; register adds a range. */
 UZ_HIDDEN int regions_register(uint64_t start, uint64_t len);

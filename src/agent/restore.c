@@ -76,7 +76,7 @@ int restore_idle(void)
 		return 0;
 	b = blocks_find(prefetch_next);
 	if (!b || b->stored != ALL_FRAMES || !(b->flags & UZ_BLK_WAS_THP) ||
-	    (b->flags & UZ_BLK_HINT_RANDOM)) {
+	    regions_hint_at(prefetch_next) == UZSWAP_HINT_RANDOM) {
 		prefetch_left = 0;
 		return 0;
 	}
@@ -100,14 +100,12 @@ int restore_decode_with(const struct block *b, unsigned f, uint8_t *dst,
 	const struct uz_frame_desc *d = &rec->frames[f];
 	uint64_t extent = (uint64_t)rec->extent_pages * UZ_PAGE_SIZE;
 	unsigned p;
-	int err;
 
 	if (d->off > extent)
 		return -EBADMSG;
-	err = frame_decode(codec, d, store_payload(rec, d),
-			   extent - d->off, dst);
-	if (err)
-		return err == -EBADMSG ? err : -EBADMSG;
+	/* malformed or failing its checksum: either way never mapped */
+	if (frame_decode(codec, d, store_payload(rec, d), extent - d->off, dst))
+		return -EBADMSG;
 	/* pages the application dropped since eviction read back as zero */
 	for (p = 0; p < UZ_PAGES_PER_FRAME; p++)
 		if (block_page_zeroed(b, f * UZ_PAGES_PER_FRAME + p))
@@ -123,8 +121,7 @@ int restore_decode_frames(const struct block *b, unsigned from, unsigned to,
 
 	for (f = from; f < to; f++) {
 		/* a fresh huge page is already zero */
-		if (rec->frames[f].kind == UZ_FRAME_ZERO &&
-		    !((b->zeroed[f / 4] >> (f % 4 * 16)) & 0xffff))
+		if (rec->frames[f].kind == UZ_FRAME_ZERO && !block_frame_zeroed(b, f))
 			continue;
 		if (restore_decode_with(b, f, stage + f * UZ_FRAME_SIZE,
 					from ? uz_agent.codec2 : uz_agent.codec))
@@ -344,7 +341,6 @@ static int fault(uint64_t addr, uint64_t t0)
 	latency_add(uz_agent.stats->fault_lat, now_ns() - t0);
 	if (whole)
 		latency_add(uz_agent.stats->restore2m_lat, now_ns() - t0);
-	uz_agent.last_fault_addr = addr;
 	return 0;
 }
 
