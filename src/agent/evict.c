@@ -166,29 +166,28 @@ static int64_t encode_block(const struct page_presence *pp,
  */
 static int move_out(uint64_t addr, int huge, unsigned *busy)
 {
-	uint64_t off = 0, moved;
+	uint64_t done;
+
+	return uffd_move_around(uz_agent.stage_uffd,
+				(uint64_t)uz_agent.evict_stage, addr, UZ_BLOCK_SIZE,
+				-EBUSY, huge, busy, &done);
+}
+
+/* Move a staged block back into the application, page by page around
+ * anything already there; what will not move is copied.  Returns 0 or
+ * -errno when even the copy failed. */
+static int move_back(uint64_t addr)
+{
+	uint64_t done;
+	unsigned kept;
 	int err;
 
-	*busy = 0;
-	while (off < UZ_BLOCK_SIZE) {
-		err = uffd_move(uz_agent.stage_uffd,
-				(uint64_t)uz_agent.evict_stage + off, addr + off,
-				UZ_BLOCK_SIZE - off,
-				UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES, &moved);
-		off += moved;
-		if (!err)
-			return 0;
-		if (err == -EAGAIN)
-			continue;
-		if (err != -EBUSY)
-			return err;
-		if (off == 0 && huge)
-			/* a shared THP: leave it whole rather than split it */
-			return -EBUSY;
-		(*busy)++;
-		off = (off & ~(uint64_t)(UZ_PAGE_SIZE - 1)) + UZ_PAGE_SIZE;
-	}
-	return 0;
+	err = uffd_move_around(uz_agent.uffd, addr, (uint64_t)uz_agent.evict_stage,
+			       UZ_BLOCK_SIZE, -EEXIST, 0, &kept, &done);
+	if (!err)
+		return 0;
+	return uffd_fill_range(uz_agent.uffd, uffd_op_copy, addr + done,
+			       uz_agent.evict_stage + done, UZ_BLOCK_SIZE - done);
 }
 
 int evict_block(uint64_t addr, uint64_t *bytes, uint64_t *stored)
@@ -226,8 +225,8 @@ int evict_block(uint64_t addr, uint64_t *bytes, uint64_t *stored)
 	err = move_out(addr, huge, &busy);
 	if (err == -EBUSY) {
 		stat_add(&uz_agent.stats->evict_busy, 1);
-		uffd_unregister(uz_agent.uffd, addr, UZ_BLOCK_SIZE);
-		return 0;
+		err = 0;
+		goto unregister;
 	}
 	if (busy)
 		stat_add(&uz_agent.stats->evict_busy, 1);
@@ -235,11 +234,8 @@ int evict_block(uint64_t addr, uint64_t *bytes, uint64_t *stored)
 		uz_agent.evict_stage_dirty = 1;
 	if (!err)
 		err = pagemap_block((uint64_t)uz_agent.evict_stage, &pp);
-	if (!err && !pp.count) {
-		/* every page stayed (busy): nothing was taken */
-		uffd_unregister(uz_agent.uffd, addr, UZ_BLOCK_SIZE);
-		return 0;
-	}
+	if (!err && !pp.count)
+		goto unregister; /* every page stayed (busy): nothing taken */
 	len = err ? err : encode_block(&pp, frames, &orig);
 	if (len >= 0)
 		err = store_put(uz_agent.out_buf, len, &idx);
@@ -252,15 +248,8 @@ int evict_block(uint64_t addr, uint64_t *bytes, uint64_t *stored)
 			err = -ENOSPC;
 		}
 	}
-	if (err) {
-		/* put everything back where it was: nothing is lost */
-		uint64_t moved;
-
-		uffd_move(uz_agent.uffd, addr, (uint64_t)uz_agent.evict_stage,
-			  UZ_BLOCK_SIZE, UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES, &moved);
-		madvise(uz_agent.evict_stage, UZ_BLOCK_SIZE, MADV_DONTNEED);
-		return err;
-	}
+	if (err)
+		goto move_back;
 	rec = store_rec(idx);
 	memcpy(rec->frames, frames, sizeof(frames));
 	rec->addr = addr;
@@ -280,6 +269,17 @@ int evict_block(uint64_t addr, uint64_t *bytes, uint64_t *stored)
 	*bytes = orig;
 	*stored = len;
 	return 1;
+
+move_back:
+	/* put everything back where it was: nothing is lost */
+	if (move_back(addr))
+		log_err("block %#lx: cannot put it back from staging",
+			(unsigned long)addr);
+	madvise(uz_agent.evict_stage, UZ_BLOCK_SIZE, MADV_DONTNEED);
+unregister:
+	/* a block is registered exactly while something of it is stored */
+	uffd_unregister(uz_agent.uffd, addr, UZ_BLOCK_SIZE);
+	return err;
 }
 
 struct evict_walk {

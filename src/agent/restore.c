@@ -226,7 +226,8 @@ int restore_block_whole(struct block *b)
 {
 	int i, err = 0;
 	uint8_t *stage = stage_take(&i);
-	uint64_t off = 0, moved;
+	uint64_t off;
+	unsigned kept;
 	const struct uz_block_rec *rec = store_rec(b->rec);
 
 	/* the payload went in with pwrite and is not mapped here yet: map
@@ -240,25 +241,13 @@ int restore_block_whole(struct block *b)
 		stage_put(i, 1);
 		return restore_all_frames(b);
 	}
-	while (off < UZ_BLOCK_SIZE) {
-		err = uffd_move(uz_agent.uffd, b->addr + off, (uint64_t)stage + off,
-				UZ_BLOCK_SIZE - off,
-				UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES, &moved);
-		off += moved;
-		if (!err)
-			break;
-		if (err == -EEXIST) {
-			/* the application's page (kept when busy) wins */
-			off = (off & ~(uint64_t)(UZ_PAGE_SIZE - 1)) + UZ_PAGE_SIZE;
-			err = 0;
-			continue;
-		}
-		if (err != -EAGAIN)
-			break;
-	}
-	/* whatever did not go in is dropped; on an error the frames stay
-	 * stored and a retry restores them */
-	stage_put(i, off < UZ_BLOCK_SIZE || err);
+	/* the application's page (kept when busy) wins over ours */
+	err = uffd_move_around(uz_agent.uffd, b->addr, (uint64_t)stage,
+			       UZ_BLOCK_SIZE, -EEXIST, 0, &kept, &off);
+	/* whatever did not go in is dropped (a skipped page would otherwise
+	 * stay in staging and show through a zero frame of a later block);
+	 * on an error the frames stay stored and a retry restores them */
+	stage_put(i, off < UZ_BLOCK_SIZE || err || kept);
 	if (err)
 		return err;
 	uffd_wake(uz_agent.uffd, b->addr, UZ_BLOCK_SIZE);

@@ -80,6 +80,32 @@ int uffd_move(int uffd, uint64_t dst, uint64_t src, uint64_t len,
 	return progress(ret, m.move, moved);
 }
 
+int uffd_move_around(int uffd, uint64_t dst, uint64_t src, uint64_t len,
+		     int skip_err, int stop_at_start, unsigned *skipped,
+		     uint64_t *done)
+{
+	uint64_t off = 0, moved;
+	int err = 0;
+
+	*skipped = 0;
+	while (off < len) {
+		err = uffd_move(uffd, dst + off, src + off, len - off,
+				UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES, &moved);
+		off += moved;
+		if (!err)
+			break;
+		if (err == -EAGAIN)
+			continue;
+		if (err != skip_err || (off == 0 && stop_at_start))
+			break;
+		(*skipped)++;
+		off = (off & ~(uint64_t)(UZ_PAGE_SIZE - 1)) + UZ_PAGE_SIZE;
+		err = 0;
+	}
+	*done = off < len ? off : len;
+	return err;
+}
+
 int uffd_copy(int uffd, uint64_t dst, const void *src, uint64_t len,
 	      uint64_t *done)
 {
