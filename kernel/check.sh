@@ -308,7 +308,10 @@ main() {
 	say "flavour $flavour, work dir $work"
 	# one run per flavour at a time; the pristine tree is shared by both
 	exec 8>"$work/.lock-$flavour"
-	flock -n 8 || die "another '$flavour' run is using $work"
+	if ! flock -n 8; then
+		say "another '$flavour' run is using $work: waiting for it"
+		flock 8
+	fi
 	need_pkgs
 	exec 9>"$work/.lock-pristine"
 	flock 9
