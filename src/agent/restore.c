@@ -5,10 +5,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22
-#endif
-
 #include "blocks.h"
 #include "codec.h"
 #include "events.h"
@@ -29,6 +25,11 @@
 #define RETRY_MAX 64
 
 static uint8_t *dec_buf; /* one decoded frame */
+/* payload bytes, read out of the arena (see store_read): one frame's,
+ * or a whole block's; given back while nothing is evicted */
+#define PAYLOAD_MAX UZ_BLOCK_SIZE
+static uint8_t *payload;
+static int payload_used;
 
 /* faults the kernel asked us to retry (-EAGAIN: the address space was
  * changing) wait here until the events that changed it are read */
@@ -52,8 +53,9 @@ static unsigned prefetch_left;
 int restore_init(void)
 {
 	dec_buf = map_anon(UZ_FRAME_SIZE, 0);
+	payload = map_aligned(PAYLOAD_MAX, UZ_BLOCK_SIZE, 1);
 	deferred = map_anon(DEFER_MAX * sizeof(*deferred), 0);
-	if (!dec_buf || !deferred)
+	if (!dec_buf || !payload || !deferred)
 		return -ENOMEM;
 	return stage_init();
 }
@@ -64,8 +66,12 @@ int restore_idle(void)
 
 	if (uz_agent.frozen)
 		return 0;
-	if (!blocks_count())
+	if (!blocks_count()) {
 		stage_release();
+		if (payload_used)
+			madvise(payload, PAYLOAD_MAX, MADV_DONTNEED);
+		payload_used = 0;
+	}
 	if (finish_addr) {
 		b = blocks_find(finish_addr);
 		if (!b || !finish_one(b))
@@ -88,43 +94,58 @@ int restore_idle(void)
 	return 1;
 }
 
-int restore_decode(const struct block *b, unsigned f, uint8_t *dst)
+/* Frame @f of @b from its payload @p (@avail bytes from there) into
+ * @dst; then pages the application dropped since eviction read back as
+ * zero. */
+static int decode_with(const struct block *b, unsigned f, const uint8_t *p,
+		       uint32_t avail, uint8_t *dst, struct codec *codec)
 {
-	return restore_decode_with(b, f, dst, uz_agent.codec);
-}
+	unsigned pg;
 
-int restore_decode_with(const struct block *b, unsigned f, uint8_t *dst,
-			struct codec *codec)
-{
-	const struct uz_block_rec *rec = store_rec(b->rec);
-	const struct uz_frame_desc *d = &rec->frames[f];
-	uint64_t extent = (uint64_t)rec->extent_pages * UZ_PAGE_SIZE;
-	unsigned p;
-
-	if (d->off > extent)
-		return -EBADMSG;
 	/* malformed or failing its checksum: either way never mapped */
-	if (frame_decode(codec, d, store_payload(rec, d), extent - d->off, dst))
+	if (frame_decode(codec, &store_rec(b->rec)->frames[f], p, avail, dst))
 		return -EBADMSG;
-	/* pages the application dropped since eviction read back as zero */
-	for (p = 0; p < UZ_PAGES_PER_FRAME; p++)
-		if (block_page_zeroed(b, f * UZ_PAGES_PER_FRAME + p))
-			memset(dst + p * UZ_PAGE_SIZE, 0, UZ_PAGE_SIZE);
+	for (pg = 0; pg < UZ_PAGES_PER_FRAME; pg++)
+		if (block_page_zeroed(b, f * UZ_PAGES_PER_FRAME + pg))
+			memset(dst + pg * UZ_PAGE_SIZE, 0, UZ_PAGE_SIZE);
 	return 0;
 }
 
+int restore_decode(const struct block *b, unsigned f, uint8_t *dst)
+{
+	const struct uz_block_rec *rec = store_rec(b->rec);
+	const struct uz_frame_desc *d = &rec->frames[f];
+
+	if (d->len > PAYLOAD_MAX || store_read(rec, d->off, d->len, payload))
+		return -EBADMSG;
+	return decode_with(b, f, payload, d->len, dst, uz_agent.codec);
+}
+
+/* Each half of a split decode reads its own frames' payload first: the
+ * halves lie one after the other, as eviction wrote them. */
 int restore_decode_frames(const struct block *b, unsigned from, unsigned to,
 			  uint8_t *stage)
 {
 	const struct uz_block_rec *rec = store_rec(b->rec);
+	uint32_t all = rec->payload_bytes;
+	uint32_t lo = from ? rec->frames[from].off : 0;
+	uint32_t hi = to < UZ_FRAMES_PER_BLOCK ? rec->frames[to].off : all;
+	const struct uz_frame_desc *d;
 	unsigned f;
 
+	payload_used = 1;
+	if (all > PAYLOAD_MAX || lo > hi || hi > all ||
+	    store_read(rec, lo, hi - lo, payload + lo))
+		return -EBADMSG;
 	for (f = from; f < to; f++) {
+		d = &rec->frames[f];
 		/* a fresh huge page is already zero */
-		if (rec->frames[f].kind == UZ_FRAME_ZERO && !block_frame_zeroed(b, f))
+		if (d->kind == UZ_FRAME_ZERO && !block_frame_zeroed(b, f))
 			continue;
-		if (restore_decode_with(b, f, stage + f * UZ_FRAME_SIZE,
-					from ? uz_agent.codec2 : uz_agent.codec))
+		if (d->off < lo || d->off > hi ||
+		    decode_with(b, f, payload + d->off, hi - d->off,
+				stage + f * UZ_FRAME_SIZE,
+				from ? uz_agent.codec2 : uz_agent.codec))
 			return -EBADMSG;
 	}
 	return 0;
@@ -228,13 +249,6 @@ int restore_block_whole(struct block *b)
 	uint8_t *stage = stage_take(&i);
 	uint64_t off;
 	unsigned kept;
-	const struct uz_block_rec *rec = store_rec(b->rec);
-
-	/* the payload went in with pwrite and is not mapped here yet: map
-	 * it in one call rather than a fault per 4 KB page while decoding */
-	if (rec->extent_pages)
-		madvise((uint8_t *)uz_agent.arena + rec->extent_off,
-			(size_t)rec->extent_pages * UZ_PAGE_SIZE, MADV_POPULATE_READ);
 
 	if (stage_decode_split(b, stage)) {
 		/* keep the good frames apart from the bad one */
@@ -250,7 +264,9 @@ int restore_block_whole(struct block *b)
 	stage_put(i, off < UZ_BLOCK_SIZE || err || kept);
 	if (err)
 		return err;
-	uffd_wake(uz_agent.uffd, b->addr, UZ_BLOCK_SIZE);
+	/* a move in one piece woke the faulting threads itself */
+	if (kept)
+		uffd_wake(uz_agent.uffd, b->addr, UZ_BLOCK_SIZE);
 	stat_add(&uz_agent.stats->evicted_bytes,
 		 -(int64_t)block_stored_bytes(b));
 	b->stored = 0;

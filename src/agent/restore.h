@@ -36,9 +36,6 @@ UZ_HIDDEN int restore_all_frames(struct block *b);
 /* Write the bytes of frame @f of @b, as the application last had them,
  * into @dst (UZ_FRAME_SIZE).  Returns 0, or -EBADMSG on a bad checksum. */
 UZ_HIDDEN int restore_decode(const struct block *b, unsigned f, uint8_t *dst);
-/* The same with a given codec instance (one per thread). */
-UZ_HIDDEN int restore_decode_with(const struct block *b, unsigned f,
-				  uint8_t *dst, struct codec *codec);
 /* Frames [from, to) of @b into @stage (a zeroed block); -EBADMSG when
  * one fails.  Frames from the upper half use the worker's codec. */
 UZ_HIDDEN int restore_decode_frames(const struct block *b, unsigned from,

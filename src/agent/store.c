@@ -164,6 +164,31 @@ int store_put(const void *payload, uint32_t bytes, uint32_t *idx)
 	return 0;
 }
 
+int store_read(const struct uz_block_rec *r, uint64_t off, uint32_t len,
+	       void *buf)
+{
+	uint64_t extent = (uint64_t)r->extent_pages * UZ_PAGE_SIZE;
+	uint64_t at = r->extent_off + off;
+	ssize_t n;
+
+	if (off > extent || len > extent - off)
+		return -EBADMSG;
+	while (len) {
+		n = pread(uz_agent.arena_fd, buf, len, (off_t)at);
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			/* cannot happen to a memfd we sized; read it mapped */
+			memcpy(buf, (const uint8_t *)uz_agent.arena + at, len);
+			return 0;
+		}
+		buf = (uint8_t *)buf + n;
+		at += (uint64_t)n;
+		len -= (uint32_t)n;
+	}
+	return 0;
+}
+
 void store_use_slot(unsigned slot)
 {
 	uz_agent.holder = slot;
