@@ -68,6 +68,8 @@ UZ_HIDDEN void *map_anon(size_t len, int huge);
 UZ_HIDDEN void *map_aligned(size_t len, size_t align, int huge);
 UZ_HIDDEN uint64_t now_ns(void);
 UZ_HIDDEN int fd_hide(int fd);
+UZ_HIDDEN int thread_spawn(void *(*fn)(void *), size_t stack_size,
+			   pthread_t *out);
 UZ_HIDDEN void stat_add(uint64_t *counter, int64_t delta);
 
 static inline uint64_t block_of(uint64_t addr)

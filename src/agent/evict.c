@@ -13,6 +13,7 @@
 #include "regions.h"
 #include "restore.h"
 #include "stage.h"
+#include "worker.h"
 #include "store.h"
 #include "uffd.h"
 #include "uffd_compat.h"

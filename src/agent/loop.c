@@ -2,7 +2,6 @@
 /* The agent thread: faults, daemon commands, requests, idle work. */
 #include <errno.h>
 #include <poll.h>
-#include <signal.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
@@ -17,6 +16,7 @@
 #include "regions.h"
 #include "restore.h"
 #include "stage.h"
+#include "worker.h"
 
 #define STACK_SIZE (256u << 10)
 #define SPIN_NS 30000		/* spin this long for the next fault */
@@ -183,11 +183,7 @@ static void lost_fds(const struct pollfd *p)
 static void *agent_main(void *arg)
 {
 	uint64_t last_try = 0, last_scan = 0, spin_until = 0;
-	sigset_t all;
 
-	/* the application's signal handlers must not run on this thread */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	uz_agent.thread_tid = syscall(SYS_gettid);
 	for (;;) {
 		struct pollfd p[3 + UZ_MAX_HOLDERS] = {
@@ -251,19 +247,7 @@ static void *agent_main(void *arg)
 
 int loop_start(void)
 {
-	int ferr = stage_start();
+	int err = stage_start() ?: worker_start();
 
-	if (ferr)
-		return ferr;
-	pthread_attr_t attr;
-	void *stack = map_anon(STACK_SIZE, 0);
-	int err;
-
-	if (!stack)
-		return -ENOMEM;
-	pthread_attr_init(&attr);
-	pthread_attr_setstack(&attr, stack, STACK_SIZE);
-	err = -pthread_create(&uz_agent.thread, &attr, agent_main, NULL);
-	pthread_attr_destroy(&attr);
-	return err;
+	return err ?: thread_spawn(agent_main, STACK_SIZE, &uz_agent.thread);
 }

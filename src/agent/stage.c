@@ -5,27 +5,21 @@
  * back it: 0.1 to 3 ms measured here, as long as decoding the block.  A
  * filler thread keeps a few faulted while the agent thread decodes, so a
  * sequential refault pays the larger of the two, not their sum.  They are
- * filled only while something is evicted, and given back after.
+ * filled only while something is evicted, and given back after; the
+ * filler runs at SCHED_IDLE, behind every decode.
  */
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "restore.h"
 #include "stage.h"
+#include "worker.h"
 
 #define FILLER_STACK (64u << 10)
-
-/* The upper half of a block's decode or encode, handed to the worker
- * thread so both cores work while the application waits. */
-static struct {
-	int (*fn)(void *arg, int half);
-	void *arg;
-	int posted, done, result;
-} job;
 
 enum { ST_EMPTY, ST_FILLING, ST_READY, ST_IN_USE };
 
@@ -71,89 +65,34 @@ static void kick(void)
 		return;
 }
 
-/* posted: 0 none, 1 waiting, 2 taken by the worker.  Whoever moves it
- * off 1 decodes that half. */
-static int claim_job(void)
-{
-	int posted = 1;
-
-	return __atomic_compare_exchange_n(&job.posted, &posted, 2, 0,
-					   __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
-}
-
-static void run_job(void)
-{
-	if (!claim_job())
-		return;
-	job.result = job.fn(job.arg, 1);
-	__atomic_store_n(&job.posted, 0, __ATOMIC_RELEASE);
-	__atomic_store_n(&job.done, 1, __ATOMIC_RELEASE);
-}
-
 static void *filler_main(void *arg)
 {
-	sigset_t all;
+	struct sched_param idle = { 0 };
 	uint64_t v;
 	int i;
 
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	/* only on time no one else wants: a restore waiting on a core
+	 * matters more than the next staging block */
+	pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
 	for (;;) {
 		if (read(filler_fd, &v, sizeof(v)) < 0 && errno != EINTR &&
 		    errno != EAGAIN)
 			return arg;
-		run_job();
-		for (i = 0; i < UZ_STAGES; i++) {
+		for (i = 0; i < UZ_STAGES; i++)
 			if (__atomic_load_n(&wanted, __ATOMIC_ACQUIRE) &&
 			    claim(i, ST_EMPTY, ST_FILLING)) {
 				fill(i);
 				__atomic_store_n(&state[i], ST_READY, __ATOMIC_RELEASE);
 			}
-			run_job(); /* a decode waits on us more than a fill */
-		}
 	}
 }
 
 int stage_start(void)
 {
-	pthread_attr_t attr;
-	pthread_t t;
-	void *stack = map_anon(FILLER_STACK, 0);
-	int err;
-
 	filler_fd = fd_hide(eventfd(0, EFD_CLOEXEC));
-	if (!stack || filler_fd < 0)
-		return -ENOMEM;
-	pthread_attr_init(&attr);
-	pthread_attr_setstack(&attr, stack, FILLER_STACK);
-	err = -pthread_create(&t, &attr, filler_main, NULL);
-	pthread_attr_destroy(&attr);
-	if (!err)
-		pthread_detach(t);
-	return err;
-}
-
-int worker_split(int (*fn)(void *arg, int half), void *arg)
-{
-	int mine, posted = 1;
-
 	if (filler_fd < 0)
-		return fn(arg, 0) ?: fn(arg, 1);
-	job.fn = fn;
-	job.arg = arg;
-	job.done = 0;
-	__atomic_store_n(&job.posted, 1, __ATOMIC_RELEASE);
-	kick();
-	mine = fn(arg, 0);
-	/* not started yet (the worker is faulting a staging block in)?
-	 * then it is ours again, never waited for */
-	if (__atomic_compare_exchange_n(&job.posted, &posted, 0, 0,
-					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		return mine ?: fn(arg, 1);
-	/* taken: it is working and close behind */
-	while (!__atomic_load_n(&job.done, __ATOMIC_ACQUIRE))
-		__builtin_ia32_pause();
-	return mine ?: job.result;
+		return -errno;
+	return thread_spawn(filler_main, FILLER_STACK, NULL);
 }
 
 struct decode_job {
@@ -233,4 +172,5 @@ void stage_reset(void)
 	if (filler_fd >= 0)
 		close(filler_fd);
 	filler_fd = -1;
+	worker_reset();
 }

@@ -22,12 +22,6 @@ UZ_HIDDEN uint8_t *stage_take(int *slot);
 UZ_HIDDEN void stage_put(int slot, int drop);
 
 struct block;
-/*
- * Run @fn(@arg, 0) here and @fn(@arg, 1) on the worker thread at once
- * (both here when the worker is busy or absent).  Returns the first
- * non-zero result.  Agent thread only.
- */
-UZ_HIDDEN int worker_split(int (*fn)(void *arg, int half), void *arg);
 /* Decode all frames of @b into @stage, half on the worker thread.
  * Returns 0 or -EBADMSG when a frame fails its checksum. */
 UZ_HIDDEN int stage_decode_split(const struct block *b, uint8_t *stage);
@@ -38,7 +32,7 @@ UZ_HIDDEN void stage_want(void);
 UZ_HIDDEN void stage_release(void);
 
 /* In a forked child: the pages are the parent's until written, and
- * the filler thread is gone. */
+ * the filler and worker threads are gone. */
 UZ_HIDDEN void stage_reset(void);
 
 #endif

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Small helpers: private mappings, time, counters, page presence. */
+/* Small helpers: private mappings, threads, time, counters, page presence. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -49,6 +50,39 @@ void *map_aligned(size_t len, size_t align, int huge)
 		madvise(a, len, MADV_HUGEPAGE);
 	regions_exclude((uint64_t)a, len);
 	return a;
+}
+
+/*
+ * Start a detached agent thread on a stack of its own (mapped directly,
+ * like all agent memory).  It starts with every signal blocked: the
+ * application's handlers must never run on it.
+ */
+int thread_spawn(void *(*fn)(void *), size_t stack_size, pthread_t *out)
+{
+	void *stack = map_anon(stack_size, 0);
+	sigset_t all, old;
+	pthread_attr_t attr;
+	pthread_t t;
+	int err;
+
+	if (!stack)
+		return -ENOMEM;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setstack(&attr, stack, stack_size);
+	err = -pthread_create(&t, &attr, fn, NULL);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		syscall(SYS_munmap, stack, stack_size);
+		return err;
+	}
+	if (out)
+		*out = t;
+	else
+		pthread_detach(t);
+	return 0;
 }
 
 /*

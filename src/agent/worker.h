@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/* The worker thread: the other half of a block's decode or encode. */
+#ifndef UZ_AGENT_WORKER_H
+#define UZ_AGENT_WORKER_H
+
+#include "agent.h"
+
+/* Start the worker thread (again, in a forked child). */
+UZ_HIDDEN int worker_start(void);
+/* In a forked child: the worker thread is gone. */
+UZ_HIDDEN void worker_reset(void);
+
+/*
+ * Run @fn(@arg, 0) here and @fn(@arg, 1) on the worker thread at once
+ * (both here when the worker is slow to start or absent).  Returns the
+ * first non-zero result.  Agent thread only.
+ */
+UZ_HIDDEN int worker_split(int (*fn)(void *arg, int half), void *arg);
+
+#endif
