@@ -116,6 +116,7 @@ int restore_decode(const struct block *b, unsigned f, uint8_t *dst)
 	const struct uz_block_rec *rec = store_rec(b->rec);
 	const struct uz_frame_desc *d = &rec->frames[f];
 
+	payload_used = 1;
 	if (d->len > PAYLOAD_MAX || store_read(rec, d->off, d->len, payload))
 		return -EBADMSG;
 	return decode_with(b, f, payload, d->len, dst, uz_agent.codec);
@@ -133,7 +134,6 @@ int restore_decode_frames(const struct block *b, unsigned from, unsigned to,
 	const struct uz_frame_desc *d;
 	unsigned f;
 
-	payload_used = 1;
 	if (all > PAYLOAD_MAX || lo > hi || hi > all ||
 	    store_read(rec, lo, hi - lo, payload + lo))
 		return -EBADMSG;
@@ -250,6 +250,7 @@ int restore_block_whole(struct block *b)
 	uint64_t off;
 	unsigned kept;
 
+	payload_used = 1;
 	if (stage_decode_split(b, stage)) {
 		/* keep the good frames apart from the bad one */
 		stage_put(i, 1);
