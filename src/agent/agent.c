@@ -287,7 +287,7 @@ void agent_restart_child(int ufd, unsigned slot)
 	agent_connect(0);
 }
 
-__attribute__((constructor))__attribute__((constructor)) static void agent_ctor(void)
+__attribute__((constructor)) static void agent_ctor(void)
 {
 	pthread_atfork(fork_prepare_hook, fork_parent_hook, fork_child_hook);
 	agent_start();
