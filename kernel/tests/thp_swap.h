@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * thp_swap.h - what the PMD swap entry tests share: /proc/vmstat counters
+ * by name, smaps and meminfo fields, a 2 MB-aligned MADV_HUGEPAGE area,
+ * a pattern that catches any misplaced or zeroed page, MADV_PAGEOUT, and
+ * the check that the kernel has PMD swap entries at all (the stock kernel
+ * has no thp_swpout_pmd counter: every test then skips).
+ */
+#ifndef UZ_THP_SWAP_H
+#define UZ_THP_SWAP_H
+
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "ksft.h"
+
+#define PMD_SIZE	(2UL << 20)
+#define PAGE_SZ		4096UL
+#define NR_SUB		(PMD_SIZE / PAGE_SZ)
+
+/* a counter by name; -1 when the kernel does not have it */
+static inline long long vmstat(const char *want)
+{
+	char name[64];
+	long long val, ret = -1;
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %lld", name, &val) == 2)
+		if (!strcmp(name, want)) {
+			ret = val;
+			break;
+		}
+	fclose(f);
+	return ret;
+}
+
+/* the counters every test point looks at, read together */
+enum { V_SWPOUT_PMD, V_SWPOUT_PMD_FB, V_SWPIN_PMD, V_SWPIN_PMD_FB,
+       V_SWPOFF_PMD, V_MOVE_SWAP_PMD, V_SPLIT_PMD, V_THP_SWPOUT,
+       V_THP_SWPOUT_FB, V_PSWPIN, V_PSWPOUT, V_NR };
+
+static const char *const v_names[V_NR] = {
+	"thp_swpout_pmd", "thp_swpout_pmd_fallback", "thp_swpin_pmd",
+	"thp_swpin_pmd_fallback", "thp_swpoff_pmd", "thp_move_swap_pmd",
+	"thp_split_pmd", "thp_swpout", "thp_swpout_fallback", "pswpin",
+	"pswpout",
+};
+
+struct vm_snap {
+	long long v[V_NR];
+};
+
+static inline void snap(struct vm_snap *s)
+{
+	char name[64];
+	long long val;
+	FILE *f;
+	int i;
+
+	for (i = 0; i < V_NR; i++)
+		s->v[i] = -1;
+	f = fopen("/proc/vmstat", "r");
+	if (!f)
+		return;
+	while (fscanf(f, "%63s %lld", name, &val) == 2)
+		for (i = 0; i < V_NR; i++)
+			if (!strcmp(name, v_names[i]))
+				s->v[i] = val;
+	fclose(f);
+}
+
+static inline long long d(const struct vm_snap *a, const struct vm_snap *b, int i)
+{
+	return b->v[i] - a->v[i];
+}
+
+/* "# what: name +n ..." for every counter that moved */
+static inline void print_snap_delta(const char *what, const struct vm_snap *a,
+			     const struct vm_snap *b)
+{
+	char line[512];
+	size_t n = 0;
+	int i;
+
+	line[0] = 0;
+	for (i = 0; i < V_NR; i++)
+		if (d(a, b, i) && n < sizeof(line) - 64)
+			n += snprintf(line + n, sizeof(line) - n, " %s +%lld",
+				      v_names[i], d(a, b, i));
+	ksft_print_msg("%s:%s\n", what, n ? line : " no counter moved");
+}
+
+/* one smaps field (kB) of the mapping that contains addr; -1 if absent */
+static inline long smaps_kb(const void *addr, const char *field)
+{
+	unsigned long start, end, a = (unsigned long)addr;
+	size_t flen = strlen(field);
+	char line[512];
+	int inside = 0;
+	long kb = -1;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2 &&
+		    strchr(line, '-') < strchr(line, ' ')) {
+			inside = a >= start && a < end;
+			continue;
+		}
+		if (inside && !strncmp(line, field, flen) && line[flen] == ':') {
+			kb = strtol(line + flen + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return kb;
+}
+
+/* one /proc/meminfo field in kB, -1 if absent */
+static inline long meminfo_kb(const char *field)
+{
+	size_t flen = strlen(field);
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, flen) && line[flen] == ':') {
+			kb = strtol(line + flen + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return kb;
+}
+
+static inline int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n == (ssize_t)strlen(val) ? 0 : -1;
+}
+
+static inline int read_file(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	if (!fgets(buf, len, f))
+		buf[0] = 0;
+	fclose(f);
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
+/*
+ * Skip the whole test, with a reason, on a kernel that cannot show what
+ * it is about: no THP, no swap, no event counters, or no PMD swap entries
+ * (the stock kernel: no thp_swpout_pmd).
+ */
+static inline void require_pmd_swap(void)
+{
+	char buf[256];
+	FILE *f;
+	int lines = 0;
+
+	if (read_file("/sys/kernel/mm/transparent_hugepage/enabled", buf, sizeof(buf)))
+		ksft_exit_skip_rest("kernel without transparent huge pages");
+	if (strstr(buf, "[never]"))
+		ksft_exit_skip_rest("transparent_hugepage is [never]");
+	f = fopen("/proc/swaps", "r");
+	if (f) {
+		while (fgets(buf, sizeof(buf), f))
+			lines++;
+		fclose(f);
+	}
+	if (lines < 2)
+		ksft_exit_skip_rest("no swap device");
+	if (vmstat("thp_split_pmd") < 0)
+		ksft_exit_skip_rest("no vmstat event counters");
+	if (vmstat("thp_swpout_pmd") < 0)
+		ksft_exit_skip_rest("kernel has no thp_swpout_pmd (no PMD swap entries)");
+	if (!read_file("/sys/module/zswap/parameters/enabled", buf, sizeof(buf)) &&
+	    buf[0] == 'Y')
+		ksft_exit_skip_rest("zswap is enabled (PMD swap entries fall back)");
+}
+
+/* a 2 MB-aligned private anonymous area of len bytes, MADV_HUGEPAGE */
+static inline void *map_thp(size_t len)
+{
+	size_t span = len + PMD_SIZE;
+	char *p, *a;
+
+	p = mmap(NULL, span, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	a = (char *)(((unsigned long)p + PMD_SIZE - 1) & ~(PMD_SIZE - 1));
+	if (a > p)
+		munmap(p, a - p);
+	munmap(a + len, p + span - (a + len));
+	if (madvise(a, len, MADV_HUGEPAGE)) {
+		munmap(a, len);
+		return NULL;
+	}
+	return a;
+}
+
+/* every 8-byte word: its offset mixed with a seed; no page zero or same-filled */
+static inline uint64_t pat(uint64_t seed, size_t i)
+{
+	return seed ^ (i * 8) ^ ((uint64_t)i << 40);
+}
+
+static inline void fill(void *area, size_t len, uint64_t seed)
+{
+	uint64_t *a = area;
+	size_t i;
+
+	for (i = 0; i < len / 8; i++)
+		a[i] = pat(seed, i);
+}
+
+/*
+ * Wrong words in [area, area + len) against the pattern of seed, word 0
+ * being word 'first' of the pattern; the first one is reported.
+ */
+static inline size_t check_from(const void *area, size_t len, uint64_t seed,
+			 size_t first, const char *what)
+{
+	const uint64_t *a = area;
+	size_t i, bad = 0;
+
+	for (i = 0; i < len / 8; i++) {
+		if (a[i] == pat(seed, first + i))
+			continue;
+		if (!bad++)
+			ksft_print_msg("%s: first mismatch at +%#zx: %#llx, want %#llx\n",
+				       what, i * 8, (unsigned long long)a[i],
+				       (unsigned long long)pat(seed, first + i));
+	}
+	if (bad)
+		ksft_print_msg("%s: %zu bad words\n", what, bad);
+	return bad;
+}
+
+static inline size_t check(const void *area, size_t len, uint64_t seed, const char *what)
+{
+	return check_from(area, len, seed, 0, what);
+}
+
+/* nonzero words in [area, area + len) */
+static inline size_t nonzero(const void *area, size_t len)
+{
+	const uint64_t *a = area;
+	size_t i, n = 0;
+
+	for (i = 0; i < len / 8; i++)
+		n += a[i] != 0;
+	return n;
+}
+
+static inline int pageout(void *area, size_t len)
+{
+	if (madvise(area, len, MADV_PAGEOUT)) {
+		ksft_print_msg("madvise(MADV_PAGEOUT): %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static inline long majflt(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_majflt;
+}
+
+#endif /* UZ_THP_SWAP_H */

@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: MIT
+/*
+ * thp_swap_fork - PMD swap entries across fork(): the child gets the entry
+ * (the slots counted twice: SwapPss is half of Swap), either process can
+ * read the THP back whole, a write on either side after the fork copies
+ * instead of writing through, and the slots are freed exactly once.
+ *
+ * Skips on a kernel without PMD swap entries (no thp_swpout_pmd counter).
+ */
+#include <sys/wait.h>
+
+#include "thp_swap.h"
+
+#define LEN	(8UL << 20)
+#define NR_THP	(LEN / PMD_SIZE)
+#define LEN_KB	((long)(LEN >> 10))
+
+static char *swapped_area(uint64_t seed)
+{
+	struct vm_snap s0, s1;
+	char *a = map_thp(LEN);
+
+	if (!a)
+		return NULL;
+	fill(a, LEN, seed);
+	if (smaps_kb(a, "AnonHugePages") != LEN_KB) {
+		ksft_print_msg("area not THP-backed\n");
+		return NULL;
+	}
+	snap(&s0);
+	if (pageout(a, LEN))
+		return NULL;
+	snap(&s1);
+	if (d(&s0, &s1, V_SWPOUT_PMD) != (long long)NR_THP ||
+	    d(&s0, &s1, V_SPLIT_PMD) || smaps_kb(a, "Swap") != LEN_KB) {
+		print_snap_delta("pageout", &s0, &s1);
+		return NULL;
+	}
+	return a;
+}
+
+/* fork a child that waits for a byte on *go, runs fn, exits with its result */
+static pid_t child(int *go, int (*fn)(char *), char *a)
+{
+	int p[2];
+	pid_t pid;
+	char c;
+
+	if (pipe(p))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		close(p[1]);
+		if (read(p[0], &c, 1) != 1)
+			_exit(2);
+		_exit(fn(a));
+	}
+	close(p[0]);
+	*go = p[1];
+	return pid;
+}
+
+static int release_and_wait(int go, pid_t pid)
+{
+	int status;
+
+	if (write(go, "g", 1) != 1)
+		return -1;
+	close(go);
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+static int child_reads_1(char *a)
+{
+	return check(a, LEN, 1, "child reads") ? 1 : 0;
+}
+
+/* the parent has written seed 23 by now: the child must still see seed 2 */
+static int child_reads_then_writes_2(char *a)
+{
+	if (check(a, LEN, 2, "child reads after parent wrote"))
+		return 1;
+	fill(a, LEN, 22);
+	return check(a, LEN, 22, "child's own write") ? 1 : 0;
+}
+
+static int child_exits(char *a)
+{
+	(void)a;
+	return 0;
+}
+
+int main(void)
+{
+	struct vm_snap s0, s1;
+	long swap, pss, sf0, sf1, sf2;
+	int go, rc, ok;
+	size_t bad;
+	pid_t pid;
+	char *a;
+
+	ksft_print_header();
+	ksft_set_plan(3);
+	require_pmd_swap();
+
+	/* 1: the child shares the entry; both read it back whole */
+	a = swapped_area(1);
+	if (!a)
+		ksft_exit_fail_msg("could not set up a swapped-out THP area");
+	snap(&s0);
+	pid = child(&go, child_reads_1, a);
+	if (pid < 0)
+		ksft_exit_fail_msg("fork: %s", strerror(errno));
+	swap = smaps_kb(a, "Swap");
+	pss = smaps_kb(a, "SwapPss");
+	ksft_print_msg("after fork: Swap %ld kB, SwapPss %ld kB\n", swap, pss);
+	rc = release_and_wait(go, pid);
+	bad = check(a, LEN, 1, "parent reads");
+	snap(&s1);
+	print_snap_delta("fork, child and parent read", &s0, &s1);
+	ksft_test_result(rc == 0 && !bad && swap == LEN_KB && pss == LEN_KB / 2 &&
+			 d(&s0, &s1, V_SWPIN_PMD) == 2 * (long long)NR_THP &&
+			 d(&s0, &s1, V_SPLIT_PMD) == 0 &&
+			 smaps_kb(a, "AnonHugePages") == LEN_KB,
+			 "fork: entry shared (SwapPss %ld of %ld kB), child and parent read it back as PMDs (thp_swpin_pmd +%lld, child rc %d)",
+			 pss, swap, d(&s0, &s1, V_SWPIN_PMD), rc);
+	munmap(a, LEN);
+
+	/* 2: COW: the parent writes first, then the child; each sees its own */
+	a = swapped_area(2);
+	if (!a)
+		ksft_exit_fail_msg("could not set up a swapped-out THP area");
+	snap(&s0);
+	pid = child(&go, child_reads_then_writes_2, a);
+	if (pid < 0)
+		ksft_exit_fail_msg("fork: %s", strerror(errno));
+	fill(a, LEN, 23);
+	rc = release_and_wait(go, pid);
+	bad = check(a, LEN, 23, "parent's own write after the child's");
+	snap(&s1);
+	print_snap_delta("fork + COW", &s0, &s1);
+	ksft_test_result(rc == 0 && !bad && d(&s0, &s1, V_SWPIN_PMD) >= (long long)NR_THP,
+			 "fork + COW: parent and child write after swap-out, each keeps its own data (child rc %d, thp_swpin_pmd +%lld, thp_split_pmd +%lld)",
+			 rc, d(&s0, &s1, V_SWPIN_PMD), d(&s0, &s1, V_SPLIT_PMD));
+	munmap(a, LEN);
+
+	/* 3: a child that exits drops its references only */
+	a = swapped_area(3);
+	if (!a)
+		ksft_exit_fail_msg("could not set up a swapped-out THP area");
+	sf0 = meminfo_kb("SwapFree");
+	pid = child(&go, child_exits, a);
+	if (pid < 0)
+		ksft_exit_fail_msg("fork: %s", strerror(errno));
+	rc = release_and_wait(go, pid);
+	sf1 = meminfo_kb("SwapFree");
+	pss = smaps_kb(a, "SwapPss");
+	munmap(a, LEN);
+	sf2 = meminfo_kb("SwapFree");
+	ok = rc == 0 && sf1 == sf0 && pss == LEN_KB && sf2 - sf1 == LEN_KB;
+	ksft_test_result(ok,
+			 "fork + exit: slots kept while the parent maps them (SwapFree %+ld kB, SwapPss %ld kB), freed at its munmap (%+ld kB)",
+			 sf1 - sf0, pss, sf2 - sf1);
+
+	ksft_finished();
+}

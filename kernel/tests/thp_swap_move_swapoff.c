@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: MIT
+/*
+ * thp_swap_move_swapoff - UFFDIO_MOVE of swapped-out THPs (whole: the PMD
+ * swap entries move as they are; part of one: that entry is split and its
+ * PTEs move), and swapoff, which must read each swapped-out THP back whole
+ * and map it with one PMD again.
+ *
+ * Skips on a kernel without PMD swap entries (no thp_swpout_pmd counter).
+ */
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
+#include <sys/swap.h>
+#include <sys/syscall.h>
+
+#include "thp_swap.h"
+
+/* userspace headers older than Linux 6.8 do not know UFFDIO_MOVE */
+#ifndef UFFDIO_MOVE
+#define _UFFDIO_MOVE		(0x05)
+struct uffdio_move {
+	__u64 dst;
+	__u64 src;
+	__u64 len;
+	__u64 mode;
+	__s64 move;
+};
+#define UFFDIO_MOVE		_IOWR(UFFDIO, _UFFDIO_MOVE, struct uffdio_move)
+#endif
+#ifndef UFFD_FEATURE_MOVE
+#define UFFD_FEATURE_MOVE	(1 << 16)
+#endif
+
+#define LEN	(8UL << 20)
+#define NR_THP	(LEN / PMD_SIZE)
+#define LEN_KB	((long)(LEN >> 10))
+#define SWAPDEV	"/dev/zram0"
+
+static char *swapped_area(uint64_t seed)
+{
+	struct vm_snap s0, s1;
+	char *a = map_thp(LEN);
+
+	if (!a)
+		return NULL;
+	fill(a, LEN, seed);
+	if (smaps_kb(a, "AnonHugePages") != LEN_KB) {
+		ksft_print_msg("area not THP-backed\n");
+		return NULL;
+	}
+	snap(&s0);
+	if (pageout(a, LEN))
+		return NULL;
+	snap(&s1);
+	if (d(&s0, &s1, V_SWPOUT_PMD) != (long long)NR_THP ||
+	    d(&s0, &s1, V_SPLIT_PMD) || smaps_kb(a, "Swap") != LEN_KB) {
+		print_snap_delta("pageout", &s0, &s1);
+		return NULL;
+	}
+	return a;
+}
+
+/* a userfaultfd with UFFDIO_MOVE, dst registered for missing faults */
+static int uffd_for(void *dst, size_t len)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_MOVE };
+	struct uffdio_register reg = {
+		.range = { .start = (unsigned long)dst, .len = len },
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+	int fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0)
+		return -1;
+	if (ioctl(fd, UFFDIO_API, &api) || ioctl(fd, UFFDIO_REGISTER, &reg)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static long long uffd_move(int fd, void *dst, void *src, size_t len)
+{
+	struct uffdio_move mv = {
+		.dst = (unsigned long)dst, .src = (unsigned long)src,
+		.len = len, .mode = 0,
+	};
+
+	if (ioctl(fd, UFFDIO_MOVE, &mv)) {
+		ksft_print_msg("UFFDIO_MOVE: %s (moved %lld)\n", strerror(errno),
+			       (long long)mv.move);
+		return -1;
+	}
+	return mv.move;
+}
+
+int main(void)
+{
+	struct vm_snap s0, s1, s2;
+	long long moved;
+	long swap_dst, swap_src, thp;
+	char *src, *dst;
+	size_t bad;
+	int fd;
+
+	ksft_print_header();
+	ksft_set_plan(3);
+	require_pmd_swap();
+
+	/* 1: UFFDIO_MOVE of whole swapped-out THPs moves the PMD entries */
+	src = swapped_area(1);
+	dst = map_thp(LEN);
+	if (!src || !dst)
+		ksft_exit_fail_msg("could not set up a swapped-out THP area");
+	fd = uffd_for(dst, LEN);
+	if (fd < 0)
+		ksft_exit_skip_rest("no userfaultfd with UFFDIO_MOVE");
+	snap(&s0);
+	moved = uffd_move(fd, dst, src, LEN);
+	snap(&s1);
+	/* unregister: a missing page in dst must read as zero, not block */
+	close(fd);
+	swap_dst = smaps_kb(dst, "Swap");
+	swap_src = smaps_kb(src, "Swap");
+	bad = check(dst, LEN, 1, "moved area");
+	snap(&s2);
+	print_snap_delta("UFFDIO_MOVE", &s0, &s1);
+	print_snap_delta("read back", &s1, &s2);
+	ksft_test_result(moved == (long long)LEN && !bad &&
+			 d(&s0, &s1, V_MOVE_SWAP_PMD) == (long long)NR_THP &&
+			 d(&s0, &s2, V_SPLIT_PMD) == 0 && swap_dst == LEN_KB &&
+			 swap_src == 0 && d(&s1, &s2, V_SWPIN_PMD) == (long long)NR_THP &&
+			 !nonzero(src, LEN),
+			 "UFFDIO_MOVE moves PMD swap entries whole (thp_move_swap_pmd +%lld, Swap %ld kB at dst, %ld kB at src), read back as PMDs",
+			 d(&s0, &s1, V_MOVE_SWAP_PMD), swap_dst, swap_src);
+	munmap(src, LEN);
+	munmap(dst, LEN);
+
+	/* 2: UFFDIO_MOVE of 1 MB of a swapped-out THP splits that entry */
+	src = swapped_area(2);
+	dst = map_thp(LEN);
+	if (!src || !dst)
+		ksft_exit_fail_msg("could not set up a swapped-out THP area");
+	fd = uffd_for(dst, LEN);
+	if (fd < 0)
+		ksft_exit_fail_msg("userfaultfd: %s", strerror(errno));
+	snap(&s0);
+	moved = uffd_move(fd, dst, src, PMD_SIZE / 2);
+	close(fd);
+	bad = check(dst, PMD_SIZE / 2, 2, "moved part");
+	bad += nonzero(src, PMD_SIZE / 2);
+	bad += check_from(src + PMD_SIZE / 2, LEN - PMD_SIZE / 2, 2,
+			  PMD_SIZE / 16, "rest of the source");
+	snap(&s1);
+	print_snap_delta("partial UFFDIO_MOVE", &s0, &s1);
+	ksft_test_result(moved == (long long)PMD_SIZE / 2 && !bad &&
+			 d(&s0, &s1, V_SPLIT_PMD) == 1 &&
+			 d(&s0, &s1, V_MOVE_SWAP_PMD) == 0,
+			 "UFFDIO_MOVE of 1 MB of a swapped-out THP: entry split, PTEs moved, the rest intact");
+	munmap(src, LEN);
+	munmap(dst, LEN);
+
+	/* 3: swapoff reads swapped-out THPs back whole */
+	src = swapped_area(3);
+	if (!src)
+		ksft_exit_fail_msg("could not set up a swapped-out THP area");
+	snap(&s0);
+	if (swapoff(SWAPDEV)) {
+		ksft_test_result_fail("swapoff(%s): %s", SWAPDEV, strerror(errno));
+	} else {
+		snap(&s1);
+		thp = smaps_kb(src, "AnonHugePages");
+		swap_src = smaps_kb(src, "Swap");
+		bad = check(src, LEN, 3, "after swapoff");
+		print_snap_delta("swapoff", &s0, &s1);
+		ksft_test_result(!bad && d(&s0, &s1, V_SWPOFF_PMD) == (long long)NR_THP &&
+				 d(&s0, &s1, V_SPLIT_PMD) == 0 && thp == LEN_KB &&
+				 swap_src == 0,
+				 "swapoff maps swapped-out THPs back as PMDs (thp_swpoff_pmd +%lld, AnonHugePages %ld kB)",
+				 d(&s0, &s1, V_SWPOFF_PMD), thp);
+		if (swapon(SWAPDEV, 0))
+			ksft_print_msg("swapon(%s) again: %s\n", SWAPDEV, strerror(errno));
+	}
+	munmap(src, LEN);
+
+	ksft_finished();
+}
