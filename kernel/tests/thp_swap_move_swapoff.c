@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * thp_swap_move_swapoff - UFFDIO_MOVE of swapped-out THPs (whole: the PMD
- * swap entries move as they are; part of one: that entry is split and its
- * PTEs move), and swapoff, which must read each swapped-out THP back whole
- * and map it with one PMD again.
+ * thp_swap_move_swapoff - userfaultfd and swapoff on swapped-out THPs:
+ * UFFDIO_MOVE (whole: the PMD swap entries move as they are; part of one:
+ * that entry is split and its PTEs move), uffd-wp (the bit survives
+ * swap-out and swap-in of a PMD, and clears), and swapoff, which must read
+ * each swapped-out THP back whole and map it with one PMD again.
  *
  * Skips on a kernel without PMD swap entries (no thp_swpout_pmd counter).
  */
@@ -29,6 +30,13 @@ struct uffdio_move {
 #ifndef UFFD_FEATURE_MOVE
 #define UFFD_FEATURE_MOVE	(1 << 16)
 #endif
+#ifndef UFFD_FEATURE_WP_ASYNC
+#define UFFD_FEATURE_WP_ASYNC	(1 << 15)
+#endif
+
+#define PM_UFFD_WP	(1ULL << 57)
+#define PM_SWAP		(1ULL << 62)
+#define PM_PRESENT	(1ULL << 63)
 
 #define LEN	(8UL << 20)
 #define NR_THP	(LEN / PMD_SIZE)
@@ -78,6 +86,56 @@ static int uffd_for(void *dst, size_t len)
 	return fd;
 }
 
+/*
+ * A userfaultfd with uffd-wp on [a, a + len). Asynchronous: a write to a
+ * protected page is resolved by the kernel, so a mistake cannot leave the
+ * test blocked on a fault nobody reads.
+ */
+static int uffd_wp_for(void *a, size_t len)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_WP_ASYNC };
+	struct uffdio_register reg = {
+		.range = { .start = (unsigned long)a, .len = len },
+		.mode = UFFDIO_REGISTER_MODE_WP,
+	};
+	int fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0)
+		return -1;
+	if (ioctl(fd, UFFDIO_API, &api) || ioctl(fd, UFFDIO_REGISTER, &reg)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int uffd_wp(int fd, void *a, size_t len, int on)
+{
+	struct uffdio_writeprotect wp = {
+		.range = { .start = (unsigned long)a, .len = len },
+		.mode = on ? UFFDIO_WRITEPROTECT_MODE_WP : 0,
+	};
+
+	return ioctl(fd, UFFDIO_WRITEPROTECT, &wp);
+}
+
+/* pages of [a, a + len) whose pagemap entry has all the bits of 'want' */
+static size_t pagemap_count(const void *a, size_t len, uint64_t want)
+{
+	size_t n = len / PAGE_SZ, i, hits = 0;
+	uint64_t *ent = calloc(n, 8);
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	if (fd >= 0 && ent &&
+	    pread(fd, ent, n * 8, (unsigned long)a / PAGE_SZ * 8) == (ssize_t)(n * 8))
+		for (i = 0; i < n; i++)
+			hits += (ent[i] & want) == want;
+	if (fd >= 0)
+		close(fd);
+	free(ent);
+	return hits;
+}
+
 static long long uffd_move(int fd, void *dst, void *src, size_t len)
 {
 	struct uffdio_move mv = {
@@ -103,7 +161,7 @@ int main(void)
 	int fd;
 
 	ksft_print_header();
-	ksft_set_plan(3);
+	ksft_set_plan(4);
 	require_pmd_swap();
 
 	/* 1: UFFDIO_MOVE of whole swapped-out THPs moves the PMD entries */
@@ -159,7 +217,48 @@ int main(void)
 	munmap(src, LEN);
 	munmap(dst, LEN);
 
-	/* 3: swapoff reads swapped-out THPs back whole */
+	/* 3: uffd-wp survives swap-out and swap-in of a PMD, and clears */
+	src = map_thp(LEN);
+	if (!src)
+		ksft_exit_fail_msg("mmap: %s", strerror(errno));
+	fill(src, LEN, 4);
+	fd = uffd_wp_for(src, LEN);
+	if (fd < 0) {
+		ksft_test_result_skip("no asynchronous uffd-wp", "uffd-wp on swapped-out THPs");
+	} else {
+		size_t n = LEN / PAGE_SZ, wp_swapped, wp_present, wp_after;
+		int ok = !uffd_wp(fd, src, LEN, 1);
+
+		snap(&s0);
+		ok = ok && !pageout(src, LEN);
+		snap(&s1);
+		wp_swapped = pagemap_count(src, LEN, PM_UFFD_WP | PM_SWAP);
+		bad = check(src, LEN, 4, "read back write-protected");
+		snap(&s2);
+		wp_present = pagemap_count(src, LEN, PM_UFFD_WP | PM_PRESENT);
+		ok = ok && !uffd_wp(fd, src, LEN, 0);
+		wp_after = pagemap_count(src, LEN, PM_UFFD_WP);
+		print_snap_delta("uffd-wp pageout", &s0, &s1);
+		print_snap_delta("uffd-wp read back", &s1, &s2);
+		ksft_print_msg("uffd-wp pages: %zu swapped, %zu present after swap-in, %zu after unprotect (of %zu)\n",
+			       wp_swapped, wp_present, wp_after, n);
+		/* only write once nothing is protected any more */
+		if (ok && !wp_after) {
+			fill(src, LEN, 44);
+			bad += check(src, LEN, 44, "written after unprotect");
+		}
+		ksft_test_result(ok && !bad && wp_swapped == n && wp_present == n &&
+				 !wp_after &&
+				 d(&s0, &s1, V_SWPOUT_PMD) == (long long)NR_THP &&
+				 d(&s1, &s2, V_SWPIN_PMD) == (long long)NR_THP &&
+				 d(&s0, &s2, V_SPLIT_PMD) == 0,
+				 "uffd-wp: kept by the PMD swap entry (%zu pages) and the PMD swapped back in (%zu), cleared by unprotect",
+				 wp_swapped, wp_present);
+		close(fd);
+	}
+	munmap(src, LEN);
+
+	/* 4: swapoff reads swapped-out THPs back whole */
 	src = swapped_area(3);
 	if (!src)
 		ksft_exit_fail_msg("could not set up a swapped-out THP area");

@@ -6,11 +6,21 @@
  * MADV_FREE do to a swapped-out THP (whole, or part of it: then the entry
  * is split and only that THP goes the PTE way). Every point checks the
  * contents word by word and the vmstat counters. MADV_COLLAPSE takes a
- * swapped-out THP for a THP already.
+ * swapped-out THP for a THP already; MADV_COLD, MADV_PAGEOUT and mbind
+ * leave it alone.
  *
  * Skips on a kernel without PMD swap entries (no thp_swpout_pmd counter).
  */
+#include <sys/syscall.h>
+
 #include "thp_swap.h"
+
+#ifndef MPOL_BIND
+#define MPOL_BIND	2
+#endif
+#ifndef MPOL_MF_MOVE
+#define MPOL_MF_MOVE	(1 << 1)
+#endif
 
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE	25	/* Linux 6.1; older C library headers lack it */
@@ -133,7 +143,7 @@ int main(void)
 	size_t bad;
 
 	ksft_print_header();
-	ksft_set_plan(13);
+	ksft_set_plan(14);
 	require_pmd_swap();
 
 	/* 1: swap-out installs one PMD swap entry per THP */
@@ -378,6 +388,33 @@ int main(void)
 			 d(&s1, &s2, V_SWPIN_PMD) == (long long)NR_THP,
 			 "MADV_COLLAPSE of swapped-out THPs: success, nothing swapped in or split (Swap %ld kB)",
 			 swap);
+	munmap(a, LEN);
+
+	/* 14: MADV_COLD, MADV_PAGEOUT again and mbind(MPOL_MF_MOVE) leave them be */
+	a = swapped_area(14, &s0, &s1);
+	if (!a)
+		ksft_exit_fail_msg("could not set up a swapped-out THP area");
+	ok = out_as_pmds(a, LEN, &s0, &s1);
+	{
+		unsigned long node0 = 1;
+		long mb;
+
+		ok = ok && !madvise(a, LEN, MADV_COLD) && !madvise(a, LEN, MADV_PAGEOUT);
+		mb = syscall(SYS_mbind, a, LEN, MPOL_BIND, &node0, 8 * sizeof(node0),
+			     MPOL_MF_MOVE);
+		if (mb)
+			ksft_print_msg("mbind: %s\n", strerror(errno));
+		swap = smaps_kb(a, "Swap");
+		snap(&s2);
+		print_snap_delta("MADV_COLD, MADV_PAGEOUT, mbind", &s1, &s2);
+		ok = ok && (mb == 0 || errno == ENOSYS) && swap == LEN_KB &&
+		     d(&s1, &s2, V_SPLIT_PMD) == 0 && d(&s1, &s2, V_SWPIN_PMD) == 0 &&
+		     d(&s1, &s2, V_PSWPIN) == 0;
+		bad = check(a, LEN, 14, "after MADV_COLD, MADV_PAGEOUT, mbind");
+		ksft_test_result(ok && !bad,
+				 "MADV_COLD, MADV_PAGEOUT and mbind(MPOL_MF_MOVE) of swapped-out THPs: nothing split or read in (Swap %ld kB)",
+				 swap);
+	}
 	munmap(a, LEN);
 
 	ksft_finished();
