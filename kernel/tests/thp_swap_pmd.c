@@ -7,7 +7,7 @@
  * is split and only that THP goes the PTE way). Every point checks the
  * contents word by word and the vmstat counters. MADV_COLLAPSE takes a
  * swapped-out THP for a THP already; MADV_COLD, MADV_PAGEOUT and mbind
- * leave it alone.
+ * leave it alone; MADV_WILLNEED reads it into the swap cache whole.
  *
  * Skips on a kernel without PMD swap entries (no thp_swpout_pmd counter).
  */
@@ -143,7 +143,7 @@ int main(void)
 	size_t bad;
 
 	ksft_print_header();
-	ksft_set_plan(14);
+	ksft_set_plan(15);
 	require_pmd_swap();
 
 	/* 1: swap-out installs one PMD swap entry per THP */
@@ -414,6 +414,38 @@ int main(void)
 		ksft_test_result(ok && !bad,
 				 "MADV_COLD, MADV_PAGEOUT and mbind(MPOL_MF_MOVE) of swapped-out THPs: nothing split or read in (Swap %ld kB)",
 				 swap);
+	}
+	munmap(a, LEN);
+
+	/* 15: MADV_WILLNEED reads them into the swap cache whole */
+	a = swapped_area(15, &s0, &s1);
+	if (!a)
+		ksft_exit_fail_msg("could not set up a swapped-out THP area");
+	ok = out_as_pmds(a, LEN, &s0, &s1);
+	ok = ok && !madvise(a, LEN, MADV_WILLNEED);
+	snap(&s2);
+	{
+		unsigned char vec[LEN / PAGE_SZ];
+		size_t i, incore = 0;
+		long long rd = d(&s1, &s2, V_PSWPIN);
+
+		if (!mincore(a, LEN, vec))
+			for (i = 0; i < LEN / PAGE_SZ; i++)
+				incore += vec[i] & 1;
+		print_snap_delta("MADV_WILLNEED", &s1, &s2);
+		mj = majflt();
+		bad = check(a, LEN, 15, "after MADV_WILLNEED");
+		mj = majflt() - mj;
+		snap(&s0);
+		print_snap_delta("read back", &s2, &s0);
+		ksft_test_result(ok && !bad && rd == (long long)(LEN / PAGE_SZ) &&
+				 incore == LEN / PAGE_SZ && mj == 0 &&
+				 d(&s2, &s0, V_PSWPIN) == 0 &&
+				 d(&s2, &s0, V_SWPIN_PMD) == (long long)NR_THP &&
+				 d(&s1, &s0, V_SPLIT_PMD) == 0 &&
+				 smaps_kb(a, "AnonHugePages") == LEN_KB,
+				 "MADV_WILLNEED reads swapped-out THPs in whole (pswpin +%lld, %zu pages in core); the faults then map them without I/O (%ld major)",
+				 rd, incore, mj);
 	}
 	munmap(a, LEN);
 
