@@ -3,10 +3,13 @@
  * thp_swap_fork - PMD swap entries across fork(): the child gets the entry
  * (the slots counted twice: SwapPss is half of Swap), either process can
  * read the THP back whole, a write on either side after the fork copies
- * instead of writing through, and the slots are freed exactly once.
+ * instead of writing through, and the slots are freed exactly once. A THP
+ * split while in the swap cache (the child's copy, through debugfs) makes
+ * the parent's entry fall back to PTEs, which find the small folios there.
  *
  * Skips on a kernel without PMD swap entries (no thp_swpout_pmd counter).
  */
+#include <sys/mount.h>
 #include <sys/wait.h>
 
 #include "thp_swap.h"
@@ -94,6 +97,25 @@ static int child_exits(char *a)
 	return 0;
 }
 
+#define SPLIT_HUGE_PAGES "/sys/kernel/debug/split_huge_pages"
+
+/*
+ * Read the THPs in (they stay in the swap cache: the parent still has the
+ * slots), then have the kernel split them there, through debugfs.
+ */
+static int child_reads_and_splits_5(char *a)
+{
+	char cmd[128];
+
+	if (check(a, LEN, 5, "child reads before the split"))
+		return 1;
+	snprintf(cmd, sizeof(cmd), "%d,%#lx,%#lx", getpid(), (unsigned long)a,
+		 (unsigned long)a + LEN);
+	if (write_file(SPLIT_HUGE_PAGES, cmd))
+		return 3;
+	return smaps_kb(a, "AnonHugePages") == 0 ? 0 : 4;
+}
+
 int main(void)
 {
 	struct vm_snap s0, s1;
@@ -104,7 +126,7 @@ int main(void)
 	char *a;
 
 	ksft_print_header();
-	ksft_set_plan(3);
+	ksft_set_plan(4);
 	require_pmd_swap();
 
 	/* 1: the child shares the entry; both read it back whole */
@@ -165,6 +187,32 @@ int main(void)
 	ksft_test_result(ok,
 			 "fork + exit: slots kept while the parent maps them (SwapFree %+ld kB, SwapPss %ld kB), freed at its munmap (%+ld kB)",
 			 sf1 - sf0, pss, sf2 - sf1);
+
+	/* 4: the THP was split in the swap cache: the parent's entry falls back */
+	if (access(SPLIT_HUGE_PAGES, W_OK))
+		mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+	if (access(SPLIT_HUGE_PAGES, W_OK)) {
+		ksft_test_result_skip("no " SPLIT_HUGE_PAGES " (CONFIG_DEBUG_FS)",
+				      "THP split in the swap cache");
+		ksft_finished();
+	}
+	a = swapped_area(5);
+	if (!a)
+		ksft_exit_fail_msg("could not set up a swapped-out THP area");
+	pid = child(&go, child_reads_and_splits_5, a);
+	if (pid < 0)
+		ksft_exit_fail_msg("fork: %s", strerror(errno));
+	rc = release_and_wait(go, pid);
+	snap(&s0);
+	bad = check(a, LEN, 5, "parent reads after the split");
+	snap(&s1);
+	print_snap_delta("parent reads, THPs split in the swap cache", &s0, &s1);
+	ksft_test_result(rc == 0 && !bad &&
+			 d(&s0, &s1, V_SWPIN_PMD_FB) == (long long)NR_THP &&
+			 d(&s0, &s1, V_SWPIN_PMD) == 0 && d(&s0, &s1, V_PSWPIN) == 0,
+			 "THPs split while in the swap cache: the parent's PMD swap entries fall back to PTEs and find the pages there (child rc %d, thp_swpin_pmd_fallback +%lld)",
+			 rc, d(&s0, &s1, V_SWPIN_PMD_FB));
+	munmap(a, LEN);
 
 	ksft_finished();
 }
