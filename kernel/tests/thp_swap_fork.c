@@ -126,7 +126,7 @@ int main(void)
 	char *a;
 
 	ksft_print_header();
-	ksft_set_plan(4);
+	ksft_set_plan(5);
 	require_pmd_swap();
 
 	/* 1: the child shares the entry; both read it back whole */
@@ -188,7 +188,56 @@ int main(void)
 			 "fork + exit: slots kept while the parent maps them (SwapFree %+ld kB, SwapPss %ld kB), freed at its munmap (%+ld kB)",
 			 sf1 - sf0, pss, sf2 - sf1);
 
-	/* 4: the THP was split in the swap cache: the parent's entry falls back */
+	/*
+	 * 4: more sharers than a swap count holds (SWAP_MAP_MAX, 62): the
+	 * 512 references no longer go in one batch but slot by slot, with
+	 * swap count continuations
+	 */
+	{
+		enum { NR_KIDS = 80 };
+		pid_t kids[NR_KIDS];
+		int p[2], k, nk = 0, st, kids_ok = 1;
+		long sf_before;
+		char c;
+
+		sf_before = meminfo_kb("SwapFree");
+		a = swapped_area(6);
+		if (!a || pipe(p))
+			ksft_exit_fail_msg("could not set up a swapped-out THP area");
+		snap(&s0);
+		for (k = 0; k < NR_KIDS; k++) {
+			kids[k] = fork();
+			if (kids[k] < 0)
+				break;
+			if (!kids[k]) {
+				close(p[1]);
+				_exit(read(p[0], &c, 1) == 0 ? 0 : 1);
+			}
+			nk++;
+		}
+		close(p[0]);
+		swap = smaps_kb(a, "Swap");
+		pss = smaps_kb(a, "SwapPss");
+		bad = check(a, LEN, 6, "parent reads, shared 81 ways");
+		snap(&s1);
+		close(p[1]);
+		for (k = 0; k < nk; k++)
+			if (waitpid(kids[k], &st, 0) != kids[k] || !WIFEXITED(st) ||
+			    WEXITSTATUS(st))
+				kids_ok = 0;
+		munmap(a, LEN);
+		sf1 = meminfo_kb("SwapFree");
+		print_snap_delta("80 forks, parent reads", &s0, &s1);
+		ksft_print_msg("%d children: Swap %ld kB, SwapPss %ld kB; SwapFree %+ld kB at the end\n",
+			       nk, swap, pss, sf1 - sf_before);
+		ksft_test_result(nk == NR_KIDS && kids_ok && !bad && swap == LEN_KB &&
+				 pss <= LEN_KB / NR_KIDS + 1 && sf1 == sf_before &&
+				 d(&s0, &s1, V_SWPIN_PMD) == (long long)NR_THP,
+				 "80 forks share the PMD swap entries (SwapPss %ld kB), the parent reads them back as PMDs, all slots freed at the end",
+				 pss);
+	}
+
+	/* 5: the THP was split in the swap cache: the parent's entry falls back */
 	if (access(SPLIT_HUGE_PAGES, W_OK))
 		mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
 	if (access(SPLIT_HUGE_PAGES, W_OK)) {
