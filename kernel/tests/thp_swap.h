@@ -10,6 +10,7 @@
 #define UZ_THP_SWAP_H
 
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -284,6 +285,72 @@ static inline int pageout(void *area, size_t len)
 		return -1;
 	}
 	return 0;
+}
+
+/* map_thp(@len) filled from @seed and checked THP-backed; NULL, said why */
+static inline char *thp_area(size_t len, uint64_t seed)
+{
+	char *a = map_thp(len);
+	long thp;
+
+	if (!a) {
+		ksft_print_msg("mmap of %zu MB: %s\n", len >> 20, strerror(errno));
+		return NULL;
+	}
+	fill(a, len, seed);
+	thp = smaps_kb(a, "AnonHugePages");
+	if (thp != (long)(len >> 10)) {
+		ksft_print_msg("area not THP-backed: AnonHugePages %ld kB\n", thp);
+		munmap(a, len);
+		return NULL;
+	}
+	return a;
+}
+
+/* thp_area() paged out, with vmstat snapshots around the MADV_PAGEOUT */
+static inline char *thp_area_paged_out(size_t len, uint64_t seed,
+				       struct vm_snap *s0, struct vm_snap *s1)
+{
+	char *a = thp_area(len, seed);
+
+	if (!a)
+		return NULL;
+	snap(s0);
+	if (pageout(a, len)) {
+		munmap(a, len);
+		return NULL;
+	}
+	snap(s1);
+	return a;
+}
+
+/* swapped out as len / PMD_SIZE PMD swap entries, nothing split */
+static inline int out_as_pmds(const char *a, size_t len, const struct vm_snap *s0,
+			      const struct vm_snap *s1)
+{
+	long swap = smaps_kb(a, "Swap");
+	long long nr = len / PMD_SIZE;
+
+	if (d(s0, s1, V_SWPOUT_PMD) == nr && d(s0, s1, V_SPLIT_PMD) == 0 &&
+	    swap == (long)(len >> 10))
+		return 1;
+	ksft_print_msg("swap-out: thp_swpout_pmd +%lld (want %lld), thp_split_pmd +%lld, Swap %ld kB\n",
+		       d(s0, s1, V_SWPOUT_PMD), nr, d(s0, s1, V_SPLIT_PMD), swap);
+	return 0;
+}
+
+/* a THP-backed area from @seed, swapped out as PMD swap entries; NULL,
+ * said why, if any step went otherwise */
+static inline char *swapped_area(size_t len, uint64_t seed)
+{
+	struct vm_snap s0, s1;
+	char *a = thp_area_paged_out(len, seed, &s0, &s1);
+
+	if (a && !out_as_pmds(a, len, &s0, &s1)) {
+		munmap(a, len);
+		return NULL;
+	}
+	return a;
 }
 
 static inline long majflt(void)

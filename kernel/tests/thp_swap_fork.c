@@ -18,30 +18,6 @@
 #define NR_THP	(LEN / PMD_SIZE)
 #define LEN_KB	((long)(LEN >> 10))
 
-static char *swapped_area(uint64_t seed)
-{
-	struct vm_snap s0, s1;
-	char *a = map_thp(LEN);
-
-	if (!a)
-		return NULL;
-	fill(a, LEN, seed);
-	if (smaps_kb(a, "AnonHugePages") != LEN_KB) {
-		ksft_print_msg("area not THP-backed\n");
-		return NULL;
-	}
-	snap(&s0);
-	if (pageout(a, LEN))
-		return NULL;
-	snap(&s1);
-	if (d(&s0, &s1, V_SWPOUT_PMD) != (long long)NR_THP ||
-	    d(&s0, &s1, V_SPLIT_PMD) || smaps_kb(a, "Swap") != LEN_KB) {
-		print_snap_delta("pageout", &s0, &s1);
-		return NULL;
-	}
-	return a;
-}
-
 /* fork a child that waits for a byte on *go, runs fn, exits with its result */
 static pid_t child(int *go, int (*fn)(char *), char *a)
 {
@@ -130,7 +106,7 @@ int main(void)
 	require_pmd_swap();
 
 	/* 1: the child shares the entry; both read it back whole */
-	a = swapped_area(1);
+	a = swapped_area(LEN, 1);
 	if (!a)
 		ksft_exit_fail_msg("could not set up a swapped-out THP area");
 	snap(&s0);
@@ -153,7 +129,7 @@ int main(void)
 	munmap(a, LEN);
 
 	/* 2: COW: the parent writes first, then the child; each sees its own */
-	a = swapped_area(2);
+	a = swapped_area(LEN, 2);
 	if (!a)
 		ksft_exit_fail_msg("could not set up a swapped-out THP area");
 	snap(&s0);
@@ -171,7 +147,7 @@ int main(void)
 	munmap(a, LEN);
 
 	/* 3: a child that exits drops its references only */
-	a = swapped_area(3);
+	a = swapped_area(LEN, 3);
 	if (!a)
 		ksft_exit_fail_msg("could not set up a swapped-out THP area");
 	sf0 = meminfo_kb("SwapFree");
@@ -201,7 +177,7 @@ int main(void)
 		char c;
 
 		sf_before = meminfo_kb("SwapFree");
-		a = swapped_area(6);
+		a = swapped_area(LEN, 6);
 		if (!a || pipe(p))
 			ksft_exit_fail_msg("could not set up a swapped-out THP area");
 		snap(&s0);
@@ -245,7 +221,7 @@ int main(void)
 				      "THP split in the swap cache");
 		ksft_finished();
 	}
-	a = swapped_area(5);
+	a = swapped_area(LEN, 5);
 	if (!a)
 		ksft_exit_fail_msg("could not set up a swapped-out THP area");
 	pid = child(&go, child_reads_and_splits_5, a);

@@ -43,37 +43,13 @@ struct uffdio_move {
 #define LEN_KB	((long)(LEN >> 10))
 #define SWAPDEV	"/dev/zram0"
 
-static char *swapped_area(uint64_t seed)
+/* a userfaultfd with @features, [a, a + len) registered in @mode */
+static int uffd_on(void *a, size_t len, uint64_t features, uint64_t mode)
 {
-	struct vm_snap s0, s1;
-	char *a = map_thp(LEN);
-
-	if (!a)
-		return NULL;
-	fill(a, LEN, seed);
-	if (smaps_kb(a, "AnonHugePages") != LEN_KB) {
-		ksft_print_msg("area not THP-backed\n");
-		return NULL;
-	}
-	snap(&s0);
-	if (pageout(a, LEN))
-		return NULL;
-	snap(&s1);
-	if (d(&s0, &s1, V_SWPOUT_PMD) != (long long)NR_THP ||
-	    d(&s0, &s1, V_SPLIT_PMD) || smaps_kb(a, "Swap") != LEN_KB) {
-		print_snap_delta("pageout", &s0, &s1);
-		return NULL;
-	}
-	return a;
-}
-
-/* a userfaultfd with UFFDIO_MOVE, dst registered for missing faults */
-static int uffd_for(void *dst, size_t len)
-{
-	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_MOVE };
+	struct uffdio_api api = { .api = UFFD_API, .features = features };
 	struct uffdio_register reg = {
-		.range = { .start = (unsigned long)dst, .len = len },
-		.mode = UFFDIO_REGISTER_MODE_MISSING,
+		.range = { .start = (unsigned long)a, .len = len },
+		.mode = mode,
 	};
 	int fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 
@@ -84,29 +60,22 @@ static int uffd_for(void *dst, size_t len)
 		return -1;
 	}
 	return fd;
+}
+
+/* UFFDIO_MOVE into @dst, registered for missing faults */
+static int uffd_for(void *dst, size_t len)
+{
+	return uffd_on(dst, len, UFFD_FEATURE_MOVE, UFFDIO_REGISTER_MODE_MISSING);
 }
 
 /*
- * A userfaultfd with uffd-wp on [a, a + len). Asynchronous: a write to a
- * protected page is resolved by the kernel, so a mistake cannot leave the
- * test blocked on a fault nobody reads.
+ * uffd-wp on [a, a + len). Asynchronous: a write to a protected page is
+ * resolved by the kernel, so a mistake cannot leave the test blocked on a
+ * fault nobody reads.
  */
 static int uffd_wp_for(void *a, size_t len)
 {
-	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_WP_ASYNC };
-	struct uffdio_register reg = {
-		.range = { .start = (unsigned long)a, .len = len },
-		.mode = UFFDIO_REGISTER_MODE_WP,
-	};
-	int fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-
-	if (fd < 0)
-		return -1;
-	if (ioctl(fd, UFFDIO_API, &api) || ioctl(fd, UFFDIO_REGISTER, &reg)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return uffd_on(a, len, UFFD_FEATURE_WP_ASYNC, UFFDIO_REGISTER_MODE_WP);
 }
 
 static int uffd_wp(int fd, void *a, size_t len, int on)
@@ -165,7 +134,7 @@ int main(void)
 	require_pmd_swap();
 
 	/* 1: UFFDIO_MOVE of whole swapped-out THPs moves the PMD entries */
-	src = swapped_area(1);
+	src = swapped_area(LEN, 1);
 	dst = map_thp(LEN);
 	if (!src || !dst)
 		ksft_exit_fail_msg("could not set up a swapped-out THP area");
@@ -194,7 +163,7 @@ int main(void)
 	munmap(dst, LEN);
 
 	/* 2: UFFDIO_MOVE of 1 MB of a swapped-out THP splits that entry */
-	src = swapped_area(2);
+	src = swapped_area(LEN, 2);
 	dst = map_thp(LEN);
 	if (!src || !dst)
 		ksft_exit_fail_msg("could not set up a swapped-out THP area");
@@ -259,7 +228,7 @@ int main(void)
 	munmap(src, LEN);
 
 	/* 4: swapoff reads swapped-out THPs back whole */
-	src = swapped_area(3);
+	src = swapped_area(LEN, 3);
 	if (!src)
 		ksft_exit_fail_msg("could not set up a swapped-out THP area");
 	snap(&s0);

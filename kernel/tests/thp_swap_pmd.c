@@ -30,47 +30,6 @@
 #define NR_THP	(LEN / PMD_SIZE)
 #define LEN_KB	((long)(LEN >> 10))
 
-/* map, fill with seed, check it is THP-backed, swap it out; NULL on failure */
-static char *swapped_area(uint64_t seed, struct vm_snap *s0, struct vm_snap *s1)
-{
-	char *a = map_thp(LEN);
-	long thp;
-
-	if (!a) {
-		ksft_print_msg("mmap of %lu MB: %s\n", LEN >> 20, strerror(errno));
-		return NULL;
-	}
-	fill(a, LEN, seed);
-	thp = smaps_kb(a, "AnonHugePages");
-	if (thp != LEN_KB) {
-		ksft_print_msg("area not THP-backed: AnonHugePages %ld kB\n", thp);
-		munmap(a, LEN);
-		return NULL;
-	}
-	snap(s0);
-	if (pageout(a, LEN)) {
-		munmap(a, LEN);
-		return NULL;
-	}
-	snap(s1);
-	return a;
-}
-
-/* swapped out as NR_THP PMD swap entries, nothing split */
-static int out_as_pmds(const char *a, size_t len, const struct vm_snap *s0,
-		       const struct vm_snap *s1)
-{
-	long swap = smaps_kb(a, "Swap");
-	long long nr = len / PMD_SIZE;
-
-	if (d(s0, s1, V_SWPOUT_PMD) == nr && d(s0, s1, V_SPLIT_PMD) == 0 &&
-	    swap == (long)(len >> 10))
-		return 1;
-	ksft_print_msg("swap-out: thp_swpout_pmd +%lld (want %lld), thp_split_pmd +%lld, Swap %ld kB\n",
-		       d(s0, s1, V_SWPOUT_PMD), nr, d(s0, s1, V_SPLIT_PMD), swap);
-	return 0;
-}
-
 /* the 4 KB swap entry of one page, to learn the swap type pagemap reports */
 static int small_swap_type(void)
 {
@@ -147,7 +106,7 @@ int main(void)
 	require_pmd_swap();
 
 	/* 1: swap-out installs one PMD swap entry per THP */
-	a = swapped_area(1, &s0, &s1);
+	a = thp_area_paged_out(LEN, 1, &s0, &s1);
 	if (!a)
 		ksft_exit_fail_msg("could not set up a swapped-out THP area");
 	print_snap_delta("pageout", &s0, &s1);
@@ -282,7 +241,7 @@ int main(void)
 
 	/* 8: mremap moves the swapped-out THPs whole (a fresh area: 7 left 4 KB pages) */
 	munmap(a, LEN);
-	a = swapped_area(8, &s0, &s1);
+	a = thp_area_paged_out(LEN, 8, &s0, &s1);
 	if (!a)
 		ksft_exit_fail_msg("could not set up a swapped-out THP area");
 	ok = out_as_pmds(a, LEN, &s0, &s1);
@@ -316,7 +275,7 @@ int main(void)
 			 "munmap of swapped-out THPs frees their slots (SwapFree +%ld kB)", sf1 - sf0);
 
 	/* 10: munmap of part of one swapped-out THP */
-	a = swapped_area(10, &s0, &s1);
+	a = thp_area_paged_out(LEN, 10, &s0, &s1);
 	if (!a)
 		ksft_exit_fail_msg("could not set up a swapped-out THP area");
 	ok = out_as_pmds(a, LEN, &s0, &s1);
@@ -335,7 +294,7 @@ int main(void)
 	munmap(a, LEN);
 
 	/* 11: MADV_FREE of swapped-out THPs drops them and their slots */
-	a = swapped_area(11, &s0, &s1);
+	a = thp_area_paged_out(LEN, 11, &s0, &s1);
 	if (!a)
 		ksft_exit_fail_msg("could not set up a swapped-out THP area");
 	ok = out_as_pmds(a, LEN, &s0, &s1);
@@ -353,7 +312,7 @@ int main(void)
 	munmap(a, LEN);
 
 	/* 12: MADV_FREE of part of one */
-	a = swapped_area(12, &s0, &s1);
+	a = thp_area_paged_out(LEN, 12, &s0, &s1);
 	if (!a)
 		ksft_exit_fail_msg("could not set up a swapped-out THP area");
 	ok = out_as_pmds(a, LEN, &s0, &s1);
@@ -371,7 +330,7 @@ int main(void)
 	munmap(a, LEN);
 
 	/* 13: MADV_COLLAPSE finds a swapped-out THP already huge */
-	a = swapped_area(13, &s0, &s1);
+	a = thp_area_paged_out(LEN, 13, &s0, &s1);
 	if (!a)
 		ksft_exit_fail_msg("could not set up a swapped-out THP area");
 	ok = out_as_pmds(a, LEN, &s0, &s1);
@@ -391,7 +350,7 @@ int main(void)
 	munmap(a, LEN);
 
 	/* 14: MADV_COLD, MADV_PAGEOUT again and mbind(MPOL_MF_MOVE) leave them be */
-	a = swapped_area(14, &s0, &s1);
+	a = thp_area_paged_out(LEN, 14, &s0, &s1);
 	if (!a)
 		ksft_exit_fail_msg("could not set up a swapped-out THP area");
 	ok = out_as_pmds(a, LEN, &s0, &s1);
@@ -418,7 +377,7 @@ int main(void)
 	munmap(a, LEN);
 
 	/* 15: MADV_WILLNEED reads them into the swap cache whole */
-	a = swapped_area(15, &s0, &s1);
+	a = thp_area_paged_out(LEN, 15, &s0, &s1);
 	if (!a)
 		ksft_exit_fail_msg("could not set up a swapped-out THP area");
 	ok = out_as_pmds(a, LEN, &s0, &s1);

@@ -36,40 +36,6 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static char *thp_area(uint64_t seed)
-{
-	char *a = map_thp(LEN);
-
-	if (!a)
-		return NULL;
-	fill(a, LEN, seed);
-	if (smaps_kb(a, "AnonHugePages") != LEN_KB) {
-		ksft_print_msg("area not THP-backed\n");
-		munmap(a, LEN);
-		return NULL;
-	}
-	return a;
-}
-
-static char *swapped_area(uint64_t seed)
-{
-	struct vm_snap s0, s1;
-	char *a = thp_area(seed);
-
-	if (!a)
-		return NULL;
-	snap(&s0);
-	if (pageout(a, LEN))
-		return NULL;
-	snap(&s1);
-	if (d(&s0, &s1, V_SWPOUT_PMD) != (long long)NR_THP ||
-	    d(&s0, &s1, V_SPLIT_PMD) || smaps_kb(a, "Swap") != LEN_KB) {
-		print_snap_delta("pageout", &s0, &s1);
-		return NULL;
-	}
-	return a;
-}
-
 /* order >= 9 allocations of this task fail while 'on' */
 static int fail_pmd_order(int on)
 {
@@ -142,7 +108,7 @@ int main(void)
 	require_pmd_swap();
 
 	/* 1: no PMD-order folio for the swap-in: split, PTE path */
-	a = swapped_area(1);
+	a = swapped_area(LEN, 1);
 	if (!a)
 		ksft_exit_fail_msg("could not set up a swapped-out THP area");
 	if (fail_pmd_order(1)) {
@@ -168,7 +134,7 @@ int main(void)
 	frag = fragment_swap(&flen);
 	ksft_print_msg("fragmenting swap: %.1f s, SwapFree %ld of %ld kB\n", now() - t,
 		       meminfo_kb("SwapFree"), meminfo_kb("SwapTotal"));
-	a = thp_area(2);
+	a = thp_area(LEN, 2);
 	if (!frag || !a)
 		ksft_exit_fail_msg("could not fragment swap");
 	snap(&s0);
@@ -186,7 +152,7 @@ int main(void)
 	munmap(frag, flen);
 
 	/* 3, 4: zswap; one area swapped out as PMD entries before it is on */
-	b = swapped_area(4);
+	b = swapped_area(LEN, 4);
 	if (!b)
 		ksft_exit_fail_msg("could not set up a swapped-out THP area");
 	if (write_file(ZSWAP, "Y") || read_file(ZSWAP, buf, sizeof(buf)) || buf[0] != 'Y') {
@@ -195,7 +161,7 @@ int main(void)
 		munmap(b, LEN);
 		ksft_finished();
 	}
-	a = thp_area(3);
+	a = thp_area(LEN, 3);
 	if (!a)
 		ksft_exit_fail_msg("could not map a THP area");
 	snap(&s0);
