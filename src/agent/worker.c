@@ -72,8 +72,10 @@ int worker_split(int (*fn)(void *arg, int half), void *arg)
 	job.arg = arg;
 	job.done = 0;
 	__atomic_store_n(&job.posted, 1, __ATOMIC_RELEASE);
-	if (write(worker_fd, &one, sizeof(one)) < 0)
-		claim_job(1, 0);
+	/* a worker that cannot be woken may still have taken it (woken
+	 * by an earlier post); if not, both halves are ours */
+	if (write(worker_fd, &one, sizeof(one)) < 0 && claim_job(1, 0))
+		return fn(arg, 0) ?: fn(arg, 1);
 	mine = fn(arg, 0);
 	/* not started yet? then it is ours again, never waited for */
 	if (claim_job(1, 0))
