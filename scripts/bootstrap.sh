@@ -1,12 +1,32 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # Install what uzswap needs on Debian 12 (as root) and build it in place.
+#   bootstrap.sh             what building and running uzswap needs (the demo)
+#   bootstrap.sh --for-tests also what the test suite needs, and a build that
+#                            fails on any compiler warning (as CI builds)
+# Every program a script or test calls that Debian's minimal base system
+# (mmdebstrap --variant=minbase) lacks is in one of these lists; `make
+# check-fresh` proves it in such a root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# build: compiler, autotools, the libraries; run: ps/pgrep (procps),
+# setpriv/mkswap/swapon (util-linux), python3 (demo checks, stats --json)
 PKGS="build-essential autoconf automake libtool pkg-config liblz4-dev
       libzstd-dev liburing-dev libcgroup-dev libxxhash-dev python3 coreutils
       util-linux procps"
+# tests: clang (the second compiler CI builds with), git (the clang build
+# copies the tracked files), kmod (modprobe zram)
+TEST_PKGS="clang git kmod"
+configure_flags="--prefix=/usr/local"
+
+if [ "${1:-}" = --for-tests ]; then
+	PKGS="$PKGS $TEST_PKGS"
+	configure_flags="$configure_flags --enable-werror"
+elif [ $# -gt 0 ]; then
+	echo "usage: $0 [--for-tests]" >&2
+	exit 2
+fi
 
 missing=""
 for p in $PKGS; do
@@ -23,9 +43,11 @@ if [ ! -x configure ] || [ configure.ac -nt configure ]; then
 	echo "== autoreconf"
 	autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
 fi
-if [ ! -f Makefile ] || [ configure -nt Makefile ]; then
-	echo "== configure"
-	./configure --quiet --prefix=/usr/local
+# configure again when configure changed or was run with other flags
+if [ ! -f Makefile ] || [ configure -nt Makefile ] ||
+   [ "$(./config.status --config 2>/dev/null | tr -d "'")" != "$configure_flags" ]; then
+	echo "== configure $configure_flags"
+	./configure --quiet $configure_flags
 fi
 echo "== make"
 make -j"$(nproc)" >/dev/null

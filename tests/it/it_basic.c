@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Evict THP-backed and 4 KB-backed memory, read it back, check it all. */
 #include <string.h>
+#include <unistd.h>
 
 #include "itest.h"
 
