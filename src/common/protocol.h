@@ -90,7 +90,7 @@ struct uz_evict_done {
 	uint64_t bytes;	 /* application bytes taken */
 	uint64_t stored; /* compressed bytes they now occupy */
 	uint32_t skipped;
-	uint32_t busy; /* blocks UFFDIO_MOVE refused, stored by copy */
+	uint32_t busy; /* blocks UFFDIO_MOVE refused (EBUSY), left in place */
 	uint64_t usec;
 };
 

@@ -19,7 +19,7 @@ struct uz_client_stats {
 	uint64_t blocks_stored;	   /* block records in use */
 	uint64_t evicted_blocks_total;
 	uint64_t evicted_bytes_total;
-	uint64_t evict_busy; /* blocks UFFDIO_MOVE refused (EBUSY), copied */
+	uint64_t evict_busy; /* blocks UFFDIO_MOVE refused (EBUSY), left in place */
 	uint64_t evict_skipped;
 	uint64_t faults;
 	uint64_t restores_2m;
