@@ -81,11 +81,31 @@ wait_for() {	# pid seconds: 0 once pid has exited
 }
 
 # --- tools --------------------------------------------------------------
+# What runs on the host (a cold run traced with strace -f -e execve) and
+# where it comes from on Debian 12:
+# - base system (debootstrap's default variant: priority required and
+#   important): bash, dash, coreutils (nproc, stat, sha256sum, sha1sum,
+#   timeout, tee, date, whoami, install, ...), util-linux (flock), findutils
+#   (find, xargs), grep, sed, tar, gzip, diffutils (cmp), dpkg-query,
+#   apt-get, and awk, which is mawk: every awk program here (check.sh,
+#   selftests/*.awk, bench/report.awk) and the kernel's own run with mawk;
+# - installed below: gcc with binutils and libc6-dev, make, git, xz-utils
+#   (the source tarball, and tinyconfig's xz-compressed bzImage), flex,
+#   bison (with m4: kconfig's parser), bc (kernel/time/timeconst.bc),
+#   libelf-dev (objtool), rsync (make headers_install), ccache,
+#   qemu-system-x86, busybox-static (copied into the initramfs, which the
+#   tree's usr/gen_init_cpio writes), liburing-dev and libnuma-dev (the mm
+#   selftests are linked static against them); libssl-dev and cpio are not
+#   used by this config (module signing, CONFIG_IKHEADERS) but are cheap;
+# - not needed: perl and python3 (the build ran neither, but python3 in a
+#   Kconfig probe for a driver that is off), gawk, pkg-config (objtool
+#   falls back to -lelf), rustc (probed by Kconfig only), kmod (no modules).
+# initramfs/init runs in the guest, on busybox alone.
 need_pkgs() {
 	local missing=() p
 	for p in linux-source-$kver qemu-system-x86 busybox-static ccache gcc make \
 		 flex bison bc libelf-dev libssl-dev cpio git libc6-dev xz-utils \
-		 liburing-dev libnuma-dev; do
+		 liburing-dev libnuma-dev rsync; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
 			missing+=("$p")
 	done
