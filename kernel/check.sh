@@ -125,8 +125,10 @@ prepare_pristine() {
 	rm -rf "$pristine"
 	step "extract $tarball" "$work/extract.log" tar -C "$work" -xf "$tarball"
 	[ -f "$pristine/Makefile" ] || die "unexpected tarball layout (no $pristine/Makefile)"
+	# gc.auto 0: else the commit of ~80000 loose objects starts a detached
+	# "git gc --auto" that repacks them all, a core for minutes of the build
 	step "git init of the pristine tree" "$work/git-init.log" bash -c "
-		cd '$pristine' && git init -q -b pristine . &&
+		cd '$pristine' && git init -q -b pristine . && git config gc.auto 0 &&
 		git add -A -f . && git -c user.name='uzswap developers' \
 		-c user.email=dev@uzswap.invalid commit -q -m 'Linux $kver (Debian linux-source-$kver, pristine)'"
 	touch "$pristine/.uz-pristine"
