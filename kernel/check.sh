@@ -41,12 +41,20 @@ set_flavour "$flavour"
 
 say() { printf 'kernel: [%4ds] %s\n' $((SECONDS - t0)) "$*"; }
 
-# The closing line CI reads, then the exit code.
-finish() {	# pass fail skip
-	echo "kernel: $1 passed, $2 failed, $3 skipped"
+# The closing line CI reads, then the exit code. Flaky cases (mm selftest
+# cases that failed once and passed on a rerun) are named on a line of
+# their own; ", N flaky" closes the line only when there are any.
+finish() {	# pass fail skip [flaky [names]]
+	local flaky=${4:-0}
+	if [ "$flaky" -gt 0 ]; then
+		echo "kernel: flaky (failed once, passed on rerun): $5"
+		echo "kernel: $1 passed, $2 failed, $3 skipped, $flaky flaky"
+	else
+		echo "kernel: $1 passed, $2 failed, $3 skipped"
+	fi
 	if [ "$2" -gt 0 ]; then exit 1; fi
-	if [ "$1" -eq 0 ] && [ "$3" -gt 0 ]; then exit 77; fi
-	if [ "$1" -eq 0 ]; then exit 1; fi
+	if [ $(($1 + flaky)) -eq 0 ] && [ "$3" -gt 0 ]; then exit 77; fi
+	if [ $(($1 + flaky)) -eq 0 ]; then exit 1; fi
 	exit 0
 }
 die() { say "ERROR: $*"; finish 0 1 0; }
@@ -264,9 +272,9 @@ build_kernel() {
 # UZ_SELFTESTS="id id..." runs only those (a quick look while developing);
 # UZ_SELFTESTS=none runs none.
 st_ids() { awk '!/^#/ && NF >= 3 { print $1 }' "$st_list"; }
-st_progs() {	# the programs: the first word after id and timeout not "sysctl:..."
+st_progs() {	# [list] the programs: the first word after id and timeout not "sysctl:..."
 	awk '!/^#/ && NF >= 3 { for (i = 3; i <= NF; i++) if ($i !~ /^sysctl:/) { print $i; break } }' \
-		"$out/selftests/list" | sort -u
+		"${1:-$out/selftests/list}" | sort -u
 }
 
 st_select() {	# writes $out/selftests/list: the lines of the list to run
@@ -331,6 +339,16 @@ st_compile() {	# program
 }
 
 # --- initramfs -------------------------------------------------------------
+cpio_selftests() {	# list: the mm selftests of that list, if any
+	local p
+	[ -s "$1" ] || return 0
+	echo "dir /selftests 0755 0 0"
+	echo "dir /selftests/bin 0755 0 0"
+	echo "file /selftests/list $1 0644 0 0"
+	for p in $(st_progs "$1"); do
+		echo "file /selftests/bin/$p $out/selftests/bin/$p 0755 0 0"
+	done
+}
 gen_cpio() {	# list file, cpio file
 	[ -x "$work/gen_init_cpio" ] && [ "$work/gen_init_cpio" -nt "$pristine/usr/gen_init_cpio.c" ] ||
 		gcc -O2 -o "$work/gen_init_cpio" "$pristine/usr/gen_init_cpio.c" || die "gen_init_cpio"
@@ -360,14 +378,7 @@ build_initramfs() {
 		for t in "$out"/tests/*; do
 			[ -e "$t" ] && echo "file /tests/$(basename "$t") $t 0755 0 0"
 		done
-		if [ -s "$out/selftests/list" ]; then
-			echo "dir /selftests 0755 0 0"
-			echo "dir /selftests/bin 0755 0 0"
-			echo "file /selftests/list $out/selftests/list 0644 0 0"
-			for p in $(st_progs); do
-				echo "file /selftests/bin/$p $out/selftests/bin/$p 0755 0 0"
-			done
-		fi
+		cpio_selftests "$out/selftests/list"
 	} >"$list"
 	gen_cpio "$list" "$out/initramfs.cpio"
 	say "initramfs: $(ls "$out"/tests | wc -l) tests, $(grep -c . "$out/selftests/list" 2>/dev/null ||
@@ -383,7 +394,10 @@ build_initramfs() {
 qemu_mem=(-m 2G -smp 3,sockets=3,cores=1,threads=1
 	-object memory-backend-ram,id=m0,size=1G -object memory-backend-ram,id=m1,size=1G
 	-numa node,nodeid=0,cpus=0,memdev=m0 -numa node,nodeid=1,cpus=1-2,memdev=m1)
-boot_append=
+# norandmaps: no address-space randomization in the guest, so a selftest
+# whose mappings can collide (mremap_test's fixed-address preambles) does the
+# same on every run, stock and patched alike
+boot_append=" norandmaps"
 
 boot() {	# initramfs serial-log
 	local initrd=$1 log=$2 start=$SECONDS rc
@@ -411,9 +425,10 @@ st_header() { sed -n 's/^# recorded with list \([0-9a-f]*\) fragment \([0-9a-f]*
 
 # Prints the TAP blocks of the mm selftests of the log (compare.awk) and, on
 # a full stock run, records its results into stock.expected, merged with the
-# results already there when list and fragment are unchanged.
-selftests_tap() {	# log record(0/1)
-	local log=$1 record=$2 dir=$out/selftests
+# results already there when list and fragment are unchanged. On patched,
+# a rerun's results (st_rerun) decide about the cases that were not ok.
+selftests_tap() {	# log record(0/1) [rerun results]
+	local log=$1 record=$2 retry=${3:-} dir=$out/selftests
 	local res=$dir/results exp=$dir/expected new=$dir/expected.new
 	local lh fh rh rf runs
 	lh=$(st_hash "$st_list"); fh=$(st_hash "$kdir/config.fragment")
@@ -459,31 +474,15 @@ selftests_tap() {	# log record(0/1)
 			echo "# config.fragment changed since stock.expected was recorded: re-run check-stock"
 	fi
 	echo "=== TAP END mm:baseline"
-	awk -v flavour=patched -v expfile="$exp" -v newexp=/dev/null \
+	awk -v flavour=patched -v expfile="$exp" -v newexp=/dev/null -v retry="$retry" \
 		-f "$kdir/selftests/compare.awk" "$exp" "$res"
 }
 
-judge() {	# [serial log without CRs] [record stock results: 0/1]
-	local log=${1:-$out/serial.log.txt} record=${2:-0} st_tap=/dev/null
-	# print each test's TAP as the guest collected it
-	awk '/^=== TAP BEGIN /{p=1; next} /^=== TAP END /{p=0} p' "$log"
-	if [ -s "$out/selftests/list" ]; then
-		st_tap=$out/selftests.tap
-		[ "$record" = 1 ] && ! grep -q '^=== GUEST DONE' "$log" && record=0
-		selftests_tap "$log" "$record" >"$st_tap"
-		# the mm selftests: one line per program, every case not ok, and
-		# every case that fails (or only sometimes passes) on stock too
-		awk '/^=== TAP BEGIN /{ id = $4; p = s = f = k = 0; next }
-		/^=== TAP END /{ printf "# %s: %d passed, %d failed, %d skipped (%d of them fail on stock too)\n", id, p, f, s, k; next }
-		/^1\.\./ { next }
-		/^not ok / { f++; print; next }
-		/^ok .*# SKIP (known stock failure|flaky on stock)/ { s++; k++; print; next }
-		/^ok .*# SKIP/ { s++; next }
-		/^ok / { p++ }' "$st_tap"
-		say "mm selftests: full TAP in $st_tap, results in $out/selftests/results"
-	fi
-	local r
-	r=$(awk '
+# Counts the TAP test points of our tests (in the log) and of the mm
+# selftests ($st_tap): prints "pass fail skip flaky tests", and why a test
+# failed as a whole on stderr.
+count_tap() {	# log st_tap
+	awk '
 	function close_test() {
 		if (name == "") return
 		if (!plan) { print "# " name ": no TAP plan" > "/dev/stderr"; fail++ }
@@ -496,17 +495,103 @@ judge() {	# [serial log without CRs] [record stock results: 0/1]
 	!intap { next }
 	/^1\.\.[0-9]+/ { plan = 1; planned = substr($1, 4) + 0; next }
 	/^not ok / { seen++; if ($0 ~ /# *TODO/) skip++; else { fail++; tfail++ }; next }
-	/^ok / { seen++; if (toupper($0) ~ /# *SKIP/) skip++; else pass++; next }
-	END { close_test(); printf "%d %d %d %d\n", pass, fail, skip, ntests }' "$log" "$st_tap")
-	read -r pass fail skip ntests <<<"$r"
+	/^ok / { seen++; if (name ~ /^mm:/ && / # FLAKY /) flaky++; else if (toupper($0) ~ /# *SKIP/) skip++; else pass++; next }
+	END { close_test(); printf "%d %d %d %d %d\n", pass, fail, skip, flaky, ntests }' "$1" "$2"
+}
+
+# The mm selftest programs with a case not ok in $st_tap (compare.awk's
+# blocks mm:<id>; mm:baseline is no program), and how many such cases.
+st_failed() {	# st_tap: prints "<cases> <id> <id>..."
+	awk '/^=== TAP BEGIN mm:/{ id = substr($4, 4); next }
+	/^=== TAP END /{ id = ""; next }
+	id != "" && id != "baseline" && /^not ok / { n++; if (!(id in seen)) { seen[id] = 1; ids = ids " " id } }
+	END { print n + 0 ids }' "$1"
+}
+
+# Boots the guest again with only the mm selftest programs named (the
+# lines of $out/selftests/list with those ids, in its order, without our
+# tests) and writes their results to $out/rerun/results. 0: results there;
+# 1: the rerun's guest failed (its kernel complained, or it did not finish),
+# its results are not used; 2: no rerun (only judging a log:
+# UZ_JUDGE_RERUN_LOG=<serial log> judges that as the rerun's).
+st_rerun() {	# ids...
+	local dir=$out/rerun log
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	awk -v want=" $* " '!/^#/ && NF >= 3 && index(want, " " $1 " ")' \
+		"$out/selftests/list" >"$dir/list"
+	if [ -n "${UZ_JUDGE_LOG:-}" ]; then
+		[ -n "${UZ_JUDGE_RERUN_LOG:-}" ] || {
+			say "mm selftests: no rerun when only judging a log (UZ_JUDGE_RERUN_LOG=<log> judges one)"
+			return 2
+		}
+		log=$UZ_JUDGE_RERUN_LOG
+	else
+		{ cpio_base; cpio_selftests "$dir/list"; } >"$dir/initramfs.list"
+		gen_cpio "$dir/initramfs.list" "$dir/initramfs.cpio"
+		boot "$dir/initramfs.cpio" "$dir/serial.log"
+		log=$dir/serial.log.txt
+	fi
+	awk -f "$kdir/selftests/results.awk" "$log" >"$dir/results"
+	if ! grep -q '^=== GUEST DONE' "$log"; then
+		say "the rerun's guest did not finish its run (crash, hang or timeout); last lines:"
+		tail -n 30 "$log"
+		return 1
+	fi
+	kernel_errors "$log" || return 1
+	return 0
+}
+
+judge() {	# [serial log without CRs] [record stock results: 0/1]
+	local log=${1:-$out/serial.log.txt} record=${2:-0} st_tap=/dev/null
+	local pass fail skip flaky ntests hard=0 r cases ids names=
+	# print each test's TAP as the guest collected it
+	awk '/^=== TAP BEGIN /{p=1; next} /^=== TAP END /{p=0} p' "$log"
+	if [ -s "$out/selftests/list" ]; then
+		st_tap=$out/selftests.tap
+		[ "$record" = 1 ] && ! grep -q '^=== GUEST DONE' "$log" && record=0
+		selftests_tap "$log" "$record" >"$st_tap"
+	fi
 	if ! grep -q '^=== GUEST DONE' "$log"; then
 		say "the guest did not finish its run (crash, hang or timeout); last lines:"
 		tail -n 30 "$log"
-		fail=$((fail + 1))
+		hard=$((hard + 1))
 	fi
-	[ "$ntests" -gt 0 ] || { say "no test ran"; fail=$((fail + 1)); }
-	kernel_errors "$log" || fail=$((fail + 1))
-	finish "$pass" "$fail" "$skip"
+	kernel_errors "$log" || hard=$((hard + 1))
+	r=$(count_tap "$log" "$st_tap")
+	read -r pass fail skip flaky ntests <<<"$r"
+	[ "$ntests" -gt 0 ] || { say "no test ran"; hard=$((hard + 1)); }
+	# mm selftest cases that pass on stock but not here run once more, alone
+	# with the other cases of their program: one that passes then is a flake.
+	# Only when they are all that failed: nothing else is run again.
+	read -r cases ids <<<"$(st_failed "$st_tap")"
+	if [ "$flavour" = patched ] && [ "$hard" -eq 0 ] && [ "$cases" -gt 0 ] && [ "$cases" -eq "$fail" ]; then
+		say "mm selftests: $cases case(s) not ok, running again:$(printf ' %s' $ids)"
+		grep '^not ok ' "$st_tap" | sed 's/^/#   /'
+		st_rerun $ids
+		case $? in
+		0) selftests_tap "$log" 0 "$out/rerun/results" >"$st_tap" ;;
+		1) hard=$((hard + 1)) ;;
+		esac
+		r=$(count_tap "$log" "$st_tap" 2>/dev/null)
+		read -r pass fail skip flaky ntests <<<"$r"
+		names=$(sed -n 's/^ok [0-9]* \(.*\) # FLAKY .*/\1/p' "$st_tap" | awk '{ printf "%s%s", (NR > 1 ? "; " : ""), $0 }')
+	fi
+	if [ "$st_tap" != /dev/null ]; then
+		# the mm selftests: one line per program, every case not ok or
+		# flaky, and every case that fails (or only sometimes passes) on
+		# stock too
+		awk '/^=== TAP BEGIN /{ id = $4; p = s = f = k = fl = 0; next }
+		/^=== TAP END /{ printf "# %s: %d passed, %d failed, %d skipped (%d of them fail on stock too)%s\n", id, p, f, s, k, fl ? ", " fl " flaky" : ""; next }
+		/^1\.\./ { next }
+		/^not ok / { f++; print; next }
+		/^ok .* # FLAKY / { fl++; print; next }
+		/^ok .*# SKIP (known stock failure|flaky on stock)/ { s++; k++; print; next }
+		/^ok .*# SKIP/ { s++; next }
+		/^ok / { p++ }' "$st_tap"
+		say "mm selftests: full TAP in $st_tap, results in $out/selftests/results"
+	fi
+	finish "$pass" $((fail + hard)) "$skip" "$flaky" "$names"
 }
 
 # 1 (and the lines) if the guest's kernel complained; the selftests' own

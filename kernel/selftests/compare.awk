@@ -19,7 +19,24 @@
 #   stock FLAKY       -> ok if it passes here, else a skip "flaky on stock"
 #   stock SKIP        -> ok if it passes here, skip if it skips, not ok if it fails
 #   not in E          -> its own outcome (FAIL is not ok)
-BEGIN { FS = "\t"; nids = 0 }
+# With -v retry=T (patched only), T holds the results (results.awk's lines)
+# of a second guest run of the programs that had a case not ok here: a case
+# that was not ok and whose program ran again is judged by the same rules on
+# T's result. If that is fine, the case is a flake:
+#   ok <n> <name> # FLAKY <first result> in the first run, <result> on rerun
+# otherwise it stays not ok (with its rerun result in the text).
+BEGIN {
+	FS = "\t"; nids = 0
+	if (retry != "") {
+		while ((getline line < retry) > 0) {
+			if (line ~ /^#/ || split(line, f, "\t") < 6) continue
+			rerunid[f[1]] = 1
+			k = key(f[1], f[2], f[4], f[5])
+			if (!(k in tstat)) tstat[k] = f[3]
+		}
+		close(retry)
+	}
+}
 
 function okclass(s) { return s == "PASS" || s == "XFAIL" }
 # numbers in context and description do not count (pagemap_ioctl's
@@ -43,6 +60,21 @@ function tap(i, ok, text, directive) {
 	out[i, cnt[i]] = (ok ? "ok " : "not ok ") cnt[i] " " text (directive != "" ? " # " directive : "")
 }
 function why(note) { return note != "" ? ": " note : "" }
+# 1 if result s ("" = did not run) is not ok against stock result e ("" = not
+# in stock.expected)
+function bad(e, s) {
+	if (okclass(s)) return 0
+	if (s == "") return okclass(e)
+	if (e == "" || e == "SKIP") return s != "SKIP"
+	return okclass(e)
+}
+# the case's result on the rerun of its program ("" = did not run again)
+function rerun(i, k) { return (k in tstat) ? tstat[k] : "" }
+function shown(s) { return s == "" ? "did not run" : s }
+# for a case that is not ok: fine on the rerun of its program?
+function flaky(i, k, e) { return (i in rerunid) && !bad(e, rerun(i, k)) }
+function flakynote(i, k, s) { return "FLAKY " shown(s) " in the first run, " shown(rerun(i, k)) " on rerun" }
+function rerunnote(i, k) { return (i in rerunid) ? ", " shown(rerun(i, k)) " again on rerun" : "" }
 
 /^#/ || NF < 6 { next }
 
@@ -79,28 +111,32 @@ END {
 			continue
 		}
 		e = (k in estat) ? estat[k] : ""
-		if (okclass(s)) tap(i, 1, text, "")
+		if (bad(e, s) && flaky(i, k, e)) tap(i, 1, text, flakynote(i, k, s))
+		else if (okclass(s)) tap(i, 1, text, "")
 		else if (e == "" && s == "SKIP") tap(i, 1, text, "SKIP" (rnote[k] != "" ? " " rnote[k] : ""))
-		else if (e == "") tap(i, 0, text " (new: not in stock.expected)" why(rnote[k]), "")
-		else if (okclass(e)) tap(i, 0, text " (" s " here, passes on stock)" why(rnote[k]), "")
+		else if (e == "") tap(i, 0, text " (new: not in stock.expected" rerunnote(i, k) ")" why(rnote[k]), "")
+		else if (okclass(e)) tap(i, 0, text " (" s " here" rerunnote(i, k) ", passes on stock)" why(rnote[k]), "")
 		else if (e == "FAIL" && s != "SKIP") tap(i, 1, text, "SKIP known stock failure" why(rnote[k]))
 		else if (e == "FLAKY") tap(i, 1, text, "SKIP flaky on stock, " s " here" why(rnote[k]))
 		else if (s == "SKIP") tap(i, 1, text, "SKIP" (rnote[k] != "" ? " " rnote[k] : ""))
-		else tap(i, 0, text " (" s " here, stock: " e ")" why(rnote[k]), "")
+		else tap(i, 0, text " (" s " here" rerunnote(i, k) ", stock: " e ")" why(rnote[k]), "")
 	}
 	# stock cases this run did not produce at all
 	for (j = 1; j <= ne; j++) {
 		k = eorder[j]
 		if (k in rstat) continue
-		split(k, p, SUBSEP); e = estat[k]
-		text = name(p[1], p[2], p[3], p[4])
+		# the names as stock.expected has them (the key has no digits)
+		split(eline[k], p, "\t"); e = estat[k]
+		text = name(p[1], p[2], p[4], p[5])
 		if (flavour == "stock") {
 			# missing in one stock run: flaky unless it only ever skipped
 			s = (e == "SKIP") ? "SKIP" : "FLAKY"
-			printf "%s\t%s\t%s\t%s\t%s\t%s\n", p[1], p[2], s, p[3], p[4], "missing in a stock run" > newexp
+			printf "%s\t%s\t%s\t%s\t%s\t%s\n", p[1], p[2], s, p[4], p[5], "missing in a stock run" > newexp
 			tap(p[1], 1, text " (did not run this time)", "SKIP " (s == "SKIP" ? "skipped on stock" : "flaky on stock"))
+		} else if (okclass(e) && flaky(p[1], k, e)) {
+			tap(p[1], 1, text, flakynote(p[1], k, ""))
 		} else if (okclass(e)) {
-			tap(p[1], 0, text " (did not run here, passes on stock)", "")
+			tap(p[1], 0, text " (did not run here" rerunnote(p[1], k) ", passes on stock)", "")
 		} else {
 			tap(p[1], 1, text " (did not run here)", "SKIP stock: " e why(enote[k]))
 		}
