@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Non-cooperative userfaultfd events: remove, unmap, remap. */
 #include <errno.h>
-#include <sched.h>
 #include <unistd.h>
 #include <string.h>
 
@@ -20,12 +19,21 @@ static uint8_t frame_tmp[UZ_FRAME_SIZE] __attribute__((aligned(4096)));
  * wakes up), so the copy waits here, and a fault in the new range runs
  * it first.
  */
-#define REMAP_MAX 64
-static struct remap_task {
+struct remap_task {
 	uint64_t blk, from, to; /* old block, and the part of it that moved */
 	int64_t delta;
-} tasks[REMAP_MAX];
+};
+/* a full list must never make us wait (only this thread can read the
+ * event the kernel's EAGAIN waits on): room for more copies than any
+ * program has mremaps in flight, mapped on first use, touched as used */
+#define TASKS_MAX 65536
+static struct remap_task *tasks;
 static unsigned n_tasks;
+
+/* the block an eviction has in flight (not in the table yet), and its
+ * pages the application dropped meanwhile (see events_watch) */
+static uint64_t watch_blk;
+static uint64_t watch_dropped[UZ_PAGES_PER_BLOCK / 64];
 
 /* Is page @a waiting in a remap task?  It belongs to its new home. */
 static int page_in_task(uint64_t a)
@@ -53,6 +61,10 @@ static void drop_range(uint64_t s, uint64_t e)
 		uint64_t to = e < blk + UZ_BLOCK_SIZE ? e : blk + UZ_BLOCK_SIZE;
 		unsigned p, f;
 
+		if (blk == watch_blk)
+			for (p = (from - blk) / UZ_PAGE_SIZE;
+			     p < (to - blk + UZ_PAGE_SIZE - 1) / UZ_PAGE_SIZE; p++)
+				watch_dropped[p / 64] |= 1ull << (p % 64);
 		if (!b)
 			continue;
 		for (p = (from - blk) / UZ_PAGE_SIZE;
@@ -155,10 +167,27 @@ static void task_add(uint64_t blk, uint64_t from, uint64_t to, int64_t delta)
 {
 	struct remap_task t = { blk, from, to, delta };
 
-	/* full: wait out the kernel's EAGAIN right here */
-	while (n_tasks == REMAP_MAX && events_pending_run(0) == REMAP_MAX)
-		sched_yield();
+	if (!tasks)
+		tasks = map_anon(TASKS_MAX * sizeof(*tasks), 0);
+	if (!tasks || n_tasks == TASKS_MAX) {
+		/* nowhere to keep it: the moved pages read as zero */
+		log_limited(UZ_LOG_ERR, 3, 10, "mremap of %#lx: no room to "
+			    "track its stored pages that moved; they are lost",
+			    (unsigned long)blk);
+		return;
+	}
 	tasks[n_tasks++] = t;
+}
+
+void events_watch(uint64_t blk)
+{
+	watch_blk = blk;
+	memset(watch_dropped, 0, sizeof(watch_dropped));
+}
+
+int events_watch_dropped(unsigned page)
+{
+	return !!(watch_dropped[page / 64] & (1ull << (page % 64)));
 }
 
 /* mremap moved [from, from+len) to @to: the stored copy follows. */

@@ -16,4 +16,13 @@ UZ_HIDDEN void events_handle(const struct uffd_msg *m);
  */
 UZ_HIDDEN int events_pending_run(uint64_t addr);
 
+/*
+ * An eviction about to put block @blk back into the application (it
+ * could not be stored) reads events while it waits: pages the
+ * application drops meanwhile must not come back.  events_watch(blk)
+ * starts recording them (0 stops), events_watch_dropped() tells.
+ */
+UZ_HIDDEN void events_watch(uint64_t blk);
+UZ_HIDDEN int events_watch_dropped(unsigned page);
+
 #endif

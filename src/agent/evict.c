@@ -8,6 +8,7 @@
 
 #include "blocks.h"
 #include "codec.h"
+#include "events.h"
 #include "evict.h"
 #include "log.h"
 #include "regions.h"
@@ -174,21 +175,41 @@ static int move_out(uint64_t addr, int huge, unsigned *busy)
 				-EBUSY, huge, busy, &done);
 }
 
-/* Move a staged block back into the application, page by page around
- * anything already there; what will not move is copied.  Returns 0 or
- * -errno when even the copy failed. */
+/*
+ * Move a staged block back into the application, page by page around
+ * anything already there; what will not move is copied.  Waits out the
+ * kernel's EAGAIN (an event to read first) for as long as it lasts:
+ * giving up would lose the block.  Pages the application dropped while
+ * the block was away stay dropped.  Returns 0 or -errno when even the
+ * copy failed.
+ */
 static int move_back(uint64_t addr)
 {
-	uint64_t done;
-	unsigned kept;
+	uint64_t done, t0 = now_ns();
+	unsigned kept, p;
 	int err;
 
-	err = uffd_move_around(uz_agent.uffd, addr, (uint64_t)uz_agent.evict_stage,
-			       UZ_BLOCK_SIZE, -EEXIST, 0, &kept, &done);
-	if (!err)
-		return 0;
-	return uffd_fill_range(uz_agent.uffd, uffd_op_copy, addr + done,
-			       uz_agent.evict_stage + done, UZ_BLOCK_SIZE - done);
+	for (;;) {
+		for (p = 0; p < UZ_PAGES_PER_BLOCK; p++)
+			if (events_watch_dropped(p))
+				madvise(uz_agent.evict_stage + (uint64_t)p * UZ_PAGE_SIZE,
+					UZ_PAGE_SIZE, MADV_DONTNEED);
+		err = uffd_move_around(uz_agent.uffd, addr,
+				       (uint64_t)uz_agent.evict_stage,
+				       UZ_BLOCK_SIZE, -EEXIST, 0, &kept, &done);
+		if (err != -EAGAIN)
+			break;
+		restore_settle_wait(t0, "putting a block back");
+	}
+	while (err) {
+		err = uffd_fill_range(uz_agent.uffd, uffd_op_copy, addr + done,
+				      uz_agent.evict_stage + done,
+				      UZ_BLOCK_SIZE - done);
+		if (err != -EAGAIN)
+			break;
+		restore_settle_wait(t0, "putting a block back");
+	}
+	return err;
 }
 
 int evict_block(uint64_t addr, uint64_t *bytes, uint64_t *stored)
@@ -273,9 +294,11 @@ int evict_block(uint64_t addr, uint64_t *bytes, uint64_t *stored)
 
 move_back:
 	/* put everything back where it was: nothing is lost */
+	events_watch(addr);
 	if (move_back(addr))
 		log_err("block %#lx: cannot put it back from staging",
 			(unsigned long)addr);
+	events_watch(0);
 	madvise(uz_agent.evict_stage, UZ_BLOCK_SIZE, MADV_DONTNEED);
 unregister:
 	/* a block is registered exactly while something of it is stored */

@@ -67,23 +67,35 @@ int loop_request(int op, uint64_t start, uint64_t len)
 }
 
 /* Restoring changes the table, so take the addresses first, in rounds
- * of a fixed buffer. */
+ * of a fixed buffer, until none is left or a round brings none back. */
 static int restore_range(uint64_t start, uint64_t len)
 {
 	static uint64_t addrs[512];
-	uint64_t end = start + len < start ? UINT64_MAX : start + len;
-	uint32_t n, i;
+	uint64_t end = start + len < start ? UINT64_MAX : start + len, t0 = 0;
+	uint32_t n, i, done;
 	int err = 0;
 
 	do {
 		n = blocks_collect(start, end, addrs, 512);
-		for (i = 0; i < n && !err; i++) {
+		for (i = done = 0; i < n && !err; i++) {
+			/* found again each time: an event read while
+			 * waiting may have dropped or moved it */
 			struct block *b = blocks_find(addrs[i]);
 
-			if (b)
-				err = restore_all_frames(b);
+			if (!b)
+				continue;
+			err = restore_all_frames(b);
+			if (err == -EAGAIN) {
+				if (!t0)
+					t0 = now_ns();
+				restore_settle_wait(t0, "restoring a range");
+				err = 0;
+				i--;
+				continue;
+			}
+			done += !err;
 		}
-	} while (n == 512 && !err);
+	} while (n && done && !err);
 	return err;
 }
 

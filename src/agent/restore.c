@@ -2,6 +2,7 @@
 /* Serving faults: bringing back a 64 KB frame or the whole 2 MB block. */
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -22,7 +23,7 @@
 #define ALL_FRAMES ((uint32_t)((1ull << UZ_FRAMES_PER_BLOCK) - 1))
 #define SEQ_REFILLS_TO_FINISH 2 /* 64 KB refills in a row, then the rest */
 #define PREFETCH_WINDOW 4	/* 2 MB blocks restored ahead of a reader */
-#define RETRY_MAX 64
+#define RETRY_MAX 1024 /* more than that many waiting threads refault */
 
 static uint8_t *dec_buf; /* one decoded frame */
 /* payload bytes, read out of the arena (see store_read): one frame's,
@@ -263,6 +264,16 @@ int restore_block_whole(struct block *b)
 	 * stay in staging and show through a zero frame of a later block);
 	 * on an error the frames stay stored and a retry restores them */
 	stage_put(i, off < UZ_BLOCK_SIZE || err || kept);
+	if (err == -EINVAL) {
+		/* UFFDIO_MOVE needs both VMAs alike: after mprotect() or
+		 * mlock() of the block they are not.  Frame by frame with
+		 * UFFDIO_COPY works in any VMA; pages moved already are
+		 * stepped over (EEXIST). */
+		log_limited(UZ_LOG_INFO, 3, 60, "block %#lx: its mapping "
+			    "changed since eviction; restoring it in 64 KB "
+			    "frames", (unsigned long)b->addr);
+		return restore_all_frames(b);
+	}
 	if (err)
 		return err;
 	/* a move in one piece woke the faulting threads itself */
@@ -360,8 +371,9 @@ static void fault_or_queue(uint64_t addr, uint64_t flags, uint64_t t0)
 		retry[n_retry].t0 = t0;
 		n_retry++;
 	} else if (err) {
-		log_warn("fault at %#lx not served: %s; waking the thread",
-			 (unsigned long)addr, strerror(-err));
+		log_limited(UZ_LOG_WARN, 5, 10, "fault at %#lx not served: %s; "
+			    "waking the thread", (unsigned long)addr,
+			    strerror(-err));
 		/* it faults again and comes back to us */
 		uffd_wake(uz_agent.uffd, addr & ~(uint64_t)(UZ_PAGE_SIZE - 1),
 			  UZ_PAGE_SIZE);
@@ -403,11 +415,55 @@ static void defer(const struct uffd_msg *m)
 		restore_replay();
 		return;
 	}
-	if (n_deferred < DEFER_MAX)
+	if (n_deferred < DEFER_MAX) {
 		deferred[n_deferred++] = *m;
-	else
-		log_err("fork: more than %u messages while frozen; one dropped",
-			DEFER_MAX);
+	} else if (m->event == UFFD_EVENT_PAGEFAULT) {
+		/* no room: let the thread fault again later instead */
+		uffd_wake(uz_agent.uffd, m->arg.pagefault.address &
+			  ~(uint64_t)(UZ_PAGE_SIZE - 1), UZ_PAGE_SIZE);
+	} else {
+		log_limited(UZ_LOG_ERR, 3, 10, "more than %u messages "
+			    "deferred; event %u acted on at once",
+			    DEFER_MAX, m->event);
+		events_handle(m);
+	}
+}
+
+int restore_settle(void)
+{
+	struct uffd_msg msgs[16];
+	int read_some = 0;
+
+	for (;;) {
+		ssize_t n = read(uz_agent.uffd, msgs, sizeof(msgs));
+		int i;
+
+		if (n <= 0)
+			break;
+		for (i = 0; i < n / (ssize_t)sizeof(msgs[0]); i++) {
+			if (uz_agent.frozen || msgs[i].event == UFFD_EVENT_PAGEFAULT)
+				defer(&msgs[i]);
+			else
+				events_handle(&msgs[i]);
+		}
+		read_some = 1;
+	}
+	return read_some;
+}
+
+void restore_settle_wait(uint64_t t0, const char *what)
+{
+	struct timespec pause = { 0, 50000 };
+
+	if (restore_settle())
+		return;
+	/* read already: the application's thread has yet to run */
+	nanosleep(&pause, NULL);
+	if (now_ns() - t0 > 10000000000ull)
+		log_limited(UZ_LOG_WARN, 1, 10, "%s: still waiting for an "
+			    "mremap or madvise of the application to finish "
+			    "(%lu s)", what,
+			    (unsigned long)((now_ns() - t0) / 1000000000ull));
 }
 
 void restore_replay(void)
@@ -433,6 +489,11 @@ int restore_poll(void)
 	struct uffd_msg msgs[16];
 	int handled = 0;
 
+	/* faults read while the agent could not serve them (restore_settle) */
+	if (n_deferred && !uz_agent.frozen) {
+		handled = n_deferred;
+		restore_replay();
+	}
 	for (;;) {
 		ssize_t n = read(uz_agent.uffd, msgs, sizeof(msgs));
 		uint64_t t0 = now_ns();

@@ -14,6 +14,18 @@ UZ_HIDDEN int restore_init(void);
  * Returns the number of messages handled. */
 UZ_HIDDEN int restore_poll(void);
 
+/*
+ * The kernel refuses UFFDIO_MOVE/COPY with EAGAIN while an event
+ * (remove, unmap, remap) waits on the uffd, and only this thread can
+ * read it.  restore_settle() reads every waiting message, acts on the
+ * events and keeps the faults for the next restore_poll(); returns 1
+ * when it read any.  restore_settle_wait() is one round of waiting out
+ * an EAGAIN that started at @t0: settle, or give the thread that caused
+ * it a moment to finish; it says so, now and then, if that lasts.
+ */
+UZ_HIDDEN int restore_settle(void);
+UZ_HIDDEN void restore_settle_wait(uint64_t t0, const char *what);
+
 /* After a fork: handle what was read while frozen. */
 UZ_HIDDEN void restore_replay(void);
 /* In a forked child: forget the parent's in-flight state. */

@@ -94,8 +94,6 @@ int uffd_move_around(int uffd, uint64_t dst, uint64_t src, uint64_t len,
 		off += moved;
 		if (!err)
 			break;
-		if (err == -EAGAIN)
-			continue;
 		if (err != skip_err || (off == 0 && stop_at_start))
 			break;
 		(*skipped)++;

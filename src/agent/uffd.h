@@ -32,11 +32,13 @@ UZ_HIDDEN int uffd_unregister(int uffd, uint64_t addr, uint64_t len);
 UZ_HIDDEN int uffd_move(int uffd, uint64_t dst, uint64_t src, uint64_t len,
 		 uint64_t mode, uint64_t *moved);
 /*
- * Move [src, src+len) to @dst, retrying EAGAIN and stepping over each page
- * that fails with @skip_err (EBUSY: the source page stays; EEXIST: the
- * destination page wins), counted in *@skipped.  Stops at once on
- * @skip_err at offset 0 when @stop_at_start (a shared THP: leave it
- * whole).  Returns 0, or -errno with *@done the bytes covered before it.
+ * Move [src, src+len) to @dst, stepping over each page that fails with
+ * @skip_err (EBUSY: the source page stays; EEXIST: the destination page
+ * wins), counted in *@skipped.  Stops at once on @skip_err at offset 0
+ * when @stop_at_start (a shared THP: leave it whole).  Returns 0, or
+ * -errno with *@done the bytes covered before it.  -EAGAIN is returned,
+ * never retried here: the kernel refuses moves while an event (remove,
+ * unmap, remap) waits to be read, and only the caller's thread reads it.
  */
 UZ_HIDDEN int uffd_move_around(int uffd, uint64_t dst, uint64_t src, uint64_t len,
 			       int skip_err, int stop_at_start, unsigned *skipped,

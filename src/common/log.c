@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -98,4 +99,28 @@ void fatal(const char *fmt, ...)
 	log_write(UZ_LOG_ERR, fmt, ap);
 	va_end(ap);
 	exit(1);
+}
+
+/* Racy between threads on purpose: a line more or less is harmless. */
+int log_limit_pass(struct log_limit *l, unsigned burst, unsigned period_s,
+		   unsigned *dropped)
+{
+	struct timespec ts;
+	unsigned long window;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	window = (unsigned long)ts.tv_sec / (period_s ? period_s : 1);
+	*dropped = 0;
+	if (window != l->window) {
+		l->window = window;
+		l->count = 0;
+	}
+	if (l->count >= burst) {
+		l->dropped++;
+		return 0;
+	}
+	l->count++;
+	*dropped = l->dropped;
+	l->dropped = 0;
+	return 1;
 }

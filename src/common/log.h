@@ -13,6 +13,30 @@ void log_msg(int level, const char *fmt, ...)
 /* Print and exit(1); only during start-up. */
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
+/*
+ * At most @burst lines from one call site per @period_s seconds; the
+ * next line after a quiet spell says how many were left out.  For
+ * anything a client or the kernel can make happen over and over.
+ */
+struct log_limit {
+	unsigned long window; /* period number of the current burst */
+	unsigned count, dropped;
+};
+int log_limit_pass(struct log_limit *l, unsigned burst, unsigned period_s,
+		   unsigned *dropped);
+#define log_limited(level, burst, period_s, fmt, ...)                        \
+	do {                                                                 \
+		static struct log_limit ll_;                                 \
+		unsigned dropped_;                                           \
+		if (!log_limit_pass(&ll_, burst, period_s, &dropped_))       \
+			break;                                               \
+		if (dropped_)                                                \
+			log_msg(level, fmt " (%u more like it not logged)",  \
+				##__VA_ARGS__, dropped_);                    \
+		else                                                         \
+			log_msg(level, fmt, ##__VA_ARGS__);                  \
+	} while (0)
+
 #define log_err(...) log_msg(UZ_LOG_ERR, __VA_ARGS__)
 #define log_warn(...) log_msg(UZ_LOG_WARN, __VA_ARGS__)
 #define log_info(...) log_msg(UZ_LOG_INFO, __VA_ARGS__)
