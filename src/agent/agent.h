@@ -67,6 +67,10 @@ UZ_HIDDEN void agent_restart_child(int ufd, unsigned slot);
 UZ_HIDDEN void *map_anon(size_t len, int huge);
 UZ_HIDDEN void *map_aligned(size_t len, size_t align, int huge);
 UZ_HIDDEN uint64_t now_ns(void);
+/* Free the pages of [p, p+len) so that they read as zero, unlocking
+ * them first when an mlockall() of the application locked them (locked
+ * pages cannot be dropped).  0 or -errno. */
+UZ_HIDDEN int mem_zap(void *p, size_t len);
 UZ_HIDDEN int fd_hide(int fd);
 UZ_HIDDEN int thread_spawn(void *(*fn)(void *), size_t stack_size,
 			   pthread_t *out);

@@ -43,9 +43,27 @@ static int stage_map(void)
 		uz_agent.evict_stage = p;
 	}
 	madvise(p, UZ_BLOCK_SIZE, MADV_HUGEPAGE);
+	/* an mlockall(MCL_FUTURE) of the application locks and fills new
+	 * mappings: moves need an empty, unlocked destination */
+	mem_zap(p, UZ_BLOCK_SIZE);
 	uz_agent.evict_stage_dirty = 0;
 	return uffd_register(uz_agent.stage_uffd, (uint64_t)p, UZ_BLOCK_SIZE,
 			     UFFDIO_REGISTER_MODE_WP);
+}
+
+/* Staging must be empty before a move: a page left there would be moved
+ * into the application's holes when a block is put back, and stored
+ * with the next block.  Emptied again, or replaced, when it is not. */
+static int stage_check_empty(void)
+{
+	struct page_presence pp;
+	int err = pagemap_block((uint64_t)uz_agent.evict_stage, &pp);
+
+	if (err || !pp.count)
+		return err;
+	log_limited(UZ_LOG_WARN, 3, 60, "eviction staging was not empty "
+		    "(%u pages); replacing it", pp.count);
+	return stage_map();
 }
 
 int evict_stage_reset(void)
@@ -192,8 +210,8 @@ static int move_back(uint64_t addr)
 	for (;;) {
 		for (p = 0; p < UZ_PAGES_PER_BLOCK; p++)
 			if (events_watch_dropped(p))
-				madvise(uz_agent.evict_stage + (uint64_t)p * UZ_PAGE_SIZE,
-					UZ_PAGE_SIZE, MADV_DONTNEED);
+				mem_zap(uz_agent.evict_stage + (uint64_t)p * UZ_PAGE_SIZE,
+					UZ_PAGE_SIZE);
 		err = uffd_move_around(uz_agent.uffd, addr,
 				       (uint64_t)uz_agent.evict_stage,
 				       UZ_BLOCK_SIZE, -EEXIST, 0, &kept, &done);
@@ -239,6 +257,12 @@ int evict_block(uint64_t addr, uint64_t *bytes, uint64_t *stored)
 		if (err)
 			return err;
 	}
+	err = stage_check_empty();
+	if (err)
+		return err;
+	/* an mlockall() of the application locked staging too; a move
+	 * needs both sides alike, and locked memory is never evicted */
+	munlock(uz_agent.evict_stage, UZ_BLOCK_SIZE);
 	/* from here on, a touch of a hole or of a moved page faults to us */
 	err = uffd_register(uz_agent.uffd, addr, UZ_BLOCK_SIZE,
 			    UFFDIO_REGISTER_MODE_MISSING);
@@ -283,7 +307,7 @@ int evict_block(uint64_t addr, uint64_t *bytes, uint64_t *stored)
 
 	stage_want();
 	/* the data is safe in the arena: free the application's pages */
-	madvise(uz_agent.evict_stage, UZ_BLOCK_SIZE, MADV_DONTNEED);
+	mem_zap(uz_agent.evict_stage, UZ_BLOCK_SIZE);
 
 	stat_add(&uz_agent.stats->evicted_bytes, UZ_BLOCK_SIZE);
 	stat_add(&uz_agent.stats->evicted_blocks_total, 1);
@@ -299,7 +323,7 @@ move_back:
 		log_err("block %#lx: cannot put it back from staging",
 			(unsigned long)addr);
 	events_watch(0);
-	madvise(uz_agent.evict_stage, UZ_BLOCK_SIZE, MADV_DONTNEED);
+	mem_zap(uz_agent.evict_stage, UZ_BLOCK_SIZE);
 unregister:
 	/* a block is registered exactly while something of it is stored */
 	uffd_unregister(uz_agent.uffd, addr, UZ_BLOCK_SIZE);

@@ -17,7 +17,9 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "loop.h"
 #include "regions.h"
+#include "uzswap.h"
 
 #define UZ_EXPORT __attribute__((visibility("default")))
 
@@ -65,4 +67,21 @@ UZ_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...
 		regions_note_unmap((uintptr_t)old, old_len);
 	}
 	return p;
+}
+
+/*
+ * MADV_WIPEONFORK: a child must read that memory as zeros, but a child
+ * shares what is stored.  Mark it hot (never evicted again; unmapping it
+ * forgets that) and bring back what is evicted before the kernel sets
+ * the flag.  The eviction scan also skips memory that has the flag
+ * already (smaps VmFlags "wf").
+ */
+UZ_EXPORT int madvise(void *addr, size_t len, int advice)
+{
+	if (advice == MADV_WIPEONFORK && uz_agent.active && len &&
+	    !loop_is_agent_thread()) {
+		regions_hint((uintptr_t)addr, len, UZSWAP_HINT_HOT);
+		loop_request(LOOP_RESTORE_RANGE, (uintptr_t)addr, len);
+	}
+	return (int)syscall(SYS_madvise, addr, len, advice);
 }

@@ -208,6 +208,8 @@ struct scan_state {
 	int pass;	/* 0: COLD-hinted blocks, 1: the rest */
 	int stopped;
 	int64_t managed;
+	uint64_t s, e; /* the smaps entry being read, */
+	int pending;   /* eligible so far */
 };
 
 static void scan_vma(struct scan_state *st, uint64_t s, uint64_t e)
@@ -234,20 +236,62 @@ static void scan_vma(struct scan_state *st, uint64_t s, uint64_t e)
 	}
 }
 
+/*
+ * Is the smaps "VmFlags:" line @l free of the flags that rule eviction
+ * out?  lo: mlock()ed (the application asked it to stay resident);
+ * wf: MADV_WIPEONFORK (a child must read zeros, but it would share the
+ * stored copy); dc: MADV_DONTFORK (a child has no such memory to hold).
+ */
+static int vmflags_allow(const char *l)
+{
+	static const char *const deny[] = { " lo", " wf", " dc" };
+	const char *end = strchr(l, '\n');
+	unsigned i;
+
+	for (i = 0; i < sizeof(deny) / sizeof(deny[0]); i++) {
+		const char *f = strstr(l, deny[i]);
+
+		if (f && (!end || f < end) && (f[3] == ' ' || f[3] == '\n'))
+			return 0;
+	}
+	return 1;
+}
+
+/* One line of maps, or of smaps when evicting: there an eligible VMA is
+ * walked only once its VmFlags line has been read. */
+static void scan_line(struct scan_state *st, const char *l, int smaps)
+{
+	if (smaps && !strncmp(l, "VmFlags:", 8)) {
+		if (st->pending && vmflags_allow(l + 7))
+			scan_vma(st, st->s, st->e);
+		st->pending = 0;
+		return;
+	}
+	if (smaps && !((*l >= '0' && *l <= '9') || (*l >= 'a' && *l <= 'f')))
+		return; /* one of smaps' other key: value lines */
+	st->pending = maps_line_eligible(l, &st->s, &st->e);
+	if (st->pending && !smaps)
+		scan_vma(st, st->s, st->e);
+}
+
 int64_t regions_scan(int (*fn)(uint64_t block, void *arg), void *arg)
 {
 	/* maps is read in pieces into a buffer of our own: no allocation */
 	static char buf[64 * 1024];
 	struct scan_state st = { .fn = fn, .arg = arg };
+	/* an eviction needs each VMA's flags (smaps); a count does not */
+	int smaps = fn != NULL;
 
 	/* pass 0 takes COLD-hinted blocks first; without hints it is empty */
 	for (st.pass = fn && n_hinted ? 0 : 1; st.pass < 2; st.pass++) {
 		size_t have = 0;
 		ssize_t n;
-		int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+		int fd = open(smaps ? "/proc/self/smaps" : "/proc/self/maps",
+			      O_RDONLY | O_CLOEXEC);
 
 		if (fd < 0)
 			return -errno;
+		st.pending = 0;
 		for (;;) {
 			char *l = buf, *nl;
 
@@ -257,10 +301,7 @@ int64_t regions_scan(int (*fn)(uint64_t block, void *arg), void *arg)
 			have += n;
 			buf[have] = 0;
 			while ((nl = strchr(l, '\n'))) {
-				uint64_t s, e;
-
-				if (maps_line_eligible(l, &s, &e))
-					scan_vma(&st, s, e);
+				scan_line(&st, l, smaps);
 				l = nl + 1;
 			}
 			have -= l - buf;

@@ -252,6 +252,8 @@ int restore_block_whole(struct block *b)
 	unsigned kept;
 
 	payload_used = 1;
+	if (!stage)
+		return restore_all_frames(b); /* no staging block is usable */
 	if (stage_decode_split(b, stage)) {
 		/* keep the good frames apart from the bad one */
 		stage_put(i, 1);

@@ -13,6 +13,7 @@
 #include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "restore.h"
@@ -21,7 +22,8 @@
 
 #define FILLER_STACK (64u << 10)
 
-enum { ST_EMPTY, ST_FILLING, ST_READY, ST_IN_USE };
+/* ST_BROKEN: could be neither emptied nor replaced; never used again */
+enum { ST_EMPTY, ST_FILLING, ST_READY, ST_IN_USE, ST_BROKEN };
 
 static uint8_t *blocks[UZ_STAGES];
 static int state[UZ_STAGES];
@@ -123,23 +125,51 @@ uint8_t *stage_take(int *slot)
 	for (i = 0; i < UZ_STAGES; i++)
 		if (claim(i, ST_READY, ST_IN_USE)) {
 			*slot = i;
-			return blocks[i];
+			goto out;
 		}
-	/* none ready: fault one in ourselves */
-	for (;;)
-		for (i = 0; i < UZ_STAGES; i++)
+	/* none ready: fault one in ourselves (the filler may hold one
+	 * for a moment; only broken ones are never given back) */
+	for (;;) {
+		int broken = 0;
+
+		for (i = 0; i < UZ_STAGES; i++) {
 			if (claim(i, ST_EMPTY, ST_IN_USE)) {
 				fill(i);
 				*slot = i;
-				return blocks[i];
+				goto out;
 			}
+			broken += __atomic_load_n(&state[i], __ATOMIC_ACQUIRE) == ST_BROKEN;
+		}
+		if (broken == UZ_STAGES)
+			return NULL;
+	}
+out:
+	/* an mlockall() of the application locks staging too: the
+	 * evicted memory it goes to is never locked (else it would not
+	 * have been evicted), and UFFDIO_MOVE wants both sides alike */
+	munlock(blocks[i], UZ_BLOCK_SIZE);
+	return blocks[i];
+}
+
+/* Empty block @i: it must read as zero again (a later decode skips zero
+ * frames), else it is replaced by a fresh mapping. */
+static int clear(int i)
+{
+	if (!mem_zap(blocks[i], UZ_BLOCK_SIZE))
+		return ST_EMPTY;
+	if ((void *)syscall(SYS_mmap, blocks[i], UZ_BLOCK_SIZE,
+			    PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+		return ST_BROKEN; /* its old bytes would show through */
+	madvise(blocks[i], UZ_BLOCK_SIZE, MADV_HUGEPAGE);
+	munlock(blocks[i], UZ_BLOCK_SIZE);
+	return ST_EMPTY;
 }
 
 void stage_put(int slot, int drop)
 {
-	if (drop)
-		madvise(blocks[slot], UZ_BLOCK_SIZE, MADV_DONTNEED);
-	__atomic_store_n(&state[slot], ST_EMPTY, __ATOMIC_RELEASE);
+	__atomic_store_n(&state[slot], drop ? clear(slot) : ST_EMPTY,
+			 __ATOMIC_RELEASE);
 	kick();
 }
 
@@ -165,8 +195,7 @@ void stage_reset(void)
 	int i;
 
 	for (i = 0; i < UZ_STAGES; i++) {
-		madvise(blocks[i], UZ_BLOCK_SIZE, MADV_DONTNEED);
-		state[i] = ST_EMPTY;
+		state[i] = clear(i);
 	}
 	wanted = 0;
 	if (filler_fd >= 0)

@@ -15,7 +15,9 @@ UZ_HIDDEN int stage_start(void);
 
 /*
  * A faulted-in, zeroed 2 MB staging block to decode into; *@slot names
- * it for stage_put().  Faults one in on the spot when none is ready.
+ * it for stage_put().  Faults one in on the spot when none is ready;
+ * NULL when none can be used (each could neither be emptied nor
+ * replaced).
  */
 UZ_HIDDEN uint8_t *stage_take(int *slot);
 /* Done with it: its page was moved away, or it is dropped (@drop). */

@@ -52,6 +52,17 @@ void *map_aligned(size_t len, size_t align, int huge)
 	return a;
 }
 
+int mem_zap(void *p, size_t len)
+{
+	if (!madvise(p, len, MADV_DONTNEED))
+		return 0;
+	if (errno != EINVAL)
+		return -errno;
+	/* the application's mlockall() locked our memory too */
+	munlock(p, len);
+	return madvise(p, len, MADV_DONTNEED) ? -errno : 0;
+}
+
 /*
  * Start a detached agent thread on a stack of its own (mapped directly,
  * like all agent memory).  It starts with every signal blocked: the

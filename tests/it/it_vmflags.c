@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Memory whose VMA flags say it must stay or must not reach a child:
+ * mlock()ed and mlockall()ed memory is never evicted and eviction still
+ * works after munlockall() (the agent's own staging was locked too);
+ * MADV_WIPEONFORK memory, set before or after eviction, reads as zeros
+ * in a child and as its data in the parent.
+ */
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "itest.h"
+
+#define LEN (16 * IT_MB)
+
+static void locked(void)
+{
+	uint8_t *a = it_alloc(LEN, 1), *b = it_alloc(LEN, 1);
+	uint64_t before;
+
+	it_fill(a, LEN, 1);
+	it_fill(b, LEN, 2);
+	it_assert(!mlock(a, LEN), "mlock failed");
+	it_evict_all();
+	it_assert(it_rss_kb(a, LEN) >= (long)(LEN >> 10), "mlocked memory was evicted");
+	it_assert(it_rss_kb(b, LEN) < (long)(LEN >> 10), "unlocked memory was not evicted");
+	it_assert(it_check(a, LEN, 1) < 0 && it_check(b, LEN, 2) < 0, "locked: wrong bytes");
+
+	/* everything locked, also what the agent maps from now on */
+	if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT)) {
+		printf("mlockall: not permitted here; part skipped\n");
+		munlock(a, LEN);
+		return;
+	}
+	before = it_stat("evicted_bytes");
+	it_evict_all();
+	it_assert(it_stat("evicted_bytes") == before, "mlockall: memory was evicted");
+	it_assert(it_check(a, LEN, 1) < 0 && it_check(b, LEN, 2) < 0, "mlockall: wrong bytes");
+	/* mlockall() locked the agent's staging too, but not b any more:
+	 * eviction must still store and restore the right bytes */
+	it_assert(!munlock(b, LEN), "munlock failed");
+	it_fill(a, LEN, 3);
+	it_fill(b, LEN, 4);
+	it_evict_all();
+	it_assert(it_rss_kb(a, LEN) >= (long)(LEN >> 10), "mlockall: a was evicted");
+	it_assert(it_rss_kb(b, LEN) < (long)(LEN >> 10), "munlock: b was not evicted");
+	it_assert(it_check(a, LEN, 3) < 0, "mlockall: a reads wrong");
+	it_assert(it_check(b, LEN, 4) < 0, "munlock: b reads wrong");
+	munlockall();
+	it_fill(b, LEN, 7);
+	it_evict_all();
+	it_assert(it_check(b, LEN, 7) < 0, "after munlockall: b reads wrong");
+	munmap(a, LEN);
+	munmap(b, LEN);
+	printf("locked: ok\n");
+}
+
+/* In a child, @p must read as zeros; in the parent, as seed @seed. */
+static void wiped_in_child(const uint8_t *p, uint64_t seed, const char *what)
+{
+	pid_t pid = fork();
+	int st;
+
+	it_assert(pid >= 0, "fork failed");
+	if (!pid) {
+		size_t i;
+
+		for (i = 0; i < LEN; i++)
+			if (p[i])
+				_exit(1);
+		_exit(0);
+	}
+	it_assert(waitpid(pid, &st, 0) == pid, "waitpid");
+	it_assert(WIFEXITED(st) && !WEXITSTATUS(st),
+		  "%s: the child read the parent's data (status %#x)", what, st);
+	it_assert(it_check(p, LEN, seed) < 0, "%s: the parent's data is wrong", what);
+}
+
+static void wipe_on_fork(void)
+{
+	uint8_t *before = it_alloc(LEN, 1), *after = it_alloc(LEN, 1);
+
+	it_fill(before, LEN, 5);
+	it_fill(after, LEN, 6);
+	it_assert(!madvise(before, LEN, MADV_WIPEONFORK), "MADV_WIPEONFORK failed");
+	it_evict_all();
+	it_assert(it_rss_kb(before, LEN) >= (long)(LEN >> 10),
+		  "MADV_WIPEONFORK memory was evicted");
+	it_assert(it_rss_kb(after, LEN) < (long)(LEN >> 10), "other memory was not evicted");
+	/* set while evicted */
+	it_assert(!madvise(after, LEN, MADV_WIPEONFORK), "MADV_WIPEONFORK failed");
+	wiped_in_child(before, 5, "set before eviction");
+	wiped_in_child(after, 6, "set after eviction");
+	printf("wipe on fork: ok\n");
+}
+
+int main(int argc, char **argv)
+{
+	it_setup(argc, argv);
+	alarm(120);
+	wipe_on_fork();
+	locked();
+	return 0;
+}
