@@ -14,7 +14,9 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -26,7 +28,9 @@
 #include "restore.h"
 #include "store.h"
 
-#define CHILD_WAIT_MS 5000
+/* a child waits for its parent's word as long as the parent lives: a
+ * parent slowed by load, a frozen cgroup or a debugger only delays it */
+#define CHILD_WAIT_WARN_MS 5000
 
 static struct {
 	int sp[2];    /* parent end, child end */
@@ -43,6 +47,19 @@ static unsigned n_kids;
 static void hold_for_child(struct block *b, void *arg)
 {
 	store_hold(b->rec, *(unsigned *)arg);
+}
+
+/* UZSWAP_TEST_FORK_DELAY_MS: a test's way to make the parent late */
+static unsigned test_fork_delay_ms(void)
+{
+	static int v = -1;
+
+	if (v < 0) {
+		const char *s = getenv("UZSWAP_TEST_FORK_DELAY_MS");
+
+		v = s ? atoi(s) : 0;
+	}
+	return v > 0 ? (unsigned)v : 0;
 }
 
 int fork_prepare(void)
@@ -109,6 +126,13 @@ int fork_done(void)
 	uz_agent.fork_ufd = -1;
 	if (pending.sp[0] < 0)
 		return 0;
+	if (test_fork_delay_ms()) {
+		/* tests: a parent slow to answer its child */
+		struct timespec d = { test_fork_delay_ms() / 1000,
+				      test_fork_delay_ms() % 1000 * 1000000L };
+
+		nanosleep(&d, NULL);
+	}
 	send_child(pending.slot >= 0 ? ufd : -1);
 	if (ufd >= 0 && pending.slot >= 0 && n_kids < UZ_MAX_HOLDERS) {
 		close(ufd);
@@ -185,8 +209,19 @@ static int child_receive(int sock)
 	struct cmsghdr *c;
 	int fd = -1;
 
-	if (poll(&p, 1, CHILD_WAIT_MS) != 1 ||
-	    recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) != 1 || tag != 'U')
+	unsigned waited = 0;
+	int n;
+
+	/* the parent's end closes if it dies first: then poll returns */
+	while ((n = poll(&p, 1, CHILD_WAIT_WARN_MS)) == 0 ||
+	       (n < 0 && errno == EINTR)) {
+		waited += n ? 0 : CHILD_WAIT_WARN_MS / 1000;
+		if (!n)
+			log_limited(UZ_LOG_WARN, 1, 60, "forked child %d: still "
+				    "waiting for the parent's agent (%u s)",
+				    (int)getpid(), waited);
+	}
+	if (n != 1 || recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) != 1 || tag != 'U')
 		return -1;
 	c = CMSG_FIRSTHDR(&mh);
 	if (c && c->cmsg_type == SCM_RIGHTS)
