@@ -47,6 +47,10 @@ int store_create(uint32_t rec_count, uint64_t data_bytes)
 		err = -errno;
 		goto close_fd;
 	}
+	/* sized to RAM: a core dump of the application would write all of
+	 * it (shared memory is dumped by default), compressed bytes no
+	 * debugger can read */
+	madvise(p, h.size, MADV_DONTDUMP);
 	h.owner_pid = getpid();
 	h.holder_pid[0] = getpid();
 	memcpy(p, &h, sizeof(h));

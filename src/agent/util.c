@@ -28,6 +28,8 @@ void *map_anon(size_t len, int huge)
 		return NULL;
 	if (huge)
 		madvise(p, len, MADV_HUGEPAGE);
+	/* nothing of the application's own in a core dump */
+	madvise(p, len, MADV_DONTDUMP);
 	regions_exclude((uint64_t)p, len);
 	return p;
 }
@@ -48,6 +50,7 @@ void *map_aligned(size_t len, size_t align, int huge)
 		syscall(SYS_munmap, a + len, p + len + align - (a + len));
 	if (huge)
 		madvise(a, len, MADV_HUGEPAGE);
+	madvise(a, len, MADV_DONTDUMP);
 	regions_exclude((uint64_t)a, len);
 	return a;
 }

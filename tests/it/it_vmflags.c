@@ -4,7 +4,8 @@
  * mlock()ed and mlockall()ed memory is never evicted and eviction still
  * works after munlockall() (the agent's own staging was locked too);
  * MADV_WIPEONFORK memory, set before or after eviction, reads as zeros
- * in a child and as its data in the parent.
+ * in a child and as its data in the parent; the arena is left out of
+ * core dumps.
  */
 #include <string.h>
 #include <sys/mman.h>
@@ -96,11 +97,35 @@ static void wipe_on_fork(void)
 	printf("wipe on fork: ok\n");
 }
 
+/* The arena (a shared memfd sized to RAM) carries VM_DONTDUMP: a core
+ * dump of the application leaves it out. */
+static void arena_not_dumped(void)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	int in_arena = 0, seen = 0;
+
+	it_assert(f, "cannot read /proc/self/smaps");
+	while (fgets(line, sizeof(line), f)) {
+		if (strstr(line, "uzswap-arena")) {
+			in_arena = 1;
+			seen++;
+		} else if (in_arena && !strncmp(line, "VmFlags:", 8)) {
+			it_assert(strstr(line, " dd"), "the arena would be dumped: %s", line);
+			in_arena = 0;
+		}
+	}
+	fclose(f);
+	it_assert(seen, "no arena mapping found");
+	printf("arena not dumped: ok\n");
+}
+
 int main(int argc, char **argv)
 {
 	it_setup(argc, argv);
 	alarm(120);
 	wipe_on_fork();
 	locked();
+	arena_not_dumped();
 	return 0;
 }
