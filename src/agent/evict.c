@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "blocks.h"
+#include "creds.h"
 #include "codec.h"
 #include "events.h"
 #include "evict.h"
@@ -344,8 +345,10 @@ static int evict_one(uint64_t block, void *arg)
 	uint64_t bytes, stored;
 	int ret;
 
-	/* faults first: an application thread may be waiting on us */
+	/* faults first: an application thread may be waiting on us; and
+	 * one may be waiting for us to follow a credential change */
 	restore_poll();
+	creds_catch_up();
 	if (__atomic_load_n(&uz_agent.fork_pending, __ATOMIC_SEQ_CST)) {
 		w->done->err = -EBUSY;
 		return 1;

@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include "blocks.h"
+#include "creds.h"
 #include "evict.h"
 #include "fork.h"
+#include "lifeline.h"
 #include "log.h"
 #include "loop.h"
 #include "msg.h"
@@ -197,14 +199,18 @@ static void *agent_main(void *arg)
 	uint64_t last_try = 0, last_scan = 0, spin_until = 0;
 
 	uz_agent.thread_tid = syscall(SYS_gettid);
+	creds_thread_start();
+	lifeline_thread_start();
 	for (;;) {
-		struct pollfd p[3 + UZ_MAX_HOLDERS] = {
+		struct pollfd p[4 + UZ_MAX_HOLDERS] = {
 			{ uz_agent.uffd, POLLIN, 0 },
 			{ uz_agent.kick_fd, POLLIN, 0 },
 			{ uz_agent.sock, POLLIN, 0 },
+			{ lifeline_fd(), POLLIN, 0 },
 		};
 		int timeout = -1, n, kids;
 
+		creds_catch_up();
 		/* a sequential reader faults again within microseconds:
 		 * catching that without sleeping halves the round trip */
 		if (now_ns() < spin_until) {
@@ -226,8 +232,8 @@ static void *agent_main(void *arg)
 		else
 			timeout = 1000;
 		/* the sock slot stays, ignored (fd -1) while disconnected */
-		kids = fork_pollfds(p + 3, UZ_MAX_HOLDERS);
-		n = poll(p, 3 + kids, timeout);
+		kids = fork_pollfds(p + 4, UZ_MAX_HOLDERS);
+		n = poll(p, 4 + kids, timeout);
 		if (n < 0 && errno != EINTR)
 			log_err("poll: %s", strerror(errno));
 		if (n > 0 && ((p[0].revents | p[1].revents | p[2].revents) & POLLNVAL))
@@ -238,7 +244,11 @@ static void *agent_main(void *arg)
 		if (p[1].revents & POLLIN || (req.pending && !uz_agent.frozen))
 			serve_request();
 		if (kids && n > 0 && !uz_agent.frozen)
-			fork_pollfds_done(p + 3, kids);
+			fork_pollfds_done(p + 4, kids);
+		if (p[3].revents)
+			lifeline_check();
+		else
+			lifeline_tick();
 		if (uz_agent.sock >= 0 && p[2].revents) {
 			int err = serve_daemon();
 
@@ -257,9 +267,21 @@ static void *agent_main(void *arg)
 	return arg;
 }
 
+void loop_wake(void)
+{
+	uint64_t one = 1;
+
+	if (write(uz_agent.kick_fd, &one, sizeof(one)) < 0)
+		log_warn("kick: %s", strerror(errno));
+}
+
 int loop_start(void)
 {
-	int err = stage_start() ?: worker_start();
+	int err;
+
+	creds_reset(3); /* filler, worker, agent thread */
+	lifeline_reset(3);
+	err = stage_start() ?: worker_start();
 
 	return err ?: thread_spawn(agent_main, STACK_SIZE, &uz_agent.thread);
 }

@@ -16,6 +16,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "creds.h"
+#include "lifeline.h"
 #include "restore.h"
 #include "stage.h"
 #include "worker.h"
@@ -67,6 +69,11 @@ static void kick(void)
 		return;
 }
 
+void stage_wake(void)
+{
+	kick();
+}
+
 static void *filler_main(void *arg)
 {
 	struct sched_param idle = { 0 };
@@ -76,10 +83,13 @@ static void *filler_main(void *arg)
 	/* only on time no one else wants: a restore waiting on a core
 	 * matters more than the next staging block */
 	pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
+	creds_thread_start();
+	lifeline_thread_start();
 	for (;;) {
 		if (read(filler_fd, &v, sizeof(v)) < 0 && errno != EINTR &&
 		    errno != EAGAIN)
 			return arg;
+		creds_catch_up();
 		for (i = 0; i < UZ_STAGES; i++)
 			if (__atomic_load_n(&wanted, __ATOMIC_ACQUIRE) &&
 			    claim(i, ST_EMPTY, ST_FILLING)) {

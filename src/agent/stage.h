@@ -30,6 +30,8 @@ UZ_HIDDEN int stage_decode_split(const struct block *b, uint8_t *stage);
 
 /* Ask the filler for ready blocks (something was evicted). */
 UZ_HIDDEN void stage_want(void);
+/* Wake the filler thread (it catches up with credential changes). */
+UZ_HIDDEN void stage_wake(void);
 /* Nothing is evicted any more: give the ready blocks back. */
 UZ_HIDDEN void stage_release(void);
 

@@ -9,6 +9,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "creds.h"
+#include "lifeline.h"
 #include "worker.h"
 
 #define WORKER_STACK (64u << 10)
@@ -33,10 +35,13 @@ static void *worker_main(void *arg)
 {
 	uint64_t v;
 
+	creds_thread_start();
+	lifeline_thread_start();
 	for (;;) {
 		if (read(worker_fd, &v, sizeof(v)) < 0 && errno != EINTR &&
 		    errno != EAGAIN)
 			return arg;
+		creds_catch_up();
 		if (!claim_job(1, 2))
 			continue;
 		job.result = job.fn(job.arg, 1);
@@ -51,6 +56,14 @@ int worker_start(void)
 	if (worker_fd < 0)
 		return -errno;
 	return thread_spawn(worker_main, WORKER_STACK, NULL);
+}
+
+void worker_wake(void)
+{
+	uint64_t one = 1;
+
+	if (worker_fd >= 0 && write(worker_fd, &one, sizeof(one)) < 0)
+		return;
 }
 
 void worker_reset(void)

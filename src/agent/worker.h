@@ -9,6 +9,8 @@
 UZ_HIDDEN int worker_start(void);
 /* In a forked child: the worker thread is gone. */
 UZ_HIDDEN void worker_reset(void);
+/* Wake the worker with no job (it catches up with credential changes). */
+UZ_HIDDEN void worker_wake(void);
 
 /*
  * Run @fn(@arg, 0) here and @fn(@arg, 1) on the worker thread at once

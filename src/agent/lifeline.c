@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The process ends when its last application thread does, as it would
+ * without the agent: glibc exits with status 0 when the last thread
+ * calls pthread_exit(), but the agent's threads count as threads, so a
+ * program whose last thread ends that way (a thread that forked, in the
+ * child) would live on forever.
+ *
+ * The agent thread watches one application thread through a pidfd
+ * (PIDFD_THREAD, Linux 6.9: readable once that thread has exited).  When
+ * it fires, the agent looks for another to watch; when none is left it
+ * calls exit(0) for the application.  The main thread is watched only
+ * when no other is left, and by looking at it whenever the agent thread
+ * wakes anyway: its pidfd stays silent while other threads (ours) live.
+ * Older kernels have no thread pidfd: nothing is watched there.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "lifeline.h"
+#include "log.h"
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+#define MAX_AGENT_THREADS 8
+
+static pid_t agent_tids[MAX_AGENT_THREADS];
+static unsigned n_agent_tids, n_expected;
+static int watch_fd = -1, watching, watching_main;
+
+void lifeline_reset(unsigned threads)
+{
+	n_agent_tids = 0;
+	n_expected = threads;
+	watching = watching_main = 0;
+	if (watch_fd >= 0)
+		close(watch_fd);
+	watch_fd = -1;
+}
+
+void lifeline_thread_start(void)
+{
+	unsigned i = __atomic_fetch_add(&n_agent_tids, 1, __ATOMIC_ACQ_REL);
+
+	if (i < MAX_AGENT_THREADS)
+		agent_tids[i] = (pid_t)syscall(SYS_gettid);
+}
+
+static int is_agent_thread(pid_t tid)
+{
+	unsigned i, n = __atomic_load_n(&n_agent_tids, __ATOMIC_ACQUIRE);
+
+	for (i = 0; i < n && i < MAX_AGENT_THREADS; i++)
+		if (agent_tids[i] == tid)
+			return 1;
+	return 0;
+}
+
+/* Has thread @tid of ours ended?  A main thread that ended before the
+ * others stays listed, a zombie, until the whole process ends. */
+static int thread_ended(pid_t tid)
+{
+	char path[64], buf[256], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	buf[n] = 0;
+	/* "tid (comm) S ...": the state follows the last ')' */
+	p = strrchr(buf, ')');
+	return !p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X';
+}
+
+/* A live thread of ours that is not the agent's, other than the main
+ * thread if there is one; the main thread if only it is left; 0 when
+ * none is.  Read with getdents64 into a static buffer (the agent thread
+ * must not allocate: a faulting application thread may hold malloc's
+ * lock). */
+static pid_t any_application_thread(void)
+{
+	static char buf[8192];
+	int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	pid_t found = 0, main_tid = getpid();
+	int main_alive = 0;
+	long n;
+
+	if (fd < 0)
+		return -1;
+	while (!found && (n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+		long off = 0;
+
+		for (; off < n && !found; off += ((struct dirent64 *)(buf + off))->d_reclen) {
+			pid_t tid = (pid_t)atoi(((struct dirent64 *)(buf + off))->d_name);
+
+			if (tid <= 0 || is_agent_thread(tid) || thread_ended(tid))
+				continue;
+			if (tid == main_tid)
+				main_alive = 1;
+			else
+				found = tid;
+		}
+	}
+	close(fd);
+	return found ? found : main_alive ? main_tid : 0;
+}
+
+void lifeline_tick(void)
+{
+	static uint64_t last;
+
+	/* at most once a second: a fault storm wakes us far more often */
+	if (!watching_main || now_ns() - last < 1000000000ull)
+		return;
+	last = now_ns();
+	if (thread_ended(getpid()))
+		lifeline_check();
+}
+
+int lifeline_fd(void)
+{
+	/* start once every agent thread is known, or one would be watched */
+	if (!watching && __atomic_load_n(&n_agent_tids, __ATOMIC_ACQUIRE) >= n_expected) {
+		watching = 1;
+		lifeline_check();
+	}
+	return watch_fd;
+}
+
+void lifeline_check(void)
+{
+	int tries;
+
+	if (watch_fd >= 0)
+		close(watch_fd);
+	watch_fd = -1;
+	watching_main = 0;
+	/* the one we pick may end before we open it: pick again */
+	for (tries = 0; tries < 100; tries++) {
+		pid_t tid = any_application_thread();
+
+		if (tid < 0)
+			return; /* no /proc: nothing to watch with */
+		if (!tid) {
+			/* only the agent is left: end as glibc would */
+			log_debug("the last application thread has ended");
+			exit(0);
+		}
+		if (tid == getpid()) {
+			watching_main = 1; /* see lifeline_tick */
+			return;
+		}
+		watch_fd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+		if (watch_fd >= 0) {
+			watch_fd = fd_hide(watch_fd);
+			return;
+		}
+		if (errno != ESRCH)
+			return; /* a kernel without thread pidfds */
+	}
+}
