@@ -60,6 +60,17 @@ UZ_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...
 		va_end(ap);
 	}
 	r = syscall(SYS_mremap, old, old_len, new_len, flags, new_addr);
+	if (r == -1 && errno == EFAULT && uz_agent.active && !loop_is_agent_thread()) {
+		/* a block partly restored stays registered on the uffd, a VMA
+		 * of its own, and mremap wants one VMA: bring the range back
+		 * (it is unregistered and merges again), then try once more */
+		int saved = errno;
+
+		if (!loop_request(LOOP_RESTORE_RANGE, (uintptr_t)old, old_len))
+			r = syscall(SYS_mremap, old, old_len, new_len, flags, new_addr);
+		else
+			errno = saved;
+	}
 	p = r == -1 ? MAP_FAILED : (void *)r;
 	if (p != MAP_FAILED && p != old) {
 		/* the old range is gone; the stored copy follows through

@@ -3,8 +3,9 @@
  * Things ordinary programs do that must never hang under the agent: free
  * memory on one thread while another reads evicted memory back (the
  * kernel refuses moves until the agent reads the free's event), many
- * unaligned mremaps of evicted memory while another thread frees, and
- * evicted memory made read-only or locked before it is read.  Every byte
+ * unaligned mremaps of evicted memory while another thread frees,
+ * evicted memory made read-only or locked before it is read, and grown
+ * with mremap after one frame of it came back.  Every byte
  * is checked; a hang ends in the watchdog's SIGALRM and fails the test.
  */
 #include <errno.h>
@@ -111,6 +112,26 @@ static void remap_while_freeing(void)
 	printf("remap while freeing: ok\n");
 }
 
+/* mremap() of evicted memory of which one block came back whole (and was
+ * unregistered from the uffd) and another one frame: the blocks still
+ * registered are VMAs of their own, and mremap wants one VMA. */
+static void grow_after_partial_restore(void)
+{
+	uint8_t *m = it_alloc(16 * IT_MB, 1), *n;
+	volatile uint8_t sink;
+
+	it_fill(m, 16 * IT_MB, 31);
+	it_evict_all();
+	sink = m[0];		     /* the first block, whole */
+	sink = m[5 * IT_MB + 12345]; /* one frame of a block in the middle */
+	(void)sink;
+	n = mremap(m, 16 * IT_MB, 32 * IT_MB, MREMAP_MAYMOVE);
+	it_assert(n != MAP_FAILED, "mremap 16M -> 32M failed: %s", strerror(errno));
+	it_assert(it_check(n, 16 * IT_MB, 31) < 0, "grown region reads wrong");
+	munmap(n, 32 * IT_MB);
+	printf("grow after a partial restore: ok\n");
+}
+
 /* Evicted memory whose VMA flags no longer match the agent's staging. */
 static void read_only_and_locked(void)
 {
@@ -143,5 +164,7 @@ int main(int argc, char **argv)
 		remap_while_freeing();
 	if (argc < 2 || !strcmp(argv[1], "flags"))
 		read_only_and_locked();
+	if (argc < 2 || !strcmp(argv[1], "grow"))
+		grow_after_partial_restore();
 	return 0;
 }
