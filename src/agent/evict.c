@@ -14,6 +14,7 @@
 #include "log.h"
 #include "regions.h"
 #include "restore.h"
+#include "robust.h"
 #include "stage.h"
 #include "worker.h"
 #include "store.h"
@@ -283,6 +284,11 @@ int evict_block(uint64_t addr, uint64_t *bytes, uint64_t *stored)
 		err = pagemap_block((uint64_t)uz_agent.evict_stage, &pp);
 	if (!err && !pp.count)
 		goto unregister; /* every page stayed (busy): nothing taken */
+	if (!err && robust_in_block(addr) > 0) {
+		/* the kernel must be able to read it at thread exit */
+		stat_add(&uz_agent.stats->evict_busy, 1);
+		err = -EBUSY;
+	}
 	len = err ? err : encode_block(&pp, frames, &orig);
 	if (len >= 0)
 		err = store_put(uz_agent.out_buf, len, &idx);
