@@ -90,7 +90,10 @@ t_expect 0 "clients: " "$UZCTL" status
 
 # --- bounded: a daemon with 200 descriptors takes (200 - 64) / 2 = 68
 # connections and refuses the rest with a reason
+# (the old one must be gone first: it still holds the socket while it
+# closes its clients, and a new one would see "another uzswapd running")
 kill "$DPID"
+wait "$DPID" 2>/dev/null
 sh -c 'ulimit -n 200 && exec "$@"' sh "$UZD" --socket "$SOCK" \
 	--config "$T_DIR/uzswapd.conf" 2>>"$T_DIR/uzswapd.log" &
 DPID=$!

@@ -24,6 +24,38 @@ static const char *builddir(void)
 	return b && *b ? b : ".";
 }
 
+/* The agent and the CLI, as the test's processes use them: copies in
+ * the test's own directory (mode 0755), so that a test process that
+ * drops to uid 65534 can load and run them even when the build tree is
+ * not readable to that uid (a clone in /root). */
+static const char *tools_dir(void)
+{
+	const char *d = getenv("IT_TOOLS_DIR");
+
+	return d && *d ? d : builddir();
+}
+
+static void copy_tool(const char *from, const char *dir, const char *name)
+{
+	char to[4096], buf[65536];
+	int in, out;
+	ssize_t n;
+
+	snprintf(to, sizeof(to), "%s/%s", dir, name);
+	in = open(from, O_RDONLY | O_CLOEXEC);
+	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	if (in < 0 || out < 0) {
+		fprintf(stderr, "cannot copy %s to %s: %s\n", from, to, strerror(errno));
+		exit(99);
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, n) != n)
+			exit(99);
+	close(in);
+	if (n < 0 || close(out))
+		exit(99);
+}
+
 static pid_t start_daemon(const char *sock, const char *log)
 {
 	char bin[4096];
@@ -86,6 +118,11 @@ void it_setup(int argc, char **argv)
 	snprintf(sock, sizeof(sock), "%s/uzswapd.sock", dir);
 	snprintf(log, sizeof(log), "%s/uzswapd.log", dir);
 	snprintf(lib, sizeof(lib), "%s/.libs/libuzswap.so", builddir());
+	copy_tool(lib, dir, "libuzswap.so");
+	snprintf(lib, sizeof(lib), "%s/uzswapctl", builddir());
+	copy_tool(lib, dir, "uzswapctl");
+	setenv("IT_TOOLS_DIR", dir, 1);
+	snprintf(lib, sizeof(lib), "%s/libuzswap.so", dir);
 	d = start_daemon(sock, log);
 	setenv("UZSWAP_SOCKET", sock, 1);
 	setenv("IT_UNDER_AGENT", "1", 1);
@@ -137,6 +174,10 @@ void it_setup(int argc, char **argv)
 	}
 	unlink(log);
 	unlink(sock);
+	snprintf(lib, sizeof(lib), "%s/libuzswap.so", dir);
+	unlink(lib);
+	snprintf(lib, sizeof(lib), "%s/uzswapctl", dir);
+	unlink(lib);
 	rmdir(dir);
 	if (WIFSIGNALED(st)) {
 		fprintf(stderr, "FAIL: test killed by signal %d\n", WTERMSIG(st));
@@ -195,7 +236,7 @@ int it_ctl(char *out, size_t out_len, const char *fmt, ...)
 	vsnprintf(args, sizeof(args), fmt, ap);
 	va_end(ap);
 	/* neither the shell nor the CLI is part of the test */
-	snprintf(cmd, sizeof(cmd), "%s/uzswapctl %s", builddir(), args);
+	snprintf(cmd, sizeof(cmd), "%s/uzswapctl %s", tools_dir(), args);
 	preload = strdup(getenv("LD_PRELOAD") ? getenv("LD_PRELOAD") : "");
 	unsetenv("LD_PRELOAD");
 	f = popen(cmd, "r");

@@ -10,6 +10,11 @@
 [ "$(id -u)" = 0 ] || uz_skip "dropping privileges needs root"
 id nobody >/dev/null 2>&1 || uz_skip "no user nobody"
 uz_start_daemon
+# the agent where uid 65534 can load it after the drop (the build tree
+# may be in a directory it cannot enter, such as /root)
+cp "$UZ_AGENT" "$UZ_DIR/libuzswap.so"
+chmod 755 "$UZ_DIR/libuzswap.so"
+UZ_AGENT=$UZ_DIR/libuzswap.so
 
 out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups id 2>&1) ||
 	uz_skip "setpriv does not work here: $out"
