@@ -7,7 +7,8 @@
 # /var/tmp/uzswap-kernel), and ccache under $UZ_CCACHE. Re-running is
 # incremental: only the changed part of the series is re-applied, and the
 # build is only re-configured when the fragment or a Kconfig file changed.
-# UZ_JUDGE_LOG=<serial log without CRs> only judges that log.
+# UZ_JUDGE_LOG=<serial log without CRs> only judges that log (in a private
+# temporary directory, or in UZ_JUDGE_OUT=<dir>; nothing under $UZ_KWORK).
 set -uo pipefail
 
 # "bench" builds both flavours and runs kernel/bench/ on each instead of the tests
@@ -394,17 +395,21 @@ build_initramfs() {
 qemu_mem=(-m 2G -smp 3,sockets=3,cores=1,threads=1
 	-object memory-backend-ram,id=m0,size=1G -object memory-backend-ram,id=m1,size=1G
 	-numa node,nodeid=0,cpus=0,memdev=m0 -numa node,nodeid=1,cpus=1-2,memdev=m1)
-# norandmaps: no address-space randomization in the guest, so a selftest
-# whose mappings can collide (mremap_test's fixed-address preambles) does the
-# same on every run, stock and patched alike
-boot_append=" norandmaps"
+# The check runs' kernel command line is "console=ttyS0 panic=-1" and
+# these options, which the selftests' results depend on (stock.expected
+# records them, with the machine above: selftests_tap). norandmaps: no
+# address-space randomization in the guest, so a selftest whose mappings can
+# collide (mremap_test's fixed-address preambles) does the same on every run,
+# stock and patched alike. The bench boots with options of its own.
+check_append="transparent_hugepage=madvise norandmaps"
+boot_append=$check_append
 
 boot() {	# initramfs serial-log
 	local initrd=$1 log=$2 start=$SECONDS rc
 	say "boot under qemu (TCG, timeout ${boot_timeout}s), serial log: $log"
 	timeout --foreground -k 10 "$boot_timeout" qemu-system-x86_64 -nographic -no-reboot \
 		"${qemu_mem[@]}" -kernel "$build/arch/x86/boot/bzImage" -initrd "$initrd" \
-		-append "console=ttyS0 panic=-1 transparent_hugepage=madvise$boot_append" \
+		-append "console=ttyS0 panic=-1 $boot_append" \
 		</dev/null >"$log" 2>&1 &
 	local pid=$!
 	while ! wait_for "$pid" 30; do
@@ -418,28 +423,41 @@ boot() {	# initramfs serial-log
 }
 
 # kernel/selftests/stock.expected: the stock kernel's mm selftest results
-# (results.awk's lines) under a header naming the list and fragment they
-# were recorded with and how many stock runs were merged into them.
+# (results.awk's lines) under a header naming the list, fragment and boot
+# (the check runs' kernel options and qemu machine) they were recorded with
+# and how many stock runs were merged into them.
 st_hash() { sha256sum <"$1" | cut -c1-16; }
-st_header() { sed -n 's/^# recorded with list \([0-9a-f]*\) fragment \([0-9a-f]*\) runs \([0-9]*\).*/\1 \2 \3/p' "$st_expected" 2>/dev/null; }
+st_boot() { echo "-append \"$check_append\", qemu ${qemu_mem[*]}"; }
+st_boot_hash() { st_boot | sha256sum | cut -c1-16; }
+st_header() {	# "list fragment boot runs" of stock.expected's header, "-" if none
+	awk '/^# recorded with / {
+		for (i = 4; i < NF; i++) v[$i] = $(i + 1)
+		sub(/,$/, "", v["runs"])
+		print (v["list"] != "" ? v["list"] : "-"), (v["fragment"] != "" ? v["fragment"] : "-"),
+			(v["boot"] != "" ? v["boot"] : "-"), (v["runs"] != "" ? v["runs"] : 0)
+		found = 1; exit
+	}
+	END { if (!found) print "- - - 0" }' "$st_expected" 2>/dev/null || echo "- - - 0"
+}
 
 # Prints the TAP blocks of the mm selftests of the log (compare.awk) and, on
 # a full stock run, records its results into stock.expected, merged with the
-# results already there when list and fragment are unchanged. On patched,
-# a rerun's results (st_rerun) decide about the cases that were not ok.
-selftests_tap() {	# log record(0/1) [rerun results]
-	local log=$1 record=$2 retry=${3:-} dir=$out/selftests
+# results already there when list, fragment and boot are unchanged. On
+# patched, a rerun's results (st_rerun) decide about the cases that were not
+# ok, and the rerun programs are judged in full (compare.awk).
+selftests_tap() {	# log record(0/1) [rerun results, rerun ids]
+	local log=$1 record=$2 retry=${3:-} rerunids=${4:-} dir=$out/selftests
 	local res=$dir/results exp=$dir/expected new=$dir/expected.new
-	local lh fh rh rf runs
-	lh=$(st_hash "$st_list"); fh=$(st_hash "$kdir/config.fragment")
-	read -r rh rf runs <<<"$(st_header)"
+	local lh fh bh rh rf rb runs
+	lh=$(st_hash "$st_list"); fh=$(st_hash "$kdir/config.fragment"); bh=$(st_boot_hash)
+	read -r rh rf rb runs <<<"$(st_header)"
 	awk -f "$kdir/selftests/results.awk" "$log" >"$res"
 	# compare with the stock results of the programs that were to run here
 	awk -F'\t' 'NR == FNR { want[$1] = 1; next } !/^#/ && ($1 in want)' \
 		"$dir/list" "$st_expected" 2>/dev/null >"$exp"
 	if [ "$flavour" = stock ]; then
 		local keep=$st_expected
-		if [ "$rh $rf" != "$lh $fh" ] || [ -n "${UZ_ST_FRESH:-}" ]; then
+		if [ "$rh $rf $rb" != "$lh $fh $bh" ] || [ -n "${UZ_ST_FRESH:-}" ]; then
 			: >"$exp"
 			keep=/dev/null
 			runs=0
@@ -452,9 +470,10 @@ selftests_tap() {	# log record(0/1) [rerun results]
 			echo "# mm selftest results of stock Linux $kver, recorded by 'make -C kernel check-stock'"
 			echo "# (kernel/check.sh; kernel/selftests/results.awk gives the format). Do not edit:"
 			echo "# re-run check-stock; UZ_ST_FRESH=1 starts over instead of merging."
-			echo "# recorded with list $lh fragment $fh runs $((${runs:-0} + 1)), last $(date -u +%F)"
+			echo "# recorded with list $lh fragment $fh boot $bh runs $((${runs:-0} + 1)), last $(date -u +%F)"
+			echo "# boot $bh: $(st_boot)"
 			# programs this run did not run keep their old results
-			# (merging only; a new list or fragment starts over)
+			# (merging only; a new list, fragment or boot starts over)
 			awk -F'\t' 'NR == FNR { ran[$1] = 1; next } !/^#/ && !($1 in ran)' \
 				"$dir/list" "$keep" 2>/dev/null
 			cat "$new"
@@ -463,18 +482,26 @@ selftests_tap() {	# log record(0/1) [rerun results]
 		return 0
 	fi
 	echo "=== TAP BEGIN mm:baseline 0"
-	echo "1..1"
+	echo "1..2"
 	if [ ! -s "$st_expected" ]; then
 		echo "not ok 1 stock.expected exists (make -C kernel check-stock records it)"
-	elif [ "$rh" != "$lh" ]; then
-		echo "not ok 1 stock.expected was recorded with this selftest list (re-run make -C kernel check-stock)"
+		echo "not ok 2 stock.expected exists (make -C kernel check-stock records it)"
 	else
-		echo "ok 1 stock.expected was recorded with this selftest list ($runs stock run(s))"
+		if [ "$rh" != "$lh" ]; then
+			echo "not ok 1 stock.expected was recorded with this selftest list (re-run make -C kernel check-stock)"
+		else
+			echo "ok 1 stock.expected was recorded with this selftest list ($runs stock run(s))"
+		fi
+		if [ "$rb" != "$bh" ]; then
+			echo "not ok 2 stock.expected was recorded with these boot arguments (it has boot $rb, these runs boot $bh: $(st_boot); re-run make -C kernel check-stock)"
+		else
+			echo "ok 2 stock.expected was recorded with these boot arguments ($(st_boot))"
+		fi
 		[ "$rf" = "$fh" ] ||
-			echo "# config.fragment changed since stock.expected was recorded: re-run check-stock"
+			echo "# config.fragment changed since stock.expected was recorded: re-run make -C kernel check-stock"
 	fi
 	echo "=== TAP END mm:baseline"
-	awk -v flavour=patched -v expfile="$exp" -v newexp=/dev/null -v retry="$retry" \
+	awk -v flavour=patched -v expfile="$exp" -v newexp=/dev/null -v retry="$retry" -v rerunids="$rerunids" \
 		-f "$kdir/selftests/compare.awk" "$exp" "$res"
 }
 
@@ -570,7 +597,7 @@ judge() {	# [serial log without CRs] [record stock results: 0/1]
 		grep '^not ok ' "$st_tap" | sed 's/^/#   /'
 		st_rerun $ids
 		case $? in
-		0) selftests_tap "$log" 0 "$out/rerun/results" >"$st_tap" ;;
+		0) selftests_tap "$log" 0 "$out/rerun/results" "$ids" >"$st_tap" ;;
 		1) hard=$((hard + 1)) ;;
 		esac
 		r=$(count_tap "$log" "$st_tap" 2>/dev/null)
@@ -589,7 +616,11 @@ judge() {	# [serial log without CRs] [record stock results: 0/1]
 		/^ok .*# SKIP (known stock failure|flaky on stock)/ { s++; k++; print; next }
 		/^ok .*# SKIP/ { s++; next }
 		/^ok / { p++ }' "$st_tap"
-		say "mm selftests: full TAP in $st_tap, results in $out/selftests/results"
+		if [ -n "${judge_tmp:-}" ]; then
+			say "mm selftests: full TAP and results removed with the temporary directory (UZ_JUDGE_OUT=<dir> keeps them)"
+		else
+			say "mm selftests: full TAP in $st_tap, results in $out/selftests/results"
+		fi
 	fi
 	finish "$pass" $((fail + hard)) "$skip" "$flaky" "$names"
 }
@@ -625,7 +656,7 @@ bench_boot() {
 	} >"$list"
 	gen_cpio "$list" "$dir/initramfs.cpio"
 	qemu_mem=(-m 2G -smp 2)
-	boot_append=" UZ_MODE=bench UZ_ZRAM=1G UZ_BENCH_MB=$bench_mb UZ_BENCH_ROUNDS=$bench_rounds"
+	boot_append="transparent_hugepage=madvise UZ_MODE=bench UZ_ZRAM=1G UZ_BENCH_MB=$bench_mb UZ_BENCH_ROUNDS=$bench_rounds"
 	boot "$dir/initramfs.cpio" "$dir/serial.log"
 	local log=$dir/serial.log.txt
 	grep -q '^=== BENCH END rc 0' "$log" || {
@@ -672,10 +703,34 @@ prepare_kernel() {
 	build_kernel
 }
 
+# UZ_JUDGE_LOG=<log>: judge that log (and UZ_JUDGE_RERUN_LOG=<log> as its
+# rerun's) with the selftest list UZ_SELFTESTS selects, as the run that
+# wrote it did. Its files (selftests.tap, selftests/, rerun/) go to a private
+# temporary directory, removed at the end, or to UZ_JUDGE_OUT=<dir>, kept:
+# never into $work/out-<flavour>, which a real run may be using.
+judge_only() {
+	local w
+	[ -r "$UZ_JUDGE_LOG" ] || die "UZ_JUDGE_LOG: cannot read $UZ_JUDGE_LOG"
+	[ -z "${UZ_JUDGE_RERUN_LOG:-}" ] || [ -r "$UZ_JUDGE_RERUN_LOG" ] ||
+		die "UZ_JUDGE_RERUN_LOG: cannot read $UZ_JUDGE_RERUN_LOG"
+	if [ -n "${UZ_JUDGE_OUT:-}" ]; then
+		out=$(realpath -m "$UZ_JUDGE_OUT")
+		w=$(realpath -m "$work")
+		case $out/ in "$w"/out-*) die "UZ_JUDGE_OUT must not be a run's own directory ($out)" ;; esac
+		mkdir -p "$out" || die "cannot create $out"
+	else
+		out=$(mktemp -d "${TMPDIR:-/tmp}/uzswap-judge.XXXXXX") || die "mktemp failed"
+		judge_tmp=$out
+		trap 'rm -rf "$judge_tmp"' EXIT
+	fi
+	st_select
+	judge "$UZ_JUDGE_LOG" 0
+}
+
 # the whole run is one function, so editing this file while it runs is safe
 main() {
 	# UZ_JUDGE_LOG=file: only judge a serial log already captured
-	if [ -n "${UZ_JUDGE_LOG:-}" ]; then judge "$UZ_JUDGE_LOG" 0; fi
+	if [ -n "${UZ_JUDGE_LOG:-}" ]; then judge_only; fi
 	mkdir -p "$work" "$CCACHE_DIR"
 	if [ "$mode" = bench ]; then bench_main; fi
 	prepare_kernel

@@ -10,8 +10,9 @@
 # context and description (digits in the last two ignored).
 #
 # flavour=stock: this run is the baseline. Its results are written to F,
-# merged with E when E is given (a case whose outcome differs between the
-# runs becomes FLAKY). TAP: a pass is ok, a failure a "known stock failure"
+# merged with E when E is given: a case whose outcome differs between the
+# runs becomes FLAKY, and so does one that did not run in one of them (in
+# this one, or in the earlier ones of a program E has), unless it skipped. TAP: a pass is ok, a failure a "known stock failure"
 # skip, a flaky case a skip too.
 # flavour=patched: each case is compared with E:
 #   stock PASS/XFAIL  -> must PASS/XFAIL here, else not ok (also if missing)
@@ -19,20 +20,33 @@
 #   stock FLAKY       -> ok if it passes here, else a skip "flaky on stock"
 #   stock SKIP        -> ok if it passes here, skip if it skips, not ok if it fails
 #   not in E          -> its own outcome (FAIL is not ok)
-# With -v retry=T (patched only), T holds the results (results.awk's lines)
-# of a second guest run of the programs that had a case not ok here: a case
-# that was not ok and whose program ran again is judged by the same rules on
-# T's result. If that is fine, the case is a flake:
+# With -v retry=T -v rerunids="id id..." (patched only), T holds the results
+# (results.awk's lines) of a second guest run of the programs named, the ones
+# that had a case not ok here. A case that was not ok is a flake only if it
+# ran again and passed (PASS or XFAIL) there, in a program that ran to the
+# end (not killed by a signal or its timeout):
 #   ok <n> <name> # FLAKY <first result> in the first run, <result> on rerun
-# otherwise it stays not ok (with its rerun result in the text).
+# otherwise (it did not run again, or SKIPped, or FAILed, or its program was
+# killed) it stays not ok, with its rerun result in the text. The rerun programs are judged in full
+# too: a case that was fine in the first run but is not ok on the rerun by
+# the rules above (say it fails, or passes on stock and did not run again),
+# and a rerun program that did not run to the end (killed by a signal or its
+# timeout: its "ran to the end" FAILs, whatever stock did), adds a point
+#   not ok <n> <name> (on rerun: <result>, <first result> in the first run, ...)
+# to the block of that program.
 BEGIN {
-	FS = "\t"; nids = 0
+	FS = "\t"; nids = 0; nt = 0
 	if (retry != "") {
+		n = split(rerunids, f, " ")
+		for (x = 1; x <= n; x++) rerunid[f[x]] = 1
 		while ((getline line < retry) > 0) {
 			if (line ~ /^#/ || split(line, f, "\t") < 6) continue
-			rerunid[f[1]] = 1
+			if (rerunids == "") rerunid[f[1]] = 1
 			k = key(f[1], f[2], f[4], f[5])
-			if (!(k in tstat)) tstat[k] = f[3]
+			if (k in tstat) continue
+			tstat[k] = f[3]; torder[++nt] = k
+			tid[k] = f[1]; tn[k] = f[2]; tctx[k] = f[4]; tdesc[k] = f[5]; tnote[k] = f[6]
+			if (f[2] == "end" && f[3] != "PASS") killed[f[1]] = 1
 		}
 		close(retry)
 	}
@@ -71,10 +85,20 @@ function bad(e, s) {
 # the case's result on the rerun of its program ("" = did not run again)
 function rerun(i, k) { return (k in tstat) ? tstat[k] : "" }
 function shown(s) { return s == "" ? "did not run" : s }
-# for a case that is not ok: fine on the rerun of its program?
-function flaky(i, k, e) { return (i in rerunid) && !bad(e, rerun(i, k)) }
+# for a case that is not ok: a flake only if it ran again and passed, and
+# its program was not killed on the rerun
+function flaky(i, k) { return (i in rerunid) && !(i in killed) && okclass(rerun(i, k)) }
 function flakynote(i, k, s) { return "FLAKY " shown(s) " in the first run, " shown(rerun(i, k)) " on rerun" }
-function rerunnote(i, k) { return (i in rerunid) ? ", " shown(rerun(i, k)) " again on rerun" : "" }
+function rerunnote(i, k) {
+	if (!(i in rerunid)) return ""
+	return ", " shown(rerun(i, k)) " on rerun" ((i in killed) ? ", where its program was killed" : "")
+}
+# a point for a case of a rerun program that was fine in the first run
+# (first result f) and is not now (result s on the rerun)
+function rerunfail(i, k, n, c, d, f, s, e, note) {
+	tap(i, 0, name(i, n, c, d) " (on rerun: " shown(s) ", " shown(f) " in the first run, " \
+		(e == "" ? "not in stock.expected" : (okclass(e) ? "passes on stock" : "stock: " e)) ")" why(note), "")
+}
 
 /^#/ || NF < 6 { next }
 
@@ -82,6 +106,7 @@ FILENAME == expfile {
 	k = key($1, $2, $4, $5)
 	estat[k] = $3; enote[k] = $6
 	eorder[++ne] = k; eline[k] = $0
+	eid[$1] = 1
 	addid($1)
 	next
 }
@@ -103,7 +128,11 @@ END {
 			if ((k in estat) && estat[k] != s && !(okclass(estat[k]) && okclass(s)))
 				s = "FLAKY"
 			if (k in estat && estat[k] == "FLAKY") s = "FLAKY"
-			printf "%s\t%s\t%s\t%s\t%s\t%s\n", i, rn[k], s, rctx[k], rdesc[k], rnote[k] > newexp
+			# missing in the earlier stock runs of its program: flaky
+			# unless it only skips (as a case missing in this run)
+			note = rnote[k]
+			if (!(k in estat) && (i in eid) && s != "SKIP") { s = "FLAKY"; note = "missing in a stock run" }
+			printf "%s\t%s\t%s\t%s\t%s\t%s\n", i, rn[k], s, rctx[k], rdesc[k], note > newexp
 			if (okclass(s)) tap(i, 1, text, "")
 			else if (s == "SKIP") tap(i, 1, text, "SKIP" (rnote[k] != "" ? " " rnote[k] : ""))
 			else if (s == "FLAKY") tap(i, 1, text, "SKIP flaky on stock (its outcome differs between stock runs)")
@@ -111,7 +140,8 @@ END {
 			continue
 		}
 		e = (k in estat) ? estat[k] : ""
-		if (bad(e, s) && flaky(i, k, e)) tap(i, 1, text, flakynote(i, k, s))
+		firstbad[k] = bad(e, s)
+		if (firstbad[k] && flaky(i, k)) tap(i, 1, text, flakynote(i, k, s))
 		else if (okclass(s)) tap(i, 1, text, "")
 		else if (e == "" && s == "SKIP") tap(i, 1, text, "SKIP" (rnote[k] != "" ? " " rnote[k] : ""))
 		else if (e == "") tap(i, 0, text " (new: not in stock.expected" rerunnote(i, k) ")" why(rnote[k]), "")
@@ -133,13 +163,32 @@ END {
 			s = (e == "SKIP") ? "SKIP" : "FLAKY"
 			printf "%s\t%s\t%s\t%s\t%s\t%s\n", p[1], p[2], s, p[4], p[5], "missing in a stock run" > newexp
 			tap(p[1], 1, text " (did not run this time)", "SKIP " (s == "SKIP" ? "skipped on stock" : "flaky on stock"))
-		} else if (okclass(e) && flaky(p[1], k, e)) {
+			continue
+		}
+		firstbad[k] = okclass(e)
+		if (okclass(e) && flaky(p[1], k)) {
 			tap(p[1], 1, text, flakynote(p[1], k, ""))
 		} else if (okclass(e)) {
 			tap(p[1], 0, text " (did not run here" rerunnote(p[1], k) ", passes on stock)", "")
 		} else {
 			tap(p[1], 1, text " (did not run here)", "SKIP stock: " e why(enote[k]))
 		}
+	}
+	# the rerun programs in full: what was fine in the first run must be
+	# fine on the rerun too, and the rerun must not be killed
+	for (j = 1; j <= nt; j++) {
+		k = torder[j]; i = tid[k]; s = tstat[k]
+		if (!(i in rerunid) || firstbad[k]) continue
+		e = (k in estat) ? estat[k] : ""
+		if (bad(e, s) || (tn[k] == "end" && s != "PASS"))
+			rerunfail(i, k, tn[k], tctx[k], tdesc[k], (k in rstat) ? rstat[k] : "", s, e, tnote[k])
+	}
+	for (j = 1; j <= ne && flavour != "stock"; j++) {
+		k = eorder[j]
+		if ((k in tstat) || firstbad[k] || !okclass(estat[k])) continue
+		split(eline[k], p, "\t")
+		if (p[1] in rerunid)
+			rerunfail(p[1], k, p[2], p[4], p[5], (k in rstat) ? rstat[k] : "", "", estat[k], "")
 	}
 	for (x = 1; x <= nids; x++) {
 		i = ids[x]
