@@ -44,8 +44,16 @@ if [ ! -x configure ] || [ configure.ac -nt configure ]; then
 	autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
 fi
 # configure again when configure changed or was run with other flags
-if [ ! -f Makefile ] || [ configure -nt Makefile ] ||
-   [ "$(./config.status --config 2>/dev/null | tr -d "'")" != "$configure_flags" ]; then
+old_flags=$(./config.status --config 2>/dev/null | tr -d "'") || old_flags=
+if [ ! -f Makefile ] || [ configure -nt Makefile ] || [ "$old_flags" != "$configure_flags" ]; then
+	# Other flags (plain, or --enable-werror): make does not rebuild what
+	# was compiled with the old ones, so remove it first. Before configure,
+	# so that a run interrupted in between cleans again the next time.
+	if [ -f Makefile ] && [ "$old_flags" != "$configure_flags" ]; then
+		echo "== make clean (built before with: ${old_flags:-unknown flags})"
+		make clean >/dev/null 2>&1 ||
+			find . \( -name '*.o' -o -name '*.lo' -o -name '*.la' \) -type f -delete
+	fi
 	echo "== configure $configure_flags"
 	./configure --quiet $configure_flags
 fi
