@@ -3,11 +3,24 @@
 # Install, build and run the whole test suite: the userspace tests
 # (make check, built with -Werror), the same tree built with clang
 # (scripts/check-clang.sh), then the kernel series built and booted under
-# qemu (kernel/check.sh patched).  The last line is the total of all three.
+# qemu (kernel/check.sh patched).  The last line is the total of all three,
+# alone on its line: "N passed, N failed, N skipped", followed by ", N flaky"
+# when the kernel part had flaky cases (neither passed nor failed).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || { echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 
-bash scripts/bootstrap.sh --for-tests || { echo "0 passed, 1 failed"; exit 1; }
+# end the line when the output saved in a file did not (so that what this
+# script prints next starts a line of its own)
+eol() { [ -s "$1" ] && [ -n "$(tail -c 1 "$1")" ] && echo; return 0; }
+closing() {	# pass fail skip [flaky]
+	echo "$1 passed, $2 failed, $3 skipped$([ "${4:-0}" -gt 0 ] && echo ", $4 flaky")"
+}
+boot_out=$(mktemp /tmp/uzswap-bootstrap.XXXXXX)
+trap 'rm -f "$boot_out"' EXIT
+bash scripts/bootstrap.sh --for-tests 2>&1 | tee "$boot_out"
+brc=${PIPESTATUS[0]}
+eol "$boot_out"
+[ "$brc" -eq 0 ] || { closing 0 1 0; exit 1; }
 
 make -j2 check >make-check.out 2>&1
 rc=$?
@@ -35,15 +48,19 @@ if bash scripts/check-clang.sh; then pass=$((pass + 1)); else fail=$((fail + 1))
 # selftest cases that failed once and passed when run again)
 bash kernel/check.sh patched 2>&1 | tee kernel-check.out
 krc=${PIPESTATUS[0]}
+eol kernel-check.out
 read -r kp kf ks kflaky < <(sed -n -E \
 	's/^kernel: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped(, ([0-9]+) flaky)?$/\1 \2 \3 \5/p' \
 	kernel-check.out | tail -n 1)
 if [ -z "${kp:-}" ]; then
-	kp=0 kf=1 ks=0
+	# no closing line: skipped if it said so with its exit code, else failed
+	if [ "$krc" -eq 77 ]; then kp=0 kf=0 ks=1; else kp=0 kf=1 ks=0; fi
+	echo "kernel: no closing line (exit $krc): counted as 1 $([ "$krc" -eq 77 ] && echo skipped || echo failed)"
 elif [ "$krc" -ne 0 ] && [ "$krc" -ne 77 ] && [ "$kf" -eq 0 ]; then
 	kf=1
 fi
-pass=$((pass + kp)) fail=$((fail + kf)) skip=$((skip + ks))
-[ -n "${kflaky:-}" ] && echo "flaky: $kflaky kernel mm selftest case(s) passed only when run again (counted as passed)"
-echo "$pass passed, $fail failed, $skip skipped"
+pass=$((pass + kp)) fail=$((fail + kf)) skip=$((skip + ks)) kflaky=${kflaky:-0}
+[ "$kflaky" -gt 0 ] &&
+	echo "flaky: $kflaky kernel mm selftest case(s) failed once and passed when run again (in neither passed nor failed)"
+closing "$pass" "$fail" "$skip" "$kflaky"
 [ "$fail" -eq 0 ]
