@@ -17,6 +17,9 @@ struct codec;
 struct agent {
 	int active;	/* connected once and running its thread */
 	int fork_pending; /* between fork()'s prepare and parent hooks */
+	int evict_hold;	  /* interposed calls under way that need no
+			   * eviction until they are done (counter) */
+	int evicted_once; /* an eviction has started in this process */
 	unsigned holder;  /* our slot in the arena (fork) */
 	int fork_event;	  /* the uffd has UFFD_FEATURE_EVENT_FORK */
 	int uplink;	  /* socket to the parent that forked us, or -1 */

@@ -106,8 +106,9 @@ static void mirror(void)
 
 static int mirrored(void)
 {
+	/* a vfork child shares our memory but not our threads */
 	return uz_agent.active && __atomic_load_n(&n_threads, __ATOMIC_ACQUIRE) &&
-	       !loop_is_agent_thread();
+	       !loop_is_agent_thread() && getpid() == uz_agent.pid;
 }
 
 static void lock(void)

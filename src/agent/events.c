@@ -34,6 +34,8 @@ static unsigned n_tasks;
  * pages the application dropped meanwhile (see events_watch) */
 static uint64_t watch_blk;
 static uint64_t watch_dropped[UZ_PAGES_PER_BLOCK / 64];
+/* ... and the part of it an mremap moved meanwhile, and by how much */
+static struct { uint64_t from, to; int64_t delta; } watch_moved;
 
 /* Is page @a waiting in a remap task?  It belongs to its new home. */
 static int page_in_task(uint64_t a)
@@ -63,8 +65,14 @@ static void drop_range(uint64_t s, uint64_t e)
 
 		if (blk == watch_blk)
 			for (p = (from - blk) / UZ_PAGE_SIZE;
-			     p < (to - blk + UZ_PAGE_SIZE - 1) / UZ_PAGE_SIZE; p++)
+			     p < (to - blk + UZ_PAGE_SIZE - 1) / UZ_PAGE_SIZE; p++) {
+				uint64_t a = blk + (uint64_t)p * UZ_PAGE_SIZE;
+
+				/* the UNMAP after an mremap: moved, not dropped */
+				if (a >= watch_moved.from && a < watch_moved.to)
+					continue;
 				watch_dropped[p / 64] |= 1ull << (p % 64);
+			}
 		if (!b)
 			continue;
 		for (p = (from - blk) / UZ_PAGE_SIZE;
@@ -135,6 +143,22 @@ static int task_run(const struct remap_task *t)
 	return 0;
 }
 
+/* Unregister [s, s+len) where no block of ours is: a registration
+ * that moved with a VMA (mremap) after its block was released or
+ * copied page by page. */
+static void unregister_unowned(uint64_t s, uint64_t len)
+{
+	uint64_t e = s + len, blk;
+
+	for (blk = block_of(s); blk < e; blk += UZ_BLOCK_SIZE) {
+		uint64_t from = s > blk ? s : blk;
+		uint64_t to = e < blk + UZ_BLOCK_SIZE ? e : blk + UZ_BLOCK_SIZE;
+
+		if (!blocks_find(blk))
+			uffd_unregister(uz_agent.uffd, from, to - from);
+	}
+}
+
 int events_pending_run(uint64_t addr)
 {
 	unsigned i;
@@ -154,10 +178,15 @@ int events_pending_run(uint64_t addr)
 		}
 		{
 			uint64_t from = t->from, to = t->to;
+			int64_t delta = t->delta;
 
 			tasks[i] = tasks[--n_tasks];
 			/* copied: the old pages are no longer ours to keep */
 			drop_range(from, to);
+			/* nor is the new range, which came registered with
+			 * the VMA: left so, it would split VMAs (mremap then
+			 * fails) and route first touches through us */
+			unregister_unowned(from + delta, to - from);
 		}
 	}
 	return addr ? err : (int)n_tasks;
@@ -183,6 +212,17 @@ void events_watch(uint64_t blk)
 {
 	watch_blk = blk;
 	memset(watch_dropped, 0, sizeof(watch_dropped));
+	memset(&watch_moved, 0, sizeof(watch_moved));
+}
+
+int events_watch_moved_any(void)
+{
+	return watch_moved.to > watch_moved.from;
+}
+
+int64_t events_watch_moved(uint64_t addr)
+{
+	return addr >= watch_moved.from && addr < watch_moved.to ? watch_moved.delta : 0;
 }
 
 int events_watch_dropped(unsigned page)
@@ -202,10 +242,20 @@ static void remap(uint64_t from, uint64_t to, uint64_t len)
 		return;
 	for (blk = block_of(from); blk < end; blk += UZ_BLOCK_SIZE) {
 		struct block *b = blocks_find(blk);
+		uint64_t s = from > blk ? from : blk;
+		uint64_t e = end < blk + UZ_BLOCK_SIZE ? end : blk + UZ_BLOCK_SIZE;
 		struct block *there;
 
-		if (!b)
+		if (blk == watch_blk) {
+			watch_moved.from = s;
+			watch_moved.to = e;
+			watch_moved.delta = delta;
+		}
+		if (!b) {
+			if (blk != watch_blk)
+				unregister_unowned(s + delta, e - s);
 			continue;
+		}
 		if (blk >= from && blk + UZ_BLOCK_SIZE <= end &&
 		    !(delta % (int64_t)UZ_BLOCK_SIZE)) {
 			/* whole block, still aligned: just re-key it */

@@ -24,5 +24,9 @@ UZ_HIDDEN int events_pending_run(uint64_t addr);
  */
 UZ_HIDDEN void events_watch(uint64_t blk);
 UZ_HIDDEN int events_watch_dropped(unsigned page);
+/* How far page @addr of the watched block moved with an mremap (0: it
+ * did not): its staged copy goes back there. */
+UZ_HIDDEN int64_t events_watch_moved(uint64_t addr);
+UZ_HIDDEN int events_watch_moved_any(void);
 
 #endif

@@ -45,6 +45,9 @@ static int stage_map(void)
 		uz_agent.evict_stage = p;
 	}
 	madvise(p, UZ_BLOCK_SIZE, MADV_HUGEPAGE);
+	/* a child gets staging of its own (evict_stage_reset): sharing
+	 * this one copy-on-write would make its pages unmovable */
+	madvise(p, UZ_BLOCK_SIZE, MADV_DONTFORK);
 	/* an mlockall(MCL_FUTURE) of the application locks and fills new
 	 * mappings: moves need an empty, unlocked destination */
 	mem_zap(p, UZ_BLOCK_SIZE);
@@ -203,6 +206,29 @@ static int move_out(uint64_t addr, int huge, unsigned *busy)
  * the block was away stay dropped.  Returns 0 or -errno when even the
  * copy failed.
  */
+/* Page by page, each to where it is now: an mremap moved part of the
+ * block while it was away (events_watch_moved). */
+static int put_back_pages(uint64_t addr, uint64_t t0)
+{
+	unsigned p;
+	int err;
+
+	for (p = 0; p < UZ_PAGES_PER_BLOCK; p++) {
+		uint64_t a = addr + (uint64_t)p * UZ_PAGE_SIZE;
+
+		if (events_watch_dropped(p))
+			continue;
+		while ((err = uffd_fill_range(uz_agent.uffd, uffd_op_copy,
+					      a + events_watch_moved(a),
+					      uz_agent.evict_stage + (uint64_t)p * UZ_PAGE_SIZE,
+					      UZ_PAGE_SIZE)) == -EAGAIN)
+			restore_settle_wait(t0, "putting a block back");
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 static int move_back(uint64_t addr)
 {
 	uint64_t done, t0 = now_ns();
@@ -210,6 +236,8 @@ static int move_back(uint64_t addr)
 	int err;
 
 	for (;;) {
+		if (events_watch_moved_any())
+			return put_back_pages(addr, t0);
 		for (p = 0; p < UZ_PAGES_PER_BLOCK; p++)
 			if (events_watch_dropped(p))
 				mem_zap(uz_agent.evict_stage + (uint64_t)p * UZ_PAGE_SIZE,
@@ -219,9 +247,18 @@ static int move_back(uint64_t addr)
 				       UZ_BLOCK_SIZE, -EEXIST, 0, &kept, &done);
 		if (err != -EAGAIN)
 			break;
-		restore_settle_wait(t0, "putting a block back");
+		/* EAGAIN with no event to read: the thread that caused it
+		 * has yet to finish; copy instead, which waits it out */
+		if (!restore_settle()) {
+			log_limited(UZ_LOG_INFO, 3, 60, "block %#lx: cannot be "
+				    "moved back (busy); copying it back",
+				    (unsigned long)addr);
+			break;
+		}
 	}
 	while (err) {
+		if (events_watch_moved_any())
+			return put_back_pages(addr, t0);
 		err = uffd_fill_range(uz_agent.uffd, uffd_op_copy, addr + done,
 				      uz_agent.evict_stage + done,
 				      UZ_BLOCK_SIZE - done);
@@ -355,7 +392,8 @@ static int evict_one(uint64_t block, void *arg)
 	 * one may be waiting for us to follow a credential change */
 	restore_poll();
 	creds_catch_up();
-	if (__atomic_load_n(&uz_agent.fork_pending, __ATOMIC_SEQ_CST)) {
+	if (__atomic_load_n(&uz_agent.fork_pending, __ATOMIC_SEQ_CST) ||
+	    __atomic_load_n(&uz_agent.evict_hold, __ATOMIC_SEQ_CST)) {
 		w->done->err = -EBUSY;
 		return 1;
 	}
@@ -387,6 +425,8 @@ void evict_run(const struct uz_evict *req, struct uz_evict_done *done,
 	int64_t managed;
 
 	memset(done, 0, sizeof(*done));
+	/* before any block is registered; see hold_begin() */
+	__atomic_store_n(&uz_agent.evicted_once, 1, __ATOMIC_SEQ_CST);
 	managed = regions_scan(evict_one, &w);
 	if (managed < 0)
 		done->err = (int32_t)managed;

@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -180,10 +181,33 @@ void fork_pollfds_done(const struct pollfd *p, int n)
 	}
 }
 
+/*
+ * One fork at a time, from its prepare hook to its parent and child
+ * hooks: they share `pending`, the freeze and the child's uffd.  Two
+ * threads forking at once mixed them up (one child got the other's
+ * channel and waited forever, the freeze was lifted under the second
+ * fork).  Taken last among the prepare handlers (ours were registered
+ * first), given back first among the parent handlers.
+ */
+static pthread_mutex_t fork_lock = PTHREAD_MUTEX_INITIALIZER;
+static __thread int holding_fork_lock;
+
+void fork_hold(void)
+{
+	pthread_mutex_lock(&fork_lock);
+}
+
+void fork_release(void)
+{
+	pthread_mutex_unlock(&fork_lock);
+}
+
 void fork_prepare_hook(void)
 {
 	if (!uz_agent.active)
 		return;
+	pthread_mutex_lock(&fork_lock);
+	holding_fork_lock = 1;
 	/* no eviction may slip in between this and the fork itself */
 	__atomic_store_n(&uz_agent.fork_pending, 1, __ATOMIC_SEQ_CST);
 	if (loop_request(LOOP_FORK_PREPARE, 0, 0) || pending.fallback)
@@ -192,10 +216,12 @@ void fork_prepare_hook(void)
 
 void fork_parent_hook(void)
 {
-	if (!uz_agent.active)
+	if (!holding_fork_lock)
 		return;
 	loop_request(LOOP_FORK_DONE, 0, 0);
 	__atomic_store_n(&uz_agent.fork_pending, 0, __ATOMIC_SEQ_CST);
+	holding_fork_lock = 0;
+	pthread_mutex_unlock(&fork_lock);
 }
 
 /* Wait for the parent's word: our uffd, or -1 to start afresh. */
@@ -234,8 +260,11 @@ void fork_child_hook(void)
 	unsigned i;
 	int ufd;
 
-	if (!uz_agent.active)
+	if (!holding_fork_lock)
 		return;
+	/* the child's copy, held by a thread that is not in the child */
+	holding_fork_lock = 0;
+	pthread_mutex_init(&fork_lock, NULL);
 	/* the parent's links are not ours */
 	for (i = 0; i < n_kids; i++)
 		close(kids[i].fd);

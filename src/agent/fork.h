@@ -9,6 +9,10 @@
 
 /* pthread_atfork hooks (app thread). */
 UZ_HIDDEN void fork_prepare_hook(void);
+/* No fork() starts between these two (an interposed call that must not
+ * be split by one). */
+UZ_HIDDEN void fork_hold(void);
+UZ_HIDDEN void fork_release(void);
 UZ_HIDDEN void fork_parent_hook(void);
 UZ_HIDDEN void fork_child_hook(void);
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "fork.h"
 #include "loop.h"
 #include "regions.h"
 #include "uzswap.h"
@@ -47,30 +48,51 @@ UZ_EXPORT int munmap(void *addr, size_t len)
 	return (int)r;
 }
 
+/*
+ * Bring [addr, addr+len) back and keep evictions off until the caller's
+ * system call is done (hold_end).  Evicted blocks are VMAs of their own
+ * (registered on the uffd), and some calls want one VMA: mremap fails
+ * with EFAULT, and with MREMAP_FIXED (Linux 6.17+) moves part of the
+ * range before failing.  Only when something is evicted at all.
+ */
+static int hold_begin(void *addr, size_t len)
+{
+	if (!uz_agent.active || !len || loop_is_agent_thread())
+		return 0;
+	/* hold first, then look: an eviction that starts after the hold
+	 * stops before its first block, one that started before has set
+	 * evicted_once (evict_run) and may have a block in flight, which
+	 * the round trip below waits out */
+	__atomic_add_fetch(&uz_agent.evict_hold, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&uz_agent.evicted_once, __ATOMIC_SEQ_CST))
+		loop_request(LOOP_RESTORE_RANGE, (uintptr_t)addr, len);
+	return 1;
+}
+
+static void hold_end(int held)
+{
+	if (held)
+		__atomic_sub_fetch(&uz_agent.evict_hold, 1, __ATOMIC_SEQ_CST);
+}
+
 UZ_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 {
 	void *new_addr = NULL;
 	void *p;
 	va_list ap;
 	long r;
+	int held, saved;
 
 	if (flags & MREMAP_FIXED) {
 		va_start(ap, flags);
 		new_addr = va_arg(ap, void *);
 		va_end(ap);
 	}
+	held = hold_begin(old, old_len);
 	r = syscall(SYS_mremap, old, old_len, new_len, flags, new_addr);
-	if (r == -1 && errno == EFAULT && uz_agent.active && !loop_is_agent_thread()) {
-		/* a block partly restored stays registered on the uffd, a VMA
-		 * of its own, and mremap wants one VMA: bring the range back
-		 * (it is unregistered and merges again), then try once more */
-		int saved = errno;
-
-		if (!loop_request(LOOP_RESTORE_RANGE, (uintptr_t)old, old_len))
-			r = syscall(SYS_mremap, old, old_len, new_len, flags, new_addr);
-		else
-			errno = saved;
-	}
+	saved = errno;
+	hold_end(held);
+	errno = saved;
 	p = r == -1 ? MAP_FAILED : (void *)r;
 	if (p != MAP_FAILED && p != old) {
 		/* the old range is gone; the stored copy follows through
@@ -89,10 +111,19 @@ UZ_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...
  */
 UZ_EXPORT int madvise(void *addr, size_t len, int advice)
 {
-	if (advice == MADV_WIPEONFORK && uz_agent.active && len &&
-	    !loop_is_agent_thread()) {
+	int held, r, saved;
+
+	if (advice != MADV_WIPEONFORK)
+		return (int)syscall(SYS_madvise, addr, len, advice);
+	/* no fork may copy the range between the flag and the restore */
+	fork_hold();
+	held = hold_begin(addr, len);
+	r = (int)syscall(SYS_madvise, addr, len, advice);
+	saved = errno;
+	if (!r && uz_agent.active && !loop_is_agent_thread())
 		regions_hint((uintptr_t)addr, len, UZSWAP_HINT_HOT);
-		loop_request(LOOP_RESTORE_RANGE, (uintptr_t)addr, len);
-	}
-	return (int)syscall(SYS_madvise, addr, len, advice);
+	hold_end(held);
+	fork_release();
+	errno = saved;
+	return r;
 }

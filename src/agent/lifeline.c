@@ -25,6 +25,7 @@
 
 #include "lifeline.h"
 #include "log.h"
+#include "loop.h"
 
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL
@@ -74,10 +75,13 @@ static int thread_ended(pid_t tid)
 	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return 1;
+		/* gone; any other failure (no descriptor left) tells nothing */
+		return errno == ENOENT || errno == ESRCH;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
-	if (n <= 0)
+	if (n < 0)
+		return errno == ESRCH;
+	if (n == 0)
 		return 1;
 	buf[n] = 0;
 	/* "tid (comm) S ...": the state follows the last ')' */
@@ -155,8 +159,11 @@ void lifeline_check(void)
 		if (tid < 0)
 			return; /* no /proc: nothing to watch with */
 		if (!tid) {
-			/* only the agent is left: end as glibc would */
+			/* only the agent is left: end as glibc would, after
+			 * bringing everything back (atexit handlers run on
+			 * this thread, which cannot fault on evicted memory) */
 			log_debug("the last application thread has ended");
+			restore_everything();
 			exit(0);
 		}
 		if (tid == getpid()) {

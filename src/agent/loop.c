@@ -9,6 +9,7 @@
 
 #include "blocks.h"
 #include "creds.h"
+#include "events.h"
 #include "evict.h"
 #include "fork.h"
 #include "lifeline.h"
@@ -77,6 +78,14 @@ static int restore_range(uint64_t start, uint64_t len)
 	uint32_t n, i, done;
 	int err = 0;
 
+	/* stored pages an unaligned mremap moved wait in copy tasks, and
+	 * their new range stays registered until copied: copy them first */
+	while (events_pending_run(0) > 0) {
+		if (!t0)
+			t0 = now_ns();
+		restore_settle_wait(t0, "restoring a range");
+		creds_catch_up();
+	}
 	do {
 		n = blocks_collect(start, end, addrs, 512);
 		for (i = done = 0; i < n && !err; i++) {
@@ -91,6 +100,7 @@ static int restore_range(uint64_t start, uint64_t len)
 				if (!t0)
 					t0 = now_ns();
 				restore_settle_wait(t0, "restoring a range");
+				creds_catch_up();
 				err = 0;
 				i--;
 				continue;
@@ -99,6 +109,11 @@ static int restore_range(uint64_t start, uint64_t len)
 		}
 	} while (n && done && !err);
 	return err;
+}
+
+void restore_everything(void)
+{
+	restore_range(0, UINT64_MAX);
 }
 
 void loop_reset_child(void)

@@ -15,6 +15,8 @@ enum loop_op {
 
 /* Start the agent thread on a stack of its own.  Returns 0 or -errno. */
 UZ_HIDDEN int loop_start(void);
+/* On the agent thread: bring back everything evicted. */
+UZ_HIDDEN void restore_everything(void);
 /* Wake the agent thread. */
 UZ_HIDDEN void loop_wake(void);
 

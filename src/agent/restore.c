@@ -8,6 +8,7 @@
 
 #include "blocks.h"
 #include "codec.h"
+#include "creds.h"
 #include "events.h"
 #include "latency.h"
 #include "log.h"
@@ -266,9 +267,17 @@ int restore_block_whole(struct block *b)
 	 * stay in staging and show through a zero frame of a later block);
 	 * on an error the frames stay stored and a retry restores them */
 	stage_put(i, off < UZ_BLOCK_SIZE || err || kept);
-	if (err == -EINVAL) {
-		/* UFFDIO_MOVE needs both VMAs alike: after mprotect() or
-		 * mlock() of the block they are not.  Frame by frame with
+	if (err == -EAGAIN && !restore_settle()) {
+		/* no event left to read, yet no move: frame by frame with
+		 * UFFDIO_COPY instead (it fails the same way only while the
+		 * thread behind the event has yet to finish: then retried) */
+		log_limited(UZ_LOG_INFO, 3, 60, "block %#lx: busy for a move; "
+			    "restoring it in 64 KB frames", (unsigned long)b->addr);
+		return restore_all_frames(b);
+	}
+	if (err == -EINVAL || err == -ENOENT) {
+		/* UFFDIO_MOVE needs both VMAs alike and the block in one:
+		 * after mprotect() or mlock() of (part of) it they are not.  Frame by frame with
 		 * UFFDIO_COPY works in any VMA; pages moved already are
 		 * stepped over (EEXIST). */
 		log_limited(UZ_LOG_INFO, 3, 60, "block %#lx: its mapping "
@@ -404,8 +413,8 @@ static void handle(const struct uffd_msg *m, uint64_t t0)
 		events_handle(m);
 }
 
-/* While frozen, only the FORK event is acted on; the rest waits (the
- * kernel wakes no faulting thread until we answer, so they are safe). */
+/* While frozen, faults are served and the FORK event ends the freeze;
+ * other events wait (the thread that caused one waits too). */
 static void defer(const struct uffd_msg *m)
 {
 	if (m->event == UFFD_EVENT_FORK) {
@@ -457,6 +466,8 @@ void restore_settle_wait(uint64_t t0, const char *what)
 {
 	struct timespec pause = { 0, 50000 };
 
+	/* one may be waiting for us to follow a credential change */
+	creds_catch_up();
 	if (restore_settle())
 		return;
 	/* read already: the application's thread has yet to run */
@@ -506,7 +517,14 @@ int restore_poll(void)
 		for (i = 0; i < n / (ssize_t)sizeof(msgs[0]); i++) {
 			struct uffd_msg *m = &msgs[i];
 
-			if (uz_agent.frozen)
+			/* faults are served even while a fork is under way:
+			 * the forking thread itself, or a thread holding a
+			 * lock it needs (malloc's, taken after the prepare
+			 * hooks), may be the one faulting.  The table changes
+			 * only after the fill, which waits for the kernel's
+			 * copy of the address space: the child gets both as
+			 * they were before. */
+			if (uz_agent.frozen && m->event != UFFD_EVENT_PAGEFAULT)
 				defer(m);
 			else if (m->event == UFFD_EVENT_PAGEFAULT)
 				fault_or_queue(m->arg.pagefault.address,
@@ -516,7 +534,7 @@ int restore_poll(void)
 			handled++;
 		}
 	}
-	if (n_retry && !uz_agent.frozen)
+	if (n_retry)
 		retry_pending();
 	return handled;
 }

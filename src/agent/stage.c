@@ -46,6 +46,9 @@ int stage_init(void)
 		blocks[i] = map_aligned(UZ_BLOCK_SIZE, UZ_BLOCK_SIZE, 1);
 		if (!blocks[i])
 			return -ENOMEM;
+		/* shared with a child copy-on-write, its huge pages could no
+		 * longer be moved; a child maps its own (clear) */
+		madvise(blocks[i], UZ_BLOCK_SIZE, MADV_DONTFORK);
 	}
 	return 0;
 }
@@ -172,6 +175,7 @@ static int clear(int i)
 			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
 		return ST_BROKEN; /* its old bytes would show through */
 	madvise(blocks[i], UZ_BLOCK_SIZE, MADV_HUGEPAGE);
+	madvise(blocks[i], UZ_BLOCK_SIZE, MADV_DONTFORK);
 	munlock(blocks[i], UZ_BLOCK_SIZE);
 	return ST_EMPTY;
 }

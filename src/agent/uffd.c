@@ -94,6 +94,10 @@ int uffd_move_around(int uffd, uint64_t dst, uint64_t src, uint64_t len,
 		off += moved;
 		if (!err)
 			break;
+		/* a move that stopped part way also says EAGAIN, with the
+		 * bytes it did: that is progress, go on from there */
+		if (err == -EAGAIN && moved)
+			continue;
 		if (err != skip_err || (off == 0 && stop_at_start))
 			break;
 		(*skipped)++;
@@ -167,15 +171,36 @@ int uffd_fill_range(int uffd,
 		off += done;
 		if (!err)
 			break;
+		if (err == -EAGAIN && done)
+			continue; /* stopped part way: progress */
 		if (err == -EEXIST) {
 			/* already mapped: the application touched it or it
 			 * never left; skip that page */
 			off = (off & ~(uint64_t)(UZ_PAGE_SIZE - 1)) + UZ_PAGE_SIZE;
 			continue;
 		}
-		if (err == -ENOENT)
-			/* the range is gone (unmapped under us): nothing to fill */
+		if (err == -ENOENT && len - off > UZ_PAGE_SIZE) {
+			/* the rest is not in one registered VMA: an mlock()
+			 * or mprotect() of part of it split it.  Page by
+			 * page: only a page that is gone itself is skipped */
+			uint64_t p;
+
+			for (p = off & ~(uint64_t)(UZ_PAGE_SIZE - 1); p < len; p += UZ_PAGE_SIZE) {
+				err = uffd_fill_range(uffd, op, dst + p,
+						      src ? src + p : NULL,
+						      len - p < UZ_PAGE_SIZE ? len - p : UZ_PAGE_SIZE);
+				if (err)
+					return err;
+			}
 			return 0;
+		}
+		if (err == -ENOENT) {
+			/* this page is gone (unmapped, or no longer ours):
+			 * nothing to fill, but a thread may still sleep on
+			 * a fault we read there */
+			uffd_wake(uffd, dst, len);
+			return 0;
+		}
 		return err;
 	}
 	/* a partial fill that hit EEXIST last may leave waiters asleep */

@@ -36,9 +36,11 @@ UZ_HIDDEN int uffd_move(int uffd, uint64_t dst, uint64_t src, uint64_t len,
  * @skip_err (EBUSY: the source page stays; EEXIST: the destination page
  * wins), counted in *@skipped.  Stops at once on @skip_err at offset 0
  * when @stop_at_start (a shared THP: leave it whole).  Returns 0, or
- * -errno with *@done the bytes covered before it.  -EAGAIN is returned,
- * never retried here: the kernel refuses moves while an event (remove,
- * unmap, remap) waits to be read, and only the caller's thread reads it.
+ * -errno with *@done the bytes covered before it.  -EAGAIN with nothing
+ * moved is returned, never retried here: the kernel refuses moves while
+ * an event (remove, unmap, remap) waits to be read, and only the
+ * caller's thread reads it.  (A move that stopped part way says EAGAIN
+ * too, with the bytes done: that is progress and goes on.)
  */
 UZ_HIDDEN int uffd_move_around(int uffd, uint64_t dst, uint64_t src, uint64_t len,
 			       int skip_err, int stop_at_start, unsigned *skipped,

@@ -195,7 +195,7 @@ void it_daemon_kill(void)
 	usleep(200000);
 }
 
-void it_daemon_restart(void)
+pid_t it_daemon_restart(void)
 {
 	char pf[300], *dir = strdup(getenv("UZSWAP_SOCKET"));
 	FILE *f;
@@ -209,6 +209,7 @@ void it_daemon_restart(void)
 	fprintf(f, "%d\n", d);
 	fclose(f);
 	free(dir);
+	return d;
 }
 
 void *it_alloc(size_t len, int huge)

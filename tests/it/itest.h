@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/types.h>
 
 #define IT_MB (1ul << 20)
 #define IT_BLOCK (2ul << 20)
@@ -20,9 +21,10 @@
  */
 void it_setup(int argc, char **argv);
 
-/* Kill uzswapd (SIGKILL) / start a new one on the same socket. */
+/* Kill uzswapd (SIGKILL) / start a new one on the same socket (a child
+ * of this process; its pid is returned). */
 void it_daemon_kill(void);
-void it_daemon_restart(void);
+pid_t it_daemon_restart(void);
 
 /* 2 MB-aligned anonymous memory; @huge asks for THPs (MADV_HUGEPAGE). */
 void *it_alloc(size_t len, int huge);

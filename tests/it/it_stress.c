@@ -1,0 +1,445 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Randomized stress: what programs do to their memory, interleaved with
+ * evictions at random moments and uzswapd killed (-9) and restarted,
+ * every byte checked against a shadow copy.
+ *
+ *   it_stress [--seed N] [--seconds S] [--threads T] [--kills K]
+ *             [--ops read,write,...]  (only those operations)
+ *
+ * Worker threads pick operations at random on a set of regions: read and
+ * check, write, MADV_DONTNEED a part, move the region with mremap (2 MB-
+ * aligned or not), mprotect it read-only and read it, mlock and read it,
+ * fork a child that checks it (and writes its own copy), replace it with
+ * a fresh mapping; a signal handler checks a constant region from
+ * whatever thread it lands on; malloc/free churn checks its own blocks.
+ * An evictor thread runs `uzswapctl evict` (all, or some bytes) at random
+ * moments, and K times during the run kills the daemon with SIGKILL and
+ * starts a new one.  The shadow lives in MAP_SHARED memory, which the
+ * agent never takes.  Each thread draws from its own generator seeded
+ * from --seed: a failing seed is printed and can be run again (thread
+ * interleavings still differ between runs).  Exit 0 when every check
+ * passed; the last line counts operations, evictions, kills and errors.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "itest.h"
+
+#define N_REGIONS 12
+#define MAX_REGION (16 * IT_MB)
+#define CONST_LEN (4 * IT_MB)
+
+enum op { OP_READ, OP_WRITE, OP_DONTNEED, OP_MOVE, OP_PROTECT, OP_LOCK,
+	  OP_FORK, OP_REPLACE, OP_MALLOC, OP_SIGNAL, N_OPS };
+static const char *const op_name[N_OPS] = {
+	"read", "write", "dontneed", "mremap", "mprotect", "mlock",
+	"fork", "replace", "malloc", "signal",
+};
+
+struct region {
+	pthread_mutex_t lock;
+	uint8_t *mem;	 /* the application's copy, evictable */
+	uint8_t *shadow; /* the truth, MAP_SHARED: never evicted */
+	size_t len;
+};
+
+static struct region regions[N_REGIONS];
+static uint8_t *const_mem;	/* never written after the start */
+static atomic_ulong ops[N_OPS], evictions, kills, errors;
+static atomic_int stop;
+static unsigned op_mask = (1u << N_OPS) - 1;
+static unsigned long long seed = 1;
+
+static uint64_t rng_next(uint64_t *s)
+{
+	/* splitmix64 */
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static uint64_t rng_below(uint64_t *s, uint64_t n)
+{
+	return n ? rng_next(s) % n : 0;
+}
+
+static void report(const char *what, const struct region *r, size_t off)
+{
+	atomic_fetch_add(&errors, 1);
+	fprintf(stderr, "ERROR (seed %llu): %s: region %ld offset %zu of %zu: "
+		"%#x, want %#x\n", seed, what, (long)(r - regions), off, r->len,
+		r->mem[off], r->shadow[off]);
+}
+
+static void check(const struct region *r, size_t off, size_t len, const char *what)
+{
+	size_t i;
+
+	if (memcmp(r->mem + off, r->shadow + off, len))
+		for (i = off; i < off + len; i++)
+			if (r->mem[i] != r->shadow[i]) {
+				report(what, r, i);
+				return;
+			}
+}
+
+static uint8_t *map_region(size_t len, int huge)
+{
+	return it_alloc(len, huge);
+}
+
+static void region_fill(struct region *r, uint64_t *s)
+{
+	size_t off;
+
+	/* runs of one byte, random bytes and zeros: every kind of frame */
+	for (off = 0; off < r->len; off += 4096) {
+		uint64_t k = rng_below(s, 4);
+		size_t i;
+
+		if (k == 0)
+			memset(r->shadow + off, 0, 4096);
+		else if (k == 1)
+			memset(r->shadow + off, (int)rng_next(s), 4096);
+		else
+			for (i = 0; i < 4096; i += 8) {
+				uint64_t v = k == 2 ? rng_next(s) : off + i;
+
+				memcpy(r->shadow + off + i, &v, 8);
+			}
+	}
+	memcpy(r->mem, r->shadow, r->len);
+}
+
+static void region_new(struct region *r, uint64_t *s)
+{
+	r->len = (1 + rng_below(s, MAX_REGION / IT_BLOCK)) * IT_BLOCK;
+	r->mem = map_region(r->len, (int)rng_below(s, 2));
+	r->shadow = mmap(NULL, r->len, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	it_assert(r->shadow != MAP_FAILED, "shadow mmap failed");
+	region_fill(r, s);
+}
+
+static void region_free(struct region *r)
+{
+	munmap(r->mem, r->len);
+	munmap(r->shadow, r->len);
+}
+
+/* A random page-aligned part of @r: [*off, *off + *len). */
+static void some_part(const struct region *r, uint64_t *s, size_t *off, size_t *len)
+{
+	size_t pages = r->len / 4096;
+
+	*off = rng_below(s, pages) * 4096;
+	*len = (1 + rng_below(s, pages - *off / 4096 < 1024 ? pages - *off / 4096 : 1024)) * 4096;
+}
+
+static void op_move(struct region *r, uint64_t *s)
+{
+	/* to a new place 2 MB-aligned, or one page off that */
+	size_t shift = rng_below(s, 2) ? 4096 : 0;
+	uint8_t *area = map_region(r->len + IT_BLOCK, 0), *to;
+
+	to = mremap(r->mem, r->len, r->len, MREMAP_MAYMOVE | MREMAP_FIXED, area + shift);
+	if (to == MAP_FAILED) {
+		atomic_fetch_add(&errors, 1);
+		fprintf(stderr, "ERROR (seed %llu): mremap %p+%#zx -> %p: %s\n", seed, (void *)r->mem, r->len, (void *)(area + shift), strerror(errno));
+		munmap(area, r->len + IT_BLOCK);
+		return;
+	}
+	/* what is left of the landing area around it */
+	if (shift)
+		munmap(area, shift);
+	munmap(area + shift + r->len, IT_BLOCK - shift);
+	r->mem = to;
+	check(r, 0, r->len, "after mremap");
+}
+
+static void op_fork(struct region *r, uint64_t *s)
+{
+	size_t off, len;
+	pid_t pid;
+	int st;
+
+	some_part(r, s, &off, &len);
+	pid = fork();
+	if (pid < 0)
+		return;
+	if (pid == 0) {
+		/* the child's copy: right, and its own when written */
+		int bad = memcmp(r->mem + off, r->shadow + off, len) != 0;
+
+		memset(r->mem + off, 0x5a, len);
+		bad |= memcmp(r->mem, r->shadow, off) != 0;
+		_exit(bad);
+	}
+	waitpid(pid, &st, 0);
+	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		atomic_fetch_add(&errors, 1);
+		fprintf(stderr, "ERROR (seed %llu): fork: the child read wrong "
+			"bytes of region %ld (status %#x)\n", seed, (long)(r - regions), st);
+	}
+	/* and the parent's copy is untouched by the child's writes */
+	check(r, 0, r->len, "after fork");
+}
+
+static void op_malloc(uint64_t *s)
+{
+	size_t n = 4096 + rng_below(s, 4 * IT_MB);
+	uint8_t *p = malloc(n);
+	uint8_t v = (uint8_t)rng_next(s);
+	size_t i;
+
+	if (!p)
+		return;
+	memset(p, v, n);
+	usleep((useconds_t)rng_below(s, 2000));
+	for (i = 0; i < n; i++)
+		if (p[i] != v) {
+			atomic_fetch_add(&errors, 1);
+			fprintf(stderr, "ERROR (seed %llu): malloc block byte %zu\n", seed, i);
+			break;
+		}
+	free(p);
+}
+
+/* The handler reads evicted memory on whatever thread it lands. */
+static void on_signal(int sig)
+{
+	static const uint64_t mul = 0x9e3779b97f4a7c15ull;
+	static atomic_ulong n;
+	uint64_t i = (atomic_fetch_add(&n, 1) * 7919 + (uint64_t)sig) % (CONST_LEN / 8);
+	uint64_t v;
+
+	memcpy(&v, const_mem + i * 8, 8);
+	if (v != i * mul)
+		atomic_fetch_add(&errors, 1);
+}
+
+static void do_op(enum op op, uint64_t *s)
+{
+	struct region *r = &regions[rng_below(s, N_REGIONS)];
+	size_t off, len;
+
+	if (op == OP_MALLOC) {
+		op_malloc(s);
+		return;
+	}
+	if (op == OP_SIGNAL) {
+		kill(getpid(), SIGUSR1);
+		return;
+	}
+	pthread_mutex_lock(&r->lock);
+	some_part(r, s, &off, &len);
+	switch (op) {
+	case OP_READ:
+		check(r, off, len, "read");
+		break;
+	case OP_WRITE: {
+		uint8_t v = (uint8_t)rng_next(s);
+
+		memset(r->shadow + off, v, len);
+		memset(r->mem + off, v, len);
+		break;
+	}
+	case OP_DONTNEED:
+		madvise(r->mem + off, len, MADV_DONTNEED);
+		memset(r->shadow + off, 0, len);
+		check(r, off, len, "after MADV_DONTNEED");
+		break;
+	case OP_MOVE:
+		op_move(r, s);
+		break;
+	case OP_PROTECT:
+		mprotect(r->mem, r->len, PROT_READ);
+		check(r, off, len, "read-only");
+		mprotect(r->mem, r->len, PROT_READ | PROT_WRITE);
+		break;
+	case OP_LOCK:
+		if (!mlock(r->mem + off, len)) {
+			check(r, off, len, "mlocked");
+			munlock(r->mem + off, len);
+		}
+		break;
+	case OP_FORK:
+		op_fork(r, s);
+		break;
+	case OP_REPLACE:
+		check(r, 0, r->len, "before replace");
+		region_free(r);
+		region_new(r, s);
+		break;
+	default:
+		break;
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void *worker(void *arg)
+{
+	uint64_t s = seed * 1000003 + (uintptr_t)arg;
+	/* reads and writes most often; the rest now and then */
+	static const unsigned weight[N_OPS] = { 30, 20, 8, 4, 4, 3, 3, 2, 6, 4 };
+	unsigned total = 0, i;
+
+	for (i = 0; i < N_OPS; i++)
+		total += op_mask & (1u << i) ? weight[i] : 0;
+	while (!atomic_load(&stop)) {
+		unsigned pick = (unsigned)rng_below(&s, total);
+		enum op op = 0;
+
+		while (!(op_mask & (1u << op)) || pick >= weight[op]) {
+			if (op_mask & (1u << op))
+				pick -= weight[op];
+			op++;
+		}
+		do_op(op, &s);
+		atomic_fetch_add(&ops[op], 1);
+	}
+	return NULL;
+}
+
+static int kills_wanted;
+static double seconds = 10;
+
+static void *evictor(void *arg)
+{
+	uint64_t s = seed * 7919 + 17;
+	struct timespec t0, now;
+	int kill_every, done_kills = 0;
+	pid_t daemon = 0;
+
+	(void)arg;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	kill_every = kills_wanted ? (int)(seconds * 1000 / (kills_wanted + 1)) : 0;
+	while (!atomic_load(&stop)) {
+		char out[256];
+		int ms;
+
+		usleep((useconds_t)(50000 + rng_below(&s, 400000)));
+		if (rng_below(&s, 3))
+			it_ctl(out, sizeof(out), "evict %d --all", (int)getpid());
+		else
+			it_ctl(out, sizeof(out), "evict %d --bytes %lluM", (int)getpid(),
+			       (unsigned long long)(1 + rng_below(&s, 64)));
+		atomic_fetch_add(&evictions, 1);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ms = (int)((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
+		if (kill_every && done_kills < kills_wanted && ms > (done_kills + 1) * kill_every) {
+			/* the first daemon is it_setup's; later ones are ours */
+			if (daemon) {
+				kill(daemon, SIGKILL);
+				waitpid(daemon, NULL, 0);
+			} else {
+				it_daemon_kill();
+			}
+			usleep((useconds_t)rng_below(&s, 300000));
+			daemon = it_daemon_restart();
+			done_kills++;
+			atomic_fetch_add(&kills, 1);
+		}
+	}
+	return NULL;
+}
+
+/* "read,write,...": the operations to do; anything else is an error */
+static unsigned parse_ops(const char *list)
+{
+	char buf[256], *tok, *save;
+	unsigned mask = 0;
+	int i;
+
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		for (i = 0; i < N_OPS && strcmp(tok, op_name[i]); i++)
+			;
+		if (i == N_OPS)
+			it_fail("--ops: no operation '%s'", tok);
+		mask |= 1u << i;
+	}
+	if (!mask)
+		it_fail("--ops: none given");
+	return mask;
+}
+
+int main(int argc, char **argv)
+{
+	int threads = 4, i;
+	pthread_t th[16], ev;
+	uint64_t s;
+	unsigned long total = 0;
+
+	it_setup(argc, argv);
+	for (i = 1; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--seed"))
+			seed = strtoull(argv[i + 1], NULL, 0);
+		else if (!strcmp(argv[i], "--seconds"))
+			seconds = atof(argv[i + 1]);
+		else if (!strcmp(argv[i], "--threads"))
+			threads = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--kills"))
+			kills_wanted = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--ops"))
+			op_mask = parse_ops(argv[i + 1]);
+		else
+			it_fail("usage: it_stress [--seed N] [--seconds S] [--threads T] [--kills K]");
+	}
+	if (threads < 1 || threads > 16)
+		it_fail("--threads takes 1 to 16");
+	printf("seed %llu, %.0f s, %d threads, %d daemon kills\n", seed, seconds,
+	       threads, kills_wanted);
+	fflush(stdout);
+	/* a hang is a failure: the watchdog ends it */
+	alarm((unsigned)seconds + 120);
+	s = seed;
+	const_mem = map_region(CONST_LEN, 1);
+	for (i = 0; i < CONST_LEN / 8; i++) {
+		uint64_t v = (uint64_t)i * 0x9e3779b97f4a7c15ull;
+
+		memcpy(const_mem + (size_t)i * 8, &v, 8);
+	}
+	for (i = 0; i < N_REGIONS; i++) {
+		pthread_mutex_init(&regions[i].lock, NULL);
+		region_new(&regions[i], &s);
+	}
+	signal(SIGUSR1, on_signal);
+	for (i = 0; i < threads; i++)
+		pthread_create(&th[i], NULL, worker, (void *)(uintptr_t)(i + 1));
+	pthread_create(&ev, NULL, evictor, NULL);
+	{
+		/* signals (the workers send some) cut a plain sleep short */
+		struct timespec end;
+
+		clock_gettime(CLOCK_MONOTONIC, &end);
+		end.tv_sec += (time_t)seconds;
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &end, NULL) == EINTR)
+			;
+	}
+	atomic_store(&stop, 1);
+	for (i = 0; i < threads; i++)
+		pthread_join(th[i], NULL);
+	pthread_join(ev, NULL);
+	/* everything, one last time */
+	for (i = 0; i < N_REGIONS; i++)
+		check(&regions[i], 0, regions[i].len, "at the end");
+	for (i = 0; i < N_OPS; i++) {
+		printf("%s %lu%s", op_name[i], atomic_load(&ops[i]), i + 1 < N_OPS ? ", " : "\n");
+		total += atomic_load(&ops[i]);
+	}
+	printf("seed %llu: %lu operations, %lu evictions, %lu daemon kills, %lu errors\n",
+	       seed, total, atomic_load(&evictions), atomic_load(&kills),
+	       atomic_load(&errors));
+	return atomic_load(&errors) ? 1 : 0;
+}
