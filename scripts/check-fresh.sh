@@ -232,6 +232,7 @@ if [ -n "$left" ]; then
 elif [ "$keep" = 1 ]; then
 	say "kept $root"
 else
+	say "removing $root"
 	rm -rf --one-file-system "$root"
 	if [ -e "$root" ]; then
 		say "$root is not all removed$([ $interrupted = 1 ] && echo " (interrupted)"); nothing is mounted under it; remove it with:"
