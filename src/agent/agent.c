@@ -225,7 +225,7 @@ void agent_restart_fresh(void)
 	close(uz_agent.stage_uffd);
 	close(uz_agent.kick_fd);
 	close(uz_agent.arena_fd);
-	munmap(uz_agent.arena, uz_agent.arena_size);
+	munmap(uz_agent.arena, uz_agent.arena_map_len);
 	memset(&uz_agent, 0, sizeof(uz_agent));
 	uz_agent.sock = uz_agent.uffd = uz_agent.stage_uffd = -1;
 	uz_agent.kick_fd = uz_agent.arena_fd = uz_agent.uplink = -1;

@@ -37,7 +37,8 @@ struct agent {
 	/* the arena, mapped shared */
 	int arena_fd;
 	struct uz_arena_hdr *arena;
-	uint64_t arena_size;
+	uint64_t arena_size;	 /* bytes of the memfd */
+	uint64_t arena_map_len; /* bytes of it mapped (up to the payload) */
 	struct uz_client_stats *stats;
 
 	struct codec *codec;

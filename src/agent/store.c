@@ -42,21 +42,23 @@ int store_create(uint32_t rec_count, uint64_t data_bytes)
 		err = -errno;
 		goto close_fd;
 	}
-	p = mmap(NULL, h.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	/* only header, stats, records and bitmap are mapped: payload goes
+	 * in and out with pwrite/pread.  The memfd is sized to RAM, and a
+	 * mapping of all of it would be filled by the application's
+	 * mlockall(MCL_CURRENT) and written out by a core dump. */
+	p = mmap(NULL, h.data_off, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED) {
 		err = -errno;
 		goto close_fd;
 	}
-	/* sized to RAM: a core dump of the application would write all of
-	 * it (shared memory is dumped by default), compressed bytes no
-	 * debugger can read */
-	madvise(p, h.size, MADV_DONTDUMP);
+	madvise(p, h.data_off, MADV_DONTDUMP);
 	h.owner_pid = getpid();
 	h.holder_pid[0] = getpid();
 	memcpy(p, &h, sizeof(h));
 	uz_agent.arena = p;
 	uz_agent.arena_fd = fd;
 	uz_agent.arena_size = h.size;
+	uz_agent.arena_map_len = h.data_off;
 	store_use_slot(0);
 
 	pthread_mutexattr_init(&ma);
@@ -182,9 +184,9 @@ int store_read(const struct uz_block_rec *r, uint64_t off, uint32_t len,
 		if (n <= 0) {
 			if (n < 0 && errno == EINTR)
 				continue;
-			/* cannot happen to a memfd we sized; read it mapped */
-			memcpy(buf, (const uint8_t *)uz_agent.arena + at, len);
-			return 0;
+			/* cannot happen to a memfd we sized: the frame is
+			 * treated as bad (never mapped), not guessed at */
+			return -EBADMSG;
 		}
 		buf = (uint8_t *)buf + n;
 		at += (uint64_t)n;
