@@ -53,7 +53,8 @@ UZ_EXPORT int munmap(void *addr, size_t len)
  * system call is done (hold_end).  Evicted blocks are VMAs of their own
  * (registered on the uffd), and some calls want one VMA: mremap fails
  * with EFAULT, and with MREMAP_FIXED (Linux 6.17+) moves part of the
- * range before failing.  Only when something is evicted at all.
+ * range before failing.  The round trip only once an eviction has
+ * ever started in this process.
  */
 static int hold_begin(void *addr, size_t len)
 {

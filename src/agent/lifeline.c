@@ -14,7 +14,6 @@
  * wakes anyway: its pidfd stays silent while other threads (ours) live.
  * Older kernels have no thread pidfd: nothing is watched there.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -89,37 +88,34 @@ static int thread_ended(pid_t tid)
 	return !p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X';
 }
 
+struct app_threads {
+	pid_t other;	/* a live one that is not the main thread */
+	int main_alive;
+};
+
+static int note_app_thread(pid_t tid, void *arg)
+{
+	struct app_threads *t = arg;
+
+	if (is_agent_thread(tid) || thread_ended(tid))
+		return 0;
+	if (tid == getpid())
+		t->main_alive = 1;
+	else
+		t->other = tid;
+	return t->other != 0; /* one other is enough */
+}
+
 /* A live thread of ours that is not the agent's, other than the main
  * thread if there is one; the main thread if only it is left; 0 when
- * none is.  Read with getdents64 into a static buffer (the agent thread
- * must not allocate: a faulting application thread may hold malloc's
- * lock). */
+ * none is; -1 when the threads cannot be listed. */
 static pid_t any_application_thread(void)
 {
-	static char buf[8192];
-	int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	pid_t found = 0, main_tid = getpid();
-	int main_alive = 0;
-	long n;
+	struct app_threads t = { 0, 0 };
 
-	if (fd < 0)
+	if (tasks_each(note_app_thread, &t) < 0)
 		return -1;
-	while (!found && (n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
-		long off = 0;
-
-		for (; off < n && !found; off += ((struct dirent64 *)(buf + off))->d_reclen) {
-			pid_t tid = (pid_t)atoi(((struct dirent64 *)(buf + off))->d_name);
-
-			if (tid <= 0 || is_agent_thread(tid) || thread_ended(tid))
-				continue;
-			if (tid == main_tid)
-				main_alive = 1;
-			else
-				found = tid;
-		}
-	}
-	close(fd);
-	return found ? found : main_alive ? main_tid : 0;
+	return t.other ? t.other : t.main_alive ? getpid() : 0;
 }
 
 void lifeline_tick(void)

@@ -44,7 +44,6 @@ int loop_is_agent_thread(void)
 
 int loop_request(int op, uint64_t start, uint64_t len)
 {
-	uint64_t one = 1;
 	int ret;
 
 	if (!uz_agent.active)
@@ -58,8 +57,7 @@ int loop_request(int op, uint64_t start, uint64_t len)
 	req.len = len;
 	req.pending = 1;
 	pthread_mutex_unlock(&req.lock);
-	if (write(uz_agent.kick_fd, &one, sizeof(one)) < 0)
-		log_warn("kick: %s", strerror(errno));
+	loop_wake();
 	pthread_mutex_lock(&req.lock);
 	while (req.pending)
 		pthread_cond_wait(&req.cond, &req.lock);
@@ -84,7 +82,6 @@ static int restore_range(uint64_t start, uint64_t len)
 		if (!t0)
 			t0 = now_ns();
 		restore_settle_wait(t0, "restoring a range");
-		creds_catch_up();
 	}
 	do {
 		n = blocks_collect(start, end, addrs, 512);
@@ -100,7 +97,6 @@ static int restore_range(uint64_t start, uint64_t len)
 				if (!t0)
 					t0 = now_ns();
 				restore_settle_wait(t0, "restoring a range");
-				creds_catch_up();
 				err = 0;
 				i--;
 				continue;

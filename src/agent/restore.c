@@ -267,22 +267,17 @@ int restore_block_whole(struct block *b)
 	 * stay in staging and show through a zero frame of a later block);
 	 * on an error the frames stay stored and a retry restores them */
 	stage_put(i, off < UZ_BLOCK_SIZE || err || kept);
-	if (err == -EAGAIN && !restore_settle()) {
-		/* no event left to read, yet no move: frame by frame with
-		 * UFFDIO_COPY instead (it fails the same way only while the
-		 * thread behind the event has yet to finish: then retried) */
-		log_limited(UZ_LOG_INFO, 3, 60, "block %#lx: busy for a move; "
-			    "restoring it in 64 KB frames", (unsigned long)b->addr);
-		return restore_all_frames(b);
-	}
-	if (err == -EINVAL || err == -ENOENT) {
-		/* UFFDIO_MOVE needs both VMAs alike and the block in one:
-		 * after mprotect() or mlock() of (part of) it they are not.  Frame by frame with
-		 * UFFDIO_COPY works in any VMA; pages moved already are
-		 * stepped over (EEXIST). */
-		log_limited(UZ_LOG_INFO, 3, 60, "block %#lx: its mapping "
-			    "changed since eviction; restoring it in 64 KB "
-			    "frames", (unsigned long)b->addr);
+	/* frame by frame with UFFDIO_COPY instead when the block cannot be
+	 * moved in whole: UFFDIO_MOVE wants both VMAs alike and the block
+	 * in one (not so after mprotect() or mlock() of part of it), or it
+	 * says EAGAIN with no event left to read (COPY fails that way only
+	 * while the thread behind the event has yet to finish: retried).
+	 * Pages moved already are stepped over (EEXIST). */
+	if (err == -EINVAL || err == -ENOENT ||
+	    (err == -EAGAIN && !restore_settle())) {
+		log_limited(UZ_LOG_INFO, 3, 60, "block %#lx: cannot be moved in "
+			    "whole (%s); restoring it in 64 KB frames",
+			    (unsigned long)b->addr, strerror(-err));
 		return restore_all_frames(b);
 	}
 	if (err)
@@ -440,26 +435,41 @@ static void defer(const struct uffd_msg *m)
 	}
 }
 
-int restore_settle(void)
+/*
+ * Read every message waiting on the uffd.  Faults are served, or with
+ * @keep_faults kept for the next restore_poll.  Faults are served even
+ * while a fork is under way: the forking thread itself, or a thread
+ * holding a lock it needs (malloc's, taken after the prepare hooks), may
+ * be the one faulting; the table changes only after the fill, which
+ * waits for the kernel's copy of the address space, so the child gets
+ * both as they were before.  Other events wait out the fork.  Returns
+ * the number of messages read.
+ */
+static int read_messages(int keep_faults)
 {
 	struct uffd_msg msgs[16];
-	int read_some = 0;
+	int got = 0;
 
 	for (;;) {
 		ssize_t n = read(uz_agent.uffd, msgs, sizeof(msgs));
+		uint64_t t0 = now_ns();
 		int i;
 
 		if (n <= 0)
 			break;
-		for (i = 0; i < n / (ssize_t)sizeof(msgs[0]); i++) {
-			if (uz_agent.frozen || msgs[i].event == UFFD_EVENT_PAGEFAULT)
+		for (i = 0; i < n / (ssize_t)sizeof(msgs[0]); i++, got++)
+			if (msgs[i].event == UFFD_EVENT_PAGEFAULT ? keep_faults
+								  : uz_agent.frozen)
 				defer(&msgs[i]);
 			else
-				events_handle(&msgs[i]);
-		}
-		read_some = 1;
+				handle(&msgs[i], t0);
 	}
-	return read_some;
+	return got;
+}
+
+int restore_settle(void)
+{
+	return read_messages(1) > 0;
 }
 
 void restore_settle_wait(uint64_t t0, const char *what)
@@ -499,7 +509,6 @@ void restore_reset(void)
 
 int restore_poll(void)
 {
-	struct uffd_msg msgs[16];
 	int handled = 0;
 
 	/* faults read while the agent could not serve them (restore_settle) */
@@ -507,33 +516,7 @@ int restore_poll(void)
 		handled = n_deferred;
 		restore_replay();
 	}
-	for (;;) {
-		ssize_t n = read(uz_agent.uffd, msgs, sizeof(msgs));
-		uint64_t t0 = now_ns();
-		int i;
-
-		if (n <= 0)
-			break;
-		for (i = 0; i < n / (ssize_t)sizeof(msgs[0]); i++) {
-			struct uffd_msg *m = &msgs[i];
-
-			/* faults are served even while a fork is under way:
-			 * the forking thread itself, or a thread holding a
-			 * lock it needs (malloc's, taken after the prepare
-			 * hooks), may be the one faulting.  The table changes
-			 * only after the fill, which waits for the kernel's
-			 * copy of the address space: the child gets both as
-			 * they were before. */
-			if (uz_agent.frozen && m->event != UFFD_EVENT_PAGEFAULT)
-				defer(m);
-			else if (m->event == UFFD_EVENT_PAGEFAULT)
-				fault_or_queue(m->arg.pagefault.address,
-					       m->arg.pagefault.flags, t0);
-			else
-				events_handle(m);
-			handled++;
-		}
-	}
+	handled += read_messages(0);
 	if (n_retry)
 		retry_pending();
 	return handled;

@@ -21,11 +21,8 @@
  * block (the agent thread would fault on itself), and at most
  * ROBUST_LIMIT entries a thread, as the kernel does.
  */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/futex.h>
-#include <stdlib.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -104,26 +101,12 @@ static int thread_uses(pid_t tid, uint64_t blk)
 			 in_block(entry + head.futex_offset, 4, blk));
 }
 
+static int task_uses(pid_t tid, void *blk)
+{
+	return thread_uses(tid, *(uint64_t *)blk);
+}
+
 int robust_in_block(uint64_t blk)
 {
-	static char buf[8192];
-	int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int found = 0;
-	long n;
-
-	if (fd < 0)
-		return -errno;
-	while (!found && (n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
-		long off;
-
-		for (off = 0; off < n && !found;
-		     off += ((struct dirent64 *)(buf + off))->d_reclen) {
-			pid_t tid = (pid_t)atoi(((struct dirent64 *)(buf + off))->d_name);
-
-			if (tid > 0)
-				found = thread_uses(tid, blk);
-		}
-	}
-	close(fd);
-	return found;
+	return tasks_each(task_uses, &blk);
 }

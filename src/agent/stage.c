@@ -64,17 +64,12 @@ static void fill(int i)
 	*(volatile uint8_t *)blocks[i] = 0;
 }
 
-static void kick(void)
+void stage_wake(void)
 {
 	uint64_t one = 1;
 
 	if (filler_fd >= 0 && write(filler_fd, &one, sizeof(one)) < 0)
 		return;
-}
-
-void stage_wake(void)
-{
-	kick();
 }
 
 static void *filler_main(void *arg)
@@ -184,13 +179,13 @@ void stage_put(int slot, int drop)
 {
 	__atomic_store_n(&state[slot], drop ? clear(slot) : ST_EMPTY,
 			 __ATOMIC_RELEASE);
-	kick();
+	stage_wake();
 }
 
 void stage_want(void)
 {
 	if (!__atomic_exchange_n(&wanted, 1, __ATOMIC_ACQ_REL))
-		kick();
+		stage_wake();
 }
 
 void stage_release(void)

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Small helpers: private mappings, threads, time, counters, page presence. */
 #include <errno.h>
+#include <stdlib.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
@@ -53,6 +55,29 @@ void *map_aligned(size_t len, size_t align, int huge)
 	madvise(a, len, MADV_DONTDUMP);
 	regions_exclude((uint64_t)a, len);
 	return a;
+}
+
+int tasks_each(int (*fn)(pid_t tid, void *arg), void *arg)
+{
+	/* a static buffer and getdents64: the agent thread must not
+	 * allocate (a faulting application thread may hold malloc's lock) */
+	static char buf[8192];
+	int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int ret = 0;
+	long n, off;
+
+	if (fd < 0)
+		return -errno;
+	while (!ret && (n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0)
+		for (off = 0; off < n && !ret;
+		     off += ((struct dirent64 *)(buf + off))->d_reclen) {
+			pid_t tid = (pid_t)atoi(((struct dirent64 *)(buf + off))->d_name);
+
+			if (tid > 0)
+				ret = fn(tid, arg);
+		}
+	close(fd);
+	return ret;
 }
 
 int mem_zap(void *p, size_t len)
