@@ -208,6 +208,40 @@ static void task_add(uint64_t blk, uint64_t from, uint64_t to, int64_t delta)
 	tasks[n_tasks++] = t;
 }
 
+/*
+ * MADV_DONTNEED tells us before it zaps: the thread that called it waits
+ * until we read the REMOVE event, then takes the mmap lock again and
+ * zaps.  An eviction that moves those pages out in between stores the
+ * data the application threw away (read back later instead of zeros),
+ * and nothing tells us when the zap is done.  So a block a REMOVE was
+ * read for in the last second is not evicted (it is left for the next
+ * eviction): the zap follows the wake-up by far less than that.
+ */
+#define REMOVE_RING 256
+#define REMOVE_QUIET_NS 1000000000ull
+static struct { uint64_t start, end, t; } removes[REMOVE_RING];
+static unsigned remove_next;
+
+static void note_remove(uint64_t start, uint64_t end)
+{
+	removes[remove_next % REMOVE_RING].start = start;
+	removes[remove_next % REMOVE_RING].end = end;
+	removes[remove_next % REMOVE_RING].t = now_ns();
+	remove_next++;
+}
+
+int events_recently_removed(uint64_t blk)
+{
+	uint64_t now = now_ns();
+	unsigned i;
+
+	for (i = 0; i < REMOVE_RING; i++)
+		if (removes[i].end > blk && removes[i].start < blk + UZ_BLOCK_SIZE &&
+		    now - removes[i].t < REMOVE_QUIET_NS)
+			return 1;
+	return 0;
+}
+
 void events_watch(uint64_t blk)
 {
 	watch_blk = blk;
@@ -274,6 +308,8 @@ void events_handle(const struct uffd_msg *m)
 {
 	switch (m->event) {
 	case UFFD_EVENT_REMOVE:
+		note_remove(m->arg.remove.start, m->arg.remove.end);
+		/* fall through */
 	case UFFD_EVENT_UNMAP:
 		drop_range(m->arg.remove.start, m->arg.remove.end);
 		break;

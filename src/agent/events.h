@@ -23,6 +23,9 @@ UZ_HIDDEN int events_pending_run(uint64_t addr);
  * starts recording them (0 stops), events_watch_dropped() tells.
  */
 UZ_HIDDEN void events_watch(uint64_t blk);
+/* Was a REMOVE (MADV_DONTNEED) read for block @blk within the last
+ * second?  Its zap may not have happened yet: do not evict it now. */
+UZ_HIDDEN int events_recently_removed(uint64_t blk);
 UZ_HIDDEN int events_watch_dropped(unsigned page);
 /* How far page @addr of the watched block moved with an mremap (0: it
  * did not): its staged copy goes back there. */

@@ -198,14 +198,6 @@ static int move_out(uint64_t addr, int huge, unsigned *busy)
 				-EBUSY, huge, busy, &done);
 }
 
-/*
- * Move a staged block back into the application, page by page around
- * anything already there; what will not move is copied.  Waits out the
- * kernel's EAGAIN (an event to read first) for as long as it lasts:
- * giving up would lose the block.  Pages the application dropped while
- * the block was away stay dropped.  Returns 0 or -errno when even the
- * copy failed.
- */
 /* Page by page, each to where it is now: an mremap moved part of the
  * block while it was away (events_watch_moved). */
 static int put_back_pages(uint64_t addr, uint64_t t0)
@@ -229,6 +221,14 @@ static int put_back_pages(uint64_t addr, uint64_t t0)
 	return 0;
 }
 
+/*
+ * Move a staged block back into the application, page by page around
+ * anything already there; what will not move is copied.  Waits out the
+ * kernel's EAGAIN (an event to read first) for as long as it lasts:
+ * giving up would lose the block.  Pages the application dropped while
+ * the block was away stay dropped.  Returns 0 or -errno when even the
+ * copy failed.
+ */
 static int move_back(uint64_t addr)
 {
 	uint64_t done, t0 = now_ns();
@@ -397,6 +397,8 @@ static int evict_one(uint64_t block, void *arg)
 		w->done->err = -EBUSY;
 		return 1;
 	}
+	if (events_recently_removed(block))
+		return 0; /* the next eviction takes it */
 	ret = evict_block(block, &bytes, &stored);
 	if (ret < 0) {
 		w->done->skipped++;
