@@ -93,11 +93,6 @@ static void check(const struct region *r, size_t off, size_t len, const char *wh
 			}
 }
 
-static uint8_t *map_region(size_t len, int huge)
-{
-	return it_alloc(len, huge);
-}
-
 static void region_fill(struct region *r, uint64_t *s)
 {
 	size_t off;
@@ -124,7 +119,7 @@ static void region_fill(struct region *r, uint64_t *s)
 static void region_new(struct region *r, uint64_t *s)
 {
 	r->len = (1 + rng_below(s, MAX_REGION / IT_BLOCK)) * IT_BLOCK;
-	r->mem = map_region(r->len, (int)rng_below(s, 2));
+	r->mem = it_alloc(r->len, (int)rng_below(s, 2));
 	r->shadow = mmap(NULL, r->len, PROT_READ | PROT_WRITE,
 			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	it_assert(r->shadow != MAP_FAILED, "shadow mmap failed");
@@ -150,7 +145,7 @@ static void op_move(struct region *r, uint64_t *s)
 {
 	/* to a new place 2 MB-aligned, or one page off that */
 	size_t shift = rng_below(s, 2) ? 4096 : 0;
-	uint8_t *area = map_region(r->len + IT_BLOCK, 0), *to;
+	uint8_t *area = it_alloc(r->len + IT_BLOCK, 0), *to;
 
 	to = mremap(r->mem, r->len, r->len, MREMAP_MAYMOVE | MREMAP_FIXED, area + shift);
 	if (to == MAP_FAILED) {
@@ -404,7 +399,7 @@ int main(int argc, char **argv)
 	/* a hang is a failure: the watchdog ends it */
 	alarm((unsigned)seconds + 120);
 	s = seed;
-	const_mem = map_region(CONST_LEN, 1);
+	const_mem = it_alloc(CONST_LEN, 1);
 	for (i = 0; i < CONST_LEN / 8; i++) {
 		uint64_t v = (uint64_t)i * 0x9e3779b97f4a7c15ull;
 
