@@ -261,6 +261,9 @@ void agent_restart_child(int ufd, unsigned slot)
 	uz_agent.fork_pending = 0;
 	uz_agent.fork_ufd = -1;
 	store_use_slot(slot);
+	/* the table as the fork found it, not as the parent went on
+	 * changing it while the kernel copied us */
+	blocks_from_snapshot();
 	blocks_for_each(count_evicted, &evicted);
 	uz_agent.stats->evicted_bytes = evicted;
 	loop_reset_child();
@@ -276,15 +279,19 @@ void agent_restart_child(int ufd, unsigned slot)
 		err = pagemap_open();
 	if (!err)
 		err = evict_stage_reset();
-	if (!err)
-		err = loop_start();
 	if (err) {
 		/* nobody would serve this child's faults: say so loudly */
 		log_err("forked child %d: agent not restarted: %s",
 			(int)getpid(), strerror(-err));
 		return;
 	}
+	/* connect before the thread starts: a thread that found no socket
+	 * would connect too, and the daemon refuses the second hello */
 	agent_connect(0);
+	err = loop_start();
+	if (err)
+		log_err("forked child %d: agent thread not started: %s",
+			(int)getpid(), strerror(-err));
 }
 
 __attribute__((constructor)) static void agent_ctor(void)

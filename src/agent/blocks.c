@@ -9,6 +9,15 @@
 static struct block *table;
 static uint32_t mask, count;
 
+/*
+ * The table as it was when a fork began.  The agent goes on acting on
+ * the application's events while the kernel copies the address space,
+ * so the child's copy of the live table may be caught half-changed: the
+ * child starts from this copy, made before, instead.
+ */
+static struct block *snap;
+static uint32_t snap_count;
+
 int blocks_init(uint32_t capacity)
 {
 	uint32_t n = 64;
@@ -123,4 +132,34 @@ uint32_t blocks_collect(uint64_t start, uint64_t end, uint64_t *out,
 uint32_t blocks_count(void)
 {
 	return count;
+}
+
+int blocks_snapshot(void)
+{
+	uint32_t i;
+
+	snap_count = 0;
+	if (!table)
+		return 0;
+	if (!snap)
+		snap = map_anon((size_t)(mask / 2 + 1) * sizeof(*snap), 0);
+	if (!snap)
+		return -ENOMEM;
+	for (i = 0; i <= mask; i++)
+		if (table[i].addr)
+			snap[snap_count++] = table[i];
+	return 0;
+}
+
+void blocks_from_snapshot(void)
+{
+	uint32_t i;
+
+	if (!table)
+		return;
+	for (i = 0; i <= mask; i++)
+		table[i].addr = 0;
+	count = 0;
+	for (i = 0; i < snap_count; i++)
+		*blocks_insert(snap[i].addr) = snap[i];
 }

@@ -36,6 +36,10 @@ UZ_HIDDEN struct block *blocks_rekey(struct block *b, uint64_t new_addr);
 /* Call @fn on every block (the table must not change meanwhile). */
 UZ_HIDDEN void blocks_for_each(void (*fn)(struct block *, void *), void *arg);
 UZ_HIDDEN uint32_t blocks_count(void);
+/* Keep a copy of the table as it is now (before a fork), and make the
+ * table that copy again (in the forked child); 0 or -ENOMEM. */
+UZ_HIDDEN int blocks_snapshot(void);
+UZ_HIDDEN void blocks_from_snapshot(void);
 /* Addresses of the blocks overlapping [start, end), at most @max. */
 UZ_HIDDEN uint32_t blocks_collect(uint64_t start, uint64_t end, uint64_t *out,
 				  uint32_t max);

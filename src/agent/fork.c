@@ -50,17 +50,23 @@ static void hold_for_child(struct block *b, void *arg)
 	store_hold(b->rec, *(unsigned *)arg);
 }
 
-/* UZSWAP_TEST_FORK_DELAY_MS: a test's way to make the parent late */
-static unsigned test_fork_delay_ms(void)
+/* A test's way to make a fork slow: UZSWAP_TEST_FORK_DELAY_MS makes the
+ * parent late to answer its child, UZSWAP_TEST_FORK_FREEZE_MS holds the
+ * fork with the agent frozen (between its prepare hook and the fork). */
+static void test_delay(const char *name, int *cached)
 {
-	static int v = -1;
+	struct timespec d;
 
-	if (v < 0) {
-		const char *s = getenv("UZSWAP_TEST_FORK_DELAY_MS");
+	if (*cached < 0) {
+		const char *s = getenv(name);
 
-		v = s ? atoi(s) : 0;
+		*cached = s && atoi(s) > 0 ? atoi(s) : 0;
 	}
-	return v > 0 ? (unsigned)v : 0;
+	if (!*cached)
+		return;
+	d.tv_sec = *cached / 1000;
+	d.tv_nsec = *cached % 1000 * 1000000L;
+	nanosleep(&d, NULL);
 }
 
 int fork_prepare(void)
@@ -82,6 +88,11 @@ int fork_prepare(void)
 	slot = store_slot_alloc(UINT32_MAX); /* the child fills in its pid */
 	if (slot < 0) {
 		/* every slot taken: the old way, the child gets it all */
+		pending.fallback = 1;
+		return 0;
+	}
+	if (blocks_snapshot()) {
+		store_slot_release(slot);
 		pending.fallback = 1;
 		return 0;
 	}
@@ -127,12 +138,10 @@ int fork_done(void)
 	uz_agent.fork_ufd = -1;
 	if (pending.sp[0] < 0)
 		return 0;
-	if (test_fork_delay_ms()) {
-		/* tests: a parent slow to answer its child */
-		struct timespec d = { test_fork_delay_ms() / 1000,
-				      test_fork_delay_ms() % 1000 * 1000000L };
+	{
+		static int late_ms = -1;
 
-		nanosleep(&d, NULL);
+		test_delay("UZSWAP_TEST_FORK_DELAY_MS", &late_ms);
 	}
 	send_child(pending.slot >= 0 ? ufd : -1);
 	if (ufd >= 0 && pending.slot >= 0 && n_kids < UZ_MAX_HOLDERS) {
@@ -212,6 +221,11 @@ void fork_prepare_hook(void)
 	__atomic_store_n(&uz_agent.fork_pending, 1, __ATOMIC_SEQ_CST);
 	if (loop_request(LOOP_FORK_PREPARE, 0, 0) || pending.fallback)
 		loop_request(LOOP_RESTORE_RANGE, 0, UINT64_MAX);
+	{
+		static int freeze_ms = -1;
+
+		test_delay("UZSWAP_TEST_FORK_FREEZE_MS", &freeze_ms);
+	}
 }
 
 void fork_parent_hook(void)

@@ -42,7 +42,8 @@ static struct {
 } retry[RETRY_MAX];
 static unsigned n_retry;
 
-/* messages read while a fork copies us, replayed after it */
+/* faults read while waiting out an EAGAIN (restore_settle), served at
+ * the next restore_poll */
 #define DEFER_MAX 4096
 static struct uffd_msg *deferred;
 static unsigned n_deferred;
@@ -408,42 +409,38 @@ static void handle(const struct uffd_msg *m, uint64_t t0)
 		events_handle(m);
 }
 
-/* While frozen, faults are served and the FORK event ends the freeze;
- * other events wait (the thread that caused one waits too). */
+/* A fault kept for later (@keep_faults of read_messages). */
 static void defer(const struct uffd_msg *m)
 {
-	if (m->event == UFFD_EVENT_FORK) {
-		if (uz_agent.fork_ufd >= 0)
-			close(uz_agent.fork_ufd);
-		uz_agent.fork_ufd = (int)m->arg.fork.ufd;
-		/* the kernel sends it once the child's copy is made */
-		uz_agent.frozen = 0;
-		restore_replay();
-		return;
-	}
 	if (n_deferred < DEFER_MAX) {
 		deferred[n_deferred++] = *m;
-	} else if (m->event == UFFD_EVENT_PAGEFAULT) {
-		/* no room: let the thread fault again later instead */
-		uffd_wake(uz_agent.uffd, m->arg.pagefault.address &
-			  ~(uint64_t)(UZ_PAGE_SIZE - 1), UZ_PAGE_SIZE);
-	} else {
-		log_limited(UZ_LOG_ERR, 3, 10, "more than %u messages "
-			    "deferred; event %u acted on at once",
-			    DEFER_MAX, m->event);
-		events_handle(m);
+		return;
 	}
+	/* no room: let the thread fault again later instead */
+	uffd_wake(uz_agent.uffd, m->arg.pagefault.address &
+		  ~(uint64_t)(UZ_PAGE_SIZE - 1), UZ_PAGE_SIZE);
+}
+
+/* The FORK event ends a freeze: the kernel sends it once the child's
+ * copy is made. */
+static void fork_event(const struct uffd_msg *m)
+{
+	if (uz_agent.fork_ufd >= 0)
+		close(uz_agent.fork_ufd);
+	uz_agent.fork_ufd = (int)m->arg.fork.ufd;
+	uz_agent.frozen = 0;
 }
 
 /*
  * Read every message waiting on the uffd.  Faults are served, or with
- * @keep_faults kept for the next restore_poll.  Faults are served even
- * while a fork is under way: the forking thread itself, or a thread
+ * @keep_faults kept for the next restore_poll.  Everything is acted on
+ * even while a fork is under way: the forking thread itself, or a thread
  * holding a lock it needs (malloc's, taken after the prepare hooks), may
- * be the one faulting; the table changes only after the fill, which
- * waits for the kernel's copy of the address space, so the child gets
- * both as they were before.  Other events wait out the fork.  Returns
- * the number of messages read.
+ * be the one faulting; and reading an event lets its thread go on (an
+ * MADV_DONTNEED returns, an mremap'd range is read), so an event put
+ * aside would have its thread read what the table said before it.  The
+ * child starts from the table as it was before the fork
+ * (blocks_from_snapshot).  Returns the number of messages read.
  */
 static int read_messages(int keep_faults)
 {
@@ -458,9 +455,10 @@ static int read_messages(int keep_faults)
 		if (n <= 0)
 			break;
 		for (i = 0; i < n / (ssize_t)sizeof(msgs[0]); i++, got++)
-			if (msgs[i].event == UFFD_EVENT_PAGEFAULT ? keep_faults
-								  : uz_agent.frozen)
+			if (msgs[i].event == UFFD_EVENT_PAGEFAULT && keep_faults)
 				defer(&msgs[i]);
+			else if (msgs[i].event == UFFD_EVENT_FORK && uz_agent.frozen)
+				fork_event(&msgs[i]);
 			else
 				handle(&msgs[i], t0);
 	}
@@ -512,7 +510,7 @@ int restore_poll(void)
 	int handled = 0;
 
 	/* faults read while the agent could not serve them (restore_settle) */
-	if (n_deferred && !uz_agent.frozen) {
+	if (n_deferred) {
 		handled = n_deferred;
 		restore_replay();
 	}

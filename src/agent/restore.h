@@ -26,7 +26,7 @@ UZ_HIDDEN int restore_poll(void);
 UZ_HIDDEN int restore_settle(void);
 UZ_HIDDEN void restore_settle_wait(uint64_t t0, const char *what);
 
-/* After a fork: handle what was read while frozen. */
+/* Serve the faults restore_settle read and kept. */
 UZ_HIDDEN void restore_replay(void);
 /* In a forked child: forget the parent's in-flight state. */
 UZ_HIDDEN void restore_reset(void);
