@@ -15,6 +15,7 @@
 #include "blocks.h"
 #include "codec.h"
 #include "evict.h"
+#include "fds.h"
 #include "fork.h"
 #include "log.h"
 #include "loop.h"
@@ -35,7 +36,7 @@ struct agent uz_agent = { .sock = -1, .uffd = -1, .stage_uffd = -1,
 void agent_disconnect(void)
 {
 	if (uz_agent.sock >= 0)
-		close(uz_agent.sock);
+		fd_close(uz_agent.sock);
 	uz_agent.sock = -1;
 }
 
@@ -85,7 +86,7 @@ int agent_connect(int readopt)
 	if (dev_fd >= 0)
 		close(dev_fd); /* only needed the first time */
 	if (err) {
-		close(sock);
+		fd_close(sock);
 		return err;
 	}
 	uz_agent.sock = sock;
@@ -193,7 +194,7 @@ void agent_start(void)
 	for (int tries = 0; err == -EEXIST && tries < 25; tries++) {
 		/* after exec the daemon may not have seen the old image's
 		 * connection close yet */
-		close(sock);
+		fd_close(sock);
 		usleep(20000);
 		sock = fd_hide(msg_connect(path));
 		err = sock < 0 ? sock : handshake(sock, 0, &w, &dev_fd);
@@ -204,7 +205,7 @@ void agent_start(void)
 		close(dev_fd);
 	if (err) {
 		log_warn("not active: %s", strerror(-err));
-		close(sock);
+		fd_close(sock);
 		return;
 	}
 	uz_agent.sock = sock;
@@ -220,11 +221,11 @@ void agent_start(void)
  * an arena and a daemon connection of its own. */
 void agent_restart_fresh(void)
 {
-	close(uz_agent.sock);
-	close(uz_agent.uffd);
-	close(uz_agent.stage_uffd);
-	close(uz_agent.kick_fd);
-	close(uz_agent.arena_fd);
+	fd_close(uz_agent.sock);
+	fd_close(uz_agent.uffd);
+	fd_close(uz_agent.stage_uffd);
+	fd_close(uz_agent.kick_fd);
+	fd_close(uz_agent.arena_fd);
 	munmap(uz_agent.arena, uz_agent.arena_map_len);
 	memset(&uz_agent, 0, sizeof(uz_agent));
 	uz_agent.sock = uz_agent.uffd = uz_agent.stage_uffd = -1;
@@ -250,10 +251,10 @@ void agent_restart_child(int ufd, unsigned slot)
 	uint64_t evicted = 0;
 	int umo, err;
 
-	close(uz_agent.sock);
-	close(uz_agent.uffd);
-	close(uz_agent.stage_uffd);
-	close(uz_agent.kick_fd);
+	fd_close(uz_agent.sock);
+	fd_close(uz_agent.uffd);
+	fd_close(uz_agent.stage_uffd);
+	fd_close(uz_agent.kick_fd);
 	uz_agent.sock = -1;
 	uz_agent.uffd = fd_hide(ufd);
 	uz_agent.pid = getpid();

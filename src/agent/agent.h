@@ -79,7 +79,6 @@ UZ_HIDDEN int mem_zap(void *p, size_t len);
  * returns non-zero; returns that, 0, or -errno.  Agent thread only (one
  * static buffer), and @fn must not call it again. */
 UZ_HIDDEN int tasks_each(int (*fn)(pid_t tid, void *arg), void *arg);
-UZ_HIDDEN int fd_hide(int fd);
 UZ_HIDDEN int thread_spawn(void *(*fn)(void *), size_t stack_size,
 			   pthread_t *out);
 UZ_HIDDEN void stat_add(uint64_t *counter, int64_t delta);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "blocks.h"
+#include "fds.h"
 #include "fork.h"
 #include "log.h"
 #include "loop.h"
@@ -153,11 +154,11 @@ int fork_done(void)
 		/* no child (fork failed) or one with nothing of ours */
 		if (ufd >= 0)
 			close(ufd);
-		close(pending.sp[0]);
+		fd_close(pending.sp[0]);
 		if (pending.slot >= 0)
 			store_slot_release(pending.slot);
 	}
-	close(pending.sp[1]);
+	fd_close(pending.sp[1]);
 	pending.sp[0] = pending.sp[1] = -1;
 	pending.slot = -1;
 	return 0;
@@ -185,7 +186,9 @@ void fork_pollfds_done(const struct pollfd *p, int n)
 		/* the child exited or exec'd: nothing of its copy remains */
 		store_slot_release(kids[i].slot);
 		if (!(p[i].revents & POLLNVAL)) /* else the number is not ours */
-			close(kids[i].fd);
+			fd_close(kids[i].fd);
+		else
+			fd_forget(kids[i].fd);
 		kids[i] = kids[--n_kids];
 	}
 }
@@ -281,13 +284,13 @@ void fork_child_hook(void)
 	pthread_mutex_init(&fork_lock, NULL);
 	/* the parent's links are not ours */
 	for (i = 0; i < n_kids; i++)
-		close(kids[i].fd);
+		fd_close(kids[i].fd);
 	n_kids = 0;
 	if (uz_agent.uplink >= 0)
-		close(uz_agent.uplink);
+		fd_close(uz_agent.uplink);
 	uz_agent.uplink = -1;
 	if (pending.sp[0] >= 0)
-		close(pending.sp[0]);
+		fd_close(pending.sp[0]);
 	ufd = pending.sp[1] >= 0 ? child_receive(pending.sp[1]) : -1;
 	if (ufd >= 0) {
 		uz_agent.uplink = pending.sp[1];
@@ -295,7 +298,7 @@ void fork_child_hook(void)
 		agent_restart_child(ufd, pending.slot);
 	} else {
 		if (pending.sp[1] >= 0)
-			close(pending.sp[1]);
+			fd_close(pending.sp[1]);
 		agent_restart_fresh();
 	}
 	pending.sp[0] = pending.sp[1] = -1;

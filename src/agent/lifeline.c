@@ -22,6 +22,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "fds.h"
 #include "lifeline.h"
 #include "log.h"
 #include "loop.h"
@@ -41,7 +42,7 @@ void lifeline_reset(unsigned threads)
 	n_expected = threads;
 	watching = watching_main = 0;
 	if (watch_fd >= 0)
-		close(watch_fd);
+		fd_close(watch_fd);
 	watch_fd = -1;
 }
 
@@ -145,7 +146,7 @@ void lifeline_check(void)
 	int tries;
 
 	if (watch_fd >= 0)
-		close(watch_fd);
+		fd_close(watch_fd);
 	watch_fd = -1;
 	watching_main = 0;
 	/* the one we pick may end before we open it: pick again */

@@ -11,6 +11,7 @@
 #include "creds.h"
 #include "events.h"
 #include "evict.h"
+#include "fds.h"
 #include "fork.h"
 #include "lifeline.h"
 #include "log.h"
@@ -195,12 +196,16 @@ static void lost_fds(const struct pollfd *p)
 		 * has unregistered everything and evicted data is gone */
 		log_err("the application closed the agent's userfaultfd; "
 			"evicted memory can no longer be served");
+		fd_forget(uz_agent.uffd);
 		uz_agent.uffd = -1;
 	}
-	if (p[1].revents & POLLNVAL)
+	if (p[1].revents & POLLNVAL) {
+		fd_forget(uz_agent.kick_fd);
 		uz_agent.kick_fd = fd_hide(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+	}
 	if (p[2].revents & POLLNVAL) {
 		log_warn("the application closed the agent's socket; reconnecting");
+		fd_forget(uz_agent.sock);
 		uz_agent.sock = -1;
 	}
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "creds.h"
+#include "fds.h"
 #include "lifeline.h"
 #include "restore.h"
 #include "stage.h"
@@ -208,7 +209,7 @@ void stage_reset(void)
 	}
 	wanted = 0;
 	if (filler_fd >= 0)
-		close(filler_fd);
+		fd_close(filler_fd);
 	filler_fd = -1;
 	worker_reset();
 }

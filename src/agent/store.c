@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fds.h"
 #include "store.h"
 
 void store_lock(void)
@@ -69,7 +70,7 @@ int store_create(uint32_t rec_count, uint64_t data_bytes)
 	return 0;
 
 close_fd:
-	close(fd);
+	fd_close(fd);
 	return err;
 }
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "fds.h"
 #include "regions.h"
 #include "uffd_compat.h"
 #include "util.h"
@@ -124,29 +125,6 @@ int thread_spawn(void *(*fn)(void *), size_t stack_size, pthread_t *out)
 	return 0;
 }
 
-/*
- * Move one of our descriptors up, out of the application's way: a shell
- * that closes or dup2()s over "its" low fds must not hit the agent's.
- * Returns the new fd (the old one is closed), or @fd when it can't.
- */
-int fd_hide(int fd)
-{
-	struct rlimit rl;
-	int floor = 900, h;
-
-	if (fd < 0)
-		return fd;
-	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < 1024)
-		floor = rl.rlim_cur * 3 / 4;
-	if (fd >= floor)
-		return fd;
-	h = fcntl(fd, F_DUPFD_CLOEXEC, floor);
-	if (h < 0)
-		return fd;
-	close(fd);
-	return h;
-}
-
 uint64_t now_ns(void)
 {
 	struct timespec t;
@@ -168,7 +146,7 @@ int pagemap_open(void)
 {
 	/* after fork, the inherited fd still reads the parent */
 	if (pagemap_fd >= 0)
-		close(pagemap_fd);
+		fd_close(pagemap_fd);
 	pagemap_fd = fd_hide(open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
 	return pagemap_fd < 0 ? -errno : 0;
 }

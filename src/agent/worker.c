@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "creds.h"
+#include "fds.h"
 #include "lifeline.h"
 #include "worker.h"
 
@@ -69,7 +70,7 @@ void worker_wake(void)
 void worker_reset(void)
 {
 	if (worker_fd >= 0)
-		close(worker_fd);
+		fd_close(worker_fd);
 	worker_fd = -1;
 	job.posted = 0;
 }
