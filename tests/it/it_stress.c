@@ -5,7 +5,7 @@
  * every byte checked against a shadow copy.
  *
  *   it_stress [--seed N] [--seconds S] [--threads T] [--kills K]
- *             [--ops read,write,...]  (only those operations)
+ *             [--clients C] [--ops read,write,...]  (only those operations)
  *
  * Worker threads pick operations at random on a set of regions: read and
  * check, write, MADV_DONTNEED a part, move the region with mremap (2 MB-
@@ -15,7 +15,8 @@
  * whatever thread it lands on; malloc/free churn checks its own blocks.
  * An evictor thread runs `uzswapctl evict` (all, or some bytes) at random
  * moments, and K times during the run kills the daemon with SIGKILL and
- * starts a new one.  The shadow lives in MAP_SHARED memory, which the
+ * starts a new one.  With C clients, C - 1 forked processes do the same
+ * work on regions of their own, evicted at random too.  The shadow lives in MAP_SHARED memory, which the
  * agent never takes.  Each thread draws from its own generator seeded
  * from --seed: a failing seed is printed and can be run again (thread
  * interleavings still differ between runs).  Exit 0 when every check
@@ -53,8 +54,19 @@ struct region {
 
 static struct region regions[N_REGIONS];
 static uint8_t *const_mem;	/* never written after the start */
-static atomic_ulong ops[N_OPS], evictions, kills, errors;
-static atomic_int stop;
+/* shared with the other clients (MAP_SHARED): they count here too */
+static struct counters {
+	atomic_ulong ops[N_OPS], evictions, kills, errors;
+	atomic_int stop;
+} *cnt;
+#define ops cnt->ops
+#define evictions cnt->evictions
+#define kills cnt->kills
+#define errors cnt->errors
+#define stop cnt->stop
+#define MAX_CLIENTS 8
+static pid_t clients[MAX_CLIENTS];
+static int n_clients = 1;
 static unsigned op_mask = (1u << N_OPS) - 1;
 static unsigned long long seed = 1;
 
@@ -323,11 +335,14 @@ static void *evictor(void *arg)
 		char out[256];
 		int ms;
 
+		pid_t victim;
+
 		usleep((useconds_t)(50000 + rng_below(&s, 400000)));
+		victim = clients[rng_below(&s, (uint64_t)n_clients)];
 		if (rng_below(&s, 3))
-			it_ctl(out, sizeof(out), "evict %d --all", (int)getpid());
+			it_ctl(out, sizeof(out), "evict %d --all", (int)victim);
 		else
-			it_ctl(out, sizeof(out), "evict %d --bytes %lluM", (int)getpid(),
+			it_ctl(out, sizeof(out), "evict %d --bytes %lluM", (int)victim,
 			       (unsigned long long)(1 + rng_below(&s, 64)));
 		atomic_fetch_add(&evictions, 1);
 		clock_gettime(CLOCK_MONOTONIC, &now);
@@ -388,15 +403,35 @@ int main(int argc, char **argv)
 			kills_wanted = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--ops"))
 			op_mask = parse_ops(argv[i + 1]);
+		else if (!strcmp(argv[i], "--clients"))
+			n_clients = atoi(argv[i + 1]);
 		else
 			it_fail("usage: it_stress [--seed N] [--seconds S] [--threads T] [--kills K]");
 	}
 	if (threads < 1 || threads > 16)
 		it_fail("--threads takes 1 to 16");
-	printf("seed %llu, %.0f s, %d threads, %d daemon kills\n", seed, seconds,
-	       threads, kills_wanted);
+	if (n_clients < 1 || n_clients > MAX_CLIENTS)
+		it_fail("--clients takes 1 to %d", MAX_CLIENTS);
+	printf("seed %llu, %.0f s, %d threads, %d daemon kills, %d clients\n",
+	       seed, seconds, threads, kills_wanted, n_clients);
 	fflush(stdout);
-	/* a hang is a failure: the watchdog ends it */
+	cnt = mmap(NULL, sizeof(*cnt), PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	it_assert(cnt != MAP_FAILED, "mmap failed");
+	clients[0] = getpid();
+	for (i = 1; i < n_clients; i++) {
+		pid_t c = fork();
+
+		it_assert(c >= 0, "fork failed");
+		if (!c) {
+			/* a client of its own: other data, same checks */
+			seed = seed * 31 + (unsigned long long)i;
+			n_clients = 0; /* no evictor here */
+			break;
+		}
+		clients[i] = c;
+	}
+	/* a hang is a failure: the watchdog ends it (each process) */
 	alarm((unsigned)seconds + 120);
 	s = seed;
 	const_mem = it_alloc(CONST_LEN, 1);
@@ -412,7 +447,8 @@ int main(int argc, char **argv)
 	signal(SIGUSR1, on_signal);
 	for (i = 0; i < threads; i++)
 		pthread_create(&th[i], NULL, worker, (void *)(uintptr_t)(i + 1));
-	pthread_create(&ev, NULL, evictor, NULL);
+	if (n_clients)
+		pthread_create(&ev, NULL, evictor, NULL);
 	{
 		/* signals (the workers send some) cut a plain sleep short */
 		struct timespec end;
@@ -425,10 +461,23 @@ int main(int argc, char **argv)
 	atomic_store(&stop, 1);
 	for (i = 0; i < threads; i++)
 		pthread_join(th[i], NULL);
-	pthread_join(ev, NULL);
+	if (n_clients)
+		pthread_join(ev, NULL);
 	/* everything, one last time */
 	for (i = 0; i < N_REGIONS; i++)
 		check(&regions[i], 0, regions[i].len, "at the end");
+	if (!n_clients)
+		_exit(0); /* another client: its errors are counted already */
+	for (i = 1; i < n_clients; i++) {
+		int st;
+
+		if (waitpid(clients[i], &st, 0) != clients[i] || !WIFEXITED(st) ||
+		    WEXITSTATUS(st)) {
+			atomic_fetch_add(&errors, 1);
+			fprintf(stderr, "ERROR (seed %llu): client %d ended with "
+				"status %#x\n", seed, (int)clients[i], st);
+		}
+	}
 	for (i = 0; i < N_OPS; i++) {
 		printf("%s %lu%s", op_name[i], atomic_load(&ops[i]), i + 1 < N_OPS ? ", " : "\n");
 		total += atomic_load(&ops[i]);
