@@ -16,8 +16,8 @@ PKGS="build-essential autoconf automake libtool pkg-config liblz4-dev
       libzstd-dev liburing-dev libcgroup-dev libxxhash-dev python3 coreutils
       util-linux procps"
 # tests: clang (the second compiler CI builds with), git (the clang build
-# copies the tracked files), kmod (modprobe zram)
-TEST_PKGS="clang git kmod"
+# copies the tracked files), kmod (modprobe zram), gdb (real_gdb.sh)
+TEST_PKGS="clang git kmod gdb"
 configure_flags="--prefix=/usr/local"
 
 if [ "${1:-}" = --for-tests ]; then

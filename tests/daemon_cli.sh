@@ -37,6 +37,10 @@ t_expect 1 "invalid size '12Q'" "$UZCTL" evict 1 --bytes 12Q
 t_expect 1 "not a percentage" "$UZCTL" evict 1 --bytes 50%
 t_expect 1 "invalid pid 'abc'" "$UZCTL" evict abc --all
 t_expect 1 "invalid timeout" "$UZCTL" evict 1 --all --timeout soon
+t_expect 2 "restore: which PID" "$UZCTL" restore
+t_expect 2 "unexpected argument '2'" "$UZCTL" restore 1 2
+t_expect 1 "invalid pid 'x'" "$UZCTL" restore x
+t_expect 2 "unknown option '--all'" "$UZCTL" restore 1 --all
 
 # --- run: the agent goes first in LD_PRELOAD
 : >"$T_DIR/agent.so"
@@ -65,6 +69,7 @@ t_expect 0 "^EVICTED STORED$" "$UZCTL" stats -o evicted,stored --raw
 t_expect 1 "unknown column 'NOPE'" "$UZCTL" stats -o PID,NOPE
 t_expect 1 "no uzswap client with pid 999999" "$UZCTL" evict 999999 --all
 t_expect 1 "no uzswap client with pid 999999" "$UZCTL" evict 999999 --bytes 1G
+t_expect 1 "no uzswap client with pid 999999" "$UZCTL" restore 999999
 
 # --- one daemon per socket; a stale socket is replaced
 t_expect 1 "another uzswapd is running on $SOCK" \

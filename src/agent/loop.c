@@ -108,6 +108,21 @@ static int restore_range(uint64_t start, uint64_t len)
 	return err;
 }
 
+/* uzswapctl restore: everything back (a debugger's or gcore's reads of
+ * evicted memory fail with EIO: the kernel cannot take a userfault for
+ * another process's access), said the way an eviction is. */
+static void restore_run(struct uz_evict_done *done)
+{
+	uint64_t t0 = now_ns(), before = uz_agent.stats->evicted_bytes;
+	uint32_t blocks = blocks_count();
+
+	memset(done, 0, sizeof(*done));
+	done->err = restore_range(0, UINT64_MAX);
+	done->blocks = blocks - blocks_count();
+	done->bytes = before - uz_agent.stats->evicted_bytes;
+	done->usec = (now_ns() - t0) / 1000;
+}
+
 void restore_everything(void)
 {
 	restore_range(0, UINT64_MAX);
@@ -171,7 +186,10 @@ static int serve_daemon(void)
 	switch (m.hdr.type) {
 	case UZ_MSG_EVICT:
 		evict_seq = m.hdr.seq;
-		evict_run(&m.u.evict, &done, send_progress);
+		if (m.u.evict.flags & UZ_EVICT_RESTORE)
+			restore_run(&done);
+		else
+			evict_run(&m.u.evict, &done, send_progress);
 		return msg_send(uz_agent.sock, UZ_MSG_EVICT_DONE, m.hdr.seq, &done,
 				sizeof(done), -1);
 	case UZ_MSG_ERROR:

@@ -72,6 +72,10 @@ struct uz_agent_welcome {
 };
 
 #define UZ_EVICT_ALL 0x1 /* every block that can be taken; bytes ignored */
+/* bring everything back instead (a debugger, gcore); bytes ignored.  The
+ * reply is UZ_MSG_EVICT_DONE with the blocks and bytes brought back. */
+#define UZ_EVICT_RESTORE 0x2
+#define UZ_EVICT_FLAGS (UZ_EVICT_ALL | UZ_EVICT_RESTORE)
 
 struct uz_evict {
 	uint64_t bytes; /* application bytes to take, rounded up to blocks */

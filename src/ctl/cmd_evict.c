@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* uzswapctl evict: take memory from a client now and say how it went. */
+/* uzswapctl evict and restore: take memory from a client now, or give
+ * it all back, and say how it went. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -71,9 +72,16 @@ static uint64_t parse_size(const char *s)
 }
 
 static void print_done(const struct uz_evict_done *d, unsigned pid,
-		       const char *comm)
+		       const char *comm, int restore)
 {
 	char bytes[32], stored[32], ratio[32];
+
+	if (restore) {
+		printf("restored %s to %u%s in %u blocks in %.2f s\n",
+		       size_format(d->bytes, bytes, sizeof(bytes)), pid, comm,
+		       d->blocks, d->usec / 1e6);
+		return;
+	}
 
 	if (d->stored)
 		snprintf(ratio, sizeof(ratio), "%.2f",
@@ -103,8 +111,9 @@ static void show_progress(const struct uz_evict_progress *p, unsigned pid,
 }
 
 /* Wait for UZ_MSG_EVICT_DONE, showing progress; returns the exit status. */
-static int wait_done(int fd, unsigned pid, double timeout)
+static int wait_done(int fd, unsigned pid, double timeout, int restore)
 {
+	const char *what = restore ? "restore to" : "eviction from";
 	int tty = isatty(STDERR_FILENO), shown = 0;
 	char comm[40];
 	struct uz_msg m;
@@ -115,8 +124,8 @@ static int wait_done(int fd, unsigned pid, double timeout)
 		if (ctl_recv(fd, &m, 1, timeout > 0 ? (int)(timeout * 1000) : -1)) {
 			if (shown)
 				fputs("\r\033[K", stderr);
-			ctl_die("timed out after %g s waiting for the eviction "
-				"from %u", timeout, pid);
+			ctl_die("timed out after %g s waiting for the %s %u",
+				timeout, what, pid);
 		}
 		if (m.hdr.type == UZ_MSG_EVICT_PROGRESS) {
 			if (tty) {
@@ -130,9 +139,9 @@ static int wait_done(int fd, unsigned pid, double timeout)
 		if (m.hdr.type != UZ_MSG_EVICT_DONE)
 			ctl_die("unexpected reply (type %u) from uzswapd",
 				m.hdr.type);
-		print_done(&m.u.done, pid, comm);
+		print_done(&m.u.done, pid, comm, restore);
 		if (m.u.done.err)
-			ctl_die("eviction from %u stopped: %s", pid,
+			ctl_die("%s %u stopped: %s", what, pid,
 				strerror(m.u.done.err < 0 ? -m.u.done.err :
 							    m.u.done.err));
 		return 0;
@@ -184,5 +193,49 @@ int cmd_evict(int argc, char **argv)
 
 	fd = ctl_connect();
 	ctl_send(fd, UZ_MSG_CTL_EVICT, 1, &req, sizeof(req));
-	return wait_done(fd, req.pid, timeout);
+	return wait_done(fd, req.pid, timeout, 0);
+}
+
+static void restore_help(void)
+{
+	printf("Usage: uzswapctl restore PID [--timeout SECONDS]\n\n"
+	       "Bring everything the agent in process PID has evicted back "
+	       "into its memory,\nand wait until it has: a debugger attached "
+	       "with ptrace (gdb -p, gcore) or\na reader of /proc/PID/mem "
+	       "cannot read evicted memory.\n\n"
+	       "  -t, --timeout SECONDS  give up waiting after SECONDS\n");
+}
+
+int cmd_restore(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct uz_ctl_evict req = { .flags = UZ_EVICT_RESTORE };
+	double timeout = 0;
+	int ch, fd;
+
+	while ((ch = getopt_long(argc, argv, ":t:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 't':
+			timeout = ctl_parse_seconds("timeout", optarg);
+			break;
+		case 'h':
+			restore_help();
+			return 0;
+		default:
+			ctl_bad_option("restore", ch, argv);
+		}
+	}
+	if (optind == argc)
+		ctl_usage_error("restore: which PID?");
+	if (optind < argc - 1)
+		ctl_usage_error("restore: unexpected argument '%s'",
+				argv[optind + 1]);
+	req.pid = parse_pid(argv[optind]);
+	fd = ctl_connect();
+	ctl_send(fd, UZ_MSG_CTL_EVICT, 1, &req, sizeof(req));
+	return wait_done(fd, req.pid, timeout, 1);
 }

@@ -37,6 +37,7 @@ struct client {
 	uint64_t evict_seq;	 /* our seq in UZ_MSG_EVICT */
 	uint64_t evict_ctl_seq;	 /* the seq of the uzswapctl request */
 	uint64_t evict_deadline; /* ms */
+	uint32_t evict_flags;	 /* UZ_EVICT_*: a restore is one too */
 	TAILQ_ENTRY(client) entry; /* in id order */
 };
 
@@ -267,10 +268,16 @@ static void evict_answer(struct client *cl, const struct uz_msg *m)
 		return;
 	}
 	evict_detach(cl);
-	log_info("client %d (%s): evicted %s in %u blocks -> %s stored%s%s",
-		 (int)cl->pid, cl->comm, size_format(d->bytes, a, sizeof(a)),
-		 d->blocks, size_format(d->stored, b, sizeof(b)),
-		 d->err ? ", stopped: " : "", d->err ? strerror(-d->err) : "");
+	if (cl->evict_flags & UZ_EVICT_RESTORE)
+		log_info("client %d (%s): restored %s in %u blocks%s%s",
+			 (int)cl->pid, cl->comm, size_format(d->bytes, a, sizeof(a)),
+			 d->blocks, d->err ? ", stopped: " : "",
+			 d->err ? strerror(-d->err) : "");
+	else
+		log_info("client %d (%s): evicted %s in %u blocks -> %s stored%s%s",
+			 (int)cl->pid, cl->comm, size_format(d->bytes, a, sizeof(a)),
+			 d->blocks, size_format(d->stored, b, sizeof(b)),
+			 d->err ? ", stopped: " : "", d->err ? strerror(-d->err) : "");
 	conn_send(ctl, UZ_MSG_EVICT_DONE, cl->evict_ctl_seq, d, sizeof(*d), -1);
 	daemon_notify_status();
 }
@@ -397,10 +404,12 @@ int client_evict(struct client *cl, struct conn *ctl, uint64_t seq,
 		return -EBUSY;
 	if (conn_send(cl->conn, UZ_MSG_EVICT, dseq, &e, sizeof(e), -1))
 		return -ECONNRESET; /* and @cl is gone */
-	log_debug("client %d (%s): evicting %s for %s", (int)cl->pid,
-		  cl->comm, req->flags & UZ_EVICT_ALL ? "all" :
+	log_debug("client %d (%s): %s %s for %s", (int)cl->pid, cl->comm,
+		  req->flags & UZ_EVICT_RESTORE ? "restoring" : "evicting",
+		  req->flags & (UZ_EVICT_ALL | UZ_EVICT_RESTORE) ? "all" :
 		  size_format(req->bytes, buf, sizeof(buf)), conn_name(ctl));
 	cl->evict_ctl = ctl;
+	cl->evict_flags = req->flags;
 	cl->evict_seq = dseq;
 	cl->evict_ctl_seq = seq;
 	cl->evict_deadline = now_ms() + uzd.cfg.evict_timeout * 1000ull;

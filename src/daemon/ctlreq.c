@@ -109,7 +109,7 @@ static void evict_why(int err, const struct uz_ctl_evict *req, char *buf,
 		snprintf(buf, len, "no uzswap client with pid %u", req->pid);
 		break;
 	case -EINVAL:
-		if (req->flags & ~UZ_EVICT_ALL)
+		if (req->flags & ~UZ_EVICT_FLAGS)
 			snprintf(buf, len, "unknown eviction flags 0x%x",
 				 req->flags);
 		else
@@ -144,8 +144,8 @@ static int ctl_evict(struct conn *c, const struct uz_msg *m, char *cause,
 	cl = client_find(req->pid);
 	if (!cl)
 		err = -ENOENT;
-	else if ((req->flags & ~UZ_EVICT_ALL) ||
-		 (!(req->flags & UZ_EVICT_ALL) && !req->bytes))
+	else if ((req->flags & ~UZ_EVICT_FLAGS) ||
+		 (!(req->flags & (UZ_EVICT_ALL | UZ_EVICT_RESTORE)) && !req->bytes))
 		err = -EINVAL;
 	else
 		err = client_evict(cl, c, m->hdr.seq, req);
