@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "blocks.h"
+#include "coredump.h"
 #include "codec.h"
 #include "evict.h"
 #include "fds.h"
@@ -22,6 +23,7 @@
 #include "msg.h"
 #include "regions.h"
 #include "restore.h"
+#include "stage.h"
 #include "store.h"
 #include "uffd.h"
 #include "uffd_compat.h"
@@ -214,7 +216,9 @@ void agent_start(void)
 	if (err) {
 		uz_agent.active = 0;
 		log_warn("not active: agent thread: %s", strerror(-err));
+		return;
 	}
+	coredump_init();
 }
 
 /* A forked child whose parent handed it nothing: start afresh, with
@@ -231,6 +235,8 @@ void agent_restart_fresh(void)
 	uz_agent.sock = uz_agent.uffd = uz_agent.stage_uffd = -1;
 	uz_agent.kick_fd = uz_agent.arena_fd = uz_agent.uplink = -1;
 	uz_agent.fork_ufd = -1;
+	/* the parent's staging is a hole here; new staging goes elsewhere */
+	stage_forget();
 	loop_reset_child();
 	agent_start();
 }

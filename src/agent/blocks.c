@@ -157,8 +157,11 @@ void blocks_from_snapshot(void)
 
 	if (!table)
 		return;
-	for (i = 0; i <= mask; i++)
-		table[i].addr = 0;
+	/* dropped, not cleared slot by slot: writing every slot would give
+	 * each child its own copy of the whole table (MBs per fork) */
+	if (mem_zap(table, (size_t)(mask + 1) * sizeof(*table)))
+		for (i = 0; i <= mask; i++)
+			table[i].addr = 0;
 	count = 0;
 	for (i = 0; i < snap_count; i++)
 		*blocks_insert(snap[i].addr) = snap[i];

@@ -9,6 +9,7 @@
 #include "blocks.h"
 #include "creds.h"
 #include "codec.h"
+#include "coredump.h"
 #include "events.h"
 #include "evict.h"
 #include "log.h"
@@ -393,7 +394,8 @@ static int evict_one(uint64_t block, void *arg)
 	restore_poll();
 	creds_catch_up();
 	if (__atomic_load_n(&uz_agent.fork_pending, __ATOMIC_SEQ_CST) ||
-	    __atomic_load_n(&uz_agent.evict_hold, __ATOMIC_SEQ_CST)) {
+	    __atomic_load_n(&uz_agent.evict_hold, __ATOMIC_SEQ_CST) ||
+	    coredump_pending()) {
 		w->done->err = -EBUSY;
 		return 1;
 	}

@@ -107,6 +107,6 @@ UZ_EXPORT int close_range(unsigned first, unsigned last, int flags)
 
 UZ_EXPORT void closefrom(int lowfd)
 {
-	if (lowfd >= 0)
-		close_range_around((unsigned)lowfd, ~0U, 0);
+	/* glibc takes a negative one as 0 */
+	close_range_around(lowfd > 0 ? (unsigned)lowfd : 0, ~0U, 0);
 }

@@ -222,7 +222,11 @@ void fork_prepare_hook(void)
 	holding_fork_lock = 1;
 	/* no eviction may slip in between this and the fork itself */
 	__atomic_store_n(&uz_agent.fork_pending, 1, __ATOMIC_SEQ_CST);
-	if (loop_request(LOOP_FORK_PREPARE, 0, 0) || pending.fallback)
+	/* our stack pointer: the child's hook runs below it before the
+	 * child's agent thread exists (see loop.c) */
+	if (loop_request(LOOP_FORK_PREPARE,
+			 (uintptr_t)__builtin_frame_address(0), 0) ||
+	    pending.fallback)
 		loop_request(LOOP_RESTORE_RANGE, 0, UINT64_MAX);
 	{
 		static int freeze_ms = -1;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "blocks.h"
+#include "coredump.h"
 #include "creds.h"
 #include "events.h"
 #include "evict.h"
@@ -123,6 +124,21 @@ static void restore_run(struct uz_evict_done *done)
 	done->usec = (now_ns() - t0) / 1000;
 }
 
+/*
+ * In the child, glibc's fork and our child hook run on the forking
+ * thread's stack, a few KB below where the parent called fork(), before
+ * the child's agent thread exists: a still-evicted page there would hang
+ * the child for ever.  So the stack below @sp is brought back first
+ * (evictions are held from here to the fork).
+ */
+#define CHILD_STACK_BYTES (128u << 10)
+static int fork_prepare_at(uint64_t sp)
+{
+	if (sp > CHILD_STACK_BYTES)
+		restore_range(sp - CHILD_STACK_BYTES, CHILD_STACK_BYTES + UZ_PAGE_SIZE);
+	return fork_prepare();
+}
+
 void restore_everything(void)
 {
 	restore_range(0, UINT64_MAX);
@@ -144,14 +160,15 @@ static void serve_request(void)
 	if (read(uz_agent.kick_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		return;
 	pthread_mutex_lock(&req.lock);
-	/* while a fork copies us, only the end of that fork is served; a
-	 * request left waiting is served once the copy is made */
-	if (req.pending && (!uz_agent.frozen || req.op == LOOP_FORK_DONE ||
-			    !blocks_count())) {
+	/* served even while a fork is under way (the child starts from the
+	 * table copied before it): a request held back until the fork ended
+	 * deadlocked a fork that failed (no FORK event, and the forking
+	 * thread waits for the request's lock to say so) */
+	if (req.pending) {
 		if (req.op == LOOP_RESTORE_RANGE)
 			ret = restore_range(req.start, req.len);
 		else if (req.op == LOOP_FORK_PREPARE)
-			ret = fork_prepare();
+			ret = fork_prepare_at(req.start);
 		else if (req.op == LOOP_FORK_DONE)
 			ret = fork_done();
 		req.result = ret;
@@ -245,6 +262,7 @@ static void *agent_main(void *arg)
 		int timeout = -1, n, kids;
 
 		creds_catch_up();
+		coredump_serve();
 		/* a sequential reader faults again within microseconds:
 		 * catching that without sleeping halves the round trip */
 		if (now_ns() < spin_until) {
@@ -275,7 +293,7 @@ static void *agent_main(void *arg)
 		if (p[0].revents & POLLIN || restore_pending())
 			if (restore_poll())
 				spin_until = now_ns() + SPIN_NS;
-		if (p[1].revents & POLLIN || (req.pending && !uz_agent.frozen))
+		if (p[1].revents & POLLIN || req.pending)
 			serve_request();
 		if (kids && n > 0 && !uz_agent.frozen)
 			fork_pollfds_done(p + 4, kids);

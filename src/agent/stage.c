@@ -37,12 +37,6 @@ int stage_init(void)
 {
 	int i;
 
-	if (blocks[0]) {
-		/* a forked child starting afresh: the blocks are the parent's
-		 * pages until written */
-		stage_reset();
-		return 0;
-	}
 	for (i = 0; i < UZ_STAGES; i++) {
 		blocks[i] = map_aligned(UZ_BLOCK_SIZE, UZ_BLOCK_SIZE, 1);
 		if (!blocks[i])
@@ -198,6 +192,29 @@ void stage_release(void)
 	for (i = 0; i < UZ_STAGES; i++)
 		if (claim(i, ST_READY, ST_IN_USE))
 			stage_put(i, 1);
+}
+
+/*
+ * A forked child that starts afresh maps staging anew (stage_init), and
+ * leaves the parent's addresses alone: they are holes here (DONTFORK),
+ * and a mapping the agent makes first (its table, buffers, eviction
+ * staging) may already have landed in one.  Mapping the old address
+ * again with MAP_FIXED would map over it: two uses of one memory,
+ * evicted pages and restored ones mixed (seen as wrong bytes).
+ */
+void stage_forget(void)
+{
+	int i;
+
+	for (i = 0; i < UZ_STAGES; i++) {
+		blocks[i] = NULL;
+		state[i] = ST_EMPTY;
+	}
+	wanted = 0;
+	if (filler_fd >= 0)
+		fd_close(filler_fd);
+	filler_fd = -1;
+	worker_reset();
 }
 
 void stage_reset(void)

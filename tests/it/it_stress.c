@@ -321,6 +321,27 @@ static void *worker(void *arg)
 static int kills_wanted;
 static double seconds = 10;
 
+/* After a daemon restart every client must come back: each is evicted
+ * (a little) within 10 s, or the run fails. */
+static void check_reattached(void)
+{
+	char out[256];
+	int i, tries;
+
+	for (i = 0; i < n_clients; i++) {
+		for (tries = 0; tries < 100; tries++) {
+			if (!it_ctl(out, sizeof(out), "evict %d --bytes 1M", (int)clients[i]))
+				break;
+			usleep(100000);
+		}
+		if (tries == 100) {
+			atomic_fetch_add(&errors, 1);
+			fprintf(stderr, "ERROR (seed %llu): client %d was not back "
+				"10 s after the daemon restart\n", seed, (int)clients[i]);
+		}
+	}
+}
+
 static void *evictor(void *arg)
 {
 	uint64_t s = seed * 7919 + 17;
@@ -359,6 +380,7 @@ static void *evictor(void *arg)
 			daemon = it_daemon_restart();
 			done_kills++;
 			atomic_fetch_add(&kills, 1);
+			check_reattached();
 		}
 	}
 	return NULL;

@@ -15,4 +15,8 @@ for seed in ${STRESS_SEEDS:-1 2 3}; do
 	[ $rc -eq 77 ] && exit 77
 	[ $rc -eq 0 ] || { echo "FAIL: seed $seed (rerun: tests/it/it_stress --seed $seed)"; status=1; }
 done
+# and one with a second client process sharing the daemon
+"$top_builddir/tests/it/it_stress" --seed 4 --seconds "${STRESS_SECONDS:-8}" \
+	--clients 2 --kills "${STRESS_KILLS:-0}" ||
+	{ echo "FAIL: seed 4 with 2 clients (rerun: tests/it/it_stress --seed 4 --clients 2)"; status=1; }
 exit $status
