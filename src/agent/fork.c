@@ -27,6 +27,7 @@
 #include "fork.h"
 #include "log.h"
 #include "loop.h"
+#include "regions.h"
 #include "restore.h"
 #include "store.h"
 
@@ -283,6 +284,8 @@ void fork_child_hook(void)
 
 	if (!holding_fork_lock)
 		return;
+	/* before anything maps or unmaps: that takes the tables' lock */
+	regions_reset_child();
 	/* the child's copy, held by a thread that is not in the child */
 	holding_fork_lock = 0;
 	pthread_mutex_init(&fork_lock, NULL);

@@ -270,7 +270,11 @@ static void *agent_main(void *arg)
 				spin_until = now_ns() + SPIN_NS;
 			continue;
 		}
-		if (now_ns() - last_scan > RESCAN_NS) {
+		/* not while a fork is under way: the scan holds the tables'
+		 * lock most of the time, and a child copied with it held
+		 * spun for ever (regions_reset_child is the other half) */
+		if (now_ns() - last_scan > RESCAN_NS &&
+		    !__atomic_load_n(&uz_agent.fork_pending, __ATOMIC_SEQ_CST)) {
 			int64_t managed = regions_scan(NULL, NULL);
 
 			if (managed >= 0)

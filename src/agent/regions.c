@@ -35,6 +35,11 @@ static void unlock(void)
 	__atomic_store_n(&lock_word, 0, __ATOMIC_RELEASE);
 }
 
+void regions_reset_child(void)
+{
+	__atomic_store_n(&lock_word, 0, __ATOMIC_RELEASE);
+}
+
 static int overlaps(const struct range *r, uint64_t s, uint64_t e)
 {
 	return r->start < e && s < r->end;

@@ -24,6 +24,10 @@ UZ_HIDDEN int regions_hint_at(uint64_t addr);
  * blocks first, HOT ones never.  Returns the managed bytes (whole
  * blocks) or -errno.  @fn returns non-zero to stop the walk.
  */
+/* In a forked child, first thing: another thread of the parent may have
+ * held the tables' lock when the fork copied it (the child would spin
+ * for ever on it). */
+UZ_HIDDEN void regions_reset_child(void);
 UZ_HIDDEN int64_t regions_scan(int (*fn)(uint64_t block, void *arg), void *arg);
 
 #endif
