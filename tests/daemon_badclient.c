@@ -49,9 +49,11 @@ static int recv_reply(int s, struct uz_msg *m, int *fd)
 static void raw_hdr(int s, unsigned version, unsigned type, uint32_t len,
 		    size_t pad)
 {
-	char buf[sizeof(struct uz_msg_hdr) + 64] = { 0 };
+	/* the header, then @pad zero bytes (a struct uz_status at most) */
+	char buf[sizeof(struct uz_msg_hdr) + 256] = { 0 };
 	struct uz_msg_hdr h = { .version = version, .type = type, .len = len };
 
+	t_assert(pad <= sizeof(buf) - sizeof(h), "raw_hdr: pad %zu too large", pad);
 	memcpy(buf, &h, sizeof(h));
 	t_send_raw(s, buf, sizeof(h) + pad, -1, 0);
 }

@@ -5,6 +5,12 @@
 set -u
 : "${top_builddir:=.}"
 agent="$top_builddir/.libs/libuzswap.so"
+# a sanitizer run (scripts/check-sanitize.sh): its runtime comes first,
+# no leak check of python3 and sh
+if [ -n "${UZ_TEST_PRELOAD_FIRST:-}" ]; then
+	agent="$UZ_TEST_PRELOAD_FIRST:$agent"
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+fi
 probe='import os
 def link(f):
     try:

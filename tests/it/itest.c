@@ -70,8 +70,19 @@ static pid_t start_daemon(const char *sock, const char *log)
 		char *codec = getenv("IT_CODEC");
 		char *args[] = { "uzswapd", "--socket", (char *)sock, "-v",
 				 codec ? "--codec" : NULL, codec, NULL };
-		char *env[] = { NULL };
+		/* an empty environment, but for a sanitizer run's options */
+		static const char *const keep[] = { "ASAN_OPTIONS", "UBSAN_OPTIONS" };
+		char opts[2][4096], *env[3];
+		unsigned i, n = 0;
 		posix_spawn_file_actions_t fa;
+
+		for (i = 0; i < 2; i++)
+			if (getenv(keep[i])) {
+				snprintf(opts[n], sizeof(opts[n]), "%s=%s", keep[i], getenv(keep[i]));
+				env[n] = opts[n];
+				n++;
+			}
+		env[n] = NULL;
 
 		posix_spawn_file_actions_init(&fa);
 		posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -134,7 +145,26 @@ void it_setup(int argc, char **argv)
 		setenv("IT_DAEMON_PID", pidbuf, 1);
 		setenv("IT_DAEMON_LOG", log, 1);
 	}
-	setenv("LD_PRELOAD", lib, 1);
+	{
+		/* A sanitizer run (scripts/check-sanitize.sh) names what
+		 * must come first in the list: the sanitizer's runtime.
+		 * Its leak check stays off under the agent: it stops every
+		 * thread, the agent's too, then reads all memory, and
+		 * evicted memory would never come back. */
+		const char *first = getenv("UZ_TEST_PRELOAD_FIRST");
+		const char *asan = getenv("ASAN_OPTIONS");
+		char both[8192], opts[4096];
+
+		if (first && *first) {
+			snprintf(both, sizeof(both), "%s:%s", first, lib);
+			setenv("LD_PRELOAD", both, 1);
+			snprintf(opts, sizeof(opts), "%s%sdetect_leaks=0",
+				 asan ? asan : "", asan && *asan ? ":" : "");
+			setenv("ASAN_OPTIONS", opts, 1);
+		} else {
+			setenv("LD_PRELOAD", lib, 1);
+		}
+	}
 	c = fork();
 	if (c == 0) {
 		execv("/proc/self/exe", argv);

@@ -8,6 +8,12 @@ export UZSWAP_SOCKET="$UZ_DIR/uzswapd.sock"
 UZ_AGENT="$top_builddir/.libs/libuzswap.so"
 UZ_CTL="$top_builddir/uzswapctl"
 UZ_DAEMON_PID=
+# LD_PRELOAD for a program under the agent. A sanitizer run
+# (scripts/check-sanitize.sh) names what must come first: the sanitizer's
+# runtime; its leak check stays off (see tests/it/itest.c).
+uz_preload() { echo "${UZ_TEST_PRELOAD_FIRST:+$UZ_TEST_PRELOAD_FIRST:}$UZ_AGENT"; }
+[ -n "${UZ_TEST_PRELOAD_FIRST:-}" ] &&
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 
 uz_cleanup() {
 	[ -n "$UZ_DAEMON_PID" ] && kill "$UZ_DAEMON_PID" 2>/dev/null

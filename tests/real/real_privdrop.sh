@@ -25,7 +25,7 @@ for i in $(seq 20); do
 		   "runuser -u nobody -- id" \
 		   "su -s /bin/sh nobody -c id"; do
 		want=$($cmd 2>&1)
-		got=$(LD_PRELOAD="$UZ_AGENT" $cmd 2>&1) ||
+		got=$(LD_PRELOAD="$(uz_preload)" $cmd 2>&1) ||
 			uz_fail "run $i: '$cmd' failed under the agent: $got"
 		[ "$got" = "$want" ] ||
 			uz_fail "run $i: '$cmd' printed '$got', not '$want'"

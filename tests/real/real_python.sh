@@ -24,7 +24,7 @@ print(h.hexdigest(), flush=True)
 PY
 want=$(echo | python3 "$UZ_DIR/work.py" | tail -n 1)
 
-coproc PY { LD_PRELOAD="$UZ_AGENT" exec python3 "$UZ_DIR/work.py"; }
+coproc PY { LD_PRELOAD="$(uz_preload)" exec python3 "$UZ_DIR/work.py"; }
 pid=$PY_PID
 read -r line <&"${PY[0]}" || uz_fail "python3 died"
 [ "$line" = built ] || uz_fail "unexpected: $line"

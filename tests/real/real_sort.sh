@@ -19,7 +19,7 @@ LC_ALL=C sort -S 1G --parallel=1 "$in" >"$UZ_DIR/want"
 # the FIFO holds sort back after it has read all input and before it
 # writes: that is when its buffer is full and we evict it
 mkfifo "$UZ_DIR/fifo"
-LD_PRELOAD="$UZ_AGENT" LC_ALL=C sort -S 1G --parallel=1 "$UZ_DIR/fifo" >"$UZ_DIR/got" &
+LD_PRELOAD="$(uz_preload)" LC_ALL=C sort -S 1G --parallel=1 "$UZ_DIR/fifo" >"$UZ_DIR/got" &
 pid=$!
 exec 3>"$UZ_DIR/fifo"
 head -c $(( $(stat -c %s "$in") / 2 )) "$in" >&3
