@@ -16,8 +16,9 @@ PKGS="build-essential autoconf automake libtool pkg-config liblz4-dev
       libzstd-dev liburing-dev libcgroup-dev libxxhash-dev python3 coreutils
       util-linux procps"
 # tests: clang (the second compiler CI builds with), git (the clang build
-# copies the tracked files), kmod (modprobe zram), gdb (real_gdb.sh)
-TEST_PKGS="clang git kmod gdb"
+# copies the tracked files), kmod (modprobe zram), gdb (real_gdb.sh),
+# redis-server and sqlite3 (tests/real)
+TEST_PKGS="clang git kmod gdb redis-server sqlite3"
 configure_flags="--prefix=/usr/local"
 
 if [ "${1:-}" = --for-tests ]; then
