@@ -166,3 +166,13 @@ void blocks_from_snapshot(void)
 	for (i = 0; i < snap_count; i++)
 		*blocks_insert(snap[i].addr) = snap[i];
 }
+
+const struct block *blocks_snapshot_find(uint64_t addr)
+{
+	uint32_t i;
+
+	for (i = 0; i < snap_count; i++)
+		if (snap[i].addr == addr)
+			return &snap[i];
+	return NULL;
+}

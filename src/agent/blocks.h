@@ -40,6 +40,8 @@ UZ_HIDDEN uint32_t blocks_count(void);
  * table that copy again (in the forked child); 0 or -ENOMEM. */
 UZ_HIDDEN int blocks_snapshot(void);
 UZ_HIDDEN void blocks_from_snapshot(void);
+/* The block at @addr as the snapshot has it, or NULL. */
+UZ_HIDDEN const struct block *blocks_snapshot_find(uint64_t addr);
 /* Addresses of the blocks overlapping [start, end), at most @max. */
 UZ_HIDDEN uint32_t blocks_collect(uint64_t start, uint64_t end, uint64_t *out,
 				  uint32_t max);

@@ -30,6 +30,8 @@
 #include "regions.h"
 #include "restore.h"
 #include "store.h"
+#include "uffd.h"
+#include "uffd_compat.h"
 
 /* a child waits for its parent's word as long as the parent lives: a
  * parent slowed by load, a frozen cgroup or a debugger only delays it */
@@ -128,6 +130,79 @@ static void send_child(int fd)
 		log_warn("fork: cannot reach the child: %s", strerror(errno));
 }
 
+/* one of the child's faults, from the table as the fork found it */
+static void nurse_fault(int ufd, uint64_t addr)
+{
+	static uint8_t frame[UZ_FRAME_SIZE] __attribute__((aligned(4096)));
+	uint64_t blk = block_of(addr), page = addr & ~(uint64_t)(UZ_PAGE_SIZE - 1);
+	const struct block *b = blocks_snapshot_find(blk);
+	unsigned f = (unsigned)((addr - blk) / UZ_FRAME_SIZE);
+	int err;
+
+	if (!b || !(b->stored & (1u << f))) {
+		err = uffd_fill_range(ufd, uffd_op_zero, page, NULL, UZ_PAGE_SIZE);
+	} else if (restore_decode(b, f, frame)) {
+		err = uffd_fill_range(ufd, uffd_op_poison, blk + (uint64_t)f * UZ_FRAME_SIZE,
+				      NULL, UZ_FRAME_SIZE);
+	} else {
+		/* the child's table still says stored: its own restore later
+		 * finds these pages there (EEXIST) and steps over them */
+		err = uffd_fill_range(ufd, uffd_op_copy, blk + (uint64_t)f * UZ_FRAME_SIZE,
+				      frame, UZ_FRAME_SIZE);
+	}
+	if (err)
+		uffd_wake(ufd, page, UZ_PAGE_SIZE);
+}
+
+/*
+ * Serve the child's faults until its own agent runs.  Starting its agent
+ * threads makes glibc allocate each one's TLS vector with the
+ * application's calloc, in memory that may be evicted, before any of
+ * them can serve a fault: the child waited on itself (redis's BGSAVE,
+ * jemalloc).  We hold its userfaultfd (the FORK event's) and the table
+ * it starts from; the child says 'R' when its threads run and waits for
+ * our 'A', so no event of its own is read here.  Our own faults are
+ * served meanwhile.
+ */
+static void nurse_child(int ufd, int link)
+{
+	uint64_t t0 = now_ns();
+	struct uffd_msg m[16];
+	char c;
+
+	for (;;) {
+		struct pollfd p[3] = { { ufd, POLLIN, 0 }, { link, POLLIN, 0 },
+				       { uz_agent.uffd, POLLIN, 0 } };
+		ssize_t n;
+		int i;
+
+		if (poll(p, 3, 1000) < 0 && errno != EINTR)
+			return;
+		if (p[1].revents) {
+			/* 'R', or the child is gone (it will be seen again
+			 * among the kids) */
+			if (recv(link, &c, 1, MSG_DONTWAIT) == 1 && c == 'R')
+				send(link, "A", 1, MSG_NOSIGNAL);
+			return;
+		}
+		if (p[2].revents & POLLIN)
+			restore_poll();
+		n = p[0].revents & POLLIN ? read(ufd, m, sizeof(m)) : 0;
+		for (i = 0; i < n / (ssize_t)sizeof(m[0]); i++)
+			if (m[i].event == UFFD_EVENT_PAGEFAULT)
+				nurse_fault(ufd, m[i].arg.pagefault.address);
+			else
+				log_limited(UZ_LOG_WARN, 3, 60, "forked child: "
+					    "event %u while it starts, ignored",
+					    m[i].event);
+		if (now_ns() - t0 > 60000000000ull) {
+			log_warn("forked child: no word from it in 60 s; "
+				 "leaving it to its own agent");
+			return;
+		}
+	}
+}
+
 int fork_done(void)
 {
 	int ufd = uz_agent.fork_ufd;
@@ -146,6 +221,8 @@ int fork_done(void)
 		test_delay("UZSWAP_TEST_FORK_DELAY_MS", &late_ms);
 	}
 	send_child(pending.slot >= 0 ? ufd : -1);
+	if (ufd >= 0 && pending.slot >= 0)
+		nurse_child(ufd, pending.sp[0]);
 	if (ufd >= 0 && pending.slot >= 0 && n_kids < UZ_MAX_HOLDERS) {
 		close(ufd);
 		kids[n_kids].fd = pending.sp[0];
@@ -182,8 +259,18 @@ void fork_pollfds_done(const struct pollfd *p, int n)
 	int i;
 
 	for (i = n - 1; i >= 0; i--) {
+		char c;
+
 		if (!(p[i].revents & (POLLHUP | POLLERR | POLLIN | POLLNVAL)))
 			continue;
+		/* a child's late 'R' (nurse_child gave up waiting): answer
+		 * it; only the end of the link means it is gone */
+		if (!(p[i].revents & (POLLHUP | POLLERR | POLLNVAL)) &&
+		    recv(kids[i].fd, &c, 1, MSG_DONTWAIT) == 1) {
+			if (c == 'R')
+				send(kids[i].fd, "A", 1, MSG_NOSIGNAL);
+			continue;
+		}
 		/* the child exited or exec'd: nothing of its copy remains */
 		store_slot_release(kids[i].slot);
 		if (!(p[i].revents & POLLNVAL)) /* else the number is not ours */
@@ -300,9 +387,22 @@ void fork_child_hook(void)
 		fd_close(pending.sp[0]);
 	ufd = pending.sp[1] >= 0 ? child_receive(pending.sp[1]) : -1;
 	if (ufd >= 0) {
+		char c = 'R';
+
 		uz_agent.uplink = pending.sp[1];
 		uz_agent.arena->holder_pid[pending.slot] = getpid();
 		agent_restart_child(ufd, pending.slot);
+		/* our threads run: the parent may stop serving our faults;
+		 * wait for its word, so that nothing of ours reaches it after */
+		if (send(uz_agent.uplink, &c, 1, MSG_NOSIGNAL) == 1) {
+			struct pollfd p = { uz_agent.uplink, POLLIN, 0 };
+
+			while (poll(&p, 1, -1) < 0 && errno == EINTR)
+				;
+			if (recv(uz_agent.uplink, &c, 1, MSG_DONTWAIT) != 1 || c != 'A')
+				log_warn("forked child %d: no answer from the "
+					 "parent's agent", (int)getpid());
+		}
 	} else {
 		if (pending.sp[1] >= 0)
 			fd_close(pending.sp[1]);
