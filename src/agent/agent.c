@@ -290,15 +290,19 @@ void agent_restart_child(int ufd, unsigned slot)
 		/* nobody would serve this child's faults: say so loudly */
 		log_err("forked child %d: agent not restarted: %s",
 			(int)getpid(), strerror(-err));
+		/* no thread: a request would wait for ever */
+		uz_agent.active = 0;
 		return;
 	}
 	/* connect before the thread starts: a thread that found no socket
 	 * would connect too, and the daemon refuses the second hello */
 	agent_connect(0);
 	err = loop_start();
-	if (err)
+	if (err) {
 		log_err("forked child %d: agent thread not started: %s",
 			(int)getpid(), strerror(-err));
+		uz_agent.active = 0;
+	}
 }
 
 __attribute__((constructor)) static void agent_ctor(void)

@@ -24,6 +24,7 @@ struct agent {
 	int fork_event;	  /* the uffd has UFFD_FEATURE_EVENT_FORK */
 	int uplink;	  /* socket to the parent that forked us, or -1 */
 	int frozen;	  /* a fork is under way: no work of our own */
+	int hold_uffd;	  /* a starting child: its parent serves the uffd */
 	int fork_ufd;	  /* the child's uffd from the FORK event, or -1 */
 	int sock;	/* to uzswapd, -1 while disconnected */
 	int uffd;	/* MISSING-mode uffd for the application's blocks */

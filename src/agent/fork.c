@@ -130,28 +130,72 @@ static void send_child(int fd)
 		log_warn("fork: cannot reach the child: %s", strerror(errno));
 }
 
+/* Events of a starting child read while its parent serves its uffd:
+ * handed to the child with 'A'; drops among them shape what we serve. */
+#define NURSE_EVENTS_MAX 64
+static struct uffd_msg nursed[NURSE_EVENTS_MAX];
+static unsigned n_nursed;
+
+/* Was page @a of the starting child dropped (MADV_DONTNEED, munmap)? */
+static int nursed_dropped(uint64_t a)
+{
+	unsigned i;
+
+	for (i = 0; i < n_nursed; i++)
+		if ((nursed[i].event == UFFD_EVENT_REMOVE ||
+		     nursed[i].event == UFFD_EVENT_UNMAP) &&
+		    a >= nursed[i].arg.remove.start && a < nursed[i].arg.remove.end)
+			return 1;
+	return 0;
+}
+
 /* one of the child's faults, from the table as the fork found it */
 static void nurse_fault(int ufd, uint64_t addr)
 {
 	static uint8_t frame[UZ_FRAME_SIZE] __attribute__((aligned(4096)));
 	uint64_t blk = block_of(addr), page = addr & ~(uint64_t)(UZ_PAGE_SIZE - 1);
 	const struct block *b = blocks_snapshot_find(blk);
-	unsigned f = (unsigned)((addr - blk) / UZ_FRAME_SIZE);
+	unsigned f = (unsigned)((addr - blk) / UZ_FRAME_SIZE), pg;
+	uint64_t fs = blk + (uint64_t)f * UZ_FRAME_SIZE;
 	int err;
 
-	if (!b || !(b->stored & (1u << f))) {
+	if (!b || !(b->stored & (1u << f)) || nursed_dropped(page)) {
 		err = uffd_fill_range(ufd, uffd_op_zero, page, NULL, UZ_PAGE_SIZE);
 	} else if (restore_decode(b, f, frame)) {
-		err = uffd_fill_range(ufd, uffd_op_poison, blk + (uint64_t)f * UZ_FRAME_SIZE,
-				      NULL, UZ_FRAME_SIZE);
+		err = uffd_fill_range(ufd, uffd_op_poison, fs, NULL, UZ_FRAME_SIZE);
 	} else {
-		/* the child's table still says stored: its own restore later
-		 * finds these pages there (EEXIST) and steps over them */
-		err = uffd_fill_range(ufd, uffd_op_copy, blk + (uint64_t)f * UZ_FRAME_SIZE,
-				      frame, UZ_FRAME_SIZE);
+		/* what the child dropped meanwhile reads as zero; the child's
+		 * table still says stored: its own restore later finds these
+		 * pages there (EEXIST) and steps over them */
+		for (pg = 0; pg < UZ_PAGES_PER_FRAME; pg++)
+			if (nursed_dropped(fs + (uint64_t)pg * UZ_PAGE_SIZE))
+				memset(frame + pg * UZ_PAGE_SIZE, 0, UZ_PAGE_SIZE);
+		err = uffd_fill_range(ufd, uffd_op_copy, fs, frame, UZ_FRAME_SIZE);
 	}
 	if (err)
 		uffd_wake(ufd, page, UZ_PAGE_SIZE);
+}
+
+/* Read what the starting child's uffd has: faults served, events kept. */
+static void nurse_read(int ufd)
+{
+	struct uffd_msg m[16];
+	ssize_t n = read(ufd, m, sizeof(m));
+	int i;
+
+	for (i = 0; i < n / (ssize_t)sizeof(m[0]); i++) {
+		if (m[i].event == UFFD_EVENT_PAGEFAULT) {
+			nurse_fault(ufd, m[i].arg.pagefault.address);
+		} else if (m[i].event == UFFD_EVENT_FORK) {
+			close((int)m[i].arg.fork.ufd); /* a raw clone: unserved */
+		} else if (n_nursed < NURSE_EVENTS_MAX) {
+			nursed[n_nursed++] = m[i];
+		} else {
+			log_limited(UZ_LOG_ERR, 3, 60, "forked child: more than "
+				    "%u events while it starts; event %u lost",
+				    NURSE_EVENTS_MAX, m[i].event);
+		}
+	}
 }
 
 /*
@@ -160,47 +204,73 @@ static void nurse_fault(int ufd, uint64_t addr)
  * application's calloc, in memory that may be evicted, before any of
  * them can serve a fault: the child waited on itself (redis's BGSAVE,
  * jemalloc).  We hold its userfaultfd (the FORK event's) and the table
- * it starts from; the child says 'R' when its threads run and waits for
- * our 'A', so no event of its own is read here.  Our own faults are
- * served meanwhile.
+ * it starts from.  Its agent thread does not read its uffd (hold_uffd)
+ * until it has acted on the events we read meanwhile, which we hand it
+ * with our 'A' in answer to its 'R' (its threads run).  No time limit:
+ * a stopped child is waited for as long as it lives (its link hangs up
+ * when it dies); our own faults and requests are served meanwhile.
  */
 static void nurse_child(int ufd, int link)
 {
-	uint64_t t0 = now_ns();
-	struct uffd_msg m[16];
+	static char answer[1 + sizeof(nursed)];
 	char c;
 
+	n_nursed = 0;
 	for (;;) {
-		struct pollfd p[3] = { { ufd, POLLIN, 0 }, { link, POLLIN, 0 },
-				       { uz_agent.uffd, POLLIN, 0 } };
-		ssize_t n;
-		int i;
+		struct pollfd p[4] = { { ufd, POLLIN, 0 }, { link, POLLIN, 0 },
+				       { uz_agent.uffd, POLLIN, 0 },
+				       { uz_agent.kick_fd, POLLIN, 0 } };
 
-		if (poll(p, 3, 1000) < 0 && errno != EINTR)
+		if (poll(p, 4, -1) < 0 && errno != EINTR)
 			return;
-		if (p[1].revents) {
-			/* 'R', or the child is gone (it will be seen again
-			 * among the kids) */
-			if (recv(link, &c, 1, MSG_DONTWAIT) == 1 && c == 'R')
-				send(link, "A", 1, MSG_NOSIGNAL);
-			return;
-		}
+		if (p[0].revents & POLLIN)
+			nurse_read(ufd);
 		if (p[2].revents & POLLIN)
 			restore_poll();
-		n = p[0].revents & POLLIN ? read(ufd, m, sizeof(m)) : 0;
-		for (i = 0; i < n / (ssize_t)sizeof(m[0]); i++)
-			if (m[i].event == UFFD_EVENT_PAGEFAULT)
-				nurse_fault(ufd, m[i].arg.pagefault.address);
-			else
-				log_limited(UZ_LOG_WARN, 3, 60, "forked child: "
-					    "event %u while it starts, ignored",
-					    m[i].event);
-		if (now_ns() - t0 > 60000000000ull) {
-			log_warn("forked child: no word from it in 60 s; "
-				 "leaving it to its own agent");
-			return;
+		if (p[3].revents & POLLIN)
+			loop_serve_request();
+		if (!p[1].revents)
+			continue;
+		/* 'R', or the child is gone (then seen again among the kids) */
+		if (recv(link, &c, 1, MSG_DONTWAIT) == 1 && c == 'R') {
+			nurse_read(ufd); /* whatever came before its 'R' */
+			answer[0] = 'A';
+			memcpy(answer + 1, nursed, n_nursed * sizeof(nursed[0]));
+			if (send(link, answer, 1 + n_nursed * sizeof(nursed[0]),
+				 MSG_NOSIGNAL) < 0)
+				log_warn("forked child: cannot answer: %s",
+					 strerror(errno));
 		}
+		return;
 	}
+}
+
+/* The child's side: our threads run; take the parent's events, act on
+ * them, then let our agent thread read our uffd. */
+static void child_handoff(void)
+{
+	static char answer[1 + sizeof(nursed)];
+	struct pollfd p = { uz_agent.uplink, POLLIN, 0 };
+	char c = 'R';
+	ssize_t n = -1;
+
+	if (send(uz_agent.uplink, &c, 1, MSG_NOSIGNAL) == 1) {
+		while (poll(&p, 1, -1) < 0 && errno == EINTR)
+			;
+		n = recv(uz_agent.uplink, answer, sizeof(answer), MSG_DONTWAIT);
+	}
+	if (n >= 1 && answer[0] == 'A') {
+		uint64_t k = (uint64_t)(n - 1) / sizeof(nursed[0]);
+
+		memcpy(nursed, answer + 1, k * sizeof(nursed[0]));
+		if (k)
+			loop_request(LOOP_EVENTS, (uintptr_t)nursed, k);
+	} else {
+		log_warn("forked child %d: no answer from the parent's agent",
+			 (int)getpid());
+	}
+	__atomic_store_n(&uz_agent.hold_uffd, 0, __ATOMIC_RELEASE);
+	loop_wake();
 }
 
 int fork_done(void)
@@ -221,6 +291,9 @@ int fork_done(void)
 		test_delay("UZSWAP_TEST_FORK_DELAY_MS", &late_ms);
 	}
 	send_child(pending.slot >= 0 ? ufd : -1);
+	/* the child's end is the child's now: its death hangs the link up */
+	fd_close(pending.sp[1]);
+	pending.sp[1] = -1;
 	if (ufd >= 0 && pending.slot >= 0)
 		nurse_child(ufd, pending.sp[0]);
 	if (ufd >= 0 && pending.slot >= 0 && n_kids < UZ_MAX_HOLDERS) {
@@ -263,8 +336,8 @@ void fork_pollfds_done(const struct pollfd *p, int n)
 
 		if (!(p[i].revents & (POLLHUP | POLLERR | POLLIN | POLLNVAL)))
 			continue;
-		/* a child's late 'R' (nurse_child gave up waiting): answer
-		 * it; only the end of the link means it is gone */
+		/* a child's late 'R' (nurse_child stopped early: a poll
+		 * error): answer it; only the end of the link means gone */
 		if (!(p[i].revents & (POLLHUP | POLLERR | POLLNVAL)) &&
 		    recv(kids[i].fd, &c, 1, MSG_DONTWAIT) == 1) {
 			if (c == 'R')
@@ -387,22 +460,12 @@ void fork_child_hook(void)
 		fd_close(pending.sp[0]);
 	ufd = pending.sp[1] >= 0 ? child_receive(pending.sp[1]) : -1;
 	if (ufd >= 0) {
-		char c = 'R';
-
 		uz_agent.uplink = pending.sp[1];
 		uz_agent.arena->holder_pid[pending.slot] = getpid();
+		/* the parent serves our uffd until child_handoff */
+		uz_agent.hold_uffd = 1;
 		agent_restart_child(ufd, pending.slot);
-		/* our threads run: the parent may stop serving our faults;
-		 * wait for its word, so that nothing of ours reaches it after */
-		if (send(uz_agent.uplink, &c, 1, MSG_NOSIGNAL) == 1) {
-			struct pollfd p = { uz_agent.uplink, POLLIN, 0 };
-
-			while (poll(&p, 1, -1) < 0 && errno == EINTR)
-				;
-			if (recv(uz_agent.uplink, &c, 1, MSG_DONTWAIT) != 1 || c != 'A')
-				log_warn("forked child %d: no answer from the "
-					 "parent's agent", (int)getpid());
-		}
+		child_handoff();
 	} else {
 		if (pending.sp[1] >= 0)
 			fd_close(pending.sp[1]);

@@ -171,6 +171,14 @@ static void serve_request(void)
 			ret = fork_prepare_at(req.start);
 		else if (req.op == LOOP_FORK_DONE)
 			ret = fork_done();
+		else if (req.op == LOOP_EVENTS) {
+			const struct uffd_msg *m = (const void *)(uintptr_t)req.start;
+			uint64_t i;
+
+			for (i = 0; i < req.len; i++)
+				events_handle(&m[i]);
+			ret = 0;
+		}
 		req.result = ret;
 		req.pending = 0;
 		pthread_cond_broadcast(&req.cond);
@@ -224,6 +232,11 @@ static int serve_daemon(void)
  * fds).  Never close the number again (it may be the application's
  * now); replace what can be replaced.
  */
+void loop_serve_request(void)
+{
+	serve_request();
+}
+
 static void lost_fds(const struct pollfd *p)
 {
 	if (p[0].revents & POLLNVAL) {
@@ -253,8 +266,11 @@ static void *agent_main(void *arg)
 	creds_thread_start();
 	lifeline_thread_start();
 	for (;;) {
+		/* a starting child's parent still serves our uffd and holds
+		 * events we have yet to act on (fork.c nurse_child) */
+		int held = __atomic_load_n(&uz_agent.hold_uffd, __ATOMIC_ACQUIRE);
 		struct pollfd p[4 + UZ_MAX_HOLDERS] = {
-			{ uz_agent.uffd, POLLIN, 0 },
+			{ held ? -1 : uz_agent.uffd, POLLIN, 0 },
 			{ uz_agent.kick_fd, POLLIN, 0 },
 			{ uz_agent.sock, POLLIN, 0 },
 			{ lifeline_fd(), POLLIN, 0 },
@@ -265,7 +281,7 @@ static void *agent_main(void *arg)
 		coredump_serve();
 		/* a sequential reader faults again within microseconds:
 		 * catching that without sleeping halves the round trip */
-		if (now_ns() < spin_until) {
+		if (!held && now_ns() < spin_until) {
 			if (restore_poll())
 				spin_until = now_ns() + SPIN_NS;
 			continue;
@@ -281,7 +297,9 @@ static void *agent_main(void *arg)
 				uz_agent.stats->registered_bytes = managed;
 			last_scan = now_ns();
 		}
-		if (restore_idle())
+		if (held)
+			timeout = 1000;
+		else if (restore_idle())
 			timeout = 0;
 		else if (restore_pending())
 			timeout = 1;
@@ -294,7 +312,7 @@ static void *agent_main(void *arg)
 			log_err("poll: %s", strerror(errno));
 		if (n > 0 && ((p[0].revents | p[1].revents | p[2].revents) & POLLNVAL))
 			lost_fds(p);
-		if (p[0].revents & POLLIN || restore_pending())
+		if (!held && (p[0].revents & POLLIN || restore_pending()))
 			if (restore_poll())
 				spin_until = now_ns() + SPIN_NS;
 		if (p[1].revents & POLLIN || req.pending)

@@ -11,12 +11,15 @@ enum loop_op {
 	LOOP_RESTORE_RANGE = 1, /* put back every stored block in a range */
 	LOOP_FORK_PREPARE,	/* see fork.c */
 	LOOP_FORK_DONE,
+	LOOP_EVENTS,		/* act on @len uffd events at @start (fork.c) */
 };
 
 /* Start the agent thread on a stack of its own.  Returns 0 or -errno. */
 UZ_HIDDEN int loop_start(void);
 /* On the agent thread: bring back everything evicted. */
 UZ_HIDDEN void restore_everything(void);
+/* Serve a request another thread posted (from a loop of our own). */
+UZ_HIDDEN void loop_serve_request(void);
 /* Wake the agent thread. */
 UZ_HIDDEN void loop_wake(void);
 
