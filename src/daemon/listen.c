@@ -2,6 +2,7 @@
 /* uzswapd's listening socket: one daemon per path, stale sockets replaced. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -61,6 +62,7 @@ static int answers(void)
 
 int listen_open(const char *path)
 {
+	struct sockaddr_un tmp = { .sun_family = AF_UNIX };
 	struct stat st;
 	int fd, err;
 
@@ -83,23 +85,39 @@ int listen_open(const char *path)
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	/* bind() fails with EADDRINUSE if another daemon won a race */
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr))) {
+	/*
+	 * Bound and listening under a temporary name first, then linked
+	 * into place: bound at @path directly, the socket existed a moment
+	 * before it listened, and an agent starting then was refused and
+	 * ran without us (seen in make check).  link() fails with EEXIST if
+	 * another daemon won a race.
+	 */
+	if (snprintf(tmp.sun_path, sizeof(tmp.sun_path), "%s.%d", path,
+		     (int)getpid()) >= (int)sizeof(tmp.sun_path))
+		tmp = addr; /* no room for a suffix: bind in place */
+	unlink(tmp.sun_path);
+	if (bind(fd, (struct sockaddr *)&tmp, sizeof(tmp))) {
 		err = -errno;
 		goto close_fd;
 	}
-	created = 1;
 	/* any process may opt in; commands are checked by SO_PEERCRED */
-	if (chmod(path, 0666) || listen(fd, SOMAXCONN)) {
+	if (chmod(tmp.sun_path, 0666) || listen(fd, SOMAXCONN)) {
 		err = -errno;
-		goto unlink_path;
+		goto unlink_tmp;
 	}
+	if (strcmp(tmp.sun_path, path)) {
+		if (link(tmp.sun_path, path)) {
+			err = errno == EEXIST ? -EADDRINUSE : -errno;
+			goto unlink_tmp;
+		}
+		unlink(tmp.sun_path);
+	}
+	created = 1;
 	lfd = fd;
 	return 0;
 
-unlink_path:
-	unlink(path);
-	created = 0;
+unlink_tmp:
+	unlink(tmp.sun_path);
 close_fd:
 	close(fd);
 	return err;
