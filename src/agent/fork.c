@@ -208,11 +208,14 @@ static void nurse_read(int ufd)
  * until it has acted on the events we read meanwhile, which we hand it
  * with our 'A' in answer to its 'R' (its threads run).  No time limit:
  * a stopped child is waited for as long as it lives (its link hangs up
- * when it dies); our own faults and requests are served meanwhile.
+ * when it dies); our own faults are served meanwhile.  No request can
+ * come (the forking thread's holds the request channel, and we run
+ * inside serving it): a wake-up is only drained, and repeated after.
  */
 static void nurse_child(int ufd, int link)
 {
 	static char answer[1 + sizeof(nursed)];
+	int woken = 0;
 	char c;
 
 	n_nursed = 0;
@@ -222,13 +225,16 @@ static void nurse_child(int ufd, int link)
 				       { uz_agent.kick_fd, POLLIN, 0 } };
 
 		if (poll(p, 4, -1) < 0 && errno != EINTR)
-			return;
+			break;
 		if (p[0].revents & POLLIN)
 			nurse_read(ufd);
 		if (p[2].revents & POLLIN)
 			restore_poll();
-		if (p[3].revents & POLLIN)
-			loop_serve_request();
+		if (p[3].revents & POLLIN) {
+			uint64_t v;
+
+			woken = read(uz_agent.kick_fd, &v, sizeof(v)) > 0 || woken;
+		}
 		if (!p[1].revents)
 			continue;
 		/* 'R', or the child is gone (then seen again among the kids) */
@@ -241,8 +247,10 @@ static void nurse_child(int ufd, int link)
 				log_warn("forked child: cannot answer: %s",
 					 strerror(errno));
 		}
-		return;
+		break;
 	}
+	if (woken)
+		loop_wake(); /* for the main loop, which looks at the flags */
 }
 
 /* The child's side: our threads run; take the parent's events, act on

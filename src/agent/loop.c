@@ -232,11 +232,6 @@ static int serve_daemon(void)
  * fds).  Never close the number again (it may be the application's
  * now); replace what can be replaced.
  */
-void loop_serve_request(void)
-{
-	serve_request();
-}
-
 static void lost_fds(const struct pollfd *p)
 {
 	if (p[0].revents & POLLNVAL) {

@@ -18,8 +18,6 @@ enum loop_op {
 UZ_HIDDEN int loop_start(void);
 /* On the agent thread: bring back everything evicted. */
 UZ_HIDDEN void restore_everything(void);
-/* Serve a request another thread posted (from a loop of our own). */
-UZ_HIDDEN void loop_serve_request(void);
 /* Wake the agent thread. */
 UZ_HIDDEN void loop_wake(void);
 
