@@ -134,7 +134,7 @@ uint32_t blocks_count(void)
 	return count;
 }
 
-int blocks_snapshot(void)
+int blocks_snapshot(void (*fn)(struct block *, void *), void *arg)
 {
 	uint32_t i;
 
@@ -146,8 +146,11 @@ int blocks_snapshot(void)
 	if (!snap)
 		return -ENOMEM;
 	for (i = 0; i <= mask; i++)
-		if (table[i].addr)
+		if (table[i].addr) {
 			snap[snap_count++] = table[i];
+			if (fn)
+				fn(&table[i], arg);
+		}
 	return 0;
 }
 

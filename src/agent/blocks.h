@@ -36,9 +36,10 @@ UZ_HIDDEN struct block *blocks_rekey(struct block *b, uint64_t new_addr);
 /* Call @fn on every block (the table must not change meanwhile). */
 UZ_HIDDEN void blocks_for_each(void (*fn)(struct block *, void *), void *arg);
 UZ_HIDDEN uint32_t blocks_count(void);
-/* Keep a copy of the table as it is now (before a fork), and make the
- * table that copy again (in the forked child); 0 or -ENOMEM. */
-UZ_HIDDEN int blocks_snapshot(void);
+/* Keep a copy of the table as it is now (before a fork), calling @fn on
+ * each block copied (one walk of the table, not two), and make the table
+ * that copy again (in the forked child); 0 or -ENOMEM. */
+UZ_HIDDEN int blocks_snapshot(void (*fn)(struct block *, void *), void *arg);
 UZ_HIDDEN void blocks_from_snapshot(void);
 /* The block at @addr as the snapshot has it, or NULL. */
 UZ_HIDDEN const struct block *blocks_snapshot_find(uint64_t addr);

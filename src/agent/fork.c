@@ -95,13 +95,13 @@ int fork_prepare(void)
 		pending.fallback = 1;
 		return 0;
 	}
-	if (blocks_snapshot()) {
+	/* the child's copy of the table, and its hold on every record */
+	if (blocks_snapshot(hold_for_child, &slot)) {
 		store_slot_release(slot);
 		pending.fallback = 1;
 		return 0;
 	}
 	pending.slot = slot;
-	blocks_for_each(hold_for_child, &slot);
 	uz_agent.fork_ufd = -1;
 	uz_agent.frozen = 1;
 	return 0;
