@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include "arena.h"
 #include "frame.h"
@@ -59,6 +60,23 @@ struct agent {
 };
 
 extern struct agent uz_agent UZ_HIDDEN;
+
+/*
+ * Is this the process our state belongs to?  A child made by a raw
+ * clone() (no atfork hooks ran) has a copy of it, but no agent thread,
+ * and locks held by threads it does not have: calling into the agent
+ * there waited for ever.
+ */
+static inline int agent_process(void)
+{
+	return getpid() == uz_agent.pid;
+}
+
+/* ... and is the agent running in it? */
+static inline int agent_here(void)
+{
+	return uz_agent.active && agent_process();
+}
 
 /* agent.c */
 UZ_HIDDEN void agent_start(void);

@@ -14,7 +14,7 @@ static int check_range(void *addr, size_t len)
 {
 	uint64_t a = (uint64_t)(uintptr_t)addr;
 
-	if (!uz_agent.active)
+	if (!agent_here())
 		return -ENOTCONN;
 	if (!len || a + len < a)
 		return -EINVAL;
@@ -23,7 +23,7 @@ static int check_range(void *addr, size_t len)
 
 UZ_EXPORT int uzswap_active(void)
 {
-	return uz_agent.active && uz_agent.sock >= 0;
+	return agent_here() && uz_agent.sock >= 0;
 }
 
 UZ_EXPORT int uzswap_register(void *addr, size_t len)

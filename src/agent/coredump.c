@@ -80,7 +80,7 @@ static void restore_before_dump(void)
 	struct timespec ms = { 0, 1000000 };
 	int waited;
 
-	if (!uz_agent.active || loop_is_agent_thread() ||
+	if (!agent_here() || loop_is_agent_thread() ||
 	    !__atomic_load_n(&uz_agent.evicted_once, __ATOMIC_SEQ_CST))
 		return;
 	__atomic_store_n(&wanted, 1, __ATOMIC_SEQ_CST);
@@ -127,7 +127,7 @@ static void ours(struct sigaction *sa)
 /* SIG_DFL asked for a core signal while the agent runs: ours instead. */
 static int wants_default(int sig, const struct sigaction *act)
 {
-	return act && uz_agent.active && is_core_signal(sig) &&
+	return act && agent_here() && is_core_signal(sig) &&
 	       !(act->sa_flags & SA_SIGINFO) && act->sa_handler == SIG_DFL;
 }
 
@@ -194,7 +194,7 @@ UZ_EXPORT handler_fn signal(int sig, handler_fn handler)
 		errno = ENOSYS;
 		return SIG_ERR;
 	}
-	if (handler == SIG_DFL && uz_agent.active && is_core_signal(sig)) {
+	if (handler == SIG_DFL && agent_here() && is_core_signal(sig)) {
 		struct sigaction sa = { .sa_handler = SIG_DFL }, prev;
 
 		/* through the interposer above: ours goes in */

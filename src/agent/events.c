@@ -6,6 +6,7 @@
 
 #include "blocks.h"
 #include "events.h"
+#include "rawkid.h"
 #include "log.h"
 #include "restore.h"
 #include "uffd.h"
@@ -317,11 +318,8 @@ void events_handle(const struct uffd_msg *m)
 		remap(m->arg.remap.from, m->arg.remap.to, m->arg.remap.len);
 		break;
 	case UFFD_EVENT_FORK:
-		/* a fork that bypassed pthread_atfork (a raw clone): nobody
-		 * will serve that child; don't leak its descriptor too */
-		log_err("fork without pthread_atfork: the child's evicted memory "
-			"is not served");
-		close((int)m->arg.fork.ufd);
+		/* a fork that bypassed pthread_atfork (a raw clone) */
+		rawkid_adopt((int)m->arg.fork.ufd);
 		break;
 	default:
 		log_warn("unexpected userfaultfd event %u", m->event);

@@ -270,6 +270,13 @@ static int move_back(uint64_t addr)
 	return err;
 }
 
+static uint64_t putting_back;
+
+uint64_t evict_putting_back(void)
+{
+	return putting_back;
+}
+
 int evict_block(uint64_t addr, uint64_t *bytes, uint64_t *stored)
 {
 	struct uz_frame_desc frames[UZ_FRAMES_PER_BLOCK];
@@ -364,9 +371,11 @@ int evict_block(uint64_t addr, uint64_t *bytes, uint64_t *stored)
 move_back:
 	/* put everything back where it was: nothing is lost */
 	events_watch(addr);
+	putting_back = addr;
 	if (move_back(addr))
 		log_err("block %#lx: cannot put it back from staging",
 			(unsigned long)addr);
+	putting_back = 0;
 	events_watch(0);
 	mem_zap(uz_agent.evict_stage, UZ_BLOCK_SIZE);
 unregister:

@@ -19,6 +19,10 @@ UZ_HIDDEN int evict_stage_reset(void);
  */
 UZ_HIDDEN int evict_block(uint64_t addr, uint64_t *bytes, uint64_t *stored);
 
+/* The block being put back from staging after an eviction failed (the
+ * table does not have it, staging does), or 0. */
+UZ_HIDDEN uint64_t evict_putting_back(void);
+
 /*
  * Serve UZ_MSG_EVICT: walk the managed memory and evict until @req's
  * target is met, calling @progress now and then; fills @done.

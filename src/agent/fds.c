@@ -81,7 +81,8 @@ static int close_range_around(unsigned first, unsigned last, int flags)
 	unsigned lo = first, fd;
 	int ret = 0;
 
-	if (first > last)
+	/* a raw clone's child: nothing here is the agent's to keep */
+	if (first > last || !agent_process())
 		return (int)syscall(SYS_close_range, first, last, flags);
 	for (fd = first; fd <= last && fd < FDS_TRACKED; fd++) {
 		if (!(fd % 64) && !__atomic_load_n(&ours[fd / 64], __ATOMIC_SEQ_CST)) {

@@ -385,7 +385,7 @@ void fork_release(void)
 
 void fork_prepare_hook(void)
 {
-	if (!uz_agent.active)
+	if (!agent_here())
 		return;
 	pthread_mutex_lock(&fork_lock);
 	holding_fork_lock = 1;

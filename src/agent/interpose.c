@@ -58,7 +58,7 @@ UZ_EXPORT int munmap(void *addr, size_t len)
  */
 static int hold_begin(void *addr, size_t len)
 {
-	if (!uz_agent.active || !len || loop_is_agent_thread())
+	if (!agent_here() || !len || loop_is_agent_thread())
 		return 0;
 	/* hold first, then look: an eviction that starts after the hold
 	 * stops before its first block, one that started before has set
@@ -114,14 +114,14 @@ UZ_EXPORT int madvise(void *addr, size_t len, int advice)
 {
 	int held, r, saved;
 
-	if (advice != MADV_WIPEONFORK)
+	if (advice != MADV_WIPEONFORK || !agent_here())
 		return (int)syscall(SYS_madvise, addr, len, advice);
 	/* no fork may copy the range between the flag and the restore */
 	fork_hold();
 	held = hold_begin(addr, len);
 	r = (int)syscall(SYS_madvise, addr, len, advice);
 	saved = errno;
-	if (!r && uz_agent.active && !loop_is_agent_thread())
+	if (!r && !loop_is_agent_thread())
 		regions_hint((uintptr_t)addr, len, UZSWAP_HINT_HOT);
 	hold_end(held);
 	fork_release();

@@ -48,7 +48,7 @@ int loop_request(int op, uint64_t start, uint64_t len)
 {
 	int ret;
 
-	if (!uz_agent.active)
+	if (!agent_here())
 		return -ENOTCONN;
 	if (loop_is_agent_thread())
 		return -EDEADLK;

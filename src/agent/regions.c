@@ -87,6 +87,8 @@ void regions_exclude(uint64_t start, uint64_t len)
 
 void regions_note_unmap(uint64_t start, uint64_t len)
 {
+	if (!agent_process())
+		return;
 	lock();
 	table_cut(hinted, &n_hinted, start, start + len);
 	table_cut(explicit_, &n_explicit, start, start + len);

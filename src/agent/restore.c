@@ -454,8 +454,17 @@ static int read_messages(int keep_faults)
 
 		if (n <= 0)
 			break;
+		/* a raw clone's child first: it was copied before these
+		 * faults, and serving them changes the table */
+		for (i = 0; i < n / (ssize_t)sizeof(msgs[0]) && !uz_agent.frozen; i++)
+			if (msgs[i].event == UFFD_EVENT_FORK) {
+				events_handle(&msgs[i]);
+				msgs[i].event = 0;
+			}
 		for (i = 0; i < n / (ssize_t)sizeof(msgs[0]); i++, got++)
-			if (msgs[i].event == UFFD_EVENT_PAGEFAULT && keep_faults)
+			if (!msgs[i].event)
+				continue;
+			else if (msgs[i].event == UFFD_EVENT_PAGEFAULT && keep_faults)
 				defer(&msgs[i]);
 			else if (msgs[i].event == UFFD_EVENT_FORK && uz_agent.frozen)
 				fork_event(&msgs[i]);

@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A child made by a raw clone(SIGCHLD): no fork() of the C library, so
+ * none of the agent's atfork hooks run, yet the child's copy of every
+ * evicted page is missing.  It used to read zeros there, and a call it
+ * made into the agent (mremap, fork, madvise through the C library)
+ * waited for ever on an agent thread it does not have.  Each case runs
+ * in a child that reports through its exit status:
+ *   plain    the child reads all of its evicted memory
+ *   busy     a parent thread reads evicted memory back while the main
+ *            thread clones (the child was copied before those restores)
+ *   calls    the child mremaps, drops and forks through the C library
+ *   nested   the child raw-clones again; the grandchild reads it all
+ *   exits    children that exit or exec at once (nothing leaks)
+ */
+#include <dirent.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "itest.h"
+
+#define LEN (32 * IT_MB)
+
+static pid_t raw_clone(void)
+{
+	return (pid_t)syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, 0);
+}
+
+/* A child's verdict: 0 right, 1 wrong bytes, else its own code. */
+static int reap(pid_t c, const char *what)
+{
+	int st;
+
+	it_assert(c > 0, "%s: clone failed", what);
+	it_assert(waitpid(c, &st, 0) == c, "%s: waitpid failed", what);
+	it_assert(WIFEXITED(st), "%s: the child died (status %#x)", what, st);
+	return WEXITSTATUS(st);
+}
+
+/* In a child: 0 when [p, p+len) holds @seed's pattern, else 1 (and
+ * where it does not). */
+static int child_check(const uint8_t *p, size_t len, uint64_t seed)
+{
+	long bad = it_check(p, len, seed);
+
+	if (bad < 0)
+		return 0;
+	fprintf(stderr, "child %d: wrong byte at %p + %ld: %#x\n", (int)getpid(),
+		(const void *)p, bad, p[bad]);
+	return 1;
+}
+
+static uint8_t *fresh(uint64_t seed)
+{
+	uint8_t *m = it_alloc(LEN, 1);
+
+	it_fill(m, LEN, seed);
+	it_evict_all();
+	return m;
+}
+
+static void plain(void)
+{
+	uint8_t *m = fresh(11);
+	pid_t c = raw_clone();
+
+	if (!c)
+		_exit(child_check(m, LEN, 11));
+	it_assert(!reap(c, "plain"), "plain: the raw-clone child read wrong bytes");
+	it_assert(it_check(m, LEN, 11) < 0, "plain: the parent reads wrong bytes");
+	munmap(m, LEN);
+	printf("plain: the child read its evicted memory right\n");
+}
+
+static uint8_t *busy_mem;
+static volatile int busy_stop;
+
+static void *reader(void *arg)
+{
+	size_t off;
+	unsigned sum = 0;
+
+	(void)arg;
+	for (off = 0; off < LEN && !busy_stop; off += 4096)
+		sum += busy_mem[off];
+	return (void *)(uintptr_t)sum;
+}
+
+static void busy(void)
+{
+	pthread_t t;
+	pid_t c;
+
+	busy_mem = fresh(12);
+	busy_stop = 0;
+	it_assert(!pthread_create(&t, NULL, reader, NULL), "pthread_create");
+	c = raw_clone();
+	if (!c)
+		_exit(child_check(busy_mem, LEN, 12));
+	pthread_join(t, NULL);
+	it_assert(!reap(c, "busy"), "busy: the raw-clone child read wrong bytes "
+		  "while its parent restored");
+	it_assert(it_check(busy_mem, LEN, 12) < 0, "busy: the parent reads wrong bytes");
+	munmap(busy_mem, LEN);
+	printf("busy: the child was right while the parent read back\n");
+}
+
+/* In the child: mremap the second quarter away, drop the third, fork
+ * through the C library; everything where it should be. */
+static int child_calls(uint8_t *m)
+{
+	size_t q = LEN / 4;
+	uint8_t *moved;
+	size_t i;
+	pid_t g;
+	int st;
+
+	moved = mremap(m + q, q, q, MREMAP_MAYMOVE | MREMAP_FIXED, m + LEN + q);
+	if (moved == MAP_FAILED)
+		return 3;
+	if (madvise(m + 2 * q, q, MADV_DONTNEED))
+		return 4;
+	g = fork();
+	if (g < 0)
+		return 5;
+	if (!g) {
+		/* the fork()'s child: the same view */
+		_exit(child_check(m, q, 13) || child_check(m + 3 * q, q, 13 + 3));
+	}
+	if (waitpid(g, &st, 0) != g || !WIFEXITED(st) || WEXITSTATUS(st))
+		return 6;
+	if (child_check(m, q, 13) || child_check(moved, q, 13 + 1) ||
+	    child_check(m + 3 * q, q, 13 + 3))
+		return 1;
+	for (i = 0; i < q; i++)
+		if (m[2 * q + i])
+			return 1;
+	return 0;
+}
+
+static void calls(void)
+{
+	size_t q = LEN / 4;
+	uint8_t *m = it_alloc(2 * LEN, 1);
+	unsigned k;
+	pid_t c;
+	int r;
+
+	/* each quarter its own pattern, so a moved one is told apart */
+	for (k = 0; k < 4; k++)
+		it_fill(m + k * q, q, 13 + k);
+	munmap(m + LEN, LEN); /* room for the mremap, and nothing there */
+	it_evict_all();
+	c = raw_clone();
+	if (!c)
+		_exit(child_calls(m));
+	r = reap(c, "calls");
+	it_assert(r != 1, "calls: the raw-clone child read wrong bytes after "
+		  "mremap/MADV_DONTNEED/fork");
+	it_assert(!r, "calls: the raw-clone child failed (code %d)", r);
+	for (k = 0; k < 4; k++)
+		it_assert(it_check(m + k * q, q, 13 + k) < 0,
+			  "calls: the parent reads wrong bytes");
+	munmap(m, LEN);
+	printf("calls: mremap, MADV_DONTNEED and fork() in the child work\n");
+}
+
+static void nested(void)
+{
+	uint8_t *m = fresh(14);
+	pid_t c = raw_clone();
+
+	if (!c) {
+		pid_t g = raw_clone();
+		int st;
+
+		if (g < 0)
+			_exit(3);
+		if (!g)
+			_exit(child_check(m, LEN, 14));
+		if (waitpid(g, &st, 0) != g || !WIFEXITED(st))
+			_exit(4);
+		_exit(WEXITSTATUS(st) ? 1 : child_check(m, LEN, 14));
+	}
+	it_assert(!reap(c, "nested"), "nested: a raw-clone grandchild read wrong bytes");
+	munmap(m, LEN);
+	printf("nested: the raw-clone grandchild read its memory right\n");
+}
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	it_assert(d != NULL, "opendir /proc/self/fd");
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+static void exits(void)
+{
+	uint8_t *m = fresh(15);
+	int before = count_fds(), i;
+
+	for (i = 0; i < 20; i++) {
+		pid_t c = raw_clone();
+
+		if (!c) {
+			if (i % 2)
+				_exit(0);
+			execl("/bin/true", "true", (char *)NULL);
+			_exit(2);
+		}
+		it_assert(!reap(c, "exits"), "exits: a child failed");
+	}
+	it_assert(it_check(m, LEN, 15) < 0, "exits: the parent reads wrong bytes");
+	it_assert(count_fds() == before, "exits: descriptors leaked (%d -> %d)",
+		  before, count_fds());
+	munmap(m, LEN);
+	printf("exits: 20 children that exit or exec at once, no descriptor kept\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct { const char *name; void (*run)(void); } cases[] = {
+		{ "plain", plain }, { "busy", busy }, { "calls", calls },
+		{ "nested", nested }, { "exits", exits },
+	};
+	const char *only = getenv("IT_RAWCLONE_CASE"); /* one case, by name */
+	unsigned i;
+
+	it_setup(argc, argv);
+	alarm(240);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (!only || !strcmp(only, cases[i].name))
+			cases[i].run();
+	return 0;
+}
