@@ -28,6 +28,10 @@
 #include "loop.h"
 
 #define UZ_EXPORT __attribute__((visibility("default")))
+/* ThreadSanitizer's runtime installs its handlers through these (found
+ * with dlsym(RTLD_NEXT)) while it starts, before an instrumented function
+ * may run: not instrumented, and nothing of ours before the agent starts */
+#define UZ_NO_TSAN __attribute__((no_sanitize("thread")))
 /* a dump of many GB takes a while to restore; a stuck agent must not
  * keep a dying process from dying */
 #define RESTORE_WAIT_MS 30000
@@ -44,7 +48,7 @@ static sigaction_fn real_sigaction;
 static signal_fn real_signal;
 static int wanted, done; /* a dying thread's request, the agent's answer */
 
-static void resolve(void)
+UZ_NO_TSAN static void resolve(void)
 {
 	if (!real_sigaction)
 		real_sigaction = (sigaction_fn)dlsym(RTLD_NEXT, "sigaction");
@@ -157,12 +161,12 @@ void coredump_serve(void)
 	if (!coredump_pending())
 		return;
 	restore_everything();
-	log_warn("DBG coredump_serve: %u blocks left", blocks_count());
 	__atomic_store_n(&done, 1, __ATOMIC_SEQ_CST);
 }
 
 /* What the application asks of its signals: ours reads as SIG_DFL. */
-UZ_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+UZ_NO_TSAN UZ_EXPORT int sigaction(int sig, const struct sigaction *act,
+				  struct sigaction *old)
 {
 	struct sigaction mine;
 	int ret;
@@ -172,6 +176,8 @@ UZ_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
 		errno = ENOSYS;
 		return -1;
 	}
+	if (!uz_agent.pid) /* before the agent started: none of ours yet */
+		return real_sigaction(sig, act, old);
 	if (wants_default(sig, act)) {
 		ours(&mine);
 		act = &mine;
@@ -185,7 +191,7 @@ UZ_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
 	return ret;
 }
 
-UZ_EXPORT handler_fn signal(int sig, handler_fn handler)
+UZ_NO_TSAN UZ_EXPORT handler_fn signal(int sig, handler_fn handler)
 {
 	handler_fn old;
 
@@ -194,6 +200,8 @@ UZ_EXPORT handler_fn signal(int sig, handler_fn handler)
 		errno = ENOSYS;
 		return SIG_ERR;
 	}
+	if (!uz_agent.pid)
+		return real_signal(sig, handler);
 	if (handler == SIG_DFL && agent_here() && is_core_signal(sig)) {
 		struct sigaction sa = { .sa_handler = SIG_DFL }, prev;
 

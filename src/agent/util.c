@@ -99,12 +99,17 @@ int mem_zap(void *p, size_t len)
  */
 int thread_spawn(void *(*fn)(void *), size_t stack_size, pthread_t *out)
 {
-	void *stack = map_anon(stack_size, 0);
 	sigset_t all, old;
 	pthread_attr_t attr;
+	void *stack;
 	pthread_t t;
 	int err;
 
+#ifdef __SANITIZE_THREAD__
+	/* ThreadSanitizer puts its per-thread state (~1 MB) on the stack */
+	stack_size += 2u << 20;
+#endif
+	stack = map_anon(stack_size, 0);
 	if (!stack)
 		return -ENOMEM;
 	sigfillset(&all);

@@ -21,7 +21,9 @@
 
 #include "uzswap.h"
 
-void __asan_get_shadow_mapping(size_t *scale, size_t *offset);
+/* AddressSanitizer's; ThreadSanitizer has none (its shadow is mapped
+ * at start, and marked with the rest below) */
+void __asan_get_shadow_mapping(size_t *scale, size_t *offset) __attribute__((weak));
 
 static void hot(uintptr_t start, uintptr_t end)
 {
@@ -38,12 +40,16 @@ __attribute__((constructor)) static void hot_at_start(void)
 {
 	/* x86-64: user space is 47 bits; shadow = (addr >> scale) + offset */
 	const size_t top = (1ul << 47) - 1;
-	size_t scale, offset;
+	size_t scale, offset, lo = 0, hi = 0; /* ASan's shadow, marked whole */
 	char line[512];
 	FILE *f;
 
-	__asan_get_shadow_mapping(&scale, &offset);
-	hot(offset, offset + (top >> scale) + 1);
+	if (__asan_get_shadow_mapping) {
+		__asan_get_shadow_mapping(&scale, &offset);
+		lo = offset;
+		hi = offset + (top >> scale) + 1;
+		hot(lo, hi);
+	}
 	f = fopen("/proc/self/maps", "r");
 	while (f && fgets(line, sizeof(line), f)) {
 		unsigned long s, e, inode;
@@ -53,7 +59,7 @@ __attribute__((constructor)) static void hot_at_start(void)
 		 * no file (the shadow is covered already) */
 		if (sscanf(line, "%lx-%lx %7s %*s %*s %lu", &s, &e, perms, &inode) == 4 &&
 		    !strcmp(perms, "rw-p") && !inode && !strstr(line, "[stack]") &&
-		    (s >= offset + (top >> scale) + 1 || e <= offset))
+		    (s >= hi || e <= lo))
 			hot(s, e);
 	}
 	if (f)
