@@ -10,6 +10,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/sysinfo.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "blocks.h"
@@ -173,6 +174,23 @@ static int exclude_object(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
+void agent_claim_mm(void)
+{
+	if (!uz_agent.mm_token) {
+		int *t = map_anon(UZ_PAGE_SIZE, 0);
+
+		/* a forked copy reads 0 here until it claims it in turn */
+		if (t && syscall(SYS_madvise, t, UZ_PAGE_SIZE, MADV_WIPEONFORK))
+			log_warn("MADV_WIPEONFORK: %s; a raw clone()'s child may "
+				 "call into an agent it does not have",
+				 strerror(errno));
+		uz_agent.mm_token = t;
+	}
+	if (uz_agent.mm_token)
+		__atomic_store_n(uz_agent.mm_token, 1, __ATOMIC_RELAXED);
+	uz_agent.pid = getpid();
+}
+
 void agent_start(void)
 {
 	struct uz_agent_welcome w;
@@ -188,7 +206,7 @@ void agent_start(void)
 	if (sock < 0)
 		return; /* no daemon: behave as if we were not loaded */
 	log_init("libuzswap", getenv("UZSWAP_DEBUG") ? UZ_LOG_DEBUG : UZ_LOG_WARN);
-	uz_agent.pid = getpid();
+	agent_claim_mm();
 	dl_iterate_phdr(exclude_object, NULL);
 	err = arena_make();
 	if (!err)
@@ -225,13 +243,17 @@ void agent_start(void)
  * an arena and a daemon connection of its own. */
 void agent_restart_fresh(void)
 {
+	int *token;
+
 	fd_close(uz_agent.sock);
 	fd_close(uz_agent.uffd);
 	fd_close(uz_agent.stage_uffd);
 	fd_close(uz_agent.kick_fd);
 	fd_close(uz_agent.arena_fd);
 	munmap(uz_agent.arena, uz_agent.arena_map_len);
+	token = uz_agent.mm_token;
 	memset(&uz_agent, 0, sizeof(uz_agent));
+	uz_agent.mm_token = token;
 	uz_agent.sock = uz_agent.uffd = uz_agent.stage_uffd = -1;
 	uz_agent.kick_fd = uz_agent.arena_fd = uz_agent.uplink = -1;
 	uz_agent.fork_ufd = -1;
@@ -263,7 +285,7 @@ void agent_restart_child(int ufd, unsigned slot)
 	fd_close(uz_agent.kick_fd);
 	uz_agent.sock = -1;
 	uz_agent.uffd = fd_hide(ufd);
-	uz_agent.pid = getpid();
+	agent_claim_mm();
 	uz_agent.frozen = 0;
 	uz_agent.fork_pending = 0;
 	uz_agent.fork_ufd = -1;

@@ -32,6 +32,8 @@ struct agent {
 	int stage_uffd; /* WP-mode uffd holding only the eviction staging */
 	int kick_fd;	/* eventfd: wakes the agent thread (API, fork) */
 	pid_t pid;
+	int *mm_token; /* 1 in the address space the agent runs in: a
+			* MADV_WIPEONFORK page, 0 in a child until it claims it */
 	pthread_t thread;
 	pid_t thread_tid;
 	char sock_path[108];
@@ -62,14 +64,17 @@ struct agent {
 extern struct agent uz_agent UZ_HIDDEN;
 
 /*
- * Is this the process our state belongs to?  A child made by a raw
+ * Is this the address space our state belongs to?  A child made by a raw
  * clone() (no atfork hooks ran) has a copy of it, but no agent thread,
  * and locks held by threads it does not have: calling into the agent
- * there waited for ever.
+ * there waited for ever.  A page the kernel wipes in every forked copy
+ * tells (a pid would not: a vfork() child shares our memory and agent
+ * thread under another pid, and a new pid namespace's first child is
+ * pid 1 like its parent may be).
  */
 static inline int agent_process(void)
 {
-	return getpid() == uz_agent.pid;
+	return uz_agent.mm_token && __atomic_load_n(uz_agent.mm_token, __ATOMIC_RELAXED);
 }
 
 /* ... and is the agent running in it? */
@@ -84,6 +89,9 @@ UZ_HIDDEN int agent_connect(int readopt);
 UZ_HIDDEN void agent_disconnect(void);
 UZ_HIDDEN void agent_restart_fresh(void);
 UZ_HIDDEN void agent_restart_child(int ufd, unsigned slot);
+/* This address space is ours now (agent_process()): at start, and in a
+ * forked child taking over. */
+UZ_HIDDEN void agent_claim_mm(void);
 
 
 /* util.c */

@@ -160,6 +160,14 @@ static void unregister_unowned(uint64_t s, uint64_t len)
 	}
 }
 
+void events_tasks_each(void (*fn)(uint64_t, uint64_t, int64_t, void *), void *arg)
+{
+	unsigned i;
+
+	for (i = 0; i < n_tasks; i++)
+		fn(tasks[i].from, tasks[i].to, tasks[i].delta, arg);
+}
+
 int events_pending_run(uint64_t addr)
 {
 	unsigned i;

@@ -15,6 +15,10 @@ UZ_HIDDEN void events_handle(const struct uffd_msg *m);
  * (returns how many are still waiting).
  */
 UZ_HIDDEN int events_pending_run(uint64_t addr);
+/* Call @fn on each pending copy: stored pages [from, to) now belong
+ * @delta away (a raw clone's child was copied with them there). */
+UZ_HIDDEN void events_tasks_each(void (*fn)(uint64_t from, uint64_t to,
+					    int64_t delta, void *arg), void *arg);
 
 /*
  * An eviction about to put block @blk back into the application (it

@@ -12,6 +12,7 @@
 #include "coredump.h"
 #include "events.h"
 #include "evict.h"
+#include "rawkid.h"
 #include "log.h"
 #include "regions.h"
 #include "restore.h"
@@ -401,6 +402,8 @@ static int evict_one(uint64_t block, void *arg)
 	/* faults first: an application thread may be waiting on us; and
 	 * one may be waiting for us to follow a credential change */
 	restore_poll();
+	if (rawkid_busy())
+		rawkid_step(4);
 	creds_catch_up();
 	if (__atomic_load_n(&uz_agent.fork_pending, __ATOMIC_SEQ_CST) ||
 	    __atomic_load_n(&uz_agent.evict_hold, __ATOMIC_SEQ_CST) ||

@@ -81,8 +81,9 @@ static int close_range_around(unsigned first, unsigned last, int flags)
 	unsigned lo = first, fd;
 	int ret = 0;
 
-	/* a raw clone's child: nothing here is the agent's to keep */
-	if (first > last || !agent_process())
+	/* also in a raw clone()'s child: with CLONE_FILES the table is
+	 * ours too, and otherwise they are copies closed at exec */
+	if (first > last)
 		return (int)syscall(SYS_close_range, first, last, flags);
 	for (fd = first; fd <= last && fd < FDS_TRACKED; fd++) {
 		if (!(fd % 64) && !__atomic_load_n(&ours[fd / 64], __ATOMIC_SEQ_CST)) {

@@ -50,8 +50,12 @@ void lifeline_thread_start(void)
 {
 	unsigned i = __atomic_fetch_add(&n_agent_tids, 1, __ATOMIC_ACQ_REL);
 
+	/* counted before it is written: a reader may see 0 here for a
+	 * moment, and takes the thread for the application's (the safe
+	 * way: nothing ends on that) */
 	if (i < MAX_AGENT_THREADS)
-		agent_tids[i] = (pid_t)syscall(SYS_gettid);
+		__atomic_store_n(&agent_tids[i], (pid_t)syscall(SYS_gettid),
+				 __ATOMIC_RELEASE);
 }
 
 static int is_agent_thread(pid_t tid)
@@ -59,7 +63,7 @@ static int is_agent_thread(pid_t tid)
 	unsigned i, n = __atomic_load_n(&n_agent_tids, __ATOMIC_ACQUIRE);
 
 	for (i = 0; i < n && i < MAX_AGENT_THREADS; i++)
-		if (agent_tids[i] == tid)
+		if (__atomic_load_n(&agent_tids[i], __ATOMIC_ACQUIRE) == tid)
 			return 1;
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include "evict.h"
 #include "fds.h"
 #include "fork.h"
+#include "rawkid.h"
 #include "lifeline.h"
 #include "log.h"
 #include "loop.h"
@@ -23,6 +24,10 @@
 #include "stage.h"
 #include "worker.h"
 
+/* raw clone()'s children: uffds polled (more are served all the same),
+ * and frames filled between two looks at our own faults (~1 ms) */
+#define RAWKID_POLL 8
+#define RAWKID_SLICE 16
 #define STACK_SIZE (256u << 10)
 #define SPIN_NS 30000		/* spin this long for the next fault */
 #define RECONNECT_NS 1000000000ull
@@ -264,13 +269,13 @@ static void *agent_main(void *arg)
 		/* a starting child's parent still serves our uffd and holds
 		 * events we have yet to act on (fork.c nurse_child) */
 		int held = __atomic_load_n(&uz_agent.hold_uffd, __ATOMIC_ACQUIRE);
-		struct pollfd p[4 + UZ_MAX_HOLDERS] = {
+		struct pollfd p[4 + UZ_MAX_HOLDERS + RAWKID_POLL] = {
 			{ held ? -1 : uz_agent.uffd, POLLIN, 0 },
 			{ uz_agent.kick_fd, POLLIN, 0 },
 			{ uz_agent.sock, POLLIN, 0 },
 			{ lifeline_fd(), POLLIN, 0 },
 		};
-		int timeout = -1, n, kids;
+		int timeout = -1, n, kids, raw;
 
 		creds_catch_up();
 		coredump_serve();
@@ -294,6 +299,8 @@ static void *agent_main(void *arg)
 		}
 		if (held)
 			timeout = 1000;
+		else if (rawkid_busy())
+			timeout = 0; /* a raw clone's child to fill */
 		else if (restore_idle())
 			timeout = 0;
 		else if (restore_pending())
@@ -302,7 +309,8 @@ static void *agent_main(void *arg)
 			timeout = 1000;
 		/* the sock slot stays, ignored (fd -1) while disconnected */
 		kids = fork_pollfds(p + 4, UZ_MAX_HOLDERS);
-		n = poll(p, 4 + kids, timeout);
+		raw = rawkid_pollfds(p + 4 + kids, RAWKID_POLL);
+		n = poll(p, 4 + kids + raw, timeout);
 		if (n < 0 && errno != EINTR)
 			log_err("poll: %s", strerror(errno));
 		if (n > 0 && ((p[0].revents | p[1].revents | p[2].revents) & POLLNVAL))
@@ -314,6 +322,8 @@ static void *agent_main(void *arg)
 			serve_request();
 		if (kids && n > 0 && !uz_agent.frozen)
 			fork_pollfds_done(p + 4, kids);
+		if (rawkid_busy())
+			rawkid_step(RAWKID_SLICE);
 		if (p[3].revents)
 			lifeline_check();
 		else

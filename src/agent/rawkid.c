@@ -9,20 +9,24 @@
  * its memory.  Closing that descriptor instead, as we used to, made the
  * child read zeros where its data was.
  *
- * The table as we read the FORK event is the table the child was copied
- * from: from the copy until the event is read the kernel refuses every
+ * What the child misses is taken from the table as we read the FORK
+ * event: from the copy until the event is read the kernel refuses every
  * UFFDIO_COPY and UFFDIO_MOVE into this process (EAGAIN, the parent
- * context's mmap_changing), so no restore came in between, and the
- * event is acted on before the faults read with it (restore.c).  What
+ * context's mmap_changing), so no restore came in between; events read
+ * in the same batch are acted on in order up to the FORK, before the
+ * faults (restore.c); copies an mremap left pending move with it.  What
  * is left open: a page the parent touched for the first time and that
  * an eviction took, both in the microseconds between the copy and our
  * read of the event, reaches the child as the parent's bytes where it
- * had none.
+ * had none (eviction moves go through the staging context, which the
+ * fork does not mark).
  *
- * The fill runs at once, on the agent thread, with buffers of its own
- * (it may be called in the middle of a restore): the parent's faults
- * wait for it, about a second per GB evicted.  It never waits for the
- * child: a child that is stopped or slow is filled all the same.
+ * Each child takes a holder slot, so that the records it needs outlive
+ * the parent's restores, and is filled a slice at a time from the main
+ * loop: the parent's faults are served in between.  Without a free slot
+ * it is filled at once (the parent's faults wait).  Children a child
+ * makes join the queue; nothing here recurses, and nothing waits for a
+ * child: a stopped or slow one is filled all the same.
  */
 #include <errno.h>
 #include <string.h>
@@ -32,6 +36,7 @@
 #include <unistd.h>
 
 #include "blocks.h"
+#include "events.h"
 #include "evict.h"
 #include "fds.h"
 #include "log.h"
@@ -54,17 +59,21 @@ struct piece {
 
 struct kid {
 	int ufd;
-	int gone; /* its memory is gone (exit, exec): stop */
+	int slot;   /* holder slot keeping its records, -1: none */
+	int gone;   /* its memory is gone (exit, exec), or no memory here */
+	int sorted; /* pcs in order of base */
 	struct piece *pcs;
-	uint32_t n, cap;
+	uint32_t n, cap, next;
 };
 
+static struct kid *kids;
+static uint32_t n_kids, cap_kids;
 static uint8_t *payload, *frame;
+static unsigned filling_now; /* kids being filled at once, nested */
 
-static struct piece *pieces_alloc(uint32_t cap)
+static void *raw_alloc(size_t len)
 {
-	void *p = (void *)syscall(SYS_mmap, NULL, (size_t)cap * sizeof(struct piece),
-				  PROT_READ | PROT_WRITE,
+	void *p = (void *)syscall(SYS_mmap, NULL, len, PROT_READ | PROT_WRITE,
 				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	return p == MAP_FAILED ? NULL : p;
@@ -75,14 +84,14 @@ static void pieces_free(struct kid *k)
 	if (k->pcs)
 		syscall(SYS_munmap, k->pcs, (size_t)k->cap * sizeof(struct piece));
 	k->pcs = NULL;
-	k->n = k->cap = 0;
+	k->n = k->cap = k->next = 0;
 }
 
 static int piece_add(struct kid *k, const struct piece *p)
 {
 	if (k->n == k->cap) {
 		uint32_t cap = k->cap ? k->cap * 2 : 256;
-		struct piece *grown = pieces_alloc(cap);
+		struct piece *grown = raw_alloc((size_t)cap * sizeof(*grown));
 
 		if (!grown)
 			return -ENOMEM;
@@ -94,22 +103,82 @@ static int piece_add(struct kid *k, const struct piece *p)
 		k->cap = cap;
 	}
 	k->pcs[k->n++] = *p;
+	k->sorted = 0;
 	return 0;
+}
+
+/* In place, no allocation (qsort may call the application's malloc). */
+static void sift(struct piece *a, uint32_t i, uint32_t n)
+{
+	for (;;) {
+		uint32_t c = 2 * i + 1;
+		struct piece t;
+
+		if (c >= n)
+			return;
+		if (c + 1 < n && a[c + 1].base > a[c].base)
+			c++;
+		if (a[i].base >= a[c].base)
+			return;
+		t = a[i];
+		a[i] = a[c];
+		a[c] = t;
+		i = c;
+	}
+}
+
+static void sort_pieces(struct kid *k)
+{
+	uint32_t i;
+
+	for (i = k->n / 2; i-- > 0;)
+		sift(k->pcs, i, k->n);
+	for (i = k->n; i-- > 1;) {
+		struct piece t = k->pcs[0];
+
+		k->pcs[0] = k->pcs[i];
+		k->pcs[i] = t;
+		sift(k->pcs, 0, i);
+	}
+	k->sorted = 1;
+	k->next = 0; /* the fill walks again; done pieces are skipped */
 }
 
 /* Pages of @p whose child address lies in [start, end). */
 static uint16_t pages_within(const struct piece *p, uint64_t start, uint64_t end)
 {
-	uint16_t m = 0;
-	unsigned i;
+	uint64_t lo = start > p->base ? start : p->base;
+	uint64_t hi = end < p->base + UZ_FRAME_SIZE ? end : p->base + UZ_FRAME_SIZE;
+	unsigned first, last;
 
-	for (i = 0; i < UZ_PAGES_PER_FRAME; i++) {
-		uint64_t a = p->base + (uint64_t)i * UZ_PAGE_SIZE;
+	if (lo >= hi)
+		return 0;
+	first = (unsigned)((lo - p->base) / UZ_PAGE_SIZE);
+	last = (unsigned)((hi - p->base + UZ_PAGE_SIZE - 1) / UZ_PAGE_SIZE);
+	return (uint16_t)(((1u << last) - 1) & ~((1u << first) - 1));
+}
 
-		if (a >= start && a < end)
-			m |= (uint16_t)(1u << i);
+/* The piece that still wants page @page, or NULL.  Pieces that overlap
+ * it start less than a frame before it. */
+static struct piece *piece_for(struct kid *k, uint64_t page)
+{
+	uint32_t lo = 0, hi;
+
+	if (!k->sorted)
+		sort_pieces(k);
+	hi = k->n;
+	while (lo < hi) { /* first piece with base > page */
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (k->pcs[mid].base > page)
+			hi = mid;
+		else
+			lo = mid + 1;
 	}
-	return m;
+	while (lo-- > 0 && k->pcs[lo].base + UZ_FRAME_SIZE > page)
+		if (pages_within(&k->pcs[lo], page, page + 1) & k->pcs[lo].want)
+			return &k->pcs[lo];
+	return NULL;
 }
 
 static void child_dropped(struct kid *k, uint64_t start, uint64_t end)
@@ -120,29 +189,29 @@ static void child_dropped(struct kid *k, uint64_t start, uint64_t end)
 		k->pcs[i].want &= (uint16_t)~pages_within(&k->pcs[i], start, end);
 }
 
-/* The child moved [from, from+len) to @to: what it misses there moved
- * with it.  A piece cut by the range's edges becomes two. */
+/* [from, from+len) moved to @to: what is missing there moved with it.
+ * A piece cut by the range's edges becomes two. */
 static void child_moved(struct kid *k, uint64_t from, uint64_t to, uint64_t len)
 {
 	uint32_t i, n = k->n;
 
 	for (i = 0; i < n; i++) {
-		struct piece *p = &k->pcs[i];
-		uint16_t in = p->want & pages_within(p, from, from + len);
-		struct piece moved = *p;
+		uint16_t in = k->pcs[i].want & pages_within(&k->pcs[i], from, from + len);
+		struct piece moved = k->pcs[i];
 
 		if (!in)
 			continue;
-		moved.base = p->base + (to - from);
+		moved.base += to - from;
 		moved.want = in;
-		if (in == p->want) {
-			*p = moved;
-		} else if (!piece_add(k, &moved)) {
-			k->pcs[i].want &= (uint16_t)~in; /* piece_add may move pcs */
+		k->sorted = 0;
+		if (in == k->pcs[i].want) {
+			k->pcs[i] = moved;
 		} else {
-			log_limited(UZ_LOG_ERR, 3, 60, "raw-clone child: no memory "
-				    "to follow its mremap; pages left unfilled");
 			k->pcs[i].want &= (uint16_t)~in;
+			if (piece_add(k, &moved))
+				log_limited(UZ_LOG_ERR, 3, 60, "raw-clone child: no "
+					    "memory to follow an mremap; pages "
+					    "left unfilled read as zero");
 		}
 	}
 }
@@ -158,21 +227,19 @@ static int decode(uint32_t rec, unsigned f)
 	return frame_decode(uz_agent.codec, d, payload, d->len, frame) ? -EBADMSG : 0;
 }
 
-/* Fill what @p's child still wants.  0 when done with it (filled,
- * poisoned, or gone), -EAGAIN when the child has events to read first. */
-static int fill_piece(struct kid *k, struct piece *p)
+/* Put @p's wanted pages in, each run with @op. */
+static int fill_runs(struct kid *k, struct piece *p, int bad)
 {
-	int bad, err = 0;
-	unsigned i;
+	unsigned i = 0;
+	int err = 0;
 
-	if (!p->want)
-		return 0;
-	bad = decode(p->rec, p->frame);
-	for (i = 0; i < UZ_PAGES_PER_FRAME && !err; i++) {
+	while (i < UZ_PAGES_PER_FRAME && !err) {
 		unsigned run = 0;
 
-		if (!(p->want & (1u << i)))
+		if (!(p->want & (1u << i))) {
+			i++;
 			continue;
+		}
 		while (i + run < UZ_PAGES_PER_FRAME && p->want & (1u << (i + run)))
 			run++;
 		/* a frame failing its checksum is never mapped: a touch of
@@ -185,69 +252,87 @@ static int fill_piece(struct kid *k, struct piece *p)
 			p->want &= (uint16_t)~(((1u << run) - 1) << i);
 		i += run;
 	}
+	return err;
+}
+
+/* Fill what @p's child still wants.  0 when done with it (filled,
+ * poisoned, or gone), -EAGAIN when the child has events to read first. */
+static int fill_piece(struct kid *k, struct piece *p)
+{
+	int bad, err;
+
+	if (!p->want)
+		return 0;
+	bad = decode(p->rec, p->frame);
 	if (bad)
 		log_limited(UZ_LOG_ERR, 3, 60, "raw-clone child: a frame failed "
 			    "its checksum; its pages are poisoned");
+	err = fill_runs(k, p, bad);
 	if (err == -EAGAIN)
 		return err;
 	if (err == -ESRCH) {
+		k->gone = 1;
+	} else if (err == -EBADF) {
+		/* a child sharing our descriptor table (CLONE_FILES) closed
+		 * it before we had it out of the way: nothing to fill with */
+		log_limited(UZ_LOG_ERR, 3, 60, "raw-clone child: its userfaultfd "
+			    "was closed under us; its evicted memory reads as zero");
 		k->gone = 1;
 	} else if (err) {
 		log_limited(UZ_LOG_ERR, 3, 60, "raw-clone child: cannot fill "
 			    "%#lx: %s; poisoning it", (unsigned long)p->base,
 			    strerror(-err));
-		uffd_fill_range(k->ufd, uffd_op_poison, p->base, NULL, UZ_FRAME_SIZE);
+		fill_runs(k, p, 1);
 	}
 	p->want = 0;
 	return 0;
 }
 
-static int fill_kid(struct kid *k);
+static struct kid *kid_new(int ufd);
+static void kid_start(struct kid *k);
 
 /* The child forked (a raw clone again): its child misses what it still
- * misses, no more. */
-static void grandchild(struct kid *k, int ufd)
+ * misses, no more, and joins the queue (which may move @k). */
+static void grandchild(uint32_t ki, int ufd)
 {
-	struct kid g = { .ufd = ufd };
+	struct kid *g = kid_new(ufd);
 	uint32_t i;
 
-	for (i = 0; i < k->n; i++)
-		if (k->pcs[i].want && piece_add(&g, &k->pcs[i]))
-			break;
-	if (i < k->n)
-		log_err("raw-clone grandchild: no memory for its table; "
-			"part of its memory reads as zero");
-	fill_kid(&g);
+	if (!g)
+		return;
+	for (i = 0; i < kids[ki].n && !g->gone; i++)
+		if (kids[ki].pcs[i].want && piece_add(g, &kids[ki].pcs[i]))
+			g->gone = 1;
+	kid_start(g);
 }
 
-/* A fault of the child at @addr: fill what it waits for first. */
+/* A fault of the child at @addr: fill what it waits for first.  EAGAIN
+ * (an event of the child's first) is left to the wake: the thread faults
+ * again, and a wake is never wrong. */
 static void child_fault(struct kid *k, uint64_t addr)
 {
 	uint64_t page = addr & ~(uint64_t)(UZ_PAGE_SIZE - 1);
-	uint32_t i;
+	struct piece *p = piece_for(k, page);
 
-	for (i = 0; i < k->n; i++)
-		if (pages_within(&k->pcs[i], page, page + 1) & k->pcs[i].want)
-			break;
-	/* EAGAIN (an event of the child's first) is left to the wake
-	 * below: the thread faults again, and a wake is never wrong */
-	if (i < k->n)
-		fill_piece(k, &k->pcs[i]);
+	if (p)
+		fill_piece(k, p);
 	else if (uffd_fill_range(k->ufd, uffd_op_zero, page, NULL,
 				 UZ_PAGE_SIZE) == -ESRCH)
 		k->gone = 1; /* nothing stored there: never written, or dropped */
 	uffd_wake(k->ufd, page, UZ_PAGE_SIZE);
 }
 
-/* Everything the child's uffd has; returns the messages read. */
-static int child_messages(struct kid *k)
+/* Everything kid @ki's uffd has; returns the messages read. */
+static int child_messages(uint32_t ki)
 {
 	struct uffd_msg m[16];
 	ssize_t n;
 	int i, got = 0;
 
-	while ((n = read(k->ufd, m, sizeof(m))) > 0) {
+	while ((n = read(kids[ki].ufd, m, sizeof(m))) > 0) {
 		for (i = 0; i < n / (ssize_t)sizeof(m[0]); i++, got++) {
+			struct kid *k = &kids[ki]; /* grandchild() may move it */
+
 			switch (m[i].event) {
 			case UFFD_EVENT_PAGEFAULT:
 				child_fault(k, m[i].arg.pagefault.address);
@@ -262,7 +347,7 @@ static int child_messages(struct kid *k)
 					    m[i].arg.remap.len);
 				break;
 			case UFFD_EVENT_FORK:
-				grandchild(k, (int)m[i].arg.fork.ufd);
+				grandchild(ki, (int)m[i].arg.fork.ufd);
 				break;
 			}
 		}
@@ -270,29 +355,117 @@ static int child_messages(struct kid *k)
 	return got;
 }
 
-/* Fill @k whole, then let it go.  EAGAIN with nothing to read: the
- * child is between an mm change and its event; it finishes by itself. */
-static int fill_kid(struct kid *k)
+static void kid_end(uint32_t ki)
 {
-	struct timespec pause = { 0, 50000 };
-	uint32_t i = 0;
+	struct kid *k = &kids[ki];
 
-	k->ufd = fd_hide(k->ufd);
-	while (!k->gone && i < k->n) {
-		child_messages(k);
-		if (k->gone)
-			break;
-		if (fill_piece(k, &k->pcs[i]) != -EAGAIN)
-			i++;
-		else if (!child_messages(k))
-			nanosleep(&pause, NULL);
-	}
-	/* faults read while the last pieces went in */
-	if (!k->gone)
-		child_messages(k);
 	fd_close(k->ufd);
 	pieces_free(k);
-	return 0;
+	if (k->slot >= 0)
+		store_slot_release((unsigned)k->slot);
+	kids[ki] = kids[--n_kids];
+}
+
+/* Fill up to @budget more pieces of kid @ki; 1 when it is done. */
+static int kid_step(uint32_t ki, unsigned budget)
+{
+	struct kid *k;
+
+	child_messages(ki);
+	k = &kids[ki];
+	while (!k->gone && k->next < k->n && budget) {
+		struct piece *p = &k->pcs[k->next];
+
+		if (!p->want) {
+			k->next++;
+			continue;
+		}
+		if (fill_piece(k, p) == -EAGAIN) {
+			/* the child is between an mm change and its event
+			 * (it finishes by itself): read it next time */
+			if (!child_messages(ki))
+				break;
+			k = &kids[ki];
+			continue;
+		}
+		k->next++;
+		budget--;
+	}
+	if (!k->gone && k->next < k->n)
+		return 0;
+	/* faults read while the last pieces went in */
+	if (!k->gone)
+		child_messages(ki);
+	return 1;
+}
+
+static struct kid *kid_new(int ufd)
+{
+	struct kid *k;
+
+	if (!payload) {
+		payload = map_anon(frame_bound(), 0);
+		frame = map_anon(UZ_FRAME_SIZE, 0);
+	}
+	if (n_kids == cap_kids) {
+		uint32_t cap = cap_kids ? cap_kids * 2 : 8;
+		struct kid *grown = raw_alloc(cap * sizeof(*grown));
+
+		if (grown && n_kids)
+			memcpy(grown, kids, n_kids * sizeof(*grown));
+		if (grown && kids)
+			syscall(SYS_munmap, kids, cap_kids * sizeof(*grown));
+		if (grown) {
+			kids = grown;
+			cap_kids = cap;
+		}
+	}
+	if (n_kids == cap_kids || !payload || !frame) {
+		log_err("raw-clone child: no memory to fill it; its evicted "
+			"memory reads as zero");
+		close(ufd);
+		return NULL;
+	}
+	k = &kids[n_kids++];
+	memset(k, 0, sizeof(*k));
+	k->ufd = fd_hide(ufd);
+	k->slot = -1;
+	return k;
+}
+
+/* @k has its pieces: hold their records, or fill it now. */
+static void kid_start(struct kid *k)
+{
+	uint32_t i, ki = (uint32_t)(k - kids);
+
+	if (k->gone) {
+		log_err("raw-clone child: no memory for its table; its evicted "
+			"memory reads as zero");
+		kid_end(ki);
+		return;
+	}
+	k->slot = store_slot_alloc(UINT32_MAX);
+	if (k->slot >= 0) {
+		for (i = 0; i < k->n; i++)
+			store_hold(k->pcs[i].rec, (unsigned)k->slot);
+		return;
+	}
+	/* no slot: the records must not go before it has them; a child of
+	 * a child filled that way nests, so only a few levels deep */
+	if (filling_now >= 4) {
+		log_err("raw-clone child: no holder slot for a child's child "
+			"%u levels down; its evicted memory reads as zero",
+			filling_now);
+		kid_end(ki);
+		return;
+	}
+	log_limited(UZ_LOG_WARN, 3, 60, "raw-clone child: every holder slot "
+		    "taken; filling it before anything else");
+	filling_now++;
+	while (!kid_step(ki, UINT32_MAX))
+		nanosleep(&(struct timespec){ 0, 50000 }, NULL);
+	filling_now--;
+	kid_end(ki);
 }
 
 static int take_block(struct block *b, struct kid *k)
@@ -321,21 +494,26 @@ static void take_each(struct block *b, void *arg)
 	struct kid *k = arg;
 
 	if (!k->gone && take_block(b, k))
-		k->gone = 1; /* out of memory: reported below */
+		k->gone = 1;
+}
+
+static void take_moved(uint64_t from, uint64_t to, int64_t delta, void *arg)
+{
+	child_moved(arg, from, from + (uint64_t)delta, to - from);
 }
 
 /* A block being put back from eviction staging when the event came:
  * the child was copied without it, and staging has it. */
-static void take_staged(struct kid *k)
+static void take_staged(uint32_t ki)
 {
 	uint64_t addr = evict_putting_back();
 	int err;
 
 	if (!addr)
 		return;
-	while ((err = uffd_fill_range(k->ufd, uffd_op_copy, addr,
+	while ((err = uffd_fill_range(kids[ki].ufd, uffd_op_copy, addr,
 				      uz_agent.evict_stage, UZ_BLOCK_SIZE)) == -EAGAIN)
-		if (!child_messages(k))
+		if (!child_messages(ki))
 			nanosleep(&(struct timespec){ 0, 50000 }, NULL);
 	if (err && err != -ESRCH)
 		log_err("raw-clone child: the block in staging at %#lx did not "
@@ -344,26 +522,44 @@ static void take_staged(struct kid *k)
 
 void rawkid_adopt(int ufd)
 {
-	struct kid k = { .ufd = ufd };
+	struct kid *k = kid_new(ufd);
+	uint32_t ki;
 
-	if (!payload) {
-		payload = map_anon(frame_bound(), 0);
-		frame = map_anon(UZ_FRAME_SIZE, 0);
-	}
-	if (!payload || !frame) {
-		k.gone = 1;
-	} else {
-		blocks_for_each(take_each, &k);
-	}
-	if (k.gone) {
-		log_err("raw-clone child: no memory to fill it; its evicted "
-			"memory reads as zero");
-		close(ufd);
-		pieces_free(&k);
+	if (!k)
 		return;
-	}
+	ki = (uint32_t)(k - kids);
+	blocks_for_each(take_each, k);
+	events_tasks_each(take_moved, k);
 	log_info("a child made without fork() (raw clone): filling its %u "
-		 "evicted frames", k.n);
-	take_staged(&k);
-	fill_kid(&k);
+		 "evicted frames", k->n);
+	take_staged(ki); /* may queue its children: kids may move */
+	kid_start(&kids[ki]);
+}
+
+int rawkid_busy(void)
+{
+	return n_kids > 0;
+}
+
+int rawkid_pollfds(struct pollfd *p, int max)
+{
+	uint32_t i;
+
+	for (i = 0; i < n_kids && (int)i < max; i++) {
+		p[i].fd = kids[i].ufd;
+		p[i].events = POLLIN;
+		p[i].revents = 0;
+	}
+	return (int)i;
+}
+
+void rawkid_step(unsigned frames)
+{
+	uint32_t i;
+
+	/* every child's faults; the oldest child's fill */
+	for (i = 1; i < n_kids; i++)
+		child_messages(i);
+	if (n_kids && kid_step(0, frames))
+		kid_end(0);
 }

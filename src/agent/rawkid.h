@@ -3,11 +3,20 @@
 #ifndef UZ_AGENT_RAWKID_H
 #define UZ_AGENT_RAWKID_H
 
+#include <poll.h>
+
 #include "agent.h"
 
 /* A FORK event nobody's fork() hook expected: @ufd is the child's.
- * Fills the child from the table as it is now (call before the faults
- * read with the event are served), then closes @ufd. */
+ * Takes what the child misses from the table as it is now (call before
+ * the faults read with the event are served) and owns @ufd from here. */
 UZ_HIDDEN void rawkid_adopt(int ufd);
+/* Children still being filled: their uffds for the main loop's poll (at
+ * most @max), and whether any is left. */
+UZ_HIDDEN int rawkid_pollfds(struct pollfd *p, int max);
+UZ_HIDDEN int rawkid_busy(void);
+/* Serve every child's faults and events, and fill up to @frames more
+ * frames of one; agent thread. */
+UZ_HIDDEN void rawkid_step(unsigned frames);
 
 #endif

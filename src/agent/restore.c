@@ -450,14 +450,18 @@ static int read_messages(int keep_faults)
 	for (;;) {
 		ssize_t n = read(uz_agent.uffd, msgs, sizeof(msgs));
 		uint64_t t0 = now_ns();
-		int i;
+		int i, last;
 
 		if (n <= 0)
 			break;
-		/* a raw clone's child first: it was copied before these
-		 * faults, and serving them changes the table */
-		for (i = 0; i < n / (ssize_t)sizeof(msgs[0]) && !uz_agent.frozen; i++)
-			if (msgs[i].event == UFFD_EVENT_FORK) {
+		/* a raw clone's child first, with the events before it in
+		 * order (an mremap moved what it misses): it was copied
+		 * before these faults, and serving them changes the table */
+		for (last = -1, i = 0; i < n / (ssize_t)sizeof(msgs[0]); i++)
+			if (msgs[i].event == UFFD_EVENT_FORK && !uz_agent.frozen)
+				last = i;
+		for (i = 0; i <= last; i++)
+			if (msgs[i].event != UFFD_EVENT_PAGEFAULT) {
 				events_handle(&msgs[i]);
 				msgs[i].event = 0;
 			}

@@ -12,9 +12,20 @@
  *   calls    the child mremaps, drops and forks through the C library
  *   nested   the child raw-clones again; the grandchild reads it all
  *   exits    children that exit or exec at once (nothing leaks)
+ *   moved    the parent moves evicted memory by a delta that keeps no
+ *            2 MB alignment (raw mremap) and clones at once: the copy is
+ *            still pending in the agent; the child reads it at the new place
+ *   files    a CLONE_FILES child (one descriptor table) closes "all" its
+ *            descriptors: the agent's stay, the parent's bytes too
+ *   vfork    a CLONE_VM|CLONE_VFORK child is not a foreign process: its
+ *            mremap of partly restored evicted memory works
+ *   chain    200 raw clones deep, each made while its parent is filled
+ *            (the fill once nested on the agent's stack and crashed it)
  */
 #include <dirent.h>
+#include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,17 +233,134 @@ static void exits(void)
 		it_assert(!reap(c, "exits"), "exits: a child failed");
 	}
 	it_assert(it_check(m, LEN, 15) < 0, "exits: the parent reads wrong bytes");
+	/* the agent closes a child's descriptor once it finds it gone */
+	for (i = 0; i < 200 && count_fds() != before; i++)
+		usleep(10000);
 	it_assert(count_fds() == before, "exits: descriptors leaked (%d -> %d)",
 		  before, count_fds());
 	munmap(m, LEN);
 	printf("exits: 20 children that exit or exec at once, no descriptor kept\n");
 }
 
+static void moved(void)
+{
+	const size_t len = 8 * IT_MB;
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		uint8_t *area = it_alloc(4 * len, 0);
+		uint8_t *dst = area + 2 * len + 4096 * (1 + i);
+		pid_t c;
+
+		munmap(area + len, 3 * len);
+		it_fill(area, len, 16 + i);
+		it_evict_all();
+		it_assert((void *)syscall(SYS_mremap, area, len, len,
+					  MREMAP_MAYMOVE | MREMAP_FIXED, dst) == dst,
+			  "moved: mremap failed");
+		c = raw_clone();
+		if (!c)
+			_exit(child_check(dst, len, 16 + i));
+		it_assert(!reap(c, "moved"), "moved: the raw-clone child read "
+			  "wrong bytes where an mremap had moved evicted memory");
+		it_assert(it_check(dst, len, 16 + i) < 0, "moved: the parent reads wrong bytes");
+		munmap(dst, len);
+	}
+	printf("moved: children of a parent that just moved evicted memory read it right\n");
+}
+
+static void files(void)
+{
+	uint8_t *m = fresh(21);
+	pid_t c = (pid_t)syscall(SYS_clone, CLONE_FILES | SIGCHLD, NULL, NULL, NULL, 0);
+
+	if (!c) {
+		closefrom(3);
+		_exit(0);
+	}
+	it_assert(!reap(c, "files"), "files: the child failed");
+	it_assert(it_check(m, LEN, 21) < 0, "files: the parent reads wrong bytes "
+		  "after a CLONE_FILES child's closefrom(3)");
+	munmap(m, LEN);
+	printf("files: a CLONE_FILES child's closefrom(3) leaves the agent's descriptors\n");
+}
+
+static uint8_t *vf_src, *vf_dst;
+static int vf_errno;
+
+static int vfork_child(void *arg)
+{
+	(void)arg;
+	if (mremap(vf_src, 8 * IT_MB, 8 * IT_MB, MREMAP_MAYMOVE | MREMAP_FIXED,
+		   vf_dst) == MAP_FAILED)
+		vf_errno = errno;
+	return 0;
+}
+
+static void vfork_mremap(void)
+{
+	static char stack[1 << 16] __attribute__((aligned(16)));
+	uint8_t *area = it_alloc(4 * 8 * IT_MB, 1);
+	volatile uint8_t x;
+	pid_t c;
+
+	vf_src = area;
+	vf_dst = area + 2 * 8 * IT_MB;
+	mprotect(area + 8 * IT_MB, 3 * 8 * IT_MB, PROT_NONE);
+	it_fill(vf_src, 8 * IT_MB, 22);
+	it_evict_all();
+	x = vf_src[2 * IT_MB + 100]; /* one block back: a VMA of its own */
+	(void)x;
+	c = clone(vfork_child, stack + sizeof(stack), CLONE_VM | CLONE_VFORK | SIGCHLD, NULL);
+	it_assert(!reap(c, "vfork"), "vfork: the child failed");
+	it_assert(!vf_errno, "vfork: mremap in a CLONE_VM child failed: %s",
+		  strerror(vf_errno));
+	it_assert(it_check(vf_dst, 8 * IT_MB, 22) < 0, "vfork: moved memory reads wrong");
+	munmap(area, 4 * 8 * IT_MB);
+	printf("vfork: a CLONE_VM child's mremap of evicted memory works\n");
+}
+
+/* Level @d clones level d+1 at once, then lets its copy go and waits. */
+static int chain_level(uint8_t *m, size_t len, int d, int max)
+{
+	pid_t c = 0;
+	int st;
+
+	if (d < max) {
+		c = raw_clone();
+		if (c < 0)
+			return 3;
+		if (!c)
+			_exit(chain_level(m, len, d + 1, max));
+	}
+	if (d == max)
+		return child_check(m, len, 23);
+	munmap(m, len);
+	if (waitpid(c, &st, 0) != c || !WIFEXITED(st))
+		return 4;
+	return WEXITSTATUS(st);
+}
+
+static void chain(void)
+{
+	const size_t len = 4 * IT_MB;
+	uint8_t *m = it_alloc(len, 0);
+	int r;
+
+	it_fill(m, len, 23);
+	it_evict_all();
+	r = chain_level(m, len, 0, 200);
+	it_assert(r != 1, "chain: the last of 200 raw-clone levels read wrong bytes");
+	it_assert(!r, "chain: a level failed (code %d)", r);
+	printf("chain: 200 raw clones deep, the last reads its memory right\n");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct { const char *name; void (*run)(void); } cases[] = {
 		{ "plain", plain }, { "busy", busy }, { "calls", calls },
-		{ "nested", nested }, { "exits", exits },
+		{ "nested", nested }, { "exits", exits }, { "moved", moved },
+		{ "files", files }, { "vfork", vfork_mremap }, { "chain", chain },
 	};
 	const char *only = getenv("IT_RAWCLONE_CASE"); /* one case, by name */
 	unsigned i;
