@@ -285,6 +285,7 @@ void agent_restart_child(int ufd, unsigned slot)
 	fd_close(uz_agent.kick_fd);
 	uz_agent.sock = -1;
 	uz_agent.uffd = fd_hide(ufd);
+	uz_agent.fork_ambiguous = 0;
 	agent_claim_mm();
 	uz_agent.frozen = 0;
 	uz_agent.fork_pending = 0;

@@ -27,6 +27,7 @@ struct agent {
 	int frozen;	  /* a fork is under way: no work of our own */
 	int hold_uffd;	  /* a starting child: its parent serves the uffd */
 	int fork_ufd;	  /* the child's uffd from the FORK event, or -1 */
+	int fork_ambiguous; /* more than one FORK event in one freeze */
 	int sock;	/* to uzswapd, -1 while disconnected */
 	int uffd;	/* MISSING-mode uffd for the application's blocks */
 	int stage_uffd; /* WP-mode uffd holding only the eviction staging */

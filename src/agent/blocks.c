@@ -170,6 +170,14 @@ void blocks_from_snapshot(void)
 		*blocks_insert(snap[i].addr) = snap[i];
 }
 
+void blocks_snapshot_each(void (*fn)(struct block *, void *), void *arg)
+{
+	uint32_t i;
+
+	for (i = 0; i < snap_count; i++)
+		fn(&snap[i], arg);
+}
+
 const struct block *blocks_snapshot_find(uint64_t addr)
 {
 	uint32_t i;

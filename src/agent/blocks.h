@@ -41,6 +41,8 @@ UZ_HIDDEN uint32_t blocks_count(void);
  * that copy again (in the forked child); 0 or -ENOMEM. */
 UZ_HIDDEN int blocks_snapshot(void (*fn)(struct block *, void *), void *arg);
 UZ_HIDDEN void blocks_from_snapshot(void);
+/* Call @fn on every block of the snapshot. */
+UZ_HIDDEN void blocks_snapshot_each(void (*fn)(struct block *, void *), void *arg);
 /* The block at @addr as the snapshot has it, or NULL. */
 UZ_HIDDEN const struct block *blocks_snapshot_find(uint64_t addr);
 /* Addresses of the blocks overlapping [start, end), at most @max. */

@@ -327,7 +327,18 @@ void events_handle(const struct uffd_msg *m)
 		break;
 	case UFFD_EVENT_FORK:
 		/* a fork that bypassed pthread_atfork (a raw clone) */
-		rawkid_adopt((int)m->arg.fork.ufd);
+		if (uz_agent.fork_ufd >= 0 &&
+		    __atomic_load_n(&uz_agent.fork_pending, __ATOMIC_SEQ_CST)) {
+			/* and another thread's fork() is under way, its FORK
+			 * event already taken: which child is fork()'s cannot
+			 * be told, so both are filled as raw ones from the
+			 * snapshot (each was copied since it was made), and
+			 * fork()'s child starts afresh (fork_done) */
+			rawkid_adopt((int)m->arg.fork.ufd, 1);
+			uz_agent.fork_ambiguous = 1;
+		} else {
+			rawkid_adopt((int)m->arg.fork.ufd, 0);
+		}
 		break;
 	default:
 		log_warn("unexpected userfaultfd event %u", m->event);

@@ -25,6 +25,7 @@
 #include "blocks.h"
 #include "fds.h"
 #include "fork.h"
+#include "rawkid.h"
 #include "log.h"
 #include "loop.h"
 #include "regions.h"
@@ -291,6 +292,13 @@ int fork_done(void)
 		restore_replay();
 	}
 	uz_agent.fork_ufd = -1;
+	if (uz_agent.fork_ambiguous) {
+		/* two FORK events (events.c): ours is one of them */
+		if (ufd >= 0)
+			rawkid_adopt(ufd, 1);
+		ufd = -1;
+		uz_agent.fork_ambiguous = 0;
+	}
 	if (pending.sp[0] < 0)
 		return 0;
 	{

@@ -520,7 +520,7 @@ static void take_staged(uint32_t ki)
 			"go in: %s", (unsigned long)addr, strerror(-err));
 }
 
-void rawkid_adopt(int ufd)
+void rawkid_adopt(int ufd, int from_snapshot)
 {
 	struct kid *k = kid_new(ufd);
 	uint32_t ki;
@@ -528,7 +528,10 @@ void rawkid_adopt(int ufd)
 	if (!k)
 		return;
 	ki = (uint32_t)(k - kids);
-	blocks_for_each(take_each, k);
+	if (from_snapshot)
+		blocks_snapshot_each(take_each, k);
+	else
+		blocks_for_each(take_each, k);
 	events_tasks_each(take_moved, k);
 	log_info("a child made without fork() (raw clone): filling its %u "
 		 "evicted frames", k->n);

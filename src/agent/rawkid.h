@@ -9,8 +9,10 @@
 
 /* A FORK event nobody's fork() hook expected: @ufd is the child's.
  * Takes what the child misses from the table as it is now (call before
- * the faults read with the event are served) and owns @ufd from here. */
-UZ_HIDDEN void rawkid_adopt(int ufd);
+ * the faults read with the event are served), or @from_snapshot from the
+ * copy made before a fork() (a child copied during its freeze), and owns
+ * @ufd from here. */
+UZ_HIDDEN void rawkid_adopt(int ufd, int from_snapshot);
 /* Children still being filled: their uffds for the main loop's poll (at
  * most @max), and whether any is left. */
 UZ_HIDDEN int rawkid_pollfds(struct pollfd *p, int max);

@@ -425,8 +425,6 @@ static void defer(const struct uffd_msg *m)
  * copy is made. */
 static void fork_event(const struct uffd_msg *m)
 {
-	if (uz_agent.fork_ufd >= 0)
-		close(uz_agent.fork_ufd);
 	uz_agent.fork_ufd = (int)m->arg.fork.ufd;
 	uz_agent.frozen = 0;
 }

@@ -21,6 +21,9 @@
  *            mremap of partly restored evicted memory works
  *   chain    200 raw clones deep, each made while its parent is filled
  *            (the fill once nested on the agent's stack and crashed it)
+ *   twofork  a raw clone in one thread while another is inside fork()
+ *            (held 300 ms by UZSWAP_TEST_FORK_FREEZE_MS): two FORK events
+ *            in one freeze, the first once taken for fork()'s child
  */
 #include <dirent.h>
 #include <errno.h>
@@ -355,16 +358,50 @@ static void chain(void)
 	printf("chain: 200 raw clones deep, the last reads its memory right\n");
 }
 
+static uint8_t *tf_mem;
+static pid_t tf_raw;
+
+static void *tf_rawforker(void *arg)
+{
+	usleep(100000); /* inside the other thread's fork() freeze */
+	tf_raw = raw_clone();
+	if (!tf_raw)
+		_exit(child_check(tf_mem, LEN, 24));
+	return arg;
+}
+
+static void twofork(void)
+{
+	pthread_t t;
+	pid_t g;
+
+	tf_mem = fresh(24);
+	it_assert(!pthread_create(&t, NULL, tf_rawforker, NULL), "pthread_create");
+	g = fork();
+	if (!g)
+		_exit(child_check(tf_mem, LEN, 24));
+	pthread_join(t, NULL);
+	it_assert(!reap(tf_raw, "twofork"), "twofork: the raw-clone child read wrong bytes");
+	it_assert(!reap(g, "twofork"), "twofork: fork()'s child read wrong bytes");
+	it_assert(it_check(tf_mem, LEN, 24) < 0, "twofork: the parent reads wrong bytes");
+	munmap(tf_mem, LEN);
+	printf("twofork: a raw clone during another thread's fork(): both children right\n");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct { const char *name; void (*run)(void); } cases[] = {
 		{ "plain", plain }, { "busy", busy }, { "calls", calls },
 		{ "nested", nested }, { "exits", exits }, { "moved", moved },
 		{ "files", files }, { "vfork", vfork_mremap }, { "chain", chain },
+		{ "twofork", twofork },
 	};
 	const char *only = getenv("IT_RAWCLONE_CASE"); /* one case, by name */
 	unsigned i;
 
+	/* twofork's window; each fork() of the test is held that long */
+	if (!only || !strcmp(only, "twofork"))
+		setenv("UZSWAP_TEST_FORK_FREEZE_MS", "300", 1);
 	it_setup(argc, argv);
 	alarm(240);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
