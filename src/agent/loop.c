@@ -46,7 +46,10 @@ static uint64_t evict_seq;
 
 int loop_is_agent_thread(void)
 {
-	return uz_agent.active && (pid_t)syscall(SYS_gettid) == uz_agent.thread_tid;
+	/* another thread may read it as the agent thread starts: either
+	 * value is not the caller's own tid */
+	return uz_agent.active && (pid_t)syscall(SYS_gettid) ==
+		__atomic_load_n(&uz_agent.thread_tid, __ATOMIC_RELAXED);
 }
 
 int loop_request(int op, uint64_t start, uint64_t len)
@@ -262,7 +265,8 @@ static void *agent_main(void *arg)
 {
 	uint64_t last_try = 0, last_scan = 0, spin_until = 0;
 
-	uz_agent.thread_tid = syscall(SYS_gettid);
+	__atomic_store_n(&uz_agent.thread_tid, (pid_t)syscall(SYS_gettid),
+			 __ATOMIC_RELAXED);
 	creds_thread_start();
 	lifeline_thread_start();
 	for (;;) {

@@ -219,27 +219,71 @@ struct scan_state {
 	int pending;   /* eligible so far */
 };
 
+static void edge(uint64_t x, uint64_t b, uint64_t *next)
+{
+	if (x > b && x < *next)
+		*next = x;
+}
+
+static void edges_of(const struct range *tab, unsigned n, uint64_t b, uint64_t *next)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		uint64_t first = tab[i].start & ~(uint64_t)(UZ_BLOCK_SIZE - 1);
+		uint64_t last = (tab[i].end - 1) & ~(uint64_t)(UZ_BLOCK_SIZE - 1);
+
+		edge(first, b, next);
+		edge(first + UZ_BLOCK_SIZE, b, next);
+		edge(last, b, next);
+		edge(last + UZ_BLOCK_SIZE, b, next);
+	}
+}
+
+/*
+ * The first block after @b (at most @limit) where a range of any table
+ * starts or ends: every block in between is excluded, hinted and
+ * registered alike.  A walk of a huge mapping (a sanitizer's terabytes
+ * of shadow, hinted hot) takes a step per range, not one per 2 MB.
+ */
+static uint64_t next_edge(uint64_t b, uint64_t limit)
+{
+	uint64_t next = limit;
+
+	lock();
+	edges_of(excluded, n_excluded, b, &next);
+	edges_of(hinted, n_hinted, b, &next);
+	edges_of(explicit_, n_explicit, b, &next);
+	unlock();
+	return next;
+}
+
 static void scan_vma(struct scan_state *st, uint64_t s, uint64_t e)
 {
 	uint64_t b = (s + UZ_BLOCK_SIZE - 1) & ~(uint64_t)(UZ_BLOCK_SIZE - 1);
+	uint64_t end = e & ~(uint64_t)(UZ_BLOCK_SIZE - 1);
 
 	/* after a stop the walk goes on counting managed bytes */
-	for (; b + UZ_BLOCK_SIZE <= e; b += UZ_BLOCK_SIZE) {
+	while (b < end) {
+		uint64_t next = next_edge(b, end);
 		int hint;
 
-		if (block_excluded(b))
+		if (block_excluded(b) || (explicit_only() && !block_in_explicit(b))) {
+			b = next;
 			continue;
-		if (explicit_only() && !block_in_explicit(b))
-			continue;
+		}
 		hint = regions_hint_at(b);
 		if (st->pass == 1)
-			st->managed += UZ_BLOCK_SIZE;
-		if (hint == UZSWAP_HINT_HOT || !st->fn || st->stopped)
+			st->managed += (int64_t)(next - b);
+		if (hint == UZSWAP_HINT_HOT || !st->fn || st->stopped ||
+		    (hint == UZSWAP_HINT_COLD) != (st->pass == 0)) {
+			b = next;
 			continue;
-		if ((hint == UZSWAP_HINT_COLD) != (st->pass == 0))
-			continue;
-		if (st->fn(b, st->arg))
-			st->stopped = 1;
+		}
+		for (; b < next && !st->stopped; b += UZ_BLOCK_SIZE)
+			if (st->fn(b, st->arg))
+				st->stopped = 1;
+		b = next;
 	}
 }
 

@@ -10,7 +10,8 @@
  * Worker threads pick operations at random on a set of regions: read and
  * check, write, MADV_DONTNEED a part, move the region with mremap (2 MB-
  * aligned or not), mprotect it read-only and read it, mlock and read it,
- * fork a child that checks it (and writes its own copy), replace it with
+ * fork a child that checks it (and writes its own copy; fork() or the raw
+ * clone system call, which runs no atfork hook), replace it with
  * a fresh mapping; a signal handler checks a constant region from
  * whatever thread it lands on; malloc/free churn checks its own blocks.
  * An evictor thread runs `uzswapctl evict` (all, or some bytes) at random
@@ -28,6 +29,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,10 +41,10 @@
 #define CONST_LEN (4 * IT_MB)
 
 enum op { OP_READ, OP_WRITE, OP_DONTNEED, OP_MOVE, OP_PROTECT, OP_LOCK,
-	  OP_FORK, OP_REPLACE, OP_MALLOC, OP_SIGNAL, N_OPS };
+	  OP_FORK, OP_REPLACE, OP_MALLOC, OP_SIGNAL, OP_RAWCLONE, N_OPS };
 static const char *const op_name[N_OPS] = {
 	"read", "write", "dontneed", "mremap", "mprotect", "mlock",
-	"fork", "replace", "malloc", "signal",
+	"fork", "replace", "malloc", "signal", "rawclone",
 };
 
 struct region {
@@ -174,14 +176,16 @@ static void op_move(struct region *r, uint64_t *s)
 	check(r, 0, r->len, "after mremap");
 }
 
-static void op_fork(struct region *r, uint64_t *s)
+/* fork(), or the raw system call (no atfork hooks, no agent in the
+ * child: the parent's agent fills it) */
+static void op_fork(struct region *r, uint64_t *s, int raw)
 {
 	size_t off, len;
 	pid_t pid;
 	int st;
 
 	some_part(r, s, &off, &len);
-	pid = fork();
+	pid = raw ? (pid_t)syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, 0) : fork();
 	if (pid < 0)
 		return;
 	if (pid == 0) {
@@ -195,8 +199,9 @@ static void op_fork(struct region *r, uint64_t *s)
 	waitpid(pid, &st, 0);
 	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
 		atomic_fetch_add(&errors, 1);
-		fprintf(stderr, "ERROR (seed %llu): fork: the child read wrong "
-			"bytes of region %ld (status %#x)\n", seed, (long)(r - regions), st);
+		fprintf(stderr, "ERROR (seed %llu): %s: the child read wrong "
+			"bytes of region %ld (status %#x)\n", seed,
+			raw ? "raw clone" : "fork", (long)(r - regions), st);
 	}
 	/* and the parent's copy is untouched by the child's writes */
 	check(r, 0, r->len, "after fork");
@@ -281,7 +286,8 @@ static void do_op(enum op op, uint64_t *s)
 		}
 		break;
 	case OP_FORK:
-		op_fork(r, s);
+	case OP_RAWCLONE:
+		op_fork(r, s, op == OP_RAWCLONE);
 		break;
 	case OP_REPLACE:
 		check(r, 0, r->len, "before replace");
@@ -298,7 +304,7 @@ static void *worker(void *arg)
 {
 	uint64_t s = seed * 1000003 + (uintptr_t)arg;
 	/* reads and writes most often; the rest now and then */
-	static const unsigned weight[N_OPS] = { 30, 20, 8, 4, 4, 3, 3, 2, 6, 4 };
+	static const unsigned weight[N_OPS] = { 30, 20, 8, 4, 4, 3, 3, 2, 6, 4, 2 };
 	unsigned total = 0, i;
 
 	for (i = 0; i < N_OPS; i++)
