@@ -105,8 +105,10 @@ tests=$(printf 'uz-print-tests:\n\t@echo $(TESTS)\n' | make -s -f Makefile -f - 
 export UZ_TEST_PRELOAD_FIRST=$san_rt:$dir/build/libsan-hot.so
 export ASAN_OPTIONS=abort_on_error=1:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-# a race is reported and the test goes on (a report fails it at the end)
-export TSAN_OPTIONS=second_deadlock_stack=1:report_signal_unsafe=0
+# a race is reported and the test goes on (a report fails it at the end);
+# a forked child starts the agent's threads again, which TSan refuses
+# after a fork of a process with threads unless told not to
+export TSAN_OPTIONS=second_deadlock_stack=1:report_signal_unsafe=0:die_after_fork=0
 export UZ_SAN_REPORTS=$dir/reports UZ_SAN_TIMEOUT=${UZ_SAN_TIMEOUT:-600}
 echo "sanitize: make check ($(echo $tests | wc -w) tests)"
 make -j2 check TESTS="$tests" LOG_COMPILER="bash $dir/src/scripts/check-sanitize.sh --one-test" \
