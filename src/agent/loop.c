@@ -65,7 +65,7 @@ int loop_request(int op, uint64_t start, uint64_t len)
 	req.op = op;
 	req.start = start;
 	req.len = len;
-	req.pending = 1;
+	__atomic_store_n(&req.pending, 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&req.lock);
 	loop_wake();
 	pthread_mutex_lock(&req.lock);
@@ -157,7 +157,7 @@ void loop_reset_child(void)
 	pthread_mutex_init(&req.serial, NULL);
 	pthread_mutex_init(&req.lock, NULL);
 	pthread_cond_init(&req.cond, NULL);
-	req.pending = 0;
+	__atomic_store_n(&req.pending, 0, __ATOMIC_RELEASE);
 }
 
 static void serve_request(void)
@@ -188,7 +188,7 @@ static void serve_request(void)
 			ret = 0;
 		}
 		req.result = ret;
-		req.pending = 0;
+		__atomic_store_n(&req.pending, 0, __ATOMIC_RELEASE);
 		pthread_cond_broadcast(&req.cond);
 	}
 	pthread_mutex_unlock(&req.lock);
@@ -322,7 +322,9 @@ static void *agent_main(void *arg)
 		if (!held && (p[0].revents & POLLIN || restore_pending()))
 			if (restore_poll())
 				spin_until = now_ns() + SPIN_NS;
-		if (p[1].revents & POLLIN || req.pending)
+		/* a look without the lock: serve_request takes it */
+		if (p[1].revents & POLLIN ||
+		    __atomic_load_n(&req.pending, __ATOMIC_ACQUIRE))
 			serve_request();
 		if (kids && n > 0 && !uz_agent.frozen)
 			fork_pollfds_done(p + 4, kids);
