@@ -19,6 +19,7 @@
 #include "evict.h"
 #include "fds.h"
 #include "fork.h"
+#include "rawkid.h"
 #include "log.h"
 #include "loop.h"
 #include "msg.h"
@@ -333,3 +334,36 @@ __attribute__((constructor)) static void agent_ctor(void)
 	pthread_atfork(fork_prepare_hook, fork_parent_hook, fork_child_hook);
 	agent_start();
 }
+
+/*
+ * This process is ending: a raw clone()'s child still being filled would
+ * be left with zeros where its data was (nobody else holds its uffd).
+ * A round trip even with none queued: the child's FORK event may be read
+ * and not yet acted on.
+ */
+void agent_exiting(void)
+{
+	if (!agent_here() || loop_in_request())
+		return;
+	if (loop_is_agent_thread())
+		rawkid_drain();
+	else
+		loop_request(LOOP_RAWKID_DRAIN, 0, 0);
+}
+
+__attribute__((destructor)) static void agent_dtor(void)
+{
+	agent_exiting();
+}
+
+#define UZ_EXPORT __attribute__((visibility("default")))
+
+/* _exit() skips the destructors; the same for it */
+UZ_EXPORT void _exit(int status)
+{
+	agent_exiting();
+	syscall(SYS_exit_group, status);
+	__builtin_unreachable();
+}
+
+UZ_EXPORT void _Exit(int status) __attribute__((alias("_exit")));

@@ -462,6 +462,8 @@ void fork_child_hook(void)
 		return;
 	/* before anything maps or unmaps: that takes the tables' lock */
 	regions_reset_child();
+	/* the parent's raw clones' children are the parent's to fill */
+	rawkid_forget();
 	/* the child's copy, held by a thread that is not in the child */
 	holding_fork_lock = 0;
 	pthread_mutex_init(&fork_lock, NULL);

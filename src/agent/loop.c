@@ -52,6 +52,15 @@ int loop_is_agent_thread(void)
 		__atomic_load_n(&uz_agent.thread_tid, __ATOMIC_RELAXED);
 }
 
+/* this thread is inside loop_request (a signal handler that lands here
+ * must not make another: it would wait on the locks held below it) */
+static __thread int in_request;
+
+int loop_in_request(void)
+{
+	return in_request;
+}
+
 int loop_request(int op, uint64_t start, uint64_t len)
 {
 	int ret;
@@ -60,6 +69,9 @@ int loop_request(int op, uint64_t start, uint64_t len)
 		return -ENOTCONN;
 	if (loop_is_agent_thread())
 		return -EDEADLK;
+	if (in_request)
+		return -EDEADLK;
+	in_request = 1;
 	pthread_mutex_lock(&req.serial);
 	pthread_mutex_lock(&req.lock);
 	req.op = op;
@@ -74,6 +86,7 @@ int loop_request(int op, uint64_t start, uint64_t len)
 	ret = req.result;
 	pthread_mutex_unlock(&req.lock);
 	pthread_mutex_unlock(&req.serial);
+	in_request = 0;
 	return ret;
 }
 
@@ -185,6 +198,9 @@ static void serve_request(void)
 
 			for (i = 0; i < req.len; i++)
 				events_handle(&m[i]);
+			ret = 0;
+		} else if (req.op == LOOP_RAWKID_DRAIN) {
+			rawkid_drain();
 			ret = 0;
 		}
 		req.result = ret;

@@ -12,6 +12,7 @@ enum loop_op {
 	LOOP_FORK_PREPARE,	/* see fork.c */
 	LOOP_FORK_DONE,
 	LOOP_EVENTS,		/* act on @len uffd events at @start (fork.c) */
+	LOOP_RAWKID_DRAIN,	/* fill every raw clone's child (exit) */
 };
 
 /* Start the agent thread on a stack of its own.  Returns 0 or -errno. */
@@ -33,5 +34,7 @@ UZ_HIDDEN void loop_reset_child(void);
 
 /* Is the caller the agent thread? */
 UZ_HIDDEN int loop_is_agent_thread(void);
+/* Is this thread waiting in loop_request (a signal handler on it)? */
+UZ_HIDDEN int loop_in_request(void);
 
 #endif

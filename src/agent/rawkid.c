@@ -41,6 +41,7 @@
 #include "fds.h"
 #include "log.h"
 #include "rawkid.h"
+#include "regions.h"
 #include "store.h"
 #include "uffd.h"
 #include "uffd_compat.h"
@@ -64,6 +65,12 @@ struct kid {
 	int sorted; /* pcs in order of base */
 	struct piece *pcs;
 	uint32_t n, cap, next;
+	/* 2 MB ranges registered in the child, unregistered when it is
+	 * filled: closing our descriptor is not enough, a later raw
+	 * clone's copy of our descriptor table holds its uffd too, and a
+	 * missing page (never written, dropped) would wait for ever */
+	uint64_t *regs;
+	uint32_t n_regs, cap_regs;
 };
 
 static struct kid *kids;
@@ -71,37 +78,85 @@ static uint32_t n_kids, cap_kids;
 static uint8_t *payload, *frame;
 static unsigned filling_now; /* kids being filled at once, nested */
 
-static void *raw_alloc(size_t len)
+/* The agent's own memory: never evicted (an eviction of the queue hung
+ * the agent thread on itself), never dumped, let go when unmapped. */
+static void *own_alloc(size_t len)
 {
 	void *p = (void *)syscall(SYS_mmap, NULL, len, PROT_READ | PROT_WRITE,
 				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	return p == MAP_FAILED ? NULL : p;
+	if (p == MAP_FAILED)
+		return NULL;
+	if (regions_exclude((uint64_t)p, len)) {
+		syscall(SYS_munmap, p, len);
+		return NULL;
+	}
+	syscall(SYS_madvise, p, len, MADV_DONTDUMP);
+	return p;
+}
+
+static void own_free(void *p, size_t len)
+{
+	syscall(SYS_munmap, p, len);
+	regions_unexclude((uint64_t)p, len);
+}
+
+/* Room for one more of @n elements of @size at *@arr (room for *@cap,
+ * doubled from @first when full): 0 or -ENOMEM. */
+static int own_room(void **arr, size_t size, uint32_t n, uint32_t *cap,
+		    uint32_t first)
+{
+	uint32_t c = *cap ? *cap * 2 : first;
+	void *grown;
+
+	if (n < *cap)
+		return 0;
+	grown = own_alloc((size_t)c * size);
+	if (!grown)
+		return -ENOMEM;
+	if (n)
+		memcpy(grown, *arr, (size_t)n * size);
+	if (*arr)
+		own_free(*arr, (size_t)*cap * size);
+	*arr = grown;
+	*cap = c;
+	return 0;
 }
 
 static void pieces_free(struct kid *k)
 {
 	if (k->pcs)
-		syscall(SYS_munmap, k->pcs, (size_t)k->cap * sizeof(struct piece));
+		own_free(k->pcs, (size_t)k->cap * sizeof(struct piece));
 	k->pcs = NULL;
 	k->n = k->cap = k->next = 0;
+	if (k->regs)
+		own_free(k->regs, (size_t)k->cap_regs * sizeof(*k->regs));
+	k->regs = NULL;
+	k->n_regs = k->cap_regs = 0;
+}
+
+/* Note [s, e) as registered in the child, block by block. */
+static void regs_add(struct kid *k, uint64_t s, uint64_t e)
+{
+	uint64_t b;
+
+	for (b = s & ~(uint64_t)(UZ_BLOCK_SIZE - 1); b < e; b += UZ_BLOCK_SIZE) {
+		void *a = k->regs;
+
+		if (own_room(&a, sizeof(*k->regs), k->n_regs, &k->cap_regs, 64))
+			return; /* its uffd's release unregisters the rest */
+		k->regs = a;
+		k->regs[k->n_regs++] = b;
+	}
 }
 
 static int piece_add(struct kid *k, const struct piece *p)
 {
-	if (k->n == k->cap) {
-		uint32_t cap = k->cap ? k->cap * 2 : 256;
-		struct piece *grown = raw_alloc((size_t)cap * sizeof(*grown));
+	void *a = k->pcs;
 
-		if (!grown)
-			return -ENOMEM;
-		if (k->n)
-			memcpy(grown, k->pcs, k->n * sizeof(*grown));
-		if (k->pcs)
-			syscall(SYS_munmap, k->pcs, (size_t)k->cap * sizeof(*grown));
-		k->pcs = grown;
-		k->cap = cap;
-	}
+	if (own_room(&a, sizeof(*k->pcs), k->n, &k->cap, 256))
+		return -ENOMEM;
+	k->pcs = a;
 	k->pcs[k->n++] = *p;
 	k->sorted = 0;
 	return 0;
@@ -195,6 +250,7 @@ static void child_moved(struct kid *k, uint64_t from, uint64_t to, uint64_t len)
 {
 	uint32_t i, n = k->n;
 
+	regs_add(k, to, to + len); /* the registration moved with it */
 	for (i = 0; i < n; i++) {
 		uint16_t in = k->pcs[i].want & pages_within(&k->pcs[i], from, from + len);
 		struct piece moved = k->pcs[i];
@@ -303,6 +359,8 @@ static void grandchild(uint32_t ki, int ufd)
 	for (i = 0; i < kids[ki].n && !g->gone; i++)
 		if (kids[ki].pcs[i].want && piece_add(g, &kids[ki].pcs[i]))
 			g->gone = 1;
+	for (i = 0; i < kids[ki].n_regs; i++)
+		regs_add(g, kids[ki].regs[i], kids[ki].regs[i] + UZ_BLOCK_SIZE);
 	kid_start(g);
 }
 
@@ -322,14 +380,15 @@ static void child_fault(struct kid *k, uint64_t addr)
 	uffd_wake(k->ufd, page, UZ_PAGE_SIZE);
 }
 
-/* Everything kid @ki's uffd has; returns the messages read. */
+/* What kid @ki's uffd has, 64 messages at most (a child dropping pages
+ * in a loop must not keep us from our own faults); returns how many. */
 static int child_messages(uint32_t ki)
 {
 	struct uffd_msg m[16];
 	ssize_t n;
 	int i, got = 0;
 
-	while ((n = read(kids[ki].ufd, m, sizeof(m))) > 0) {
+	while (got < 64 && (n = read(kids[ki].ufd, m, sizeof(m))) > 0) {
 		for (i = 0; i < n / (ssize_t)sizeof(m[0]); i++, got++) {
 			struct kid *k = &kids[ki]; /* grandchild() may move it */
 
@@ -358,7 +417,11 @@ static int child_messages(uint32_t ki)
 static void kid_end(uint32_t ki)
 {
 	struct kid *k = &kids[ki];
+	uint32_t i;
 
+	for (i = 0; i < k->n_regs && !k->gone; i++)
+		if (uffd_unregister(k->ufd, k->regs[i], UZ_BLOCK_SIZE) == -ESRCH)
+			break;
 	fd_close(k->ufd);
 	pieces_free(k);
 	if (k->slot >= 0)
@@ -382,8 +445,9 @@ static int kid_step(uint32_t ki, unsigned budget)
 		}
 		if (fill_piece(k, p) == -EAGAIN) {
 			/* the child is between an mm change and its event
-			 * (it finishes by itself): read it next time */
-			if (!child_messages(ki))
+			 * (it finishes by itself): once more after reading
+			 * what it has, else next time */
+			if (!child_messages(ki) || !budget--)
 				break;
 			k = &kids[ki];
 			continue;
@@ -407,18 +471,11 @@ static struct kid *kid_new(int ufd)
 		payload = map_anon(frame_bound(), 0);
 		frame = map_anon(UZ_FRAME_SIZE, 0);
 	}
-	if (n_kids == cap_kids) {
-		uint32_t cap = cap_kids ? cap_kids * 2 : 8;
-		struct kid *grown = raw_alloc(cap * sizeof(*grown));
+	{
+		void *a = kids;
 
-		if (grown && n_kids)
-			memcpy(grown, kids, n_kids * sizeof(*grown));
-		if (grown && kids)
-			syscall(SYS_munmap, kids, cap_kids * sizeof(*grown));
-		if (grown) {
-			kids = grown;
-			cap_kids = cap;
-		}
+		if (!own_room(&a, sizeof(*kids), n_kids, &cap_kids, 8))
+			kids = a;
 	}
 	if (n_kids == cap_kids || !payload || !frame) {
 		log_err("raw-clone child: no memory to fill it; its evicted "
@@ -493,12 +550,14 @@ static void take_each(struct block *b, void *arg)
 {
 	struct kid *k = arg;
 
+	regs_add(k, b->addr, b->addr + UZ_BLOCK_SIZE);
 	if (!k->gone && take_block(b, k))
 		k->gone = 1;
 }
 
 static void take_moved(uint64_t from, uint64_t to, int64_t delta, void *arg)
 {
+	/* child_moved notes the registration at the new place */
 	child_moved(arg, from, from + (uint64_t)delta, to - from);
 }
 
@@ -537,6 +596,45 @@ void rawkid_adopt(int ufd, int from_snapshot)
 		 "evicted frames", k->n);
 	take_staged(ki); /* may queue its children: kids may move */
 	kid_start(&kids[ki]);
+}
+
+void rawkid_forget(void)
+{
+	uint32_t i;
+
+	/* the parent's: their descriptors are copies, their slots and
+	 * records the parent's to let go */
+	for (i = 0; i < n_kids; i++) {
+		fd_close(kids[i].ufd);
+		pieces_free(&kids[i]);
+	}
+	n_kids = 0;
+	filling_now = 0;
+}
+
+void rawkid_drain(void)
+{
+	uint32_t last_n = 0, last_next = 0;
+	uint64_t since = now_ns();
+
+	while (n_kids) {
+		rawkid_step(UINT32_MAX);
+		if (!n_kids)
+			break;
+		if (n_kids != last_n || kids[0].next != last_next) {
+			last_n = n_kids;
+			last_next = kids[0].next;
+			since = now_ns();
+		} else if (now_ns() - since > 20000000000ull) {
+			/* a child whose events never come (a descriptor the
+			 * kernel could not hand us) must not keep its parent
+			 * from ending */
+			log_err("raw-clone child: no progress for 20 s while "
+				"this process ends; %u left unfilled", n_kids);
+			break;
+		}
+		nanosleep(&(struct timespec){ 0, 50000 }, NULL);
+	}
 }
 
 int rawkid_busy(void)

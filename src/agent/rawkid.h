@@ -20,5 +20,10 @@ UZ_HIDDEN int rawkid_busy(void);
 /* Serve every child's faults and events, and fill up to @frames more
  * frames of one; agent thread. */
 UZ_HIDDEN void rawkid_step(unsigned frames);
+/* Fill every queued child to the end (this process is exiting: nobody
+ * would fill them after); agent thread. */
+UZ_HIDDEN void rawkid_drain(void);
+/* In a forked child: the queue is the parent's, let it be. */
+UZ_HIDDEN void rawkid_forget(void);
 
 #endif

@@ -78,10 +78,20 @@ static int table_add(struct range *tab, unsigned *n, uint64_t s, uint64_t e,
 	return 0;
 }
 
-void regions_exclude(uint64_t start, uint64_t len)
+int regions_exclude(uint64_t start, uint64_t len)
+{
+	int err;
+
+	lock();
+	err = table_add(excluded, &n_excluded, start, start + len, 0);
+	unlock();
+	return err;
+}
+
+void regions_unexclude(uint64_t start, uint64_t len)
 {
 	lock();
-	table_add(excluded, &n_excluded, start, start + len, 0);
+	table_cut(excluded, &n_excluded, start, start + len);
 	unlock();
 }
 

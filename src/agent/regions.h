@@ -7,8 +7,10 @@
 
 #include "agent.h"
 
-/* Never evict [start, start+len): the agent's own memory. */
-UZ_HIDDEN void regions_exclude(uint64_t start, uint64_t len);
+/* Never evict [start, start+len): the agent's own memory.  0 or
+ * -ENOSPC (the table is full); unexclude when it is unmapped. */
+UZ_HIDDEN int regions_exclude(uint64_t start, uint64_t len);
+UZ_HIDDEN void regions_unexclude(uint64_t start, uint64_t len);
 /* Interposers report ranges that went away (munmap, MAP_FIXED, mremap). */
 UZ_HIDDEN void regions_note_unmap(uint64_t start, uint64_t len);
 /* Explicit API: @hint is enum uzswap_hint; register adds a range. */

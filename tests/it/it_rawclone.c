@@ -21,6 +21,10 @@
  *            mremap of partly restored evicted memory works
  *   chain    200 raw clones deep, each made while its parent is filled
  *            (the fill once nested on the agent's stack and crashed it)
+ *   orphan   the parent _exit()s, or returns from main, right after the
+ *            clone: the child is filled all the same (it read zeros)
+ *   queue    children queued (stopped) while the parent evicts again: the
+ *            agent's own queue was evicted and it waited on itself
  *   twofork  a raw clone in one thread while another is inside fork()
  *            (held 300 ms by UZSWAP_TEST_FORK_FREEZE_MS): two FORK events
  *            in one freeze, the first once taken for fork()'s child
@@ -358,6 +362,74 @@ static void chain(void)
 	printf("chain: 200 raw clones deep, the last reads its memory right\n");
 }
 
+/* A middle process (fork()) raw-clones, then ends at once (@via_exit:
+ * exit(), else _exit()); the grandchild reports through a pipe. */
+static void orphan_one(int via_exit)
+{
+	int fd[2], st;
+	char verdict = 9;
+	pid_t mid;
+
+	it_assert(!pipe(fd), "pipe");
+	mid = fork();
+	it_assert(mid >= 0, "orphan: fork failed");
+	if (!mid) {
+		uint8_t *m = fresh(25);
+		pid_t c = raw_clone();
+
+		if (!c) {
+			usleep(300000); /* the parent is gone by now */
+			verdict = (char)child_check(m, LEN, 25);
+			_exit(write(fd[1], &verdict, 1) == 1 ? 0 : 2);
+		}
+		if (via_exit)
+			exit(0);
+		_exit(0);
+	}
+	close(fd[1]);
+	it_assert(waitpid(mid, &st, 0) == mid && WIFEXITED(st), "orphan: the middle process failed");
+	it_assert(read(fd[0], &verdict, 1) == 1, "orphan: no word from the grandchild");
+	close(fd[0]);
+	it_assert(!verdict, "orphan: a raw-clone child read wrong bytes after its "
+		  "parent %s", via_exit ? "exit()ed" : "_exit()ed");
+}
+
+static void orphan(void)
+{
+	orphan_one(0);
+	orphan_one(1);
+	printf("orphan: children of a parent that ended at once read their memory right\n");
+}
+
+static void queue(void)
+{
+	const size_t len = 1024 * IT_MB;
+	uint8_t *m = it_alloc(len, 1);
+	pid_t k[4];
+	int i, round;
+
+	it_fill(m, len, 26);
+	it_evict_all();
+	for (i = 0; i < 4; i++) {
+		k[i] = raw_clone();
+		if (!k[i]) {
+			/* not raise(): its thread id is the parent's here */
+			kill(getpid(), SIGSTOP);
+			_exit(child_check(m, len, 26));
+		}
+	}
+	for (round = 0; round < 3; round++) {
+		it_assert(it_check(m, len, 26) < 0, "queue: the parent reads wrong bytes");
+		it_evict_all();
+	}
+	for (i = 0; i < 4; i++) {
+		kill(k[i], SIGCONT);
+		it_assert(!reap(k[i], "queue"), "queue: a raw-clone child read wrong bytes");
+	}
+	munmap(m, len);
+	printf("queue: evictions while children were being filled\n");
+}
+
 static uint8_t *tf_mem;
 static pid_t tf_raw;
 
@@ -394,7 +466,7 @@ int main(int argc, char **argv)
 		{ "plain", plain }, { "busy", busy }, { "calls", calls },
 		{ "nested", nested }, { "exits", exits }, { "moved", moved },
 		{ "files", files }, { "vfork", vfork_mremap }, { "chain", chain },
-		{ "twofork", twofork },
+		{ "orphan", orphan }, { "queue", queue }, { "twofork", twofork },
 	};
 	const char *only = getenv("IT_RAWCLONE_CASE"); /* one case, by name */
 	unsigned i;
