@@ -21,8 +21,8 @@
  *            mremap of partly restored evicted memory works
  *   chain    200 raw clones deep, each made while its parent is filled
  *            (the fill once nested on the agent's stack and crashed it)
- *   orphan   the parent _exit()s, or returns from main, right after the
- *            clone: the child is filled all the same (it read zeros)
+ *   orphan   the parent _exit()s, exit()s or execs right after the clone:
+ *            the child is filled all the same (it read zeros)
  *   queue    children queued (stopped) while the parent evicts again: the
  *            agent's own queue was evicted and it waited on itself
  *   twofork  a raw clone in one thread while another is inside fork()
@@ -362,9 +362,10 @@ static void chain(void)
 	printf("chain: 200 raw clones deep, the last reads its memory right\n");
 }
 
-/* A middle process (fork()) raw-clones, then ends at once (@via_exit:
- * exit(), else _exit()); the grandchild reports through a pipe. */
-static void orphan_one(int via_exit)
+/* A middle process (fork()) raw-clones, then ends at once (@how: 0
+ * _exit(), 1 exit(), 2 exec of /bin/true); the grandchild reports
+ * through a pipe. */
+static void orphan_one(int how)
 {
 	int fd[2], st;
 	char verdict = 9;
@@ -382,7 +383,9 @@ static void orphan_one(int via_exit)
 			verdict = (char)child_check(m, LEN, 25);
 			_exit(write(fd[1], &verdict, 1) == 1 ? 0 : 2);
 		}
-		if (via_exit)
+		if (how == 2)
+			execl("/bin/true", "true", (char *)NULL);
+		if (how == 1)
 			exit(0);
 		_exit(0);
 	}
@@ -391,13 +394,14 @@ static void orphan_one(int via_exit)
 	it_assert(read(fd[0], &verdict, 1) == 1, "orphan: no word from the grandchild");
 	close(fd[0]);
 	it_assert(!verdict, "orphan: a raw-clone child read wrong bytes after its "
-		  "parent %s", via_exit ? "exit()ed" : "_exit()ed");
+		  "parent %s", how == 2 ? "exec'd" : how ? "exit()ed" : "_exit()ed");
 }
 
 static void orphan(void)
 {
 	orphan_one(0);
 	orphan_one(1);
+	orphan_one(2);
 	printf("orphan: children of a parent that ended at once read their memory right\n");
 }
 
