@@ -10,11 +10,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/kcmp.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "fds.h"
+#include "fork.h"
 
 #define UZ_EXPORT __attribute__((visibility("default")))
 
@@ -75,15 +77,29 @@ void fd_close(int fd)
 	close(fd);
 }
 
+/*
+ * Are the descriptors marked ours really the agent's here?  Not in a raw
+ * clone()'s child with a table of its own: there they are copies (of the
+ * daemon socket, the arena, uffds) that would pin the parent's store and
+ * connection for as long as it lives.  They are with CLONE_FILES (one
+ * table), and in a fork()'s child before its agent takes over (it still
+ * needs its link to the parent).
+ */
+static int ours_here(void)
+{
+	if (agent_process() || fork_in_hooks())
+		return 1;
+	/* kcmp: 0 when both use one table; an error keeps them (safe) */
+	return syscall(SYS_kcmp, getpid(), uz_agent.pid, KCMP_FILES, 0, 0) <= 0;
+}
+
 /* close_range(2) over [first, last], stepping over our descriptors. */
 static int close_range_around(unsigned first, unsigned last, int flags)
 {
 	unsigned lo = first, fd;
 	int ret = 0;
 
-	/* also in a raw clone()'s child: with CLONE_FILES the table is
-	 * ours too, and otherwise they are copies closed at exec */
-	if (first > last)
+	if (first > last || !ours_here())
 		return (int)syscall(SYS_close_range, first, last, flags);
 	for (fd = first; fd <= last && fd < FDS_TRACKED; fd++) {
 		if (!(fd % 64) && !__atomic_load_n(&ours[fd / 64], __ATOMIC_SEQ_CST)) {

@@ -381,6 +381,11 @@ void fork_pollfds_done(const struct pollfd *p, int n)
 static pthread_mutex_t fork_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread int holding_fork_lock;
 
+int fork_in_hooks(void)
+{
+	return holding_fork_lock;
+}
+
 void fork_hold(void)
 {
 	pthread_mutex_lock(&fork_lock);

@@ -15,6 +15,9 @@ UZ_HIDDEN void fork_hold(void);
 UZ_HIDDEN void fork_release(void);
 UZ_HIDDEN void fork_parent_hook(void);
 UZ_HIDDEN void fork_child_hook(void);
+/* Is this thread between fork()'s prepare hook and its parent or child
+ * hook (in a child: before its agent took over)? */
+UZ_HIDDEN int fork_in_hooks(void);
 
 /* Agent-thread halves of the hooks, run through loop_request(). */
 UZ_HIDDEN int fork_prepare(void);

@@ -16,7 +16,8 @@
  *            2 MB alignment (raw mremap) and clones at once: the copy is
  *            still pending in the agent; the child reads it at the new place
  *   files    a CLONE_FILES child (one descriptor table) closes "all" its
- *            descriptors: the agent's stay, the parent's bytes too
+ *            descriptors: the agent's stay, the parent's bytes too; a
+ *            child with a table of its own closes them all
  *   vfork    a CLONE_VM|CLONE_VFORK child is not a foreign process: its
  *            mremap of partly restored evicted memory works
  *   chain    200 raw clones deep, each made while its parent is filled
@@ -276,6 +277,23 @@ static void moved(void)
 	printf("moved: children of a parent that just moved evicted memory read it right\n");
 }
 
+/* Descriptors above 2 this process has, its listing's own left out. */
+static int fds_above_2(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.' && atoi(e->d_name) > 2 &&
+		    atoi(e->d_name) != dirfd(d))
+			n++;
+	closedir(d);
+	return n;
+}
+
 static void files(void)
 {
 	uint8_t *m = fresh(21);
@@ -288,6 +306,15 @@ static void files(void)
 	it_assert(!reap(c, "files"), "files: the child failed");
 	it_assert(it_check(m, LEN, 21) < 0, "files: the parent reads wrong bytes "
 		  "after a CLONE_FILES child's closefrom(3)");
+	/* a child with a table of its own: there the agent's are copies that
+	 * would pin the parent's store and daemon connection */
+	c = raw_clone();
+	if (!c) {
+		closefrom(3);
+		_exit(fds_above_2() ? 1 : 0);
+	}
+	it_assert(!reap(c, "files"), "files: a raw child's closefrom(3) left "
+		  "descriptors open");
 	munmap(m, LEN);
 	printf("files: a CLONE_FILES child's closefrom(3) leaves the agent's descriptors\n");
 }
