@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Start-up of the agent inside an application, and its daemon link. */
-#include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -21,7 +19,6 @@
 #include "evict.h"
 #include "fds.h"
 #include "fork.h"
-#include "rawkid.h"
 #include "log.h"
 #include "loop.h"
 #include "msg.h"
@@ -335,157 +332,4 @@ __attribute__((constructor)) static void agent_ctor(void)
 {
 	pthread_atfork(fork_prepare_hook, fork_parent_hook, fork_child_hook);
 	agent_start();
-}
-
-/*
- * This process is ending: a raw clone()'s child still being filled would
- * be left with zeros where its data was (nobody else holds its uffd).
- * A round trip even with none queued: the child's FORK event may be read
- * and not yet acted on.
- */
-void agent_exiting(void)
-{
-	if (!agent_here() || loop_in_request())
-		return;
-	if (loop_is_agent_thread())
-		rawkid_drain();
-	else
-		loop_request(LOOP_RAWKID_DRAIN, 0, 0);
-}
-
-__attribute__((destructor)) static void agent_dtor(void)
-{
-	agent_exiting();
-}
-
-#define UZ_EXPORT __attribute__((visibility("default")))
-
-/* _exit() skips the destructors; the same for it */
-UZ_EXPORT void _exit(int status)
-{
-	agent_exiting();
-	syscall(SYS_exit_group, status);
-	__builtin_unreachable();
-}
-
-UZ_EXPORT void _Exit(int status) __attribute__((alias("_exit")));
-
-/*
- * exec replaces the address space: the same for it.  The C library's own
- * exec functions call its internal execve, not this one, so each is
- * interposed; execl and friends are built here on execv and friends.
- */
-typedef int (*execve_fn)(const char *, char *const[], char *const[]);
-typedef int (*execvpe_fn)(const char *, char *const[], char *const[]);
-typedef int (*fexecve_fn)(int, char *const[], char *const[]);
-
-static void *next_fn(const char *name)
-{
-	return dlsym(RTLD_NEXT, name);
-}
-
-UZ_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
-{
-	execve_fn real = (execve_fn)next_fn("execve");
-
-	agent_exiting();
-	if (!real) {
-		errno = ENOSYS;
-		return -1;
-	}
-	return real(path, argv, envp);
-}
-
-UZ_EXPORT int execv(const char *path, char *const argv[])
-{
-	return execve(path, argv, environ);
-}
-
-UZ_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
-{
-	execvpe_fn real = (execvpe_fn)next_fn("execvpe");
-
-	agent_exiting();
-	if (!real) {
-		errno = ENOSYS;
-		return -1;
-	}
-	return real(file, argv, envp);
-}
-
-UZ_EXPORT int execvp(const char *file, char *const argv[])
-{
-	return execvpe(file, argv, environ);
-}
-
-UZ_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
-{
-	fexecve_fn real = (fexecve_fn)next_fn("fexecve");
-
-	agent_exiting();
-	if (!real) {
-		errno = ENOSYS;
-		return -1;
-	}
-	return real(fd, argv, envp);
-}
-
-/* execl(path, arg0, ..., NULL[, envp]): the arguments into an array */
-enum exec_how { BY_PATH, BY_SEARCH, WITH_ENV };
-
-static int exec_list(enum exec_how how, const char *path, const char *arg0,
-		     va_list ap)
-{
-	va_list count;
-	size_t n = 1, i;
-
-	va_copy(count, ap);
-	while (va_arg(count, char *))
-		n++;
-	va_end(count);
-	{
-		char *argv[n + 1];
-		char **envp = environ;
-
-		argv[0] = (char *)arg0;
-		for (i = 1; i <= n; i++)
-			argv[i] = va_arg(ap, char *); /* the last is the NULL */
-		if (how == WITH_ENV)
-			envp = va_arg(ap, char **);
-		return how == BY_SEARCH ? execvpe(path, argv, envp) :
-					  execve(path, argv, envp);
-	}
-}
-
-UZ_EXPORT int execl(const char *path, const char *arg, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, arg);
-	r = exec_list(BY_PATH, path, arg, ap);
-	va_end(ap);
-	return r;
-}
-
-UZ_EXPORT int execlp(const char *file, const char *arg, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, arg);
-	r = exec_list(BY_SEARCH, file, arg, ap);
-	va_end(ap);
-	return r;
-}
-
-UZ_EXPORT int execle(const char *path, const char *arg, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, arg);
-	r = exec_list(WITH_ENV, path, arg, ap);
-	va_end(ap);
-	return r;
 }

@@ -93,8 +93,6 @@ UZ_HIDDEN void agent_restart_child(int ufd, unsigned slot);
 /* This address space is ours now (agent_process()): at start, and in a
  * forked child taking over. */
 UZ_HIDDEN void agent_claim_mm(void);
-/* The process is ending (exit, _exit): finish what only we can do. */
-UZ_HIDDEN void agent_exiting(void);
 
 
 /* util.c */
