@@ -43,6 +43,18 @@ uz_evict() {
 	echo "  $out"
 }
 
+# uz_evict_some PID NAME: evict everything of PID, say how much went
+# (and set $evicted to it), and fail the test if nothing of NAME did
+uz_evict_some() {
+	local rss0 rss1
+	rss0=$(awk '/RssAnon/ {print $2}' "/proc/$1/status")
+	uz_evict "$1"
+	rss1=$(awk '/RssAnon/ {print $2}' "/proc/$1/status")
+	evicted=$(uz_stat "$1" evicted_bytes)
+	echo "  RssAnon ${rss0} kB -> ${rss1} kB, ${evicted} bytes evicted"
+	[ "$evicted" -gt 0 ] || uz_fail "nothing of $2 was evicted"
+}
+
 # uz_stat PID KEY: one counter of PID from stats --json
 uz_stat() {
 	"$UZ_CTL" stats --json | python3 -c '

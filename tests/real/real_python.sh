@@ -28,12 +28,7 @@ coproc PY { LD_PRELOAD="$(uz_preload)" exec python3 "$UZ_DIR/work.py"; }
 pid=$PY_PID
 read -r line <&"${PY[0]}" || uz_fail "python3 died"
 [ "$line" = built ] || uz_fail "unexpected: $line"
-rss0=$(awk '/RssAnon/ {print $2}' /proc/$pid/status)
-uz_evict $pid
-rss1=$(awk '/RssAnon/ {print $2}' /proc/$pid/status)
-evicted=$(uz_stat $pid evicted_bytes)
-echo "  RssAnon ${rss0} kB -> ${rss1} kB, ${evicted} bytes evicted"
-[ "$evicted" -gt 0 ] || uz_fail "nothing of python3 was evicted"
+uz_evict_some $pid python3
 echo >&"${PY[1]}"
 read -r got <&"${PY[0]}" || uz_fail "python3 died after eviction"
 wait $pid || uz_fail "python3 exited with an error"

@@ -36,12 +36,7 @@ pid=$SQ_PID
 cat "$UZ_DIR/build.sql" >&"${SQ[1]}"
 read -r -t 50 want <&"${SQ[0]}" || uz_fail "sqlite3 did not build the database"
 case $want in 600000\|*) ;; *) uz_fail "unexpected: $want" ;; esac
-rss0=$(awk '/RssAnon/ {print $2}' /proc/$pid/status)
-uz_evict $pid
-rss1=$(awk '/RssAnon/ {print $2}' /proc/$pid/status)
-evicted=$(uz_stat $pid evicted_bytes)
-echo "  RssAnon ${rss0} kB -> ${rss1} kB, ${evicted} bytes evicted"
-[ "$evicted" -gt 0 ] || uz_fail "nothing of sqlite3 was evicted"
+uz_evict_some $pid sqlite3
 
 # every page of the table and the index, read back from evicted memory
 echo "PRAGMA integrity_check;" >&"${SQ[1]}"
@@ -53,4 +48,4 @@ read -r -t 50 got <&"${SQ[0]}" || uz_fail "sqlite3 did not answer the checksum q
 fd=${SQ[1]}; exec {fd}>&-	# end of input: sqlite3 exits
 wait $pid || uz_fail "sqlite3 exited with an error"
 [ "$got" = "$want" ] || uz_fail "checksum differs: $got vs $want"
-echo "sqlite3: integrity ok, checksum identical after eviction (${want%%|*} rows, $((rss0 / 1024)) MB)"
+echo "sqlite3: integrity ok, checksum identical after eviction (${want%%|*} rows, $evicted bytes evicted)"
