@@ -42,6 +42,7 @@
 #include "log.h"
 #include "rawkid.h"
 #include "regions.h"
+#include "restore.h"
 #include "store.h"
 #include "uffd.h"
 #include "uffd_compat.h"
@@ -272,17 +273,6 @@ static void child_moved(struct kid *k, uint64_t from, uint64_t to, uint64_t len)
 	}
 }
 
-/* Record @rec's frame @f into `frame`; 0 or -EBADMSG (then never used). */
-static int decode(uint32_t rec, unsigned f)
-{
-	const struct uz_block_rec *r = store_rec(rec);
-	const struct uz_frame_desc *d = &r->frames[f];
-
-	if (d->len > frame_bound() || store_read(r, d->off, d->len, payload))
-		return -EBADMSG;
-	return frame_decode(uz_agent.codec, d, payload, d->len, frame) ? -EBADMSG : 0;
-}
-
 /* Put @p's wanted pages in, each run with @op. */
 static int fill_runs(struct kid *k, struct piece *p, int bad)
 {
@@ -319,7 +309,9 @@ static int fill_piece(struct kid *k, struct piece *p)
 
 	if (!p->want)
 		return 0;
-	bad = decode(p->rec, p->frame);
+	/* its own buffers: this may run in the middle of a restore */
+	bad = restore_decode_into(p->rec, p->frame, payload, (uint32_t)frame_bound(),
+				  frame);
 	if (bad)
 		log_limited(UZ_LOG_ERR, 3, 60, "raw-clone child: a frame failed "
 			    "its checksum; its pages are poisoned");

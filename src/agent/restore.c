@@ -100,29 +100,45 @@ int restore_idle(void)
 /* Frame @f of @b from its payload @p (@avail bytes from there) into
  * @dst; then pages the application dropped since eviction read back as
  * zero. */
-static int decode_with(const struct block *b, unsigned f, const uint8_t *p,
-		       uint32_t avail, uint8_t *dst, struct codec *codec)
+static void zero_dropped(const struct block *b, unsigned f, uint8_t *dst)
 {
 	unsigned pg;
 
-	/* malformed or failing its checksum: either way never mapped */
-	if (frame_decode(codec, &store_rec(b->rec)->frames[f], p, avail, dst))
-		return -EBADMSG;
 	for (pg = 0; pg < UZ_PAGES_PER_FRAME; pg++)
 		if (block_page_zeroed(b, f * UZ_PAGES_PER_FRAME + pg))
 			memset(dst + pg * UZ_PAGE_SIZE, 0, UZ_PAGE_SIZE);
+}
+
+static int decode_with(const struct block *b, unsigned f, const uint8_t *p,
+		       uint32_t avail, uint8_t *dst, struct codec *codec)
+{
+	/* malformed or failing its checksum: either way never mapped */
+	if (frame_decode(codec, &store_rec(b->rec)->frames[f], p, avail, dst))
+		return -EBADMSG;
+	zero_dropped(b, f, dst);
 	return 0;
+}
+
+int restore_decode_into(uint32_t rec, unsigned f, uint8_t *buf, uint32_t cap,
+			uint8_t *dst)
+{
+	const struct uz_block_rec *r = store_rec(rec);
+	const struct uz_frame_desc *d = &r->frames[f];
+
+	if (d->len > cap || store_read(r, d->off, d->len, buf))
+		return -EBADMSG;
+	return frame_decode(uz_agent.codec, d, buf, d->len, dst) ? -EBADMSG : 0;
 }
 
 int restore_decode(const struct block *b, unsigned f, uint8_t *dst)
 {
-	const struct uz_block_rec *rec = store_rec(b->rec);
-	const struct uz_frame_desc *d = &rec->frames[f];
+	int err;
 
 	payload_used = 1;
-	if (d->len > PAYLOAD_MAX || store_read(rec, d->off, d->len, payload))
-		return -EBADMSG;
-	return decode_with(b, f, payload, d->len, dst, uz_agent.codec);
+	err = restore_decode_into(b->rec, f, payload, PAYLOAD_MAX, dst);
+	if (!err)
+		zero_dropped(b, f, dst);
+	return err;
 }
 
 /* Each half of a split decode reads its own frames' payload first: the

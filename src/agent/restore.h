@@ -48,6 +48,12 @@ UZ_HIDDEN int restore_all_frames(struct block *b);
 /* Write the bytes of frame @f of @b, as the application last had them,
  * into @dst (UZ_FRAME_SIZE).  Returns 0, or -EBADMSG on a bad checksum. */
 UZ_HIDDEN int restore_decode(const struct block *b, unsigned f, uint8_t *dst);
+/* Frame @f of record @rec into @dst, as stored (no page dropped since),
+ * its payload read into @buf (@cap bytes): for a caller that may run in
+ * the middle of a restore and so must not use restore's buffer.  0 or
+ * -EBADMSG. */
+UZ_HIDDEN int restore_decode_into(uint32_t rec, unsigned f, uint8_t *buf,
+				  uint32_t cap, uint8_t *dst);
 /* Frames [from, to) of @b into @stage (a zeroed block); -EBADMSG when
  * one fails.  Frames from the upper half use the worker's codec. */
 UZ_HIDDEN int restore_decode_frames(const struct block *b, unsigned from,
