@@ -21,12 +21,10 @@
 #define UZ_EXPORT __attribute__((visibility("default")))
 
 /* A round trip even with none queued: the child's FORK event may be
- * read and not yet acted on.  Not from a signal handler that landed in
- * a request to the agent: it would wait on the locks held below it. */
+ * read and not yet acted on.  loop_request refuses where there is no
+ * agent, and in a signal handler that landed inside a request. */
 static void fill_raw_children(void)
 {
-	if (!agent_here() || loop_in_request())
-		return;
 	if (loop_is_agent_thread())
 		rawkid_drain();
 	else

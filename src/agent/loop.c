@@ -52,14 +52,10 @@ int loop_is_agent_thread(void)
 		__atomic_load_n(&uz_agent.thread_tid, __ATOMIC_RELAXED);
 }
 
-/* this thread is inside loop_request (a signal handler that lands here
- * must not make another: it would wait on the locks held below it) */
+/* this thread is inside loop_request (a signal handler that lands here,
+ * such as one calling _exit, must not make another: it would wait on the
+ * locks held below it) */
 static __thread int in_request;
-
-int loop_in_request(void)
-{
-	return in_request;
-}
 
 int loop_request(int op, uint64_t start, uint64_t len)
 {
@@ -67,9 +63,7 @@ int loop_request(int op, uint64_t start, uint64_t len)
 
 	if (!agent_here())
 		return -ENOTCONN;
-	if (loop_is_agent_thread())
-		return -EDEADLK;
-	if (in_request)
+	if (loop_is_agent_thread() || in_request)
 		return -EDEADLK;
 	in_request = 1;
 	pthread_mutex_lock(&req.serial);

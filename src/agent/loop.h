@@ -34,7 +34,5 @@ UZ_HIDDEN void loop_reset_child(void);
 
 /* Is the caller the agent thread? */
 UZ_HIDDEN int loop_is_agent_thread(void);
-/* Is this thread waiting in loop_request (a signal handler on it)? */
-UZ_HIDDEN int loop_in_request(void);
 
 #endif
