@@ -97,6 +97,8 @@ UZ_HIDDEN void agent_claim_mm(void);
 
 /* util.c */
 UZ_HIDDEN void *map_anon(size_t len, int huge);
+/* Unmap what map_anon gave, and let its range be the application's. */
+UZ_HIDDEN void map_release(void *p, size_t len);
 UZ_HIDDEN void *map_aligned(size_t len, size_t align, int huge);
 UZ_HIDDEN uint64_t now_ns(void);
 /* Free the pages of [p, p+len) so that they read as zero, unlocking

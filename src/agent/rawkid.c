@@ -30,8 +30,6 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,7 +39,6 @@
 #include "fds.h"
 #include "log.h"
 #include "rawkid.h"
-#include "regions.h"
 #include "restore.h"
 #include "store.h"
 #include "uffd.h"
@@ -79,46 +76,25 @@ static uint32_t n_kids, cap_kids;
 static uint8_t *payload, *frame;
 static unsigned filling_now; /* kids being filled at once, nested */
 
-/* The agent's own memory: never evicted (an eviction of the queue hung
- * the agent thread on itself), never dumped, let go when unmapped. */
-static void *own_alloc(size_t len)
-{
-	void *p = (void *)syscall(SYS_mmap, NULL, len, PROT_READ | PROT_WRITE,
-				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (p == MAP_FAILED)
-		return NULL;
-	if (regions_exclude((uint64_t)p, len)) {
-		syscall(SYS_munmap, p, len);
-		return NULL;
-	}
-	syscall(SYS_madvise, p, len, MADV_DONTDUMP);
-	return p;
-}
-
-static void own_free(void *p, size_t len)
-{
-	syscall(SYS_munmap, p, len);
-	regions_unexclude((uint64_t)p, len);
-}
-
 /* Room for one more of @n elements of @size at *@arr (room for *@cap,
- * doubled from @first when full): 0 or -ENOMEM. */
-static int own_room(void **arr, size_t size, uint32_t n, uint32_t *cap,
-		    uint32_t first)
+ * doubled from @first when full), in the agent's own memory (an
+ * eviction of the queue once hung the agent thread on itself): 0 or
+ * -ENOMEM. */
+static int grow(void **arr, size_t size, uint32_t n, uint32_t *cap,
+		uint32_t first)
 {
 	uint32_t c = *cap ? *cap * 2 : first;
 	void *grown;
 
 	if (n < *cap)
 		return 0;
-	grown = own_alloc((size_t)c * size);
+	grown = map_anon((size_t)c * size, 0);
 	if (!grown)
 		return -ENOMEM;
 	if (n)
 		memcpy(grown, *arr, (size_t)n * size);
 	if (*arr)
-		own_free(*arr, (size_t)*cap * size);
+		map_release(*arr, (size_t)*cap * size);
 	*arr = grown;
 	*cap = c;
 	return 0;
@@ -127,11 +103,11 @@ static int own_room(void **arr, size_t size, uint32_t n, uint32_t *cap,
 static void pieces_free(struct kid *k)
 {
 	if (k->pcs)
-		own_free(k->pcs, (size_t)k->cap * sizeof(struct piece));
+		map_release(k->pcs, (size_t)k->cap * sizeof(struct piece));
 	k->pcs = NULL;
 	k->n = k->cap = k->next = 0;
 	if (k->regs)
-		own_free(k->regs, (size_t)k->cap_regs * sizeof(*k->regs));
+		map_release(k->regs, (size_t)k->cap_regs * sizeof(*k->regs));
 	k->regs = NULL;
 	k->n_regs = k->cap_regs = 0;
 }
@@ -144,7 +120,7 @@ static void regs_add(struct kid *k, uint64_t s, uint64_t e)
 	for (b = s & ~(uint64_t)(UZ_BLOCK_SIZE - 1); b < e; b += UZ_BLOCK_SIZE) {
 		void *a = k->regs;
 
-		if (own_room(&a, sizeof(*k->regs), k->n_regs, &k->cap_regs, 64))
+		if (grow(&a, sizeof(*k->regs), k->n_regs, &k->cap_regs, 64))
 			return; /* its uffd's release unregisters the rest */
 		k->regs = a;
 		k->regs[k->n_regs++] = b;
@@ -155,7 +131,7 @@ static int piece_add(struct kid *k, const struct piece *p)
 {
 	void *a = k->pcs;
 
-	if (own_room(&a, sizeof(*k->pcs), k->n, &k->cap, 256))
+	if (grow(&a, sizeof(*k->pcs), k->n, &k->cap, 256))
 		return -ENOMEM;
 	k->pcs = a;
 	k->pcs[k->n++] = *p;
@@ -466,7 +442,7 @@ static struct kid *kid_new(int ufd)
 	{
 		void *a = kids;
 
-		if (!own_room(&a, sizeof(*kids), n_kids, &cap_kids, 8))
+		if (!grow(&a, sizeof(*kids), n_kids, &cap_kids, 8))
 			kids = a;
 	}
 	if (n_kids == cap_kids || !payload || !frame) {

@@ -21,7 +21,8 @@
 
 /* The agent's own memory: mapped directly (never malloc, which the
  * application may be using when a fault stops it) and excluded from
- * eviction, since the agent thread must never fault on itself. */
+ * eviction, since the agent thread must never fault on itself (NULL
+ * when the exclusion table is full: such memory could be evicted). */
 void *map_anon(size_t len, int huge)
 {
 	void *p = (void *)syscall(SYS_mmap, NULL, len, PROT_READ | PROT_WRITE,
@@ -29,12 +30,21 @@ void *map_anon(size_t len, int huge)
 
 	if (p == MAP_FAILED)
 		return NULL;
+	if (regions_exclude((uint64_t)p, len)) {
+		syscall(SYS_munmap, p, len);
+		return NULL;
+	}
 	if (huge)
 		madvise(p, len, MADV_HUGEPAGE);
 	/* nothing of the application's own in a core dump */
 	madvise(p, len, MADV_DONTDUMP);
-	regions_exclude((uint64_t)p, len);
 	return p;
+}
+
+void map_release(void *p, size_t len)
+{
+	syscall(SYS_munmap, p, len);
+	regions_unexclude((uint64_t)p, len);
 }
 
 void *map_aligned(size_t len, size_t align, int huge)
@@ -120,7 +130,7 @@ int thread_spawn(void *(*fn)(void *), size_t stack_size, pthread_t *out)
 	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
-		syscall(SYS_munmap, stack, stack_size);
+		map_release(stack, stack_size);
 		return err;
 	}
 	if (out)
