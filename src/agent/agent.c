@@ -5,7 +5,6 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -16,6 +15,7 @@
 #include "blocks.h"
 #include "coredump.h"
 #include "codec.h"
+#include "doorbell.h"
 #include "evict.h"
 #include "fds.h"
 #include "fork.h"
@@ -33,8 +33,7 @@
 #define HANDSHAKE_MS 2000
 
 struct agent uz_agent = { .sock = -1, .uffd = -1, .stage_uffd = -1,
-			  .kick_fd = -1, .arena_fd = -1, .uplink = -1,
-			  .fork_ufd = -1 };
+			  .arena_fd = -1, .uplink = -1, .fork_ufd = -1 };
 
 void agent_disconnect(void)
 {
@@ -125,10 +124,9 @@ static int agent_setup(int dev_fd, const struct uz_agent_welcome *w)
 		return -errno;
 	uz_agent.arena->codec = w->codec;
 	uz_agent.arena->level = w->level;
-	uz_agent.kick_fd = fd_hide(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-	if (uz_agent.kick_fd < 0)
-		return -errno;
-	err = blocks_init(uz_agent.arena->rec_count);
+	err = doorbell_open(dev_fd);
+	if (!err)
+		err = blocks_init(uz_agent.arena->rec_count);
 	if (!err)
 		err = pagemap_open();
 	if (!err)
@@ -231,6 +229,9 @@ void agent_start(void)
 	uz_agent.sock = sock;
 	uz_agent.active = 1;
 	err = loop_start();
+	/* the agent thread has its copies: none of ours stays in the
+	 * application's table (or, without the thread, none is used) */
+	fds_leave_app();
 	if (err) {
 		uz_agent.active = 0;
 		log_warn("not active: agent thread: %s", strerror(-err));
@@ -239,24 +240,27 @@ void agent_start(void)
 	coredump_init();
 }
 
+/* In a forked child: the descriptors the agent's state names are in the
+ * parent's agent table, not in ours (the numbers may be the
+ * application's here), so they are dropped, not closed. */
+static void forget_parent_fds(void)
+{
+	uz_agent.sock = uz_agent.uffd = uz_agent.stage_uffd = -1;
+	uz_agent.arena_fd = uz_agent.uplink = uz_agent.fork_ufd = -1;
+	doorbell_forget();
+}
+
 /* A forked child whose parent handed it nothing: start afresh, with
  * an arena and a daemon connection of its own. */
 void agent_restart_fresh(void)
 {
 	int *token;
 
-	fd_close(uz_agent.sock);
-	fd_close(uz_agent.uffd);
-	fd_close(uz_agent.stage_uffd);
-	fd_close(uz_agent.kick_fd);
-	fd_close(uz_agent.arena_fd);
 	munmap(uz_agent.arena, uz_agent.arena_map_len);
 	token = uz_agent.mm_token;
 	memset(&uz_agent, 0, sizeof(uz_agent));
 	uz_agent.mm_token = token;
-	uz_agent.sock = uz_agent.uffd = uz_agent.stage_uffd = -1;
-	uz_agent.kick_fd = uz_agent.arena_fd = uz_agent.uplink = -1;
-	uz_agent.fork_ufd = -1;
+	forget_parent_fds();
 	/* the parent's staging is a hole here; new staging goes elsewhere */
 	stage_forget();
 	loop_reset_child();
@@ -274,17 +278,17 @@ static void count_evicted(struct block *b, void *arg)
  * table and arena stay; everything tied to the parent's process (its
  * uffds, its daemon connection, its thread) is replaced.
  */
-void agent_restart_child(int ufd, unsigned slot)
+void agent_restart_child(int ufd, int arena_fd, unsigned slot)
 {
 	uint64_t evicted = 0;
 	int umo, err;
 
-	fd_close(uz_agent.sock);
-	fd_close(uz_agent.uffd);
-	fd_close(uz_agent.stage_uffd);
-	fd_close(uz_agent.kick_fd);
-	uz_agent.sock = -1;
+	int uplink = uz_agent.uplink;
+
+	forget_parent_fds();
+	uz_agent.uplink = uplink; /* in our table: the fork hook set it */
 	uz_agent.uffd = fd_hide(ufd);
+	uz_agent.arena_fd = fd_hide(arena_fd);
 	uz_agent.fork_ambiguous = 0;
 	agent_claim_mm();
 	uz_agent.frozen = 0;
@@ -301,10 +305,9 @@ void agent_restart_child(int ufd, unsigned slot)
 	/* the staging uffd only ever moves pages into staging: a user-mode
 	 * one is enough, and needs no device fd */
 	uz_agent.stage_uffd = fd_hide(uffd_open(-1, UFFD_FEATURE_MOVE, &umo));
-	uz_agent.kick_fd = fd_hide(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
 	err = uz_agent.stage_uffd < 0 ? uz_agent.stage_uffd : 0;
-	if (!err && uz_agent.kick_fd < 0)
-		err = -errno;
+	if (!err)
+		err = doorbell_open(-1);
 	if (!err)
 		err = pagemap_open();
 	if (!err)

@@ -31,7 +31,6 @@ struct agent {
 	int sock;	/* to uzswapd, -1 while disconnected */
 	int uffd;	/* MISSING-mode uffd for the application's blocks */
 	int stage_uffd; /* WP-mode uffd holding only the eviction staging */
-	int kick_fd;	/* eventfd: wakes the agent thread (API, fork) */
 	pid_t pid;
 	int *mm_token; /* 1 in the address space the agent runs in: a
 			* MADV_WIPEONFORK page, 0 in a child until it claims it */
@@ -89,7 +88,7 @@ UZ_HIDDEN void agent_start(void);
 UZ_HIDDEN int agent_connect(int readopt);
 UZ_HIDDEN void agent_disconnect(void);
 UZ_HIDDEN void agent_restart_fresh(void);
-UZ_HIDDEN void agent_restart_child(int ufd, unsigned slot);
+UZ_HIDDEN void agent_restart_child(int ufd, int arena_fd, unsigned slot);
 /* This address space is ours now (agent_process()): at start, and in a
  * forked child taking over. */
 UZ_HIDDEN void agent_claim_mm(void);
@@ -112,6 +111,10 @@ UZ_HIDDEN int tasks_each(int (*fn)(pid_t tid, void *arg), void *arg);
 UZ_HIDDEN int thread_spawn(void *(*fn)(void *), size_t stack_size,
 			   pthread_t *out);
 UZ_HIDDEN void stat_add(uint64_t *counter, int64_t delta);
+/* A word an agent thread sleeps on instead of a descriptor (the
+ * application's threads wake it, and they have none of ours). */
+UZ_HIDDEN void word_wait(unsigned *word, unsigned seen);
+UZ_HIDDEN void word_bump(unsigned *word);
 
 static inline uint64_t block_of(uint64_t addr)
 {

@@ -1,16 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The agent's descriptors: kept out of the application's way.  A
- * program that closes "everything" before exec (close_range(3, ~0U),
- * closefrom(3): Python's subprocess, daemons, spawners) would otherwise
- * close the userfaultfd, and the kernel would drop every registration
- * with it: evicted memory would read as zeros (a child's argv, say, as
- * exec copies it).  Those calls close the application's descriptors and
- * step over ours.
+ * The agent's descriptors: not in the application's table.  A program
+ * lists its descriptors, closes "all" of them (close_range(3, ~0U),
+ * closefrom(3), a loop up to a lowered RLIMIT_NOFILE), dup2()s onto any
+ * number, or hands a child an exact set; had it seen ours, it would have
+ * failed its own checks, or closed the userfaultfd and dropped every
+ * registration with it (evicted memory reading as zeros).  So the agent
+ * thread takes a table of its own (unshare(CLONE_FILES)) as it starts,
+ * keeping only ours, and the threads it starts share that one; the
+ * application's table then lets go of them (fds_leave_app).
+ *
+ * Ours pass through the application's table only while the agent starts
+ * (in the constructor, or in a forked child's hook) and while a fork
+ * hands the child its link.  There they are marked, and the interposed
+ * close_range()/closefrom() step over them.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kcmp.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -20,9 +28,17 @@
 
 #define UZ_EXPORT __attribute__((visibility("default")))
 
-/* one bit per descriptor below FDS_TRACKED; ours sit just above 900 */
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+/* one bit per descriptor of ours in the application's table, below
+ * FDS_TRACKED; they sit just above 900 */
 #define FDS_TRACKED 65536
 static uint64_t ours[FDS_TRACKED / 64];
+
+/* this thread runs on the agent's own table (where all are ours) */
+static __thread int own_table;
 
 static void mark(int fd, int on)
 {
@@ -60,21 +76,89 @@ int fd_hide(int fd)
 		else
 			close(fd);
 	}
-	mark(h, 1);
+	if (!own_table)
+		mark(h, 1);
 	return h;
 }
 
 void fd_forget(int fd)
 {
-	mark(fd, 0);
+	if (!own_table)
+		mark(fd, 0);
 }
 
 void fd_close(int fd)
 {
 	if (fd < 0)
 		return;
-	mark(fd, 0);
+	if (!own_table) {
+		/* not marked: not ours in this table (a forked child's copy
+		 * of its parent's numbers, which are the application's here) */
+		if (!is_ours((unsigned)fd))
+			return;
+		mark(fd, 0);
+	}
 	close(fd);
+}
+
+/* The next of ours at or above @fd in the application's table, or
+ * FDS_TRACKED. */
+static unsigned next_ours(unsigned fd)
+{
+	for (; fd < FDS_TRACKED; fd++) {
+		if (!(fd % 64) && !__atomic_load_n(&ours[fd / 64], __ATOMIC_SEQ_CST)) {
+			fd += 63;
+			continue;
+		}
+		if (is_ours(fd))
+			return fd;
+	}
+	return FDS_TRACKED;
+}
+
+int fds_take_own_table(void)
+{
+	unsigned lo = 0, fd;
+
+	if (syscall(SYS_unshare, CLONE_FILES))
+		return -errno;
+	/* the copy holds the application's descriptors too: a pipe's
+	 * write end kept here would keep its reader from seeing EOF */
+	while ((fd = next_ours(lo)) < FDS_TRACKED) {
+		if (fd > lo)
+			syscall(SYS_close_range, lo, fd - 1, 0);
+		lo = fd + 1;
+	}
+	syscall(SYS_close_range, lo, ~0U, 0);
+	own_table = 1;
+	return 0;
+}
+
+void fds_leave_app(void)
+{
+	unsigned fd = 0;
+
+	while ((fd = next_ours(fd)) < FDS_TRACKED) {
+		mark((int)fd, 0);
+		close((int)fd);
+		fd++;
+	}
+}
+
+int fds_pull(pid_t tid, int fd)
+{
+	int pfd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD), got, err;
+
+	if (pfd < 0 && errno == EINVAL) /* before Linux 6.9: the process's */
+		pfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	if (pfd < 0)
+		return -errno;
+	got = (int)syscall(SYS_pidfd_getfd, pfd, fd, 0);
+	err = errno;
+	close(pfd);
+	if (got < 0)
+		return -err;
+	return fd_hide(got);
 }
 
 /*
@@ -101,13 +185,8 @@ static int close_range_around(unsigned first, unsigned last, int flags)
 
 	if (first > last || !ours_here())
 		return (int)syscall(SYS_close_range, first, last, flags);
-	for (fd = first; fd <= last && fd < FDS_TRACKED; fd++) {
-		if (!(fd % 64) && !__atomic_load_n(&ours[fd / 64], __ATOMIC_SEQ_CST)) {
-			fd += 63; /* none of ours in these 64 */
-			continue;
-		}
-		if (!is_ours(fd))
-			continue;
+	for (fd = next_ours(first); fd <= last && fd < FDS_TRACKED;
+	     fd = next_ours(fd + 1)) {
 		if (fd > lo && syscall(SYS_close_range, lo, fd - 1, flags) && !ret)
 			ret = -1;
 		lo = fd + 1;

@@ -5,15 +5,27 @@
 #include "agent.h"
 
 /*
- * Move one of our descriptors up, out of the application's way, and
- * remember it as ours, so that close_range()/closefrom() of "all" the
- * application's descriptors leave it open.  Returns the new fd (the old
- * one is closed), or @fd when it can't move it.
+ * Move one of our descriptors up, out of the application's way, and,
+ * while it is in the application's table, remember it as ours, so that
+ * close_range()/closefrom() of "all" the application's descriptors
+ * leave it open.  Returns the new fd (the old one is closed), or @fd
+ * when it can't move it.
  */
 UZ_HIDDEN int fd_hide(int fd);
-/* Close one of ours (forgetting it); -1 is ignored. */
+/* Close one of ours (forgetting it); -1 is ignored, and so is, on an
+ * application thread, a number not marked ours there. */
 UZ_HIDDEN void fd_close(int fd);
-/* The application closed @fd itself (we saw POLLNVAL): forget it. */
+/* Forget @fd without closing it (it is not ours here). */
 UZ_HIDDEN void fd_forget(int fd);
+
+/* Agent thread, as it starts: a descriptor table of its own with ours
+ * only (the threads it starts then share it).  0 or -errno. */
+UZ_HIDDEN int fds_take_own_table(void);
+/* Application thread, once the agent thread has its table: close our
+ * descriptors in the application's table. */
+UZ_HIDDEN void fds_leave_app(void);
+/* Agent thread: a copy of descriptor @fd of thread @tid's table (the
+ * application's) in ours.  The new fd or -errno. */
+UZ_HIDDEN int fds_pull(pid_t tid, int fd);
 
 #endif

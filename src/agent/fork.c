@@ -20,9 +20,11 @@
 #include <time.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "blocks.h"
+#include "doorbell.h"
 #include "fds.h"
 #include "fork.h"
 #include "rawkid.h"
@@ -38,11 +40,20 @@
  * parent slowed by load, a frozen cgroup or a debugger only delays it */
 #define CHILD_WAIT_WARN_MS 5000
 
+/*
+ * The link is a socketpair the forking thread makes in the application's
+ * table (the child copies that one, not the agent thread's): the agent
+ * thread pulls a copy of the parent's end into its own table, and the
+ * forking thread closes its copies, the parent's end before the fork,
+ * the child's after it.
+ */
 static struct {
-	int sp[2];    /* parent end, child end */
-	int slot;     /* the child's holder slot, -1: none */
-	int fallback; /* no slot: bring everything back instead */
-} pending = { { -1, -1 }, -1, 0 };
+	int app_end[2]; /* in the application's table: parent's, child's */
+	pid_t app_tid;  /* the forking thread */
+	int link;	/* the parent's end, in the agent thread's table */
+	int slot;	/* the child's holder slot, -1: none */
+	int fallback;	/* no slot: bring everything back instead */
+} pending = { { -1, -1 }, 0, -1, -1, 0 };
 
 static struct kid {
 	int fd;
@@ -80,16 +91,22 @@ int fork_prepare(void)
 
 	pending.fallback = 0;
 	pending.slot = -1;
+	pending.link = -1;
 	if (!uz_agent.fork_event) {
 		/* the child's VMAs lose their registration: its copy of an
 		 * evicted page would read as zero, so bring it all back */
 		pending.fallback = 1;
 		return 0;
 	}
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pending.sp))
-		return -errno;
-	pending.sp[0] = fd_hide(pending.sp[0]);
-	pending.sp[1] = fd_hide(pending.sp[1]);
+	pending.link = pending.app_end[0] < 0 ? -EBADF :
+		       fds_pull(pending.app_tid, pending.app_end[0]);
+	if (pending.link < 0) {
+		log_warn("fork: no link to the child: %s; bringing evicted "
+			 "memory back first", strerror(-pending.link));
+		pending.link = -1;
+		pending.fallback = 1;
+		return 0;
+	}
 	slot = store_slot_alloc(UINT32_MAX); /* the child fills in its pid */
 	if (slot < 0) {
 		/* every slot taken: the old way, the child gets it all */
@@ -108,11 +125,13 @@ int fork_prepare(void)
 	return 0;
 }
 
-/* Send the child its uffd ('U' with the fd) or tell it to start afresh. */
+/* Send the child its uffd and the arena ('U' with both) or tell it to
+ * start afresh. */
 static void send_child(int fd)
 {
 	char tag = fd >= 0 ? 'U' : 'N';
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	char cbuf[CMSG_SPACE(2 * sizeof(int))] = { 0 };
+	int fds[2] = { fd, uz_agent.arena_fd };
 	struct iovec iov = { &tag, 1 };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
@@ -124,10 +143,10 @@ static void send_child(int fd)
 		c = CMSG_FIRSTHDR(&mh);
 		c->cmsg_level = SOL_SOCKET;
 		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+		c->cmsg_len = CMSG_LEN(sizeof(fds));
+		memcpy(CMSG_DATA(c), fds, sizeof(fds));
 	}
-	if (sendmsg(pending.sp[0], &mh, MSG_NOSIGNAL) < 0)
+	if (sendmsg(pending.link, &mh, MSG_NOSIGNAL) < 0)
 		log_warn("fork: cannot reach the child: %s", strerror(errno));
 }
 
@@ -223,7 +242,7 @@ static void nurse_child(int ufd, int link)
 	for (;;) {
 		struct pollfd p[4] = { { ufd, POLLIN, 0 }, { link, POLLIN, 0 },
 				       { uz_agent.uffd, POLLIN, 0 },
-				       { uz_agent.kick_fd, POLLIN, 0 } };
+				       { doorbell_fd(), POLLIN, 0 } };
 
 		if (poll(p, 4, -1) < 0 && errno != EINTR)
 			break;
@@ -231,11 +250,8 @@ static void nurse_child(int ufd, int link)
 			nurse_read(ufd);
 		if (p[2].revents & POLLIN)
 			restore_poll();
-		if (p[3].revents & POLLIN) {
-			uint64_t v;
-
-			woken = read(uz_agent.kick_fd, &v, sizeof(v)) > 0 || woken;
-		}
+		if (p[3].revents & POLLIN)
+			woken = doorbell_drain() || woken;
 		if (!p[1].revents)
 			continue;
 		/* 'R', or the child is gone (then seen again among the kids) */
@@ -250,8 +266,7 @@ static void nurse_child(int ufd, int link)
 		}
 		break;
 	}
-	if (woken)
-		loop_wake(); /* for the main loop, which looks at the flags */
+	(void)woken; /* the main loop looks at every flag on its next turn */
 }
 
 /* The child's side: our threads run; take the parent's events, act on
@@ -299,34 +314,35 @@ int fork_done(void)
 		ufd = -1;
 		uz_agent.fork_ambiguous = 0;
 	}
-	if (pending.sp[0] < 0)
+	if (pending.link < 0) {
+		/* no link: everything came back before the fork, and the
+		 * child's uffd closed unregisters its copies */
+		if (ufd >= 0)
+			close(ufd);
 		return 0;
+	}
 	{
 		static int late_ms = -1;
 
 		test_delay("UZSWAP_TEST_FORK_DELAY_MS", &late_ms);
 	}
 	send_child(pending.slot >= 0 ? ufd : -1);
-	/* the child's end is the child's now: its death hangs the link up */
-	fd_close(pending.sp[1]);
-	pending.sp[1] = -1;
 	if (ufd >= 0 && pending.slot >= 0)
-		nurse_child(ufd, pending.sp[0]);
+		nurse_child(ufd, pending.link);
 	if (ufd >= 0 && pending.slot >= 0 && n_kids < UZ_MAX_HOLDERS) {
 		close(ufd);
-		kids[n_kids].fd = pending.sp[0];
+		kids[n_kids].fd = pending.link;
 		kids[n_kids].slot = pending.slot;
 		n_kids++;
 	} else {
 		/* no child (fork failed) or one with nothing of ours */
 		if (ufd >= 0)
 			close(ufd);
-		fd_close(pending.sp[0]);
+		fd_close(pending.link);
 		if (pending.slot >= 0)
 			store_slot_release(pending.slot);
 	}
-	fd_close(pending.sp[1]);
-	pending.sp[0] = pending.sp[1] = -1;
+	pending.link = -1;
 	pending.slot = -1;
 	return 0;
 }
@@ -404,12 +420,23 @@ void fork_prepare_hook(void)
 	holding_fork_lock = 1;
 	/* no eviction may slip in between this and the fork itself */
 	__atomic_store_n(&uz_agent.fork_pending, 1, __ATOMIC_SEQ_CST);
+	pending.app_end[0] = pending.app_end[1] = -1;
+	pending.app_tid = (pid_t)syscall(SYS_gettid);
+	if (uz_agent.fork_event &&
+	    !socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pending.app_end)) {
+		pending.app_end[0] = fd_hide(pending.app_end[0]);
+		pending.app_end[1] = fd_hide(pending.app_end[1]);
+	}
 	/* our stack pointer: the child's hook runs below it before the
 	 * child's agent thread exists (see loop.c) */
 	if (loop_request(LOOP_FORK_PREPARE,
 			 (uintptr_t)__builtin_frame_address(0), 0) ||
 	    pending.fallback)
 		loop_request(LOOP_RESTORE_RANGE, 0, UINT64_MAX);
+	/* the agent thread has its copy (or none: then the child sees the
+	 * link end at once and starts afresh) */
+	fd_close(pending.app_end[0]);
+	pending.app_end[0] = -1;
 	{
 		static int freeze_ms = -1;
 
@@ -421,23 +448,27 @@ void fork_parent_hook(void)
 {
 	if (!holding_fork_lock)
 		return;
+	/* the child's end is the child's now: its death hangs the link up
+	 * (the agent thread may wait on that in LOOP_FORK_DONE) */
+	fd_close(pending.app_end[1]);
+	pending.app_end[1] = -1;
 	loop_request(LOOP_FORK_DONE, 0, 0);
 	__atomic_store_n(&uz_agent.fork_pending, 0, __ATOMIC_SEQ_CST);
 	holding_fork_lock = 0;
 	pthread_mutex_unlock(&fork_lock);
 }
 
-/* Wait for the parent's word: our uffd, or -1 to start afresh. */
-static int child_receive(int sock)
+/* Wait for the parent's word: our uffd and the arena (returned, and in
+ * *@arena_fd), or -1 to start afresh. */
+static int child_receive(int sock, int *arena_fd)
 {
-	char tag = 0, cbuf[CMSG_SPACE(sizeof(int))];
+	char tag = 0, cbuf[CMSG_SPACE(2 * sizeof(int))];
 	struct iovec iov = { &tag, 1 };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
 			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
 	struct pollfd p = { sock, POLLIN, 0 };
 	struct cmsghdr *c;
-	int fd = -1;
-
+	int fds[2] = { -1, -1 };
 	unsigned waited = 0;
 	int n;
 
@@ -453,15 +484,23 @@ static int child_receive(int sock)
 	if (n != 1 || recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) != 1 || tag != 'U')
 		return -1;
 	c = CMSG_FIRSTHDR(&mh);
-	if (c && c->cmsg_type == SCM_RIGHTS)
-		memcpy(&fd, CMSG_DATA(c), sizeof(int));
-	return fd;
+	if (c && c->cmsg_type == SCM_RIGHTS &&
+	    c->cmsg_len == CMSG_LEN(sizeof(fds)))
+		memcpy(fds, CMSG_DATA(c), sizeof(fds));
+	if (fds[0] < 0 || fds[1] < 0) {
+		if (fds[0] >= 0)
+			close(fds[0]);
+		if (fds[1] >= 0)
+			close(fds[1]);
+		return -1;
+	}
+	*arena_fd = fds[1];
+	return fds[0];
 }
 
 void fork_child_hook(void)
 {
-	unsigned i;
-	int ufd;
+	int ufd, arena_fd = -1;
 
 	if (!holding_fork_lock)
 		return;
@@ -472,28 +511,26 @@ void fork_child_hook(void)
 	/* the child's copy, held by a thread that is not in the child */
 	holding_fork_lock = 0;
 	pthread_mutex_init(&fork_lock, NULL);
-	/* the parent's links are not ours */
-	for (i = 0; i < n_kids; i++)
-		fd_close(kids[i].fd);
+	/* the parent's links are in its agent thread's table, not here */
 	n_kids = 0;
-	if (uz_agent.uplink >= 0)
-		fd_close(uz_agent.uplink);
-	uz_agent.uplink = -1;
-	if (pending.sp[0] >= 0)
-		fd_close(pending.sp[0]);
-	ufd = pending.sp[1] >= 0 ? child_receive(pending.sp[1]) : -1;
+	uz_agent.uplink = pending.link = -1;
+	ufd = pending.app_end[1] >= 0 ?
+		child_receive(pending.app_end[1], &arena_fd) : -1;
 	if (ufd >= 0) {
-		uz_agent.uplink = pending.sp[1];
+		uz_agent.uplink = pending.app_end[1];
 		uz_agent.arena->holder_pid[pending.slot] = getpid();
 		/* the parent serves our uffd until child_handoff */
 		uz_agent.hold_uffd = 1;
-		agent_restart_child(ufd, pending.slot);
+		agent_restart_child(ufd, arena_fd, pending.slot);
 		child_handoff();
+		/* our agent thread has its copies (uplink among them); a
+		 * child without one keeps them (its uffd must stay open) */
+		if (uz_agent.active)
+			fds_leave_app();
 	} else {
-		if (pending.sp[1] >= 0)
-			fd_close(pending.sp[1]);
+		fd_close(pending.app_end[1]);
 		agent_restart_fresh();
 	}
-	pending.sp[0] = pending.sp[1] = -1;
+	pending.app_end[1] = -1;
 	pending.slot = -1;
 }

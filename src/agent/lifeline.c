@@ -41,8 +41,7 @@ void lifeline_reset(unsigned threads)
 	n_agent_tids = 0;
 	n_expected = threads;
 	watching = watching_main = 0;
-	if (watch_fd >= 0)
-		fd_close(watch_fd);
+	/* an agent thread's descriptor: a forked child has no copy */
 	watch_fd = -1;
 }
 

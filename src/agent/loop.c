@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* The agent thread: faults, daemon commands, requests, idle work. */
 #include <errno.h>
+#include <linux/futex.h>
 #include <poll.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "blocks.h"
 #include "coredump.h"
 #include "creds.h"
+#include "doorbell.h"
 #include "events.h"
 #include "evict.h"
 #include "fds.h"
@@ -169,11 +170,8 @@ void loop_reset_child(void)
 
 static void serve_request(void)
 {
-	uint64_t v;
 	int ret = -EINVAL;
 
-	if (read(uz_agent.kick_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		return;
 	pthread_mutex_lock(&req.lock);
 	/* served even while a fork is under way (the child starts from the
 	 * table copied before it): a request held back until the fork ended
@@ -245,30 +243,16 @@ static int serve_daemon(void)
 	}
 }
 
-/*
- * The application closed one of our descriptors (a shell tidying "its"
- * fds).  Never close the number again (it may be the application's
- * now); replace what can be replaced.
- */
-static void lost_fds(const struct pollfd *p)
+/* Set once the agent thread has its own descriptor table (1), or could
+ * not take one (2): until then ours are in the application's only. */
+static unsigned table_state;
+static int table_err;
+
+static void own_table_said(int err)
 {
-	if (p[0].revents & POLLNVAL) {
-		/* the uffd itself: if that was the last reference, the kernel
-		 * has unregistered everything and evicted data is gone */
-		log_err("the application closed the agent's userfaultfd; "
-			"evicted memory can no longer be served");
-		fd_forget(uz_agent.uffd);
-		uz_agent.uffd = -1;
-	}
-	if (p[1].revents & POLLNVAL) {
-		fd_forget(uz_agent.kick_fd);
-		uz_agent.kick_fd = fd_hide(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-	}
-	if (p[2].revents & POLLNVAL) {
-		log_warn("the application closed the agent's socket; reconnecting");
-		fd_forget(uz_agent.sock);
-		uz_agent.sock = -1;
-	}
+	table_err = err;
+	__atomic_store_n(&table_state, err ? 2 : 1, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &table_state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
 static void *agent_main(void *arg)
@@ -279,13 +263,32 @@ static void *agent_main(void *arg)
 			 __ATOMIC_RELAXED);
 	creds_thread_start();
 	lifeline_thread_start();
+	{
+		int err = fds_take_own_table();
+
+		if (err) {
+			own_table_said(err);
+			log_err("no descriptor table of our own: %s", strerror(-err));
+			return arg;
+		}
+	}
+	/* started from here, they share our table: the worker reads the
+	 * arena through its descriptor.  Both are optional.  Only then is
+	 * the start said to be done: in a forked child, creating a thread
+	 * may fault on evicted memory (glibc callocs its TLS vector), which
+	 * the parent serves only until the child says its threads run. */
+	if (stage_start())
+		log_warn("no filler thread: restores fault their huge pages in");
+	if (worker_start())
+		log_warn("no worker thread: a block is encoded on one core");
+	own_table_said(0);
 	for (;;) {
 		/* a starting child's parent still serves our uffd and holds
 		 * events we have yet to act on (fork.c nurse_child) */
 		int held = __atomic_load_n(&uz_agent.hold_uffd, __ATOMIC_ACQUIRE);
 		struct pollfd p[4 + UZ_MAX_HOLDERS + RAWKID_POLL] = {
 			{ held ? -1 : uz_agent.uffd, POLLIN, 0 },
-			{ uz_agent.kick_fd, POLLIN, 0 },
+			{ doorbell_fd(), POLLIN, 0 },
 			{ uz_agent.sock, POLLIN, 0 },
 			{ lifeline_fd(), POLLIN, 0 },
 		};
@@ -327,14 +330,13 @@ static void *agent_main(void *arg)
 		n = poll(p, 4 + kids + raw, timeout);
 		if (n < 0 && errno != EINTR)
 			log_err("poll: %s", strerror(errno));
-		if (n > 0 && ((p[0].revents | p[1].revents | p[2].revents) & POLLNVAL))
-			lost_fds(p);
 		if (!held && (p[0].revents & POLLIN || restore_pending()))
 			if (restore_poll())
 				spin_until = now_ns() + SPIN_NS;
+		if (p[1].revents & POLLIN)
+			doorbell_drain();
 		/* a look without the lock: serve_request takes it */
-		if (p[1].revents & POLLIN ||
-		    __atomic_load_n(&req.pending, __ATOMIC_ACQUIRE))
+		if (__atomic_load_n(&req.pending, __ATOMIC_ACQUIRE))
 			serve_request();
 		if (kids && n > 0 && !uz_agent.frozen)
 			fork_pollfds_done(p + 4, kids);
@@ -364,19 +366,25 @@ static void *agent_main(void *arg)
 
 void loop_wake(void)
 {
-	uint64_t one = 1;
-
-	if (write(uz_agent.kick_fd, &one, sizeof(one)) < 0)
-		log_warn("kick: %s", strerror(errno));
+	/* the agent thread looks at every flag on each turn of its loop */
+	if (!loop_is_agent_thread())
+		doorbell_ring();
 }
 
 int loop_start(void)
 {
+	unsigned st;
 	int err;
 
 	creds_reset(3); /* filler, worker, agent thread */
 	lifeline_reset(3);
-	err = stage_start() ?: worker_start();
-
-	return err ?: thread_spawn(agent_main, STACK_SIZE, &uz_agent.thread);
+	__atomic_store_n(&table_state, 0, __ATOMIC_RELEASE);
+	err = thread_spawn(agent_main, STACK_SIZE, &uz_agent.thread);
+	if (err)
+		return err;
+	/* its table, then its two threads: nothing it does before can
+	 * wait on us */
+	while (!(st = __atomic_load_n(&table_state, __ATOMIC_ACQUIRE)))
+		word_wait(&table_state, 0);
+	return st == 2 ? table_err : 0;
 }

@@ -570,12 +570,10 @@ void rawkid_forget(void)
 {
 	uint32_t i;
 
-	/* the parent's: their descriptors are copies, their slots and
-	 * records the parent's to let go */
-	for (i = 0; i < n_kids; i++) {
-		fd_close(kids[i].ufd);
+	/* the parent's: their descriptors are in its agent thread's
+	 * table, their slots and records the parent's to let go */
+	for (i = 0; i < n_kids; i++)
 		pieces_free(&kids[i]);
-	}
 	n_kids = 0;
 	filling_now = 0;
 }

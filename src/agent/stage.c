@@ -11,13 +11,11 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "creds.h"
-#include "fds.h"
 #include "lifeline.h"
 #include "restore.h"
 #include "stage.h"
@@ -31,7 +29,8 @@ enum { ST_EMPTY, ST_FILLING, ST_READY, ST_IN_USE, ST_BROKEN };
 static uint8_t *blocks[UZ_STAGES];
 static int state[UZ_STAGES];
 static int wanted; /* fill while set */
-static int filler_fd = -1;
+static unsigned filler_wakes; /* futex word (see worker.c) */
+static int filler_running;
 
 int stage_init(void)
 {
@@ -61,16 +60,13 @@ static void fill(int i)
 
 void stage_wake(void)
 {
-	uint64_t one = 1;
-
-	if (filler_fd >= 0 && write(filler_fd, &one, sizeof(one)) < 0)
-		return;
+	if (filler_running)
+		word_bump(&filler_wakes);
 }
 
 static void *filler_main(void *arg)
 {
 	struct sched_param idle = { 0 };
-	uint64_t v;
 	int i;
 
 	/* only on time no one else wants: a restore waiting on a core
@@ -79,9 +75,8 @@ static void *filler_main(void *arg)
 	creds_thread_start();
 	lifeline_thread_start();
 	for (;;) {
-		if (read(filler_fd, &v, sizeof(v)) < 0 && errno != EINTR &&
-		    errno != EAGAIN)
-			return arg;
+		unsigned seen = __atomic_load_n(&filler_wakes, __ATOMIC_ACQUIRE);
+
 		creds_catch_up();
 		for (i = 0; i < UZ_STAGES; i++)
 			if (__atomic_load_n(&wanted, __ATOMIC_ACQUIRE) &&
@@ -89,15 +84,17 @@ static void *filler_main(void *arg)
 				fill(i);
 				__atomic_store_n(&state[i], ST_READY, __ATOMIC_RELEASE);
 			}
+		word_wait(&filler_wakes, seen);
 	}
+	return arg;
 }
 
 int stage_start(void)
 {
-	filler_fd = fd_hide(eventfd(0, EFD_CLOEXEC));
-	if (filler_fd < 0)
-		return -errno;
-	return thread_spawn(filler_main, FILLER_STACK, NULL);
+	int err = thread_spawn(filler_main, FILLER_STACK, NULL);
+
+	filler_running = !err;
+	return err;
 }
 
 struct decode_job {
@@ -211,9 +208,7 @@ void stage_forget(void)
 		state[i] = ST_EMPTY;
 	}
 	wanted = 0;
-	if (filler_fd >= 0)
-		fd_close(filler_fd);
-	filler_fd = -1;
+	filler_running = 0;
 	worker_reset();
 }
 
@@ -225,8 +220,6 @@ void stage_reset(void)
 		state[i] = clear(i);
 	}
 	wanted = 0;
-	if (filler_fd >= 0)
-		fd_close(filler_fd);
-	filler_fd = -1;
+	filler_running = 0;
 	worker_reset();
 }

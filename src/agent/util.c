@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Small helpers: private mappings, threads, time, counters, page presence. */
 #include <errno.h>
+#include <linux/futex.h>
 #include <stdlib.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -148,6 +149,18 @@ uint64_t now_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000ull + t.tv_nsec;
 }
 
+void word_wait(unsigned *word, unsigned seen)
+{
+	/* returns at once when the word moved on since @seen */
+	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
+}
+
+void word_bump(unsigned *word)
+{
+	__atomic_add_fetch(word, 1, __ATOMIC_RELEASE);
+	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
 /* Counters in the arena are read concurrently by the daemon. */
 void stat_add(uint64_t *counter, int64_t delta)
 {
@@ -159,9 +172,8 @@ static int have_scan = 1;
 
 int pagemap_open(void)
 {
-	/* after fork, the inherited fd still reads the parent */
-	if (pagemap_fd >= 0)
-		fd_close(pagemap_fd);
+	/* a forked child's number is its parent agent thread's: not
+	 * in our table, so not closed */
 	pagemap_fd = fd_hide(open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
 	return pagemap_fd < 0 ? -errno : 0;
 }

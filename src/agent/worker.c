@@ -6,11 +6,9 @@
  * touch of a staging huge page (milliseconds in a VM).
  */
 #include <errno.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "creds.h"
-#include "fds.h"
 #include "lifeline.h"
 #include "worker.h"
 
@@ -24,7 +22,11 @@ static struct {
 	int posted, done, result;
 } job;
 
-static int worker_fd = -1;
+/* bumped to wake the worker (a futex word: the application's threads
+ * wake it too, after a credential change, and hold no descriptor of
+ * ours) */
+static unsigned wakes;
+static int running;
 
 static int claim_job(int from, int to)
 {
@@ -34,62 +36,53 @@ static int claim_job(int from, int to)
 
 static void *worker_main(void *arg)
 {
-	uint64_t v;
-
 	creds_thread_start();
 	lifeline_thread_start();
 	for (;;) {
-		if (read(worker_fd, &v, sizeof(v)) < 0 && errno != EINTR &&
-		    errno != EAGAIN)
-			return arg;
+		unsigned seen = __atomic_load_n(&wakes, __ATOMIC_ACQUIRE);
+
 		creds_catch_up();
-		if (!claim_job(1, 2))
+		if (!claim_job(1, 2)) {
+			word_wait(&wakes, seen);
 			continue;
+		}
 		job.result = job.fn(job.arg, 1);
 		__atomic_store_n(&job.posted, 0, __ATOMIC_RELEASE);
 		__atomic_store_n(&job.done, 1, __ATOMIC_RELEASE);
 	}
+	return arg;
 }
 
 int worker_start(void)
 {
-	worker_fd = fd_hide(eventfd(0, EFD_CLOEXEC));
-	if (worker_fd < 0)
-		return -errno;
-	return thread_spawn(worker_main, WORKER_STACK, NULL);
+	int err = thread_spawn(worker_main, WORKER_STACK, NULL);
+
+	running = !err;
+	return err;
 }
 
 void worker_wake(void)
 {
-	uint64_t one = 1;
-
-	if (worker_fd >= 0 && write(worker_fd, &one, sizeof(one)) < 0)
-		return;
+	word_bump(&wakes);
 }
 
 void worker_reset(void)
 {
-	if (worker_fd >= 0)
-		fd_close(worker_fd);
-	worker_fd = -1;
+	running = 0;
 	job.posted = 0;
 }
 
 int worker_split(int (*fn)(void *arg, int half), void *arg)
 {
-	uint64_t one = 1;
 	int mine;
 
-	if (worker_fd < 0)
+	if (!running)
 		return fn(arg, 0) ?: fn(arg, 1);
 	job.fn = fn;
 	job.arg = arg;
 	job.done = 0;
 	__atomic_store_n(&job.posted, 1, __ATOMIC_RELEASE);
-	/* a worker that cannot be woken may still have taken it (woken
-	 * by an earlier post); if not, both halves are ours */
-	if (write(worker_fd, &one, sizeof(one)) < 0 && claim_job(1, 0))
-		return fn(arg, 0) ?: fn(arg, 1);
+	word_bump(&wakes);
 	mine = fn(arg, 0);
 	/* not started yet? then it is ours again, never waited for */
 	if (claim_job(1, 0))

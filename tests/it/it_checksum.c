@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* A corrupted frame gives SIGBUS at the faulting address, never bytes. */
+#include <dirent.h>
 #include <setjmp.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -37,22 +38,33 @@ static struct uz_arena_hdr *find_arena(void)
 	return (struct uz_arena_hdr *)a;
 }
 
-/* The arena's memfd, opened again read-write through /proc/self/fd. */
+/* The arena's memfd, opened again read-write through the agent
+ * thread's descriptor table (/proc/self/task/TID/fd). */
 static int arena_fd(void)
 {
-	char path[64], target[256];
+	char path[400], target[256];
+	struct dirent *e;
+	DIR *tasks = opendir("/proc/self/task");
 	int fd;
 
-	for (fd = 0; fd < 4096; fd++) {
-		ssize_t n;
-
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-		n = readlink(path, target, sizeof(target) - 1);
-		if (n <= 0)
+	it_assert(tasks, "cannot list /proc/self/task");
+	while ((e = readdir(tasks))) {
+		if (e->d_name[0] == '.')
 			continue;
-		target[n] = 0;
-		if (strstr(target, "uzswap-arena"))
-			return open(path, O_RDWR | O_CLOEXEC);
+		for (fd = 0; fd < 4096; fd++) {
+			ssize_t n;
+
+			snprintf(path, sizeof(path), "/proc/self/task/%s/fd/%d",
+				 e->d_name, fd);
+			n = readlink(path, target, sizeof(target) - 1);
+			if (n <= 0)
+				continue;
+			target[n] = 0;
+			if (strstr(target, "uzswap-arena")) {
+				closedir(tasks);
+				return open(path, O_RDWR | O_CLOEXEC);
+			}
+		}
 	}
 	it_fail("no arena descriptor");
 }

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/* How the application's threads wake the agent thread without a
+ * descriptor of their own. */
+#ifndef UZ_AGENT_DOORBELL_H
+#define UZ_AGENT_DOORBELL_H
+
+#include "agent.h"
+
+/* Set it up (at start, and again in a forked child): a page of ours
+ * registered on a userfaultfd of its own.  0 or -errno. */
+UZ_HIDDEN int doorbell_open(int dev_fd);
+/* Its userfaultfd, for the agent thread's poll (-1: none). */
+UZ_HIDDEN int doorbell_fd(void);
+/* Wake the agent thread.  Returns once it has taken the wake-up in
+ * (never call it on the agent thread: it would wait for itself). */
+UZ_HIDDEN void doorbell_ring(void);
+/* Agent thread: take in every wake-up waiting; non-zero if there was one. */
+UZ_HIDDEN int doorbell_drain(void);
+/* In a forked child: the parent's descriptor is not in our table. */
+UZ_HIDDEN void doorbell_forget(void);
+
+#endif
