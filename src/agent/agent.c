@@ -22,6 +22,7 @@
 #include "log.h"
 #include "loop.h"
 #include "msg.h"
+#include "rawkid.h"
 #include "regions.h"
 #include "restore.h"
 #include "stage.h"
@@ -250,11 +251,16 @@ static void forget_parent_fds(void)
 	doorbell_forget();
 }
 
-/* A forked child whose parent handed it nothing: start afresh, with
- * an arena and a daemon connection of its own. */
+/* Start afresh, with an arena and a daemon connection of our own: a
+ * forked child whose parent handed it nothing, or a process whose agent
+ * stepped aside (aside.c).  The agent's descriptors named here were in
+ * another agent thread's table, gone or in the parent. */
 void agent_restart_fresh(void)
 {
 	int *token;
+
+	fork_forget();
+	rawkid_forget();
 
 	munmap(uz_agent.arena, uz_agent.arena_map_len);
 	token = uz_agent.mm_token;

@@ -347,6 +347,13 @@ int fork_done(void)
 	return 0;
 }
 
+void fork_forget(void)
+{
+	n_kids = 0;
+	pending.link = pending.slot = -1;
+	pending.app_end[0] = pending.app_end[1] = -1;
+}
+
 int fork_pollfds(struct pollfd *p, int max)
 {
 	unsigned i;

@@ -11,6 +11,9 @@
 UZ_HIDDEN void fork_prepare_hook(void);
 /* No fork() starts between these two (an interposed call that must not
  * be split by one). */
+/* Starting afresh: the links to children (and their descriptors) were
+ * another agent's. */
+UZ_HIDDEN void fork_forget(void);
 UZ_HIDDEN void fork_hold(void);
 UZ_HIDDEN void fork_release(void);
 UZ_HIDDEN void fork_parent_hook(void);

@@ -38,6 +38,12 @@ static int watch_fd = -1, watching, watching_main;
 
 void lifeline_reset(unsigned threads)
 {
+	unsigned i;
+
+	/* a forked child's copy names its parent's threads: a slot counted
+	 * but not yet written must read as unknown, not as one of those */
+	for (i = 0; i < MAX_AGENT_THREADS; i++)
+		__atomic_store_n(&agent_tids[i], 0, __ATOMIC_RELEASE);
 	n_agent_tids = 0;
 	n_expected = threads;
 	watching = watching_main = 0;
@@ -57,7 +63,19 @@ void lifeline_thread_start(void)
 				 __ATOMIC_RELEASE);
 }
 
-static int is_agent_thread(pid_t tid)
+int lifeline_agents_known(void)
+{
+	unsigned i, n = __atomic_load_n(&n_agent_tids, __ATOMIC_ACQUIRE);
+
+	if (n < n_expected)
+		return 0;
+	for (i = 0; i < n && i < MAX_AGENT_THREADS; i++)
+		if (!__atomic_load_n(&agent_tids[i], __ATOMIC_ACQUIRE))
+			return 0;
+	return 1;
+}
+
+int lifeline_is_agent_thread(pid_t tid)
 {
 	unsigned i, n = __atomic_load_n(&n_agent_tids, __ATOMIC_ACQUIRE);
 
@@ -101,7 +119,7 @@ static int note_app_thread(pid_t tid, void *arg)
 {
 	struct app_threads *t = arg;
 
-	if (is_agent_thread(tid) || thread_ended(tid))
+	if (lifeline_is_agent_thread(tid) || thread_ended(tid))
 		return 0;
 	if (tid == getpid())
 		t->main_alive = 1;

@@ -17,4 +17,10 @@ UZ_HIDDEN void lifeline_check(void);
 /* Whenever the agent thread wakes: has the watched main thread ended? */
 UZ_HIDDEN void lifeline_tick(void);
 
+/* Have all the agent's threads said who they are?  (A thread that has
+ * just started may not have yet.) */
+UZ_HIDDEN int lifeline_agents_known(void);
+/* Is thread @tid one of the agent's? */
+UZ_HIDDEN int lifeline_is_agent_thread(pid_t tid);
+
 #endif

@@ -44,6 +44,7 @@ static struct {
 	  PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0 };
 
 static uint64_t evict_seq;
+static int quitting; /* stepping aside: the agent thread ends */
 
 int loop_is_agent_thread(void)
 {
@@ -160,6 +161,24 @@ void restore_everything(void)
 	restore_range(0, UINT64_MAX);
 }
 
+/*
+ * The application is about to make a call the kernel refuses to a
+ * process with more than one thread (aside.c): bring everything back,
+ * fill every raw clone's child, give the staging pages back, and end.
+ * With our threads gone, their descriptor table goes too: the uffds'
+ * release unregisters what is left, which holds nothing of ours then.
+ */
+static int step_aside(void)
+{
+	rawkid_drain();
+	restore_range(0, UINT64_MAX);
+	if (blocks_count())
+		return -EBUSY; /* something could not come back: stay */
+	stage_release();
+	quitting = 1;
+	return 0;
+}
+
 void loop_reset_child(void)
 {
 	pthread_mutex_init(&req.serial, NULL);
@@ -194,6 +213,8 @@ static void serve_request(void)
 		} else if (req.op == LOOP_RAWKID_DRAIN) {
 			rawkid_drain();
 			ret = 0;
+		} else if (req.op == LOOP_STEP_ASIDE) {
+			ret = step_aside();
 		}
 		req.result = ret;
 		__atomic_store_n(&req.pending, 0, __ATOMIC_RELEASE);
@@ -282,7 +303,7 @@ static void *agent_main(void *arg)
 	if (worker_start())
 		log_warn("no worker thread: a block is encoded on one core");
 	own_table_said(0);
-	for (;;) {
+	while (!quitting) {
 		/* a starting child's parent still serves our uffd and holds
 		 * events we have yet to act on (fork.c nurse_child) */
 		int held = __atomic_load_n(&uz_agent.hold_uffd, __ATOMIC_ACQUIRE);
@@ -338,6 +359,8 @@ static void *agent_main(void *arg)
 		/* a look without the lock: serve_request takes it */
 		if (__atomic_load_n(&req.pending, __ATOMIC_ACQUIRE))
 			serve_request();
+		if (quitting)
+			break; /* nothing more: not even a daemon's eviction */
 		if (kids && n > 0 && !uz_agent.frozen)
 			fork_pollfds_done(p + 4, kids);
 		if (rawkid_busy())
@@ -361,6 +384,9 @@ static void *agent_main(void *arg)
 			agent_connect(1);
 		}
 	}
+	stage_stop();
+	worker_stop();
+	quitting = 0;
 	return arg;
 }
 
@@ -369,6 +395,11 @@ void loop_wake(void)
 	/* the agent thread looks at every flag on each turn of its loop */
 	if (!loop_is_agent_thread())
 		doorbell_ring();
+}
+
+void loop_join(void)
+{
+	pthread_join(uz_agent.thread, NULL);
 }
 
 int loop_start(void)

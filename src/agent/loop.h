@@ -13,10 +13,14 @@ enum loop_op {
 	LOOP_FORK_DONE,
 	LOOP_EVENTS,		/* act on @len uffd events at @start (fork.c) */
 	LOOP_RAWKID_DRAIN,	/* fill every raw clone's child (exit) */
+	LOOP_STEP_ASIDE,	/* everything back, then the threads end (aside.c) */
 };
 
 /* Start the agent thread on a stack of its own.  Returns 0 or -errno. */
 UZ_HIDDEN int loop_start(void);
+/* After LOOP_STEP_ASIDE succeeded: wait until the agent's threads have
+ * ended (not on the agent thread). */
+UZ_HIDDEN void loop_join(void);
 /* On the agent thread: bring back everything evicted. */
 UZ_HIDDEN void restore_everything(void);
 /* Wake the agent thread. */

@@ -30,7 +30,8 @@ static uint8_t *blocks[UZ_STAGES];
 static int state[UZ_STAGES];
 static int wanted; /* fill while set */
 static unsigned filler_wakes; /* futex word (see worker.c) */
-static int filler_running;
+static int filler_running, filler_quit;
+static pthread_t filler;
 
 int stage_init(void)
 {
@@ -77,6 +78,8 @@ static void *filler_main(void *arg)
 	for (;;) {
 		unsigned seen = __atomic_load_n(&filler_wakes, __ATOMIC_ACQUIRE);
 
+		if (__atomic_load_n(&filler_quit, __ATOMIC_ACQUIRE))
+			return arg;
 		creds_catch_up();
 		for (i = 0; i < UZ_STAGES; i++)
 			if (__atomic_load_n(&wanted, __ATOMIC_ACQUIRE) &&
@@ -91,10 +94,24 @@ static void *filler_main(void *arg)
 
 int stage_start(void)
 {
-	int err = thread_spawn(filler_main, FILLER_STACK, NULL);
+	int err = thread_spawn(filler_main, FILLER_STACK, &filler);
 
 	filler_running = !err;
 	return err;
+}
+
+void stage_stop(void)
+{
+	struct sched_param normal = { 0 };
+
+	if (!filler_running)
+		return;
+	/* at SCHED_IDLE it could wait long for a core on a busy machine */
+	pthread_setschedparam(filler, SCHED_OTHER, &normal);
+	__atomic_store_n(&filler_quit, 1, __ATOMIC_RELEASE);
+	word_bump(&filler_wakes);
+	pthread_join(filler, NULL);
+	filler_running = filler_quit = 0;
 }
 
 struct decode_job {

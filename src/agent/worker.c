@@ -26,7 +26,8 @@ static struct {
  * wake it too, after a credential change, and hold no descriptor of
  * ours) */
 static unsigned wakes;
-static int running;
+static int running, quit;
+static pthread_t thread;
 
 static int claim_job(int from, int to)
 {
@@ -41,6 +42,8 @@ static void *worker_main(void *arg)
 	for (;;) {
 		unsigned seen = __atomic_load_n(&wakes, __ATOMIC_ACQUIRE);
 
+		if (__atomic_load_n(&quit, __ATOMIC_ACQUIRE))
+			return arg;
 		creds_catch_up();
 		if (!claim_job(1, 2)) {
 			word_wait(&wakes, seen);
@@ -55,10 +58,20 @@ static void *worker_main(void *arg)
 
 int worker_start(void)
 {
-	int err = thread_spawn(worker_main, WORKER_STACK, NULL);
+	int err = thread_spawn(worker_main, WORKER_STACK, &thread);
 
 	running = !err;
 	return err;
+}
+
+void worker_stop(void)
+{
+	if (!running)
+		return;
+	__atomic_store_n(&quit, 1, __ATOMIC_RELEASE);
+	word_bump(&wakes);
+	pthread_join(thread, NULL);
+	running = quit = 0;
 }
 
 void worker_wake(void)

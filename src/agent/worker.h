@@ -7,6 +7,8 @@
 
 /* Start the worker thread (again, in a forked child). */
 UZ_HIDDEN int worker_start(void);
+/* End the worker thread and wait for it (agent thread only). */
+UZ_HIDDEN void worker_stop(void);
 /* In a forked child: the worker thread is gone. */
 UZ_HIDDEN void worker_reset(void);
 /* Wake the worker with no job (it catches up with credential changes). */

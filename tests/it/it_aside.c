@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Calls the kernel allows only to a process of one thread work under the
+ * agent when the program has one thread: unshare(CLONE_NEWUSER) (unshare
+ * -U, -r; bwrap) and setns() into a mount namespace (nsenter -m) gave
+ * EINVAL, the agent's threads counting.  The agent steps aside (brings
+ * everything back, its threads end), the call is made, and a new agent
+ * starts: every byte is right before and after, and memory can be
+ * evicted again.  A program with a thread of its own still gets EINVAL,
+ * as it would without the agent, and keeps its agent.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "itest.h"
+
+#define LEN (16 * IT_MB)
+
+/* Threads of this process, from /proc/self/status. */
+static int threads(void)
+{
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "r");
+	int n = -1;
+
+	it_assert(f, "cannot read /proc/self/status");
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "Threads:", 8))
+			n = atoi(line + 8);
+	fclose(f);
+	return n;
+}
+
+/* Run @fn in a forked child; its exit status. */
+static int in_child(int (*fn)(uint8_t *), uint8_t *m)
+{
+	pid_t c = fork();
+	int st;
+
+	it_assert(c >= 0, "fork failed");
+	if (!c)
+		_exit(fn(m));
+	it_assert(waitpid(c, &st, 0) == c, "waitpid failed");
+	it_assert(WIFEXITED(st), "child killed (status %#x)", st);
+	return WEXITSTATUS(st);
+}
+
+/* 0 ok, 77 user namespaces not allowed here, else a failure code. */
+static int new_userns(uint8_t *m)
+{
+	if (threads() < 2)
+		return 10; /* no agent threads: the test would prove nothing */
+	if (unshare(CLONE_NEWUSER)) {
+		if (errno == EPERM || errno == ENOSPC || errno == EACCES)
+			return 77;
+		fprintf(stderr, "unshare(CLONE_NEWUSER): %s\n", strerror(errno));
+		return 2;
+	}
+	if (it_check(m, LEN, 21) >= 0)
+		return 3;
+	if (threads() < 2)
+		return 4; /* no agent came back */
+	/* the new agent works: evict again, read back again */
+	it_evict_all();
+	if (!it_stat("evicted_bytes"))
+		return 5;
+	if (it_check(m, LEN, 21) >= 0)
+		return 6;
+	return 0;
+}
+
+static int own_mntns(uint8_t *m)
+{
+	int fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 77;
+	if (setns(fd, CLONE_NEWNS)) {
+		if (errno == EPERM)
+			return 77;
+		fprintf(stderr, "setns(mnt): %s\n", strerror(errno));
+		return 2;
+	}
+	close(fd);
+	return it_check(m, LEN, 21) < 0 ? 0 : 3;
+}
+
+static void *idle_thread(void *arg)
+{
+	pause();
+	return arg;
+}
+
+/* A program with a thread of its own: EINVAL, and its agent stays. */
+static int threaded(uint8_t *m)
+{
+	pthread_t t;
+	int before;
+
+	pthread_create(&t, NULL, idle_thread, NULL);
+	before = threads();
+	if (!unshare(CLONE_NEWUSER))
+		return 2;
+	if (errno != EINVAL)
+		return errno == EPERM || errno == ENOSPC ? 77 : 3;
+	if (threads() != before)
+		return 4;
+	return it_check(m, LEN, 21) < 0 ? 0 : 5;
+}
+
+int main(int argc, char **argv)
+{
+	uint8_t *m;
+	int r;
+
+	it_setup(argc, argv);
+	alarm(120);
+	m = it_alloc(LEN, 1);
+	it_fill(m, LEN, 21);
+	it_evict_all();
+
+	r = in_child(new_userns, m);
+	if (r == 77) {
+		printf("SKIP: user namespaces are not allowed here\n");
+		return 77;
+	}
+	it_assert(r == 0, "unshare(CLONE_NEWUSER) with evicted memory: "
+		  "failure %d (2: the call failed, 3/6: wrong bytes, 4: no "
+		  "agent after, 5: nothing evicted after)", r);
+	printf("unshare(CLONE_NEWUSER): the call works, bytes right, agent back\n");
+
+	r = in_child(own_mntns, m);
+	if (r == 77)
+		printf("setns(mnt): not permitted here; part skipped\n");
+	else
+		it_assert(r == 0, "setns() into a mount namespace: failure %d", r);
+	if (!r)
+		printf("setns(CLONE_NEWNS): the call works, bytes right\n");
+
+	r = in_child(threaded, m);
+	if (r != 77)
+		it_assert(r == 0, "a threaded program's unshare(CLONE_NEWUSER): "
+			  "failure %d (2: it worked, 3: not EINVAL, 4: agent "
+			  "gone, 5: wrong bytes)", r);
+	printf("a program with a thread of its own: EINVAL, agent kept\n");
+	it_assert(it_check(m, LEN, 21) < 0, "the parent reads wrong bytes");
+	return 0;
+}
