@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -278,6 +279,44 @@ static void hello_two_fds(int s)
 	close(fd);
 }
 
+/*
+ * A descriptor whose last close() blocks: a TCP socket with unsent data
+ * (its peer, never accepted, does not read) and an hour of SO_LINGER.
+ * The daemon holds the last reference once our copy is closed while the
+ * message is in flight; its close once froze uzswapd for good.  The
+ * listener stays open until this program ends (then the close ends).
+ */
+static void hello_linger(int s)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct linger lg = { 1, 3600 };
+	static char junk[65536];
+	socklen_t al = sizeof(a);
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), c, small = 4096;
+
+	uint64_t last;
+
+	/* a small receive window (the embryonic socket inherits it): the
+	 * sender's data then stays unsent */
+	t_check(l >= 0 && !setsockopt(l, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)));
+	t_check(!bind(l, (struct sockaddr *)&a, sizeof(a)) &&
+		!listen(l, 1) && !getsockname(l, (struct sockaddr *)&a, &al));
+	c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	t_check(c >= 0 && !setsockopt(c, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)));
+	t_check(!connect(c, (struct sockaddr *)&a, sizeof(a)));
+	t_check(!fcntl(c, F_SETFL, O_NONBLOCK));
+	for (last = t_now_ns(); t_now_ns() - last < 300000000ull;)
+		if (write(c, junk, sizeof(junk)) > 0)
+			last = t_now_ns();
+		else
+			usleep(10000);
+	t_check(!fcntl(c, F_SETFL, 0));
+	t_check(!setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+	hello_send(s, getpid(), c, 4096, "linger");
+	close(c); /* not the last reference: the message holds one */
+}
+
 /* A status request, then an agent's hello on the same connection. */
 static void ctl_then_hello(int s)
 {
@@ -317,6 +356,7 @@ static const struct bad_client {
 	{ "hello whose size lies", hello_size_lies },
 	{ "hello with a memfd smaller than a header", hello_tiny },
 	{ "hello with two descriptors", hello_two_fds },
+	{ "hello with a TCP socket that lingers on close", hello_linger },
 	{ "hello on a uzswapctl connection", ctl_then_hello },
 	{ "uzswapctl sending an agent message", ctl_sends_done },
 };

@@ -61,6 +61,17 @@ t_wait_for() {
 	done
 }
 
+# t_wait_file WHAT TEST PATH: wait up to 15 s for `test TEST PATH`
+# (-e, -s, -S) to hold, with no daemon involved
+t_wait_file() {
+	i=0
+	until test "$2" "$3"; do
+		i=$((i + 1))
+		[ $i -lt 300 ] || t_fail "timed out waiting for $1"
+		sleep 0.05
+	done
+}
+
 # t_expect STATUS PATTERN CMD...: CMD exits with STATUS and its output
 # (stdout and stderr) matches the extended regex PATTERN.
 t_expect() {

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Start-up of the agent inside an application, and its daemon link. */
 #include <errno.h>
+#include <fcntl.h>
 #include <link.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -32,9 +34,70 @@
 #include "util.h"
 
 #define HANDSHAKE_MS 2000
+#define CONNECT_MS 1000 /* a daemon whose backlog is full is not there */
 
 struct agent uz_agent = { .sock = -1, .uffd = -1, .stage_uffd = -1,
 			  .arena_fd = -1, .uplink = -1, .fork_ufd = -1 };
+
+/* UZSWAP_DAEMON_UID: a daemon's user we also trust (read once, at start:
+ * the environment is the application's to change later) */
+static long trusted_uid = -1;
+
+static void trusted_uid_read(void)
+{
+	const char *s = getenv("UZSWAP_DAEMON_UID");
+	char *end;
+	long v;
+
+	if (!s || !*s)
+		return;
+	v = strtol(s, &end, 10);
+	if (*end || v < 0 || v > 0x7fffffffL)
+		log_warn("UZSWAP_DAEMON_UID=%s is not a uid: ignored", s);
+	else
+		trusted_uid = v;
+}
+
+/*
+ * Connect to uzswapd, and trust it with our memory only if it is root,
+ * runs as our own user, or as UZSWAP_DAEMON_UID.  Anyone may bind a
+ * socket path first (a custom one, or the default after the daemon
+ * stopped); such a server would get our arena and order evictions: read
+ * the program's memory and hand back bytes of its choosing.  Nothing is
+ * sent before this check.
+ */
+static int daemon_dial(const char *path)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	int s = msg_connect_within(path, CONNECT_MS), err;
+
+	if (s < 0)
+		return s;
+	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cr, &len)) {
+		err = -errno;
+		close(s);
+		return err;
+	}
+	if (cr.uid != 0 && cr.uid != geteuid() &&
+	    (trusted_uid < 0 || cr.uid != (uid_t)trusted_uid)) {
+		log_limited(UZ_LOG_WARN, 1, 3600, "%s is served by uid %u, "
+			    "neither root nor ours (nor UZSWAP_DAEMON_UID): "
+			    "not used", path, (unsigned)cr.uid);
+		close(s);
+		return -EACCES;
+	}
+	return fd_hide(s);
+}
+
+/* The arena for the daemon: read-only (it only ever reads it). */
+static int arena_for_daemon(void)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/thread-self/fd/%d", uz_agent.arena_fd);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
 
 void agent_disconnect(void)
 {
@@ -52,12 +115,16 @@ static int handshake(int sock, int readopt, struct uz_agent_welcome *w,
 				    .arena_size = uz_agent.arena_size };
 	struct pollfd p = { sock, POLLIN, 0 };
 	const char *cause = NULL;
-	int err;
+	int err, ro;
 
 	h.flags = readopt ? UZ_HELLO_READOPT : 0;
 	h.holder = uz_agent.holder;
 	prctl(PR_GET_NAME, h.comm);
-	err = msg_send(sock, UZ_MSG_AGENT_HELLO, 0, &h, sizeof(h), uz_agent.arena_fd);
+	ro = arena_for_daemon();
+	if (ro < 0)
+		return -errno;
+	err = msg_send(sock, UZ_MSG_AGENT_HELLO, 0, &h, sizeof(h), ro);
+	close(ro);
 	if (err)
 		return err;
 	/* a hung daemon must not hang the application's start-up */
@@ -82,7 +149,7 @@ int agent_connect(int readopt)
 	struct uz_agent_welcome w;
 	int sock, dev_fd = -1, err;
 
-	sock = fd_hide(msg_connect(uz_agent.sock_path));
+	sock = daemon_dial(uz_agent.sock_path);
 	if (sock < 0)
 		return sock;
 	err = handshake(sock, readopt, &w, &dev_fd);
@@ -201,10 +268,11 @@ void agent_start(void)
 	if (strlen(path) >= sizeof(uz_agent.sock_path))
 		return;
 	strcpy(uz_agent.sock_path, path);
-	sock = fd_hide(msg_connect(path));
+	log_init("libuzswap", getenv("UZSWAP_DEBUG") ? UZ_LOG_DEBUG : UZ_LOG_WARN);
+	trusted_uid_read();
+	sock = daemon_dial(path);
 	if (sock < 0)
 		return; /* no daemon: behave as if we were not loaded */
-	log_init("libuzswap", getenv("UZSWAP_DEBUG") ? UZ_LOG_DEBUG : UZ_LOG_WARN);
 	agent_claim_mm();
 	dl_iterate_phdr(exclude_object, NULL);
 	err = arena_make();
@@ -215,7 +283,7 @@ void agent_start(void)
 		 * connection close yet */
 		fd_close(sock);
 		usleep(20000);
-		sock = fd_hide(msg_connect(path));
+		sock = daemon_dial(path);
 		err = sock < 0 ? sock : handshake(sock, 0, &w, &dev_fd);
 	}
 	if (!err)

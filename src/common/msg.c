@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Sending and receiving protocol messages, with an optional descriptor. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "msg.h"
@@ -89,8 +91,20 @@ int msg_send(int sock, unsigned type, uint64_t seq, const void *payload,
 	return (size_t)n == sizeof(hdr) + len ? 0 : -EPROTO;
 }
 
-/* Close every descriptor in @mh's SCM_RIGHTS messages; return how many
- * there were and put the first in *first. */
+static void close_fd(int fd)
+{
+	close(fd);
+}
+
+static void (*discard_fd)(int fd) = close_fd;
+
+void msg_set_discard(void (*discard)(int fd))
+{
+	discard_fd = discard;
+}
+
+/* Close every descriptor in @mh's SCM_RIGHTS messages but the first;
+ * return how many there were and put the first in *first. */
 static int msg_take_fds(struct msghdr *mh, int *first)
 {
 	struct cmsghdr *cm;
@@ -111,7 +125,7 @@ static int msg_take_fds(struct msghdr *mh, int *first)
 			if (count++ == 0)
 				*first = fd;
 			else
-				close(fd);
+				discard_fd(fd);
 		}
 	}
 	return count;
@@ -167,7 +181,7 @@ int msg_recv(int sock, struct uz_msg *m, int *fd_out, const char **cause)
 
 	if (bad) {
 		if (nfd)
-			close(fd);
+			discard_fd(fd);
 		if (cause)
 			*cause = bad;
 		return -EPROTO;
@@ -175,7 +189,7 @@ int msg_recv(int sock, struct uz_msg *m, int *fd_out, const char **cause)
 	if (fd_out)
 		*fd_out = fd;
 	else if (nfd)
-		close(fd);
+		discard_fd(fd);
 	return 0;
 }
 
@@ -192,26 +206,53 @@ int msg_send_error(int sock, uint64_t seq, int err, const char *fmt, ...)
 	return msg_send(sock, UZ_MSG_ERROR, seq, &e, sizeof(e), -1);
 }
 
-int msg_connect(const char *path)
+static uint64_t mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+int msg_connect_within(const char *path, int timeout_ms)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timespec pause = { 0, 10000000 };
 	size_t len = strlen(path);
+	uint64_t deadline = mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	int s, err;
 
 	if (len >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	memcpy(sa.sun_path, path, len + 1);
-	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC |
+			       (timeout_ms >= 0 ? SOCK_NONBLOCK : 0), 0);
 	if (s < 0)
 		return -errno;
 	while (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		if (errno == EINTR)
 			continue;
+		/* a full backlog: its server is not accepting (stopped,
+		 * frozen, or flooded); wait for room, not for ever */
+		if (timeout_ms >= 0 && errno == EAGAIN && mono_ms() < deadline) {
+			nanosleep(&pause, NULL);
+			continue;
+		}
+		err = errno == EAGAIN ? -ETIMEDOUT : -errno;
+		close(s);
+		return err;
+	}
+	if (timeout_ms >= 0 && fcntl(s, F_SETFL, 0)) {
 		err = -errno;
 		close(s);
 		return err;
 	}
 	return s;
+}
+
+int msg_connect(const char *path)
+{
+	return msg_connect_within(path, -1);
 }
 
 const char *msg_socket_path(void)

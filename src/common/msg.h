@@ -40,6 +40,10 @@ int msg_send(int sock, unsigned type, uint64_t seq, const void *payload,
  * the reason in @cause when it is not NULL), or -errno.
  */
 int msg_recv(int sock, struct uz_msg *m, int *fd_out, const char **cause);
+/* How msg_recv() gets rid of a descriptor it does not hand on: close()
+ * unless told otherwise (uzswapd closes what clients pass off its main
+ * thread: closer.c). */
+void msg_set_discard(void (*discard)(int fd));
 
 /* Send UZ_MSG_ERROR with @err and a printf-style reason. */
 int msg_send_error(int sock, uint64_t seq, int err, const char *fmt, ...)
@@ -47,6 +51,9 @@ int msg_send_error(int sock, uint64_t seq, int err, const char *fmt, ...)
 
 /* Connect to the daemon's socket at @path (SOCK_SEQPACKET, CLOEXEC). */
 int msg_connect(const char *path);
+/* The same, giving up after @timeout_ms (-ETIMEDOUT) while the server's
+ * backlog is full (it does not accept); -1 waits for ever. */
+int msg_connect_within(const char *path, int timeout_ms);
 
 /* The socket path: $UZSWAP_SOCKET, else the default. */
 const char *msg_socket_path(void);

@@ -11,6 +11,7 @@
 
 #include "arena.h"
 #include "client.h"
+#include "closer.h"
 #include "ctlreq.h"
 #include "daemon.h"
 #include "latency.h"
@@ -143,6 +144,11 @@ static int hello_check(struct conn *c, const struct uz_agent_hello *h,
 		snprintf(why, len, "hello without an arena descriptor");
 		return -EBADF;
 	}
+	/* before anything else: nothing is done with another kind */
+	if (procfs_fd_is_memfd(fd) != 1) {
+		snprintf(why, len, "arena descriptor is not a memfd");
+		return -EBADF;
+	}
 	if (h->pid != (uint32_t)c->pid) {
 		snprintf(why, len, "pid mismatch (hello says %u)", h->pid);
 		return -EPERM;
@@ -154,10 +160,6 @@ static int hello_check(struct conn *c, const struct uz_agent_hello *h,
 		snprintf(why, len, "pid %d already has an agent connection",
 			 (int)c->pid);
 		return -EEXIST;
-	}
-	if (procfs_fd_is_memfd(fd) != 1) {
-		snprintf(why, len, "arena descriptor is not a memfd");
-		return -EBADF;
 	}
 	err = arena_read(fd, &hdr, &size);
 	if (size != h->arena_size) {
@@ -214,10 +216,10 @@ int client_hello(struct conn *c, const struct uz_msg *m, int fd,
 	if (h->flags & UZ_HELLO_READOPT) {
 		if (stats_read(fd, cl->holder, &st, &size))
 			st.stored_bytes = 0;
-		log_info("re-adopted client %d (%s) (%s stored)", (int)cl->pid,
+		log_debug("re-adopted client %d (%s) (%s stored)", (int)cl->pid,
 			 cl->comm, size_format(st.stored_bytes, buf, sizeof(buf)));
 	} else {
-		log_info("new client %d (%s)", (int)cl->pid, cl->comm);
+		log_debug("new client %d (%s)", (int)cl->pid, cl->comm);
 	}
 	w.client_id = cl->id;
 	w.codec = uzd.cfg.codec;
@@ -227,12 +229,11 @@ int client_hello(struct conn *c, const struct uz_msg *m, int fd,
 	/* a failed send drops the connection, and with it the client */
 	if (!conn_send(c, UZ_MSG_AGENT_WELCOME, m->hdr.seq, &w, sizeof(w),
 		       uzd.uffd_dev))
-		daemon_notify_status();
+		server_status_soon();
 	return 0;
 
 close_fd:
-	if (fd >= 0)
-		close(fd);
+	fd_discard(fd);
 	return err;
 }
 
@@ -279,7 +280,7 @@ static void evict_answer(struct client *cl, const struct uz_msg *m)
 			 d->blocks, size_format(d->stored, b, sizeof(b)),
 			 d->err ? ", stopped: " : "", d->err ? strerror(-d->err) : "");
 	conn_send(ctl, UZ_MSG_EVICT_DONE, cl->evict_ctl_seq, d, sizeof(*d), -1);
-	daemon_notify_status();
+	server_status_soon();
 }
 
 int client_message(struct conn *c, const struct uz_msg *m, char *cause,
@@ -317,14 +318,14 @@ void client_gone(struct conn *c)
 		conn_send_error(ctl, cl->evict_ctl_seq, -ECONNRESET,
 				"client %d went away during eviction",
 				(int)cl->pid);
-	log_info("client %d (%s) disconnected", (int)cl->pid, cl->comm);
+	log_debug("client %d (%s) disconnected", (int)cl->pid, cl->comm);
 	/* the arena stays with the application, which reconnects */
-	close(cl->memfd);
+	fd_discard(cl->memfd);
 	TAILQ_REMOVE(&clients, cl, entry);
 	count--;
 	c->client = NULL;
 	free(cl);
-	daemon_notify_status();
+	server_status_soon();
 }
 
 static uint64_t percentile(const uint64_t *hist, double pct)

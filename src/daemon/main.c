@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "closer.h"
 #include "codec.h"
 #include "daemon.h"
 #include "listen.h"
@@ -245,6 +246,10 @@ int main(int argc, char **argv)
 	err = server_init();
 	if (err)
 		fatal("cannot set up the event loop: %s", strerror(-err));
+	err = closer_start();
+	if (err)
+		fatal("cannot start the closer thread: %s", strerror(-err));
+	msg_set_discard(fd_discard);
 	start_listening(socket_path);
 	log_info("uzswapd %s ready: codec %s level %d", PACKAGE_VERSION,
 		 codec_name(uzd.cfg.codec), uzd.cfg.level);

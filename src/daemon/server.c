@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "closer.h"
 #include "ctlreq.h"
 #include "daemon.h"
 #include "listen.h"
@@ -24,6 +25,7 @@
 #define UZ_RECV_BATCH 8	     /* messages per connection per wake-up */
 #define UZ_FIRST_MSG_MS 10000 /* a connection says who it is by then */
 #define UZ_NOTIFY_MS 30000    /* STATUS= refresh for systemd */
+#define UZ_NOTIFY_MIN_MS 1000 /* and at most this often on changes */
 #define UZ_PAUSE_MS 1000      /* stop accepting this long on EMFILE */
 #define UZ_DRAIN_MAX 64	      /* messages read and dropped before a drop */
 
@@ -32,7 +34,7 @@ static int stopping;
 static LIST_HEAD(, conn) conns = LIST_HEAD_INITIALIZER(conns);
 static LIST_HEAD(, conn) graveyard = LIST_HEAD_INITIALIZER(graveyard);
 static unsigned nconns, new_conns;
-static uint64_t accept_paused_until, next_notify;
+static uint64_t accept_paused_until, next_notify, last_notify;
 
 /* epoll data for the two descriptors that are not connections */
 static char tag_listen, tag_signal;
@@ -107,8 +109,7 @@ static void conn_drain(struct conn *c)
 
 	for (i = 0; i < UZ_DRAIN_MAX; i++) {
 		err = msg_recv(c->fd, &m, &fd, NULL);
-		if (fd >= 0)
-			close(fd);
+		fd_discard(fd);
 		if (err && err != -EPROTO)
 			break;
 	}
@@ -124,7 +125,8 @@ void conn_drop(struct conn *c, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	log_warn("dropping %s: %s", conn_name(c), why);
+	/* a flood of bad clients must not drown the lines that matter */
+	log_limited(UZ_LOG_WARN, 10, 60, "dropping %s: %s", conn_name(c), why);
 	msg_send_error(c->fd, 0, err, "%s", why);
 	conn_drain(c);
 	conn_close(c);
@@ -232,8 +234,7 @@ static int dispatch(struct conn *c, const struct uz_msg *m, int fd,
 
 	if (c->role == CONN_NEW && type == UZ_MSG_AGENT_HELLO)
 		return client_hello(c, m, fd, why, len);
-	if (fd >= 0)
-		close(fd);
+	fd_discard(fd);
 	if (c->role == CONN_AGENT)
 		return client_message(c, m, why, len);
 	if (c->role == CONN_CTL || ctl_type(type))
@@ -253,8 +254,8 @@ static void conn_read(struct conn *c)
 		fd = -1;
 		cause = NULL;
 		err = msg_recv(c->fd, &m, &fd, &cause);
-		if (err && fd >= 0)
-			close(fd);
+		if (err)
+			fd_discard(fd);
 		if (err == -EAGAIN || err == -EINTR)
 			return;
 		if (err == -ECONNRESET) {
@@ -304,6 +305,14 @@ static void signal_event(void)
 	}
 }
 
+void server_status_soon(void)
+{
+	uint64_t at = last_notify + UZ_NOTIFY_MIN_MS;
+
+	if (at < next_notify)
+		next_notify = at;
+}
+
 /* Run what is due; return how long epoll may sleep, in ms. */
 static int timers(void)
 {
@@ -313,6 +322,7 @@ static int timers(void)
 	next = client_expire(now);
 	if (next_notify <= now) {
 		daemon_notify_status();
+		last_notify = now;
 		next_notify = now + UZ_NOTIFY_MS;
 	}
 	if (next_notify < next)

@@ -59,4 +59,8 @@ void conn_want_write(struct conn *c, int on);
 /* A short name for logs: "pid 1234 (agent)". */
 const char *conn_name(const struct conn *c);
 
+/* The figures in systemd's STATUS= changed: say so within a second
+ * (at most once a second, however many clients come and go). */
+void server_status_soon(void);
+
 #endif
