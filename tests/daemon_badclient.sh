@@ -41,6 +41,20 @@ assert c["faults"] == 100 and 10000 < c["lat_p50_ns"] < 14000, c
 assert d["totals"]["evicted_bytes"] >= c["evicted_bytes"], d
 ' "$APID" || t_fail "stats --json of the fake agent"
 t_expect 0 "evicted: +1\.1G" "$UZCTL" status
+# another user sees only their own processes' figures (as /proc with
+# hidepid), and may not evict them
+if command -v setpriv >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+	chmod 755 "$T_DIR"
+	as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+	out=$(as_nobody "$UZCTL" stats --json) || t_fail "stats as uid 65534 failed: $out"
+	printf '%s' "$out" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert not [c for c in d["clients"] if c["pid"] == int(sys.argv[1])], d
+assert d["totals"]["evicted_bytes"] == 0, d
+' "$APID" || t_fail "uid 65534 sees root's client $APID: $out"
+	t_expect 1 "another user" as_nobody "$UZCTL" evict "$APID" --all
+fi
 # progress goes to stderr when it is a terminal
 if command -v script >/dev/null 2>&1; then
 	script -qec "$UZCTL evict $APID --bytes 2M" /dev/null >"$T_DIR/tty.out" 2>&1
@@ -101,4 +115,38 @@ T_PIDS="$T_PIDS $DPID"
 t_wait_for "uzswapd with 200 descriptors" "$UZCTL" status
 t_expect 0 "100 connections: 68 served, 32 refused" "$BC" "$SOCK" flood 100
 grep -q "at most 68 connections" "$T_DIR/uzswapd.log" || t_fail "no log of the cap"
+
+# --- one user cannot take them all: uid 65534 holds as many as it may
+# (a quarter, 17), and root and another user still get in
+if command -v setpriv >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+	chmod 755 "$T_DIR"
+	: >"$T_DIR/held"
+	chmod 666 "$T_DIR/held"
+	setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 - \
+		"$SOCK" "$T_DIR/held" <<'PY' &
+import select, socket, sys, time
+held, refused = [], 0
+for i in range(100):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect(sys.argv[1])
+    held.append(s)
+time.sleep(0.5)
+for s in held:
+    # a refused connection has its error waiting; a served one, nothing
+    if select.select([s], [], [], 0)[0]:
+        refused += 1
+open(sys.argv[2], "w").write("%d %d\n" % (len(held) - refused, refused))
+time.sleep(30)
+PY
+	FLOOD=$!
+	T_PIDS="$T_PIDS $FLOOD"
+	t_wait_file "uid 65534's flood" -s "$T_DIR/held"
+	[ "$(cat "$T_DIR/held")" = "17 83" ] ||
+		t_fail "uid 65534 was served/refused $(cat "$T_DIR/held"), want 17 83"
+	t_expect 0 "clients: " "$UZCTL" status
+	t_expect 0 "clients: " setpriv --reuid=65533 --regid=65533 --clear-groups \
+		"$UZCTL" status
+	kill "$FLOOD"
+	echo "uid 65534 held 17 connections, refused 83; root and uid 65533 served"
+fi
 exit 0

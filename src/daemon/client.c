@@ -392,6 +392,11 @@ void client_totals(struct uz_stats_end *sum)
 	}
 }
 
+int client_visible_to(const struct client *cl, const struct conn *ctl)
+{
+	return ctl->uid == 0 || ctl->uid == cl->uid;
+}
+
 int client_evict(struct client *cl, struct conn *ctl, uint64_t seq,
 		 const struct uz_ctl_evict *req)
 {
@@ -399,7 +404,7 @@ int client_evict(struct client *cl, struct conn *ctl, uint64_t seq,
 	uint64_t dseq = next_evict_seq++;
 	char buf[32];
 
-	if (ctl->uid != 0 && ctl->uid != cl->uid)
+	if (!client_visible_to(cl, ctl))
 		return -EPERM;
 	if (cl->evict_ctl)
 		return -EBUSY;

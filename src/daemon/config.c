@@ -86,22 +86,39 @@ static int set_log_level(struct config *cfg, const char *v, char *why,
 	return 0;
 }
 
-static int set_evict_timeout(struct config *cfg, const char *v, char *why,
-			     size_t len)
+/* A whole number in [@min, @max] to *@out; -EINVAL if @v is not one. */
+static int parse_count(const char *v, unsigned long min, unsigned long max,
+		       unsigned *out)
 {
 	unsigned long n;
 	char *end;
 
 	errno = 0;
 	n = strtoul(v, &end, 10);
-	if (!isdigit((unsigned char)v[0]) || *end || errno || n == 0 ||
-	    n > UZ_EVICT_TIMEOUT_MAX) {
-		snprintf(why, len, "evict-timeout must be 1 to %d seconds, "
-			 "not '%s'", UZ_EVICT_TIMEOUT_MAX, v);
+	if (!isdigit((unsigned char)v[0]) || *end || errno || n < min || n > max)
 		return -EINVAL;
-	}
-	cfg->evict_timeout = n;
+	*out = (unsigned)n;
 	return 0;
+}
+
+static int set_evict_timeout(struct config *cfg, const char *v, char *why,
+			     size_t len)
+{
+	if (!parse_count(v, 1, UZ_EVICT_TIMEOUT_MAX, &cfg->evict_timeout))
+		return 0;
+	snprintf(why, len, "evict-timeout must be 1 to %d seconds, not '%s'",
+		 UZ_EVICT_TIMEOUT_MAX, v);
+	return -EINVAL;
+}
+
+static int set_user_connections(struct config *cfg, const char *v, char *why,
+				size_t len)
+{
+	if (!parse_count(v, 1, UZ_USER_CONNECTIONS_MAX, &cfg->user_connections))
+		return 0;
+	snprintf(why, len, "user-connections must be 1 to %d, not '%s'",
+		 UZ_USER_CONNECTIONS_MAX, v);
+	return -EINVAL;
 }
 
 /* The keys of [daemon]; one entry per setting. */
@@ -114,6 +131,7 @@ static const struct config_key {
 	{ "codec", set_codec },
 	{ "log-level", set_log_level },
 	{ "evict-timeout", set_evict_timeout },
+	{ "user-connections", set_user_connections },
 };
 
 static char *trim(char *s)

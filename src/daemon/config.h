@@ -8,6 +8,7 @@
 #define UZ_CONFIG_DEFAULT "/etc/uzswap/uzswapd.conf"
 #define UZ_EVICT_TIMEOUT_DEFAULT 120 /* seconds */
 #define UZ_EVICT_TIMEOUT_MAX 86400
+#define UZ_USER_CONNECTIONS_MAX 1000000
 #define UZ_SOCKET_PATH_MAX 108 /* sizeof(sockaddr_un.sun_path) */
 
 struct config {
@@ -16,6 +17,7 @@ struct config {
 	int level;
 	int log_level; /* enum uz_log_level */
 	unsigned evict_timeout;
+	unsigned user_connections; /* per non-root user; 0: a quarter */
 };
 
 /* The built-in defaults: lz4, log level info, evict-timeout 120 s. */

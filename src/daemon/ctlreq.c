@@ -50,7 +50,8 @@ static int ctl_status(struct conn *c, uint64_t seq)
 }
 
 /*
- * Send UZ_MSG_STATS_CLIENT for every client, then UZ_MSG_STATS_END.
+ * Send UZ_MSG_STATS_CLIENT for every client the asker may see (root:
+ * all; others: their own), then UZ_MSG_STATS_END with their sum.
  * With thousands of clients the reply can outgrow the socket buffer of
  * a uzswapctl that is reading it all the same: unlike other replies,
  * this one waits for EPOLLOUT and resumes, by client id, where it was.
@@ -63,6 +64,12 @@ static void stats_pump(struct conn *c)
 	int err;
 
 	while (!t->end_pending && (cl = client_from_id(t->stats_next))) {
+		/* another user's processes are as private as in /proc with
+		 * hidepid: their names and figures are not shown */
+		if (!client_visible_to(cl, c)) {
+			t->stats_next = client_id(cl) + 1;
+			continue;
+		}
 		client_stats(cl, &s);
 		err = msg_send(c->fd, UZ_MSG_STATS_CLIENT, t->stats_seq, &s,
 			       sizeof(s), -1);

@@ -18,6 +18,7 @@
 #include "listen.h"
 #include "log.h"
 #include "msg.h"
+#include "peruid.h"
 #include "server.h"
 
 #define UZ_EVENTS_MAX 64
@@ -92,6 +93,7 @@ void conn_close(struct conn *c)
 	close(c->fd);
 	c->fd = -1;
 	nconns--;
+	peruid_closed(c->uid);
 	/* events for it may still be pending in this round */
 	LIST_REMOVE(c, entry);
 	LIST_INSERT_HEAD(&graveyard, c, entry);
@@ -168,8 +170,8 @@ int conn_send_error(struct conn *c, uint64_t seq, int err, const char *fmt,
 	return err;
 }
 
-/* Refuse a connection beyond the cap, with a reason it can print. */
-static void refuse(int fd)
+/* Refuse a connection beyond a cap, with a reason it can print. */
+static void refuse(int fd, uid_t uid)
 {
 	static uint64_t last_warned;
 	uint64_t now = now_ms();
@@ -177,7 +179,8 @@ static void refuse(int fd)
 	msg_send_error(fd, 0, -EUSERS, "too many connections to uzswapd");
 	close(fd);
 	if (now - last_warned > 10000) {
-		log_warn("refusing connections: %u already open", nconns);
+		log_warn("refusing connections (uid %u): %u open", (unsigned)uid,
+			 nconns);
 		last_warned = now;
 	}
 }
@@ -201,13 +204,17 @@ static void conn_accept(int lfd)
 			}
 			return;
 		}
-		if (nconns >= listen_max_conns()) {
-			refuse(fd);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
+			close(fd);
+			continue;
+		}
+		if (!peruid_allowed(cred.uid, nconns, listen_max_conns(),
+				    uzd.cfg.user_connections)) {
+			refuse(fd, cred.uid);
 			continue;
 		}
 		c = calloc(1, sizeof(*c));
-		if (!c || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
-			free(c);
+		if (!c) {
 			close(fd);
 			continue;
 		}
@@ -223,6 +230,7 @@ static void conn_accept(int lfd)
 		}
 		LIST_INSERT_HEAD(&conns, c, entry);
 		nconns++;
+		peruid_opened(c->uid);
 		new_conns++;
 	}
 }
