@@ -192,9 +192,7 @@ static int agent_setup(int dev_fd, const struct uz_agent_welcome *w)
 		return -errno;
 	uz_agent.arena->codec = w->codec;
 	uz_agent.arena->level = w->level;
-	err = doorbell_open(dev_fd);
-	if (!err)
-		err = blocks_init(uz_agent.arena->rec_count);
+	err = blocks_init(uz_agent.arena->rec_count);
 	if (!err)
 		err = pagemap_open();
 	if (!err)
@@ -259,22 +257,31 @@ void agent_claim_mm(void)
 
 void agent_start(void)
 {
+	static int objects_excluded;
 	struct uz_agent_welcome w;
-	const char *path = msg_socket_path();
+	const char *path;
 	int sock, dev_fd = -1, err;
 
-	if (getenv("UZSWAP_DISABLE"))
-		return;
-	if (strlen(path) >= sizeof(uz_agent.sock_path))
-		return;
-	strcpy(uz_agent.sock_path, path);
-	log_init("libuzswap", getenv("UZSWAP_DEBUG") ? UZ_LOG_DEBUG : UZ_LOG_WARN);
-	trusted_uid_read();
+	/* starting again (aside.c, a forked child): the path we were
+	 * given at first, whatever the environment says now */
+	if (!uz_agent.sock_path[0]) {
+		if (getenv("UZSWAP_DISABLE"))
+			return;
+		path = msg_socket_path();
+		if (strlen(path) >= sizeof(uz_agent.sock_path))
+			return;
+		strcpy(uz_agent.sock_path, path);
+		log_init("libuzswap", getenv("UZSWAP_DEBUG") ? UZ_LOG_DEBUG : UZ_LOG_WARN);
+		trusted_uid_read();
+	}
+	path = uz_agent.sock_path;
 	sock = daemon_dial(path);
 	if (sock < 0)
 		return; /* no daemon: behave as if we were not loaded */
 	agent_claim_mm();
-	dl_iterate_phdr(exclude_object, NULL);
+	if (!objects_excluded) /* once: the table keeps them */
+		dl_iterate_phdr(exclude_object, NULL);
+	objects_excluded = 1;
 	err = arena_make();
 	if (!err)
 		err = handshake(sock, 0, &w, &dev_fd);
@@ -300,7 +307,8 @@ void agent_start(void)
 	err = loop_start();
 	/* the agent thread has its copies: none of ours stays in the
 	 * application's table (or, without the thread, none is used) */
-	fds_leave_app();
+	if (!loop_shares_table())
+		fds_leave_app();
 	if (err) {
 		uz_agent.active = 0;
 		log_warn("not active: agent thread: %s", strerror(-err));
@@ -323,20 +331,31 @@ static void forget_parent_fds(void)
  * forked child whose parent handed it nothing, or a process whose agent
  * stepped aside (aside.c).  The agent's descriptors named here were in
  * another agent thread's table, gone or in the parent. */
-void agent_restart_fresh(void)
+void agent_restart_fresh(int in_child)
 {
+	char path[sizeof(uz_agent.sock_path)];
 	int *token;
 
 	fork_forget();
 	rawkid_forget();
-
+	if (!in_child) {
+		/* ours, and empty: given back, not left mapped and excluded */
+		blocks_free();
+		evict_free();
+		restore_free();
+		codec_close(uz_agent.codec);
+		codec_close(uz_agent.codec2);
+	}
 	munmap(uz_agent.arena, uz_agent.arena_map_len);
 	token = uz_agent.mm_token;
+	memcpy(path, uz_agent.sock_path, sizeof(path));
 	memset(&uz_agent, 0, sizeof(uz_agent));
 	uz_agent.mm_token = token;
+	memcpy(uz_agent.sock_path, path, sizeof(path));
 	forget_parent_fds();
 	/* the parent's staging is a hole here; new staging goes elsewhere */
-	stage_forget();
+	if (in_child)
+		stage_forget();
 	loop_reset_child();
 	agent_start();
 }
@@ -380,8 +399,6 @@ void agent_restart_child(int ufd, int arena_fd, unsigned slot)
 	 * one is enough, and needs no device fd */
 	uz_agent.stage_uffd = fd_hide(uffd_open(-1, UFFD_FEATURE_MOVE, &umo));
 	err = uz_agent.stage_uffd < 0 ? uz_agent.stage_uffd : 0;
-	if (!err)
-		err = doorbell_open(-1);
 	if (!err)
 		err = pagemap_open();
 	if (!err)

@@ -87,7 +87,7 @@ static inline int agent_here(void)
 UZ_HIDDEN void agent_start(void);
 UZ_HIDDEN int agent_connect(int readopt);
 UZ_HIDDEN void agent_disconnect(void);
-UZ_HIDDEN void agent_restart_fresh(void);
+UZ_HIDDEN void agent_restart_fresh(int in_child);
 UZ_HIDDEN void agent_restart_child(int ufd, int arena_fd, unsigned slot);
 /* This address space is ours now (agent_process()): at start, and in a
  * forked child taking over. */
@@ -110,6 +110,8 @@ UZ_HIDDEN int mem_zap(void *p, size_t len);
 UZ_HIDDEN int tasks_each(int (*fn)(pid_t tid, void *arg), void *arg);
 UZ_HIDDEN int thread_spawn(void *(*fn)(void *), size_t stack_size,
 			   pthread_t *out);
+/* Join a thread thread_spawn() left joinable, and free its stack. */
+UZ_HIDDEN void thread_join(pthread_t t);
 UZ_HIDDEN void stat_add(uint64_t *counter, int64_t delta);
 /* A word an agent thread sleeps on instead of a descriptor (the
  * application's threads wake it, and they have none of ours). */

@@ -15,11 +15,15 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/nsfs.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,26 +37,56 @@
 #define UZ_EXPORT __attribute__((visibility("default")))
 #define GONE_WAIT_MS 1000 /* the kernel lets go of an ended thread */
 
-/* unshare() flags that need a process of one thread */
+/* unshare() flags that need a process of one thread, and all it takes */
 #define ONE_THREAD_FLAGS (CLONE_NEWUSER | CLONE_THREAD | CLONE_SIGHAND | CLONE_VM)
+#define UNSHARE_FLAGS                                                       \
+	(CLONE_THREAD | CLONE_SIGHAND | CLONE_VM | CLONE_FS | CLONE_FILES |  \
+	 CLONE_SYSVSEM | CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS |      \
+	 CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |        \
+	 CLONE_NEWTIME)
 
-/* Threads of this process (/proc/self/task), and how many are ours. */
+/* Is @fd a mount namespace, or a user namespace other than ours (that
+ * one is refused whatever the threads), the only ones a second thread
+ * makes setns() refuse? */
+static int setns_wants_one_thread(int fd, int nstype)
+{
+	int type = ioctl(fd, NS_GET_NSTYPE);
+	struct stat a, b;
+
+	if ((type != CLONE_NEWUSER && type != CLONE_NEWNS) ||
+	    (nstype && nstype != type))
+		return 0;
+	if (type == CLONE_NEWNS)
+		return 1;
+	return !fstat(fd, &a) && !stat("/proc/self/ns/user", &b) &&
+	       (a.st_ino != b.st_ino || a.st_dev != b.st_dev);
+}
+
+/* Threads of this process (/proc/self/task), and how many are ours.
+ * No allocation (opendir would malloc): a caller may be a signal
+ * handler that interrupted malloc. */
 static int count_threads(int *agents)
 {
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
+	char buf[4096];
+	int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int n = 0;
+	long got, off;
 
 	*agents = 0;
-	if (!d)
+	if (fd < 0)
 		return -1;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.') {
-			n++;
-			*agents += lifeline_is_agent_thread(atoi(e->d_name));
+	while ((got = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0)
+		for (off = 0; off < got;) {
+			struct dirent64 *e = (struct dirent64 *)(buf + off);
+
+			if (e->d_name[0] != '.') {
+				n++;
+				*agents += lifeline_is_agent_thread(atoi(e->d_name));
+			}
+			off += e->d_reclen;
 		}
-	closedir(d);
-	return n;
+	close(fd);
+	return got < 0 ? -1 : n;
 }
 
 /* Make the call again with the agent out of the way; -1/EINVAL when it
@@ -71,13 +105,20 @@ static long without_agent(long nr, long a, long b)
 			 !lifeline_agents_known(); waited++)
 		nanosleep(&ms, NULL);
 	n = count_threads(&agents);
-	if (!agent_here() || loop_is_agent_thread() || n < 0 || n - agents != 1) {
+	/* a vfork() child shares our memory and agent, not our threads */
+	if (!agent_here() || getpid() != uz_agent.pid ||
+	    loop_is_agent_thread() || n < 0 || n - agents != 1) {
 		errno = EINVAL;
 		return -1;
 	}
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	fork_hold();
+	/* in a signal handler that landed inside fork(): not now */
+	if (!fork_try_hold()) {
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		errno = EINVAL;
+		return -1;
+	}
 	__atomic_add_fetch(&uz_agent.evict_hold, 1, __ATOMIC_SEQ_CST);
 	r = loop_request(LOOP_STEP_ASIDE, 0, 0);
 	if (r) {
@@ -97,7 +138,7 @@ static long without_agent(long nr, long a, long b)
 	r = syscall(nr, a, b);
 	saved = errno;
 	/* a new agent, a new state (evict_hold among it) */
-	agent_restart_fresh();
+	agent_restart_fresh(0);
 	fork_release();
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	errno = saved;
@@ -108,7 +149,8 @@ UZ_EXPORT int unshare(int flags)
 {
 	long r = syscall(SYS_unshare, flags);
 
-	if (r && errno == EINVAL && (flags & ONE_THREAD_FLAGS))
+	if (r && errno == EINVAL && (flags & ONE_THREAD_FLAGS) &&
+	    !(flags & ~UNSHARE_FLAGS))
 		r = without_agent(SYS_unshare, flags, 0);
 	return (int)r;
 }
@@ -116,8 +158,11 @@ UZ_EXPORT int unshare(int flags)
 UZ_EXPORT int setns(int fd, int nstype)
 {
 	long r = syscall(SYS_setns, fd, nstype);
+	int saved = errno;
 
-	if (r && errno == EINVAL)
+	if (r && saved == EINVAL && setns_wants_one_thread(fd, nstype))
 		r = without_agent(SYS_setns, fd, nstype);
+	else
+		errno = saved; /* the checks' own calls may have set it */
 	return (int)r;
 }

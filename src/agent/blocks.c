@@ -18,6 +18,14 @@ static uint32_t mask, count;
 static struct block *snap;
 static uint32_t snap_count;
 
+void blocks_free(void)
+{
+	if (table)
+		map_release(table, (size_t)(mask + 1) * sizeof(*table));
+	table = NULL;
+	count = 0;
+}
+
 int blocks_init(uint32_t capacity)
 {
 	uint32_t n = 64;

@@ -36,6 +36,8 @@ UZ_HIDDEN struct block *blocks_rekey(struct block *b, uint64_t new_addr);
 /* Call @fn on every block (the table must not change meanwhile). */
 UZ_HIDDEN void blocks_for_each(void (*fn)(struct block *, void *), void *arg);
 UZ_HIDDEN uint32_t blocks_count(void);
+/* Unmap the table (the agent stepped aside; nothing is stored). */
+UZ_HIDDEN void blocks_free(void);
 /* Keep a copy of the table as it is now (before a fork), calling @fn on
  * each block copied (one walk of the table, not two), and make the table
  * that copy again (in the forked child); 0 or -ENOMEM. */

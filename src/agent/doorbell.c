@@ -2,46 +2,43 @@
 /*
  * The agent's descriptors live in a table of the agent thread's own
  * (fds.c), so the application's threads, which make requests (loop.c),
- * hold none of them, not even an eventfd to say "look".  They ring a
- * doorbell instead: a page of ours, registered on a userfaultfd that
- * asks for UFFD_FEATURE_EVENT_REMOVE.  MADV_DONTNEED of that page makes
- * the kernel queue a REMOVE event there, which wakes the agent thread's
- * poll; the caller returns once the event has been read.  Nothing of
- * ours touches the page, but the application's mlock()/mlockall() fault
- * it in: those faults are served with a zero page (and a locked page is
- * unlocked before it can be dropped).  No EVENT_FORK: a forked child's
- * copy of the page is unregistered, and the child rings one of its own.
+ * hold none of them, not even an eventfd to say "look".  They send the
+ * agent thread a signal instead, with tgkill(): SIGCANCEL (32), which the
+ * C library keeps for itself (no program may handle, block or wait for
+ * it), aimed at our thread alone, which blocks it and reads it through a
+ * signalfd in its poll.  A thread-directed signal stays with that thread:
+ * the application never sees it.  The ringer does not wait (a ring that
+ * waited in the kernel for the agent thread made a stopped or traced
+ * agent thread unstoppable ringers: no SIGSTOP, no ptrace, no freezer).
+ * Our thread disables cancellation first thing (agent_main), so that a
+ * SIGCANCEL delivered before the block, or past it (glibc's
+ * pthread_sigmask putting a mask back lets it through), cannot end it.
  */
 #include <errno.h>
-#include <sys/mman.h>
+#include <signal.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "doorbell.h"
 #include "fds.h"
-#include "uffd.h"
-#include "uffd_compat.h"
+
+#define BELL_SIGNAL 32 /* glibc's SIGCANCEL */
 
 static int bell_fd = -1;
-static void *bell_page;
 
-int doorbell_open(int dev_fd)
+int doorbell_listen(void)
 {
-	int umo, fd, err;
+	uint64_t mask = 1ull << (BELL_SIGNAL - 1);
+	int fd;
 
-	if (!bell_page)
-		bell_page = map_anon(UZ_PAGE_SIZE, 0);
-	if (!bell_page)
-		return -ENOMEM;
-	fd = uffd_open(dev_fd, UFFD_FEATURE_EVENT_REMOVE, &umo);
+	/* the raw calls: glibc's own refuse its internal signals */
+	if (syscall(SYS_rt_sigprocmask, SIG_BLOCK, &mask, NULL, sizeof(mask)))
+		return -errno;
+	fd = (int)syscall(SYS_signalfd4, -1, &mask, sizeof(mask),
+			  SFD_CLOEXEC | SFD_NONBLOCK);
 	if (fd < 0)
-		return fd;
-	err = uffd_register(fd, (uintptr_t)bell_page, UZ_PAGE_SIZE,
-			    UFFDIO_REGISTER_MODE_MISSING);
-	if (err) {
-		close(fd);
-		return err;
-	}
+		return -errno;
 	bell_fd = fd_hide(fd);
 	return 0;
 }
@@ -51,40 +48,24 @@ int doorbell_fd(void)
 	return bell_fd;
 }
 
-/* the raw calls: madvise() is interposed, and would come back here */
-static int drop_page(void)
-{
-	return (int)syscall(SYS_madvise, bell_page, UZ_PAGE_SIZE, MADV_DONTNEED);
-}
-
 void doorbell_ring(void)
 {
-	if (!bell_page)
-		return;
-	if (drop_page() && errno == EINVAL) {
-		/* the application's mlockall() locked it: locked pages
-		 * cannot be dropped */
-		syscall(SYS_munlock, bell_page, UZ_PAGE_SIZE);
-		drop_page();
-	}
+	pid_t tid = __atomic_load_n(&uz_agent.thread_tid, __ATOMIC_ACQUIRE);
+
+	/* the agent's process id: a vfork() child rings from another */
+	if (tid > 0)
+		syscall(SYS_tgkill, uz_agent.pid, tid, BELL_SIGNAL);
 }
 
 int doorbell_drain(void)
 {
-	struct uffd_msg m[16];
-	ssize_t n;
-	int rung = 0, i;
+	struct signalfd_siginfo si[8];
+	int rung = 0;
 
 	if (bell_fd < 0)
 		return 0;
-	while ((n = read(bell_fd, m, sizeof(m))) > 0) {
+	while (read(bell_fd, si, sizeof(si)) > 0)
 		rung = 1;
-		for (i = 0; i < n / (ssize_t)sizeof(m[0]); i++)
-			if (m[i].event == UFFD_EVENT_PAGEFAULT &&
-			    uffd_fill_range(bell_fd, uffd_op_zero,
-					    (uintptr_t)bell_page, NULL, UZ_PAGE_SIZE))
-				uffd_wake(bell_fd, (uintptr_t)bell_page, UZ_PAGE_SIZE);
-	}
 	return rung;
 }
 

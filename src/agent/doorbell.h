@@ -6,13 +6,12 @@
 
 #include "agent.h"
 
-/* Set it up (at start, and again in a forked child): a page of ours
- * registered on a userfaultfd of its own.  0 or -errno. */
-UZ_HIDDEN int doorbell_open(int dev_fd);
-/* Its userfaultfd, for the agent thread's poll (-1: none). */
+/* Agent thread, as it starts: take rings (a signalfd of our own).
+ * 0 or -errno. */
+UZ_HIDDEN int doorbell_listen(void);
+/* Its descriptor, for the agent thread's poll (-1: none). */
 UZ_HIDDEN int doorbell_fd(void);
-/* Wake the agent thread.  Returns once it has taken the wake-up in
- * (never call it on the agent thread: it would wait for itself). */
+/* Wake the agent thread (never waits; async-signal-safe). */
 UZ_HIDDEN void doorbell_ring(void);
 /* Agent thread: take in every wake-up waiting; non-zero if there was one. */
 UZ_HIDDEN int doorbell_drain(void);

@@ -79,6 +79,17 @@ int evict_stage_reset(void)
 	return stage_map();
 }
 
+void evict_free(void)
+{
+	map_release(uz_agent.out_buf, uz_agent.out_cap);
+	map_release(uz_agent.frame_buf, UZ_FRAME_SIZE);
+	map_release(uz_agent.frame_buf2, UZ_FRAME_SIZE);
+	if (uz_agent.evict_stage)
+		map_release(uz_agent.evict_stage, UZ_BLOCK_SIZE);
+	uz_agent.out_buf = uz_agent.frame_buf = uz_agent.frame_buf2 = NULL;
+	uz_agent.evict_stage = NULL;
+}
+
 int evict_init(void)
 {
 	uz_agent.out_cap = UZ_FRAMES_PER_BLOCK * frame_bound();

@@ -30,4 +30,7 @@ UZ_HIDDEN uint64_t evict_putting_back(void);
 UZ_HIDDEN void evict_run(const struct uz_evict *req, struct uz_evict_done *done,
 		  void (*progress)(uint64_t done_bytes, uint64_t target));
 
+/* Unmap the eviction buffers and staging (the agent stepped aside). */
+UZ_HIDDEN void evict_free(void);
+
 #endif

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -49,11 +50,31 @@
  */
 static struct {
 	int app_end[2]; /* in the application's table: parent's, child's */
+	ino_t app_ino[2]; /* which sockets they are: another thread may
+			   * dup2() onto those numbers meanwhile */
 	pid_t app_tid;  /* the forking thread */
 	int link;	/* the parent's end, in the agent thread's table */
 	int slot;	/* the child's holder slot, -1: none */
 	int fallback;	/* no slot: bring everything back instead */
-} pending = { { -1, -1 }, 0, -1, -1, 0 };
+} pending = { { -1, -1 }, { 0, 0 }, 0, -1, -1, 0 };
+
+/* Is @fd still the socket whose inode is @ino? */
+static int same_socket(int fd, ino_t ino)
+{
+	struct stat st;
+
+	return fd >= 0 && !fstat(fd, &st) && S_ISSOCK(st.st_mode) && st.st_ino == ino;
+}
+
+/* Close @i's end in the application's table if it is still ours. */
+static void app_end_close(int i)
+{
+	if (same_socket(pending.app_end[i], pending.app_ino[i]))
+		fd_close(pending.app_end[i]);
+	else
+		fd_forget(pending.app_end[i]); /* the application's now */
+	pending.app_end[i] = -1;
+}
 
 static struct kid {
 	int fd;
@@ -100,6 +121,10 @@ int fork_prepare(void)
 	}
 	pending.link = pending.app_end[0] < 0 ? -EBADF :
 		       fds_pull(pending.app_tid, pending.app_end[0]);
+	if (pending.link >= 0 && !same_socket(pending.link, pending.app_ino[0])) {
+		fd_close(pending.link);
+		pending.link = -ESTALE; /* the number is another file now */
+	}
 	if (pending.link < 0) {
 		log_warn("fork: no link to the child: %s; bringing evicted "
 			 "memory back first", strerror(-pending.link));
@@ -126,8 +151,8 @@ int fork_prepare(void)
 }
 
 /* Send the child its uffd and the arena ('U' with both) or tell it to
- * start afresh. */
-static void send_child(int fd)
+ * start afresh.  0, or -errno when the child cannot be reached. */
+static int send_child(int fd)
 {
 	char tag = fd >= 0 ? 'U' : 'N';
 	char cbuf[CMSG_SPACE(2 * sizeof(int))] = { 0 };
@@ -146,8 +171,11 @@ static void send_child(int fd)
 		c->cmsg_len = CMSG_LEN(sizeof(fds));
 		memcpy(CMSG_DATA(c), fds, sizeof(fds));
 	}
-	if (sendmsg(pending.link, &mh, MSG_NOSIGNAL) < 0)
+	if (sendmsg(pending.link, &mh, MSG_NOSIGNAL) < 0) {
 		log_warn("fork: cannot reach the child: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
 }
 
 /* Events of a starting child read while its parent serves its uffd:
@@ -232,10 +260,11 @@ static void nurse_read(int ufd)
  * come (the forking thread's holds the request channel, and we run
  * inside serving it): a wake-up is only drained, and repeated after.
  */
-static void nurse_child(int ufd, int link)
+static int nurse_child(int ufd, int link)
 {
 	static char answer[1 + sizeof(nursed)];
-	int woken = 0;
+	int woken = 0, said = 0;
+	ssize_t got;
 	char c;
 
 	n_nursed = 0;
@@ -254,8 +283,12 @@ static void nurse_child(int ufd, int link)
 			woken = doorbell_drain() || woken;
 		if (!p[1].revents)
 			continue;
-		/* 'R', or the child is gone (then seen again among the kids) */
-		if (recv(link, &c, 1, MSG_DONTWAIT) == 1 && c == 'R') {
+		/* 'R'; or the link ended first: the child is gone, or its
+		 * agent could not take over */
+		got = recv(link, &c, 1, MSG_DONTWAIT);
+		said = got == 0 || (got < 0 && errno != EAGAIN) ? -1 : 0;
+		if (got == 1 && c == 'R') {
+			said = 1;
 			nurse_read(ufd); /* whatever came before its 'R' */
 			answer[0] = 'A';
 			memcpy(answer + 1, nursed, n_nursed * sizeof(nursed[0]));
@@ -267,6 +300,7 @@ static void nurse_child(int ufd, int link)
 		break;
 	}
 	(void)woken; /* the main loop looks at every flag on its next turn */
+	return said;
 }
 
 /* The child's side: our threads run; take the parent's events, act on
@@ -326,9 +360,17 @@ int fork_done(void)
 
 		test_delay("UZSWAP_TEST_FORK_DELAY_MS", &late_ms);
 	}
-	send_child(pending.slot >= 0 ? ufd : -1);
-	if (ufd >= 0 && pending.slot >= 0)
-		nurse_child(ufd, pending.link);
+	if (send_child(pending.slot >= 0 ? ufd : -1) < 0 ||
+	    (ufd >= 0 && pending.slot >= 0 && nurse_child(ufd, pending.link) < 0)) {
+		if (ufd >= 0 && pending.slot >= 0) {
+			/* the child's own agent did not take over (its link
+			 * was lost, or it could not start): its evicted pages
+			 * go in from here, as a raw clone's do; a dead one is
+			 * let go at once */
+			rawkid_adopt_forked(ufd, nursed, n_nursed);
+			ufd = -1;
+		}
+	}
 	if (ufd >= 0 && pending.slot >= 0 && n_kids < UZ_MAX_HOLDERS) {
 		close(ufd);
 		kids[n_kids].fd = pending.link;
@@ -414,6 +456,11 @@ void fork_hold(void)
 	pthread_mutex_lock(&fork_lock);
 }
 
+int fork_try_hold(void)
+{
+	return !holding_fork_lock && !pthread_mutex_trylock(&fork_lock);
+}
+
 void fork_release(void)
 {
 	pthread_mutex_unlock(&fork_lock);
@@ -431,8 +478,14 @@ void fork_prepare_hook(void)
 	pending.app_tid = (pid_t)syscall(SYS_gettid);
 	if (uz_agent.fork_event &&
 	    !socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pending.app_end)) {
-		pending.app_end[0] = fd_hide(pending.app_end[0]);
-		pending.app_end[1] = fd_hide(pending.app_end[1]);
+		struct stat st;
+		int i;
+
+		for (i = 0; i < 2; i++) {
+			pending.app_end[i] = fd_hide(pending.app_end[i]);
+			pending.app_ino[i] = fstat(pending.app_end[i], &st) ?
+						     0 : st.st_ino;
+		}
 	}
 	/* our stack pointer: the child's hook runs below it before the
 	 * child's agent thread exists (see loop.c) */
@@ -442,8 +495,7 @@ void fork_prepare_hook(void)
 		loop_request(LOOP_RESTORE_RANGE, 0, UINT64_MAX);
 	/* the agent thread has its copy (or none: then the child sees the
 	 * link end at once and starts afresh) */
-	fd_close(pending.app_end[0]);
-	pending.app_end[0] = -1;
+	app_end_close(0);
 	{
 		static int freeze_ms = -1;
 
@@ -457,8 +509,7 @@ void fork_parent_hook(void)
 		return;
 	/* the child's end is the child's now: its death hangs the link up
 	 * (the agent thread may wait on that in LOOP_FORK_DONE) */
-	fd_close(pending.app_end[1]);
-	pending.app_end[1] = -1;
+	app_end_close(1);
 	loop_request(LOOP_FORK_DONE, 0, 0);
 	__atomic_store_n(&uz_agent.fork_pending, 0, __ATOMIC_SEQ_CST);
 	holding_fork_lock = 0;
@@ -491,16 +542,22 @@ static int child_receive(int sock, int *arena_fd)
 	if (n != 1 || recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) != 1 || tag != 'U')
 		return -1;
 	c = CMSG_FIRSTHDR(&mh);
-	if (c && c->cmsg_type == SCM_RIGHTS &&
-	    c->cmsg_len == CMSG_LEN(sizeof(fds)))
-		memcpy(fds, CMSG_DATA(c), sizeof(fds));
-	if (fds[0] < 0 || fds[1] < 0) {
-		if (fds[0] >= 0)
-			close(fds[0]);
-		if (fds[1] >= 0)
-			close(fds[1]);
-		return -1;
+	if (c && c->cmsg_type == SCM_RIGHTS && c->cmsg_len >= CMSG_LEN(0)) {
+		size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+		/* a full table takes what fits and truncates the rest: a
+		 * uffd kept from that would hold our registrations */
+		memcpy(fds, CMSG_DATA(c), (n < 2 ? n : 2) * sizeof(int));
+		if (n != 2 || (mh.msg_flags & MSG_CTRUNC)) {
+			if (n >= 1)
+				close(fds[0]);
+			if (n >= 2)
+				close(fds[1]);
+			fds[0] = fds[1] = -1;
+		}
 	}
+	if (fds[0] < 0 || fds[1] < 0)
+		return -1;
 	*arena_fd = fds[1];
 	return fds[0];
 }
@@ -521,6 +578,11 @@ void fork_child_hook(void)
 	/* the parent's links are in its agent thread's table, not here */
 	n_kids = 0;
 	uz_agent.uplink = pending.link = -1;
+	/* another thread of the parent may have dup2()ed onto it */
+	if (!same_socket(pending.app_end[1], pending.app_ino[1])) {
+		fd_forget(pending.app_end[1]);
+		pending.app_end[1] = -1;
+	}
 	ufd = pending.app_end[1] >= 0 ?
 		child_receive(pending.app_end[1], &arena_fd) : -1;
 	if (ufd >= 0) {
@@ -529,14 +591,21 @@ void fork_child_hook(void)
 		/* the parent serves our uffd until child_handoff */
 		uz_agent.hold_uffd = 1;
 		agent_restart_child(ufd, arena_fd, pending.slot);
-		child_handoff();
-		/* our agent thread has its copies (uplink among them); a
-		 * child without one keeps them (its uffd must stay open) */
-		if (uz_agent.active)
+		if (uz_agent.active) {
+			child_handoff();
+			/* our agent thread has its copies (uplink among them) */
+			if (!loop_shares_table())
+				fds_leave_app();
+		} else {
+			/* no agent here (a full descriptor table, say): hang
+			 * up without 'R', and the parent fills our evicted
+			 * memory as a raw clone's (nurse_child) */
 			fds_leave_app();
+			agent_restart_fresh(1);
+		}
 	} else {
 		fd_close(pending.app_end[1]);
-		agent_restart_fresh();
+		agent_restart_fresh(1);
 	}
 	pending.app_end[1] = -1;
 	pending.slot = -1;

@@ -15,6 +15,8 @@ UZ_HIDDEN void fork_prepare_hook(void);
  * another agent's. */
 UZ_HIDDEN void fork_forget(void);
 UZ_HIDDEN void fork_hold(void);
+/* The same, unless a fork is under way (1: held). */
+UZ_HIDDEN int fork_try_hold(void);
 UZ_HIDDEN void fork_release(void);
 UZ_HIDDEN void fork_parent_hook(void);
 UZ_HIDDEN void fork_child_hook(void);

@@ -171,6 +171,8 @@ void restore_everything(void)
 static int step_aside(void)
 {
 	rawkid_drain();
+	if (rawkid_busy())
+		return -EBUSY; /* a raw clone's child not filled: stay */
 	restore_range(0, UINT64_MAX);
 	if (blocks_count())
 		return -EBUSY; /* something could not come back: stay */
@@ -264,22 +266,31 @@ static int serve_daemon(void)
 	}
 }
 
-/* Set once the agent thread has its own descriptor table (1), or could
- * not take one (2): until then ours are in the application's only. */
+/* Set once the agent thread has its own descriptor table (1), could not
+ * start (2), or shares the application's (3: unshare() refused, by a
+ * seccomp filter say): until then ours are in the application's only. */
 static unsigned table_state;
 static int table_err;
 
-static void own_table_said(int err)
+static void own_table_said(unsigned state, int err)
 {
 	table_err = err;
-	__atomic_store_n(&table_state, err ? 2 : 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&table_state, state, __ATOMIC_RELEASE);
 	syscall(SYS_futex, &table_state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+int loop_shares_table(void)
+{
+	return __atomic_load_n(&table_state, __ATOMIC_ACQUIRE) == 3;
 }
 
 static void *agent_main(void *arg)
 {
 	uint64_t last_try = 0, last_scan = 0, spin_until = 0;
+	int shared;
 
+	/* before anyone can ring (doorbell.c): no SIGCANCEL may end us */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	__atomic_store_n(&uz_agent.thread_tid, (pid_t)syscall(SYS_gettid),
 			 __ATOMIC_RELAXED);
 	creds_thread_start();
@@ -287,11 +298,11 @@ static void *agent_main(void *arg)
 	{
 		int err = fds_take_own_table();
 
-		if (err) {
-			own_table_said(err);
-			log_err("no descriptor table of our own: %s", strerror(-err));
-			return arg;
-		}
+		if (err)
+			log_warn("no descriptor table of our own (%s): the "
+				 "agent's descriptors stay in the application's",
+				 strerror(-err));
+		shared = err != 0;
 	}
 	/* started from here, they share our table: the worker reads the
 	 * arena through its descriptor.  Both are optional.  Only then is
@@ -302,7 +313,16 @@ static void *agent_main(void *arg)
 		log_warn("no filler thread: restores fault their huge pages in");
 	if (worker_start())
 		log_warn("no worker thread: a block is encoded on one core");
-	own_table_said(0);
+	/* after starting them: glibc's pthread_sigmask, putting a mask
+	 * back, unblocks the signal the doorbell uses */
+	{
+		int err = doorbell_listen();
+
+		if (err)
+			log_err("no doorbell: %s; requests wait for the next "
+				"turn of the loop (up to a second)", strerror(-err));
+	}
+	own_table_said(shared ? 3 : 1, 0);
 	while (!quitting) {
 		/* a starting child's parent still serves our uffd and holds
 		 * events we have yet to act on (fork.c nurse_child) */
@@ -393,13 +413,13 @@ static void *agent_main(void *arg)
 void loop_wake(void)
 {
 	/* the agent thread looks at every flag on each turn of its loop */
-	if (!loop_is_agent_thread())
+	if (uz_agent.active && !loop_is_agent_thread())
 		doorbell_ring();
 }
 
 void loop_join(void)
 {
-	pthread_join(uz_agent.thread, NULL);
+	thread_join(uz_agent.thread);
 }
 
 int loop_start(void)

@@ -21,6 +21,9 @@ UZ_HIDDEN int loop_start(void);
 /* After LOOP_STEP_ASIDE succeeded: wait until the agent's threads have
  * ended (not on the agent thread). */
 UZ_HIDDEN void loop_join(void);
+/* The agent thread could not take a descriptor table of its own: ours
+ * stay in the application's (marked, stepped over by close_range). */
+UZ_HIDDEN int loop_shares_table(void);
 /* On the agent thread: bring back everything evicted. */
 UZ_HIDDEN void restore_everything(void);
 /* Wake the agent thread. */

@@ -547,7 +547,21 @@ static void take_staged(uint32_t ki)
 			"go in: %s", (unsigned long)addr, strerror(-err));
 }
 
-void rawkid_adopt(int ufd, int from_snapshot)
+/* What the child did before we took it, in messages someone else read. */
+static void seen_events(struct kid *k, const struct uffd_msg *m, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		if (m[i].event == UFFD_EVENT_REMOVE || m[i].event == UFFD_EVENT_UNMAP)
+			child_dropped(k, m[i].arg.remove.start, m[i].arg.remove.end);
+		else if (m[i].event == UFFD_EVENT_REMAP)
+			child_moved(k, m[i].arg.remap.from, m[i].arg.remap.to,
+				    m[i].arg.remap.len);
+}
+
+static void adopt(int ufd, int from_snapshot, const struct uffd_msg *seen,
+		  unsigned n_seen)
 {
 	struct kid *k = kid_new(ufd);
 	uint32_t ki;
@@ -560,10 +574,21 @@ void rawkid_adopt(int ufd, int from_snapshot)
 	else
 		blocks_for_each(take_each, k);
 	events_tasks_each(take_moved, k);
+	seen_events(k, seen, n_seen);
 	log_info("a child made without fork() (raw clone): filling its %u "
 		 "evicted frames", k->n);
 	take_staged(ki); /* may queue its children: kids may move */
 	kid_start(&kids[ki]);
+}
+
+void rawkid_adopt(int ufd, int from_snapshot)
+{
+	adopt(ufd, from_snapshot, NULL, 0);
+}
+
+void rawkid_adopt_forked(int ufd, const struct uffd_msg *seen, unsigned n_seen)
+{
+	adopt(ufd, 1, seen, n_seen);
 }
 
 void rawkid_forget(void)

@@ -13,6 +13,12 @@
  * copy made before a fork() (a child copied during its freeze), and owns
  * @ufd from here. */
 UZ_HIDDEN void rawkid_adopt(int ufd, int from_snapshot);
+/* A fork()'s child whose own agent did not take over (no link, or it
+ * could not start): filled like a raw clone's from the fork's snapshot,
+ * after the @n_seen events of it read meanwhile (fork.c's nurse). */
+struct uffd_msg;
+UZ_HIDDEN void rawkid_adopt_forked(int ufd, const struct uffd_msg *seen,
+				   unsigned n_seen);
 /* Children still being filled: their uffds for the main loop's poll (at
  * most @max), and whether any is left. */
 UZ_HIDDEN int rawkid_pollfds(struct pollfd *p, int max);

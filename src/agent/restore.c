@@ -53,6 +53,17 @@ static int finish_one(struct block *b);
 static uint64_t prefetch_next; /* next block to restore ahead */
 static unsigned prefetch_left;
 
+void restore_free(void)
+{
+	map_release(dec_buf, UZ_FRAME_SIZE);
+	map_release(payload, PAYLOAD_MAX);
+	map_release(deferred, DEFER_MAX * sizeof(*deferred));
+	dec_buf = payload = NULL;
+	deferred = NULL;
+	n_deferred = 0;
+	stage_free();
+}
+
 int restore_init(void)
 {
 	dec_buf = map_anon(UZ_FRAME_SIZE, 0);

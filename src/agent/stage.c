@@ -110,7 +110,7 @@ void stage_stop(void)
 	pthread_setschedparam(filler, SCHED_OTHER, &normal);
 	__atomic_store_n(&filler_quit, 1, __ATOMIC_RELEASE);
 	word_bump(&filler_wakes);
-	pthread_join(filler, NULL);
+	thread_join(filler);
 	filler_running = filler_quit = 0;
 }
 
@@ -227,6 +227,19 @@ void stage_forget(void)
 	wanted = 0;
 	filler_running = 0;
 	worker_reset();
+}
+
+void stage_free(void)
+{
+	int i;
+
+	for (i = 0; i < UZ_STAGES; i++) {
+		if (blocks[i])
+			map_release(blocks[i], UZ_BLOCK_SIZE);
+		blocks[i] = NULL;
+		state[i] = ST_EMPTY;
+	}
+	wanted = 0;
 }
 
 void stage_reset(void)

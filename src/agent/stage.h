@@ -28,6 +28,8 @@ struct block;
  * Returns 0 or -EBADMSG when a frame fails its checksum. */
 UZ_HIDDEN int stage_decode_split(const struct block *b, uint8_t *stage);
 
+/* Unmap the staging blocks (the agent stepped aside: they are ours). */
+UZ_HIDDEN void stage_free(void);
 /* End the filler thread and wait for it (agent thread only). */
 UZ_HIDDEN void stage_stop(void);
 /* Ask the filler for ready blocks (something was evicted). */

@@ -44,6 +44,8 @@ void *map_anon(size_t len, int huge)
 
 void map_release(void *p, size_t len)
 {
+	if (!p)
+		return;
 	syscall(SYS_munmap, p, len);
 	regions_unexclude((uint64_t)p, len);
 }
@@ -62,10 +64,14 @@ void *map_aligned(size_t len, size_t align, int huge)
 		syscall(SYS_munmap, p, a - p);
 	if (a + len < p + len + align)
 		syscall(SYS_munmap, a + len, p + len + align - (a + len));
+	if (regions_exclude((uint64_t)a, len)) {
+		/* the table is full: it would be the application's */
+		syscall(SYS_munmap, a, len);
+		return NULL;
+	}
 	if (huge)
 		madvise(a, len, MADV_HUGEPAGE);
 	madvise(a, len, MADV_DONTDUMP);
-	regions_exclude((uint64_t)a, len);
 	return a;
 }
 
@@ -103,6 +109,28 @@ int mem_zap(void *p, size_t len)
 	return madvise(p, len, MADV_DONTNEED) ? -errno : 0;
 }
 
+/* The stacks of joinable agent threads, given back when they are
+ * joined (an agent that steps aside ends its threads). */
+#define MAX_JOINABLE 8
+static struct {
+	pthread_t t;
+	void *stack;
+	size_t size;
+} joinable[MAX_JOINABLE];
+
+static void stack_note(pthread_t t, void *stack, size_t size)
+{
+	unsigned i;
+
+	for (i = 0; i < MAX_JOINABLE; i++)
+		if (!joinable[i].stack) {
+			joinable[i].t = t;
+			joinable[i].stack = stack;
+			joinable[i].size = size;
+			return;
+		}
+}
+
 /*
  * Start a detached agent thread on a stack of its own (mapped directly,
  * like all agent memory).  It starts with every signal blocked: the
@@ -134,11 +162,25 @@ int thread_spawn(void *(*fn)(void *), size_t stack_size, pthread_t *out)
 		map_release(stack, stack_size);
 		return err;
 	}
-	if (out)
+	if (out) {
 		*out = t;
-	else
+		stack_note(t, stack, stack_size);
+	} else {
 		pthread_detach(t);
+	}
 	return 0;
+}
+
+void thread_join(pthread_t t)
+{
+	unsigned i;
+
+	pthread_join(t, NULL);
+	for (i = 0; i < MAX_JOINABLE; i++)
+		if (joinable[i].stack && pthread_equal(joinable[i].t, t)) {
+			map_release(joinable[i].stack, joinable[i].size);
+			joinable[i].stack = NULL;
+		}
 }
 
 uint64_t now_ns(void)

@@ -70,7 +70,7 @@ void worker_stop(void)
 		return;
 	__atomic_store_n(&quit, 1, __ATOMIC_RELEASE);
 	word_bump(&wakes);
-	pthread_join(thread, NULL);
+	thread_join(thread);
 	running = quit = 0;
 }
 

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fork() when the application's descriptors get in the way of the link
+ * the agent hands a child down (fork.c): another thread dup2()ing onto
+ * the numbers the link sits at during the fork (1 child in 10 read
+ * wrong bytes), and a table with only a few free slots, too few for the
+ * child to start an agent of its own (the child hung).  Every child
+ * must read every evicted byte: from its own agent, or filled by its
+ * parent's.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "itest.h"
+
+#define LEN (8 * IT_MB)
+#define FORKS 150
+
+static uint8_t *mem;
+static volatile int stop;
+static int devnull;
+
+/* Our own descriptors, again and again, at the agent's numbers. */
+static void *dup2_loop(void *arg)
+{
+	while (!stop) {
+		for (int fd = 900; fd < 908; fd++)
+			dup2(devnull, fd);
+		for (volatile int spin = 0; spin < 200000; spin++)
+			;
+		for (int fd = 900; fd < 908; fd++)
+			close(fd);
+	}
+	return arg;
+}
+
+/* Fork; the child checks every byte within 20 s.  0 when it did. */
+static int child_reads(uint64_t seed)
+{
+	pid_t c = fork();
+	int st;
+
+	it_assert(c >= 0, "fork: %s", strerror(errno));
+	if (!c) {
+		alarm(20);
+		_exit(it_check(mem, LEN, seed) < 0 ? 0 : 1);
+	}
+	it_assert(waitpid(c, &st, 0) == c, "waitpid failed");
+	return WIFEXITED(st) && !WEXITSTATUS(st) ? 0 : st;
+}
+
+static void dup2_race(void)
+{
+	pthread_t t;
+	int i, bad = 0;
+
+	pthread_create(&t, NULL, dup2_loop, NULL);
+	for (i = 0; i < FORKS; i++)
+		bad += child_reads(41) != 0;
+	stop = 1;
+	pthread_join(t, NULL);
+	it_assert(!bad, "%d of %d children read wrong bytes or hung while "
+		  "another thread dup2()ed onto 900..907", bad, FORKS);
+	printf("dup2 onto the link's numbers during %d forks: every child right\n",
+	       FORKS);
+}
+
+/* A table of 64 with @free slots left: the child cannot start an agent */
+static void nearly_full(int free_slots)
+{
+	struct rlimit old, rl = { 64, 64 };
+	int st, fd, got[64], n = 0;
+
+	getrlimit(RLIMIT_NOFILE, &old);
+	it_assert(!setrlimit(RLIMIT_NOFILE, &rl), "setrlimit");
+	while ((fd = dup(devnull)) >= 0)
+		got[n++] = fd;
+	for (int i = 0; i < free_slots && n; i++)
+		close(got[--n]);
+	st = child_reads(41);
+	while (n)
+		close(got[--n]);
+	setrlimit(RLIMIT_NOFILE, &old);
+	it_assert(!st, "%d free descriptor slots at fork: the child read "
+		  "wrong bytes or hung (status %#x)", free_slots, st);
+	printf("%d free descriptor slots at fork: the child right\n", free_slots);
+}
+
+int main(int argc, char **argv)
+{
+	it_setup(argc, argv);
+	alarm(300);
+	mem = it_alloc(LEN, 1);
+	it_fill(mem, LEN, 41);
+	it_evict_all();
+	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	it_assert(devnull >= 0, "cannot open /dev/null");
+	dup2_race();
+	nearly_full(2);
+	nearly_full(5);
+	it_assert(it_check(mem, LEN, 41) < 0, "the parent reads wrong bytes");
+	return 0;
+}
