@@ -78,6 +78,58 @@ g=$(got)
 [ "$g" = "hello 1 fds" ] || t_fail "a program of uid 65534 did not use its own user's server: $g"
 echo "program of uid 65534, server of its own uid: used"
 
+# --- who may opt in: root, those who could make a kernel-mode
+# userfaultfd themselves (CAP_SYS_PTRACE), and allow= (by default the
+# group uzswap); a refused program runs without the agent, one log line
+# threads UID [CAPS]: the thread count of a program of UID under the agent
+threads() {
+	uid=$1
+	shift
+	UZSWAP_SOCKET=$SOCK setpriv --reuid="$uid" --regid="$uid" --clear-groups "$@" \
+		env LD_PRELOAD="$agent" sh -c 'set -- /proc/$$/task/*; echo $#' \
+		2>"$T_DIR/agent.err" ||
+		t_fail "a program of uid $uid failed under the agent"
+}
+daemon_with() {
+	[ -n "${DPID:-}" ] && { kill "$DPID"; wait "$DPID" 2>/dev/null; }
+	printf '[daemon]\n%s\n' "$1" >"$T_DIR/uzswapd.conf"
+	t_daemon_start
+}
+daemon_with ""
+[ "$(threads 0)" -gt 1 ] || t_fail "root was refused"
+getent group uzswap >/dev/null || {
+	[ "$(threads 65534)" = 1 ] || t_fail "uid 65534 opted in by default"
+	[ "$(grep -c "may not opt in" "$T_DIR/agent.err")" = 1 ] ||
+		t_fail "the refused program did not say so once: $(cat "$T_DIR/agent.err")"
+	grep -q "uid 65534 may not opt in" "$T_DIR/uzswapd.log" ||
+		t_fail "uzswapd did not log the refusal"
+	echo "default: uid 65534 refused (runs without the agent, one line)"
+}
+[ "$(threads 65534 --inh-caps=+sys_ptrace --ambient-caps=+sys_ptrace)" -gt 1 ] ||
+	t_fail "uid 65534 with CAP_SYS_PTRACE was refused"
+echo "uid 65534 with CAP_SYS_PTRACE: allowed (it could make a userfaultfd itself)"
+daemon_with "allow=user:65534"
+[ "$(threads 65534)" -gt 1 ] || t_fail "allow=user:65534 refused uid 65534"
+[ "$(threads 65533)" = 1 ] || t_fail "allow=user:65534 let uid 65533 in"
+daemon_with "allow=group:65534"
+[ "$(threads 65534)" -gt 1 ] || t_fail "allow=group:65534 refused gid 65534"
+echo "allow=user:65534 and allow=group:65534: allowed; uid 65533 not"
+# a systemd unit: a cgroup of that name (cgroup v2), removed after
+CG=/sys/fs/cgroup/unified
+if [ -w "$CG/cgroup.procs" ] && mkdir "$CG/uztest-$$.service" 2>/dev/null; then
+	daemon_with "allow=unit:uztest-$$.service"
+	n=$(UZSWAP_SOCKET=$SOCK sh -c 'echo $$ >"$1/cgroup.procs" && exec setpriv \
+		--reuid=65534 --regid=65534 --clear-groups env LD_PRELOAD="$2" \
+		sh -c '"'"'set -- /proc/$$/task/*; echo $#'"'"'' sh "$CG/uztest-$$.service" "$agent")
+	rmdir "$CG/uztest-$$.service"
+	[ "$n" -gt 1 ] || t_fail "allow=unit: refused a process of that unit"
+	[ "$(threads 65534)" = 1 ] || t_fail "allow=unit: let a process of no unit in"
+	echo "allow=unit:NAME: a process in that unit's cgroup allowed, others not"
+fi
+kill "$DPID"
+wait "$DPID" 2>/dev/null
+rm -f "$T_DIR/uzswapd.conf"
+
 # a daemon that does not accept: stopped, its backlog filled
 t_daemon_start
 kill -STOP "$DPID"

@@ -298,7 +298,8 @@ void agent_start(void)
 	if (dev_fd >= 0)
 		close(dev_fd);
 	if (err) {
-		log_warn("not active: %s", strerror(-err));
+		if (err != -EPERM) /* a refusal was said: one line */
+			log_warn("not active: %s", strerror(-err));
 		fd_close(sock);
 		return;
 	}

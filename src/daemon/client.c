@@ -17,6 +17,7 @@
 #include "latency.h"
 #include "log.h"
 #include "msg.h"
+#include "policy.h"
 #include "procfs.h"
 #include "server.h"
 #include "size.h"
@@ -132,6 +133,11 @@ static int conn_alive(const struct conn *c)
 }
 
 /* The checks of a hello, in the order an agent could get them wrong. */
+static int fresh_agent(const struct uz_agent_hello *h)
+{
+	return !h->holder && !(h->flags & UZ_HELLO_READOPT);
+}
+
 static int hello_check(struct conn *c, const struct uz_agent_hello *h,
 		       int fd, char *why, size_t len)
 {
@@ -176,6 +182,11 @@ static int hello_check(struct conn *c, const struct uz_agent_hello *h,
 		snprintf(why, len, "arena slot %u out of range", h->holder);
 		return -EINVAL;
 	}
+	/* a fresh agent (not a forked child's, not one re-attaching: they
+	 * have their userfaultfd and get no device descriptor) */
+	if (fresh_agent(h) &&
+	    !policy_may_opt_in(&uzd.cfg, c->pid, c->uid, c->gid, why, len))
+		return -EPERM; /* logged (rate-limited) as it is dropped */
 	return 0;
 }
 
@@ -224,11 +235,11 @@ int client_hello(struct conn *c, const struct uz_msg *m, int fd,
 	w.client_id = cl->id;
 	w.codec = uzd.cfg.codec;
 	w.level = uzd.cfg.level;
-	if (uzd.uffd_dev >= 0)
+	if (uzd.uffd_dev >= 0 && fresh_agent(h))
 		w.flags |= UZ_WELCOME_UFFD_DEV;
 	/* a failed send drops the connection, and with it the client */
 	if (!conn_send(c, UZ_MSG_AGENT_WELCOME, m->hdr.seq, &w, sizeof(w),
-		       uzd.uffd_dev))
+		       fresh_agent(h) ? uzd.uffd_dev : -1))
 		server_status_soon();
 	return 0;
 

@@ -3,6 +3,8 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +123,95 @@ static int set_user_connections(struct config *cfg, const char *v, char *why,
 	return -EINVAL;
 }
 
+/* One word of allow=: all, user:NAME|UID, group:NAME|GID, unit:NAME. */
+static int allow_word(struct allow_rule *r, const char *w, char *why, size_t len)
+{
+	const char *v = strchr(w, ':');
+	char *end;
+	unsigned long id;
+
+	memset(r, 0, sizeof(*r));
+	if (!strcmp(w, "all")) {
+		r->kind = ALLOW_ALL;
+		return 0;
+	}
+	if (!v || !v[1])
+		goto bad;
+	v++;
+	if (!strncmp(w, "unit:", 5)) {
+		if (strlen(v) >= sizeof(r->unit) || strchr(v, '/'))
+			goto bad;
+		r->kind = ALLOW_UNIT;
+		strcpy(r->unit, v);
+		return 0;
+	}
+	if (strncmp(w, "user:", 5) && strncmp(w, "group:", 6))
+		goto bad;
+	r->kind = w[0] == 'u' ? ALLOW_USER : ALLOW_GROUP;
+	errno = 0;
+	id = strtoul(v, &end, 10);
+	if (isdigit((unsigned char)v[0]) && !*end && !errno && id < 0xffffffffUL) {
+		r->id = (unsigned)id;
+		return 0;
+	}
+	if (r->kind == ALLOW_USER) {
+		const struct passwd *pw = getpwnam(v);
+
+		if (!pw) {
+			snprintf(why, len, "allow: no user '%s'", v);
+			return -EINVAL;
+		}
+		r->id = pw->pw_uid;
+	} else {
+		const struct group *gr = getgrnam(v);
+
+		if (!gr) {
+			snprintf(why, len, "allow: no group '%s'", v);
+			return -EINVAL;
+		}
+		r->id = gr->gr_gid;
+	}
+	return 0;
+bad:
+	snprintf(why, len, "allow: '%s' is not all, user:NAME, group:NAME or "
+		 "unit:NAME", w);
+	return -EINVAL;
+}
+
+int config_set_allow(struct config *cfg, const char *value, char *why,
+		     size_t len)
+{
+	char buf[1024], *w, *save;
+	struct config tmp;
+	int err;
+
+	if (strlen(value) >= sizeof(buf)) {
+		snprintf(why, len, "allow: longer than %zu bytes", sizeof(buf) - 1);
+		return -EINVAL;
+	}
+	strcpy(buf, value);
+	tmp.n_allow = 0;
+	for (w = strtok_r(buf, " ,\t", &save); w; w = strtok_r(NULL, " ,\t", &save)) {
+		if (tmp.n_allow == UZ_ALLOW_MAX) {
+			snprintf(why, len, "allow: more than %d entries", UZ_ALLOW_MAX);
+			return -EINVAL;
+		}
+		err = allow_word(&tmp.allow[tmp.n_allow], w, why, len);
+		if (err)
+			return err;
+		tmp.n_allow++;
+	}
+	memcpy(cfg->allow, tmp.allow, sizeof(cfg->allow));
+	cfg->n_allow = tmp.n_allow;
+	cfg->allow_set = 1;
+	return 0;
+}
+
+static int set_allow(struct config *cfg, const char *v, char *why, size_t len)
+{
+	return config_set_allow(cfg, v, why, len);
+}
+
 /* The keys of [daemon]; one entry per setting. */
 static const struct config_key {
 	const char *name;
@@ -132,6 +223,7 @@ static const struct config_key {
 	{ "log-level", set_log_level },
 	{ "evict-timeout", set_evict_timeout },
 	{ "user-connections", set_user_connections },
+	{ "allow", set_allow },
 };
 
 static char *trim(char *s)

@@ -9,6 +9,15 @@
 #define UZ_EVICT_TIMEOUT_DEFAULT 120 /* seconds */
 #define UZ_EVICT_TIMEOUT_MAX 86400
 #define UZ_USER_CONNECTIONS_MAX 1000000
+#define UZ_ALLOW_MAX 64 /* entries of allow= */
+#define UZ_ALLOW_GROUP "uzswap" /* allowed by default, when it exists */
+
+/* One entry of allow=: who may opt in besides those always allowed. */
+struct allow_rule {
+	enum { ALLOW_ALL, ALLOW_USER, ALLOW_GROUP, ALLOW_UNIT } kind;
+	unsigned id;	    /* uid or gid */
+	char unit[64];	    /* a systemd unit, matched in the cgroup path */
+};
 #define UZ_SOCKET_PATH_MAX 108 /* sizeof(sockaddr_un.sun_path) */
 
 struct config {
@@ -18,7 +27,15 @@ struct config {
 	int log_level; /* enum uz_log_level */
 	unsigned evict_timeout;
 	unsigned user_connections; /* per non-root user; 0: a quarter */
+	int allow_set;		   /* allow= given (else the default) */
+	unsigned n_allow;
+	struct allow_rule allow[UZ_ALLOW_MAX];
 };
+
+/* Parse an allow= value (also uzswapd --allow) into @cfg.  0, or -EINVAL
+ * with the reason in @why. */
+int config_set_allow(struct config *cfg, const char *value, char *why,
+		     size_t len);
 
 /* The built-in defaults: lz4, log level info, evict-timeout 120 s. */
 void config_defaults(struct config *cfg);

@@ -34,6 +34,7 @@ static struct {
 	const char *socket;
 	const char *config;
 	const char *codec;
+	const char *allow;
 	int verbose;
 } opt;
 
@@ -56,6 +57,8 @@ static void usage(FILE *f)
 		"                       configuration, %s)\n"
 		"  -c, --codec SPEC     lz4, zstd or zstd:LEVEL for new frames\n"
 		"  -C, --config FILE    configuration file (default %s)\n"
+		"  -a, --allow LIST     who may opt in besides root (allow= of\n"
+		"                       uzswapd.conf(5); 'all' for anyone)\n"
 		"  -f, --foreground     run in the foreground (always the case)\n"
 		"  -v, --verbose        log debug messages\n"
 		"  -V, --version        print the version and exit\n"
@@ -70,6 +73,7 @@ static void options(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "codec", required_argument, NULL, 'c' },
 		{ "config", required_argument, NULL, 'C' },
+		{ "allow", required_argument, NULL, 'a' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
@@ -78,7 +82,7 @@ static void options(int argc, char **argv)
 	};
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "s:c:C:fvVh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "s:c:C:a:fvVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			opt.socket = optarg;
@@ -88,6 +92,9 @@ static void options(int argc, char **argv)
 			break;
 		case 'C':
 			opt.config = optarg;
+			break;
+		case 'a':
+			opt.allow = optarg;
 			break;
 		case 'f':
 			break;
@@ -128,6 +135,8 @@ static int settings_load(struct config *cfg, char *cause, size_t len)
 		return err;
 	if (opt.codec &&
 	    codec_parse(opt.codec, &cfg->codec, &cfg->level, cause, len))
+		return -EINVAL;
+	if (opt.allow && config_set_allow(cfg, opt.allow, cause, len))
 		return -EINVAL;
 	if (opt.verbose)
 		cfg->log_level = UZ_LOG_DEBUG;

@@ -221,6 +221,7 @@ static void conn_accept(int lfd)
 		c->fd = fd;
 		c->pid = cred.pid;
 		c->uid = cred.uid;
+		c->gid = cred.gid;
 		c->events = EPOLLIN;
 		c->deadline_ms = now_ms() + UZ_FIRST_MSG_MS;
 		if (epoll_set(EPOLL_CTL_ADD, fd, EPOLLIN, c)) {

@@ -22,6 +22,7 @@ struct conn {
 	enum conn_role role;
 	pid_t pid; /* SO_PEERCRED at accept */
 	uid_t uid;
+	gid_t gid;
 	uint32_t events;      /* what epoll waits for */
 	uint64_t deadline_ms; /* CONN_NEW: first message due by then */
 	int dead;	      /* closed; freed after this round of events */

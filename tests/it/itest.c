@@ -68,7 +68,9 @@ static pid_t start_daemon(const char *sock, const char *log)
 	{
 		/* IT_CODEC picks the daemon's codec (the zstd runs) */
 		char *codec = getenv("IT_CODEC");
+		/* uid 65534 too: tests drop to it (it_kernelread) */
 		char *args[] = { "uzswapd", "--socket", (char *)sock, "-v",
+				 "--allow", "user:65534",
 				 codec ? "--codec" : NULL, codec, NULL };
 		/* an empty environment, but for a sanitizer run's options */
 		static const char *const keep[] = { "ASAN_OPTIONS", "UBSAN_OPTIONS" };

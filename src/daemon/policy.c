@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Who may opt in.  Every agent gets a descriptor of /dev/userfaultfd
+ * from the daemon, a kernel-mode userfaultfd that vm.unprivileged_
+ * userfaultfd=0 exists to deny unprivileged users.  So uzswapd hands it
+ * out the way the device node would: to root, to those who could make
+ * one themselves, and to those the administrator allows (allow=: users,
+ * groups, systemd units; by default the group uzswap).  Read from /proc
+ * for the connecting process (its supplementary groups, capabilities
+ * and cgroup are not in SO_PEERCRED).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "policy.h"
+
+#define CAP_SYS_PTRACE_BIT 19
+#define MAX_GROUPS 256
+
+/* The "Groups:" and "CapEff:" lines of /proc/PID/status. */
+static int read_status(pid_t pid, gid_t *groups, int *n_groups, uint64_t *capeff)
+{
+	char path[64], line[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	*n_groups = 0;
+	*capeff = 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "Groups:", 7)) {
+			char *p = line + 7, *end;
+
+			for (;;) {
+				unsigned long g = strtoul(p, &end, 10);
+
+				if (end == p || *n_groups == MAX_GROUPS)
+					break;
+				groups[(*n_groups)++] = (gid_t)g;
+				p = end;
+			}
+		} else if (!strncmp(line, "CapEff:", 7)) {
+			*capeff = strtoull(line + 7, NULL, 16);
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+static int in_groups(gid_t g, gid_t egid, const gid_t *groups, int n)
+{
+	int i;
+
+	if (g == egid)
+		return 1;
+	for (i = 0; i < n; i++)
+		if (groups[i] == g)
+			return 1;
+	return 0;
+}
+
+/* Could this process make a kernel-mode userfaultfd without us? */
+static int has_own_way(uid_t uid, gid_t gid, const gid_t *groups, int n,
+		       uint64_t capeff)
+{
+	struct stat st;
+	char v = '0';
+	int fd;
+
+	if (capeff & (1ull << CAP_SYS_PTRACE_BIT))
+		return 1;
+	fd = open("/proc/sys/vm/unprivileged_userfaultfd", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (read(fd, &v, 1) != 1)
+			v = '0';
+		close(fd);
+		if (v == '1')
+			return 1;
+	}
+	if (stat("/dev/userfaultfd", &st))
+		return 0;
+	if (st.st_uid == uid)
+		return (st.st_mode & S_IRUSR) && (st.st_mode & S_IWUSR);
+	if (in_groups(st.st_gid, gid, groups, n))
+		return (st.st_mode & S_IRGRP) && (st.st_mode & S_IWGRP);
+	return (st.st_mode & S_IROTH) && (st.st_mode & S_IWOTH);
+}
+
+/* Is the process in systemd unit @unit (a component of its cgroup)? */
+static int in_unit(pid_t pid, const char *unit)
+{
+	char path[64], line[4096], *c;
+	size_t len = strlen(unit);
+	FILE *f;
+	int found = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		for (c = strchr(line, '/'); c && !found; c = strchr(c + 1, '/'))
+			found = !strncmp(c + 1, unit, len) &&
+				(c[1 + len] == '/' || !c[1 + len]);
+	}
+	fclose(f);
+	return found;
+}
+
+int policy_may_opt_in(const struct config *cfg, pid_t pid, uid_t uid,
+		      gid_t gid, char *why, size_t len)
+{
+	gid_t groups[MAX_GROUPS];
+	uint64_t capeff = 0;
+	int n = 0, i;
+
+	if (uid == 0)
+		return 1;
+	if (read_status(pid, groups, &n, &capeff)) {
+		snprintf(why, len, "cannot read /proc/%d/status", (int)pid);
+		return 0;
+	}
+	if (has_own_way(uid, gid, groups, n, capeff))
+		return 1;
+	if (!cfg->allow_set) {
+		const struct group *g = getgrnam(UZ_ALLOW_GROUP);
+
+		if (g && in_groups(g->gr_gid, gid, groups, n))
+			return 1;
+	}
+	for (i = 0; i < (int)cfg->n_allow; i++) {
+		const struct allow_rule *r = &cfg->allow[i];
+
+		if (r->kind == ALLOW_ALL ||
+		    (r->kind == ALLOW_USER && r->id == uid) ||
+		    (r->kind == ALLOW_GROUP && in_groups(r->id, gid, groups, n)) ||
+		    (r->kind == ALLOW_UNIT && in_unit(pid, r->unit)))
+			return 1;
+	}
+	snprintf(why, len, "uid %u may not opt in (allow= in uzswapd.conf: root, "
+		 "%s)", (unsigned)uid, cfg->allow_set ? "the users, groups and "
+		 "units listed" : "the group " UZ_ALLOW_GROUP);
+	return 0;
+}

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/* Who may opt in: allow= of uzswapd.conf, and who always may. */
+#ifndef UZD_POLICY_H
+#define UZD_POLICY_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct config;
+
+/*
+ * May process @pid (effective @uid and @gid, from SO_PEERCRED) opt in?
+ * Root, and a process that could get a kernel-mode userfaultfd itself
+ * (CAP_SYS_PTRACE, vm.unprivileged_userfaultfd=1, or /dev/userfaultfd
+ * open to it), always may; others if an allow= entry matches them
+ * (default: the group uzswap, when it exists).  1 or 0, with the reason
+ * in @why when 0.
+ */
+int policy_may_opt_in(const struct config *cfg, pid_t pid, uid_t uid,
+		      gid_t gid, char *why, size_t len);
+
+#endif
