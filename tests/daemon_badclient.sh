@@ -54,6 +54,19 @@ assert not [c for c in d["clients"] if c["pid"] == int(sys.argv[1])], d
 assert d["totals"]["evicted_bytes"] == 0, d
 ' "$APID" || t_fail "uid 65534 sees root's client $APID: $out"
 	t_expect 1 "another user" as_nobody "$UZCTL" evict "$APID" --all
+	# ... unless admin= names them
+	reloads() { grep -c "configuration reloaded" "$T_DIR/uzswapd.log"; }
+	n0=$(reloads)
+	printf '[daemon]\nevict-timeout=1\nadmin=user:65534\n' >"$T_DIR/uzswapd.conf"
+	kill -HUP "$DPID"
+	t_wait_for "the reload" test "$(reloads)" -gt "$n0"
+	as_nobody "$UZCTL" stats --json | grep -q "\"pid\": *$APID\b" ||
+		t_fail "admin=user:65534: uid 65534 does not see root's client"
+	printf '[daemon]\nevict-timeout=1\n' >"$T_DIR/uzswapd.conf"
+	n0=$(reloads)
+	kill -HUP "$DPID"
+	t_wait_for "the reload" test "$(reloads)" -gt "$n0"
+	echo "stats and evict of another user's process: refused, unless admin="
 fi
 # progress goes to stderr when it is a terminal
 if command -v script >/dev/null 2>&1; then

@@ -403,9 +403,14 @@ void client_totals(struct uz_stats_end *sum)
 	}
 }
 
-int client_visible_to(const struct client *cl, const struct conn *ctl)
+int client_visible_to(const struct client *cl, struct conn *ctl)
 {
-	return ctl->uid == 0 || ctl->uid == cl->uid;
+	if (ctl->uid == cl->uid)
+		return 1;
+	if (!ctl->admin) /* once per connection: it reads /proc */
+		ctl->admin = policy_is_admin(&uzd.cfg, ctl->pid, ctl->uid,
+					     ctl->gid) ? 2 : 1;
+	return ctl->admin == 2;
 }
 
 int client_evict(struct client *cl, struct conn *ctl, uint64_t seq,

@@ -33,7 +33,7 @@ struct client *client_find(pid_t pid);
 struct client *client_from_id(uint32_t id);
 uint32_t client_id(const struct client *cl);
 /* May the uzswapctl on @ctl see @cl (root, or the client's own user)? */
-int client_visible_to(const struct client *cl, const struct conn *ctl);
+int client_visible_to(const struct client *cl, struct conn *ctl);
 unsigned client_count(void);
 
 /* @cl's counters, read from its arena and clamped. */

@@ -158,7 +158,7 @@ static int allow_word(struct allow_rule *r, const char *w, char *why, size_t len
 		const struct passwd *pw = getpwnam(v);
 
 		if (!pw) {
-			snprintf(why, len, "allow: no user '%s'", v);
+			snprintf(why, len, "no user '%s'", v);
 			return -EINVAL;
 		}
 		r->id = pw->pw_uid;
@@ -166,50 +166,64 @@ static int allow_word(struct allow_rule *r, const char *w, char *why, size_t len
 		const struct group *gr = getgrnam(v);
 
 		if (!gr) {
-			snprintf(why, len, "allow: no group '%s'", v);
+			snprintf(why, len, "no group '%s'", v);
 			return -EINVAL;
 		}
 		r->id = gr->gr_gid;
 	}
 	return 0;
 bad:
-	snprintf(why, len, "allow: '%s' is not all, user:NAME, group:NAME or "
-		 "unit:NAME", w);
+	snprintf(why, len, "'%s' is not all, user:NAME, group:NAME or unit:NAME",
+		 w);
 	return -EINVAL;
+}
+
+/* A list of allow_word()s into @rules (UZ_ALLOW_MAX), *@n set. */
+static int rule_list(const char *key, const char *value, struct allow_rule *rules,
+		     unsigned *n, char *why, size_t len)
+{
+	static struct allow_rule tmp[UZ_ALLOW_MAX];
+	char buf[1024], *w, *save;
+	unsigned k = 0;
+	int err;
+
+	if (strlen(value) >= sizeof(buf)) {
+		snprintf(why, len, "%s: longer than %zu bytes", key, sizeof(buf) - 1);
+		return -EINVAL;
+	}
+	strcpy(buf, value);
+	for (w = strtok_r(buf, " ,\t", &save); w; w = strtok_r(NULL, " ,\t", &save)) {
+		if (k == UZ_ALLOW_MAX) {
+			snprintf(why, len, "%s: more than %d entries", key, UZ_ALLOW_MAX);
+			return -EINVAL;
+		}
+		err = allow_word(&tmp[k++], w, why, len);
+		if (err)
+			return err;
+	}
+	memcpy(rules, tmp, k * sizeof(*tmp));
+	*n = k;
+	return 0;
 }
 
 int config_set_allow(struct config *cfg, const char *value, char *why,
 		     size_t len)
 {
-	char buf[1024], *w, *save;
-	struct config tmp;
-	int err;
+	int err = rule_list("allow", value, cfg->allow, &cfg->n_allow, why, len);
 
-	if (strlen(value) >= sizeof(buf)) {
-		snprintf(why, len, "allow: longer than %zu bytes", sizeof(buf) - 1);
-		return -EINVAL;
-	}
-	strcpy(buf, value);
-	tmp.n_allow = 0;
-	for (w = strtok_r(buf, " ,\t", &save); w; w = strtok_r(NULL, " ,\t", &save)) {
-		if (tmp.n_allow == UZ_ALLOW_MAX) {
-			snprintf(why, len, "allow: more than %d entries", UZ_ALLOW_MAX);
-			return -EINVAL;
-		}
-		err = allow_word(&tmp.allow[tmp.n_allow], w, why, len);
-		if (err)
-			return err;
-		tmp.n_allow++;
-	}
-	memcpy(cfg->allow, tmp.allow, sizeof(cfg->allow));
-	cfg->n_allow = tmp.n_allow;
-	cfg->allow_set = 1;
-	return 0;
+	if (!err)
+		cfg->allow_set = 1;
+	return err;
 }
 
 static int set_allow(struct config *cfg, const char *v, char *why, size_t len)
 {
 	return config_set_allow(cfg, v, why, len);
+}
+
+static int set_admin(struct config *cfg, const char *v, char *why, size_t len)
+{
+	return rule_list("admin", v, cfg->admin, &cfg->n_admin, why, len);
 }
 
 /* The keys of [daemon]; one entry per setting. */
@@ -224,6 +238,7 @@ static const struct config_key {
 	{ "evict-timeout", set_evict_timeout },
 	{ "user-connections", set_user_connections },
 	{ "allow", set_allow },
+	{ "admin", set_admin },
 };
 
 static char *trim(char *s)

@@ -30,6 +30,8 @@ struct config {
 	int allow_set;		   /* allow= given (else the default) */
 	unsigned n_allow;
 	struct allow_rule allow[UZ_ALLOW_MAX];
+	unsigned n_admin;	   /* admin=: may see and act on everyone */
+	struct allow_rule admin[UZ_ALLOW_MAX];
 };
 
 /* Parse an allow= value (also uzswapd --allow) into @cfg.  0, or -EINVAL

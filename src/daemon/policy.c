@@ -118,12 +118,44 @@ static int in_unit(pid_t pid, const char *unit)
 	return found;
 }
 
+/* Does one of @rules match the process? */
+static int rules_match(const struct allow_rule *rules, unsigned n_rules,
+		       pid_t pid, uid_t uid, gid_t gid, const gid_t *groups,
+		       int n)
+{
+	unsigned i;
+
+	for (i = 0; i < n_rules; i++) {
+		const struct allow_rule *r = &rules[i];
+
+		if (r->kind == ALLOW_ALL ||
+		    (r->kind == ALLOW_USER && r->id == uid) ||
+		    (r->kind == ALLOW_GROUP && in_groups(r->id, gid, groups, n)) ||
+		    (r->kind == ALLOW_UNIT && in_unit(pid, r->unit)))
+			return 1;
+	}
+	return 0;
+}
+
+int policy_is_admin(const struct config *cfg, pid_t pid, uid_t uid, gid_t gid)
+{
+	gid_t groups[MAX_GROUPS];
+	uint64_t capeff = 0;
+	int n = 0;
+
+	if (uid == 0)
+		return 1;
+	if (!cfg->n_admin || read_status(pid, groups, &n, &capeff))
+		return 0;
+	return rules_match(cfg->admin, cfg->n_admin, pid, uid, gid, groups, n);
+}
+
 int policy_may_opt_in(const struct config *cfg, pid_t pid, uid_t uid,
 		      gid_t gid, char *why, size_t len)
 {
 	gid_t groups[MAX_GROUPS];
 	uint64_t capeff = 0;
-	int n = 0, i;
+	int n = 0;
 
 	if (uid == 0)
 		return 1;
@@ -139,15 +171,8 @@ int policy_may_opt_in(const struct config *cfg, pid_t pid, uid_t uid,
 		if (g && in_groups(g->gr_gid, gid, groups, n))
 			return 1;
 	}
-	for (i = 0; i < (int)cfg->n_allow; i++) {
-		const struct allow_rule *r = &cfg->allow[i];
-
-		if (r->kind == ALLOW_ALL ||
-		    (r->kind == ALLOW_USER && r->id == uid) ||
-		    (r->kind == ALLOW_GROUP && in_groups(r->id, gid, groups, n)) ||
-		    (r->kind == ALLOW_UNIT && in_unit(pid, r->unit)))
-			return 1;
-	}
+	if (rules_match(cfg->allow, cfg->n_allow, pid, uid, gid, groups, n))
+		return 1;
 	snprintf(why, len, "uid %u may not opt in (allow= in uzswapd.conf: root, "
 		 "%s)", (unsigned)uid, cfg->allow_set ? "the users, groups and "
 		 "units listed" : "the group " UZ_ALLOW_GROUP);

@@ -19,4 +19,8 @@ struct config;
 int policy_may_opt_in(const struct config *cfg, pid_t pid, uid_t uid,
 		      gid_t gid, char *why, size_t len);
 
+/* May the uzswapctl of process @pid see and act on every client (root,
+ * or admin= of uzswapd.conf)? */
+int policy_is_admin(const struct config *cfg, pid_t pid, uid_t uid, gid_t gid);
+
 #endif

@@ -23,6 +23,7 @@ struct conn {
 	pid_t pid; /* SO_PEERCRED at accept */
 	uid_t uid;
 	gid_t gid;
+	int admin; /* root or admin=: 0 not looked at yet, 1 no, 2 yes */
 	uint32_t events;      /* what epoll waits for */
 	uint64_t deadline_ms; /* CONN_NEW: first message due by then */
 	int dead;	      /* closed; freed after this round of events */
