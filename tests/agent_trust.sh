@@ -78,6 +78,31 @@ g=$(got)
 [ "$g" = "hello 1 fds" ] || t_fail "a program of uid 65534 did not use its own user's server: $g"
 echo "program of uid 65534, server of its own uid: used"
 
+# --- a root program that drops to uid 65534 (as servers do) still trusts
+# only root: uzswapd stops, uid 65534 binds its socket path, and the
+# agent's reconnection sends it nothing (it got the arena before)
+t_daemon_start
+LD_PRELOAD="$agent" python3 - "$T_DIR/dropped" <<'PY' &
+import os, sys, time
+secret = bytearray(b"ROOTSECRET" * (4 << 20))
+os.setresgid(65534, 65534, 65534)
+os.setresuid(65534, 65534, 65534)
+open(sys.argv[1], "w").write("%d\n" % os.getpid())
+time.sleep(30)
+PY
+T_PIDS="$T_PIDS $!"
+t_wait_file "the program to drop root" -s "$T_DIR/dropped"
+kill "$DPID"
+wait "$DPID" 2>/dev/null
+DPID=
+FAKE=$SOCK
+fake_server 65534
+FAKE=$T_DIR/fake.sock
+g=$(got)
+[ "$g" = nothing ] || t_fail "a program that dropped root sent uid 65534's server: $g"
+echo "root program dropped to uid 65534; uid 65534's server on the path: nothing sent"
+kill "$(cat "$T_DIR/dropped")"
+
 # --- who may opt in: root, those who could make a kernel-mode
 # userfaultfd themselves (CAP_SYS_PTRACE), and allow= (by default the
 # group uzswap); a refused program runs without the agent, one log line

@@ -286,35 +286,91 @@ static void hello_two_fds(int s)
  * message is in flight; its close once froze uzswapd for good.  The
  * listener stays open until this program ends (then the close ends).
  */
-static void hello_linger(int s)
+static void send_lingering(int s, int status_with_three)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET,
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	struct linger lg = { 1, 3600 };
 	static char junk[65536];
 	socklen_t al = sizeof(a);
-	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), c, small = 4096;
-
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), c, small = 4096, st;
 	uint64_t last;
+	pid_t pid;
 
 	/* a small receive window (the embryonic socket inherits it): the
 	 * sender's data then stays unsent */
 	t_check(l >= 0 && !setsockopt(l, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)));
 	t_check(!bind(l, (struct sockaddr *)&a, sizeof(a)) &&
 		!listen(l, 1) && !getsockname(l, (struct sockaddr *)&a, &al));
-	c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	t_check(c >= 0 && !setsockopt(c, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)));
-	t_check(!connect(c, (struct sockaddr *)&a, sizeof(a)));
-	t_check(!fcntl(c, F_SETFL, O_NONBLOCK));
-	for (last = t_now_ns(); t_now_ns() - last < 300000000ull;)
-		if (write(c, junk, sizeof(junk)) > 0)
-			last = t_now_ns();
-		else
-			usleep(10000);
-	t_check(!fcntl(c, F_SETFL, 0));
-	t_check(!setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
-	hello_send(s, getpid(), c, 4096, "linger");
-	close(c); /* not the last reference: the message holds one */
+	/* sent by a child that exits at once: a close at exit does not
+	 * linger, and the daemon's, then the last, would */
+	pid = fork();
+	t_check(pid >= 0);
+	if (!pid) {
+		struct uz_msg_hdr h = { UZ_PROTOCOL_VERSION, UZ_MSG_CTL_STATUS, 0, 1 };
+
+		c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		t_check(c >= 0 && !setsockopt(c, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)));
+		t_check(!connect(c, (struct sockaddr *)&a, sizeof(a)));
+		t_check(!fcntl(c, F_SETFL, O_NONBLOCK));
+		for (last = t_now_ns(); t_now_ns() - last < 300000000ull;)
+			if (write(c, junk, sizeof(junk)) > 0)
+				last = t_now_ns();
+			else
+				usleep(10000);
+		t_check(!fcntl(c, F_SETFL, 0));
+		t_check(!setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+		if (status_with_three) {
+			/* /dev/null twice first: the socket is among the
+			 * ones that did not fit */
+			int fds[3] = { open("/dev/null", O_RDONLY), 0, c };
+			char cb[CMSG_SPACE(sizeof(fds))] = { 0 };
+			struct iovec iov = { &h, sizeof(h) };
+			struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+					     .msg_control = cb, .msg_controllen = sizeof(cb) };
+			struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+			fds[1] = fds[0];
+			cm->cmsg_level = SOL_SOCKET;
+			cm->cmsg_type = SCM_RIGHTS;
+			cm->cmsg_len = CMSG_LEN(sizeof(fds));
+			memcpy(CMSG_DATA(cm), fds, sizeof(fds));
+			t_check(sendmsg(s, &mh, 0) == sizeof(h));
+		} else
+			hello_send(s, getpid(), c, 4096, "linger");
+		_exit(0);
+	}
+	t_check(waitpid(pid, &st, 0) == pid);
+	/* l stays open: until this program ends, that close would wait */
+}
+
+static void hello_linger(int s) { send_lingering(s, 0); }
+/* three at once, the socket last: the daemon once had room for one,
+ * and the kernel dropped the others (the socket's last reference) in
+ * its one thread */
+static void status_linger3(int s) { send_lingering(s, 1); }
+
+/*
+ * A file whose path reads like a memfd's ("/memfd:..."): anyone can make
+ * one in a mount namespace of their own, on FUSE too, whose reads would
+ * stall the daemon.  Made here at the real root (as root), on whatever
+ * the root filesystem is; the daemon must see it is not shmem.
+ */
+static void hello_fake_memfd(int s)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/memfd:uzswap-spoof-%d", (int)getpid());
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) { /* not root: the same as any wrong kind */
+		hello_pipe(s);
+		return;
+	}
+	unlink(path);
+	t_check(!ftruncate(fd, 4096));
+	hello_send(s, getpid(), fd, 4096, "fakememfd");
+	close(fd);
 }
 
 /* A status request, then an agent's hello on the same connection. */
@@ -357,6 +413,8 @@ static const struct bad_client {
 	{ "hello with a memfd smaller than a header", hello_tiny },
 	{ "hello with two descriptors", hello_two_fds },
 	{ "hello with a TCP socket that lingers on close", hello_linger },
+	{ "status request with three lingering sockets", status_linger3 },
+	{ "hello with a file named like a memfd", hello_fake_memfd },
 	{ "hello on a uzswapctl connection", ctl_then_hello },
 	{ "uzswapctl sending an agent message", ctl_sends_done },
 };

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -42,10 +43,16 @@ struct agent uz_agent = { .sock = -1, .uffd = -1, .stage_uffd = -1,
 /* UZSWAP_DAEMON_UID: a daemon's user we also trust (read once, at start:
  * the environment is the application's to change later) */
 static long trusted_uid = -1;
+/* the effective uid the program started with: a program that drops
+ * root later must not then trust a server of the user it became (that
+ * user would get the memory root left behind) */
+static uid_t start_euid;
 
 static void trusted_uid_read(void)
 {
 	const char *s = getenv("UZSWAP_DAEMON_UID");
+
+	start_euid = geteuid();
 	char *end;
 	long v;
 
@@ -79,7 +86,7 @@ static int daemon_dial(const char *path)
 		close(s);
 		return err;
 	}
-	if (cr.uid != 0 && cr.uid != geteuid() &&
+	if (cr.uid != 0 && cr.uid != start_euid &&
 	    (trusted_uid < 0 || cr.uid != (uid_t)trusted_uid)) {
 		log_limited(UZ_LOG_WARN, 1, 3600, "%s is served by uid %u, "
 			    "neither root nor ours (nor UZSWAP_DAEMON_UID): "
@@ -88,6 +95,17 @@ static int daemon_dial(const char *path)
 		return -EACCES;
 	}
 	return fd_hide(s);
+}
+
+/* A connection made before a namespace change (aside.c), for the next
+ * agent_start(): in a new user namespace the daemon's uid reads as the
+ * overflow uid, and could no longer be told from anyone else's. */
+static int preconnected = -1;
+
+void agent_preconnect(void)
+{
+	if (preconnected < 0 && uz_agent.sock_path[0])
+		preconnected = daemon_dial(uz_agent.sock_path);
 }
 
 /* The arena for the daemon: read-only (it only ever reads it). */
@@ -265,7 +283,9 @@ void agent_start(void)
 	/* starting again (aside.c, a forked child): the path we were
 	 * given at first, whatever the environment says now */
 	if (!uz_agent.sock_path[0]) {
-		if (getenv("UZSWAP_DISABLE"))
+		/* a setuid or setgid program: its environment (the socket,
+		 * the daemon's uid) is its caller's to choose */
+		if (getenv("UZSWAP_DISABLE") || getauxval(AT_SECURE))
 			return;
 		path = msg_socket_path();
 		if (strlen(path) >= sizeof(uz_agent.sock_path))
@@ -275,7 +295,8 @@ void agent_start(void)
 		trusted_uid_read();
 	}
 	path = uz_agent.sock_path;
-	sock = daemon_dial(path);
+	sock = preconnected >= 0 ? preconnected : daemon_dial(path);
+	preconnected = -1;
 	if (sock < 0)
 		return; /* no daemon: behave as if we were not loaded */
 	agent_claim_mm();

@@ -88,6 +88,8 @@ UZ_HIDDEN void agent_start(void);
 UZ_HIDDEN int agent_connect(int readopt);
 UZ_HIDDEN void agent_disconnect(void);
 UZ_HIDDEN void agent_restart_fresh(int in_child);
+/* Connect (and check whom to) now, for the next start (aside.c). */
+UZ_HIDDEN void agent_preconnect(void);
 UZ_HIDDEN void agent_restart_child(int ufd, int arena_fd, unsigned slot);
 /* This address space is ours now (agent_process()): at start, and in a
  * forked child taking over. */

@@ -135,6 +135,8 @@ static long without_agent(long nr, long a, long b)
 	for (waited = 0; waited < GONE_WAIT_MS &&
 			 count_threads(&agents) > 1; waited++)
 		nanosleep(&ms, NULL);
+	/* whom to trust is told here, in the namespace we started in */
+	agent_preconnect();
 	r = syscall(nr, a, b);
 	saved = errno;
 	/* a new agent, a new state (evict_hold among it) */

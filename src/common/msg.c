@@ -135,8 +135,12 @@ int msg_recv(int sock, struct uz_msg *m, int *fd_out, const char **cause)
 {
 	static __thread char why[64];
 	struct iovec iov = { .iov_base = m, .iov_len = sizeof(*m) };
+	/* room for all a peer can pass (SCM_MAX_FD): descriptors that do
+	 * not fit are dropped by the kernel in this thread, and the last
+	 * close() of one can wait (a lingering TCP socket): we take them
+	 * all and give them to the discard hook */
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(253 * sizeof(int))];
 		struct cmsghdr align;
 	} cbuf;
 	struct msghdr mh = {

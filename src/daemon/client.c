@@ -391,16 +391,21 @@ void client_sum(struct uz_stats_end *sum, const struct uz_stats_client *s)
 	sum->pool_bytes = sat_add(sum->pool_bytes, s->pool_bytes);
 }
 
-void client_totals(struct uz_stats_end *sum)
+unsigned client_totals(struct uz_stats_end *sum, struct conn *viewer)
 {
 	struct uz_stats_client s;
 	struct client *cl;
+	unsigned n = 0;
 
 	memset(sum, 0, sizeof(*sum));
 	TAILQ_FOREACH(cl, &clients, entry) {
+		if (viewer && !client_visible_to(cl, viewer))
+			continue;
 		client_stats(cl, &s);
 		client_sum(sum, &s);
+		n++;
 	}
+	return n;
 }
 
 int client_visible_to(const struct client *cl, struct conn *ctl)

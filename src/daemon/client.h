@@ -41,7 +41,8 @@ void client_stats(struct client *cl, struct uz_stats_client *out);
 /* Add @s to @sum, saturating. */
 void client_sum(struct uz_stats_end *sum, const struct uz_stats_client *s);
 /* Totals over every client. */
-void client_totals(struct uz_stats_end *sum);
+/* Sum the clients @viewer may see (all if NULL) into @sum; how many. */
+unsigned client_totals(struct uz_stats_end *sum, struct conn *viewer);
 
 /*
  * Ask @cl's agent to evict @req for uzswapctl connection @ctl, whose

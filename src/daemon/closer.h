@@ -9,4 +9,8 @@ int closer_start(void);
  * main thread; -1 is ignored. */
 void fd_discard(int fd);
 
+/* Hand on what fd_discard() had to keep; anything left to hand on? */
+void closer_flush(void);
+int closer_pending(void);
+
 #endif

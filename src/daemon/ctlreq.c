@@ -34,9 +34,9 @@ static int ctl_status(struct conn *c, uint64_t seq)
 	struct uz_status s = { 0 };
 	struct uz_stats_end t;
 
-	client_totals(&t);
+	/* the clients the asker may see (all for root and admin=) */
+	s.clients = client_totals(&t, c);
 	s.daemon_pid = getpid();
-	s.clients = client_count();
 	s.uptime_sec = (now_ms() - uzd.started_ms) / 1000;
 	s.codec = uzd.cfg.codec;
 	s.level = uzd.cfg.level;
@@ -149,7 +149,8 @@ static int ctl_evict(struct conn *c, const struct uz_msg *m, char *cause,
 		return -EPROTO;
 	}
 	cl = client_find(req->pid);
-	if (!cl)
+	/* another user's client is not there, as far as this asker knows */
+	if (!cl || !client_visible_to(cl, c))
 		err = -ENOENT;
 	else if ((req->flags & ~UZ_EVICT_FLAGS) ||
 		 (!(req->flags & (UZ_EVICT_ALL | UZ_EVICT_RESTORE)) && !req->bytes))

@@ -186,7 +186,7 @@ void daemon_notify_status(void)
 
 	if (!getenv("NOTIFY_SOCKET"))
 		return;
-	client_totals(&t);
+	client_totals(&t, NULL);
 	snprintf(line, sizeof(line), "STATUS=%u clients, %s evicted",
 		 client_count(), size_format(t.evicted_bytes, buf, sizeof(buf)));
 	systemd_notify(line);

@@ -3,8 +3,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "procfs.h"
@@ -36,15 +39,22 @@ int procfs_rss_anon(pid_t pid, uint64_t *bytes)
 }
 
 /*
- * A memfd's /proc/self/fd link reads "/memfd:NAME (deleted)"; the name
- * is the creator's choice, so only the prefix says anything.  Only root
- * could make a real path look the same, and the daemon only preads it.
+ * A memfd: sealable shmem (F_GET_SEALS answers for shmem only), a regular
+ * file of tmpfs's kind, and its /proc/self/fd link reads "/memfd:NAME
+ * (deleted)".  The link alone is no proof: in a user namespace of its
+ * own, anyone can mount a filesystem where a path reads the same, FUSE
+ * among them, whose reads would wait for ever.  Reads of shmem never do.
  */
 int procfs_fd_is_memfd(int fd)
 {
 	char path[64], link[64];
+	struct statfs fs;
+	struct stat st;
 	ssize_t n;
 
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || fstatfs(fd, &fs) ||
+	    fs.f_type != TMPFS_MAGIC || fcntl(fd, F_GET_SEALS) < 0)
+		return 0;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	n = readlink(path, link, sizeof(link) - 1);
 	if (n < 0)

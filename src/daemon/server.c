@@ -77,6 +77,27 @@ void conn_set_role(struct conn *c, enum conn_role role)
 	c->role = role;
 }
 
+/*
+ * Close a client's socket.  Messages still queued on it may carry
+ * descriptors, which the kernel would release here, and the last close
+ * of one can wait (closer.c): shut our reading down (the peer's sends now
+ * fail), take what is queued (its descriptors go to the closer), then
+ * close what is an empty socket.
+ */
+static void socket_close(int fd)
+{
+	static struct uz_msg m;
+	int err, got;
+
+	shutdown(fd, SHUT_RD);
+	do {
+		got = -1;
+		err = msg_recv(fd, &m, &got, NULL);
+		fd_discard(got);
+	} while (!err || err == -EPROTO || err == -EINTR);
+	close(fd);
+}
+
 void conn_close(struct conn *c)
 {
 	if (c->dead)
@@ -90,7 +111,7 @@ void conn_close(struct conn *c)
 	else
 		new_conns--;
 	epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
+	socket_close(c->fd);
 	c->fd = -1;
 	nconns--;
 	peruid_closed(c->uid);
@@ -177,7 +198,7 @@ static void refuse(int fd, uid_t uid)
 	uint64_t now = now_ms();
 
 	msg_send_error(fd, 0, -EUSERS, "too many connections to uzswapd");
-	close(fd);
+	socket_close(fd);
 	if (now - last_warned > 10000) {
 		log_warn("refusing connections (uid %u): %u open", (unsigned)uid,
 			 nconns);
@@ -329,6 +350,11 @@ static int timers(void)
 	struct conn *c, *n;
 
 	next = client_expire(now);
+	if (closer_pending()) {
+		closer_flush();
+		if (closer_pending() && now + 100 < next)
+			next = now + 100;
+	}
 	if (next_notify <= now) {
 		daemon_notify_status();
 		last_notify = now;
