@@ -143,8 +143,16 @@ static int handshake(int sock, int readopt, struct uz_agent_welcome *w,
 		return -errno;
 	err = msg_send(sock, UZ_MSG_AGENT_HELLO, 0, &h, sizeof(h), ro);
 	close(ro);
-	if (err)
+	if (err) {
+		/* refused before our hello (too many connections): its
+		 * reason may wait on the socket (it is closed: no wait) */
+		if ((err == -EPIPE || err == -ECONNRESET) &&
+		    !msg_recv(sock, &m, NULL, &cause) && m.hdr.type == UZ_MSG_ERROR) {
+			m.u.error.msg[sizeof(m.u.error.msg) - 1] = 0;
+			log_warn("uzswapd refused us: %s", m.u.error.msg);
+		}
 		return err;
+	}
 	/* a hung daemon must not hang the application's start-up */
 	if (poll(&p, 1, HANDSHAKE_MS) != 1)
 		return -ETIMEDOUT;
@@ -319,7 +327,7 @@ void agent_start(void)
 	if (dev_fd >= 0)
 		close(dev_fd);
 	if (err) {
-		if (err != -EPERM) /* a refusal was said: one line */
+		if (err != -EPERM && err != -EUSERS) /* a refusal was said */
 			log_warn("not active: %s", strerror(-err));
 		fd_close(sock);
 		return;
