@@ -252,6 +252,10 @@ int main(int argc, char **argv)
 	lock_memory();
 	open_uffd_dev();
 	listen_raise_fd_limit();
+	if (uzd.cfg.user_connections >= listen_max_conns())
+		log_warn("user-connections=%u is not below the %u connections "
+			 "uzswapd takes: one user can take all but root's share",
+			 uzd.cfg.user_connections, listen_max_conns());
 	err = server_init();
 	if (err)
 		fatal("cannot set up the event loop: %s", strerror(-err));
