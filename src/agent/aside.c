@@ -14,7 +14,6 @@
  * without the agent.
  */
 #include <dirent.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/nsfs.h>
@@ -30,7 +29,6 @@
 #include <unistd.h>
 
 #include "agent.h"
-#include "arena.h"
 #include "fork.h"
 #include "lifeline.h"
 #include "log.h"
@@ -91,19 +89,10 @@ static int count_threads(int *agents)
 	return got < 0 ? -1 : n;
 }
 
-/*
- * Step the agent aside (everything back, its threads and descriptors
- * gone), make @call, start a new agent; or, with @call_last, start the
- * new agent first (the call is a privilege drop: the new agent connects
- * with the privileges the program was allowed with, and its threads
- * follow the drop with the rest).  @one_thread: the call needs a process
- * of one thread, so the caller must be the application's only one.
- * When the agent cannot step aside, @call is made anyway if @always,
- * else not (-1, EINVAL).  Signals wait meanwhile: a handler calling into
- * the agent while it is gone would wait for ever.
- */
-static long with_agent_aside(long (*call)(void *), void *arg, int one_thread,
-			     int always, int call_last)
+/* Make the call again with the agent out of the way; -1/EINVAL when it
+ * cannot step aside.  Signals wait meanwhile: a handler calling into the
+ * agent while it is gone would wait for ever. */
+static long without_agent(long nr, long a, long b)
 {
 	struct timespec ms = { 0, 1000000 };
 	sigset_t all, old;
@@ -118,14 +107,17 @@ static long with_agent_aside(long (*call)(void *), void *arg, int one_thread,
 	n = count_threads(&agents);
 	/* a vfork() child shares our memory and agent, not our threads */
 	if (!agent_here() || getpid() != uz_agent.pid ||
-	    loop_is_agent_thread() || n < 0 || (one_thread && n - agents != 1))
-		goto refused;
+	    loop_is_agent_thread() || n < 0 || n - agents != 1) {
+		errno = EINVAL;
+		return -1;
+	}
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	/* in a signal handler that landed inside fork(): not now */
 	if (!fork_try_hold()) {
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		goto refused;
+		errno = EINVAL;
+		return -1;
 	}
 	__atomic_add_fetch(&uz_agent.evict_hold, 1, __ATOMIC_SEQ_CST);
 	r = loop_request(LOOP_STEP_ASIDE, 0, 0);
@@ -133,156 +125,26 @@ static long with_agent_aside(long (*call)(void *), void *arg, int one_thread,
 		__atomic_sub_fetch(&uz_agent.evict_hold, 1, __ATOMIC_SEQ_CST);
 		fork_release();
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		log_limited(UZ_LOG_WARN, 3, 60, "the agent cannot step aside: %s",
-			    strerror((int)-r));
-		goto refused;
+		log_limited(UZ_LOG_WARN, 3, 60, "cannot step aside for a "
+			    "one-thread call: %s", strerror((int)-r));
+		errno = EINVAL;
+		return -1;
 	}
 	loop_join();
 	uz_agent.active = 0;
-	/* the kernel lets go of the agent's threads (and their table) */
 	for (waited = 0; waited < GONE_WAIT_MS &&
-			 (n = count_threads(&agents)) > 0 &&
-			 (one_thread ? n > 1 : agents > 0); waited++)
+			 count_threads(&agents) > 1; waited++)
 		nanosleep(&ms, NULL);
-	if (call_last) {
-		/* a new agent, a new state (evict_hold among it) */
-		agent_restart_fresh(0);
-		r = call(arg);
-		saved = errno;
-	} else {
-		/* whom to trust is told here, in the namespace we started in */
-		agent_preconnect();
-		r = call(arg);
-		saved = errno;
-		agent_restart_fresh(0);
-	}
+	/* whom to trust is told here, in the namespace we started in */
+	agent_preconnect();
+	r = syscall(nr, a, b);
+	saved = errno;
+	/* a new agent, a new state (evict_hold among it) */
+	agent_restart_fresh(0);
 	fork_release();
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	errno = saved;
 	return r;
-
-refused:
-	if (always)
-		return call(arg);
-	errno = EINVAL;
-	return -1;
-}
-
-struct ns_call {
-	long nr, a, b;
-};
-
-static long ns_call(void *arg)
-{
-	const struct ns_call *c = arg;
-
-	return syscall(c->nr, c->a, c->b);
-}
-
-/* Make the call again with the agent out of the way; -1/EINVAL when it
- * cannot step aside. */
-static long without_agent(long nr, long a, long b)
-{
-	struct ns_call c = { nr, a, b };
-
-	return with_agent_aside(ns_call, &c, 1, 0, 0);
-}
-
-/*
- * Dropping privileges (setuid() and its family): a forked child shares
- * its parent's arena, read-write, mapped and by descriptor, and would
- * keep it after the drop; compromised then, it could read what its
- * parent evicts later and write frames back.  So before a uid change in
- * a process that shares its arena, the agent steps aside (everything the
- * process holds comes back into its own memory, the shared arena is
- * unmapped and closed) and a new agent starts with an arena of its own.
- * The drop itself is made whatever happens to the agent.
- */
-static int arena_shared(void)
-{
-	const struct uz_arena_hdr *h = uz_agent.arena;
-	unsigned i;
-
-	if (!h)
-		return 0;
-	if (h->owner_pid != (uint32_t)getpid())
-		return 1;
-	for (i = 0; i < UZ_MAX_HOLDERS; i++)
-		if (h->holder_pid[i] && h->holder_pid[i] != (uint32_t)getpid())
-			return 1;
-	return 0;
-}
-
-struct uid_call {
-	const char *name;
-	int nargs;
-	uid_t a[3];
-};
-
-static long uid_call(void *arg)
-{
-	const struct uid_call *c = arg;
-	void *fn = dlsym(RTLD_NEXT, c->name);
-
-	if (!fn) {
-		errno = ENOSYS;
-		return -1;
-	}
-	if (c->nargs == 1)
-		return ((int (*)(uid_t))fn)(c->a[0]);
-	if (c->nargs == 2)
-		return ((int (*)(uid_t, uid_t))fn)(c->a[0], c->a[1]);
-	return ((int (*)(uid_t, uid_t, uid_t))fn)(c->a[0], c->a[1], c->a[2]);
-}
-
-/* Does the call change a uid (-1: unchanged)? */
-static int changes_uid(const struct uid_call *c)
-{
-	uid_t r, e, s;
-	int i;
-
-	if (getresuid(&r, &e, &s))
-		return 1;
-	for (i = 0; i < c->nargs; i++)
-		if (c->a[i] != (uid_t)-1 && (c->a[i] != r || c->a[i] != e || c->a[i] != s))
-			return 1;
-	return 0;
-}
-
-static int uid_change(struct uid_call *c)
-{
-	if (agent_here() && getpid() == uz_agent.pid && changes_uid(c) &&
-	    arena_shared())
-		return (int)with_agent_aside(uid_call, c, 0, 1, 1);
-	return (int)uid_call(c);
-}
-
-UZ_EXPORT int setuid(uid_t u)
-{
-	struct uid_call c = { "setuid", 1, { u } };
-
-	return uid_change(&c);
-}
-
-UZ_EXPORT int seteuid(uid_t e)
-{
-	struct uid_call c = { "seteuid", 1, { e } };
-
-	return uid_change(&c);
-}
-
-UZ_EXPORT int setreuid(uid_t r, uid_t e)
-{
-	struct uid_call c = { "setreuid", 2, { r, e } };
-
-	return uid_change(&c);
-}
-
-UZ_EXPORT int setresuid(uid_t r, uid_t e, uid_t s)
-{
-	struct uid_call c = { "setresuid", 3, { r, e, s } };
-
-	return uid_change(&c);
 }
 
 UZ_EXPORT int unshare(int flags)
