@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Many short programs under the agent do not flood uzswapd's log or
 # systemd: their connects and disconnects are logged at debug level only,
-# and STATUS= goes out at most about once a second.
+# and STATUS= goes out at most about once a second; bad clients are
+# warned about in a few lines, not one each.
 . "${top_srcdir:-.}/tests/daemon_lib.sh"
 agent="$top_builddir/.libs/libuzswap.so"
 [ -e "$agent" ] || { echo "SKIP: no agent built"; exit 77; }
@@ -37,3 +38,24 @@ status=$(cat "$T_DIR/status" 2>/dev/null || echo 0)
 [ "$status" -le $((t1 - t0 + 4)) ] ||
 	t_fail "$status STATUS= updates in $((t1 - t0)) s"
 echo "200 programs in $((t1 - t0)) s: $lines log lines, $status STATUS= updates"
+
+# 500 connections sending garbage: warned about, but a few lines and a
+# count, not one line each (journald's rate limit would then drop the
+# lines that matter)
+lines0=$(wc -l <"$T_DIR/uzswapd.log")
+python3 - "$SOCK" <<'PY'
+import socket, sys
+for i in range(500):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect(sys.argv[1])
+    s.send(b"\xffgarbage")
+    try:
+        s.recv(4096)
+    except OSError:
+        pass
+    s.close()
+PY
+lines=$(( $(wc -l <"$T_DIR/uzswapd.log") - lines0 ))
+[ "$lines" -le 15 ] || t_fail "500 bad clients made $lines log lines"
+kill -0 "$DPID" || t_fail "uzswapd died"
+echo "500 bad clients: $lines log lines"
