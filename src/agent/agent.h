@@ -107,8 +107,7 @@ UZ_HIDDEN uint64_t now_ns(void);
  * pages cannot be dropped).  0 or -errno. */
 UZ_HIDDEN int mem_zap(void *p, size_t len);
 /* Call @fn for each thread of this process (/proc/self/task) until it
- * returns non-zero; returns that, 0, or -errno.  Agent thread only (one
- * static buffer), and @fn must not call it again. */
+ * returns non-zero; returns that, 0, or -errno.  Allocates nothing. */
 UZ_HIDDEN int tasks_each(int (*fn)(pid_t tid, void *arg), void *arg);
 UZ_HIDDEN int thread_spawn(void *(*fn)(void *), size_t stack_size,
 			   pthread_t *out);

@@ -13,9 +13,7 @@
  * there).  A program with threads of its own gets EINVAL as it would
  * without the agent.
  */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/nsfs.h>
 #include <pthread.h>
 #include <sched.h>
@@ -62,31 +60,27 @@ static int setns_wants_one_thread(int fd, int nstype)
 	       (a.st_ino != b.st_ino || a.st_dev != b.st_dev);
 }
 
-/* Threads of this process (/proc/self/task), and how many are ours.
- * No allocation (opendir would malloc): a caller may be a signal
- * handler that interrupted malloc. */
+struct thread_count {
+	int all, agents;
+};
+
+static int count_one(pid_t tid, void *arg)
+{
+	struct thread_count *c = arg;
+
+	c->all++;
+	c->agents += lifeline_is_agent_thread(tid);
+	return 0;
+}
+
+/* Threads of this process, and how many are ours; -1 on an error. */
 static int count_threads(int *agents)
 {
-	char buf[4096];
-	int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int n = 0;
-	long got, off;
+	struct thread_count c = { 0, 0 };
+	int err = tasks_each(count_one, &c);
 
-	*agents = 0;
-	if (fd < 0)
-		return -1;
-	while ((got = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0)
-		for (off = 0; off < got;) {
-			struct dirent64 *e = (struct dirent64 *)(buf + off);
-
-			if (e->d_name[0] != '.') {
-				n++;
-				*agents += lifeline_is_agent_thread(atoi(e->d_name));
-			}
-			off += e->d_reclen;
-		}
-	close(fd);
-	return got < 0 ? -1 : n;
+	*agents = c.agents;
+	return err < 0 ? -1 : c.all;
 }
 
 /* Make the call again with the agent out of the way; -1/EINVAL when it

@@ -77,9 +77,10 @@ void *map_aligned(size_t len, size_t align, int huge)
 
 int tasks_each(int (*fn)(pid_t tid, void *arg), void *arg)
 {
-	/* a static buffer and getdents64: the agent thread must not
-	 * allocate (a faulting application thread may hold malloc's lock) */
-	static char buf[8192];
+	/* getdents64 into the stack: no allocation (the agent thread's
+	 * faulting application thread, or a signal handler's interrupted
+	 * one, may hold malloc's lock) */
+	char buf[4096];
 	int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int ret = 0;
 	long n, off;
@@ -94,6 +95,8 @@ int tasks_each(int (*fn)(pid_t tid, void *arg), void *arg)
 			if (tid > 0)
 				ret = fn(tid, arg);
 		}
+	if (!ret && n < 0)
+		ret = -errno;
 	close(fd);
 	return ret;
 }
