@@ -28,7 +28,6 @@
 #define UZ_NOTIFY_MS 30000    /* STATUS= refresh for systemd */
 #define UZ_NOTIFY_MIN_MS 1000 /* and at most this often on changes */
 #define UZ_PAUSE_MS 1000      /* stop accepting this long on EMFILE */
-#define UZ_DRAIN_MAX 64	      /* messages read and dropped before a drop */
 
 static int epfd = -1, sig_fd = -1;
 static int stopping;
@@ -80,9 +79,11 @@ void conn_set_role(struct conn *c, enum conn_role role)
 /*
  * Close a client's socket.  Messages still queued on it may carry
  * descriptors, which the kernel would release here, and the last close
- * of one can wait (closer.c): shut our reading down (the peer's sends now
- * fail), take what is queued (its descriptors go to the closer), then
- * close what is an empty socket.
+ * of one can wait (closer.c); and closing with unread data makes the
+ * kernel hand the peer ECONNRESET ahead of what we sent it last (an
+ * error it would never see).  So: shut our reading down (the peer's
+ * sends now fail), take what is queued (its descriptors go to the
+ * closer), then close what is an empty socket.
  */
 static void socket_close(int fd)
 {
@@ -120,24 +121,6 @@ void conn_close(struct conn *c)
 	LIST_INSERT_HEAD(&graveyard, c, entry);
 }
 
-/*
- * Read and discard what the peer has queued.  Closing a socket that has
- * unread data makes the kernel hand the peer ECONNRESET ahead of the
- * messages still queued for it, so it would never see our error.
- */
-static void conn_drain(struct conn *c)
-{
-	static struct uz_msg m;
-	int i, fd, err;
-
-	for (i = 0; i < UZ_DRAIN_MAX; i++) {
-		err = msg_recv(c->fd, &m, &fd, NULL);
-		fd_discard(fd);
-		if (err && err != -EPROTO)
-			break;
-	}
-}
-
 void conn_drop(struct conn *c, int err, const char *fmt, ...)
 {
 	char why[200];
@@ -151,8 +134,7 @@ void conn_drop(struct conn *c, int err, const char *fmt, ...)
 	/* a flood of bad clients must not drown the lines that matter */
 	log_limited(UZ_LOG_WARN, 10, 60, "dropping %s: %s", conn_name(c), why);
 	msg_send_error(c->fd, 0, err, "%s", why);
-	conn_drain(c);
-	conn_close(c);
+	conn_close(c); /* reads what is queued first: see socket_close */
 }
 
 int conn_send(struct conn *c, unsigned type, uint64_t seq,
