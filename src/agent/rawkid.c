@@ -350,6 +350,16 @@ static void child_fault(struct kid *k, uint64_t addr)
 
 /* What kid @ki's uffd has, 64 messages at most (a child dropping pages
  * in a loop must not keep us from our own faults); returns how many. */
+/* The child dropped or moved memory (REMOVE, UNMAP, REMAP; other
+ * events are not this one's). */
+static void child_changed(struct kid *k, const struct uffd_msg *m)
+{
+	if (m->event == UFFD_EVENT_REMOVE || m->event == UFFD_EVENT_UNMAP)
+		child_dropped(k, m->arg.remove.start, m->arg.remove.end);
+	else if (m->event == UFFD_EVENT_REMAP)
+		child_moved(k, m->arg.remap.from, m->arg.remap.to, m->arg.remap.len);
+}
+
 static int child_messages(uint32_t ki)
 {
 	struct uffd_msg m[16];
@@ -360,23 +370,12 @@ static int child_messages(uint32_t ki)
 		for (i = 0; i < n / (ssize_t)sizeof(m[0]); i++, got++) {
 			struct kid *k = &kids[ki]; /* grandchild() may move it */
 
-			switch (m[i].event) {
-			case UFFD_EVENT_PAGEFAULT:
+			if (m[i].event == UFFD_EVENT_PAGEFAULT)
 				child_fault(k, m[i].arg.pagefault.address);
-				break;
-			case UFFD_EVENT_REMOVE:
-			case UFFD_EVENT_UNMAP:
-				child_dropped(k, m[i].arg.remove.start,
-					      m[i].arg.remove.end);
-				break;
-			case UFFD_EVENT_REMAP:
-				child_moved(k, m[i].arg.remap.from, m[i].arg.remap.to,
-					    m[i].arg.remap.len);
-				break;
-			case UFFD_EVENT_FORK:
+			else if (m[i].event == UFFD_EVENT_FORK)
 				grandchild(ki, (int)m[i].arg.fork.ufd);
-				break;
-			}
+			else
+				child_changed(k, &m[i]);
 		}
 	}
 	return got;
@@ -547,24 +546,12 @@ static void take_staged(uint32_t ki)
 			"go in: %s", (unsigned long)addr, strerror(-err));
 }
 
-/* What the child did before we took it, in messages someone else read. */
-static void seen_events(struct kid *k, const struct uffd_msg *m, unsigned n)
-{
-	unsigned i;
-
-	for (i = 0; i < n; i++)
-		if (m[i].event == UFFD_EVENT_REMOVE || m[i].event == UFFD_EVENT_UNMAP)
-			child_dropped(k, m[i].arg.remove.start, m[i].arg.remove.end);
-		else if (m[i].event == UFFD_EVENT_REMAP)
-			child_moved(k, m[i].arg.remap.from, m[i].arg.remap.to,
-				    m[i].arg.remap.len);
-}
-
 static void adopt(int ufd, int from_snapshot, const struct uffd_msg *seen,
 		  unsigned n_seen)
 {
 	struct kid *k = kid_new(ufd);
 	uint32_t ki;
+	unsigned i;
 
 	if (!k)
 		return;
@@ -574,7 +561,9 @@ static void adopt(int ufd, int from_snapshot, const struct uffd_msg *seen,
 	else
 		blocks_for_each(take_each, k);
 	events_tasks_each(take_moved, k);
-	seen_events(k, seen, n_seen);
+	/* what the child did before we took it, read by someone else */
+	for (i = 0; i < n_seen; i++)
+		child_changed(k, &seen[i]);
 	log_info("a child made without fork() (raw clone): filling its %u "
 		 "evicted frames", k->n);
 	take_staged(ki); /* may queue its children: kids may move */
