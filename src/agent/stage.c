@@ -233,13 +233,9 @@ void stage_free(void)
 {
 	int i;
 
-	for (i = 0; i < UZ_STAGES; i++) {
-		if (blocks[i])
-			map_release(blocks[i], UZ_BLOCK_SIZE);
-		blocks[i] = NULL;
-		state[i] = ST_EMPTY;
-	}
-	wanted = 0;
+	for (i = 0; i < UZ_STAGES; i++)
+		map_release(blocks[i], UZ_BLOCK_SIZE); /* NULL: nothing */
+	stage_forget();
 }
 
 void stage_reset(void)
