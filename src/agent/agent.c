@@ -51,11 +51,10 @@ static uid_t start_euid;
 static void trusted_uid_read(void)
 {
 	const char *s = getenv("UZSWAP_DAEMON_UID");
-
-	start_euid = geteuid();
 	char *end;
 	long v;
 
+	start_euid = geteuid();
 	if (!s || !*s)
 		return;
 	v = strtol(s, &end, 10);

@@ -118,6 +118,7 @@ UZ_HIDDEN void stat_add(uint64_t *counter, int64_t delta);
  * application's threads wake it, and they have none of ours). */
 UZ_HIDDEN void word_wait(unsigned *word, unsigned seen);
 UZ_HIDDEN void word_bump(unsigned *word);
+UZ_HIDDEN void word_set(unsigned *word, unsigned value);
 
 static inline uint64_t block_of(uint64_t addr)
 {

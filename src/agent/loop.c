@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The agent thread: faults, daemon commands, requests, idle work. */
 #include <errno.h>
-#include <linux/futex.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -275,8 +274,7 @@ static int table_err;
 static void own_table_said(unsigned state, int err)
 {
 	table_err = err;
-	__atomic_store_n(&table_state, state, __ATOMIC_RELEASE);
-	syscall(SYS_futex, &table_state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	word_set(&table_state, state);
 }
 
 int loop_shares_table(void)

@@ -200,10 +200,21 @@ void word_wait(unsigned *word, unsigned seen)
 	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
 }
 
+static void word_wake(unsigned *word)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
 void word_bump(unsigned *word)
 {
 	__atomic_add_fetch(word, 1, __ATOMIC_RELEASE);
-	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	word_wake(word);
+}
+
+void word_set(unsigned *word, unsigned value)
+{
+	__atomic_store_n(word, value, __ATOMIC_RELEASE);
+	word_wake(word);
 }
 
 /* Counters in the arena are read concurrently by the daemon. */
