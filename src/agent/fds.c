@@ -25,12 +25,10 @@
 
 #include "fds.h"
 #include "fork.h"
+#include "uffd_compat.h"
 
 #define UZ_EXPORT __attribute__((visibility("default")))
 
-#ifndef PIDFD_THREAD
-#define PIDFD_THREAD O_EXCL
-#endif
 
 /* one bit per descriptor of ours in the application's table, below
  * FDS_TRACKED; they sit just above 900 */

@@ -26,10 +26,8 @@
 #include "lifeline.h"
 #include "log.h"
 #include "loop.h"
+#include "uffd_compat.h"
 
-#ifndef PIDFD_THREAD
-#define PIDFD_THREAD O_EXCL
-#endif
 #define MAX_AGENT_THREADS 8
 
 static pid_t agent_tids[MAX_AGENT_THREADS];

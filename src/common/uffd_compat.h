@@ -1,7 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* userfaultfd and pagemap uapi newer than the 6.1 system headers. */
+/* userfaultfd, pagemap and pidfd uapi newer than the 6.1 system headers. */
 #ifndef UZ_UFFD_COMPAT_H
 #define UZ_UFFD_COMPAT_H
+
+#include <fcntl.h>
+
+/* pidfd_open() of one thread, not its process (Linux 6.9) */
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
 
 #include <linux/fs.h>
 #include <linux/types.h>
