@@ -29,7 +29,6 @@
 
 #define UZ_EXPORT __attribute__((visibility("default")))
 
-
 /* one bit per descriptor of ours in the application's table, below
  * FDS_TRACKED; they sit just above 900 */
 #define FDS_TRACKED 65536
