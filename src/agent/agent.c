@@ -229,7 +229,7 @@ static int agent_setup(int dev_fd, const struct uz_agent_welcome *w)
 
 /* Arena sizing: enough records and address space for all of RAM (it
  * is sparse: only what is stored takes memory). */
-static int arena_make(void)
+int agent_arena_make(void)
 {
 	struct sysinfo si;
 	uint64_t ram;
@@ -310,7 +310,7 @@ void agent_start(void)
 	if (!objects_excluded) /* once: the table keeps them */
 		dl_iterate_phdr(exclude_object, NULL);
 	objects_excluded = 1;
-	err = arena_make();
+	err = agent_arena_make();
 	if (!err)
 		err = handshake(sock, 0, &w, &dev_fd);
 	for (int tries = 0; err == -EEXIST && tries < 25; tries++) {

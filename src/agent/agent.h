@@ -91,6 +91,8 @@ UZ_HIDDEN void agent_restart_fresh(int in_child);
 /* Connect (and check whom to) now, for the next start (aside.c). */
 UZ_HIDDEN void agent_preconnect(void);
 UZ_HIDDEN void agent_restart_child(int ufd, int arena_fd, unsigned slot);
+/* A new arena for all of RAM, ours (holder slot 0), in uz_agent. */
+UZ_HIDDEN int agent_arena_make(void);
 /* This address space is ours now (agent_process()): at start, and in a
  * forked child taking over. */
 UZ_HIDDEN void agent_claim_mm(void);

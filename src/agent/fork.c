@@ -396,6 +396,12 @@ void fork_forget(void)
 	pending.app_end[0] = pending.app_end[1] = -1;
 }
 
+void fork_let_go_of_children(void)
+{
+	while (n_kids)
+		fd_close(kids[--n_kids].fd);
+}
+
 int fork_pollfds(struct pollfd *p, int max)
 {
 	unsigned i;

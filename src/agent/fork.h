@@ -9,11 +9,14 @@
 
 /* pthread_atfork hooks (app thread). */
 UZ_HIDDEN void fork_prepare_hook(void);
-/* No fork() starts between these two (an interposed call that must not
- * be split by one). */
 /* Starting afresh: the links to children (and their descriptors) were
  * another agent's. */
 UZ_HIDDEN void fork_forget(void);
+/* Close the links to our forked children (we leave the arena they
+ * share, dropuid.c): nobody lets go of their slots there any more. */
+UZ_HIDDEN void fork_let_go_of_children(void);
+/* No fork() starts between these two (an interposed call that must not
+ * be split by one). */
 UZ_HIDDEN void fork_hold(void);
 /* The same, unless a fork is under way (1: held). */
 UZ_HIDDEN int fork_try_hold(void);

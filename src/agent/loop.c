@@ -10,6 +10,7 @@
 #include "coredump.h"
 #include "creds.h"
 #include "doorbell.h"
+#include "dropuid.h"
 #include "events.h"
 #include "evict.h"
 #include "fds.h"
@@ -155,9 +156,9 @@ static int fork_prepare_at(uint64_t sp)
 	return fork_prepare();
 }
 
-void restore_everything(void)
+int restore_everything(void)
 {
-	restore_range(0, UINT64_MAX);
+	return restore_range(0, UINT64_MAX);
 }
 
 /*
@@ -216,6 +217,8 @@ static void serve_request(void)
 			ret = 0;
 		} else if (req.op == LOOP_STEP_ASIDE) {
 			ret = step_aside();
+		} else if (req.op == LOOP_OWN_ARENA) {
+			ret = dropuid_own_arena();
 		}
 		req.result = ret;
 		__atomic_store_n(&req.pending, 0, __ATOMIC_RELEASE);

@@ -14,6 +14,7 @@ enum loop_op {
 	LOOP_EVENTS,		/* act on @len uffd events at @start (fork.c) */
 	LOOP_RAWKID_DRAIN,	/* fill every raw clone's child (exit) */
 	LOOP_STEP_ASIDE,	/* everything back, then the threads end (aside.c) */
+	LOOP_OWN_ARENA,		/* everything back, a new arena (dropuid.c) */
 };
 
 /* Start the agent thread on a stack of its own.  Returns 0 or -errno. */
@@ -24,8 +25,8 @@ UZ_HIDDEN void loop_join(void);
 /* The agent thread could not take a descriptor table of its own: ours
  * stay in the application's (marked, stepped over by close_range). */
 UZ_HIDDEN int loop_shares_table(void);
-/* On the agent thread: bring back everything evicted. */
-UZ_HIDDEN void restore_everything(void);
+/* On the agent thread: bring back everything evicted.  0 or -errno. */
+UZ_HIDDEN int restore_everything(void);
 /* Wake the agent thread. */
 UZ_HIDDEN void loop_wake(void);
 

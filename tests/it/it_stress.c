@@ -43,10 +43,10 @@
 
 enum op { OP_READ, OP_WRITE, OP_DONTNEED, OP_MOVE, OP_PROTECT, OP_LOCK,
 	  OP_FORK, OP_REPLACE, OP_MALLOC, OP_SIGNAL, OP_RAWCLONE, OP_USERNS,
-	  N_OPS };
+	  OP_SETUID, N_OPS };
 static const char *const op_name[N_OPS] = {
 	"read", "write", "dontneed", "mremap", "mprotect", "mlock",
-	"fork", "replace", "malloc", "signal", "rawclone", "userns",
+	"fork", "replace", "malloc", "signal", "rawclone", "userns", "setuid",
 };
 
 struct region {
@@ -181,22 +181,30 @@ static void op_move(struct region *r, uint64_t *s)
 /* fork(), or the raw system call (no atfork hooks, no agent in the
  * child: the parent's agent fills it), or fork() and a child that
  * enters a user namespace of its own (its agent steps aside) */
-static void op_fork(struct region *r, uint64_t *s, int raw, int userns)
+/* A child by fork() (@op OP_FORK), the raw clone system call
+ * (OP_RAWCLONE), one that enters a user namespace (OP_USERNS) or drops
+ * root (OP_SETUID: it leaves the arena it shares with us) reads its
+ * copy, then writes it. */
+static void op_fork(struct region *r, uint64_t *s, enum op op)
 {
 	size_t off, len;
 	pid_t pid;
 	int st;
 
 	some_part(r, s, &off, &len);
-	pid = raw ? (pid_t)syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, 0) : fork();
+	pid = op == OP_RAWCLONE ?
+		(pid_t)syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, 0) : fork();
 	if (pid < 0)
 		return;
 	if (pid == 0) {
 		/* the child's copy: right, and its own when written */
 		int bad;
 
-		if (userns && unshare(CLONE_NEWUSER) && errno == EINVAL)
+		if (op == OP_USERNS && unshare(CLONE_NEWUSER) && errno == EINVAL)
 			_exit(2); /* EPERM, ENOSPC: not allowed here */
+		if (op == OP_SETUID && !geteuid() &&
+		    (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534)))
+			_exit(3);
 		bad = memcmp(r->mem + off, r->shadow + off, len) != 0;
 
 		memset(r->mem + off, 0x5a, len);
@@ -208,8 +216,10 @@ static void op_fork(struct region *r, uint64_t *s, int raw, int userns)
 		atomic_fetch_add(&errors, 1);
 		fprintf(stderr, "ERROR (seed %llu): %s: the child read wrong "
 			"bytes of region %ld (status %#x)\n", seed,
-			raw ? "raw clone" : userns ? "fork + unshare(CLONE_NEWUSER)" :
-			"fork", (long)(r - regions), st);
+			op == OP_RAWCLONE ? "raw clone" :
+			op == OP_USERNS ? "fork + unshare(CLONE_NEWUSER)" :
+			op == OP_SETUID ? "fork + setresuid" : "fork",
+			(long)(r - regions), st);
 	}
 	/* and the parent's copy is untouched by the child's writes */
 	check(r, 0, r->len, "after fork");
@@ -296,7 +306,8 @@ static void do_op(enum op op, uint64_t *s)
 	case OP_FORK:
 	case OP_RAWCLONE:
 	case OP_USERNS:
-		op_fork(r, s, op == OP_RAWCLONE, op == OP_USERNS);
+	case OP_SETUID:
+		op_fork(r, s, op);
 		break;
 	case OP_REPLACE:
 		check(r, 0, r->len, "before replace");
@@ -313,7 +324,7 @@ static void *worker(void *arg)
 {
 	uint64_t s = seed * 1000003 + (uintptr_t)arg;
 	/* reads and writes most often; the rest now and then */
-	static const unsigned weight[N_OPS] = { 30, 20, 8, 4, 4, 3, 3, 2, 6, 4, 2, 1 };
+	static const unsigned weight[N_OPS] = { 30, 20, 8, 4, 4, 3, 3, 2, 6, 4, 2, 1, 1 };
 	unsigned total = 0, i;
 
 	for (i = 0; i < N_OPS; i++)
