@@ -24,7 +24,8 @@ while True:
 PY
 T_PIDS="$T_PIDS $!"
 t_wait_file "the notify socket" -S "$NOTIFY"
-NOTIFY_SOCKET=$NOTIFY t_daemon_start
+# a 10 s period for client warnings, so that their summary comes soon
+NOTIFY_SOCKET=$NOTIFY UZSWAPD_TEST_WARN_PERIOD_S=10 t_daemon_start
 lines0=$(wc -l <"$T_DIR/uzswapd.log")
 t0=$(date +%s)
 LD_PRELOAD="$agent" sh -c 'for i in $(seq 200); do /bin/true; done' ||
@@ -43,9 +44,9 @@ echo "200 programs in $((t1 - t0)) s: $lines log lines, $status STATUS= updates"
 # count, not one line each (journald's rate limit would then drop the
 # lines that matter)
 lines0=$(wc -l <"$T_DIR/uzswapd.log")
-python3 - "$SOCK" <<'PY'
-import socket, sys
-for i in range(500):
+cat >"$T_DIR/bad.py" <<'PY'
+import os, socket, sys
+for i in range(int(sys.argv[2])):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     s.connect(sys.argv[1])
     s.send(b"\xffgarbage")
@@ -54,8 +55,37 @@ for i in range(500):
     except OSError:
         pass
     s.close()
+print(os.getpid())
 PY
+chmod 644 "$T_DIR/bad.py"
+python3 "$T_DIR/bad.py" "$SOCK" 500 >/dev/null
 lines=$(( $(wc -l <"$T_DIR/uzswapd.log") - lines0 ))
 [ "$lines" -le 15 ] || t_fail "500 bad clients made $lines log lines"
 kill -0 "$DPID" || t_fail "uzswapd died"
 echo "500 bad clients: $lines log lines"
+
+# wait_log WHAT PATTERN: up to 15 s for PATTERN in the daemon's log
+wait_log() {
+	i=0
+	until grep -q "$2" "$T_DIR/uzswapd.log"; do
+		i=$((i + 1))
+		[ $i -lt 150 ] || t_fail "timed out waiting for $1"
+		sleep 0.1
+	done
+}
+
+# what was left out is said once the period is over, per user
+wait_log "the summary of the lines left out" 'uid 0: [0-9]* more "dropping" lines not logged'
+echo "summary: $(grep -o 'uid 0: [0-9]* more "dropping" lines not logged in [0-9]* s' "$T_DIR/uzswapd.log")"
+
+# one user's flood does not use up another user's lines
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1 && [ -x /usr/bin/python3 ]; then
+	chmod 755 "$T_DIR"
+	as() { setpriv --reuid="$1" --regid="$1" --clear-groups /usr/bin/python3 "$T_DIR/bad.py" "$SOCK" "$2"; }
+	as 65534 200 >/dev/null || t_fail "the flood as uid 65534 failed"
+	other=$(as 65533 1) || t_fail "the bad client as uid 65533 failed"
+	grep -q "dropping connection of pid $other:" "$T_DIR/uzswapd.log" ||
+		t_fail "uid 65533's bad client was not logged after uid 65534's flood"
+	wait_log "uid 65534's summary" 'uid 65534: [0-9]* more "dropping" lines not logged'
+	echo "uid 65533 logged after uid 65534's flood of 200; 65534's summarised"
+fi

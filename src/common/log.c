@@ -124,3 +124,87 @@ int log_limit_pass(struct log_limit *l, unsigned burst, unsigned period_s,
 	l->dropped = 0;
 	return 1;
 }
+
+/* Per kind and uid (log_limited_uid): a small table, each entry a burst
+ * of one user's lines of one kind.  Daemon thread only. */
+#define UID_LIMITS 64
+static struct uid_limit {
+	const char *kind; /* NULL: free */
+	unsigned uid, period_s;
+	int level;
+	struct log_limit l;
+} uid_limits[UID_LIMITS];
+
+static unsigned long window_now(unsigned period_s)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long)ts.tv_sec / (period_s ? period_s : 1);
+}
+
+static void uid_limit_summary(struct uid_limit *u)
+{
+	if (u->l.dropped)
+		log_msg(u->level, "uid %u: %u more \"%s\" lines not logged "
+			"in %u s", u->uid, u->l.dropped, u->kind, u->period_s);
+	u->l.dropped = 0;
+}
+
+static struct uid_limit *uid_limit_find(const char *kind, unsigned uid)
+{
+	struct uid_limit *u, *spare = NULL;
+
+	for (u = uid_limits; u < uid_limits + UID_LIMITS; u++) {
+		if (u->kind == kind && u->uid == uid)
+			return u;
+		/* a free entry, else the one whose burst is oldest */
+		if (!spare || (spare->kind && (!u->kind || u->l.window < spare->l.window)))
+			spare = u;
+	}
+	if (spare->kind)
+		uid_limit_summary(spare);
+	memset(spare, 0, sizeof(*spare));
+	spare->kind = kind;
+	spare->uid = uid;
+	return spare;
+}
+
+int log_limit_uid_pass(const char *kind, int level, unsigned uid,
+		       unsigned burst, unsigned period_s)
+{
+	struct uid_limit *u;
+	unsigned dropped;
+
+	if (level > log_max)
+		return 0;
+	u = uid_limit_find(kind, uid);
+	u->level = level;
+	u->period_s = period_s ? period_s : 1;
+	if (u->l.window != window_now(u->period_s))
+		uid_limit_summary(u); /* said before the new burst */
+	return log_limit_pass(&u->l, burst, u->period_s, &dropped);
+}
+
+long log_limit_summaries(void)
+{
+	struct uid_limit *u;
+	struct timespec ts;
+	long next = -1;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	for (u = uid_limits; u < uid_limits + UID_LIMITS; u++) {
+		long end_ms;
+
+		if (!u->kind || !u->l.dropped)
+			continue;
+		if (u->l.window != window_now(u->period_s)) {
+			uid_limit_summary(u);
+			continue;
+		}
+		end_ms = (long)((u->l.window + 1) * u->period_s - (unsigned long)ts.tv_sec) * 1000;
+		if (next < 0 || end_ms < next)
+			next = end_ms;
+	}
+	return next;
+}

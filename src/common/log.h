@@ -37,6 +37,21 @@ int log_limit_pass(struct log_limit *l, unsigned burst, unsigned period_s,
 			log_msg(level, fmt, ##__VA_ARGS__);                  \
 	} while (0)
 
+/*
+ * The same per @kind and @uid: a flood from one user does not use up the
+ * lines another user's trouble gets.  What was left out is said once the
+ * period is over, by log_limit_summaries(): it returns the ms until the
+ next summary is due, or -1 when none is.
+ */
+int log_limit_uid_pass(const char *kind, int level, unsigned uid,
+		       unsigned burst, unsigned period_s);
+long log_limit_summaries(void);
+#define log_limited_uid(level, burst, period_s, uid, kind, fmt, ...)        \
+	do {                                                                 \
+		if (log_limit_uid_pass(kind, level, uid, burst, period_s))   \
+			log_msg(level, fmt, ##__VA_ARGS__);                  \
+	} while (0)
+
 #define log_err(...) log_msg(UZ_LOG_ERR, __VA_ARGS__)
 #define log_warn(...) log_msg(UZ_LOG_WARN, __VA_ARGS__)
 #define log_info(...) log_msg(UZ_LOG_INFO, __VA_ARGS__)

@@ -121,6 +121,20 @@ void conn_close(struct conn *c)
 	LIST_INSERT_HEAD(&graveyard, c, entry);
 }
 
+/* Warnings a client can cause: 10 lines per user per minute (tests
+ * shorten the minute with UZSWAPD_TEST_WARN_PERIOD_S). */
+static unsigned warn_period_s(void)
+{
+	static unsigned period;
+
+	if (!period) {
+		const char *s = getenv("UZSWAPD_TEST_WARN_PERIOD_S");
+
+		period = s && atoi(s) > 0 ? (unsigned)atoi(s) : 60;
+	}
+	return period;
+}
+
 void conn_drop(struct conn *c, int err, const char *fmt, ...)
 {
 	char why[200];
@@ -132,7 +146,8 @@ void conn_drop(struct conn *c, int err, const char *fmt, ...)
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	/* a flood of bad clients must not drown the lines that matter */
-	log_limited(UZ_LOG_WARN, 10, 60, "dropping %s: %s", conn_name(c), why);
+	log_limited_uid(UZ_LOG_WARN, 10, warn_period_s(), c->uid, "dropping",
+			"dropping %s: %s", conn_name(c), why);
 	msg_send_error(c->fd, 0, err, "%s", why);
 	conn_close(c); /* reads what is queued first: see socket_close */
 }
@@ -176,16 +191,11 @@ int conn_send_error(struct conn *c, uint64_t seq, int err, const char *fmt,
 /* Refuse a connection beyond a cap, with a reason it can print. */
 static void refuse(int fd, uid_t uid)
 {
-	static uint64_t last_warned;
-	uint64_t now = now_ms();
-
 	msg_send_error(fd, 0, -EUSERS, "too many connections to uzswapd");
 	socket_close(fd);
-	if (now - last_warned > 10000) {
-		log_warn("refusing connections (uid %u): %u open", (unsigned)uid,
-			 nconns);
-		last_warned = now;
-	}
+	log_limited_uid(UZ_LOG_WARN, 1, warn_period_s(), uid, "refusing",
+			"refusing connections (uid %u): %u open", (unsigned)uid,
+			nconns);
 }
 
 static void conn_accept(int lfd)
@@ -332,6 +342,12 @@ static int timers(void)
 	struct conn *c, *n;
 
 	next = client_expire(now);
+	{
+		long summary_ms = log_limit_summaries();
+
+		if (summary_ms >= 0 && now + (uint64_t)summary_ms + 10 < next)
+			next = now + (uint64_t)summary_ms + 10;
+	}
 	if (closer_pending()) {
 		closer_flush();
 		if (closer_pending() && now + 100 < next)
