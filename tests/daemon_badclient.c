@@ -477,6 +477,30 @@ static void clients_stall(void)
 	close(idle);
 }
 
+/* A control client that asks and asks and never reads the answers:
+ * dropped once its socket is full, the daemon never waiting on it. */
+static void ctl_deaf(void)
+{
+	int s = conn(), i, err = 0;
+
+	t_check(!fcntl(s, F_SETFL, O_NONBLOCK));
+	for (i = 0; i < 200000; i++) {
+		err = msg_send(s, UZ_MSG_CTL_STATUS, (uint64_t)i, NULL, 0, -1);
+		if (err == -EAGAIN) {
+			/* the daemon is behind: give it a moment */
+			poll(NULL, 0, 1);
+			continue;
+		}
+		if (err)
+			break;
+	}
+	t_assert(err == -EPIPE || err == -ECONNRESET,
+		 "a deaf client was not dropped after %d requests (%s)", i,
+		 strerror(-err));
+	close(s);
+	check_alive("a client that never reads its answers");
+}
+
 /* Requests the daemon refuses with an answer, keeping the connection. */
 static void ctl_refusals(void)
 {
@@ -546,6 +570,7 @@ static int run_malformed(void)
 	agent_misbehaves();
 	clients_stall();
 	ctl_refusals();
+	ctl_deaf();
 	comm_unterminated();
 	printf("%zu malformed clients dropped, daemon still serving\n", i);
 	return 0;
@@ -624,6 +649,8 @@ static int run_agent(const char *mode)
 			t_fail("agent: unexpected message %u", m.hdr.type);
 		if (!strcmp(mode, "silent"))
 			continue;
+		if (!strcmp(mode, "die-early"))
+			_exit(0);
 		target = m.u.evict.flags & UZ_EVICT_ALL ? 1ull << 30 :
 							  m.u.evict.bytes;
 		p.done_bytes = target / 2;
@@ -641,6 +668,8 @@ static int run_agent(const char *mode)
 		arena_account(afd, d.bytes, d.stored);
 		t_check(!msg_send(s, UZ_MSG_EVICT_DONE, m.hdr.seq, &d,
 				  sizeof(d), -1));
+		if (!strcmp(mode, "die-done"))
+			_exit(0);
 	}
 	return err == -ECONNRESET ? 0 : 1;
 }

@@ -10,9 +10,20 @@ BC=$top_builddir/tests/daemon_badclient
 printf '[daemon]\nevict-timeout=1\n' >"$T_DIR/uzswapd.conf"
 t_daemon_start -v
 
-# --- malformed and misbehaving clients (the checks are in the C program)
+# the daemon's resident memory, kB
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$DPID/status"; }
+
+# --- malformed and misbehaving clients (the checks are in the C program),
+# three rounds: what the daemon keeps must not grow with them
 "$BC" "$SOCK" malformed || t_fail "malformed clients"
 kill -0 "$DPID" || t_fail "uzswapd died"
+rss1=$(rss_kb)
+"$BC" "$SOCK" malformed >/dev/null || t_fail "malformed clients (round 2)"
+"$BC" "$SOCK" malformed >/dev/null || t_fail "malformed clients (round 3)"
+rss3=$(rss_kb)
+[ "$rss3" -le $((rss1 + 2048)) ] ||
+	t_fail "uzswapd grew from ${rss1} kB to ${rss3} kB over two more rounds"
+echo "uzswapd resident: ${rss1} kB after one round, ${rss3} kB after three"
 
 # fake_agent MODE: start one, set APID once it has its welcome
 fake_agent() {
@@ -114,8 +125,18 @@ fake_agent die
 t_expect 1 "^uzswapctl: client $APID went away during eviction$" \
 	"$UZCTL" evict "$APID" --all
 
+# ... before it says anything, and right after it said it was done
+fake_agent die-early
+t_expect 1 "^uzswapctl: client $APID went away during eviction$" \
+	"$UZCTL" evict "$APID" --all
+fake_agent die-done
+t_expect 0 "^evicted 1G from $APID" "$UZCTL" evict "$APID" --all
+
 kill -0 "$DPID" || t_fail "uzswapd died"
 t_expect 0 "clients: " "$UZCTL" status
+# and a well-behaved agent is served as ever after all of the above
+fake_agent evict
+t_expect 0 "^evicted 1G from $APID \(fakeagent\)" "$UZCTL" evict "$APID" --all
 
 # --- bounded: a daemon with 200 descriptors takes (200 - 64) / 2 = 68
 # connections and refuses the rest with a reason
