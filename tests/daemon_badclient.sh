@@ -144,7 +144,8 @@ t_expect 0 "^evicted 1G from $APID \(fakeagent\)" "$UZCTL" evict "$APID" --all
 # closes its clients, and a new one would see "another uzswapd running")
 kill "$DPID"
 wait "$DPID" 2>/dev/null
-sh -c 'ulimit -n 200 && exec "$@"' sh "$UZD" --socket "$SOCK" \
+: >"$T_DIR/subuid"
+UZSWAPD_SUBUID_FILE=$T_DIR/subuid sh -c 'ulimit -n 200 && exec "$@"' sh "$UZD" --socket "$SOCK" \
 	--config "$T_DIR/uzswapd.conf" 2>>"$T_DIR/uzswapd.log" &
 DPID=$!
 T_PIDS="$T_PIDS $DPID"
@@ -156,13 +157,10 @@ grep -q "at most 68 connections" "$T_DIR/uzswapd.log" || t_fail "no log of the c
 # (a quarter, 17), and root and another user still get in
 if command -v setpriv >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
 	chmod 755 "$T_DIR"
-	: >"$T_DIR/held"
-	chmod 666 "$T_DIR/held"
-	setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 - \
-		"$SOCK" "$T_DIR/held" <<'PY' &
+	cat >"$T_DIR/hold.py" <<'PY'
 import select, socket, sys, time
 held, refused = [], 0
-for i in range(100):
+for i in range(int(sys.argv[3])):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     s.connect(sys.argv[1])
     held.append(s)
@@ -174,15 +172,41 @@ for s in held:
 open(sys.argv[2], "w").write("%d %d\n" % (len(held) - refused, refused))
 time.sleep(30)
 PY
-	FLOOD=$!
-	T_PIDS="$T_PIDS $FLOOD"
-	t_wait_file "uid 65534's flood" -s "$T_DIR/held"
+	chmod 644 "$T_DIR/hold.py"
+	# hold UID N: uid UID opens N connections and holds them
+	hold() {
+		: >"$T_DIR/held"
+		chmod 666 "$T_DIR/held"
+		setpriv --reuid="$1" --regid="$1" --clear-groups /usr/bin/python3 \
+			"$T_DIR/hold.py" "$SOCK" "$T_DIR/held" "$2" &
+		FLOOD=$!
+		T_PIDS="$T_PIDS $FLOOD"
+		t_wait_file "uid $1's connections" -s "$T_DIR/held"
+	}
+	hold 65534 100
 	[ "$(cat "$T_DIR/held")" = "17 83" ] ||
 		t_fail "uid 65534 was served/refused $(cat "$T_DIR/held"), want 17 83"
 	t_expect 0 "clients: " "$UZCTL" status
 	t_expect 0 "clients: " setpriv --reuid=65533 --regid=65533 --clear-groups \
 		"$UZCTL" status
 	kill "$FLOOD"
+	wait "$FLOOD" 2>/dev/null
+	sleep 0.2 # the daemon sees them go
 	echo "uid 65534 held 17 connections, refused 83; root and uid 65533 served"
+
+	# a user's subordinate uids (/etc/subuid) share that user's quarter
+	printf '# owner:first:count\n65533:65534:1\nnot a line\n' >"$T_DIR/subuid"
+	kill -HUP "$DPID"
+	t_wait_for "the reload" grep -q "not understood" "$T_DIR/uzswapd.log"
+	hold 65534 17
+	[ "$(cat "$T_DIR/held")" = "17 0" ] ||
+		t_fail "uid 65534 was served/refused $(cat "$T_DIR/held"), want 17 0"
+	owner=$FLOOD
+	hold 65533 1
+	[ "$(cat "$T_DIR/held")" = "0 1" ] ||
+		t_fail "uid 65533, owner of 65534 in subuid, got $(cat "$T_DIR/held") beyond the share, want 0 1"
+	t_expect 0 "clients: " "$UZCTL" status
+	kill "$FLOOD" "$owner"
+	echo "uid 65533's subordinate uid 65534 held its whole share: 65533 refused, root served"
 fi
 exit 0

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "msg.h"
 #include "server.h"
+#include "subids.h"
 #include "size.h"
 #include "systemd.h"
 
@@ -173,6 +174,7 @@ void daemon_reload(void)
 		log_warn("reload: a new socket path takes effect at restart");
 	uzd.cfg = cfg;
 	log_init("uzswapd", cfg.log_level);
+	subids_load();
 	log_info("configuration reloaded: codec %s level %d, log-level %s, "
 		 "evict-timeout %u s", codec_name(cfg.codec), cfg.level,
 		 config_log_level_name(cfg.log_level), cfg.evict_timeout);
@@ -245,6 +247,7 @@ int main(int argc, char **argv)
 	if (settings_load(&uzd.cfg, cause, sizeof(cause)))
 		fatal("%s", cause);
 	log_init("uzswapd", uzd.cfg.log_level);
+	subids_load();
 	snprintf(socket_path, sizeof(socket_path), "%s", socket_choose(&uzd.cfg));
 	if (strlen(socket_choose(&uzd.cfg)) >= sizeof(socket_path))
 		fatal("socket path too long: %s", socket_choose(&uzd.cfg));

@@ -20,6 +20,7 @@
 #include "msg.h"
 #include "peruid.h"
 #include "server.h"
+#include "subids.h"
 
 #define UZ_EVENTS_MAX 64
 #define UZ_ACCEPT_BATCH 64   /* accepts per wake-up */
@@ -115,7 +116,7 @@ void conn_close(struct conn *c)
 	socket_close(c->fd);
 	c->fd = -1;
 	nconns--;
-	peruid_closed(c->uid);
+	peruid_closed(c->share_uid);
 	/* events for it may still be pending in this round */
 	LIST_REMOVE(c, entry);
 	LIST_INSERT_HEAD(&graveyard, c, entry);
@@ -146,7 +147,7 @@ void conn_drop(struct conn *c, int err, const char *fmt, ...)
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	/* a flood of bad clients must not drown the lines that matter */
-	log_limited_uid(UZ_LOG_WARN, 10, warn_period_s(), c->uid, "dropping",
+	log_limited_uid(UZ_LOG_WARN, 10, warn_period_s(), c->share_uid, "dropping",
 			"dropping %s: %s", conn_name(c), why);
 	msg_send_error(c->fd, 0, err, "%s", why);
 	conn_close(c); /* reads what is queued first: see socket_close */
@@ -221,9 +222,9 @@ static void conn_accept(int lfd)
 			close(fd);
 			continue;
 		}
-		if (!peruid_allowed(cred.uid, nconns, listen_max_conns(),
-				    uzd.cfg.user_connections)) {
-			refuse(fd, cred.uid);
+		if (!peruid_allowed(subids_owner(cred.uid), nconns,
+				    listen_max_conns(), uzd.cfg.user_connections)) {
+			refuse(fd, subids_owner(cred.uid));
 			continue;
 		}
 		c = calloc(1, sizeof(*c));
@@ -234,6 +235,7 @@ static void conn_accept(int lfd)
 		c->fd = fd;
 		c->pid = cred.pid;
 		c->uid = cred.uid;
+		c->share_uid = subids_owner(cred.uid);
 		c->gid = cred.gid;
 		c->events = EPOLLIN;
 		c->deadline_ms = now_ms() + UZ_FIRST_MSG_MS;
@@ -244,7 +246,7 @@ static void conn_accept(int lfd)
 		}
 		LIST_INSERT_HEAD(&conns, c, entry);
 		nconns++;
-		peruid_opened(c->uid);
+		peruid_opened(c->share_uid);
 		new_conns++;
 	}
 }

@@ -22,6 +22,7 @@ struct conn {
 	enum conn_role role;
 	pid_t pid; /* SO_PEERCRED at accept */
 	uid_t uid;
+	uid_t share_uid; /* whose share it counts against (subids.c) */
 	gid_t gid;
 	int admin; /* root or admin=: 0 not looked at yet, 1 no, 2 yes */
 	uint32_t events;      /* what epoll waits for */
