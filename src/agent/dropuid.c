@@ -7,14 +7,16 @@
  * compromised could read there what its parent evicts later, and write
  * frames back (with checksums of its own) for the parent to read.  So
  * before a setuid()-family call that changes a uid, in a process whose
- * arena has another holder, the agent thread brings back everything the
- * process holds, lets go of the shared arena (mapping and descriptor)
- * and goes on with a new arena of its own, connecting to the daemon
- * again while the process still has the privileges it was allowed
- * with.  Its threads stay: nothing here waits for a thread to end (an
+ * arena has another holder, the agent thread copies what the process
+ * holds there (compressed, as it is) into a new arena of its own, lets
+ * go of the shared one (mapping and descriptor) and connects to the
+ * daemon again while the process still has the privileges it was
+ * allowed with.  Nothing is brought back: a pre-fork server's workers
+ * must not each get their own copy of all the memory their parent had
+ * evicted.  Its threads stay: nothing here waits for a thread to end (an
  * earlier version stepped the whole agent aside, and a multi-threaded
- * child hung).  When that cannot be done the call fails with EAGAIN,
- * as setuid() may: a drop that keeps the arena is worse than none.
+ * child hung).  When that cannot be done the call fails with EAGAIN, as
+ * setuid() may: a drop that keeps the arena is worse than none.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -31,6 +33,7 @@
 #include "loop.h"
 #include "rawkid.h"
 #include "store.h"
+#include "util.h"
 
 #define UZ_EXPORT __attribute__((visibility("default")))
 
@@ -51,30 +54,128 @@ static int arena_shared(void)
 	return 0;
 }
 
+/* The arena we leave, as the agent's state had it. */
+struct old_arena {
+	struct uz_arena_hdr *hdr;
+	uint64_t size, map_len;
+	unsigned slot;
+	int fd;
+};
+
+static const struct uz_block_rec *old_rec(const struct old_arena *o,
+					  uint32_t idx)
+{
+	return (const struct uz_block_rec *)((const uint8_t *)o->hdr +
+					     o->hdr->rec_off) + idx;
+}
+
+/* Copying our blocks' records into the new arena: their new indexes,
+ * in blocks_for_each order (the table does not change meanwhile). */
+struct carry {
+	const struct old_arena *old;
+	uint32_t *idx;
+	uint32_t n;
+	int err;
+};
+
+static void carry_one(struct block *b, void *arg)
+{
+	struct carry *c = arg;
+
+	if (c->err)
+		return;
+	if (b->rec >= c->old->hdr->rec_count)
+		c->err = -EBADMSG;
+	else
+		c->err = store_copy_in(old_rec(c->old, b->rec), c->old->fd,
+				       uz_agent.out_buf, (uint32_t)uz_agent.out_cap,
+				       &c->idx[c->n]);
+	c->n += !c->err;
+}
+
+static void carry_rename(struct block *b, void *arg)
+{
+	struct carry *c = arg;
+
+	b->rec = c->idx[c->n++];
+}
+
+/* Back to the arena we were leaving (the new one is dropped). */
+static void stay_in(const struct old_arena *o)
+{
+	munmap(uz_agent.arena, uz_agent.arena_map_len);
+	fd_close(uz_agent.arena_fd);
+	uz_agent.arena = o->hdr;
+	uz_agent.arena_fd = o->fd;
+	uz_agent.arena_size = o->size;
+	uz_agent.arena_map_len = o->map_len;
+	store_use_slot(o->slot);
+}
+
+/*
+ * A new arena of ours, holding copies of what our blocks hold (their
+ * compressed records, not the memory: a forked child brings back
+ * nothing, as with kernel swap, and its resident memory does not grow),
+ * our counters carried over.  On failure we stay in the old one.
+ */
+static int move_to_new_arena(const struct old_arena *o)
+{
+	struct uz_client_stats kept = *uz_agent.stats;
+	uint32_t n = blocks_count();
+	size_t len = ((size_t)n * sizeof(uint32_t) + 4095) & ~(size_t)4095;
+	struct carry c = { o, NULL, 0, 0 };
+	int err;
+
+	if (n && !(c.idx = map_anon(len, 0)))
+		return -ENOMEM;
+	err = agent_arena_make();
+	if (err)
+		goto out;
+	uz_agent.arena->codec = o->hdr->codec;
+	uz_agent.arena->level = o->hdr->level;
+	/* store_copy_in counts what is stored again */
+	kept.stored_bytes = kept.pool_bytes = kept.blocks_stored = 0;
+	*uz_agent.stats = kept;
+	blocks_for_each(carry_one, &c);
+	err = c.err;
+	if (err) {
+		stay_in(o);
+		goto out;
+	}
+	c.n = 0;
+	blocks_for_each(carry_rename, &c);
+out:
+	if (c.idx)
+		map_release(c.idx, len);
+	return err;
+}
+
 int dropuid_own_arena(void)
 {
-	struct uz_arena_hdr *old = uz_agent.arena;
-	struct uz_client_stats kept = *uz_agent.stats;
-	uint64_t old_len = uz_agent.arena_map_len;
-	unsigned old_slot = uz_agent.holder;
-	int old_fd = uz_agent.arena_fd, err;
+	const struct old_arena o = {
+		uz_agent.arena, uz_agent.arena_size, uz_agent.arena_map_len,
+		uz_agent.holder, uz_agent.arena_fd,
+	};
+	int err;
 
 	/* a raw clone's child still reads from the arena through us */
 	rawkid_drain();
 	if (rawkid_busy())
 		return -EBUSY;
-	err = restore_everything();
-	if (err)
-		return err;
-	if (blocks_count())
-		return -EBUSY;
-	err = agent_arena_make();
-	if (err)
-		return err;
-	uz_agent.arena->codec = old->codec;
-	uz_agent.arena->level = old->level;
-	kept.evicted_bytes = 0; /* all of it came back */
-	*uz_agent.stats = kept;
+	err = move_to_new_arena(&o);
+	if (err) {
+		/* a record that does not hold together (or no memory): what
+		 * can come back does, and nothing is carried */
+		log_warn("could not copy what we hold into an arena of our "
+			 "own (%s): bringing it back instead", strerror(-err));
+		err = restore_everything();
+		if (!err && blocks_count())
+			err = -EBUSY;
+		if (!err)
+			err = move_to_new_arena(&o);
+		if (err)
+			return err;
+	}
 	/* children that share the old arena keep it: what they still hold
 	 * is freed with the arena, once the last of them is gone */
 	fork_let_go_of_children();
@@ -82,17 +183,19 @@ int dropuid_own_arena(void)
 		/* our parent lets go of our slot when the link closes */
 		fd_close(uz_agent.uplink);
 		uz_agent.uplink = -1;
-		munmap(old, old_len);
 	} else {
 		struct uz_arena_hdr *mine = uz_agent.arena;
+		int mine_fd = uz_agent.arena_fd;
 
 		/* store_slot_release works on the current arena */
-		uz_agent.arena = old;
-		store_slot_release(old_slot);
+		uz_agent.arena = o.hdr;
+		uz_agent.arena_fd = o.fd;
+		store_slot_release(o.slot);
 		uz_agent.arena = mine;
-		munmap(old, old_len);
+		uz_agent.arena_fd = mine_fd;
 	}
-	fd_close(old_fd);
+	munmap(o.hdr, o.map_len);
+	fd_close(o.fd);
 	/* the daemon reads the new arena; a refusal now is retried as a
 	 * reconnection by the agent thread */
 	agent_disconnect();

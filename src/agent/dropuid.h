@@ -6,9 +6,9 @@
 #include "agent.h"
 
 /*
- * On the agent thread (LOOP_OWN_ARENA): bring back everything, let go of
- * the shared arena and go on with one of our own.  0, or -errno when
- * something could not come back (nothing is let go of then).
+ * On the agent thread (LOOP_OWN_ARENA): copy what we hold into an arena
+ * of our own, let go of the shared one and go on with ours.  0, or
+ * -errno (nothing is let go of then).
  */
 UZ_HIDDEN int dropuid_own_arena(void);
 

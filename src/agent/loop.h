@@ -14,7 +14,7 @@ enum loop_op {
 	LOOP_EVENTS,		/* act on @len uffd events at @start (fork.c) */
 	LOOP_RAWKID_DRAIN,	/* fill every raw clone's child (exit) */
 	LOOP_STEP_ASIDE,	/* everything back, then the threads end (aside.c) */
-	LOOP_OWN_ARENA,		/* everything back, a new arena (dropuid.c) */
+	LOOP_OWN_ARENA,		/* an arena of our own (dropuid.c) */
 };
 
 /* Start the agent thread on a stack of its own.  Returns 0 or -errno. */

@@ -171,28 +171,58 @@ int store_put(const void *payload, uint32_t bytes, uint32_t *idx)
 	return 0;
 }
 
-int store_read(const struct uz_block_rec *r, uint64_t off, uint32_t len,
-	       void *buf)
+/* All @len bytes at @at of @fd, or -EBADMSG: a memfd we sized cannot
+ * come up short, so such a frame is treated as bad, not guessed at. */
+static int pread_full(int fd, void *buf, uint32_t len, uint64_t at)
 {
-	uint64_t extent = (uint64_t)r->extent_pages * UZ_PAGE_SIZE;
-	uint64_t at = r->extent_off + off;
 	ssize_t n;
 
-	if (off > extent || len > extent - off)
-		return -EBADMSG;
 	while (len) {
-		n = pread(uz_agent.arena_fd, buf, len, (off_t)at);
+		n = pread(fd, buf, len, (off_t)at);
 		if (n <= 0) {
 			if (n < 0 && errno == EINTR)
 				continue;
-			/* cannot happen to a memfd we sized: the frame is
-			 * treated as bad (never mapped), not guessed at */
 			return -EBADMSG;
 		}
 		buf = (uint8_t *)buf + n;
 		at += (uint64_t)n;
 		len -= (uint32_t)n;
 	}
+	return 0;
+}
+
+int store_read(const struct uz_block_rec *r, uint64_t off, uint32_t len,
+	       void *buf)
+{
+	uint64_t extent = (uint64_t)r->extent_pages * UZ_PAGE_SIZE;
+
+	if (off > extent || len > extent - off)
+		return -EBADMSG;
+	return pread_full(uz_agent.arena_fd, buf, len, r->extent_off + off);
+}
+
+int store_copy_in(const struct uz_block_rec *from, int from_fd, void *buf,
+		  uint32_t cap, uint32_t *idx)
+{
+	/* one look: the other processes that share it could write it */
+	struct uz_block_rec r = *from;
+	struct uz_block_rec *to;
+	int err;
+
+	if (r.state != UZ_REC_STORED || r.payload_bytes > cap ||
+	    r.payload_bytes > (uint64_t)r.extent_pages * UZ_PAGE_SIZE)
+		return -EBADMSG;
+	err = pread_full(from_fd, buf, r.payload_bytes, r.extent_off);
+	if (!err)
+		err = store_put(buf, r.payload_bytes, idx);
+	if (err)
+		return err;
+	/* the frames are checked against their checksums as they come back */
+	to = store_rec(*idx);
+	memcpy(to->frames, r.frames, sizeof(to->frames));
+	to->addr = r.addr;
+	to->flags = r.flags;
+	to->orig_bytes = r.orig_bytes;
 	return 0;
 }
 

@@ -28,6 +28,14 @@ UZ_HIDDEN int store_read(const struct uz_block_rec *r, uint64_t off,
 			 uint32_t len, void *buf);
 
 /*
+ * Copy record @from of another arena (its descriptor @from_fd) into a
+ * new record of ours, its payload through @buf (@cap bytes); the index
+ * in *@idx.  0, -EBADMSG (it does not hold together) or -ENOSPC.
+ */
+UZ_HIDDEN int store_copy_in(const struct uz_block_rec *from, int from_fd,
+			    void *buf, uint32_t cap, uint32_t *idx);
+
+/*
  * Take a free record and an extent of @bytes, copy @payload in, and
  * return the record index (refs = 1) or -ENOSPC.
  */
