@@ -375,7 +375,8 @@ void agent_restart_fresh(int in_child)
 		codec_close(uz_agent.codec);
 		codec_close(uz_agent.codec2);
 	}
-	munmap(uz_agent.arena, uz_agent.arena_map_len);
+	if (uz_agent.arena) /* a forked child has none mapped */
+		munmap(uz_agent.arena, uz_agent.arena_map_len);
 	token = uz_agent.mm_token;
 	memcpy(path, uz_agent.sock_path, sizeof(path));
 	memset(&uz_agent, 0, sizeof(uz_agent));
@@ -416,6 +417,14 @@ void agent_restart_child(int ufd, int arena_fd, unsigned slot)
 	uz_agent.frozen = 0;
 	uz_agent.fork_pending = 0;
 	uz_agent.fork_ufd = -1;
+	err = store_map(uz_agent.arena_fd, uz_agent.arena_map_len);
+	if (err) {
+		log_err("forked child %d: cannot map the arena: %s",
+			(int)getpid(), strerror(-err));
+		uz_agent.active = 0;
+		return;
+	}
+	uz_agent.arena->holder_pid[slot] = getpid();
 	store_use_slot(slot);
 	/* the table as the fork found it, not as the parent went on
 	 * changing it while the kernel copied us */

@@ -20,6 +20,8 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -158,10 +160,13 @@ int dropuid_own_arena(void)
 	};
 	int err;
 
-	/* a raw clone's child still reads from the arena through us */
+	/* a raw clone's child still reads from the arena through us (its
+	 * slot alone made the arena look shared) */
 	rawkid_drain();
 	if (rawkid_busy())
 		return -EBUSY;
+	if (!arena_shared())
+		return 0;
 	err = move_to_new_arena(&o);
 	if (err) {
 		/* a record that does not hold together (or no memory): what
@@ -169,7 +174,10 @@ int dropuid_own_arena(void)
 		log_warn("could not copy what we hold into an arena of our "
 			 "own (%s): bringing it back instead", strerror(-err));
 		err = restore_everything();
-		if (!err && blocks_count())
+		/* a raw clone read while restoring queued a child that
+		 * reads from the old arena: filled now, or we stay */
+		rawkid_drain();
+		if (!err && (blocks_count() || rawkid_busy()))
 			err = -EBUSY;
 		if (!err)
 			err = move_to_new_arena(&o);
@@ -260,7 +268,8 @@ static int changes_uid(const struct uid_call *c)
 
 static int uid_change(const struct uid_call *c)
 {
-	int r, saved;
+	sigset_t all, old;
+	int r = 0, saved = 0, err;
 
 	/* a vfork() child shares our memory (and arena) until it execs,
 	 * and runs its parent's code: nothing to leave there */
@@ -273,17 +282,22 @@ static int uid_change(const struct uid_call *c)
 		r = -EDEADLK;
 		goto refuse;
 	}
+	/* nor may a handler of ours fork or drop while we hold the lock */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	fork_hold();
-	r = arena_shared() ? loop_request(LOOP_OWN_ARENA, 0, 0) : 0;
-	if (r) {
-		fork_release();
-		goto refuse;
+	err = arena_shared() ? loop_request(LOOP_OWN_ARENA, 0, 0) : 0;
+	if (!err) {
+		r = uid_call(c);
+		saved = errno;
 	}
-	r = uid_call(c);
-	saved = errno;
 	fork_release();
-	errno = saved;
-	return r;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!err) {
+		errno = saved;
+		return r;
+	}
+	r = err;
 
 refuse:
 	log_limited(UZ_LOG_ERR, 3, 60, "%s refused: could not leave the arena "

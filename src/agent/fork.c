@@ -574,6 +574,10 @@ void fork_child_hook(void)
 
 	if (!holding_fork_lock)
 		return;
+	/* not inherited (store_map): mapped again from the descriptor the
+	 * parent sends, or a new arena is made */
+	uz_agent.arena = NULL;
+	uz_agent.stats = NULL;
 	/* before anything maps or unmaps: that takes the tables' lock */
 	regions_reset_child();
 	/* the parent's raw clones' children are the parent's to fill */
@@ -593,7 +597,6 @@ void fork_child_hook(void)
 		child_receive(pending.app_end[1], &arena_fd) : -1;
 	if (ufd >= 0) {
 		uz_agent.uplink = pending.app_end[1];
-		uz_agent.arena->holder_pid[pending.slot] = getpid();
 		/* the parent serves our uffd until child_handoff */
 		uz_agent.hold_uffd = 1;
 		agent_restart_child(ufd, arena_fd, pending.slot);

@@ -25,6 +25,28 @@ void store_unlock(void)
 	pthread_mutex_unlock(&uz_agent.arena->lock);
 }
 
+int store_map(int fd, uint64_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	madvise(p, len, MADV_DONTDUMP);
+	/* a child that runs no fork hook (a raw clone, glibc's _Fork) must
+	 * not inherit it: after a drop of privileges it could rewrite our
+	 * records or hold the lock for ever.  fork()'s child maps the
+	 * descriptor its parent sends (agent_restart_child). */
+	if (madvise(p, len, MADV_DONTFORK)) {
+		int err = -errno;
+
+		munmap(p, len);
+		return err;
+	}
+	uz_agent.arena = p;
+	uz_agent.arena_map_len = len;
+	return 0;
+}
+
 int store_create(uint32_t rec_count, uint64_t data_bytes)
 {
 	struct uz_arena_hdr h;
@@ -47,19 +69,15 @@ int store_create(uint32_t rec_count, uint64_t data_bytes)
 	 * in and out with pwrite/pread.  The memfd is sized to RAM, and a
 	 * mapping of all of it would be filled by the application's
 	 * mlockall(MCL_CURRENT) and written out by a core dump. */
-	p = mmap(NULL, h.data_off, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED) {
-		err = -errno;
+	err = store_map(fd, h.data_off);
+	if (err)
 		goto close_fd;
-	}
-	madvise(p, h.data_off, MADV_DONTDUMP);
+	p = uz_agent.arena;
 	h.owner_pid = getpid();
 	h.holder_pid[0] = getpid();
 	memcpy(p, &h, sizeof(h));
-	uz_agent.arena = p;
 	uz_agent.arena_fd = fd;
 	uz_agent.arena_size = h.size;
-	uz_agent.arena_map_len = h.data_off;
 	store_use_slot(0);
 
 	pthread_mutexattr_init(&ma);

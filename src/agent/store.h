@@ -7,6 +7,9 @@
 
 #include "agent.h"
 
+/* Map @len bytes (header to payload) of the arena @fd as uz_agent.arena,
+ * not inherited by children.  0 or -errno. */
+UZ_HIDDEN int store_map(int fd, uint64_t len);
 /* Create, size, seal and map the arena for @rec_count blocks. */
 UZ_HIDDEN int store_create(uint32_t rec_count, uint64_t data_bytes);
 

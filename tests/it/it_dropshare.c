@@ -12,6 +12,8 @@
  *   threads - the same while another thread of the child reads its
  *             evicted memory (stepping the agent aside once hung here)
  *   seteuid - a temporary drop and back: the arena is left once
+ *   rawclone - a raw clone's child inherits no mapping of the arena
+ *   handler - a signal handler forks or drops during a drop: no hang
  *   owner   - the parent drops root with a child still sharing its
  *             arena; the child's bytes stay right (run last: the test
  *             process stays uid 65534)
@@ -19,12 +21,15 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -266,6 +271,75 @@ static void seteuid_case(void)
 	printf("seteuid: left the shared arena at the first change only\n");
 }
 
+/* A child of a raw clone (no fork hooks ran: it has no agent, and its
+ * setuid() passes straight through) inherits no mapping of the arena:
+ * after a drop it could have rewritten our records or held their lock. */
+static void rawclone(void)
+{
+	unsigned long ino;
+	pid_t c;
+
+	it_fill(mem, LEN, 51);
+	it_evict_all();
+	ino = arena_inode();
+	c = (pid_t)syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, 0);
+	it_assert(c >= 0, "rawclone: clone failed");
+	if (!c)
+		_exit(arena_inode() == ino ? STILL_HOLDS :
+		      it_check(mem, LEN, 51) >= 0 ? WRONG_BYTES : OK);
+	reap(c, "rawclone");
+	it_assert(it_check(mem, LEN, 51) < 0, "rawclone: the parent reads wrong bytes");
+	printf("rawclone: a raw clone's child maps none of the arena\n");
+}
+
+static int handler_does; /* 0: fork(), 1: setresuid() */
+
+static void on_timer(int sig)
+{
+	(void)sig;
+	if (!handler_does) {
+		if (!fork())
+			_exit(0);
+	} else {
+		setresuid(-1, NOBODY, -1);
+	}
+}
+
+/* A signal handler that forks or drops while its thread is leaving a
+ * shared arena (the fork lock is held meanwhile: it once waited on its
+ * own thread for ever). */
+static void handler(void)
+{
+	int round, st, waited;
+
+	it_fill(mem, LEN, 51);
+	it_evict_all();
+	for (round = 0; round < 8; round++) {
+		struct itimerval at = { { 0, 0 }, { 0, 1000 + 4000 * (round / 2) } };
+		pid_t c = fork();
+
+		it_assert(c >= 0, "handler: fork failed");
+		if (!c) {
+			handler_does = round % 2;
+			signal(SIGALRM, on_timer);
+			setitimer(ITIMER_REAL, &at, NULL);
+			if (setresuid(NOBODY, NOBODY, NOBODY))
+				_exit(DROP_FAILED);
+			_exit(it_check(mem, LEN, 51) >= 0 ? WRONG_BYTES : OK);
+		}
+		for (waited = 0; waited < 200 && waitpid(c, &st, WNOHANG) != c; waited++)
+			usleep(100000);
+		if (waited == 200)
+			kill(c, SIGKILL);
+		it_assert(waited < 200, "handler: round %d (%s in the handler) "
+			  "hung for 20 s", round, round % 2 ? "setresuid" : "fork");
+		it_assert(WIFEXITED(st) && !WEXITSTATUS(st),
+			  "handler: round %d: status %#x", round, st);
+	}
+	printf("handler: fork() and setresuid() from a signal handler during "
+	       "a drop: no hang, bytes right\n");
+}
+
 /* The parent drops while its child shares its arena; the child (still
  * root) then evicts the parent. */
 static void owner(void)
@@ -309,7 +383,8 @@ int main(int argc, char **argv)
 {
 	static const struct { const char *name; void (*run)(void); } cases[] = {
 		{ "child", child }, { "threads", threads },
-		{ "seteuid", seteuid_case }, { "owner", owner },
+		{ "seteuid", seteuid_case }, { "rawclone", rawclone },
+		{ "handler", handler }, { "owner", owner },
 	};
 	const char *only = getenv("IT_DROPSHARE_CASE");
 	unsigned i;
