@@ -98,6 +98,10 @@ bad_config "[pool]" "unknown section \[pool\]"
 printf 'codec=lz4\n' >"$conf"
 t_expect 1 "$conf:1: 'codec' outside a section" \
 	"$UZD" --socket "$T_DIR/x.sock" --config "$conf"
+# a NUL byte, even in a last line without a newline (found by fuzz_config)
+printf '[daemon]\nsocket=/a\000b' >"$conf"
+t_expect 1 "$conf:2: NUL byte in line" \
+	"$UZD" --socket "$T_DIR/x.sock" --config "$conf"
 t_expect 1 "$T_DIR/missing.conf: No such file" \
 	"$UZD" --socket "$T_DIR/x.sock" --config "$T_DIR/missing.conf"
 # drop-ins: read in name order, a bad one is named

@@ -13,8 +13,6 @@
 #include "config.h"
 #include "log.h"
 
-#define UZ_CONFIG_LINE_MAX 4096
-
 static const struct {
 	const char *name;
 	int level;
@@ -301,13 +299,67 @@ static int parse_line(struct config *cfg, char *line, int *in_daemon,
 	return -EINVAL;
 }
 
+/*
+ * A line of @f into @line (@size bytes, NUL-terminated) as fgets()
+ * reads it, its length in *@len: fgets() does not say how many bytes
+ * it read, and strlen() stops at a NUL byte.  0 at the end of @f.
+ */
+static int read_line(char *line, size_t size, FILE *f, size_t *len)
+{
+	size_t n = 0;
+	int c;
+
+	while (n < size - 1 && (c = getc(f)) != EOF) {
+		line[n++] = (char)c;
+		if (c == '\n')
+			break;
+	}
+	line[n] = 0;
+	*len = n;
+	return n && !ferror(f);
+}
+
+int config_parse(struct config *cfg, FILE *f, const char *name, char *cause,
+		 size_t cause_len)
+{
+	char line[UZ_CONFIG_LINE_MAX], why[200];
+	int in_daemon = 0, lineno = 0, err = 0;
+	const char *bad;
+	size_t n;
+
+	while (read_line(line, sizeof(line), f, &n)) {
+		lineno++;
+		bad = NULL;
+		if (strlen(line) < n) /* not text: say so, not "too long" */
+			bad = "NUL byte in line";
+		else if (line[n - 1] != '\n' && !feof(f))
+			bad = "line too long";
+		if (bad) {
+			snprintf(cause, cause_len, "%s:%d: %s", name, lineno,
+				 bad);
+			return -EINVAL;
+		}
+		why[0] = 0;
+		err = parse_line(cfg, line, &in_daemon, why, sizeof(why));
+		if (err) {
+			snprintf(cause, cause_len, "%s:%d: %s", name, lineno,
+				 why[0] ? why : strerror(-err));
+			return err;
+		}
+	}
+	if (ferror(f)) {
+		snprintf(cause, cause_len, "%s: read error", name);
+		return -EIO;
+	}
+	return 0;
+}
+
 /* Parse one file into @cfg; a missing file is -ENOENT with no cause. */
 static int parse_file(struct config *cfg, const char *path, char *cause,
 		      size_t cause_len)
 {
-	char line[UZ_CONFIG_LINE_MAX], why[200];
-	int in_daemon = 0, lineno = 0, err = 0;
 	FILE *f;
+	int err;
 
 	f = fopen(path, "re");
 	if (!f) {
@@ -317,26 +369,7 @@ static int parse_file(struct config *cfg, const char *path, char *cause,
 				 strerror(-err));
 		return err;
 	}
-	while (fgets(line, sizeof(line), f)) {
-		lineno++;
-		if (!strchr(line, '\n') && !feof(f)) {
-			snprintf(cause, cause_len, "%s:%d: line too long",
-				 path, lineno);
-			err = -EINVAL;
-			break;
-		}
-		why[0] = 0;
-		err = parse_line(cfg, line, &in_daemon, why, sizeof(why));
-		if (err) {
-			snprintf(cause, cause_len, "%s:%d: %s", path, lineno,
-				 why[0] ? why : strerror(-err));
-			break;
-		}
-	}
-	if (!err && ferror(f)) {
-		err = -EIO;
-		snprintf(cause, cause_len, "%s: read error", path);
-	}
+	err = config_parse(cfg, f, path, cause, cause_len);
 	fclose(f);
 	return err;
 }

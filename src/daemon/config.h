@@ -4,8 +4,10 @@
 #define UZD_CONFIG_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #define UZ_CONFIG_DEFAULT "/etc/uzswap/uzswapd.conf"
+#define UZ_CONFIG_LINE_MAX 4096 /* bytes of a line, with its newline and NUL */
 #define UZ_EVICT_TIMEOUT_DEFAULT 120 /* seconds */
 #define UZ_EVICT_TIMEOUT_MAX 86400
 #define UZ_USER_CONNECTIONS_MAX 1000000
@@ -50,6 +52,14 @@ void config_defaults(struct config *cfg);
  */
 int config_load(struct config *cfg, const char *path, int must_exist,
 		char *cause, size_t cause_len);
+
+/*
+ * Parse the lines of @f (a file called @name in messages) over @cfg,
+ * which is left part-changed on an error: config_load() parses a copy.
+ * Returns 0, or -EINVAL ("NAME:LINE: reason" in @cause) or -EIO.
+ */
+int config_parse(struct config *cfg, FILE *f, const char *name, char *cause,
+		 size_t cause_len);
 
 /* "err", "warn", "info" or "debug" to a log level, or -EINVAL. */
 int config_log_level(const char *name);

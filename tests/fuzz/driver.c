@@ -5,8 +5,11 @@
  * Arguments, if any, are files to replay (a crash found by libFuzzer);
  * "--seeds DIR" writes the target's valid inputs to DIR as a starting
  * corpus for libFuzzer.  UZ_FUZZ_RUNS sets the number of inputs
- * (default 20000).
+ * (default 20000).  Under `make check` (top_srcdir set) the files of
+ * tests/fuzz/regress/NAME are replayed first, NAME being the program's
+ * name less "fuzz_".
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -127,6 +130,41 @@ static int replay(const char *path)
 	return 0;
 }
 
+/* Every file but dot files, such as a .gitkeep. */
+static int is_input(const struct dirent *d)
+{
+	return d->d_name[0] != '.';
+}
+
+/* Replay the regression inputs kept for @prog; how many, or -1. */
+static int replay_regress(const char *prog)
+{
+	const char *top = getenv("top_srcdir"), *name = strrchr(prog, '/');
+	char dir[4096], path[4096 + 256];
+	struct dirent **names;
+	int n, i, err = 0;
+
+	if (!top)
+		return 0;
+	name = name ? name + 1 : prog;
+	if (!strncmp(name, "fuzz_", 5))
+		name += 5;
+	snprintf(dir, sizeof(dir), "%s/tests/fuzz/regress/%s", top, name);
+	n = scandir(dir, &names, is_input, alphasort);
+	if (n < 0) {
+		perror(dir);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
+		if (!err)
+			err = replay(path);
+		free(names[i]);
+	}
+	free(names);
+	return err ? -1 : n;
+}
+
 int main(int argc, char **argv)
 {
 	static uint8_t seeds[16][FUZZ_MAX], buf[FUZZ_MAX];
@@ -134,7 +172,7 @@ int main(int argc, char **argv)
 	const char *env = getenv("UZ_FUZZ_RUNS");
 	unsigned long runs = env ? strtoul(env, NULL, 0) : 20000, r;
 	unsigned nseeds = 0, k;
-	int i;
+	int i, nregress;
 
 	if (argc == 3 && !strcmp(argv[1], "--seeds")) {
 		for (k = 0; k < 16 && (n = fuzz_seed_input(k, buf, FUZZ_MAX)); k++)
@@ -148,6 +186,9 @@ int main(int argc, char **argv)
 				return 99;
 		return 0;
 	}
+	nregress = replay_regress(argv[0]);
+	if (nregress < 0)
+		return 99;
 	while (nseeds < 16 && (seed_len[nseeds] = fuzz_seed_input(
 				       nseeds, seeds[nseeds], FUZZ_MAX)))
 		nseeds++;
@@ -166,7 +207,8 @@ int main(int argc, char **argv)
 		}
 		LLVMFuzzerTestOneInput(buf, n);
 	}
-	printf("%s: %lu inputs (%u seed inputs, seed %#llx): no failure\n",
-	       argv[0], runs, nseeds, (unsigned long long)FUZZ_SEED);
+	printf("%s: %d regression inputs, %lu inputs (%u seed inputs, "
+	       "seed %#llx): no failure\n", argv[0], nregress, runs, nseeds,
+	       (unsigned long long)FUZZ_SEED);
 	return 0;
 }

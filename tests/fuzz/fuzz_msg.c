@@ -106,21 +106,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
-/* One valid message of each type (a hello and a welcome with an fd). */
+/*
+ * One valid message of each type (a hello and a welcome with an fd),
+ * then an evict a byte longer than UZ_MSG_MAX: libFuzzer seldom grows
+ * an input that far by itself.
+ */
 size_t fuzz_seed_input(unsigned i, uint8_t *buf, size_t cap)
 {
 	unsigned type = i + 1;
 	struct uz_msg_hdr hdr = { .version = UZ_PROTOCOL_VERSION };
 	size_t j, n;
 
-	if (type >= UZ_MSG_TYPE_MAX || cap < 1 + UZ_MSG_MAX)
+	if (type > UZ_MSG_TYPE_MAX || cap < 2 + UZ_MSG_MAX)
 		return 0;
+	if (type == UZ_MSG_TYPE_MAX)
+		type = UZ_MSG_EVICT;
 	hdr.type = (uint16_t)type;
 	hdr.len = (uint32_t)msg_payload_size(type);
 	hdr.seq = i * 1000;
 	buf[0] = type <= UZ_MSG_AGENT_WELCOME ? FZ_FD : 0;
 	memcpy(buf + 1, &hdr, sizeof(hdr));
 	n = 1 + sizeof(hdr) + hdr.len;
+	if (i + 1 == UZ_MSG_TYPE_MAX)
+		n = 2 + UZ_MSG_MAX;
 	for (j = 1 + sizeof(hdr); j < n; j++)
 		buf[j] = (uint8_t)(j * 7 + i);
 	return n;
