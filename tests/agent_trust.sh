@@ -150,6 +150,20 @@ if [ -w "$CG/cgroup.procs" ] && mkdir "$CG/uztest-$$.service" 2>/dev/null; then
 	[ "$n" -gt 1 ] || t_fail "allow=unit: refused a process of that unit"
 	[ "$(threads 65534)" = 1 ] || t_fail "allow=unit: let a process of no unit in"
 	echo "allow=unit:NAME: a process in that unit's cgroup allowed, others not"
+	# ... but not in a cgroup of that name a user made in a subtree
+	# delegated to them (systemd-run --user --unit=NAME)
+	if mkdir "$CG/uzdeleg-$$" 2>/dev/null; then
+		chown 65534 "$CG/uzdeleg-$$"
+		fake=$CG/uzdeleg-$$/uztest-$$.service
+		setpriv --reuid=65534 --regid=65534 --clear-groups mkdir "$fake" ||
+			t_fail "uid 65534 cannot make a cgroup in its delegated one"
+		n=$(UZSWAP_SOCKET=$SOCK sh -c 'echo $$ >"$1/cgroup.procs" && exec setpriv \
+			--reuid=65534 --regid=65534 --clear-groups env LD_PRELOAD="$2" \
+			sh -c '"'"'set -- /proc/$$/task/*; echo $#'"'"'' sh "$fake" "$agent")
+		rmdir "$fake" "$CG/uzdeleg-$$"
+		[ "$n" = 1 ] || t_fail "allow=unit: let in a process of a user-made cgroup of that name"
+		echo "allow=unit:NAME: a user's own cgroup named NAME is not the unit"
+	fi
 fi
 kill "$DPID"
 wait "$DPID" 2>/dev/null

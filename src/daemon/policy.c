@@ -96,10 +96,64 @@ static int has_own_way(uid_t uid, gid_t gid, const gid_t *groups, int n,
 	return (st.st_mode & S_IROTH) && (st.st_mode & S_IWOTH);
 }
 
-/* Is the process in systemd unit @unit (a component of its cgroup)? */
+/*
+ * Where the hierarchy of a /proc/PID/cgroup line is mounted (in our mount
+ * namespace): cgroup2 for "0::", the cgroup v1 hierarchy named systemd
+ * for "N:name=systemd:".  Only a mount of the hierarchy's root will do.
+ */
+static int hierarchy_mount(const char *controllers, char *out, size_t len)
+{
+	int v2 = !*controllers;
+	char line[4096], root[1024], point[1024], type[64], opts[1024];
+	FILE *f;
+	int found = 0;
+
+	if (!v2 && strcmp(controllers, "name=systemd"))
+		return 0;
+	f = fopen("/proc/self/mountinfo", "re");
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		const char *dash = strstr(line, " - ");
+
+		if (!dash || sscanf(line, "%*s %*s %*s %1023s %1023s", root, point) != 2 ||
+		    sscanf(dash + 3, "%63s %*s %1023s", type, opts) != 2 ||
+		    strcmp(root, "/"))
+			continue;
+		found = v2 ? !strcmp(type, "cgroup2") :
+			     !strcmp(type, "cgroup") && strstr(opts, "name=systemd");
+	}
+	if (f)
+		fclose(f);
+	if (found && (size_t)snprintf(out, len, "%s", point) >= len)
+		found = 0;
+	return found;
+}
+
+/*
+ * Is the cgroup directory @path (from @controllers' hierarchy) one only
+ * root made?  A user's delegated subtree (their systemd user manager,
+ * user@UID.service, or a unit with Delegate=) is theirs to make cgroups
+ * in, under any name: `systemd-run --user --unit=NAME` would otherwise
+ * pass for the system unit NAME.
+ */
+static int made_by_root(const char *controllers, const char *path)
+{
+	char dir[4096 + 1024];
+	struct stat st;
+	size_t n;
+
+	if (!hierarchy_mount(controllers, dir, sizeof(dir)))
+		return 0;
+	n = strlen(dir);
+	if (snprintf(dir + n, sizeof(dir) - n, "%s", path) >= (int)(sizeof(dir) - n))
+		return 0;
+	return !stat(dir, &st) && S_ISDIR(st.st_mode) && st.st_uid == 0;
+}
+
+/* Is the process in systemd unit @unit: a component of its cgroup path,
+ * in a cgroup directory root made? */
 static int in_unit(pid_t pid, const char *unit)
 {
-	char path[64], line[4096], *c;
+	char path[64], line[4096], *c, *controllers, *cg;
 	size_t len = strlen(unit);
 	FILE *f;
 	int found = 0;
@@ -110,9 +164,22 @@ static int in_unit(pid_t pid, const char *unit)
 		return 0;
 	while (!found && fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = 0;
-		for (c = strchr(line, '/'); c && !found; c = strchr(c + 1, '/'))
-			found = !strncmp(c + 1, unit, len) &&
-				(c[1 + len] == '/' || !c[1 + len]);
+		/* "ID:CONTROLLERS:PATH" */
+		controllers = strchr(line, ':');
+		cg = controllers ? strchr(controllers + 1, ':') : NULL;
+		if (!cg)
+			continue;
+		*cg++ = 0;
+		controllers++;
+		for (c = strchr(cg, '/'); c && !found; c = strchr(c + 1, '/')) {
+			char end = c[1 + len];
+
+			if (strncmp(c + 1, unit, len) || (end != '/' && end))
+				continue;
+			c[1 + len] = 0;
+			found = made_by_root(controllers, cg);
+			c[1 + len] = end;
+		}
 	}
 	fclose(f);
 	return found;
