@@ -674,17 +674,55 @@ static int run_agent(const char *mode)
 	return err == -ECONNRESET ? 0 : 1;
 }
 
+/*
+ * Connect, then exec a setuid-root @prog while a child keeps the socket
+ * and says hello for us: the pid the daemon knows from the connection
+ * now runs with root's capabilities.  Prints what the daemon answered;
+ * exit 1 when it handed out its userfaultfd device.
+ */
+static int run_exec_hello(const char *prog)
+{
+	int s = conn(), fd = -1, err, rc;
+	pid_t parent = getpid(), c = fork();
+	struct uz_msg m;
+	uint64_t size = 0;
+	int afd;
+
+	t_check(c >= 0);
+	if (c) {
+		execl(prog, prog, (char *)NULL);
+		t_error("exec %s: %s", prog, strerror(errno));
+	}
+	usleep(500000); /* the parent is the setuid program by now */
+	afd = arena_make(&size);
+	hello_send(s, (uint32_t)parent, afd, size, "exechello");
+	err = recv_reply(s, &m, &fd);
+	if (!err && m.hdr.type == UZ_MSG_AGENT_WELCOME) {
+		printf("welcomed, %s\n", fd >= 0 ? "with the device" : "no device");
+		rc = fd >= 0;
+	} else {
+		printf("refused: %s\n", !err && m.hdr.type == UZ_MSG_ERROR ?
+		       m.u.error.msg : strerror(-err));
+		rc = 0;
+	}
+	fflush(stdout);
+	kill(parent, SIGKILL);
+	_exit(rc);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3)
 		t_error("usage: %s SOCKET malformed | agent evict|silent|die | "
-			"flood N",
+			"flood N | exec-hello SETUID-PROG",
 			argv[0]);
 	sock_path = argv[1];
 	if (!strcmp(argv[2], "malformed"))
 		return run_malformed();
 	if (!strcmp(argv[2], "agent") && argc == 4)
 		return run_agent(argv[3]);
+	if (!strcmp(argv[2], "exec-hello") && argc == 4)
+		return run_exec_hello(argv[3]);
 	if (!strcmp(argv[2], "flood") && argc == 4)
 		return run_flood(atoi(argv[3]));
 	t_error("unknown mode %s", argv[2]);

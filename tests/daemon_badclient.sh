@@ -28,6 +28,9 @@ echo "uzswapd resident: ${rss1} kB after one round, ${rss3} kB after three"
 # fake_agent MODE: start one, set APID once it has its welcome
 fake_agent() {
 	out=$T_DIR/agent-$1.out
+	# gone first: the background job truncates it only once it runs,
+	# and a second agent of a mode was read as the first's "ready"
+	rm -f "$out"
 	"$BC" "$SOCK" agent "$1" >"$out" 2>&1 &
 	T_PIDS="$T_PIDS $!"
 	t_wait_for "the fake agent ($1)" grep -q '^ready' "$out"
@@ -68,16 +71,20 @@ assert d["totals"]["evicted_bytes"] == 0, d
 	t_expect 0 "clients: +0" as_nobody "$UZCTL" status
 	# ... unless admin= names them
 	reloads() { grep -c "configuration reloaded" "$T_DIR/uzswapd.log"; }
+	# (a function: t_wait_for runs it again each time; a "$(reloads)"
+	# in its arguments was counted once, and the wait failed when the
+	# daemon had not logged the reload yet)
+	reloaded_since() { [ "$(reloads)" -gt "$1" ]; }
 	n0=$(reloads)
 	printf '[daemon]\nevict-timeout=1\nadmin=user:65534\n' >"$T_DIR/uzswapd.conf"
 	kill -HUP "$DPID"
-	t_wait_for "the reload" test "$(reloads)" -gt "$n0"
+	t_wait_for "the reload" reloaded_since "$n0"
 	as_nobody "$UZCTL" stats --json | grep -q "\"pid\": *$APID\b" ||
 		t_fail "admin=user:65534: uid 65534 does not see root's client"
 	printf '[daemon]\nevict-timeout=1\n' >"$T_DIR/uzswapd.conf"
 	n0=$(reloads)
 	kill -HUP "$DPID"
-	t_wait_for "the reload" test "$(reloads)" -gt "$n0"
+	t_wait_for "the reload" reloaded_since "$n0"
 	echo "stats and evict of another user's process: refused, unless admin="
 fi
 # progress goes to stderr when it is a terminal
@@ -195,9 +202,9 @@ PY
 	echo "uid 65534 held 17 connections, refused 83; root and uid 65533 served"
 
 	# a user's subordinate uids (/etc/subuid) share that user's quarter
-	printf '# owner:first:count\n65533:65534:1\nnot a line\n' >"$T_DIR/subuid"
+	printf '# owner:first:count\n65533:65534:1\nnot a line\n65533:-4294967296:4294968296\n' >"$T_DIR/subuid"
 	kill -HUP "$DPID"
-	t_wait_for "the reload" grep -q "not understood" "$T_DIR/uzswapd.log"
+	t_wait_for "the reload" grep -q "2 line(s) not understood" "$T_DIR/uzswapd.log"
 	hold 65534 17
 	[ "$(cat "$T_DIR/held")" = "17 0" ] ||
 		t_fail "uid 65534 was served/refused $(cat "$T_DIR/held"), want 17 0"
@@ -207,6 +214,36 @@ PY
 		t_fail "uid 65533, owner of 65534 in subuid, got $(cat "$T_DIR/held") beyond the share, want 0 1"
 	t_expect 0 "clients: " "$UZCTL" status
 	kill "$FLOOD" "$owner"
+	wait "$FLOOD" "$owner" 2>/dev/null
+	sleep 0.2 # the daemon sees them go
 	echo "uid 65533's subordinate uid 65534 held its whole share: 65533 refused, root served"
+
+	# root's ranges are its containers' (LXD, Incus): a share of their
+	# own, never root's (a container's uid once took every connection)
+	printf 'root:1000000:65536\n' >"$T_DIR/subuid"
+	n0=$(grep -c "configuration reloaded" "$T_DIR/uzswapd.log")
+	kill -HUP "$DPID"
+	t_wait_for "the reload" sh -c '[ "$(grep -c "configuration reloaded" "$1")" -gt "$2" ]' \
+		sh "$T_DIR/uzswapd.log" "$n0"
+	hold 1000005 100
+	[ "$(cat "$T_DIR/held")" = "17 83" ] ||
+		t_fail "uid 1000005 (root's subordinate) got $(cat "$T_DIR/held"), want 17 83"
+	t_expect 0 "clients: " "$UZCTL" status
+	kill "$FLOOD"
+	wait "$FLOOD" 2>/dev/null
+	sleep 0.2
+	echo "a uid of root's subordinate range: one share, not root's"
+
+	# a pid that exec'd a setuid program since it connected (its child
+	# says hello): not taken for a privileged process
+	if [ -u /usr/bin/passwd ]; then
+		out=$(sleep 5 | setpriv --reuid=65534 --regid=65534 --clear-groups \
+			"$BC" "$SOCK" exec-hello /usr/bin/passwd 2>&1 | grep -v '^Changing')
+		case $out in
+		*refused*"no longer runs as uid 65534"*) ;;
+		*) t_fail "a hello for a pid now running setuid passwd: $out" ;;
+		esac
+		echo "hello for a pid that exec'd setuid passwd: ${out#*password: }"
+	fi
 fi
 exit 0

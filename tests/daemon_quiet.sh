@@ -88,4 +88,35 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1 && [ -x /usr/bin/pyt
 		t_fail "uid 65533's bad client was not logged after uid 65534's flood"
 	wait_log "uid 65534's summary" 'uid 65534: [0-9]* more "dropping" lines not logged'
 	echo "uid 65533 logged after uid 65534's flood of 200; 65534's summarised"
+
+	# 70 users, 12 bad connections each, in one long period: the 64
+	# users the table holds get 10 lines each, the 6 beyond share 10
+	# (each beyond the 64th once got a fresh 10 every time: no limit),
+	# and what was left out is said as the daemon stops
+	kill "$DPID"
+	wait "$DPID" 2>/dev/null
+	: >"$T_DIR/uzswapd.log"
+	UZSWAPD_TEST_WARN_PERIOD_S=600 t_daemon_start
+	/usr/bin/python3 - "$SOCK" "$T_DIR/bad.py" <<'PY'
+import os, sys
+kids = []
+for uid in range(70000, 70070):
+    pid = os.fork()
+    if pid == 0:
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+        os.execv("/usr/bin/python3", ["python3", sys.argv[2], sys.argv[1], "12"])
+    kids.append(pid)
+for pid in kids:
+    os.waitpid(pid, 0)
+PY
+	lines=$(grep -c "dropping connection" "$T_DIR/uzswapd.log")
+	[ "$lines" -le 650 ] ||
+		t_fail "70 users x 12 bad connections made $lines lines (64 x 10 + 10 at most)"
+	kill "$DPID"
+	wait "$DPID" 2>/dev/null
+	grep -q 'other uids: [0-9]* more "dropping" lines not logged' "$T_DIR/uzswapd.log" ||
+		t_fail "no summary for the other uids at exit"
+	echo "70 users x 12 bad connections: $lines lines; the rest summarised at exit"
 fi

@@ -126,14 +126,18 @@ int log_limit_pass(struct log_limit *l, unsigned burst, unsigned period_s,
 }
 
 /* Per kind and uid (log_limited_uid): a small table, each entry a burst
- * of one user's lines of one kind.  Daemon thread only. */
+ * of one user's lines of one kind, and when every entry is busy in its
+ * period, a few shared by all other users, one per kind ("other uids").
+ * Daemon thread only. */
 #define UID_LIMITS 64
+#define OTHER_LIMITS 8
+#define OTHER_UIDS ((unsigned)-1)
 static struct uid_limit {
 	const char *kind; /* NULL: free */
 	unsigned uid, period_s;
 	int level;
 	struct log_limit l;
-} uid_limits[UID_LIMITS];
+} uid_limits[UID_LIMITS + OTHER_LIMITS];
 
 static unsigned long window_now(unsigned period_s)
 {
@@ -145,15 +149,36 @@ static unsigned long window_now(unsigned period_s)
 
 static void uid_limit_summary(struct uid_limit *u)
 {
-	if (u->l.dropped)
+	if (u->l.dropped && u->uid == OTHER_UIDS)
+		log_msg(u->level, "other uids: %u more \"%s\" lines not logged "
+			"in %u s", u->l.dropped, u->kind, u->period_s);
+	else if (u->l.dropped)
 		log_msg(u->level, "uid %u: %u more \"%s\" lines not logged "
 			"in %u s", u->uid, u->l.dropped, u->kind, u->period_s);
 	u->l.dropped = 0;
 }
 
-static struct uid_limit *uid_limit_find(const char *kind, unsigned uid)
+/* The entry all other users of @kind share, or NULL. */
+static struct uid_limit *other_uids(const char *kind)
 {
-	struct uid_limit *u, *spare = NULL;
+	struct uid_limit *u;
+
+	for (u = uid_limits + UID_LIMITS; u < uid_limits + UID_LIMITS + OTHER_LIMITS; u++) {
+		if (u->kind == kind)
+			return u;
+		if (!u->kind) {
+			u->kind = kind;
+			u->uid = OTHER_UIDS;
+			return u;
+		}
+	}
+	return NULL;
+}
+
+static struct uid_limit *uid_limit_find(const char *kind, unsigned uid,
+					unsigned period_s)
+{
+	struct uid_limit *u, *spare = NULL, *other;
 
 	for (u = uid_limits; u < uid_limits + UID_LIMITS; u++) {
 		if (u->kind == kind && u->uid == uid)
@@ -162,11 +187,17 @@ static struct uid_limit *uid_limit_find(const char *kind, unsigned uid)
 		if (!spare || (spare->kind && (!u->kind || u->l.window < spare->l.window)))
 			spare = u;
 	}
+	/* every user's entry still counts its period: taking one would give
+	 * the newcomer a fresh burst each time (no limit at all) */
+	if (spare->kind && spare->l.window == window_now(spare->period_s) &&
+	    (other = other_uids(kind)))
+		return other;
 	if (spare->kind)
 		uid_limit_summary(spare);
 	memset(spare, 0, sizeof(*spare));
 	spare->kind = kind;
 	spare->uid = uid;
+	spare->period_s = period_s;
 	return spare;
 }
 
@@ -178,27 +209,28 @@ int log_limit_uid_pass(const char *kind, int level, unsigned uid,
 
 	if (level > log_max)
 		return 0;
-	u = uid_limit_find(kind, uid);
+	period_s = period_s ? period_s : 1;
+	u = uid_limit_find(kind, uid, period_s);
 	u->level = level;
-	u->period_s = period_s ? period_s : 1;
+	u->period_s = period_s;
 	if (u->l.window != window_now(u->period_s))
 		uid_limit_summary(u); /* said before the new burst */
 	return log_limit_pass(&u->l, burst, u->period_s, &dropped);
 }
 
-long log_limit_summaries(void)
+long log_limit_summaries(int all)
 {
 	struct uid_limit *u;
 	struct timespec ts;
 	long next = -1;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	for (u = uid_limits; u < uid_limits + UID_LIMITS; u++) {
+	for (u = uid_limits; u < uid_limits + UID_LIMITS + OTHER_LIMITS; u++) {
 		long end_ms;
 
 		if (!u->kind || !u->l.dropped)
 			continue;
-		if (u->l.window != window_now(u->period_s)) {
+		if (all || u->l.window != window_now(u->period_s)) {
 			uid_limit_summary(u);
 			continue;
 		}

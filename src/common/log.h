@@ -40,12 +40,13 @@ int log_limit_pass(struct log_limit *l, unsigned burst, unsigned period_s,
 /*
  * The same per @kind and @uid: a flood from one user does not use up the
  * lines another user's trouble gets.  What was left out is said once the
- * period is over, by log_limit_summaries(): it returns the ms until the
- next summary is due, or -1 when none is.
+ * period is over, by log_limit_summaries() (@all: now, at exit): it
+ returns the ms until the next summary is due, or -1 when none is.  With
+ every one of its 64 entries busy, the users beyond share one burst.
  */
 int log_limit_uid_pass(const char *kind, int level, unsigned uid,
 		       unsigned burst, unsigned period_s);
-long log_limit_summaries(void);
+long log_limit_summaries(int all);
 #define log_limited_uid(level, burst, period_s, uid, kind, fmt, ...)        \
 	do {                                                                 \
 		if (log_limit_uid_pass(kind, level, uid, burst, period_s))   \

@@ -139,7 +139,7 @@ static int fresh_agent(const struct uz_agent_hello *h)
 }
 
 static int hello_check(struct conn *c, const struct uz_agent_hello *h,
-		       int fd, char *why, size_t len)
+		       int fd, enum opt_in *verdict, char *why, size_t len)
 {
 	static struct uz_arena_hdr hdr;
 	struct client *old;
@@ -184,9 +184,12 @@ static int hello_check(struct conn *c, const struct uz_agent_hello *h,
 	}
 	/* a fresh agent (not a forked child's, not one re-attaching: they
 	 * have their userfaultfd and get no device descriptor) */
-	if (fresh_agent(h) &&
-	    !policy_may_opt_in(&uzd.cfg, c->pid, c->uid, c->gid, why, len))
-		return -EPERM; /* logged (rate-limited) as it is dropped */
+	if (fresh_agent(h)) {
+		*verdict = policy_may_opt_in(&uzd.cfg, c->pid, c->uid, c->gid,
+					     why, len);
+		if (*verdict == OPT_IN_NO)
+			return -EPERM; /* logged (rate-limited) as dropped */
+	}
 	return 0;
 }
 
@@ -196,12 +199,13 @@ int client_hello(struct conn *c, const struct uz_msg *m, int fd,
 	const struct uz_agent_hello *h = &m->u.hello;
 	static struct uz_client_stats st;
 	struct uz_agent_welcome w = { 0 };
+	enum opt_in verdict = OPT_IN_NO;
 	struct client *cl;
 	uint64_t size;
 	char buf[32];
-	int err, i;
+	int err, i, give_dev;
 
-	err = hello_check(c, h, fd, cause, cause_len);
+	err = hello_check(c, h, fd, &verdict, cause, cause_len);
 	if (err)
 		goto close_fd;
 	cl = calloc(1, sizeof(*cl));
@@ -235,11 +239,12 @@ int client_hello(struct conn *c, const struct uz_msg *m, int fd,
 	w.client_id = cl->id;
 	w.codec = uzd.cfg.codec;
 	w.level = uzd.cfg.level;
-	if (uzd.uffd_dev >= 0 && fresh_agent(h))
+	give_dev = uzd.uffd_dev >= 0 && fresh_agent(h) && verdict == OPT_IN_DEVICE;
+	if (give_dev)
 		w.flags |= UZ_WELCOME_UFFD_DEV;
 	/* a failed send drops the connection, and with it the client */
 	if (!conn_send(c, UZ_MSG_AGENT_WELCOME, m->hdr.seq, &w, sizeof(w),
-		       fresh_agent(h) ? uzd.uffd_dev : -1))
+		       give_dev ? uzd.uffd_dev : -1))
 		server_status_soon();
 	return 0;
 

@@ -26,9 +26,18 @@
 #define MAX_GROUPS 256
 
 /* The "Groups:" and "CapEff:" lines of /proc/PID/status. */
-static int read_status(pid_t pid, gid_t *groups, int *n_groups, uint64_t *capeff)
+/*
+ * Groups and effective capabilities of @pid, which must still run as
+ * @uid (real and effective): the pid is the one the socket's peer had
+ * when it connected, and since then it may have exec'd a setuid program
+ * (full capabilities) or ended and been reused, while a child of it
+ * holds the socket.  0, or -errno (-EPERM for another uid).
+ */
+static int read_status(pid_t pid, uid_t uid, gid_t *groups, int *n_groups,
+		       uint64_t *capeff)
 {
 	char path[64], line[4096];
+	unsigned long real = ~0ul, eff = ~0ul;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
@@ -51,10 +60,12 @@ static int read_status(pid_t pid, gid_t *groups, int *n_groups, uint64_t *capeff
 			}
 		} else if (!strncmp(line, "CapEff:", 7)) {
 			*capeff = strtoull(line + 7, NULL, 16);
+		} else if (!strncmp(line, "Uid:", 4)) {
+			sscanf(line + 4, "%lu %lu", &real, &eff);
 		}
 	}
 	fclose(f);
-	return 0;
+	return real == uid && eff == uid ? 0 : -EPERM;
 }
 
 static int in_groups(gid_t g, gid_t egid, const gid_t *groups, int n)
@@ -104,23 +115,28 @@ static int has_own_way(uid_t uid, gid_t gid, const gid_t *groups, int n,
 static int hierarchy_mount(const char *controllers, char *out, size_t len)
 {
 	int v2 = !*controllers;
-	char line[4096], root[1024], point[1024], type[64], opts[1024];
+	char *line = NULL, root[1024], point[1024], type[64], opts[1024];
+	size_t cap = 0;
+	ssize_t got;
 	FILE *f;
 	int found = 0;
 
 	if (!v2 && strcmp(controllers, "name=systemd"))
 		return 0;
 	f = fopen("/proc/self/mountinfo", "re");
-	while (f && !found && fgets(line, sizeof(line), f)) {
+	while (f && !found && (got = getline(&line, &cap, f)) > 0) {
 		const char *dash = strstr(line, " - ");
 
-		if (!dash || sscanf(line, "%*s %*s %*s %1023s %1023s", root, point) != 2 ||
+		if (line[got - 1] != '\n')
+			break; /* whole lines only (see in_unit) */
+		if (!dash || strlen(line) > 4000 || sscanf(line, "%*s %*s %*s %1023s %1023s", root, point) != 2 ||
 		    sscanf(dash + 3, "%63s %*s %1023s", type, opts) != 2 ||
 		    strcmp(root, "/"))
 			continue;
 		found = v2 ? !strcmp(type, "cgroup2") :
 			     !strcmp(type, "cgroup") && strstr(opts, "name=systemd");
 	}
+	free(line);
 	if (f)
 		fclose(f);
 	if (found && (size_t)snprintf(out, len, "%s", point) >= len)
@@ -153,8 +169,9 @@ static int made_by_root(const char *controllers, const char *path)
  * in a cgroup directory root made? */
 static int in_unit(pid_t pid, const char *unit)
 {
-	char path[64], line[4096], *c, *controllers, *cg;
-	size_t len = strlen(unit);
+	char path[64], *line = NULL, *c, *controllers, *cg;
+	size_t len = strlen(unit), cap = 0;
+	ssize_t got;
 	FILE *f;
 	int found = 0;
 
@@ -162,8 +179,12 @@ static int in_unit(pid_t pid, const char *unit)
 	f = fopen(path, "re");
 	if (!f)
 		return 0;
-	while (!found && fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = 0;
+	/* whole lines only: the second half of a long path, read as a line
+	 * of its own, once passed for a unit of another hierarchy */
+	while (!found && (got = getline(&line, &cap, f)) > 0) {
+		if (line[got - 1] != '\n')
+			break;
+		line[got - 1] = 0;
 		/* "ID:CONTROLLERS:PATH" */
 		controllers = strchr(line, ':');
 		cg = controllers ? strchr(controllers + 1, ':') : NULL;
@@ -181,6 +202,7 @@ static int in_unit(pid_t pid, const char *unit)
 			c[1 + len] = end;
 		}
 	}
+	free(line);
 	fclose(f);
 	return found;
 }
@@ -212,36 +234,39 @@ int policy_is_admin(const struct config *cfg, pid_t pid, uid_t uid, gid_t gid)
 
 	if (uid == 0)
 		return 1;
-	if (!cfg->n_admin || read_status(pid, groups, &n, &capeff))
+	if (!cfg->n_admin || read_status(pid, uid, groups, &n, &capeff))
 		return 0;
 	return rules_match(cfg->admin, cfg->n_admin, pid, uid, gid, groups, n);
 }
 
-int policy_may_opt_in(const struct config *cfg, pid_t pid, uid_t uid,
-		      gid_t gid, char *why, size_t len)
+enum opt_in policy_may_opt_in(const struct config *cfg, pid_t pid, uid_t uid,
+			      gid_t gid, char *why, size_t len)
 {
 	gid_t groups[MAX_GROUPS];
 	uint64_t capeff = 0;
 	int n = 0;
 
 	if (uid == 0)
-		return 1;
-	if (read_status(pid, groups, &n, &capeff)) {
-		snprintf(why, len, "cannot read /proc/%d/status", (int)pid);
-		return 0;
+		return OPT_IN_DEVICE;
+	if (read_status(pid, uid, groups, &n, &capeff)) {
+		snprintf(why, len, "cannot read /proc/%d/status, or it no longer "
+			 "runs as uid %u", (int)pid, (unsigned)uid);
+		return OPT_IN_NO;
 	}
-	if (has_own_way(uid, gid, groups, n, capeff))
-		return 1;
 	if (!cfg->allow_set) {
 		const struct group *g = getgrnam(UZ_ALLOW_GROUP);
 
 		if (g && in_groups(g->gr_gid, gid, groups, n))
-			return 1;
+			return OPT_IN_DEVICE;
 	}
 	if (rules_match(cfg->allow, cfg->n_allow, pid, uid, gid, groups, n))
-		return 1;
+		return OPT_IN_DEVICE;
+	/* read from /proc at this moment, not from the socket: it makes its
+	 * own userfaultfd, and gets no descriptor of our device */
+	if (has_own_way(uid, gid, groups, n, capeff))
+		return OPT_IN_OWN_WAY;
 	snprintf(why, len, "uid %u may not opt in (allow= in uzswapd.conf: root, "
 		 "%s)", (unsigned)uid, cfg->allow_set ? "the users, groups and "
 		 "units listed" : "the group " UZ_ALLOW_GROUP);
-	return 0;
+	return OPT_IN_NO;
 }

@@ -324,6 +324,7 @@ static void signal_event(void)
 			daemon_reload();
 		} else {
 			log_info("%s: shutting down", strsignal(si.ssi_signo));
+			log_limit_summaries(1); /* what was left out, said */
 			stopping = 1;
 		}
 	}
@@ -345,7 +346,7 @@ static int timers(void)
 
 	next = client_expire(now);
 	{
-		long summary_ms = log_limit_summaries();
+		long summary_ms = log_limit_summaries(0);
 
 		if (summary_ms >= 0 && now + (uint64_t)summary_ms + 10 < next)
 			next = now + (uint64_t)summary_ms + 10;

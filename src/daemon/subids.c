@@ -5,6 +5,7 @@
  * each of them; counted apart, they would hold a share of the daemon's
  * connections per uid of the range.  Read at start and on reload.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -25,7 +26,7 @@ static unsigned n_ranges;
 static long owner_uid(const char *who)
 {
 	struct passwd pw, *found = NULL;
-	char buf[1024], *end;
+	char buf[16384], *end;
 	long v = strtol(who, &end, 10);
 
 	if (*who && !*end)
@@ -50,18 +51,23 @@ static int parse_line(char *line, struct range *r)
 		return -1;
 	*count++ = 0;
 	count[strcspn(count, "\n")] = 0;
+	/* digits only: strtoull takes a sign and wraps */
+	if (!isdigit((unsigned char)*first) || !isdigit((unsigned char)*count))
+		return -1;
 	f = strtoull(first, &end, 10);
-	if (*end || !*first)
+	if (*end || f > 0xfffffffeull)
 		return -1;
 	n = strtoull(count, &end, 10);
-	if (*end || !*count || !n || f + n - 1 > 0xfffffffeull)
+	if (*end || !n || n > 0xffffffffull - f)
 		return -1;
 	owner = owner_uid(line);
 	if (owner < 0)
 		return -1;
 	r->first = (uid_t)f;
 	r->last = (uid_t)(f + n - 1);
-	r->owner = (uid_t)owner;
+	/* root's ranges (LXD, Incus) are its containers': each range gets
+	 * one share of its own, never root's unlimited one */
+	r->owner = owner ? (uid_t)owner : r->first;
 	return 0;
 }
 
@@ -76,9 +82,11 @@ int subids_load(void)
 	if (!path || !*path)
 		path = SUBUID_FILE;
 	f = fopen(path, "re");
-	if (!f && errno != ENOENT)
-		log_warn("%s: %s; subordinate uids count as users of their own",
-			 path, strerror(errno));
+	if (!f && errno != ENOENT) {
+		log_warn("%s: %s; the ranges read before stay", path,
+			 strerror(errno));
+		return -errno;
+	}
 	while (f && fgets(line, sizeof(line), f)) {
 		if (line[0] == '#' || line[0] == '\n')
 			continue;
