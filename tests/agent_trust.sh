@@ -9,7 +9,7 @@
 . "${top_srcdir:-.}/tests/daemon_lib.sh"
 command -v setpriv >/dev/null || { echo "SKIP: no setpriv"; exit 77; }
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (runs servers as other users)"; exit 77; }
-agent="$top_builddir/.libs/libuzswap.so"
+agent=$(t_agent_preload)
 # the system's: another user may not reach a python3 under root's home
 PY=/usr/bin/python3
 [ -x "$PY" ] || { echo "SKIP: no /usr/bin/python3"; exit 77; }
@@ -82,7 +82,9 @@ echo "program of uid 65534, server of its own uid: used"
 # only root: uzswapd stops, uid 65534 binds its socket path, and the
 # agent's reconnection sends it nothing (it got the arena before)
 t_daemon_start
-LD_PRELOAD="$agent" python3 - "$T_DIR/dropped" <<'PY' &
+# $PY, not a pyenv shim: its bash scripts under the agent and
+# ThreadSanitizer took 50 s to start, past t_wait_file's 15
+LD_PRELOAD="$agent" "$PY" - "$T_DIR/dropped" <<'PY' &
 import os, sys, time
 secret = bytearray(b"ROOTSECRET" * (4 << 20))
 os.setresgid(65534, 65534, 65534)

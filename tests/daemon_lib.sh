@@ -85,3 +85,16 @@ t_expect() {
 	printf '%s\n' "$out" | grep -Eq -- "$pattern" ||
 		t_fail "'$*' printed '$out', expected /$pattern/"
 }
+
+# t_agent_preload: what LD_PRELOAD takes for the agent; in a sanitizer run
+# (scripts/check-sanitize.sh) the sanitizer's runtime comes first
+t_agent_preload() {
+	if [ -n "${UZ_TEST_PRELOAD_FIRST:-}" ]; then
+		printf '%s:%s\n' "$UZ_TEST_PRELOAD_FIRST" "$top_builddir/.libs/libuzswap.so"
+	else
+		printf '%s\n' "$top_builddir/.libs/libuzswap.so"
+	fi
+}
+if [ -n "${UZ_TEST_PRELOAD_FIRST:-}" ]; then
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+fi

@@ -5,8 +5,8 @@
 # and STATUS= goes out at most about once a second; bad clients are
 # warned about in a few lines, not one each.
 . "${top_srcdir:-.}/tests/daemon_lib.sh"
-agent="$top_builddir/.libs/libuzswap.so"
-[ -e "$agent" ] || { echo "SKIP: no agent built"; exit 77; }
+[ -e "$top_builddir/.libs/libuzswap.so" ] || { echo "SKIP: no agent built"; exit 77; }
+agent=$(t_agent_preload)
 
 # a stand-in for systemd's notify socket, counting STATUS= datagrams
 NOTIFY=$T_DIR/notify.sock

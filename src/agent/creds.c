@@ -97,7 +97,8 @@ static void mirror(void)
 		if (now_ns() - t0 > ACK_TIMEOUT_NS) {
 			log_limited(UZ_LOG_ERR, 3, 60, "credential change not "
 				    "made on %u agent thread(s) in time",
-				    want - change.acks);
+				    want - __atomic_load_n(&change.acks,
+							   __ATOMIC_RELAXED));
 			return;
 		}
 		nanosleep(&pause, NULL);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "regions.h"
+#include "tsan.h"
 #include "uzswap.h"
 
 #define UZ_MAX_RANGES 256
@@ -95,14 +96,20 @@ void regions_unexclude(uint64_t start, uint64_t len)
 	unlock();
 }
 
+/* ThreadSanitizer's own munmap calls (libbacktrace's, symbolizing a
+ * report, with the report's locks held) come through the interposer;
+ * checked, a lock it does not see taken there made a report inside the
+ * report, which waited for itself.  So no checks here. */
 void regions_note_unmap(uint64_t start, uint64_t len)
 {
 	if (!agent_process())
 		return;
+	tsan_unchecked_begin();
 	lock();
 	table_cut(hinted, &n_hinted, start, start + len);
 	table_cut(explicit_, &n_explicit, start, start + len);
 	unlock();
+	tsan_unchecked_end();
 }
 
 int regions_register(uint64_t start, uint64_t len)
@@ -341,10 +348,14 @@ int64_t regions_scan(int (*fn)(uint64_t block, void *arg), void *arg)
 	static char buf[64 * 1024];
 	struct scan_state st = { .fn = fn, .arg = arg };
 	/* an eviction needs each VMA's flags (smaps); a count does not */
-	int smaps = fn != NULL;
+	int smaps = fn != NULL, hints;
 
+	/* the interposers change it meanwhile (madvise, munmap) */
+	lock();
+	hints = n_hinted != 0;
+	unlock();
 	/* pass 0 takes COLD-hinted blocks first; without hints it is empty */
-	for (st.pass = fn && n_hinted ? 0 : 1; st.pass < 2; st.pass++) {
+	for (st.pass = fn && hints ? 0 : 1; st.pass < 2; st.pass++) {
 		size_t have = 0;
 		ssize_t n;
 		int fd = open(smaps ? "/proc/self/smaps" : "/proc/self/maps",

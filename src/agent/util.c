@@ -113,7 +113,11 @@ int mem_zap(void *p, size_t len)
 }
 
 /* The stacks of joinable agent threads, given back when they are
- * joined (an agent that steps aside ends its threads). */
+ * joined (an agent that steps aside ends its threads).  The agent thread
+ * starts the filler and worker while its starter may still be noting
+ * it: a slot is claimed atomically by its stack before the rest of it
+ * is written (two writers of one slot could pair one thread's id with
+ * another's stack, and that join would unmap a running thread's). */
 #define MAX_JOINABLE 8
 static struct {
 	pthread_t t;
@@ -121,17 +125,20 @@ static struct {
 	size_t size;
 } joinable[MAX_JOINABLE];
 
-static void stack_note(pthread_t t, void *stack, size_t size)
+static int stack_claim(void *stack, size_t size)
 {
 	unsigned i;
 
-	for (i = 0; i < MAX_JOINABLE; i++)
-		if (!joinable[i].stack) {
-			joinable[i].t = t;
-			joinable[i].stack = stack;
+	for (i = 0; i < MAX_JOINABLE; i++) {
+		void *none = NULL;
+
+		if (__atomic_compare_exchange_n(&joinable[i].stack, &none, stack, 0,
+						__ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
 			joinable[i].size = size;
-			return;
+			return (int)i;
 		}
+	}
+	return -1;
 }
 
 /*
@@ -145,7 +152,7 @@ int thread_spawn(void *(*fn)(void *), size_t stack_size, pthread_t *out)
 	pthread_attr_t attr;
 	void *stack;
 	pthread_t t;
-	int err;
+	int err, slot;
 
 #ifdef __SANITIZE_THREAD__
 	/* ThreadSanitizer puts its per-thread state (~1 MB) on the stack */
@@ -158,16 +165,20 @@ int thread_spawn(void *(*fn)(void *), size_t stack_size, pthread_t *out)
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	pthread_attr_init(&attr);
 	pthread_attr_setstack(&attr, stack, stack_size);
+	slot = out ? stack_claim(stack, stack_size) : -1;
 	err = -pthread_create(&t, &attr, fn, NULL);
 	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
+		if (slot >= 0)
+			__atomic_store_n(&joinable[slot].stack, NULL, __ATOMIC_RELEASE);
 		map_release(stack, stack_size);
 		return err;
 	}
 	if (out) {
 		*out = t;
-		stack_note(t, stack, stack_size);
+		if (slot >= 0)
+			joinable[slot].t = t; /* read by its joiner, after us */
 	} else {
 		pthread_detach(t);
 	}
@@ -179,11 +190,15 @@ void thread_join(pthread_t t)
 	unsigned i;
 
 	pthread_join(t, NULL);
-	for (i = 0; i < MAX_JOINABLE; i++)
-		if (joinable[i].stack && pthread_equal(joinable[i].t, t)) {
-			map_release(joinable[i].stack, joinable[i].size);
-			joinable[i].stack = NULL;
+	/* threads are joined while none is being started */
+	for (i = 0; i < MAX_JOINABLE; i++) {
+		void *stack = __atomic_load_n(&joinable[i].stack, __ATOMIC_ACQUIRE);
+
+		if (stack && pthread_equal(joinable[i].t, t)) {
+			map_release(stack, joinable[i].size);
+			__atomic_store_n(&joinable[i].stack, NULL, __ATOMIC_RELEASE);
 		}
+	}
 }
 
 uint64_t now_ns(void)

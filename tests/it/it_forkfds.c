@@ -23,13 +23,14 @@
 #define FORKS 150
 
 static uint8_t *mem;
-static volatile int stop;
+/* set by the main thread, read by another: atomic (volatile is not) */
+static int stop;
 static int devnull;
 
 /* Our own descriptors, again and again, at the agent's numbers. */
 static void *dup2_loop(void *arg)
 {
-	while (!stop) {
+	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
 		for (int fd = 900; fd < 908; fd++)
 			dup2(devnull, fd);
 		for (volatile int spin = 0; spin < 200000; spin++)
@@ -63,7 +64,7 @@ static void dup2_race(void)
 	pthread_create(&t, NULL, dup2_loop, NULL);
 	for (i = 0; i < FORKS; i++)
 		bad += child_reads(41) != 0;
-	stop = 1;
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	pthread_join(t, NULL);
 	it_assert(!bad, "%d of %d children read wrong bytes or hung while "
 		  "another thread dup2()ed onto 900..907", bad, FORKS);

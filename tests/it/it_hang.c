@@ -21,7 +21,8 @@
 #define FREE_LEN (64 * IT_MB)
 #define WATCHDOG_S 120
 
-static volatile int stop;
+/* set by the main thread, read by another: atomic (volatile is not) */
+static int stop;
 
 /* MADV_DONTNEED one 4 KB page after another of @arg, every 200 us, as
  * glibc's free() does, until told to stop. */
@@ -30,7 +31,7 @@ static void *freer(void *arg)
 	uint8_t *mem = arg;
 	size_t off = 0;
 
-	while (!stop) {
+	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
 		madvise(mem + off, 4096, MADV_DONTNEED);
 		off = (off + 64 * 1024 + 4096) % FREE_LEN;
 		usleep(200);
@@ -67,10 +68,10 @@ static void read_while_freeing(void)
 	it_fill(rd, READ_LEN, 11);
 	it_fill(fr, FREE_LEN, 12);
 	it_evict_all();
-	stop = 0;
+	__atomic_store_n(&stop, 0, __ATOMIC_RELAXED);
 	pthread_create(&t, NULL, freer, fr);
 	bad = it_check(rd, READ_LEN, 11);
-	stop = 1;
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	pthread_join(t, NULL);
 	it_assert(bad < 0, "read while freeing: byte %ld wrong", bad);
 	expect_zero_or_seed(fr, FREE_LEN, 12, "freed region");
@@ -94,7 +95,7 @@ static void remap_while_freeing(void)
 	}
 	it_fill(fr, FREE_LEN, 13);
 	it_evict_all();
-	stop = 0;
+	__atomic_store_n(&stop, 0, __ATOMIC_RELAXED);
 	pthread_create(&t, NULL, freer, fr);
 	for (i = 0; i < N_REMAP; i++) {
 		uint8_t *where = it_alloc(IT_BLOCK + IT_BLOCK, 0) + 4096;
@@ -106,7 +107,7 @@ static void remap_while_freeing(void)
 	for (i = 0; i < N_REMAP; i++)
 		it_assert(it_check(dst[i], IT_BLOCK, 100 + i) < 0,
 			  "remapped region %d reads wrong", i);
-	stop = 1;
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	pthread_join(t, NULL);
 	expect_zero_or_seed(fr, FREE_LEN, 13, "freed region");
 	printf("remap while freeing: ok\n");

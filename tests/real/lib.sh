@@ -14,6 +14,11 @@ UZ_DAEMON_PID=
 uz_preload() { echo "${UZ_TEST_PRELOAD_FIRST:+$UZ_TEST_PRELOAD_FIRST:}$UZ_AGENT"; }
 [ -n "${UZ_TEST_PRELOAD_FIRST:-}" ] &&
 	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+# seconds to wait for a program's answer; under a sanitizer every process
+# the program starts is slower (a pyenv shim's bash scripts under
+# ThreadSanitizer took 50 s before python3 ran)
+UZ_WAIT_S=50
+[ -n "${UZ_TEST_PRELOAD_FIRST:-}" ] && UZ_WAIT_S=200
 
 uz_cleanup() {
 	[ -n "$UZ_DAEMON_PID" ] && kill "$UZ_DAEMON_PID" 2>/dev/null

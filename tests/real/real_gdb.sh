@@ -21,7 +21,7 @@ print(hex(addr + 3 * 1024 * 1024 + 5), flush=True)   # inside the 2nd block
 sys.stdin.readline()
 print("ok" if buf[:] == pattern * (n // len(pattern)) else "BAD", flush=True)
 PY
-coproc PY { LD_PRELOAD="$UZ_AGENT" exec python3 "$UZ_DIR/hold.py"; }
+coproc PY { LD_PRELOAD="$(uz_preload)" exec python3 "$UZ_DIR/hold.py"; }
 pid=$PY_PID
 read -r addr <&"${PY[0]}" || uz_fail "python3 died"
 uz_evict "$pid"

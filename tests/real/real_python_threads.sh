@@ -70,7 +70,7 @@ PY
 
 coproc PY { LD_PRELOAD="$(uz_preload)" exec python3 "$UZ_DIR/work.py"; }
 pid=$PY_PID
-read -r -t 50 line <&"${PY[0]}" || uz_fail "python3 did not build its structures"
+read -r -t "$UZ_WAIT_S" line <&"${PY[0]}" || uz_fail "python3 did not build its structures"
 [ "$line" = built ] || uz_fail "unexpected: $line"
 # the workers run all along: evict them five times
 most=0
@@ -82,8 +82,8 @@ for _ in 1 2 3 4 5; do
 done
 faults=$(uz_stat $pid faults)
 echo >&"${PY[1]}"
-read -r -t 50 rounds <&"${PY[0]}" || uz_fail "python3 died after eviction"
-read -r -t 50 got <&"${PY[0]}" || uz_fail "python3 died after eviction"
+read -r -t "$UZ_WAIT_S" rounds <&"${PY[0]}" || uz_fail "python3 died after eviction"
+read -r -t "$UZ_WAIT_S" got <&"${PY[0]}" || uz_fail "python3 died after eviction"
 wait $pid || uz_fail "python3 exited with an error"
 echo "  up to $most bytes evicted at once, $faults faults; $rounds"
 [ "$most" -gt 0 ] || uz_fail "nothing of python3 was evicted"

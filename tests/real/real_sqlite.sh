@@ -34,17 +34,17 @@ SQL
 coproc SQ { LD_PRELOAD="$(uz_preload)" exec sqlite3 -batch :memory: 2>&1; }
 pid=$SQ_PID
 cat "$UZ_DIR/build.sql" >&"${SQ[1]}"
-read -r -t 50 want <&"${SQ[0]}" || uz_fail "sqlite3 did not build the database"
+read -r -t "$UZ_WAIT_S" want <&"${SQ[0]}" || uz_fail "sqlite3 did not build the database"
 case $want in 600000\|*) ;; *) uz_fail "unexpected: $want" ;; esac
 uz_evict_some $pid sqlite3
 
 # every page of the table and the index, read back from evicted memory
 echo "PRAGMA integrity_check;" >&"${SQ[1]}"
-read -r -t 50 ok <&"${SQ[0]}" || uz_fail "sqlite3 did not answer integrity_check"
+read -r -t "$UZ_WAIT_S" ok <&"${SQ[0]}" || uz_fail "sqlite3 did not answer integrity_check"
 [ "$ok" = ok ] || uz_fail "integrity_check after eviction: $ok"
 uz_evict $pid
 echo "$sum" >&"${SQ[1]}"
-read -r -t 50 got <&"${SQ[0]}" || uz_fail "sqlite3 did not answer the checksum query"
+read -r -t "$UZ_WAIT_S" got <&"${SQ[0]}" || uz_fail "sqlite3 did not answer the checksum query"
 fd=${SQ[1]}; exec {fd}>&-	# end of input: sqlite3 exits
 wait $pid || uz_fail "sqlite3 exited with an error"
 [ "$got" = "$want" ] || uz_fail "checksum differs: $got vs $want"
