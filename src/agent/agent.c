@@ -190,6 +190,22 @@ int agent_connect(int readopt)
 	return 0;
 }
 
+/* /proc/self/pagemap, which evictions read; a process that dropped
+ * privileges is not dumpable and may not open it: it runs on, its
+ * evicted memory coming back as it is touched, and evicts nothing. */
+static int pagemap_or_none(void)
+{
+	int err = pagemap_open();
+
+	if (err == -EACCES || err == -EPERM) {
+		log_warn("cannot read /proc/self/pagemap (%s; a process that "
+			 "changed its credentials is not dumpable): nothing of "
+			 "this process will be evicted", strerror(-err));
+		return 0;
+	}
+	return err;
+}
+
 /* The pieces that need the daemon's answer: uffds and the codec. */
 static int agent_setup(int dev_fd, const struct uz_agent_welcome *w)
 {
@@ -219,7 +235,7 @@ static int agent_setup(int dev_fd, const struct uz_agent_welcome *w)
 	uz_agent.arena->level = w->level;
 	err = blocks_init(uz_agent.arena->rec_count);
 	if (!err)
-		err = pagemap_open();
+		err = pagemap_or_none();
 	if (!err)
 		err = evict_init();
 	if (!err)
@@ -438,7 +454,7 @@ void agent_restart_child(int ufd, int arena_fd, unsigned slot)
 	uz_agent.stage_uffd = fd_hide(uffd_open(-1, UFFD_FEATURE_MOVE, &umo));
 	err = uz_agent.stage_uffd < 0 ? uz_agent.stage_uffd : 0;
 	if (!err)
-		err = pagemap_open();
+		err = pagemap_or_none();
 	if (!err)
 		err = evict_stage_reset();
 	if (err) {
