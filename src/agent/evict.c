@@ -452,6 +452,10 @@ void evict_run(const struct uz_evict *req, struct uz_evict_done *done,
 	int64_t managed;
 
 	memset(done, 0, sizeof(*done));
+	if (!pagemap_available()) {
+		done->err = -EACCES; /* said at start (agent.c) */
+		return;
+	}
 	/* before any block is registered; see hold_begin() */
 	__atomic_store_n(&uz_agent.evicted_once, 1, __ATOMIC_SEQ_CST);
 	managed = regions_scan(evict_one, &w);

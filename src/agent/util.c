@@ -249,6 +249,11 @@ int pagemap_open(void)
 	return pagemap_fd < 0 ? -errno : 0;
 }
 
+int pagemap_available(void)
+{
+	return pagemap_fd >= 0;
+}
+
 /* Fallback for kernels without PAGEMAP_SCAN: one read of 512 entries. */
 static int pagemap_read(uint64_t start, struct page_presence *pp)
 {

@@ -14,6 +14,8 @@ struct page_presence {
 };
 
 UZ_HIDDEN int pagemap_open(void);
+/* Is it open (a process that is not dumpable may not open it)? */
+UZ_HIDDEN int pagemap_available(void);
 /* Fill @pp for the block at @start (PAGEMAP_SCAN, else pagemap). */
 UZ_HIDDEN int pagemap_block(uint64_t start, struct page_presence *pp);
 
