@@ -96,6 +96,8 @@ cd "$dir/build" || give_up "no $dir/build"
 tests=$(printf 'uz-print-tests:\n\t@echo $(TESTS)\n' | make -s -f Makefile -f - uz-print-tests |
 	tr ' ' '\n' | grep -vxE 'tests/bench_smoke.sh|tests/kernel_judge.sh' | tr '\n' ' ')
 [ -n "$tests" ] || give_up "no tests found in $dir/build/Makefile"
+# UZ_SAN_TESTS="tests/it/it_stress.sh ...": only those
+[ -n "${UZ_SAN_TESTS:-}" ] && tests=$UZ_SAN_TESTS
 
 # Programs under the agent, ours or not (python3, sort, bash), get
 # first in LD_PRELOAD the runtime, as ASan insists, and

@@ -21,9 +21,23 @@
 
 #include "uzswap.h"
 
-/* AddressSanitizer's; ThreadSanitizer has none (its shadow is mapped
- * at start, and marked with the rest below) */
+/* AddressSanitizer's; ThreadSanitizer has none */
 void __asan_get_shadow_mapping(size_t *scale, size_t *offset) __attribute__((weak));
+/* present in a ThreadSanitizer process */
+void __tsan_init(void) __attribute__((weak));
+
+/*
+ * ThreadSanitizer's fixed regions on x86-64 (the 48-bit layout of the
+ * libtsan GCC 12 and LLVM 14 ship, tsan_platform.h): the shadow and the
+ * meta shadow (sync objects, allocation metadata).  It maps their pages
+ * as the program runs, after this constructor: the agent evicted them,
+ * then faulted on them inside TSan's own code (MetaMap::GetSync) and
+ * waited for itself (it_stress under make check-tsan).
+ */
+static const struct { uintptr_t start, end; } tsan_fixed[] = {
+	{ 0x010000000000ull, 0x200000000000ull }, /* shadow */
+	{ 0x300000000000ull, 0x340000000000ull }, /* meta shadow */
+};
 
 static void hot(uintptr_t start, uintptr_t end)
 {
@@ -49,6 +63,12 @@ __attribute__((constructor)) static void hot_at_start(void)
 		lo = offset;
 		hi = offset + (top >> scale) + 1;
 		hot(lo, hi);
+	}
+	if (__tsan_init) {
+		unsigned i;
+
+		for (i = 0; i < sizeof(tsan_fixed) / sizeof(tsan_fixed[0]); i++)
+			hot(tsan_fixed[i].start, tsan_fixed[i].end);
 	}
 	f = fopen("/proc/self/maps", "r");
 	while (f && fgets(line, sizeof(line), f)) {
