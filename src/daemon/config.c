@@ -101,24 +101,28 @@ static int parse_count(const char *v, unsigned long min, unsigned long max,
 	return 0;
 }
 
+/* @key=@v, a whole number from 1 to @max (@unit in the message). */
+static int set_count(const char *key, const char *v, unsigned long max,
+		     const char *unit, unsigned *out, char *why, size_t len)
+{
+	if (!parse_count(v, 1, max, out))
+		return 0;
+	snprintf(why, len, "%s must be 1 to %lu%s, not '%s'", key, max, unit, v);
+	return -EINVAL;
+}
+
 static int set_evict_timeout(struct config *cfg, const char *v, char *why,
 			     size_t len)
 {
-	if (!parse_count(v, 1, UZ_EVICT_TIMEOUT_MAX, &cfg->evict_timeout))
-		return 0;
-	snprintf(why, len, "evict-timeout must be 1 to %d seconds, not '%s'",
-		 UZ_EVICT_TIMEOUT_MAX, v);
-	return -EINVAL;
+	return set_count("evict-timeout", v, UZ_EVICT_TIMEOUT_MAX, " seconds",
+			 &cfg->evict_timeout, why, len);
 }
 
 static int set_user_connections(struct config *cfg, const char *v, char *why,
 				size_t len)
 {
-	if (!parse_count(v, 1, UZ_USER_CONNECTIONS_MAX, &cfg->user_connections))
-		return 0;
-	snprintf(why, len, "user-connections must be 1 to %d, not '%s'",
-		 UZ_USER_CONNECTIONS_MAX, v);
-	return -EINVAL;
+	return set_count("user-connections", v, UZ_USER_CONNECTIONS_MAX, "",
+			 &cfg->user_connections, why, len);
 }
 
 /* One word of allow=: all, user:NAME|UID, group:NAME|GID, unit:NAME. */
