@@ -64,13 +64,6 @@ struct old_arena {
 	int fd;
 };
 
-static const struct uz_block_rec *old_rec(const struct old_arena *o,
-					  uint32_t idx)
-{
-	return (const struct uz_block_rec *)((const uint8_t *)o->hdr +
-					     o->hdr->rec_off) + idx;
-}
-
 /* Copying our blocks' records into the new arena: their new indexes,
  * in blocks_for_each order (the table does not change meanwhile). */
 struct carry {
@@ -89,7 +82,7 @@ static void carry_one(struct block *b, void *arg)
 	if (b->rec >= c->old->hdr->rec_count)
 		c->err = -EBADMSG;
 	else
-		c->err = store_copy_in(old_rec(c->old, b->rec), c->old->fd,
+		c->err = store_copy_in(arena_rec(c->old->hdr, b->rec), c->old->fd,
 				       uz_agent.out_buf, (uint32_t)uz_agent.out_cap,
 				       &c->idx[c->n]);
 	c->n += !c->err;

@@ -13,10 +13,16 @@ UZ_HIDDEN int store_map(int fd, uint64_t len);
 /* Create, size, seal and map the arena for @rec_count blocks. */
 UZ_HIDDEN int store_create(uint32_t rec_count, uint64_t data_bytes);
 
+/* Record @idx of the arena mapped at @h. */
+static inline struct uz_block_rec *arena_rec(const struct uz_arena_hdr *h,
+					     uint32_t idx)
+{
+	return (struct uz_block_rec *)((uint8_t *)h + h->rec_off) + idx;
+}
+
 static inline struct uz_block_rec *store_rec(uint32_t idx)
 {
-	return (struct uz_block_rec *)((uint8_t *)uz_agent.arena +
-				       uz_agent.arena->rec_off) + idx;
+	return arena_rec(uz_agent.arena, idx);
 }
 
 /*
