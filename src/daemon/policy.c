@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Who may opt in.  Every agent gets a descriptor of /dev/userfaultfd
- * from the daemon, a kernel-mode userfaultfd that vm.unprivileged_
+ * Who may opt in.  An agent the daemon lets in gets a descriptor of
+ * /dev/userfaultfd, a kernel-mode userfaultfd that vm.unprivileged_
  * userfaultfd=0 exists to deny unprivileged users.  So uzswapd hands it
- * out the way the device node would: to root, to those who could make
- * one themselves, and to those the administrator allows (allow=: users,
- * groups, systemd units; by default the group uzswap).  Read from /proc
- * for the connecting process (its supplementary groups, capabilities
- * and cgroup are not in SO_PEERCRED).
+ * out as the administrator allows (root, and allow=: users, groups,
+ * systemd units; by default the group uzswap); those who could make one
+ * themselves may opt in too, and make their own.  Read from /proc for
+ * the connecting process (its supplementary groups, capabilities and
+ * cgroup are not in SO_PEERCRED).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,7 +25,6 @@
 #define CAP_SYS_PTRACE_BIT 19
 #define MAX_GROUPS 256
 
-/* The "Groups:" and "CapEff:" lines of /proc/PID/status. */
 /*
  * Groups and effective capabilities of @pid, which must still run as
  * @uid (real and effective): the pid is the one the socket's peer had

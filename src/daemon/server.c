@@ -204,6 +204,7 @@ static void conn_accept(int lfd)
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	struct conn *c;
+	uid_t share; /* whose share it counts against */
 	int i, fd;
 
 	for (i = 0; i < UZ_ACCEPT_BATCH; i++) {
@@ -222,9 +223,10 @@ static void conn_accept(int lfd)
 			close(fd);
 			continue;
 		}
-		if (!peruid_allowed(subids_owner(cred.uid), nconns,
-				    listen_max_conns(), uzd.cfg.user_connections)) {
-			refuse(fd, subids_owner(cred.uid));
+		share = subids_owner(cred.uid);
+		if (!peruid_allowed(share, nconns, listen_max_conns(),
+				    uzd.cfg.user_connections)) {
+			refuse(fd, share);
 			continue;
 		}
 		c = calloc(1, sizeof(*c));
@@ -235,7 +237,7 @@ static void conn_accept(int lfd)
 		c->fd = fd;
 		c->pid = cred.pid;
 		c->uid = cred.uid;
-		c->share_uid = subids_owner(cred.uid);
+		c->share_uid = share;
 		c->gid = cred.gid;
 		c->events = EPOLLIN;
 		c->deadline_ms = now_ms() + UZ_FIRST_MSG_MS;
