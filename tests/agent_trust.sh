@@ -10,6 +10,8 @@
 command -v setpriv >/dev/null || { echo "SKIP: no setpriv"; exit 77; }
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (runs servers as other users)"; exit 77; }
 agent=$(t_agent_preload)
+setpriv --reuid=65534 --regid=65534 --clear-groups test -r "$T_DIR/libuzswap.so" ||
+	t_fail "uid 65534 cannot read the agent at $T_DIR/libuzswap.so"
 # the system's: another user may not reach a python3 under root's home
 PY=/usr/bin/python3
 [ -x "$PY" ] || { echo "SKIP: no /usr/bin/python3"; exit 77; }

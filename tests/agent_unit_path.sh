@@ -9,7 +9,7 @@
 # it (2026-12-02); skips without root or the two hierarchies.
 set -u
 B=${top_builddir:-.}
-UZD=$B/uzswapd; UZCTL=$B/uzswapctl; AGENT=$B/.libs/libuzswap.so
+UZD=$B/uzswapd; UZCTL=$B/uzswapctl
 V2=/sys/fs/cgroup/unified; V1=/sys/fs/cgroup/systemd
 UNIT=init.scope
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
@@ -36,6 +36,13 @@ PY
 	rm -rf "$T"
 }
 trap cleanup EXIT
+# a copy uid 65534 may load: the build tree may be under /root, and a
+# preload it cannot read is skipped (the refusals checked below would
+# then hold without the agent)
+AGENT=$T/libuzswap.so
+cp "$B/.libs/libuzswap.so" "$AGENT" && chmod 755 "$AGENT" &&
+	setpriv --reuid=65534 --regid=65534 --clear-groups test -r "$AGENT" ||
+	{ echo "FAIL: uid 65534 cannot read the agent at $AGENT"; exit 1; }
 [ -d "$V2/$UNIT" ] || { mkdir "$V2/$UNIT" && made_unit=1; }   # root's unit at the v2 root
 mkdir "$DELEG" && chown 65534 "$DELEG"                         # delegated to uid 65534
 printf '[daemon]\nallow=unit:%s\n' "$UNIT" > $T/conf

@@ -86,13 +86,20 @@ t_expect() {
 		t_fail "'$*' printed '$out', expected /$pattern/"
 }
 
-# t_agent_preload: what LD_PRELOAD takes for the agent; in a sanitizer run
-# (scripts/check-sanitize.sh) the sanitizer's runtime comes first
+# t_agent_preload: what LD_PRELOAD takes for the agent, a copy in $T_DIR
+# that other users may load (the build tree may be in a directory they
+# cannot enter, such as /root after the README's clone: there the
+# dynamic loader skipped the agent and tests run as uid 65534 ran
+# without it); in a sanitizer run (scripts/check-sanitize.sh) the
+# sanitizer's runtime comes first
 t_agent_preload() {
+	cp "$top_builddir/.libs/libuzswap.so" "$T_DIR/libuzswap.so" &&
+		chmod 755 "$T_DIR" "$T_DIR/libuzswap.so" ||
+		t_fail "cannot copy the agent into $T_DIR"
 	if [ -n "${UZ_TEST_PRELOAD_FIRST:-}" ]; then
-		printf '%s:%s\n' "$UZ_TEST_PRELOAD_FIRST" "$top_builddir/.libs/libuzswap.so"
+		printf '%s:%s\n' "$UZ_TEST_PRELOAD_FIRST" "$T_DIR/libuzswap.so"
 	else
-		printf '%s\n' "$top_builddir/.libs/libuzswap.so"
+		printf '%s\n' "$T_DIR/libuzswap.so"
 	fi
 }
 if [ -n "${UZ_TEST_PRELOAD_FIRST:-}" ]; then
