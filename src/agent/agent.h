@@ -116,6 +116,9 @@ UZ_HIDDEN int thread_spawn(void *(*fn)(void *), size_t stack_size,
 /* Join a thread thread_spawn() left joinable, and free its stack. */
 UZ_HIDDEN void thread_join(pthread_t t);
 UZ_HIDDEN void stat_add(uint64_t *counter, int64_t delta);
+/* A test's way to widen a window: sleep for the milliseconds environment
+ * variable @name says (read once, into *@cached, which starts at -1). */
+UZ_HIDDEN void uz_test_delay(const char *name, int *cached);
 /* A word an agent thread sleeps on instead of a descriptor (the
  * application's threads wake it, and they have none of ours). */
 UZ_HIDDEN void word_wait(unsigned *word, unsigned seen);

@@ -2,6 +2,8 @@
 #ifndef UZ_AGENT_FDS_H
 #define UZ_AGENT_FDS_H
 
+#include <signal.h>
+
 #include "agent.h"
 
 /*
@@ -17,6 +19,18 @@ UZ_HIDDEN int fd_hide(int fd);
 UZ_HIDDEN void fd_close(int fd);
 /* Forget @fd without closing it (it is not ours here). */
 UZ_HIDDEN void fd_forget(int fd);
+
+/* Take turns with the application's dup2()/dup3() (the gate) while
+ * checking that a number in its table is ours and closing it; signals
+ * are held back meanwhile.  Nests in one thread. */
+struct fds_gate {
+	sigset_t mask;
+	int taken;
+};
+UZ_HIDDEN void fds_gate_enter(struct fds_gate *g);
+UZ_HIDDEN void fds_gate_leave(struct fds_gate *g);
+/* A forked child: the gate's holder may have been another thread. */
+UZ_HIDDEN void fds_gate_reset_child(void);
 
 /* Agent thread, as it starts: a descriptor table of its own with ours
  * only (the threads it starts then share it).  0 or -errno. */

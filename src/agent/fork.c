@@ -66,14 +66,21 @@ static int same_socket(int fd, ino_t ino)
 	return fd >= 0 && !fstat(fd, &st) && S_ISSOCK(st.st_mode) && st.st_ino == ino;
 }
 
-/* Close @i's end in the application's table if it is still ours. */
+/* Close @i's end in the application's table if it is still ours (the
+ * gate: a dup2() onto it cannot land between the check and the close). */
 static void app_end_close(int i)
 {
-	if (same_socket(pending.app_end[i], pending.app_ino[i]))
+	int delay_ms = -1; /* a test's, read each time: between check and close */
+	struct fds_gate g;
+
+	fds_gate_enter(&g);
+	if (same_socket(pending.app_end[i], pending.app_ino[i])) {
+		uz_test_delay("UZSWAP_TEST_FD_CLOSE_DELAY_MS", &delay_ms);
 		fd_close(pending.app_end[i]);
-	else
+	} else
 		fd_forget(pending.app_end[i]); /* the application's now */
 	pending.app_end[i] = -1;
+	fds_gate_leave(&g);
 }
 
 static struct kid {
@@ -87,24 +94,10 @@ static void hold_for_child(struct block *b, void *arg)
 	store_hold(b->rec, *(unsigned *)arg);
 }
 
-/* A test's way to make a fork slow: UZSWAP_TEST_FORK_DELAY_MS makes the
- * parent late to answer its child, UZSWAP_TEST_FORK_FREEZE_MS holds the
- * fork with the agent frozen (between its prepare hook and the fork). */
-static void test_delay(const char *name, int *cached)
-{
-	struct timespec d;
-
-	if (*cached < 0) {
-		const char *s = getenv(name);
-
-		*cached = s && atoi(s) > 0 ? atoi(s) : 0;
-	}
-	if (!*cached)
-		return;
-	d.tv_sec = *cached / 1000;
-	d.tv_nsec = *cached % 1000 * 1000000L;
-	nanosleep(&d, NULL);
-}
+/* A test's way to make a fork slow (uz_test_delay): UZSWAP_TEST_FORK_DELAY_MS
+ * makes the parent late to answer its child, UZSWAP_TEST_FORK_FREEZE_MS
+ * holds the fork with the agent frozen (between its prepare hook and the
+ * fork). */
 
 int fork_prepare(void)
 {
@@ -358,7 +351,7 @@ int fork_done(void)
 	{
 		static int late_ms = -1;
 
-		test_delay("UZSWAP_TEST_FORK_DELAY_MS", &late_ms);
+		uz_test_delay("UZSWAP_TEST_FORK_DELAY_MS", &late_ms);
 	}
 	if (send_child(pending.slot >= 0 ? ufd : -1) < 0 ||
 	    (ufd >= 0 && pending.slot >= 0 && nurse_child(ufd, pending.link) < 0)) {
@@ -482,16 +475,21 @@ void fork_prepare_hook(void)
 	__atomic_store_n(&uz_agent.fork_pending, 1, __ATOMIC_SEQ_CST);
 	pending.app_end[0] = pending.app_end[1] = -1;
 	pending.app_tid = (pid_t)syscall(SYS_gettid);
-	if (uz_agent.fork_event &&
-	    !socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pending.app_end)) {
+	if (uz_agent.fork_event) {
+		struct fds_gate g;
 		struct stat st;
 		int i;
 
-		for (i = 0; i < 2; i++) {
-			pending.app_end[i] = fd_hide(pending.app_end[i]);
-			pending.app_ino[i] = fstat(pending.app_end[i], &st) ?
-						     0 : st.st_ino;
-		}
+		/* made, moved up and looked at with no dup2() in between */
+		fds_gate_enter(&g);
+		if (!socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+				pending.app_end))
+			for (i = 0; i < 2; i++) {
+				pending.app_end[i] = fd_hide(pending.app_end[i]);
+				pending.app_ino[i] = fstat(pending.app_end[i], &st) ?
+							     0 : st.st_ino;
+			}
+		fds_gate_leave(&g);
 	}
 	/* our stack pointer: the child's hook runs below it before the
 	 * child's agent thread exists (see loop.c) */
@@ -505,7 +503,7 @@ void fork_prepare_hook(void)
 	{
 		static int freeze_ms = -1;
 
-		test_delay("UZSWAP_TEST_FORK_FREEZE_MS", &freeze_ms);
+		uz_test_delay("UZSWAP_TEST_FORK_FREEZE_MS", &freeze_ms);
 	}
 }
 
@@ -585,6 +583,7 @@ void fork_child_hook(void)
 	/* the child's copy, held by a thread that is not in the child */
 	holding_fork_lock = 0;
 	pthread_mutex_init(&fork_lock, NULL);
+	fds_gate_reset_child();
 	/* the parent's links are in its agent thread's table, not here */
 	n_kids = 0;
 	uz_agent.uplink = pending.link = -1;

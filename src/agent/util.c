@@ -232,6 +232,22 @@ void word_set(unsigned *word, unsigned value)
 	word_wake(word);
 }
 
+void uz_test_delay(const char *name, int *cached)
+{
+	struct timespec d;
+
+	if (*cached < 0) {
+		const char *s = getenv(name);
+
+		*cached = s && atoi(s) > 0 ? atoi(s) : 0;
+	}
+	if (!*cached)
+		return;
+	d.tv_sec = *cached / 1000;
+	d.tv_nsec = *cached % 1000 * 1000000L;
+	nanosleep(&d, NULL);
+}
+
 /* Counters in the arena are read concurrently by the daemon. */
 void stat_add(uint64_t *counter, int64_t delta)
 {

@@ -6,14 +6,19 @@
  * wrong bytes), and a table with only a few free slots, too few for the
  * child to start an agent of its own (the child hung).  Every child
  * must read every evicted byte: from its own agent, or filled by its
- * parent's.
+ * parent's.  And the agent never closes a descriptor of the
+ * application's: a dup2() onto the link's number between the agent's
+ * check that it is still its socket and its close (widened here by
+ * UZSWAP_TEST_FD_CLOSE_DELAY_MS) lost the application its file.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,6 +42,31 @@ static void *dup2_loop(void *arg)
 			;
 		for (int fd = 900; fd < 908; fd++)
 			close(fd);
+	}
+	return arg;
+}
+
+/* Descriptors of our own at 900..915 for 30 ms at a time, each checked
+ * to be still ours before we close it; counts those that were not. */
+static int lost;
+
+static void *dup2_hold_loop(void *arg)
+{
+	struct timespec hold = { 0, 30 * 1000 * 1000 }, gap = { 0, 5 * 1000 * 1000 };
+	struct stat want, st;
+
+	fstat(devnull, &want);
+	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
+		for (int fd = 900; fd < 916; fd++)
+			dup2(devnull, fd);
+		nanosleep(&hold, NULL);
+		for (int fd = 900; fd < 916; fd++) {
+			if (fstat(fd, &st) || st.st_ino != want.st_ino ||
+			    st.st_dev != want.st_dev)
+				__atomic_add_fetch(&lost, 1, __ATOMIC_RELAXED);
+			close(fd);
+		}
+		nanosleep(&gap, NULL);
 	}
 	return arg;
 }
@@ -72,6 +102,26 @@ static void dup2_race(void)
 	       FORKS);
 }
 
+static void dup2_kept(void)
+{
+	pthread_t t;
+	int i, bad = 0;
+
+	__atomic_store_n(&stop, 0, __ATOMIC_RELAXED);
+	setenv("UZSWAP_TEST_FD_CLOSE_DELAY_MS", "20", 1);
+	pthread_create(&t, NULL, dup2_hold_loop, NULL);
+	for (i = 0; i < FORKS / 3; i++)
+		bad += child_reads(41) != 0;
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+	pthread_join(t, NULL);
+	unsetenv("UZSWAP_TEST_FD_CLOSE_DELAY_MS");
+	it_assert(!bad, "%d of %d children read wrong bytes or hung", bad, FORKS / 3);
+	it_assert(!lost, "%d of the application's descriptors at 900..915 were "
+		  "closed under it during %d forks", lost, FORKS / 3);
+	printf("dup2 onto the link's numbers while the agent closes them: "
+	       "none of ours lost in %d forks\n", FORKS / 3);
+}
+
 /* A table of 64 with @free slots left: the child cannot start an agent */
 static void nearly_full(int free_slots)
 {
@@ -103,6 +153,7 @@ int main(int argc, char **argv)
 	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	it_assert(devnull >= 0, "cannot open /dev/null");
 	dup2_race();
+	dup2_kept();
 	nearly_full(2);
 	nearly_full(5);
 	it_assert(it_check(mem, LEN, 41) < 0, "the parent reads wrong bytes");

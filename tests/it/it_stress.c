@@ -13,7 +13,9 @@
  * fork a child that checks it (and writes its own copy; fork() or the raw
  * clone system call, which runs no atfork hook), replace it with
  * a fresh mapping; a signal handler checks a constant region from
- * whatever thread it lands on; malloc/free churn checks its own blocks.
+ * whatever thread it lands on; malloc/free churn checks its own blocks;
+ * dup2() onto the high numbers where the agent's descriptors pass
+ * (fds.c) checks the copy is still there before closing it.
  * An evictor thread runs `uzswapctl evict` (all, or some bytes) at random
  * moments, and K times during the run kills the daemon with SIGKILL and
  * starts a new one.  With C clients, C - 1 forked processes do the same
@@ -24,12 +26,14 @@
  * passed; the last line counts operations, evictions, kills and errors.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -43,10 +47,11 @@
 
 enum op { OP_READ, OP_WRITE, OP_DONTNEED, OP_MOVE, OP_PROTECT, OP_LOCK,
 	  OP_FORK, OP_REPLACE, OP_MALLOC, OP_SIGNAL, OP_RAWCLONE, OP_USERNS,
-	  OP_SETUID, N_OPS };
+	  OP_SETUID, OP_DUP2, N_OPS };
 static const char *const op_name[N_OPS] = {
 	"read", "write", "dontneed", "mremap", "mprotect", "mlock",
 	"fork", "replace", "malloc", "signal", "rawclone", "userns", "setuid",
+	"dup2",
 };
 
 struct region {
@@ -258,7 +263,35 @@ static void on_signal(int sig)
 		atomic_fetch_add(&errors, 1);
 }
 
-static void do_op(enum op op, uint64_t *s)
+/* A descriptor of ours dup2()ed onto one of this thread's 8 numbers in
+ * 896..1023, where the agent's pass through our table (fds.c): it must
+ * still be ours when we close it. */
+static void op_dup2(uint64_t *s, unsigned thread)
+{
+	static int devnull = -1;
+	struct stat want, st;
+	int fd = 896 + (int)(thread % 16) * 8 + (int)rng_below(s, 8);
+
+	if (__atomic_load_n(&devnull, __ATOMIC_ACQUIRE) < 0) {
+		int d = open("/dev/null", O_RDONLY | O_CLOEXEC), none = -1;
+
+		if (d < 0 || !__atomic_compare_exchange_n(&devnull, &none, d, 0,
+							  __ATOMIC_ACQ_REL,
+							  __ATOMIC_ACQUIRE))
+			close(d);
+	}
+	if (fstat(devnull, &want) || dup2(devnull, fd) != fd)
+		return; /* a lowered RLIMIT_NOFILE, say: nothing to check */
+	sched_yield();
+	if (fstat(fd, &st) || st.st_ino != want.st_ino || st.st_dev != want.st_dev) {
+		atomic_fetch_add(&errors, 1);
+		fprintf(stderr, "ERROR (seed %llu): descriptor %d, dup2()ed by us, "
+			"was closed or replaced under us\n", seed, fd);
+	}
+	close(fd);
+}
+
+static void do_op(enum op op, uint64_t *s, unsigned thread)
 {
 	struct region *r = &regions[rng_below(s, N_REGIONS)];
 	size_t off, len;
@@ -269,6 +302,10 @@ static void do_op(enum op op, uint64_t *s)
 	}
 	if (op == OP_SIGNAL) {
 		kill(getpid(), SIGUSR1);
+		return;
+	}
+	if (op == OP_DUP2) {
+		op_dup2(s, thread);
 		return;
 	}
 	pthread_mutex_lock(&r->lock);
@@ -324,7 +361,7 @@ static void *worker(void *arg)
 {
 	uint64_t s = seed * 1000003 + (uintptr_t)arg;
 	/* reads and writes most often; the rest now and then */
-	static const unsigned weight[N_OPS] = { 30, 20, 8, 4, 4, 3, 3, 2, 6, 4, 2, 1, 1 };
+	static const unsigned weight[N_OPS] = { 30, 20, 8, 4, 4, 3, 3, 2, 6, 4, 2, 1, 1, 2 };
 	unsigned total = 0, i;
 
 	for (i = 0; i < N_OPS; i++)
@@ -338,7 +375,7 @@ static void *worker(void *arg)
 				pick -= weight[op];
 			op++;
 		}
-		do_op(op, &s);
+		do_op(op, &s, (unsigned)(uintptr_t)arg);
 		atomic_fetch_add(&ops[op], 1);
 	}
 	return NULL;
