@@ -43,6 +43,11 @@ AGENT=$T/libuzswap.so
 cp "$B/.libs/libuzswap.so" "$AGENT" && chmod 755 "$AGENT" &&
 	setpriv --reuid=65534 --regid=65534 --clear-groups test -r "$AGENT" ||
 	{ echo "FAIL: uid 65534 cannot read the agent at $AGENT"; exit 1; }
+# a sanitizer run's runtime comes first (scripts/check-sanitize.sh): a
+# TSan-built agent preloaded alone left the program spinning in TSan's
+# start-up.  The program counts its threads: python3, as dash dies of
+# TSan's runtime preloaded into it.
+PRELOAD=${UZ_TEST_PRELOAD_FIRST:+$UZ_TEST_PRELOAD_FIRST:}$AGENT
 [ -d "$V2/$UNIT" ] || { mkdir "$V2/$UNIT" && made_unit=1; }   # root's unit at the v2 root
 mkdir "$DELEG" && chown 65534 "$DELEG"                         # delegated to uid 65534
 printf '[daemon]\nallow=unit:%s\n' "$UNIT" > $T/conf
@@ -52,7 +57,7 @@ for i in $(seq 50); do $UZCTL status >/dev/null 2>&1 && break; sleep 0.1; done
 # run_in DIR...: uid 65534 program under the agent, moved (by root, as the
 # login would) into the v1 name=systemd cgroup made of the components
 run_in() {
-	/usr/bin/python3 - "$AGENT" "$@" <<'PY' 2>>$T/agent.err
+	/usr/bin/python3 - "$PRELOAD" "$@" <<'PY' 2>>$T/agent.err
 import os, sys
 agent, comps = sys.argv[1], sys.argv[2:]
 r, w = os.pipe()
@@ -65,7 +70,8 @@ if pid == 0:
     sys.stderr.write("line length %d, tail from byte 4095: %r\n" % (len(line), line[4095:]))
     os.chdir("/")
     os.execvp("setpriv", ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-        "env", "LD_PRELOAD=" + agent, "sh", "-c", "set -- /proc/$$/task/*; echo $#"])
+        "env", "LD_PRELOAD=" + agent, "/usr/bin/python3", "-c",
+        "import os; print(len(os.listdir('/proc/self/task')))"])
 os.close(w); out = os.read(r, 100).decode().strip(); os.waitpid(pid, 0)
 # back to the root cgroup so cleanup can rmdir
 print(out)
@@ -73,6 +79,10 @@ PY
 }
 n=$(run_in $DELEG)
 [ "$n" = 1 ] || { echo "FAIL: control: uid 65534 in its own cgroup let in (threads $n)"; exit 1; }
+# refused, not absent: the agent was loaded and said so
+refused() { [ "$(grep -c 'uzswapd refused us' $T/agent.err)" = "$1" ] ||
+	{ echo "FAIL: the agent did not say it was refused (run $1):"; cat $T/agent.err; exit 1; }; }
+refused 1
 # uid 65534 makes the chain (it owns $DELEG)
 comps=$(/usr/bin/python3 - "${DELEG#$V1/}" <<'PY'
 import sys
@@ -100,5 +110,6 @@ if [ "$n" != 1 ]; then
 	cat $T/log $T/agent.err
 	exit 1
 fi
+refused 2
 echo "a cgroup path over 4 KB whose tail reads ::/$UNIT: refused"
 exit 0

@@ -76,7 +76,17 @@ static struct counters {
 #define MAX_CLIENTS 8
 static pid_t clients[MAX_CLIENTS];
 static int n_clients = 1;
-static unsigned op_mask = (1u << N_OPS) - 1;
+#ifdef __SANITIZE_THREAD__
+/* make check-tsan: TSan's runtime cannot follow a raw clone() of a
+ * process with threads: the child copies the runtime's locks as other
+ * threads held them, and its _exit() interceptor waits on one for ever
+ * (seen in every seed).  fork() it follows (its interceptor takes them
+ * first).  --ops rawclone still asks for it. */
+#define DEFAULT_OPS (((1u << N_OPS) - 1) & ~(1u << OP_RAWCLONE))
+#else
+#define DEFAULT_OPS ((1u << N_OPS) - 1)
+#endif
+static unsigned op_mask = DEFAULT_OPS;
 static unsigned long long seed = 1;
 
 static uint64_t rng_next(uint64_t *s)
@@ -499,6 +509,9 @@ int main(int argc, char **argv)
 		it_fail("--clients takes 1 to %d", MAX_CLIENTS);
 	printf("seed %llu, %.0f s, %d threads, %d daemon kills, %d clients\n",
 	       seed, seconds, threads, kills_wanted, n_clients);
+	if (op_mask == DEFAULT_OPS && DEFAULT_OPS != (1u << N_OPS) - 1)
+		printf("ThreadSanitizer build: no rawclone operation (its runtime "
+		       "cannot follow a raw clone() of a threaded process)\n");
 	fflush(stdout);
 	cnt = mmap(NULL, sizeof(*cnt), PROT_READ | PROT_WRITE,
 		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
