@@ -33,7 +33,13 @@ int uzswap_register(void *addr, size_t len);
 /* Stop managing the range; evicted blocks in it are restored first. */
 int uzswap_unregister(void *addr, size_t len);
 
-/* Tell uzswap how the range is used (enum uzswap_hint). */
+/*
+ * Tell uzswap how the range is used (enum uzswap_hint).  HOT/COLD and
+ * SEQUENTIAL/RANDOM are kept apart (one does not undo the other);
+ * NORMAL forgets both.  madvise() advice is taken too: MADV_COLD and
+ * MADV_PAGEOUT as COLD, MADV_SEQUENTIAL/MADV_RANDOM as their namesakes,
+ * MADV_WILLNEED brings evicted memory back.
+ */
 int uzswap_hint(void *addr, size_t len, int hint);
 
 #ifdef __cplusplus

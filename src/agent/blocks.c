@@ -7,7 +7,10 @@
 #include "store.h"
 
 static struct block *table;
-static uint32_t mask, count;
+static uint32_t mask;
+/* written by the agent thread only; read by application threads too
+ * (blocks_any), hence atomic */
+static uint32_t count;
 
 /*
  * The table as it was when a fork began.  The agent goes on acting on
@@ -23,7 +26,7 @@ void blocks_free(void)
 	if (table)
 		map_release(table, (size_t)(mask + 1) * sizeof(*table));
 	table = NULL;
-	count = 0;
+	__atomic_store_n(&count, 0, __ATOMIC_RELAXED);
 }
 
 int blocks_init(uint32_t capacity)
@@ -37,7 +40,7 @@ int blocks_init(uint32_t capacity)
 	if (!table)
 		return -ENOMEM;
 	mask = n - 1;
-	count = 0;
+	__atomic_store_n(&count, 0, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -72,7 +75,7 @@ struct block *blocks_insert(uint64_t addr)
 		;
 	memset(&table[i], 0, sizeof(table[i]));
 	table[i].addr = addr;
-	count++;
+	__atomic_store_n(&count, count + 1, __ATOMIC_RELAXED);
 	return &table[i];
 }
 
@@ -95,7 +98,7 @@ static void slot_delete(uint32_t i)
 		table[j].addr = 0;
 		i = j;
 	}
-	count--;
+	__atomic_store_n(&count, count - 1, __ATOMIC_RELAXED);
 }
 
 void blocks_remove(struct block *b)
@@ -142,6 +145,11 @@ uint32_t blocks_count(void)
 	return count;
 }
 
+int blocks_any(void)
+{
+	return __atomic_load_n(&count, __ATOMIC_RELAXED) != 0;
+}
+
 int blocks_snapshot(void (*fn)(struct block *, void *), void *arg)
 {
 	uint32_t i;
@@ -173,7 +181,7 @@ void blocks_from_snapshot(void)
 	if (mem_zap(table, (size_t)(mask + 1) * sizeof(*table)))
 		for (i = 0; i <= mask; i++)
 			table[i].addr = 0;
-	count = 0;
+	__atomic_store_n(&count, 0, __ATOMIC_RELAXED);
 	for (i = 0; i < snap_count; i++)
 		*blocks_insert(snap[i].addr) = snap[i];
 }

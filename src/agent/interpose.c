@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "blocks.h"
 #include "fork.h"
 #include "loop.h"
 #include "regions.h"
@@ -104,6 +105,41 @@ UZ_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...
 }
 
 /*
+ * The program's own advice, after the kernel took it:
+ * MADV_SEQUENTIAL/MADV_RANDOM say how much a fault brings back (2 MB or
+ * 64 KB), MADV_NORMAL forgets that; MADV_COLD/MADV_PAGEOUT make the
+ * range go first at the next eviction (never where it is hinted HOT);
+ * MADV_WILLNEED brings back what is evicted of it now.
+ */
+static void take_advice(void *addr, size_t len, int advice)
+{
+	uint64_t a = (uintptr_t)addr;
+
+	switch (advice) {
+	case MADV_SEQUENTIAL:
+		regions_hint(a, len, UZSWAP_HINT_SEQUENTIAL);
+		break;
+	case MADV_RANDOM:
+		regions_hint(a, len, UZSWAP_HINT_RANDOM);
+		break;
+	case MADV_NORMAL:
+		regions_shape_clear(a, len);
+		break;
+	case MADV_COLD:
+	case MADV_PAGEOUT:
+		if (!regions_any_hot(a, len))
+			regions_hint(a, len, UZSWAP_HINT_COLD);
+		break;
+	case MADV_WILLNEED:
+		/* a round trip to the agent thread only when something is
+		 * evicted (databases advise file ranges all the time) */
+		if (blocks_any())
+			loop_request(LOOP_RESTORE_RANGE, a, len);
+		break;
+	}
+}
+
+/*
  * MADV_WIPEONFORK: a child must read that memory as zeros, but a child
  * shares what is stored.  Mark it hot (never evicted again; unmapping it
  * forgets that) and bring back what is evicted before the kernel sets
@@ -114,8 +150,15 @@ UZ_EXPORT int madvise(void *addr, size_t len, int advice)
 {
 	int held, r, saved;
 
-	if (advice != MADV_WIPEONFORK || !agent_here())
-		return (int)syscall(SYS_madvise, addr, len, advice);
+	if (advice != MADV_WIPEONFORK || !agent_here()) {
+		r = (int)syscall(SYS_madvise, addr, len, advice);
+		saved = errno;
+		/* the agent's threads' own calls are not advice */
+		if (!r && len && agent_here() && !loop_is_agent_thread())
+			take_advice(addr, len, advice);
+		errno = saved;
+		return r;
+	}
 	/* no fork may copy the range between the flag and the restore */
 	fork_hold();
 	held = hold_begin(addr, len);

@@ -18,10 +18,13 @@ struct range {
 };
 
 /* Small fixed tables: the interposers and the agent thread share them,
- * so a spinlock, never held across a system call. */
+ * so a spinlock, never held across a system call.  Two kinds of hint,
+ * each a table, so that one does not undo the other: how warm a range
+ * is (HOT, COLD: what goes first, and what never) and how it is read
+ * (SEQUENTIAL, RANDOM: how much a fault brings back). */
 static struct range excluded[UZ_MAX_RANGES], hinted[UZ_MAX_RANGES];
-static struct range explicit_[UZ_MAX_RANGES];
-static unsigned n_excluded, n_hinted, n_explicit;
+static struct range shaped[UZ_MAX_RANGES], explicit_[UZ_MAX_RANGES];
+static unsigned n_excluded, n_hinted, n_shaped, n_explicit;
 static int lock_word;
 
 static void lock(void)
@@ -107,6 +110,7 @@ void regions_note_unmap(uint64_t start, uint64_t len)
 	tsan_unchecked_begin();
 	lock();
 	table_cut(hinted, &n_hinted, start, start + len);
+	table_cut(shaped, &n_shaped, start, start + len);
 	table_cut(explicit_, &n_explicit, start, start + len);
 	unlock();
 	tsan_unchecked_end();
@@ -130,30 +134,70 @@ int regions_unregister(uint64_t start, uint64_t len)
 	return 0;
 }
 
+static int is_shape(int hint)
+{
+	return hint == UZSWAP_HINT_SEQUENTIAL || hint == UZSWAP_HINT_RANDOM;
+}
+
 int regions_hint(uint64_t start, uint64_t len, int hint)
 {
 	int err = 0;
 
 	lock();
-	if (hint == UZSWAP_HINT_NORMAL)
+	if (hint == UZSWAP_HINT_NORMAL) {
 		table_cut(hinted, &n_hinted, start, start + len);
-	else
+		table_cut(shaped, &n_shaped, start, start + len);
+	} else if (is_shape(hint)) {
+		err = table_add(shaped, &n_shaped, start, start + len, hint);
+	} else {
 		err = table_add(hinted, &n_hinted, start, start + len, hint);
+	}
 	unlock();
 	return err;
 }
 
-int regions_hint_at(uint64_t addr)
+void regions_shape_clear(uint64_t start, uint64_t len)
+{
+	lock();
+	table_cut(shaped, &n_shaped, start, start + len);
+	unlock();
+}
+
+/* The hint of @tab's last range covering @addr, or NORMAL. */
+static int table_hint_at(const struct range *tab, const unsigned *n, uint64_t addr)
 {
 	int hint = UZSWAP_HINT_NORMAL;
 	unsigned i;
 
 	lock();
-	for (i = 0; i < n_hinted; i++)
-		if (overlaps(&hinted[i], addr, addr + 1))
-			hint = hinted[i].hint;
+	for (i = 0; i < *n; i++)
+		if (overlaps(&tab[i], addr, addr + 1))
+			hint = tab[i].hint;
 	unlock();
 	return hint;
+}
+
+int regions_hint_at(uint64_t addr)
+{
+	return table_hint_at(hinted, &n_hinted, addr);
+}
+
+int regions_shape_at(uint64_t addr)
+{
+	return table_hint_at(shaped, &n_shaped, addr);
+}
+
+int regions_any_hot(uint64_t start, uint64_t len)
+{
+	unsigned i;
+	int hot = 0;
+
+	lock();
+	for (i = 0; i < n_hinted && !hot; i++)
+		hot = hinted[i].hint == UZSWAP_HINT_HOT &&
+		      overlaps(&hinted[i], start, start + len);
+	unlock();
+	return hot;
 }
 
 static int block_excluded(uint64_t b)

@@ -17,8 +17,14 @@ UZ_HIDDEN void regions_note_unmap(uint64_t start, uint64_t len);
 UZ_HIDDEN int regions_register(uint64_t start, uint64_t len);
 UZ_HIDDEN int regions_unregister(uint64_t start, uint64_t len);
 UZ_HIDDEN int regions_hint(uint64_t start, uint64_t len, int hint);
-/* The hint covering @addr (UZSWAP_HINT_NORMAL when none). */
+/* How warm @addr is: UZSWAP_HINT_HOT, _COLD or _NORMAL (none). */
 UZ_HIDDEN int regions_hint_at(uint64_t addr);
+/* How @addr is read: UZSWAP_HINT_SEQUENTIAL, _RANDOM or _NORMAL (none). */
+UZ_HIDDEN int regions_shape_at(uint64_t addr);
+/* Forget how [start, start + len) is read (MADV_NORMAL). */
+UZ_HIDDEN void regions_shape_clear(uint64_t start, uint64_t len);
+/* Is any of [start, start + len) hinted HOT? */
+UZ_HIDDEN int regions_any_hot(uint64_t start, uint64_t len);
 
 /*
  * Rescan /proc/self/maps and call @fn for every whole 2 MB block of

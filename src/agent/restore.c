@@ -96,7 +96,7 @@ int restore_idle(void)
 		return 0;
 	b = blocks_find(prefetch_next);
 	if (!b || b->stored != ALL_FRAMES || !(b->flags & UZ_BLK_WAS_THP) ||
-	    regions_hint_at(prefetch_next) == UZSWAP_HINT_RANDOM) {
+	    regions_shape_at(prefetch_next) == UZSWAP_HINT_RANDOM) {
 		prefetch_left = 0;
 		return 0;
 	}
@@ -335,7 +335,7 @@ static int fault_zero(uint64_t addr)
  * or the range was hinted.  An isolated touch elsewhere gets 64 KB. */
 static int want_whole(const struct block *b, uint64_t addr)
 {
-	int hint = regions_hint_at(addr);
+	int hint = regions_shape_at(addr);
 
 	if (b->stored != ALL_FRAMES || hint == UZSWAP_HINT_RANDOM)
 		return 0;

@@ -15,7 +15,9 @@
  * a fresh mapping; a signal handler checks a constant region from
  * whatever thread it lands on; malloc/free churn checks its own blocks;
  * dup2() onto the high numbers where the agent's descriptors pass
- * (fds.c) checks the copy is still there before closing it.
+ * (fds.c) checks the copy is still there before closing it; madvise()
+ * advice the agent takes as hints (cold, pageout, sequential, random,
+ * normal, willneed) is given and the range read.
  * An evictor thread runs `uzswapctl evict` (all, or some bytes) at random
  * moments, and K times during the run kills the daemon with SIGKILL and
  * starts a new one.  With C clients, C - 1 forked processes do the same
@@ -47,11 +49,11 @@
 
 enum op { OP_READ, OP_WRITE, OP_DONTNEED, OP_MOVE, OP_PROTECT, OP_LOCK,
 	  OP_FORK, OP_REPLACE, OP_MALLOC, OP_SIGNAL, OP_RAWCLONE, OP_USERNS,
-	  OP_SETUID, OP_DUP2, N_OPS };
+	  OP_SETUID, OP_DUP2, OP_ADVISE, N_OPS };
 static const char *const op_name[N_OPS] = {
 	"read", "write", "dontneed", "mremap", "mprotect", "mlock",
 	"fork", "replace", "malloc", "signal", "rawclone", "userns", "setuid",
-	"dup2",
+	"dup2", "advise",
 };
 
 struct region {
@@ -339,6 +341,16 @@ static void do_op(enum op op, uint64_t *s, unsigned thread)
 	case OP_MOVE:
 		op_move(r, s);
 		break;
+	case OP_ADVISE: {
+		/* advice the agent takes as hints; the bytes stay */
+		static const int advice[] = { MADV_COLD, MADV_PAGEOUT,
+			MADV_SEQUENTIAL, MADV_RANDOM, MADV_NORMAL, MADV_WILLNEED };
+
+		madvise(r->mem + (off & ~(size_t)4095), len,
+			advice[rng_below(s, sizeof(advice) / sizeof(advice[0]))]);
+		check(r, off, len, "after advice");
+		break;
+	}
 	case OP_PROTECT:
 		mprotect(r->mem, r->len, PROT_READ);
 		check(r, off, len, "read-only");
@@ -371,7 +383,7 @@ static void *worker(void *arg)
 {
 	uint64_t s = seed * 1000003 + (uintptr_t)arg;
 	/* reads and writes most often; the rest now and then */
-	static const unsigned weight[N_OPS] = { 30, 20, 8, 4, 4, 3, 3, 2, 6, 4, 2, 1, 1, 2 };
+	static const unsigned weight[N_OPS] = { 30, 20, 8, 4, 4, 3, 3, 2, 6, 4, 2, 1, 1, 2, 4 };
 	unsigned total = 0, i;
 
 	for (i = 0; i < N_OPS; i++)

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The program's own madvise() advice, taken as uzswap hints (interpose.c
+ * take_advice): MADV_COLD/MADV_PAGEOUT memory goes first when uzswapd
+ * asks for some bytes; MADV_RANDOM memory comes back 64 KB at a time even
+ * where a fault would bring a whole 2 MB block, MADV_SEQUENTIAL memory 2
+ * MB at a time even for a touch in the middle of a block; MADV_WILLNEED
+ * brings evicted memory back before it is touched; none of it undoes a
+ * HOT hint (MADV_WIPEONFORK memory is never evicted); advice the kernel
+ * refuses is refused the same way.  Each hint has its control: the same
+ * memory without it behaves the other way.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "itest.h"
+
+#define LEN (8 * IT_MB)
+#define BLOCK (2 * IT_MB)
+
+static char out[4096];
+
+/* Faults taken while reading all of [p, p + LEN) and checking it. */
+static uint64_t faults_reading(const uint8_t *p, uint64_t seed)
+{
+	uint64_t f0 = it_stat("faults");
+
+	it_assert(it_check(p, LEN, seed) < 0, "wrong bytes (seed %lu)",
+		  (unsigned long)seed);
+	return it_stat("faults") - f0;
+}
+
+static uint8_t *filled(uint64_t seed)
+{
+	uint8_t *p = it_alloc(LEN, 1);
+
+	it_fill(p, LEN, seed);
+	return p;
+}
+
+/* Of two regions, the one uzswapd's address-order walk takes last is
+ * advised cold; asked for one region's bytes, it must take that one. */
+static void cold_first(int advice, const char *name)
+{
+	uint8_t *a = filled(11), *b = filled(12);
+	uint8_t *cold = a > b ? a : b, *warm = a > b ? b : a;
+	uint64_t sc = cold == a ? 11 : 12, sw = cold == a ? 12 : 11;
+
+	it_assert(!madvise(cold, LEN, advice), "%s: %s", name, strerror(errno));
+	it_assert(!it_ctl(out, sizeof(out), "evict %d --bytes 8M", getpid()),
+		  "evict --bytes 8M: %s", out);
+	it_assert(faults_reading(warm, sw) == 0,
+		  "%s: the other region was evicted before the advised one", name);
+	it_assert(faults_reading(cold, sc) > 0,
+		  "%s: the advised region was not evicted first", name);
+	munmap(a, LEN);
+	munmap(b, LEN);
+	printf("%s: that memory went first\n", name);
+}
+
+/* Touch the first page of each block (a 2 MB restore, without advice)
+ * or a page in the middle of each (64 KB); the restores by size. */
+static void touch_blocks(uint8_t *p, size_t page_in_block, uint64_t *r2m,
+			 uint64_t *r64k)
+{
+	uint64_t m0 = it_stat("restores_2m"), k0 = it_stat("restores_64k");
+
+	for (size_t off = 0; off < LEN; off += BLOCK)
+		(void)*(volatile uint8_t *)(p + off + page_in_block * 4096);
+	*r2m = it_stat("restores_2m") - m0;
+	*r64k = it_stat("restores_64k") - k0;
+}
+
+static void shape(int advice, const char *name, size_t page, int want_whole)
+{
+	uint8_t *p = filled(21), *ctl = filled(22);
+	uint64_t m, k, cm, ck;
+
+	it_assert(!madvise(p, LEN, advice), "%s: %s", name, strerror(errno));
+	it_evict_all();
+	touch_blocks(ctl, page, &cm, &ck);
+	touch_blocks(p, page, &m, &k);
+	it_assert(it_check(p, LEN, 21) < 0 && it_check(ctl, LEN, 22) < 0,
+		  "%s: wrong bytes", name);
+	if (want_whole) {
+		it_assert(cm == 0, "%s control: a touch at page %zu gave %lu 2 MB "
+			  "restores without advice", name, page, (unsigned long)cm);
+		it_assert(m == LEN / BLOCK, "%s: %lu of %lu blocks came back "
+			  "whole (%lu 64 KB)", name, (unsigned long)m,
+			  (unsigned long)(LEN / BLOCK), (unsigned long)k);
+	} else {
+		it_assert(cm == LEN / BLOCK, "%s control: %lu 2 MB restores "
+			  "without advice", name, (unsigned long)cm);
+		it_assert(m == 0 && k >= LEN / BLOCK, "%s: %lu 2 MB and %lu "
+			  "64 KB restores", name, (unsigned long)m, (unsigned long)k);
+	}
+	munmap(p, LEN);
+	munmap(ctl, LEN);
+	printf("%s: %lu 2 MB and %lu 64 KB restores (without it: %lu and %lu)\n",
+	       name, (unsigned long)m, (unsigned long)k, (unsigned long)cm,
+	       (unsigned long)ck);
+}
+
+static void willneed(void)
+{
+	uint8_t *p = filled(31), *ctl = filled(32);
+
+	it_evict_all();
+	it_assert(!madvise(p, LEN, MADV_WILLNEED), "MADV_WILLNEED: %s",
+		  strerror(errno));
+	it_assert(faults_reading(p, 31) == 0,
+		  "MADV_WILLNEED: evicted memory was not brought back before the read");
+	it_assert(faults_reading(ctl, 32) > 0,
+		  "control: memory without MADV_WILLNEED was not evicted");
+	munmap(p, LEN);
+	munmap(ctl, LEN);
+	printf("MADV_WILLNEED: brought back before it was read\n");
+}
+
+/* MADV_WIPEONFORK makes memory HOT: no later advice makes it evictable */
+static void hot_stays(void)
+{
+	uint8_t *p = filled(41);
+
+	it_assert(!madvise(p, LEN, MADV_WIPEONFORK), "MADV_WIPEONFORK: %s",
+		  strerror(errno));
+	it_assert(!madvise(p, LEN, MADV_COLD) && !madvise(p, LEN, MADV_NORMAL) &&
+		  !madvise(p, LEN, MADV_RANDOM), "advice: %s", strerror(errno));
+	it_evict_all();
+	it_assert(faults_reading(p, 41) == 0,
+		  "MADV_COLD made MADV_WIPEONFORK memory evictable");
+	munmap(p, LEN);
+	printf("MADV_WIPEONFORK memory stays after MADV_COLD, _NORMAL, _RANDOM\n");
+}
+
+static void refused_alike(void)
+{
+	uint8_t *p = filled(51);
+	long want, got;
+	int want_err, got_err;
+
+	errno = 0;
+	want = syscall(SYS_madvise, p, LEN, 12345);
+	want_err = errno;
+	errno = 0;
+	got = madvise(p, LEN, 12345);
+	got_err = errno;
+	it_assert(got == want && got_err == want_err,
+		  "advice 12345: %ld/%s, the kernel says %ld/%s", got,
+		  strerror(got_err), want, strerror(want_err));
+	errno = 0;
+	got = madvise(p + 1, LEN, MADV_COLD);
+	it_assert(got == -1 && errno == EINVAL, "an unaligned MADV_COLD: %ld/%s",
+		  got, strerror(errno));
+	munmap(p, LEN);
+	printf("advice the kernel refuses: the same answer\n");
+}
+
+int main(int argc, char **argv)
+{
+	it_setup(argc, argv);
+	alarm(120);
+	cold_first(MADV_COLD, "MADV_COLD");
+	cold_first(MADV_PAGEOUT, "MADV_PAGEOUT");
+	shape(MADV_RANDOM, "MADV_RANDOM", 0, 0);
+	shape(MADV_SEQUENTIAL, "MADV_SEQUENTIAL", 100, 1);
+	willneed();
+	hot_stays();
+	refused_alike();
+	return 0;
+}
