@@ -14,15 +14,18 @@
  * (in the constructor, or in a forked child's hook) and while a fork
  * hands the child its link.  There they are marked, and the interposed
  * close_range()/closefrom() step over them.  The interposed dup2() and
- * dup3() take turns with our check-then-close of a number there (the
- * gate): one landing between the two made us close the application's
- * file (1 fork in ~21,000 of a dup2() storm).
+ * dup3() onto a number that may be ours take turns with an application
+ * thread's check-then-close of one there (the gate): one landing between
+ * the two made us close the application's file (1 fork in ~21,000 of a
+ * dup2() storm).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kcmp.h>
 #include <sched.h>
 #include <signal.h>
+#include <string.h>
+#include <time.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -61,22 +64,50 @@ static int is_ours(unsigned fd)
 }
 
 /*
- * The gate: who holds it, as pid << 32 | tid (0: nobody).  Not a mutex:
- * a signal handler's dup2() in the thread that holds it goes through
- * (it would wait for itself), and a raw clone()'s child, which copied
- * a holder that is not in it, takes it over.
+ * The gate: who holds it, as pid << 32 | tid (0: nobody).  Held only
+ * by application threads, with every signal held back (the raw system
+ * call: glibc's never blocks SIGCANCEL), so no handler, siglongjmp() or
+ * cancellation can run while it is held; it nests only within our own
+ * code.  The agent's threads never take it: the thread that serves
+ * faults must not wait for a program's dup2() (one replacing a lingering
+ * socket takes seconds to close).  A holder of another process is a raw
+ * clone()'s copy (never given back here) or a vfork() parent's (given
+ * back soon): after GATE_FOREIGN_MS it is taken over.
  */
+#define GATE_FOREIGN_MS 100
 static uint64_t gate_holder;
+/* this thread is one of the agent's (set as it takes its table) */
+static __thread int agent_thread;
+/* fd_hide's last floor: dup2() onto a number at or above it may land on
+ * one of ours, and takes the gate; below it only marked ones do */
+static int hide_floor = 900;
 
 static uint64_t me_as_holder(void)
 {
 	return (uint64_t)getpid() << 32 | (uint32_t)syscall(SYS_gettid);
 }
 
-/* 1 when taken here, 0 when this thread held it already. */
+static void signals_hold(sigset_t *old)
+{
+	sigset_t all;
+
+	/* every bit: glibc's sigfillset() leaves out SIGCANCEL, and an
+	 * asynchronous cancellation then ended a holder */
+	memset(&all, 0xff, sizeof(all));
+	syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, old, _NSIG / 8);
+}
+
+static void signals_restore(const sigset_t *old)
+{
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, old, NULL, _NSIG / 8);
+}
+
+/* With signals held.  1 when taken here, 0 when this thread held it. */
 static int gate_take(void)
 {
-	uint64_t me = me_as_holder(), seen;
+	struct timespec nap = { 0, 100 * 1000 };
+	uint64_t me = me_as_holder(), seen, foreign = 0, since = 0;
+	unsigned tries = 0;
 
 	for (;;) {
 		seen = 0;
@@ -85,11 +116,22 @@ static int gate_take(void)
 			return 1;
 		if (seen == me)
 			return 0;
-		if (seen >> 32 != me >> 32 &&
-		    __atomic_compare_exchange_n(&gate_holder, &seen, me, 0,
-						__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-			return 1; /* copied from the parent of a raw clone */
-		sched_yield(); /* held for a few system calls */
+		if (seen >> 32 == me >> 32) {
+			foreign = 0;
+		} else if (seen != foreign) {
+			foreign = seen;
+			since = now_ns();
+		} else if (now_ns() - since > GATE_FOREIGN_MS * 1000000ull &&
+			   __atomic_compare_exchange_n(&gate_holder, &seen, me, 0,
+						       __ATOMIC_ACQUIRE,
+						       __ATOMIC_RELAXED)) {
+			return 1;
+		}
+		/* held for a few system calls, or a close that lingers */
+		if (++tries < 64)
+			sched_yield();
+		else
+			nanosleep(&nap, NULL);
 	}
 }
 
@@ -101,19 +143,19 @@ static void gate_give(int taken)
 
 void fds_gate_enter(struct fds_gate *g)
 {
-	sigset_t all;
-
-	/* our side holds it with signals held back: a handler's dup2()
-	 * would go through in the middle of our check-then-close */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &g->mask);
+	g->taken = 0;
+	if (agent_thread)
+		return;
+	signals_hold(&g->mask);
 	g->taken = gate_take();
 }
 
 void fds_gate_leave(struct fds_gate *g)
 {
+	if (agent_thread)
+		return;
 	gate_give(g->taken);
-	pthread_sigmask(SIG_SETMASK, &g->mask, NULL);
+	signals_restore(&g->mask);
 }
 
 void fds_gate_reset_child(void)
@@ -121,20 +163,32 @@ void fds_gate_reset_child(void)
 	__atomic_store_n(&gate_holder, 0, __ATOMIC_RELEASE);
 }
 
-/* dup2()/dup3() onto @newfd, one of ours or not: the number is the
+/* dup2()/dup3() onto @newfd: onto one of ours, the number is the
  * application's from then on. */
 static int dup_onto(int oldfd, int newfd, int flags, int as_dup2)
 {
-	int taken = gate_take(), r, saved;
+	int gated = is_ours((unsigned)newfd) ||
+		    newfd >= __atomic_load_n(&hide_floor, __ATOMIC_RELAXED);
+	int taken = 0, r, saved;
+	sigset_t old;
 
+	if (gated) {
+		signals_hold(&old);
+		taken = gate_take();
+	}
 	if (as_dup2 && oldfd == newfd)
 		r = fcntl(oldfd, F_GETFD) < 0 ? -1 : newfd;
 	else
 		r = (int)syscall(SYS_dup3, oldfd, newfd, flags);
 	saved = errno;
-	if (r >= 0 && is_ours((unsigned)r))
+	/* not in a vfork() child: it shares our marks, not our table */
+	if (r >= 0 && oldfd != newfd && is_ours((unsigned)r) &&
+	    getpid() == uz_agent.pid)
 		mark(r, 0);
-	gate_give(taken);
+	if (gated) {
+		gate_give(taken);
+		signals_restore(&old);
+	}
 	errno = saved;
 	return r;
 }
@@ -152,9 +206,8 @@ UZ_EXPORT int dup3(int oldfd, int newfd, int flags)
 int fd_hide(int fd)
 {
 	struct rlimit rl;
-	int floor = 900, h;
-
 	struct fds_gate g;
+	int floor = 900, h;
 
 	if (fd < 0)
 		return fd;
@@ -162,6 +215,8 @@ int fd_hide(int fd)
 		floor = rl.rlim_cur * 3 / 4;
 	if (!own_table)
 		fds_gate_enter(&g);
+	if (floor < __atomic_load_n(&hide_floor, __ATOMIC_RELAXED))
+		__atomic_store_n(&hide_floor, floor, __ATOMIC_RELAXED);
 	h = fd;
 	if (fd < floor) {
 		h = fcntl(fd, F_DUPFD_CLOEXEC, floor);
@@ -222,6 +277,9 @@ int fds_take_own_table(void)
 {
 	unsigned lo = 0, fd;
 
+	/* with a table of its own or not (a seccomp filter refusing
+	 * unshare), this thread never waits for the gate */
+	agent_thread = 1;
 	if (syscall(SYS_unshare, CLONE_FILES))
 		return -errno;
 	/* the copy holds the application's descriptors too: a pipe's

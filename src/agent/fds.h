@@ -20,9 +20,10 @@ UZ_HIDDEN void fd_close(int fd);
 /* Forget @fd without closing it (it is not ours here). */
 UZ_HIDDEN void fd_forget(int fd);
 
-/* Take turns with the application's dup2()/dup3() (the gate) while
- * checking that a number in its table is ours and closing it; signals
- * are held back meanwhile.  Nests in one thread. */
+/* On an application thread, take turns with the application's
+ * dup2()/dup3() (the gate) while checking that a number in its table is
+ * ours and closing it; signals are held back meanwhile.  Nests in one
+ * thread.  Does nothing on the agent's threads (they never wait for it). */
 struct fds_gate {
 	sigset_t mask;
 	int taken;
