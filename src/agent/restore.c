@@ -13,6 +13,7 @@
 #include "latency.h"
 #include "log.h"
 #include "msg.h"
+#include "refill.h"
 #include "regions.h"
 #include "restore.h"
 #include "stage.h"
@@ -21,9 +22,6 @@
 #include "uffd_compat.h"
 #include "uzswap.h"
 
-#define ALL_FRAMES ((uint32_t)((1ull << UZ_FRAMES_PER_BLOCK) - 1))
-#define SEQ_REFILLS_TO_FINISH 2 /* 64 KB refills in a row, then the rest */
-#define PREFETCH_WINDOW 4	/* 2 MB blocks restored ahead of a reader */
 #define RETRY_MAX 1024 /* more than that many waiting threads refault */
 
 static uint8_t *dec_buf; /* one decoded frame */
@@ -52,6 +50,15 @@ static uint64_t finish_addr; /* block to finish, frame by frame, idle */
 static int finish_one(struct block *b);
 static uint64_t prefetch_next; /* next block to restore ahead */
 static unsigned prefetch_left;
+
+/* The refill module's view of @b. */
+static struct refill_history history_of(const struct block *b)
+{
+	struct refill_history h = { b->stored, !!(b->flags & UZ_BLK_WAS_THP),
+				    b->last_frame, b->seq_refills };
+
+	return h;
+}
 
 void restore_free(void)
 {
@@ -95,8 +102,13 @@ int restore_idle(void)
 	if (!prefetch_left)
 		return 0;
 	b = blocks_find(prefetch_next);
-	if (!b || b->stored != ALL_FRAMES || !(b->flags & UZ_BLK_WAS_THP) ||
-	    regions_shape_at(prefetch_next) == UZSWAP_HINT_RANDOM) {
+	if (b) {
+		struct refill_history h = history_of(b);
+
+		if (!refill_may_read_ahead(&h, regions_shape_at(prefetch_next)))
+			b = NULL;
+	}
+	if (!b) {
 		prefetch_left = 0;
 		return 0;
 	}
@@ -330,22 +342,6 @@ static int fault_zero(uint64_t addr)
 			       UZ_PAGE_SIZE);
 }
 
-/* 2 MB when the block was a THP and the access looks sequential: the
- * fault is on its first page, or where a sequential reader goes next,
- * or the range was hinted.  An isolated touch elsewhere gets 64 KB. */
-static int want_whole(const struct block *b, uint64_t addr)
-{
-	int hint = regions_shape_at(addr);
-
-	if (b->stored != ALL_FRAMES || hint == UZSWAP_HINT_RANDOM)
-		return 0;
-	if (hint == UZSWAP_HINT_SEQUENTIAL)
-		return 1;
-	if (!(b->flags & UZ_BLK_WAS_THP))
-		return 0;
-	return addr - b->addr < UZ_PAGE_SIZE || b->addr == uz_agent.seq_next_block;
-}
-
 static int fault(uint64_t addr, uint64_t t0)
 {
 	uint64_t blk = block_of(addr);
@@ -360,31 +356,32 @@ static int fault(uint64_t addr, uint64_t t0)
 	b = blocks_find(blk);
 	if (!b || !(b->stored & (1u << f))) {
 		err = fault_zero(addr);
-	} else if (want_whole(b, addr)) {
-		whole = 1;
-		err = restore_block_whole(b);
-		if (!err) {
-			stat_add(&uz_agent.stats->restores_2m, 1);
-			uz_agent.seq_next_block = blk + UZ_BLOCK_SIZE;
-			prefetch_next = blk + UZ_BLOCK_SIZE;
-			prefetch_left = PREFETCH_WINDOW;
-		}
 	} else {
-		int freed;
+		struct refill_fault rf = { blk, addr, regions_shape_at(addr),
+					   uz_agent.seq_next_block };
+		struct refill_history h = history_of(b);
+		struct refill_plan plan = refill_decide(&h, &rf);
 
-		/* refills that walk through a block, frame after frame, will
-		 * want the rest too: finish it when idle.  Sparse or random
-		 * touches only ever get the 64 KB they ask for. */
-		if (b->seq_refills && f == b->last_frame + 1u)
-			b->seq_refills++;
-		else
-			b->seq_refills = 1;
-		b->last_frame = f;
-		if (b->seq_refills >= SEQ_REFILLS_TO_FINISH)
-			finish_addr = blk;
-		freed = restore_frame(b, f, &err);
-		if (freed && finish_addr == blk)
-			finish_addr = 0;
+		b->last_frame = h.last_frame;
+		b->seq_refills = h.seq_refills;
+		if (plan.whole) {
+			whole = 1;
+			err = restore_block_whole(b);
+			if (!err) {
+				stat_add(&uz_agent.stats->restores_2m, 1);
+				uz_agent.seq_next_block = blk + UZ_BLOCK_SIZE;
+				prefetch_next = blk + UZ_BLOCK_SIZE;
+				prefetch_left = plan.readahead;
+			}
+		} else {
+			int freed;
+
+			if (plan.finish)
+				finish_addr = blk;
+			freed = restore_frame(b, f, &err);
+			if (freed && finish_addr == blk)
+				finish_addr = 0;
+		}
 	}
 	if (err)
 		return err;

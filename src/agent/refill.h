@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef UZ_AGENT_REFILL_H
+#define UZ_AGENT_REFILL_H
+
+#include <stdint.h>
+
+/*
+ * How much one fault brings back: the per-fault decision, kept apart
+ * from the code that does it (restore.c) so that it can be tested on its
+ * own (tests/unit_refill.c).  Pure: a block's history and the fault in,
+ * a plan out; it touches nothing else.
+ */
+
+#define REFILL_FINISH_AFTER 2 /* 64 KB refills in a row, then the rest */
+#define REFILL_READAHEAD 4    /* 2 MB blocks restored ahead of a reader */
+
+/* What the block remembers between faults (struct block's fields). */
+struct refill_history {
+	uint32_t stored;     /* frames still stored, a bit each */
+	int was_thp;	     /* it was a huge page when it was taken */
+	uint8_t last_frame;  /* the last 64 KB refill */
+	uint8_t seq_refills; /* refills in a row, each after the last */
+};
+
+struct refill_fault {
+	uint64_t block;	   /* the block's address (2 MB aligned) */
+	uint64_t addr;	   /* the faulting address */
+	int shape;	   /* the range's hint: UZSWAP_HINT_SEQUENTIAL,
+			    * _RANDOM or _NORMAL */
+	uint64_t seq_next; /* where a sequential reader goes next (the
+			    * block after the last whole restore), 0: none */
+};
+
+struct refill_plan {
+	int whole;	   /* 1: the whole 2 MB block; 0: one 64 KB frame */
+	int finish;	   /* finish the block frame by frame when idle */
+	unsigned readahead; /* blocks after this one to restore ahead */
+};
+
+/* Decide for @f on a block with history @h (updated for the next
+ * fault when the plan is one frame). */
+struct refill_plan refill_decide(struct refill_history *h,
+				 const struct refill_fault *f);
+
+/* May a block with history @h, in a range of @shape, be read ahead? */
+int refill_may_read_ahead(const struct refill_history *h, int shape);
+
+#endif

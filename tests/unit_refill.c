@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+/* The per-fault decision (src/agent/refill.c): a block's history and a
+ * fault in, 64 KB or 2 MB, finishing and read-ahead out. */
+#include <stdio.h>
+#include <string.h>
+
+#include "frame.h"
+#include "refill.h"
+#include "t.h"
+#include "uzswap.h"
+
+#define ALL ((uint32_t)((1ull << UZ_FRAMES_PER_BLOCK) - 1))
+#define BLK 0x40000000ull /* a block's address */
+#define MB2 ((uint64_t)UZ_BLOCK_SIZE)
+
+static struct refill_history thp(void)
+{
+	struct refill_history h = { ALL, 1, 0, 0 };
+
+	return h;
+}
+
+static struct refill_plan at(struct refill_history *h, uint64_t off, int shape,
+			     uint64_t seq_next)
+{
+	struct refill_fault f = { BLK, BLK + off, shape, seq_next };
+
+	return refill_decide(h, &f);
+}
+
+/* A reader reaching a huge page's first page, or the block after the
+ * last whole one, gets the block and read-ahead. */
+static void sequential_gets_blocks(void)
+{
+	struct refill_history h = thp();
+	struct refill_plan p = at(&h, 0, UZSWAP_HINT_NORMAL, 0);
+
+	t_assert(p.whole && p.readahead == REFILL_READAHEAD && !p.finish,
+		 "first page of a huge page: whole %d, readahead %u", p.whole,
+		 p.readahead);
+	h = thp();
+	p = at(&h, 5 * UZ_FRAME_SIZE + 4096, UZSWAP_HINT_NORMAL, BLK);
+	t_assert(p.whole, "the sequential reader's next block: not whole");
+	h = thp();
+	p = at(&h, UZ_PAGE_SIZE - 1, UZSWAP_HINT_NORMAL, 0);
+	t_assert(p.whole, "the first page's last byte: not whole");
+}
+
+/* An isolated touch, a block not a huge page, one partly back, or a
+ * RANDOM range gets 64 KB. */
+static void sparse_gets_frames(void)
+{
+	struct refill_history h = thp();
+	struct refill_plan p;
+
+	p = at(&h, UZ_PAGE_SIZE, UZSWAP_HINT_NORMAL, 0);
+	t_assert(!p.whole && !p.readahead, "second page of a huge page: whole");
+	p = at(&h, 0, UZSWAP_HINT_NORMAL, BLK + MB2);
+	t_assert(p.whole, "control: the first page of a whole block");
+	h = thp();
+	h.was_thp = 0;
+	p = at(&h, 0, UZSWAP_HINT_NORMAL, BLK);
+	t_assert(!p.whole, "not a huge page: whole");
+	h = thp();
+	h.stored = ALL & ~1u;
+	p = at(&h, UZ_FRAME_SIZE, UZSWAP_HINT_NORMAL, BLK);
+	t_assert(!p.whole, "a frame already back: whole");
+	h = thp();
+	p = at(&h, 0, UZSWAP_HINT_RANDOM, BLK);
+	t_assert(!p.whole, "RANDOM range: whole");
+}
+
+/* SEQUENTIAL takes the block anywhere, huge page or not; not once part
+ * of it is back. */
+static void sequential_hint(void)
+{
+	struct refill_history h = thp();
+	struct refill_plan p;
+
+	h.was_thp = 0;
+	p = at(&h, 17 * UZ_FRAME_SIZE, UZSWAP_HINT_SEQUENTIAL, 0);
+	t_assert(p.whole, "SEQUENTIAL, middle of a small-page block: not whole");
+	h.stored = ALL >> 1;
+	p = at(&h, 0, UZSWAP_HINT_SEQUENTIAL, 0);
+	t_assert(!p.whole, "SEQUENTIAL, block partly back: whole");
+}
+
+/* Frame after frame: finish the block; a jump starts the count again. */
+static void walking_frames_finish(void)
+{
+	struct refill_history h = thp();
+	struct refill_plan p;
+
+	h.was_thp = 0;
+	p = at(&h, 3 * UZ_FRAME_SIZE, UZSWAP_HINT_NORMAL, 0);
+	t_assert(!p.finish && h.seq_refills == 1 && h.last_frame == 3,
+		 "first refill: finish %d, count %u, last %u", p.finish,
+		 h.seq_refills, h.last_frame);
+	p = at(&h, 4 * UZ_FRAME_SIZE + 100, UZSWAP_HINT_NORMAL, 0);
+	t_assert(p.finish && h.seq_refills == REFILL_FINISH_AFTER,
+		 "the next frame: finish %d, count %u", p.finish, h.seq_refills);
+	p = at(&h, 9 * UZ_FRAME_SIZE, UZSWAP_HINT_NORMAL, 0);
+	t_assert(!p.finish && h.seq_refills == 1, "a jump: finish %d, count %u",
+		 p.finish, h.seq_refills);
+	p = at(&h, 8 * UZ_FRAME_SIZE, UZSWAP_HINT_NORMAL, 0);
+	t_assert(!p.finish && h.seq_refills == 1, "backwards: finish %d", p.finish);
+}
+
+/* A whole restore leaves the history alone. */
+static void whole_keeps_history(void)
+{
+	struct refill_history h = thp(), before;
+
+	h.last_frame = 7;
+	h.seq_refills = 1;
+	before = h;
+	(void)at(&h, 0, UZSWAP_HINT_NORMAL, 0);
+	t_assert(!memcmp(&h, &before, sizeof(h)), "history changed by a whole restore");
+}
+
+static void read_ahead(void)
+{
+	struct refill_history h = thp();
+
+	t_assert(refill_may_read_ahead(&h, UZSWAP_HINT_NORMAL), "a stored huge page");
+	t_assert(refill_may_read_ahead(&h, UZSWAP_HINT_SEQUENTIAL), "SEQUENTIAL");
+	t_assert(!refill_may_read_ahead(&h, UZSWAP_HINT_RANDOM), "RANDOM");
+	h.stored = 1;
+	t_assert(!refill_may_read_ahead(&h, UZSWAP_HINT_NORMAL), "partly back");
+	h = thp();
+	h.was_thp = 0;
+	t_assert(!refill_may_read_ahead(&h, UZSWAP_HINT_NORMAL), "small pages");
+}
+
+int main(void)
+{
+	sequential_gets_blocks();
+	sparse_gets_frames();
+	sequential_hint();
+	walking_frames_finish();
+	whole_keeps_history();
+	read_ahead();
+	printf("refill: 6 groups of decisions as expected\n");
+	return 0;
+}
