@@ -4,6 +4,7 @@
 #define UZ_AGENT_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <unistd.h>
@@ -116,6 +117,12 @@ UZ_HIDDEN int thread_spawn(void *(*fn)(void *), size_t stack_size,
 /* Join a thread thread_spawn() left joinable, and free its stack. */
 UZ_HIDDEN void thread_join(pthread_t t);
 UZ_HIDDEN void stat_add(uint64_t *counter, int64_t delta);
+/* Hold back every signal on this thread, SIGCANCEL and SIGSETXID too
+ * (the raw system call: glibc's calls never block those two), while it
+ * holds a lock that a handler, a cancellation or a fault served by the
+ * agent thread would need; *@old is given back by uz_signals_restore. */
+UZ_HIDDEN void uz_signals_hold(sigset_t *old);
+UZ_HIDDEN void uz_signals_restore(const sigset_t *old);
 /* A test's way to widen a window: sleep for the milliseconds environment
  * variable @name says (read once, into *@cached, which starts at -1). */
 UZ_HIDDEN void uz_test_delay(const char *name, int *cached);

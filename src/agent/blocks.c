@@ -9,8 +9,19 @@
 static struct block *table;
 static uint32_t mask;
 /* written by the agent thread only; read by application threads too
- * (blocks_any), hence atomic */
+ * (blocks_may_hold), hence atomic: how many, and the lowest and highest
+ * address among them since the table was last empty */
 static uint32_t count;
+static uint64_t lo_addr = UINT64_MAX, hi_addr;
+
+static void set_count(uint32_t n)
+{
+	__atomic_store_n(&count, n, __ATOMIC_RELAXED);
+	if (!n) {
+		__atomic_store_n(&lo_addr, UINT64_MAX, __ATOMIC_RELAXED);
+		__atomic_store_n(&hi_addr, 0, __ATOMIC_RELAXED);
+	}
+}
 
 /*
  * The table as it was when a fork began.  The agent goes on acting on
@@ -26,7 +37,7 @@ void blocks_free(void)
 	if (table)
 		map_release(table, (size_t)(mask + 1) * sizeof(*table));
 	table = NULL;
-	__atomic_store_n(&count, 0, __ATOMIC_RELAXED);
+	set_count(0);
 }
 
 int blocks_init(uint32_t capacity)
@@ -40,7 +51,7 @@ int blocks_init(uint32_t capacity)
 	if (!table)
 		return -ENOMEM;
 	mask = n - 1;
-	__atomic_store_n(&count, 0, __ATOMIC_RELAXED);
+	set_count(0);
 	return 0;
 }
 
@@ -75,7 +86,11 @@ struct block *blocks_insert(uint64_t addr)
 		;
 	memset(&table[i], 0, sizeof(table[i]));
 	table[i].addr = addr;
-	__atomic_store_n(&count, count + 1, __ATOMIC_RELAXED);
+	set_count(count + 1);
+	if (addr < lo_addr)
+		__atomic_store_n(&lo_addr, addr, __ATOMIC_RELAXED);
+	if (addr > hi_addr)
+		__atomic_store_n(&hi_addr, addr, __ATOMIC_RELAXED);
 	return &table[i];
 }
 
@@ -98,7 +113,7 @@ static void slot_delete(uint32_t i)
 		table[j].addr = 0;
 		i = j;
 	}
-	__atomic_store_n(&count, count - 1, __ATOMIC_RELAXED);
+	set_count(count - 1);
 }
 
 void blocks_remove(struct block *b)
@@ -145,9 +160,13 @@ uint32_t blocks_count(void)
 	return count;
 }
 
-int blocks_any(void)
+int blocks_may_hold(uint64_t start, uint64_t len)
 {
-	return __atomic_load_n(&count, __ATOMIC_RELAXED) != 0;
+	uint64_t lo = __atomic_load_n(&lo_addr, __ATOMIC_RELAXED);
+	uint64_t hi = __atomic_load_n(&hi_addr, __ATOMIC_RELAXED);
+
+	return __atomic_load_n(&count, __ATOMIC_RELAXED) && start < hi + UZ_BLOCK_SIZE &&
+	       start + len > lo;
 }
 
 int blocks_snapshot(void (*fn)(struct block *, void *), void *arg)
@@ -181,7 +200,7 @@ void blocks_from_snapshot(void)
 	if (mem_zap(table, (size_t)(mask + 1) * sizeof(*table)))
 		for (i = 0; i <= mask; i++)
 			table[i].addr = 0;
-	__atomic_store_n(&count, 0, __ATOMIC_RELAXED);
+	set_count(0);
 	for (i = 0; i < snap_count; i++)
 		*blocks_insert(snap[i].addr) = snap[i];
 }

@@ -36,8 +36,9 @@ UZ_HIDDEN struct block *blocks_rekey(struct block *b, uint64_t new_addr);
 /* Call @fn on every block (the table must not change meanwhile). */
 UZ_HIDDEN void blocks_for_each(void (*fn)(struct block *, void *), void *arg);
 UZ_HIDDEN uint32_t blocks_count(void);
-/* Is anything evicted?  A hint for application threads (no lock). */
-UZ_HIDDEN int blocks_any(void);
+/* May anything of [start, start + len) be evicted?  0 means no; 1 may
+ * be wrong (a hint for application threads, no lock). */
+UZ_HIDDEN int blocks_may_hold(uint64_t start, uint64_t len);
 /* Unmap the table (the agent stepped aside; nothing is stored). */
 UZ_HIDDEN void blocks_free(void);
 /* Keep a copy of the table as it is now (before a fork), calling @fn on

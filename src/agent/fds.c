@@ -24,7 +24,6 @@
 #include <linux/kcmp.h>
 #include <sched.h>
 #include <signal.h>
-#include <string.h>
 #include <time.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -87,21 +86,6 @@ static uint64_t me_as_holder(void)
 	return (uint64_t)getpid() << 32 | (uint32_t)syscall(SYS_gettid);
 }
 
-static void signals_hold(sigset_t *old)
-{
-	sigset_t all;
-
-	/* every bit: glibc's sigfillset() leaves out SIGCANCEL, and an
-	 * asynchronous cancellation then ended a holder */
-	memset(&all, 0xff, sizeof(all));
-	syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, old, _NSIG / 8);
-}
-
-static void signals_restore(const sigset_t *old)
-{
-	syscall(SYS_rt_sigprocmask, SIG_SETMASK, old, NULL, _NSIG / 8);
-}
-
 /* With signals held.  1 when taken here, 0 when this thread held it. */
 static int gate_take(void)
 {
@@ -146,7 +130,7 @@ void fds_gate_enter(struct fds_gate *g)
 	g->taken = 0;
 	if (agent_thread)
 		return;
-	signals_hold(&g->mask);
+	uz_signals_hold(&g->mask);
 	g->taken = gate_take();
 }
 
@@ -155,7 +139,7 @@ void fds_gate_leave(struct fds_gate *g)
 	if (agent_thread)
 		return;
 	gate_give(g->taken);
-	signals_restore(&g->mask);
+	uz_signals_restore(&g->mask);
 }
 
 void fds_gate_reset_child(void)
@@ -173,7 +157,7 @@ static int dup_onto(int oldfd, int newfd, int flags, int as_dup2)
 	sigset_t old;
 
 	if (gated) {
-		signals_hold(&old);
+		uz_signals_hold(&old);
 		taken = gate_take();
 	}
 	if (as_dup2 && oldfd == newfd)
@@ -187,7 +171,7 @@ static int dup_onto(int oldfd, int newfd, int flags, int as_dup2)
 		mark(r, 0);
 	if (gated) {
 		gate_give(taken);
-		signals_restore(&old);
+		uz_signals_restore(&old);
 	}
 	errno = saved;
 	return r;

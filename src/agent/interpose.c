@@ -100,6 +100,9 @@ UZ_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...
 		/* the old range is gone; the stored copy follows through
 		 * the REMAP event */
 		regions_note_unmap((uintptr_t)old, old_len);
+	} else if (p == old && new_len < old_len) {
+		/* shrunk in place: its tail's hints go with it */
+		regions_note_unmap((uintptr_t)old + new_len, old_len - new_len);
 	}
 	return p;
 }
@@ -117,23 +120,23 @@ static void take_advice(void *addr, size_t len, int advice)
 
 	switch (advice) {
 	case MADV_SEQUENTIAL:
-		regions_hint(a, len, UZSWAP_HINT_SEQUENTIAL);
+		regions_advise(a, len, UZSWAP_HINT_SEQUENTIAL);
 		break;
 	case MADV_RANDOM:
-		regions_hint(a, len, UZSWAP_HINT_RANDOM);
+		regions_advise(a, len, UZSWAP_HINT_RANDOM);
 		break;
 	case MADV_NORMAL:
 		regions_shape_clear(a, len);
 		break;
 	case MADV_COLD:
 	case MADV_PAGEOUT:
-		if (!regions_any_hot(a, len))
-			regions_hint(a, len, UZSWAP_HINT_COLD);
+		regions_advise(a, len, UZSWAP_HINT_COLD);
 		break;
 	case MADV_WILLNEED:
-		/* a round trip to the agent thread only when something is
-		 * evicted (databases advise file ranges all the time) */
-		if (blocks_any())
+		/* a round trip to the agent thread only when something may
+		 * be evicted there (databases advise file ranges all the
+		 * time) */
+		if (blocks_may_hold(a, len))
 			loop_request(LOOP_RESTORE_RANGE, a, len);
 		break;
 	}

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "loop.h"
 #include "regions.h"
 #include "tsan.h"
 #include "uzswap.h"
@@ -26,9 +27,17 @@ static struct range excluded[UZ_MAX_RANGES], hinted[UZ_MAX_RANGES];
 static struct range shaped[UZ_MAX_RANGES], explicit_[UZ_MAX_RANGES];
 static unsigned n_excluded, n_hinted, n_shaped, n_explicit;
 static int lock_word;
+/* An application thread holds the lock with every signal held back: a
+ * handler taking it again (madvise() or munmap() from a handler), or
+ * touching evicted memory, which the agent thread serves only after it
+ * took the lock too, waited for ever.  The agent thread, which blocks
+ * signals for good, takes it as is (on every fault). */
+static __thread sigset_t lock_mask;
 
 static void lock(void)
 {
+	if (!loop_is_agent_thread())
+		uz_signals_hold(&lock_mask);
 	while (__atomic_exchange_n(&lock_word, 1, __ATOMIC_ACQUIRE))
 		while (__atomic_load_n(&lock_word, __ATOMIC_RELAXED))
 			__builtin_ia32_pause();
@@ -37,6 +46,8 @@ static void lock(void)
 static void unlock(void)
 {
 	__atomic_store_n(&lock_word, 0, __ATOMIC_RELEASE);
+	if (!loop_is_agent_thread())
+		uz_signals_restore(&lock_mask);
 }
 
 void regions_reset_child(void)
@@ -49,8 +60,12 @@ static int overlaps(const struct range *r, uint64_t s, uint64_t e)
 	return r->start < e && s < r->end;
 }
 
-/* Remove [s, e) from every range of @tab, splitting where needed. */
-static void table_cut(struct range *tab, unsigned *n, uint64_t s, uint64_t e)
+/* Remove [s, e) from every range of @tab, splitting where needed.  A
+ * range that needs splitting in a full table is kept whole when
+ * @keep_whole (excluded and hinted ranges: keeping the agent's memory or
+ * a HOT range is the safe way to be wrong), else cut short. */
+static void table_cut_as(struct range *tab, unsigned *n, uint64_t s, uint64_t e,
+			 int keep_whole)
 {
 	unsigned i;
 
@@ -58,6 +73,8 @@ static void table_cut(struct range *tab, unsigned *n, uint64_t s, uint64_t e)
 		struct range *r = &tab[i];
 
 		if (!overlaps(r, s, e))
+			continue;
+		if (r->start < s && r->end > e && *n == UZ_MAX_RANGES && keep_whole)
 			continue;
 		if (r->start < s && r->end > e && *n < UZ_MAX_RANGES) {
 			tab[(*n)++] = (struct range){ e, r->end, r->hint };
@@ -70,6 +87,12 @@ static void table_cut(struct range *tab, unsigned *n, uint64_t s, uint64_t e)
 			tab[i--] = tab[--(*n)];
 		}
 	}
+}
+
+static void table_cut(struct range *tab, unsigned *n, uint64_t s, uint64_t e)
+{
+	/* the explicit table: cut short is unregistered, never evicted */
+	table_cut_as(tab, n, s, e, tab != explicit_);
 }
 
 static int table_add(struct range *tab, unsigned *n, uint64_t s, uint64_t e,
@@ -156,6 +179,31 @@ int regions_hint(uint64_t start, uint64_t len, int hint)
 	return err;
 }
 
+/* The program's madvise() advice may fill a table only this far: the
+ * rest is kept for the API's hints (HOT above all). */
+#define ADVICE_MAX (UZ_MAX_RANGES * 3 / 4)
+
+int regions_advise(uint64_t start, uint64_t len, int hint)
+{
+	int err = -ENOSPC;
+	unsigned i, hot = 0;
+
+	lock();
+	if (hint == UZSWAP_HINT_COLD) {
+		/* never over HOT memory (MADV_WIPEONFORK's), in one step
+		 * with the look: no HOT range may come in between */
+		for (i = 0; i < n_hinted && !hot; i++)
+			hot = hinted[i].hint == UZSWAP_HINT_HOT &&
+			      overlaps(&hinted[i], start, start + len);
+		if (!hot && n_hinted < ADVICE_MAX)
+			err = table_add(hinted, &n_hinted, start, start + len, hint);
+	} else if (is_shape(hint) && n_shaped < ADVICE_MAX) {
+		err = table_add(shaped, &n_shaped, start, start + len, hint);
+	}
+	unlock();
+	return hot ? 0 : err;
+}
+
 void regions_shape_clear(uint64_t start, uint64_t len)
 {
 	lock();
@@ -185,19 +233,6 @@ int regions_hint_at(uint64_t addr)
 int regions_shape_at(uint64_t addr)
 {
 	return table_hint_at(shaped, &n_shaped, addr);
-}
-
-int regions_any_hot(uint64_t start, uint64_t len)
-{
-	unsigned i;
-	int hot = 0;
-
-	lock();
-	for (i = 0; i < n_hinted && !hot; i++)
-		hot = hinted[i].hint == UZSWAP_HINT_HOT &&
-		      overlaps(&hinted[i], start, start + len);
-	unlock();
-	return hot;
 }
 
 static int block_excluded(uint64_t b)

@@ -23,8 +23,10 @@ UZ_HIDDEN int regions_hint_at(uint64_t addr);
 UZ_HIDDEN int regions_shape_at(uint64_t addr);
 /* Forget how [start, start + len) is read (MADV_NORMAL). */
 UZ_HIDDEN void regions_shape_clear(uint64_t start, uint64_t len);
-/* Is any of [start, start + len) hinted HOT? */
-UZ_HIDDEN int regions_any_hot(uint64_t start, uint64_t len);
+/* The program's madvise() advice as a hint: COLD (never over a HOT
+ * range), SEQUENTIAL or RANDOM; it may fill three quarters of a table
+ * at most.  0 or -ENOSPC. */
+UZ_HIDDEN int regions_advise(uint64_t start, uint64_t len, int hint);
 
 /*
  * Rescan /proc/self/maps and call @fn for every whole 2 MB block of

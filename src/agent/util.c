@@ -248,6 +248,21 @@ void uz_test_delay(const char *name, int *cached)
 	nanosleep(&d, NULL);
 }
 
+void uz_signals_hold(sigset_t *old)
+{
+	sigset_t all;
+
+	/* every bit: glibc's sigfillset() leaves out SIGCANCEL, and an
+	 * asynchronous cancellation then ended a thread holding a lock */
+	memset(&all, 0xff, sizeof(all));
+	syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, old, _NSIG / 8);
+}
+
+void uz_signals_restore(const sigset_t *old)
+{
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, old, NULL, _NSIG / 8);
+}
+
 /* Counters in the arena are read concurrently by the daemon. */
 void stat_add(uint64_t *counter, int64_t delta)
 {

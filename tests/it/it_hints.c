@@ -8,10 +8,20 @@
  * brings evicted memory back before it is touched; none of it undoes a
  * HOT hint (MADV_WIPEONFORK memory is never evicted); advice the kernel
  * refuses is refused the same way.  Each hint has its control: the same
- * memory without it behaves the other way.
+ * memory without it behaves the other way.  From a review (2026-12-02):
+ * advice from a signal handler that interrupted the same thread's
+ * madvise() (the hint table's lock: a hang), a program's MADV_COLD calls
+ * filling the table HOT hints share (a HOT range's tail lost at a
+ * munmap() in its middle, and evicted), and hints left on the tail an
+ * in-place mremap() shrink drops (new memory there took them).
  */
+#define _GNU_SOURCE 1
+#include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -22,6 +32,7 @@
 #define BLOCK (2 * IT_MB)
 
 static char out[4096];
+static int handled_stop;
 
 /* Faults taken while reading all of [p, p + LEN) and checking it. */
 static uint64_t faults_reading(const uint8_t *p, uint64_t seed)
@@ -166,6 +177,123 @@ static void refused_alike(void)
 	printf("advice the kernel refuses: the same answer\n");
 }
 
+/* --- advice from a handler, inside the same thread's madvise() ---- */
+static char *small;
+static unsigned long handled;
+
+static void advise_in_handler(int sig)
+{
+	int e = errno;
+
+	(void)sig;
+	madvise(small + 251 * 8192, 4096, MADV_SEQUENTIAL);
+	madvise(small + 251 * 8192, 4096, MADV_WILLNEED);
+	handled++;
+	errno = e;
+}
+
+static void *ring(void *main_thread)
+{
+	struct timespec gap = { 0, 100 * 1000 };
+
+	while (!__atomic_load_n(&handled_stop, __ATOMIC_RELAXED)) {
+		pthread_kill(*(pthread_t *)main_thread, SIGUSR1);
+		nanosleep(&gap, NULL);
+	}
+	return NULL;
+}
+
+static void handler_advice(void)
+{
+	pthread_t me = pthread_self(), t;
+	time_t t0 = time(NULL);
+	unsigned long rounds = 0;
+
+	small = mmap(NULL, 252 * 8192, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	it_assert(small != MAP_FAILED, "mmap: %s", strerror(errno));
+	signal(SIGUSR1, advise_in_handler);
+	pthread_create(&t, NULL, ring, &me);
+	while (time(NULL) - t0 < 3) {
+		for (int i = 0; i < 250; i++) {
+			madvise(small + i * 8192, 4096,
+				(rounds + i) & 1 ? MADV_RANDOM : MADV_SEQUENTIAL);
+			if (!(i % 50))
+				munmap(small + i * 8192 + 4096, 4096);
+		}
+		rounds++;
+	}
+	__atomic_store_n(&handled_stop, 1, __ATOMIC_RELAXED);
+	pthread_join(t, NULL);
+	signal(SIGUSR1, SIG_DFL);
+	munmap(small, 252 * 8192);
+	printf("advice from %lu handlers inside %lu rounds of madvise(): no hang\n",
+	       handled, rounds);
+}
+
+/* --- HOT kept when the program's advice fills the table ------------ */
+static void hot_kept_when_full(void)
+{
+	int (*hint)(void *, size_t, int) =
+		(int (*)(void *, size_t, int))dlsym(RTLD_DEFAULT, "uzswap_hint");
+	uint8_t *p = filled(61), *q;
+	uint64_t f0;
+
+	it_assert(hint, "no uzswap_hint in the agent");
+	it_assert(!hint(p, LEN, 1 /* UZSWAP_HINT_HOT */), "uzswap_hint HOT failed");
+	q = mmap(NULL, 600 * 4096, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	it_assert(q != MAP_FAILED, "mmap: %s", strerror(errno));
+	for (int i = 0; i < 300; i++)
+		madvise(q + 2 * i * 4096, 4096, MADV_COLD);
+	it_assert(!hint(q, 4096, 1), "uzswap_hint HOT refused after the program's "
+		  "300 MADV_COLD calls");
+	munmap(p + 2 * IT_MB, 2 * IT_MB); /* splits the HOT range */
+	it_evict_all();
+	f0 = it_stat("faults");
+	for (size_t off = 4 * IT_MB; off < LEN; off += 4096)
+		(void)*(volatile uint8_t *)(p + off);
+	it_assert(it_stat("faults") == f0, "the HOT range's tail was evicted "
+		  "after the program's advice filled the table");
+	munmap(p, 2 * IT_MB);
+	munmap(p + 4 * IT_MB, 4 * IT_MB);
+	munmap(q, 600 * 4096);
+	printf("300 MADV_COLD calls: HOT hints still taken and kept\n");
+}
+
+/* --- no hint outlives an mremap() shrink --------------------------- */
+static void shrink_forgets(void)
+{
+	uint8_t *p = mmap(NULL, 2 * LEN, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *q;
+	uint64_t m0;
+
+	it_assert(p != MAP_FAILED, "mmap: %s", strerror(errno));
+	madvise(p, 2 * LEN, MADV_SEQUENTIAL);
+	it_assert(mremap(p, 2 * LEN, LEN, 0) == (void *)p, "mremap: %s",
+		  strerror(errno));
+	q = mmap(p + LEN, LEN, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (q != p + LEN) {
+		printf("mremap shrink: the tail's address was taken; not checked\n");
+		munmap(p, LEN);
+		return;
+	}
+	madvise(q, LEN, MADV_NOHUGEPAGE);
+	it_fill(q, LEN, 71);
+	it_evict_all();
+	m0 = it_stat("restores_2m") + it_stat("prefetch_2m");
+	for (size_t off = 0; off < LEN; off += BLOCK)
+		(void)*(volatile uint8_t *)(q + off + 100 * 4096);
+	it_assert(it_check(q, LEN, 71) < 0, "mremap shrink: wrong bytes");
+	it_assert(it_stat("restores_2m") + it_stat("prefetch_2m") == m0,
+		  "new memory where an mremap() shrink dropped a MADV_SEQUENTIAL "
+		  "range came back whole");
+	munmap(q, LEN);
+	munmap(p, LEN);
+	printf("mremap shrink: the dropped tail's advice is forgotten\n");
+}
+
 int main(int argc, char **argv)
 {
 	it_setup(argc, argv);
@@ -177,5 +305,8 @@ int main(int argc, char **argv)
 	willneed();
 	hot_stays();
 	refused_alike();
+	handler_advice();
+	hot_kept_when_full();
+	shrink_forgets();
 	return 0;
 }
