@@ -34,6 +34,9 @@ struct uz_client_stats {
 	uint64_t fault_lat[UZ_LAT_BUCKETS];
 	/* 2 MB restore latency, fault read to block mapped */
 	uint64_t restore2m_lat[UZ_LAT_BUCKETS];
+	/* refault history: the time from a block's eviction to the first
+	 * fault on it, in milliseconds (the latency.h buckets) */
+	uint64_t refault_age_ms[UZ_LAT_BUCKETS];
 };
 
 #endif

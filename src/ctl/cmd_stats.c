@@ -33,6 +33,8 @@ enum {
 	COL_P99,
 	COL_P50_2M,
 	COL_P99_2M,
+	COL_REFAULTS,
+	COL_AGE_P50,
 	COL_COUNT
 };
 
@@ -70,6 +72,10 @@ static const struct col_info infos[COL_COUNT] = {
 			 "median latency of a 2M restore" },
 	[COL_P99_2M] = { "P99-2M", "restore2m_p99_ns", N,
 			 "99th percentile latency of a 2M restore" },
+	[COL_REFAULTS] = { "REFAULTS", "refaults", N,
+			   "evicted blocks touched again" },
+	[COL_AGE_P50] = { "AGE-P50", "refault_age_p50_ms", N,
+			  "median time from a block's eviction to its refault" },
 };
 #undef N
 
@@ -142,6 +148,7 @@ static void totals(const struct reply *r, struct uz_stats_client *t)
 		t->prefetch_2m = sat_add(t->prefetch_2m, s->prefetch_2m);
 		t->evict_busy = sat_add(t->evict_busy, s->evict_busy);
 		t->csum_failures = sat_add(t->csum_failures, s->csum_failures);
+		t->refaults = sat_add(t->refaults, s->refaults);
 	}
 	t->registered_bytes = r->end.registered_bytes;
 	t->evicted_bytes = r->end.evicted_bytes;
@@ -218,6 +225,14 @@ static void cell_text(int col, const struct uz_stats_client *s, int total,
 	case COL_P99: format_ns(s->lat_p99_ns, total, raw, buf, len); return;
 	case COL_P50_2M: format_ns(s->restore2m_p50_ns, total, raw, buf, len); return;
 	case COL_P99_2M: format_ns(s->restore2m_p99_ns, total, raw, buf, len); return;
+	case COL_AGE_P50:
+		/* milliseconds: a number in JSON, a duration on a terminal */
+		if (raw && !total)
+			snprintf(buf, len, "%llu", (unsigned long long)s->refault_age_p50_ms);
+		else
+			format_ns(s->refault_age_p50_ms * 1000000, total, raw, buf, len);
+		return;
+	case COL_REFAULTS: count = s->refaults; break;
 	case COL_FAULTS: count = s->faults; break;
 	case COL_RESTORE2M: count = s->restores_2m; break;
 	case COL_RESTORE64K: count = s->restores_64k; break;

@@ -344,14 +344,29 @@ void client_gone(struct conn *c)
 	server_status_soon();
 }
 
-static uint64_t percentile(const uint64_t *hist, double pct)
+/* @hist as the agent wrote it, each bucket clamped (untrusted). */
+static void hist_clamped(const uint64_t *hist, uint64_t *h)
 {
-	uint64_t h[UZ_LAT_BUCKETS];
 	int i;
 
 	for (i = 0; i < UZ_LAT_BUCKETS; i++)
 		h[i] = hist[i] < UZ_HIST_BUCKET_MAX ? hist[i] : UZ_HIST_BUCKET_MAX;
+}
+
+static uint64_t percentile(const uint64_t *hist, double pct)
+{
+	uint64_t h[UZ_LAT_BUCKETS];
+
+	hist_clamped(hist, h);
 	return latency_percentile(h, pct);
+}
+
+static uint64_t hist_count(const uint64_t *hist)
+{
+	uint64_t h[UZ_LAT_BUCKETS];
+
+	hist_clamped(hist, h);
+	return latency_count(h);
 }
 
 void client_stats(struct client *cl, struct uz_stats_client *out)
@@ -385,6 +400,8 @@ void client_stats(struct client *cl, struct uz_stats_client *out)
 	out->lat_p99_ns = percentile(s->fault_lat, 99);
 	out->restore2m_p50_ns = percentile(s->restore2m_lat, 50);
 	out->restore2m_p99_ns = percentile(s->restore2m_lat, 99);
+	out->refaults = hist_count(s->refault_age_ms);
+	out->refault_age_p50_ms = percentile(s->refault_age_ms, 50);
 }
 
 void client_sum(struct uz_stats_end *sum, const struct uz_stats_client *s)

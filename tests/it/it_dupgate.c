@@ -378,6 +378,9 @@ int main(int argc, char **argv)
 	 * follow a fork() in a handler while another thread forks: these
 	 * cases hung inside its runtime (make check-tsan) */
 	printf("ThreadSanitizer build: no jump, sigfork or cancel case\n");
+	(void)jump;
+	(void)sigfork;
+	(void)cancel;
 #else
 	jump();
 	sigfork();
