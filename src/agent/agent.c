@@ -206,6 +206,38 @@ static int pagemap_or_none(void)
 	return err;
 }
 
+/*
+ * A codec whose memory is never evicted: the agent thread encodes and
+ * decodes with it, and would wait on itself for a fault on it.  Its
+ * mapping is plain anonymous memory, which the kernel merges with a
+ * neighbour of the application's (ThreadSanitizer's heap was one): an
+ * eviction took the block holding it, and the next encode faulted.
+ */
+static struct codec *agent_codec_open(int id, int level)
+{
+	/* a test's: where it surrounds the codec with its own memory */
+	const char *at = getenv("UZSWAP_TEST_CODEC_AT");
+	struct codec *c = codec_open_at(id, level,
+					at ? (void *)strtoull(at, NULL, 0) : NULL);
+
+	if (c && regions_exclude((uintptr_t)c, codec_map_len(c))) {
+		codec_close(c); /* the table is full */
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (c)
+		madvise(c, codec_map_len(c), MADV_DONTDUMP);
+	return c;
+}
+
+static void agent_codec_close(struct codec *c)
+{
+	if (!c)
+		return;
+	regions_unexclude((uintptr_t)c, codec_map_len(c));
+	codec_close(c);
+}
+
 /* The pieces that need the daemon's answer: uffds and the codec. */
 static int agent_setup(int dev_fd, const struct uz_agent_welcome *w)
 {
@@ -227,8 +259,8 @@ static int agent_setup(int dev_fd, const struct uz_agent_welcome *w)
 	uz_agent.stage_uffd = fd_hide(uffd_open(dev_fd, UFFD_FEATURE_MOVE, &umo));
 	if (uz_agent.stage_uffd < 0)
 		return uz_agent.stage_uffd;
-	uz_agent.codec = codec_open(w->codec, w->level);
-	uz_agent.codec2 = codec_open(w->codec, w->level);
+	uz_agent.codec = agent_codec_open(w->codec, w->level);
+	uz_agent.codec2 = agent_codec_open(w->codec, w->level);
 	if (!uz_agent.codec || !uz_agent.codec2)
 		return -errno;
 	uz_agent.arena->codec = w->codec;
@@ -388,8 +420,8 @@ void agent_restart_fresh(int in_child)
 		blocks_free();
 		evict_free();
 		restore_free();
-		codec_close(uz_agent.codec);
-		codec_close(uz_agent.codec2);
+		agent_codec_close(uz_agent.codec);
+		agent_codec_close(uz_agent.codec2);
 	}
 	if (uz_agent.arena) /* a forked child has none mapped */
 		munmap(uz_agent.arena, uz_agent.arena_map_len);

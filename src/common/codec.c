@@ -207,6 +207,11 @@ static size_t zstd_cctx_size(int level)
 
 struct codec *codec_open(int id, int level)
 {
+	return codec_open_at(id, level, NULL);
+}
+
+struct codec *codec_open_at(int id, int level, void *hint)
+{
 	const struct codec_ops *ops = codec_ops_by_id(id);
 	size_t off_lz4, off_cctx, off_dctx, lz4_len = 0, cctx_len = 0,
 		dctx_len, len;
@@ -227,7 +232,7 @@ struct codec *codec_open(int id, int level)
 	off_dctx = off_cctx + align_up(cctx_len);
 	len = off_dctx + align_up(dctx_len);
 
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+	p = mmap(hint, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 		 -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
@@ -250,6 +255,11 @@ void codec_close(struct codec *c)
 {
 	if (c)
 		munmap(c, c->map_len);
+}
+
+size_t codec_map_len(const struct codec *c)
+{
+	return c->map_len;
 }
 
 const struct codec_ops *codec_get_ops(struct codec *c)

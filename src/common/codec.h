@@ -51,7 +51,12 @@ const struct codec_ops *codec_ops_by_id(int id);
  * NULL with errno set.  One instance per thread.
  */
 struct codec *codec_open(int id, int level);
+/* The same, its mapping placed at @hint if that is free (a test's). */
+struct codec *codec_open_at(int id, int level, void *hint);
 void codec_close(struct codec *c);
+/* The codec's own memory (one anonymous mapping, the struct first): the
+ * agent keeps it out of evictions. */
+size_t codec_map_len(const struct codec *c);
 const struct codec_ops *codec_get_ops(struct codec *c);
 int codec_level(struct codec *c);
 
