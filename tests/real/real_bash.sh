@@ -9,7 +9,7 @@
 # threads, and ASan's start of a thread allocates and frees on that heap
 # before the thread can serve a fault: the child waits on itself.
 [ -n "${UZ_TEST_PRELOAD_FIRST:-}" ] &&
-	uz_skip "under ASan, a forked child's agent threads fault on the evicted heap as they start (ASan allocates in every thread's start)"
+	uz_skip "under a sanitizer (ASan, TSan), a forked child's agent threads fault on the evicted heap as they start (the runtime allocates in every thread's start)"
 uz_start_daemon
 
 cat >"$UZ_DIR/work.sh" <<'SH'
