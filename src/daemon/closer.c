@@ -87,6 +87,8 @@ void closer_flush(void)
 {
 	unsigned i = 0;
 
+	if (!n_overflow)
+		return; /* overflow may be NULL: no memmove() from it */
 	while (i < n_overflow && hand_on(overflow[i]))
 		i++;
 	memmove(overflow, overflow + i, (n_overflow - i) * sizeof(*overflow));
