@@ -19,6 +19,15 @@ uz_preload() { echo "${UZ_TEST_PRELOAD_FIRST:+$UZ_TEST_PRELOAD_FIRST:}$UZ_AGENT"
 # ThreadSanitizer took 50 s before python3 ran)
 UZ_WAIT_S=50
 [ -n "${UZ_TEST_PRELOAD_FIRST:-}" ] && UZ_WAIT_S=200
+# Under a sanitizer, python3 is the interpreter itself, not a version
+# manager's shim: a shim is bash scripts that fork under the agent, which
+# a sanitizer's runtime cannot take (real_bash.sh skips for that reason;
+# real_python.sh hung in a pyenv shim under ASan)
+if [ -n "${UZ_TEST_PRELOAD_FIRST:-}" ] && command -v python3 >/dev/null; then
+	mkdir -p "$UZ_DIR/bin" &&
+		ln -sf "$(python3 -c 'import sys; print(sys.executable)')" "$UZ_DIR/bin/python3" &&
+		PATH=$UZ_DIR/bin:$PATH
+fi
 
 uz_cleanup() {
 	[ -n "$UZ_DAEMON_PID" ] && kill "$UZ_DAEMON_PID" 2>/dev/null
