@@ -220,13 +220,11 @@ static struct codec *agent_codec_open(int id, int level)
 	struct codec *c = codec_open_at(id, level,
 					at ? (void *)strtoull(at, NULL, 0) : NULL);
 
-	if (c && regions_exclude((uintptr_t)c, codec_map_len(c))) {
+	if (c && map_keep(c, codec_map_len(c), 0)) {
 		codec_close(c); /* the table is full */
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (c)
-		madvise(c, codec_map_len(c), MADV_DONTDUMP);
 	return c;
 }
 

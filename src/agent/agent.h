@@ -100,11 +100,19 @@ UZ_HIDDEN void agent_claim_mm(void);
 
 
 /* util.c */
+/* Keep [p, p + len), mapped by the agent, its own: never evicted (the
+ * agent thread would wait on itself for a fault on it), out of core
+ * dumps, a huge page if @huge.  0, or -ENOMEM when the exclusion table
+ * is full (nothing done: the caller unmaps). */
+UZ_HIDDEN int map_keep(void *p, size_t len, int huge);
 UZ_HIDDEN void *map_anon(size_t len, int huge);
 /* Unmap what map_anon gave, and let its range be the application's. */
 UZ_HIDDEN void map_release(void *p, size_t len);
 UZ_HIDDEN void *map_aligned(size_t len, size_t align, int huge);
 UZ_HIDDEN uint64_t now_ns(void);
+/* Milliseconds of the monotonic clock, wrapping every 49 days: ages
+ * are differences of two (refault history). */
+UZ_HIDDEN uint32_t now_ms(void);
 /* Free the pages of [p, p+len) so that they read as zero, unlocking
  * them first when an mlockall() of the application locked them (locked
  * pages cannot be dropped).  0 or -errno. */

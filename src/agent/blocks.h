@@ -24,7 +24,7 @@ struct block {
 	uint8_t last_frame; /* the last 64 KB refill, for locality */
 	uint8_t seq_refills; /* refills in a row, each after the last */
 	uint16_t pad;
-	uint32_t evicted_ms; /* when it was taken (now_ms, wraps in 49 days) */
+	uint32_t evicted_ms; /* when it was taken (now_ms(): wraps in 49 days) */
 };
 
 UZ_HIDDEN int blocks_init(uint32_t capacity);

@@ -368,7 +368,7 @@ int evict_block(uint64_t addr, uint64_t *bytes, uint64_t *stored)
 	b->rec = idx;
 	b->stored = (uint32_t)((1ull << UZ_FRAMES_PER_BLOCK) - 1);
 	b->flags = huge ? UZ_BLK_WAS_THP : 0;
-	b->evicted_ms = (uint32_t)(now_ns() / 1000000);
+	b->evicted_ms = now_ms();
 
 	stage_want();
 	/* the data is safe in the arena: free the application's pages */

@@ -94,11 +94,6 @@ static void hold_for_child(struct block *b, void *arg)
 	store_hold(b->rec, *(unsigned *)arg);
 }
 
-/* A test's way to make a fork slow (uz_test_delay): UZSWAP_TEST_FORK_DELAY_MS
- * makes the parent late to answer its child, UZSWAP_TEST_FORK_FREEZE_MS
- * holds the fork with the agent frozen (between its prepare hook and the
- * fork). */
-
 int fork_prepare(void)
 {
 	int slot;
@@ -349,6 +344,7 @@ int fork_done(void)
 		return 0;
 	}
 	{
+		/* a test's: the parent late to answer its child */
 		static int late_ms = -1;
 
 		uz_test_delay("UZSWAP_TEST_FORK_DELAY_MS", &late_ms);
@@ -501,6 +497,7 @@ void fork_prepare_hook(void)
 	 * link end at once and starts afresh) */
 	app_end_close(0);
 	{
+		/* a test's: the fork held with the agent frozen */
 		static int freeze_ms = -1;
 
 		uz_test_delay("UZSWAP_TEST_FORK_FREEZE_MS", &freeze_ms);

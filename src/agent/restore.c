@@ -359,15 +359,15 @@ static int fault(uint64_t addr, uint64_t t0)
 	} else {
 		struct refill_fault rf = { blk, addr, regions_shape_at(addr),
 					   uz_agent.seq_next_block };
+		struct refill_history h = history_of(b);
+		struct refill_plan plan = refill_decide(&h, &rf);
 
 		/* the refault history: how long the block stayed cold */
 		if (!(b->flags & UZ_BLK_REFAULTED)) {
 			b->flags |= UZ_BLK_REFAULTED;
 			latency_add(uz_agent.stats->refault_age_ms,
-				    (uint32_t)(now_ns() / 1000000) - b->evicted_ms);
+				    now_ms() - b->evicted_ms);
 		}
-		struct refill_history h = history_of(b);
-		struct refill_plan plan = refill_decide(&h, &rf);
 
 		b->last_frame = h.last_frame;
 		b->seq_refills = h.seq_refills;

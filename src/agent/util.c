@@ -20,6 +20,17 @@
 #include "uffd_compat.h"
 #include "util.h"
 
+int map_keep(void *p, size_t len, int huge)
+{
+	if (regions_exclude((uint64_t)p, len))
+		return -ENOMEM;
+	if (huge)
+		madvise(p, len, MADV_HUGEPAGE);
+	/* nothing of the application's own in a core dump */
+	madvise(p, len, MADV_DONTDUMP);
+	return 0;
+}
+
 /* The agent's own memory: mapped directly (never malloc, which the
  * application may be using when a fault stops it) and excluded from
  * eviction, since the agent thread must never fault on itself (NULL
@@ -31,14 +42,10 @@ void *map_anon(size_t len, int huge)
 
 	if (p == MAP_FAILED)
 		return NULL;
-	if (regions_exclude((uint64_t)p, len)) {
+	if (map_keep(p, len, huge)) {
 		syscall(SYS_munmap, p, len);
 		return NULL;
 	}
-	if (huge)
-		madvise(p, len, MADV_HUGEPAGE);
-	/* nothing of the application's own in a core dump */
-	madvise(p, len, MADV_DONTDUMP);
 	return p;
 }
 
@@ -64,14 +71,11 @@ void *map_aligned(size_t len, size_t align, int huge)
 		syscall(SYS_munmap, p, a - p);
 	if (a + len < p + len + align)
 		syscall(SYS_munmap, a + len, p + len + align - (a + len));
-	if (regions_exclude((uint64_t)a, len)) {
+	if (map_keep(a, len, huge)) {
 		/* the table is full: it would be the application's */
 		syscall(SYS_munmap, a, len);
 		return NULL;
 	}
-	if (huge)
-		madvise(a, len, MADV_HUGEPAGE);
-	madvise(a, len, MADV_DONTDUMP);
 	return a;
 }
 
@@ -199,6 +203,11 @@ void thread_join(pthread_t t)
 			__atomic_store_n(&joinable[i].stack, NULL, __ATOMIC_RELEASE);
 		}
 	}
+}
+
+uint32_t now_ms(void)
+{
+	return (uint32_t)(now_ns() / 1000000);
 }
 
 uint64_t now_ns(void)
