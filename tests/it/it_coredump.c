@@ -128,6 +128,20 @@ int main(int argc, char **argv)
 	printf("SKIP: ThreadSanitizer owns the core-dumping signals\n");
 	return 77;
 #endif
+#ifdef __SANITIZE_ADDRESS__
+	{
+		/* AddressSanitizer's own SIGSEGV handler would report the
+		 * segfault and exit: leave that signal to the program (and
+		 * so to the agent), as without it; it_setup's run under the
+		 * agent inherits the option */
+		const char *o = getenv("ASAN_OPTIONS");
+		char opts[4096];
+
+		snprintf(opts, sizeof(opts), "%s%shandle_segv=0", o ? o : "",
+			 o && *o ? ":" : "");
+		setenv("ASAN_OPTIONS", opts, 1);
+	}
+#endif
 	it_setup(argc, argv);
 	alarm(120);
 	fd = open("/proc/sys/kernel/core_pattern", O_RDONLY);

@@ -13,6 +13,7 @@
  */
 #include <alloca.h>
 #include <pthread.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <sys/mman.h>
@@ -48,11 +49,15 @@ static __attribute__((noinline)) pid_t fork_at_frame_edge(void)
 	char c = 0;
 
 	pad[0] = 0;
-	if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
+	/* raw system calls: a sanitizer's interceptors of write(), read()
+	 * and mincore() run frames deep enough to touch the page below
+	 * and bring it back before it is looked at */
+	if (syscall(SYS_write, ready[1], &c, 1) != 1 ||
+	    syscall(SYS_read, go[0], &c, 1) != 1)
 		return -1;
 	/* the page the child's hook will reach: evicted now, or this
 	 * round proves nothing and is tried again */
-	if (mincore((void *)below, 4096, &resident) || resident)
+	if (syscall(SYS_mincore, below, 4096, &resident) || resident)
 		return -2;
 	return fork();
 }
