@@ -433,6 +433,28 @@ static void agent_misbehaves(void)
 	expect_dropped(s, "a second hello");
 	check_alive("a second hello");
 
+	/* an agent of an older release (the daemon upgraded under it) is
+	 * told so, not that its arena is garbage */
+	{
+		struct uz_arena_hdr h;
+		struct uz_msg m;
+		int afd = arena_make(&size), rfd, err;
+
+		t_check(pread(afd, &h, sizeof(h), 0) == sizeof(h));
+		h.version = UZ_ARENA_VERSION - 1;
+		t_check(pwrite(afd, &h, sizeof(h), 0) == sizeof(h));
+		s = conn();
+		hello_send(s, getpid(), afd, size, "oldrelease");
+		close(afd);
+		err = recv_reply(s, &m, &rfd);
+		t_assert(!err && m.hdr.type == UZ_MSG_ERROR &&
+			 strstr(m.u.error.msg, "restart the program"),
+			 "an arena of version %u: %s", UZ_ARENA_VERSION - 1,
+			 !err && m.hdr.type == UZ_MSG_ERROR ? m.u.error.msg : "no error");
+		close(s);
+		check_alive("an agent of an older release");
+	}
+
 	s = agent_connect("agentctl", NULL);
 	t_check(!msg_send(s, UZ_MSG_CTL_STATUS, 1, NULL, 0, -1));
 	expect_dropped(s, "an agent sending a status request");

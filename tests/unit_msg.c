@@ -144,6 +144,7 @@ static void test_fd_passing(void)
 static void test_malformed(void)
 {
 	unsigned char big[UZ_MSG_MAX + 512];
+	char want[64];
 	struct uz_msg_hdr hdr;
 	struct uz_evict e = { 0 };
 	struct {
@@ -161,10 +162,14 @@ static void test_malformed(void)
 	/* wrong version */
 	msg.hdr.version = UZ_PROTOCOL_VERSION + 1;
 	raw_send(&msg, sizeof(msg.hdr) + sizeof(e), -1, 0);
-	expect_proto("protocol version 2, expected 1");
+	snprintf(want, sizeof(want), "protocol version %u, expected %u",
+		 UZ_PROTOCOL_VERSION + 1, UZ_PROTOCOL_VERSION);
+	expect_proto(want);
 	msg.hdr.version = 0xffff;
 	raw_send(&msg, sizeof(msg.hdr) + sizeof(e), -1, 0);
-	expect_proto("protocol version 65535, expected 1");
+	snprintf(want, sizeof(want), "protocol version 65535, expected %u",
+		 UZ_PROTOCOL_VERSION);
+	expect_proto(want);
 	msg.hdr.version = UZ_PROTOCOL_VERSION;
 	expect_good_after();
 
@@ -215,7 +220,9 @@ static void test_malformed(void)
 	/* and on any malformed message */
 	msg.hdr.version = 9;
 	raw_send(&msg, sizeof(msg.hdr) + sizeof(e), devnull, 1);
-	expect_proto("protocol version 9, expected 1");
+	snprintf(want, sizeof(want), "protocol version 9, expected %u",
+		 UZ_PROTOCOL_VERSION);
+	expect_proto(want);
 	t_assert(!fd_is_open(low), "fd %d left open", low);
 	msg.hdr.version = UZ_PROTOCOL_VERSION;
 	/* two on a hello: both closed */

@@ -13,6 +13,7 @@
 #include "events.h"
 #include "evict.h"
 #include "rawkid.h"
+#include "recent.h"
 #include "log.h"
 #include "regions.h"
 #include "restore.h"
@@ -403,7 +404,26 @@ struct evict_walk {
 	void (*progress)(uint64_t, uint64_t);
 	uint64_t target;
 	uint64_t last_report;
+	int wrapped; /* UZ_EVICT_COLD: the walk's second part, below the hand */
+	uint32_t now_ms;
 };
+
+/* UZ_EVICT_COLD: where the last automatic eviction stopped.  Successive
+ * samples go round the address space instead of taking the lowest
+ * blocks again and again.  The agent thread's alone. */
+static uint64_t cold_hand;
+
+/* Does the automatic walk @w leave @block out?  It goes from the hand up,
+ * then from the bottom up to the hand, and never takes a block that was
+ * brought back within the guard's window. */
+static int cold_skip(const struct evict_walk *w, uint64_t block)
+{
+	if (!(w->req->flags & UZ_EVICT_COLD))
+		return 0;
+	if (w->wrapped ? block >= cold_hand : block < cold_hand)
+		return 1;
+	return recent_within(block, w->now_ms, w->req->guard_ms);
+}
 
 static int evict_one(uint64_t block, void *arg)
 {
@@ -423,7 +443,7 @@ static int evict_one(uint64_t block, void *arg)
 		w->done->err = -EBUSY;
 		return 1;
 	}
-	if (events_recently_removed(block))
+	if (events_recently_removed(block) || cold_skip(w, block))
 		return 0; /* the next eviction takes it */
 	ret = evict_block(block, &bytes, &stored);
 	if (ret < 0) {
@@ -435,6 +455,8 @@ static int evict_one(uint64_t block, void *arg)
 	}
 	if (ret == 0)
 		return 0;
+	if (w->req->flags & UZ_EVICT_COLD)
+		cold_hand = block + UZ_BLOCK_SIZE;
 	w->done->blocks++;
 	w->done->bytes += bytes;
 	w->done->stored += stored;
@@ -448,7 +470,7 @@ static int evict_one(uint64_t block, void *arg)
 void evict_run(const struct uz_evict *req, struct uz_evict_done *done,
 	       void (*progress)(uint64_t done_bytes, uint64_t target))
 {
-	struct evict_walk w = { req, done, progress, req->bytes, 0 };
+	struct evict_walk w = { req, done, progress, req->bytes, 0, 0, now_ms() };
 	uint64_t t0 = now_ns(), busy0 = uz_agent.stats->evict_busy;
 	int64_t managed;
 
@@ -460,6 +482,12 @@ void evict_run(const struct uz_evict *req, struct uz_evict_done *done,
 	/* before any block is registered; see hold_begin() */
 	__atomic_store_n(&uz_agent.evicted_once, 1, __ATOMIC_SEQ_CST);
 	managed = regions_scan(evict_one, &w);
+	if (managed >= 0 && (req->flags & UZ_EVICT_COLD) && !done->err &&
+	    done->bytes < w.target) {
+		/* round again from the bottom, up to where this one began */
+		w.wrapped = 1;
+		managed = regions_scan(evict_one, &w);
+	}
 	if (managed < 0)
 		done->err = (int32_t)managed;
 	else

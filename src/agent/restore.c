@@ -13,6 +13,7 @@
 #include "latency.h"
 #include "log.h"
 #include "msg.h"
+#include "recent.h"
 #include "refill.h"
 #include "regions.h"
 #include "restore.h"
@@ -364,9 +365,12 @@ static int fault(uint64_t addr, uint64_t t0)
 
 		/* the refault history: how long the block stayed cold */
 		if (!(b->flags & UZ_BLK_REFAULTED)) {
+			uint32_t now = now_ms();
+
 			b->flags |= UZ_BLK_REFAULTED;
 			latency_add(uz_agent.stats->refault_age_ms,
-				    now_ms() - b->evicted_ms);
+				    now - b->evicted_ms);
+			recent_note(blk, now); /* the automatic loop's guard */
 		}
 
 		b->last_frame = h.last_frame;

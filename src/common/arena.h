@@ -22,7 +22,7 @@
 #include "stats.h"
 
 #define UZ_ARENA_MAGIC 0x31414e4552415a55ull /* "UZARENA1" */
-#define UZ_ARENA_VERSION 1 /* bump when any on-arena struct changes */
+#define UZ_ARENA_VERSION 2 /* bump when any on-arena struct changes */
 
 /* After fork() parent and child share the arena, each as a "holder"
  * with a slot of its own: its bit in every record it still needs, and

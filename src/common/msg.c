@@ -265,3 +265,15 @@ const char *msg_socket_path(void)
 
 	return p && *p ? p : UZ_SOCKET_DEFAULT;
 }
+
+const char *uz_auto_state_name(unsigned state)
+{
+	static const char *const names[UZ_AUTO_STATE_MAX] = {
+		[UZ_AUTO_OFF] = "off",		 [UZ_AUTO_TAKING] = "taking",
+		[UZ_AUTO_PRESSURE] = "pressure", [UZ_AUTO_REFAULTS] = "refaults",
+		[UZ_AUTO_NOTHING] = "nothing",	 [UZ_AUTO_FULL] = "full",
+		[UZ_AUTO_FAILED] = "failed",
+	};
+
+	return state < UZ_AUTO_STATE_MAX ? names[state] : "?";
+}

@@ -45,6 +45,9 @@ int msg_recv(int sock, struct uz_msg *m, int *fd_out, const char **cause);
  * thread: closer.c). */
 void msg_set_discard(void (*discard)(int fd));
 
+/* The name of enum uz_auto_state @state ("taking"), "?" if unknown. */
+const char *uz_auto_state_name(unsigned state);
+
 /* Send UZ_MSG_ERROR with @err and a printf-style reason. */
 int msg_send_error(int sock, uint64_t seq, int err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

@@ -11,7 +11,7 @@
 
 #include "stats.h"
 
-#define UZ_PROTOCOL_VERSION 1 /* bump when any message here changes */
+#define UZ_PROTOCOL_VERSION 2 /* bump when any message here changes */
 #define UZ_SOCKET_DEFAULT "/run/uzswap/uzswapd.sock"
 #define UZ_SOCKET_ENV "UZSWAP_SOCKET"
 #define UZ_MSG_MAX 4096
@@ -75,12 +75,17 @@ struct uz_agent_welcome {
 /* bring everything back instead (a debugger, gcore); bytes ignored.  The
  * reply is UZ_MSG_EVICT_DONE with the blocks and bytes brought back. */
 #define UZ_EVICT_RESTORE 0x2
-#define UZ_EVICT_FLAGS (UZ_EVICT_ALL | UZ_EVICT_RESTORE)
+#define UZ_EVICT_FLAGS (UZ_EVICT_ALL | UZ_EVICT_RESTORE) /* uzswapctl may ask */
+/* The daemon's automatic sampling (uzswapd only, never uzswapctl): take
+ * @bytes going on from where the last such eviction stopped, round the
+ * address space, and leave out blocks brought back in the last
+ * guard_ms (the thrash guard). */
+#define UZ_EVICT_COLD 0x4
 
 struct uz_evict {
 	uint64_t bytes; /* application bytes to take, rounded up to blocks */
 	uint32_t flags;
-	uint32_t pad;
+	uint32_t guard_ms; /* UZ_EVICT_COLD: the thrash guard's window */
 };
 
 struct uz_evict_progress {
@@ -117,6 +122,18 @@ struct uz_status {
 	char version[16];
 };
 
+/* What the daemon's automatic eviction does with a client, and why. */
+enum uz_auto_state {
+	UZ_AUTO_OFF = 0,	/* auto=off in uzswapd.conf */
+	UZ_AUTO_TAKING,		/* sampling: a step each interval */
+	UZ_AUTO_PRESSURE,	/* backing off: memory pressure over the limit */
+	UZ_AUTO_REFAULTS,	/* backing off: what it took came back */
+	UZ_AUTO_NOTHING,	/* nothing left to take: all cold or guarded */
+	UZ_AUTO_FULL,		/* the arena is full */
+	UZ_AUTO_FAILED,		/* the last step failed (the log says why) */
+	UZ_AUTO_STATE_MAX
+};
+
 /* Counters of one client as the daemon reports them. */
 struct uz_stats_client {
 	uint32_t pid;
@@ -140,8 +157,8 @@ struct uz_stats_client {
 	uint64_t restore2m_p99_ns;
 	uint64_t refaults;	     /* blocks touched again since evicted */
 	uint64_t refault_age_p50_ms; /* median time from eviction to that */
-	uint32_t connected; /* 0 after the agent's socket closed */
-	uint32_t pad;
+	uint32_t connected;  /* 0 after the agent's socket closed */
+	uint32_t auto_state; /* enum uz_auto_state: the automatic loop */
 };
 
 struct uz_stats_end {

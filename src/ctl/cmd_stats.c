@@ -35,6 +35,7 @@ enum {
 	COL_P99_2M,
 	COL_REFAULTS,
 	COL_AGE_P50,
+	COL_AUTO,
 	COL_COUNT
 };
 
@@ -76,6 +77,9 @@ static const struct col_info infos[COL_COUNT] = {
 			   "evicted blocks touched again" },
 	[COL_AGE_P50] = { "AGE-P50", "refault_age_p50_ms", N,
 			  "median time from a block's eviction to its refault" },
+	[COL_AUTO] = { "AUTO", "auto", 0,
+		       "automatic eviction: off, taking, pressure, refaults, "
+		       "nothing, full or failed" },
 };
 #undef N
 
@@ -231,6 +235,9 @@ static void cell_text(int col, const struct uz_stats_client *s, int total,
 			snprintf(buf, len, "%llu", (unsigned long long)s->refault_age_p50_ms);
 		else
 			format_ns(s->refault_age_p50_ms * 1000000, total, raw, buf, len);
+		return;
+	case COL_AUTO:
+		snprintf(buf, len, "%s", total ? "-" : uz_auto_state_name(s->auto_state));
 		return;
 	case COL_REFAULTS: count = s->refaults; break;
 	case COL_FAULTS: count = s->faults; break;

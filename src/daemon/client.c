@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "autoevict.h"
 #include "client.h"
 #include "closer.h"
 #include "ctlreq.h"
@@ -40,6 +41,11 @@ struct client {
 	uint64_t evict_ctl_seq;	 /* the seq of the uzswapctl request */
 	uint64_t evict_deadline; /* ms */
 	uint32_t evict_flags;	 /* UZ_EVICT_*: a restore is one too */
+	/* the automatic loop's step in flight, if any: beside an
+	 * uzswapctl eviction (the agent answers them in turn) */
+	int auto_busy;
+	uint64_t auto_seq, auto_deadline;
+	struct auto_client autoev;
 	TAILQ_ENTRY(client) entry; /* in id order */
 };
 
@@ -76,6 +82,21 @@ struct client *client_from_id(uint32_t id)
 uint32_t client_id(const struct client *cl)
 {
 	return cl->id;
+}
+
+pid_t client_pid(const struct client *cl)
+{
+	return cl->pid;
+}
+
+struct auto_client *client_auto(struct client *cl)
+{
+	return &cl->autoev;
+}
+
+int client_evicting(const struct client *cl)
+{
+	return cl->evict_ctl || cl->auto_busy;
 }
 
 unsigned client_count(void)
@@ -167,12 +188,21 @@ static int hello_check(struct conn *c, const struct uz_agent_hello *h,
 			 (int)c->pid);
 		return -EEXIST;
 	}
+	memset(&hdr, 0, sizeof(hdr)); /* a short read leaves no stale magic */
 	err = arena_read(fd, &hdr, &size);
 	if (size != h->arena_size) {
 		snprintf(why, len, "arena size %llu does not match its memfd "
 			 "(%llu bytes)", (unsigned long long)h->arena_size,
 			 (unsigned long long)size);
 		return -EINVAL;
+	}
+	if (err && hdr.magic == UZ_ARENA_MAGIC && hdr.version != UZ_ARENA_VERSION) {
+		/* an agent of another uzswap release (the daemon was
+		 * upgraded under a running program) */
+		snprintf(why, len, "its agent's arena is of version %u, this "
+			 "uzswapd reads version %u: restart the program to have "
+			 "it managed again", (unsigned)hdr.version, UZ_ARENA_VERSION);
+		return -EPROTO;
 	}
 	if (err) {
 		snprintf(why, len, "arena header is not valid");
@@ -271,6 +301,17 @@ static void evict_answer(struct client *cl, const struct uz_msg *m)
 	char a[32], b[32];
 	int err;
 
+	if (cl->auto_busy && m->hdr.seq == cl->auto_seq) {
+		if (m->hdr.type == UZ_MSG_EVICT_DONE) {
+			cl->auto_busy = 0;
+			log_debug("client %d (%s): automatic step: %s in %u blocks",
+				  (int)cl->pid, cl->comm,
+				  size_format(d->bytes, a, sizeof(a)), d->blocks);
+			auto_done(cl, d);
+			server_status_soon();
+		}
+		return;
+	}
 	if (!ctl || m->hdr.seq != cl->evict_seq) {
 		log_debug("client %d: ignoring an answer to no request",
 			  (int)cl->pid);
@@ -380,6 +421,7 @@ void client_stats(struct client *cl, struct uz_stats_client *out)
 	out->client_id = cl->id;
 	memcpy(out->comm, cl->comm, sizeof(out->comm));
 	out->connected = 1;
+	out->auto_state = uzd.cfg.autoev.on ? cl->autoev.state : UZ_AUTO_OFF;
 	procfs_rss_anon(cl->pid, &out->resident_bytes);
 	if (stats_read(cl->memfd, cl->holder, &st, &size)) {
 		log_debug("client %d: arena header not valid", (int)cl->pid);
@@ -465,6 +507,22 @@ int client_evict(struct client *cl, struct conn *ctl, uint64_t seq,
 	return 0;
 }
 
+int client_evict_auto(struct client *cl, uint64_t bytes, uint32_t guard_ms)
+{
+	struct uz_evict e = { .bytes = bytes, .flags = UZ_EVICT_COLD,
+			      .guard_ms = guard_ms };
+	uint64_t dseq = next_evict_seq++;
+
+	if (client_evicting(cl))
+		return -EBUSY;
+	if (conn_send(cl->conn, UZ_MSG_EVICT, dseq, &e, sizeof(e), -1))
+		return -ECONNRESET; /* and @cl is gone */
+	cl->auto_busy = 1;
+	cl->auto_seq = dseq;
+	cl->auto_deadline = now_ms() + uzd.cfg.evict_timeout * 1000ull;
+	return 0;
+}
+
 void client_evict_forget(struct client *cl)
 {
 	cl->evict_ctl = NULL;
@@ -477,6 +535,14 @@ uint64_t client_expire(uint64_t now)
 	struct conn *ctl;
 
 	TAILQ_FOREACH(cl, &clients, entry) {
+		if (cl->auto_busy && cl->auto_deadline <= now) {
+			log_warn("client %d (%s): an automatic eviction timed out",
+				 (int)cl->pid, cl->comm);
+			cl->auto_busy = 0;
+			auto_done(cl, NULL);
+		} else if (cl->auto_busy && cl->auto_deadline < next) {
+			next = cl->auto_deadline;
+		}
 		if (!cl->evict_ctl)
 			continue;
 		if (cl->evict_deadline > now) {

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "autoevict.h"
 #include "protocol.h"
 
 struct client;
@@ -32,6 +33,11 @@ struct client *client_find(pid_t pid);
  * that survives clients coming and going between calls. */
 struct client *client_from_id(uint32_t id);
 uint32_t client_id(const struct client *cl);
+pid_t client_pid(const struct client *cl);
+/* What the automatic loop keeps of @cl. */
+struct auto_client *client_auto(struct client *cl);
+/* Is an eviction (or a restore) of @cl running? */
+int client_evicting(const struct client *cl);
 /* May the uzswapctl on @ctl see @cl (root, or the client's own user)? */
 int client_visible_to(const struct client *cl, struct conn *ctl);
 unsigned client_count(void);
@@ -51,6 +57,14 @@ unsigned client_totals(struct uz_stats_end *sum, struct conn *viewer);
  */
 int client_evict(struct client *cl, struct conn *ctl, uint64_t seq,
 		 const struct uz_ctl_evict *req);
+/*
+ * Ask @cl's agent for an automatic step of @bytes (UZ_EVICT_COLD, the
+ * thrash guard @guard_ms); its answer goes to auto_done().  An
+ * uzswapctl eviction may be sent beside it (the agent takes them in
+ * turn), not the other way round.  Returns 0, -EBUSY (an eviction
+ * runs), or -ECONNRESET (@cl is gone).
+ */
+int client_evict_auto(struct client *cl, uint64_t bytes, uint32_t guard_ms);
 /* @cl's eviction has nobody waiting any more; a late answer is ignored. */
 void client_evict_forget(struct client *cl);
 /* Fail evictions past their deadline; returns the next deadline (ms). */

@@ -50,6 +50,11 @@ void config_defaults(struct config *cfg)
 	cfg->level = codec_ops_by_id(UZ_CODEC_LZ4)->default_level;
 	cfg->log_level = UZ_LOG_INFO;
 	cfg->evict_timeout = UZ_EVICT_TIMEOUT_DEFAULT;
+	cfg->autoev.interval_ms = UZ_AUTO_INTERVAL_DEFAULT;
+	cfg->autoev.step_pct = UZ_AUTO_STEP_DEFAULT;
+	cfg->autoev.guard_s = UZ_AUTO_GUARD_DEFAULT;
+	cfg->autoev.pressure_pct = UZ_AUTO_PRESSURE_DEFAULT;
+	cfg->autoev.refault_pct = UZ_AUTO_REFAULT_DEFAULT;
 }
 
 static int set_socket(struct config *cfg, const char *v, char *why, size_t len)
@@ -123,6 +128,51 @@ static int set_user_connections(struct config *cfg, const char *v, char *why,
 {
 	return set_count("user-connections", v, UZ_USER_CONNECTIONS_MAX, "",
 			 &cfg->user_connections, why, len);
+}
+
+static int set_auto(struct config *cfg, const char *v, char *why, size_t len)
+{
+	if (!strcmp(v, "on") || !strcmp(v, "off")) {
+		cfg->autoev.on = v[1] == 'n';
+		return 0;
+	}
+	snprintf(why, len, "auto must be on or off, not '%s'", v);
+	return -EINVAL;
+}
+
+static int set_auto_interval(struct config *cfg, const char *v, char *why,
+			     size_t len)
+{
+	/* below 100 ms the smaps walk of each step would be most of it */
+	if (!parse_count(v, 100, 600000, &cfg->autoev.interval_ms))
+		return 0;
+	snprintf(why, len, "auto-interval must be 100 to 600000 ms, not '%s'", v);
+	return -EINVAL;
+}
+
+static int set_auto_step(struct config *cfg, const char *v, char *why, size_t len)
+{
+	return set_count("auto-step", v, 100, " %", &cfg->autoev.step_pct, why, len);
+}
+
+static int set_auto_guard(struct config *cfg, const char *v, char *why, size_t len)
+{
+	return set_count("auto-guard", v, 86400, " seconds", &cfg->autoev.guard_s,
+			 why, len);
+}
+
+static int set_auto_pressure(struct config *cfg, const char *v, char *why,
+			     size_t len)
+{
+	return set_count("auto-pressure", v, 100, " %", &cfg->autoev.pressure_pct,
+			 why, len);
+}
+
+static int set_auto_refaults(struct config *cfg, const char *v, char *why,
+			     size_t len)
+{
+	return set_count("auto-refaults", v, 100, " %", &cfg->autoev.refault_pct,
+			 why, len);
 }
 
 /* One word of allow=: all, user:NAME|UID, group:NAME|GID, unit:NAME. */
@@ -241,6 +291,12 @@ static const struct config_key {
 	{ "user-connections", set_user_connections },
 	{ "allow", set_allow },
 	{ "admin", set_admin },
+	{ "auto", set_auto },
+	{ "auto-interval", set_auto_interval },
+	{ "auto-step", set_auto_step },
+	{ "auto-guard", set_auto_guard },
+	{ "auto-pressure", set_auto_pressure },
+	{ "auto-refaults", set_auto_refaults },
 };
 
 static char *trim(char *s)

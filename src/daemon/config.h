@@ -20,6 +20,21 @@ struct allow_rule {
 	unsigned id;	    /* uid or gid */
 	char unit[64];	    /* a systemd unit, matched in the cgroup path */
 };
+/* The automatic loop (autoevict.c); the defaults are in config.c. */
+struct auto_config {
+	int on;		     /* auto= */
+	unsigned interval_ms; /* auto-interval=: a step at most this often */
+	unsigned step_pct;   /* auto-step=: % of a client's managed memory */
+	unsigned guard_s;    /* auto-guard=: a block brought back stays that long */
+	unsigned pressure_pct; /* auto-pressure=: PSI "some" avg10 to back off at */
+	unsigned refault_pct;  /* auto-refaults=: % of a step that came back */
+};
+#define UZ_AUTO_INTERVAL_DEFAULT 2000 /* ms */
+#define UZ_AUTO_STEP_DEFAULT 5	      /* % */
+#define UZ_AUTO_GUARD_DEFAULT 60      /* s */
+#define UZ_AUTO_PRESSURE_DEFAULT 10   /* % */
+#define UZ_AUTO_REFAULT_DEFAULT 25    /* % */
+
 #define UZ_SOCKET_PATH_MAX 108 /* sizeof(sockaddr_un.sun_path) */
 
 struct config {
@@ -34,6 +49,7 @@ struct config {
 	struct allow_rule allow[UZ_ALLOW_MAX];
 	unsigned n_admin;	   /* admin=: may see and act on everyone */
 	struct allow_rule admin[UZ_ALLOW_MAX];
+	struct auto_config autoev;
 };
 
 /* Parse an allow= value (also uzswapd --allow) into @cfg.  0, or -EINVAL

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "autoevict.h"
 #include "client.h"
 #include "closer.h"
 #include "ctlreq.h"
@@ -347,6 +348,12 @@ static int timers(void)
 	struct conn *c, *n;
 
 	next = client_expire(now);
+	{
+		uint64_t step = auto_tick(now);
+
+		if (step < next)
+			next = step;
+	}
 	{
 		long summary_ms = log_limit_summaries(0);
 

@@ -66,11 +66,13 @@ static pid_t start_daemon(const char *sock, const char *log)
 	/* posix_spawn, not fork: a fork of a process with evicted memory
 	 * is itself something the agent acts on */
 	{
-		/* IT_CODEC picks the daemon's codec (the zstd runs) */
-		char *codec = getenv("IT_CODEC");
+		/* IT_CODEC picks the daemon's codec (the zstd runs),
+		 * IT_CONFIG a configuration file (it_auto) */
+		char *codec = getenv("IT_CODEC"), *conf = getenv("IT_CONFIG");
 		/* uid 65534 too: tests drop to it (it_kernelread) */
 		char *args[] = { "uzswapd", "--socket", (char *)sock, "-v",
 				 "--allow", "user:65534",
+				 "--config", conf ? conf : "/dev/null",
 				 codec ? "--codec" : NULL, codec, NULL };
 		/* an empty environment, but for a sanitizer run's options */
 		static const char *const keep[] = { "ASAN_OPTIONS", "UBSAN_OPTIONS" };

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The automatic loop: every auto-interval, each client not busy with an
+ * eviction gets the decision of autopolicy.c, and a step of it is sent
+ * as a UZ_EVICT_COLD eviction.  The agent walks on from where its last
+ * step stopped and leaves out what came back within auto-guard: a
+ * sample of blocks is taken compressed, and those the application
+ * touches come back and are not taken again for a while (the compressed
+ * variant of hinting faults; DESIGN.md §3).  Pressure is the system's
+ * PSI (/proc/pressure/memory): cgroup v1 has no per-cgroup one.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "autoevict.h"
+#include "autopolicy.h"
+#include "client.h"
+#include "daemon.h"
+#include "log.h"
+#include "msg.h"
+#include "size.h"
+
+#define PSI_MEMORY "/proc/pressure/memory"
+
+/* PSI "some avg10=N.NN" x 100, or AUTO_PRESSURE_UNKNOWN (no PSI). */
+static uint32_t pressure_centi(void)
+{
+	char buf[256], *p;
+	unsigned whole, frac;
+	ssize_t n;
+	int fd = open(PSI_MEMORY, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return AUTO_PRESSURE_UNKNOWN;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return AUTO_PRESSURE_UNKNOWN;
+	buf[n] = 0;
+	p = strstr(buf, "some avg10=");
+	if (!p || sscanf(p, "some avg10=%u.%2u", &whole, &frac) != 2 || whole > 100)
+		return AUTO_PRESSURE_UNKNOWN;
+	return whole * 100 + frac;
+}
+
+static void say_state(const struct uz_stats_client *st, struct auto_client *a,
+		      enum uz_auto_state state, uint32_t pressure)
+{
+	int pid = (int)st->pid;
+	const char *comm = st->comm;
+
+	if (a->state == state)
+		return;
+	a->state = state;
+	switch (state) {
+	case UZ_AUTO_PRESSURE:
+		log_info("client %d (%s): automatic eviction backs off: memory "
+			 "pressure %u.%02u%% (auto-pressure %u%%)", pid,
+			 comm, pressure / 100, pressure % 100,
+			 uzd.cfg.autoev.pressure_pct);
+		break;
+	case UZ_AUTO_REFAULTS:
+		log_info("client %d (%s): automatic eviction backs off: what it "
+			 "took came back (auto-refaults %u%%)", pid, comm, uzd.cfg.autoev.refault_pct);
+		break;
+	case UZ_AUTO_FULL:
+		log_warn("client %d (%s): automatic eviction backs off: the "
+			 "arena is full", pid, comm);
+		break;
+	default:
+		log_debug("client %d (%s): automatic eviction: %s", pid, comm,
+			  uz_auto_state_name(state));
+	}
+}
+
+/* One client's step, due now. */
+static void step(struct client *cl, struct auto_client *a, uint64_t now,
+		 uint32_t pressure)
+{
+	const struct auto_config *c = &uzd.cfg.autoev;
+	struct auto_params p = { c->step_pct, c->pressure_pct, c->refault_pct };
+	struct uz_stats_client st;
+	struct auto_input in;
+	struct auto_decision d;
+	int err;
+
+	client_stats(cl, &st);
+	a->next_ms = now + c->interval_ms;
+	if (!a->seen) {
+		/* a new client: its first step one interval after it came */
+		a->seen = 1;
+		a->refaults_seen = st.refaults;
+		a->state = UZ_AUTO_TAKING;
+		return;
+	}
+	/* a count that went down is a new agent (a restart): start over */
+	if (st.refaults < a->refaults_seen)
+		a->refaults_seen = st.refaults;
+	in.managed = st.registered_bytes;
+	in.refaults = st.refaults - a->refaults_seen;
+	in.last_blocks = a->last_blocks;
+	in.last_err = a->last_err;
+	in.pressure_centi = pressure;
+	a->refaults_seen = st.refaults;
+	d = auto_decide(&p, &in);
+	if (d.backoff) {
+		a->next_ms = now + (uint64_t)c->interval_ms * AUTO_BACKOFF_INTERVALS;
+		/* after the pause the step is judged on what it takes then */
+		a->last_blocks = 0;
+		a->last_err = 0;
+		say_state(&st, a, d.state, pressure);
+		return;
+	}
+	if (!d.bytes) {
+		say_state(&st, a, d.state, pressure);
+		return;
+	}
+	err = client_evict_auto(cl, d.bytes, c->guard_s * 1000u);
+	if (err == -EBUSY)
+		return; /* an uzswapctl eviction runs: the next interval */
+	if (err)
+		return; /* the client is gone (and @cl with it) */
+	if (a->state != UZ_AUTO_NOTHING)
+		say_state(&st, a, UZ_AUTO_TAKING, pressure);
+}
+
+uint64_t auto_tick(uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+	uint32_t pressure = AUTO_PRESSURE_UNKNOWN;
+	int pressure_read = 0;
+	struct client *cl;
+	uint32_t id = 0;
+
+	if (!uzd.cfg.autoev.on)
+		return next;
+	/* a cursor by id: a step may drop the client it is sent to */
+	while ((cl = client_from_id(id))) {
+		struct auto_client *a = client_auto(cl);
+
+		id = client_id(cl) + 1;
+		if (a->next_ms <= now && !client_evicting(cl)) {
+			if (!pressure_read) {
+				pressure = pressure_centi();
+				pressure_read = 1;
+			}
+			step(cl, a, now, pressure);
+			cl = client_from_id(id - 1);
+			if (!cl || client_id(cl) != id - 1)
+				continue; /* gone */
+		} else if (a->next_ms <= now) {
+			a->next_ms = now + uzd.cfg.autoev.interval_ms;
+		}
+		if (a->next_ms < next)
+			next = a->next_ms;
+	}
+	return next;
+}
+
+void auto_done(struct client *cl, const struct uz_evict_done *d)
+{
+	struct auto_client *a = client_auto(cl);
+
+	if (!d) {
+		a->last_blocks = 0;
+		a->last_err = -ETIMEDOUT;
+		a->state = UZ_AUTO_FAILED;
+		return;
+	}
+	a->last_blocks = d->blocks;
+	a->last_err = d->err;
+	if (d->err && d->err != -ENOSPC && d->err != -EBUSY) {
+		log_warn("client %d: an automatic eviction failed: %s",
+			 (int)client_pid(cl), strerror(-d->err));
+		a->state = UZ_AUTO_FAILED;
+	} else if (!d->blocks && !d->err) {
+		a->state = UZ_AUTO_NOTHING;
+	} else if (d->blocks) {
+		a->state = UZ_AUTO_TAKING;
+	}
+}

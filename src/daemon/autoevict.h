@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/* The automatic loop: each client sampled a step at a time (auto=on). */
+#ifndef UZD_AUTOEVICT_H
+#define UZD_AUTOEVICT_H
+
+#include <stdint.h>
+
+#include "protocol.h"
+
+struct client;
+
+/* What the loop remembers of one client (in struct client). */
+struct auto_client {
+	uint64_t next_ms;	/* the next step, or the end of a back-off */
+	uint64_t refaults_seen; /* the client's refault count at the last look */
+	uint32_t last_blocks;	/* blocks the last step took */
+	int32_t last_err;	/* the last step's error, or 0 */
+	enum uz_auto_state state;
+	int seen;		/* refaults_seen was read */
+};
+
+/* Take the steps that are due at @now; when the next one is (ms), or
+ * UINT64_MAX with auto=off. */
+uint64_t auto_tick(uint64_t now);
+/* The automatic eviction @cl was running is over, with @d (NULL: it
+ * timed out). */
+void auto_done(struct client *cl, const struct uz_evict_done *d);
+
+#endif

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef UZD_AUTOPOLICY_H
+#define UZD_AUTOPOLICY_H
+
+#include <stdint.h>
+
+#include "protocol.h"
+
+/*
+ * The automatic loop's decision for one client at one interval, kept
+ * apart from the loop that acts on it (autoevict.c) so that it can be
+ * tested on its own (tests/unit_autopolicy.c).  Pure: what happened
+ * since the last step in, how much to take now out.  In the spirit of
+ * Meta's senpai: keep taking a small step while pressure stays low and
+ * what was taken stays away; back off at once when either rises.
+ */
+
+#define AUTO_BACKOFF_INTERVALS 10 /* a back-off lasts that many intervals */
+#define AUTO_PRESSURE_UNKNOWN UINT32_MAX
+
+struct auto_params {
+	unsigned step_pct;     /* of the client's managed memory per step */
+	unsigned pressure_pct; /* PSI "some" avg10 at which to back off */
+	unsigned refault_pct;  /* % of the last step's blocks that came back */
+};
+
+struct auto_input {
+	uint64_t managed;	 /* memory the agent may evict (registered) */
+	uint64_t refaults;	 /* blocks that came back since the last step */
+	uint32_t last_blocks;	 /* blocks the last step took */
+	int32_t last_err;	 /* the last step's error (-errno), or 0 */
+	uint32_t pressure_centi; /* PSI some avg10 x 100, or _UNKNOWN */
+};
+
+struct auto_decision {
+	uint64_t bytes;		   /* to take now; 0: none this interval */
+	enum uz_auto_state state;  /* what that is, for uzswapctl */
+	int backoff;		   /* 1: wait AUTO_BACKOFF_INTERVALS */
+};
+
+struct auto_decision auto_decide(const struct auto_params *p,
+				 const struct auto_input *in);
+
+#endif

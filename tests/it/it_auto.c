@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * uzswapd evicts on its own (auto=on), with no uzswapctl evict:
+ *  - memory nobody touches goes (most of 48 MB within 30 s), memory a
+ *    thread keeps reading stays: each of its blocks comes back at most
+ *    once, then the thrash guard keeps it;
+ *  - then it finds nothing more to take, and says so (AUTO nothing);
+ *  - when what it takes keeps coming back (a thread reading everything
+ *    again and again) it backs off, and says so (uzswapctl stats AUTO);
+ *  - uzswapctl evict still works beside it;
+ *  - every byte reads back right.
+ */
+#include <pthread.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "itest.h"
+
+#define COLD (48 * IT_MB)
+#define HOT (8 * IT_MB)
+#define CHURN (16 * IT_MB)
+#define SEED_COLD 71
+#define SEED_HOT 72
+#define SEED_CHURN 73
+
+static const char config[] =
+	"[daemon]\n"
+	"auto=on\n"
+	"auto-interval=200\n"
+	"auto-step=10\n"
+	"auto-guard=120\n"
+	"auto-pressure=100\n" /* the machine's own pressure plays no part */
+	"auto-refaults=50\n";
+
+struct reader {
+	volatile uint8_t *p;
+	size_t len;
+	unsigned pause_us;
+	volatile int stop;
+};
+
+/* Read a byte of every page, again and again, until told to stop. */
+static void *reader(void *arg)
+{
+	struct reader *r = arg;
+	unsigned sum = 0;
+
+	while (!r->stop) {
+		for (size_t i = 0; i < r->len; i += 4096)
+			sum += r->p[i];
+		usleep(r->pause_us);
+	}
+	return (void *)(uintptr_t)sum;
+}
+
+static double resident_share(const void *p, size_t len)
+{
+	size_t pages = len / 4096, n = 0;
+	unsigned char *v = malloc(pages);
+
+	it_assert(v && !mincore((void *)p, len, v), "mincore failed");
+	for (size_t i = 0; i < pages; i++)
+		n += v[i] & 1;
+	free(v);
+	return (double)n / pages;
+}
+
+/* This process's AUTO column. */
+static void auto_state(char *buf, size_t len)
+{
+	char out[4096], *l;
+	int pid = getpid();
+
+	it_assert(it_ctl(out, sizeof(out), "stats -r -n -o pid,auto") == 0,
+		  "uzswapctl stats failed");
+	for (l = strtok(out, "\n"); l; l = strtok(NULL, "\n")) {
+		int p;
+		char s[32];
+
+		if (sscanf(l, "%d %31s", &p, s) == 2 && p == pid) {
+			snprintf(buf, len, "%s", s);
+			return;
+		}
+	}
+	it_fail("no stats line for pid %d", pid);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Wait up to 30 s for AUTO to be @want (the last seen in @state). */
+static void wait_state(const char *want, char *state, size_t len)
+{
+	double t0 = now_s();
+
+	do {
+		auto_state(state, len);
+		if (!strcmp(state, want))
+			return;
+		usleep(50000);
+	} while (now_s() - t0 < 30);
+	it_fail("after 30 s, AUTO is '%s', not '%s'", state, want);
+}
+
+int main(int argc, char **argv)
+{
+	char conf[] = "/tmp/uzswap-auto.XXXXXX", state[32] = "";
+	struct reader hot = { 0 }, churn = { 0 };
+	pthread_t th, tc;
+	uint8_t *cold_m, *hot_m, *churn_m;
+	double t0, share = 1;
+	uint64_t refaults, evicted;
+	long bad;
+	int fd;
+
+	if (!getenv("IT_CONFIG")) {
+		fd = mkstemp(conf);
+		it_assert(fd >= 0 && write(fd, config, strlen(config)) ==
+				(ssize_t)strlen(config), "cannot write %s", conf);
+		close(fd);
+		setenv("IT_CONFIG", conf, 1);
+	}
+	it_setup(argc, argv);
+	unlink(getenv("IT_CONFIG"));
+	alarm(120);
+
+	cold_m = it_alloc(COLD, 1);
+	hot_m = it_alloc(HOT, 1);
+	it_fill(cold_m, COLD, SEED_COLD);
+	it_fill(hot_m, HOT, SEED_HOT);
+	hot.p = hot_m;
+	hot.len = HOT;
+	hot.pause_us = 20000;
+	pthread_create(&th, NULL, reader, &hot);
+
+	/* 1: the untouched memory goes, on its own */
+	for (t0 = now_s(); now_s() - t0 < 30; usleep(200000)) {
+		share = resident_share(cold_m, COLD);
+		if (share <= 0.2)
+			break;
+	}
+	it_assert(share <= 0.2, "after 30 s, %.0f%% of the untouched 48 MB is "
+		  "still resident", share * 100);
+	printf("untouched memory: %.0f%% resident after %.1f s, with no "
+	       "uzswapctl evict\n", share * 100, now_s() - t0);
+	/* the read memory: each block back once at most, then guarded */
+	sleep(2);
+	refaults = it_stat("refaults");
+	it_assert(refaults <= HOT / IT_BLOCK + 4, "%llu refaults: the 4 blocks a "
+		  "thread keeps reading were taken again and again",
+		  (unsigned long long)refaults);
+	printf("the 8 MB a thread keeps reading: %llu refaults in all\n",
+	       (unsigned long long)refaults);
+
+	/* nothing left to take: the rest is guarded or already taken */
+	wait_state("nothing", state, sizeof(state));
+
+	/* 2: memory that keeps coming back makes it back off */
+	churn_m = it_alloc(CHURN, 1);
+	it_fill(churn_m, CHURN, SEED_CHURN);
+	churn.p = churn_m;
+	churn.len = CHURN;
+	churn.pause_us = 1000;
+	pthread_create(&tc, NULL, reader, &churn);
+	t0 = now_s();
+	wait_state("refaults", state, sizeof(state));
+	evicted = it_stat("evicted_bytes");
+	printf("memory read again and again: backed off after %.1f s (AUTO "
+	       "refaults)\n", now_s() - t0);
+	/* an administrator's eviction is not refused for the loop's */
+	for (int i = 0; i < 20; i++)
+		it_evict_all();
+	churn.stop = hot.stop = 1;
+	pthread_join(tc, NULL);
+	pthread_join(th, NULL);
+
+	/* 3: every byte */
+	bad = it_check(cold_m, COLD, SEED_COLD);
+	it_assert(bad < 0, "untouched memory wrong at offset %ld", bad);
+	bad = it_check(hot_m, HOT, SEED_HOT);
+	it_assert(bad < 0, "read memory wrong at offset %ld", bad);
+	bad = it_check(churn_m, CHURN, SEED_CHURN);
+	it_assert(bad < 0, "re-read memory wrong at offset %ld", bad);
+	printf("every byte right (%llu MB evicted at the back-off)\n",
+	       (unsigned long long)(evicted >> 20));
+	return 0;
+}

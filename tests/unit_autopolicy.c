@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/* The automatic loop's decision (src/daemon/autopolicy.c): a step while
+ * all is calm, back-off on pressure, on refaults and on a full arena. */
+#include <errno.h>
+#include <stdio.h>
+
+#include "autopolicy.h"
+#include "frame.h"
+#include "t.h"
+
+#define MB (1ull << 20)
+
+static const struct auto_params params = { 5, 10, 25 };
+
+static struct auto_input calm(void)
+{
+	struct auto_input in = { 1024 * MB, 0, 8, 0, 150 };
+
+	return in;
+}
+
+static void steps(void)
+{
+	struct auto_input in = calm();
+	struct auto_decision d = auto_decide(&params, &in);
+
+	t_assert(d.state == UZ_AUTO_TAKING && !d.backoff, "calm: state %d", d.state);
+	/* 5% of 1 GB is 51.2 MB: rounded up to whole 2 MB blocks */
+	t_assert(d.bytes == 52 * MB, "5%% of 1 GB: %llu bytes",
+		 (unsigned long long)d.bytes);
+	in.managed = 3 * MB;
+	d = auto_decide(&params, &in);
+	t_assert(d.bytes == UZ_BLOCK_SIZE, "a small client: one block, not %llu",
+		 (unsigned long long)d.bytes);
+	in.managed = 0;
+	d = auto_decide(&params, &in);
+	t_assert(d.state == UZ_AUTO_NOTHING && !d.bytes, "nothing managed");
+	in = calm();
+	in.pressure_centi = AUTO_PRESSURE_UNKNOWN;
+	d = auto_decide(&params, &in);
+	t_assert(d.state == UZ_AUTO_TAKING && d.bytes, "no PSI: refaults decide alone");
+}
+
+static void pressure(void)
+{
+	struct auto_input in = calm();
+	struct auto_decision d;
+
+	in.pressure_centi = 999;
+	d = auto_decide(&params, &in);
+	t_assert(d.state == UZ_AUTO_TAKING, "9.99%% is under 10%%");
+	in.pressure_centi = 1000;
+	d = auto_decide(&params, &in);
+	t_assert(d.state == UZ_AUTO_PRESSURE && d.backoff && !d.bytes,
+		 "10%%: back off (state %d)", d.state);
+}
+
+static void refaults(void)
+{
+	struct auto_input in = calm();
+	struct auto_decision d;
+
+	in.refaults = 1; /* of 8: 12.5% */
+	d = auto_decide(&params, &in);
+	t_assert(d.state == UZ_AUTO_TAKING, "1 of 8 back is under 25%%");
+	in.refaults = 2; /* 25% */
+	d = auto_decide(&params, &in);
+	t_assert(d.state == UZ_AUTO_REFAULTS && d.backoff && !d.bytes,
+		 "2 of 8 back: back off (state %d)", d.state);
+	in.last_blocks = 0;
+	in.refaults = 1;
+	d = auto_decide(&params, &in);
+	t_assert(d.state == UZ_AUTO_REFAULTS, "memory back while taking nothing");
+	/* an agent's count, however wrong, does not overflow the sums */
+	in.refaults = (1ull << 56);
+	in.last_blocks = UINT32_MAX;
+	d = auto_decide(&params, &in);
+	t_assert(d.state == UZ_AUTO_REFAULTS, "huge counts");
+}
+
+static void full(void)
+{
+	struct auto_input in = calm();
+	struct auto_decision d;
+
+	in.last_err = -ENOSPC;
+	d = auto_decide(&params, &in);
+	t_assert(d.state == UZ_AUTO_FULL && d.backoff && !d.bytes, "arena full");
+}
+
+int main(void)
+{
+	steps();
+	pressure();
+	refaults();
+	full();
+	printf("autopolicy: steps, pressure, refaults and a full arena as expected\n");
+	return 0;
+}
