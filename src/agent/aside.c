@@ -89,7 +89,7 @@ static int count_threads(int *agents)
 static long without_agent(long nr, long a, long b)
 {
 	struct timespec ms = { 0, 1000000 };
-	sigset_t all, old;
+	sigset_t old;
 	int agents, n, waited, saved;
 	long r;
 
@@ -105,11 +105,8 @@ static long without_agent(long nr, long a, long b)
 		errno = EINVAL;
 		return -1;
 	}
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
 	/* in a signal handler that landed inside fork(): not now */
-	if (!fork_try_hold()) {
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!fork_try_hold(&old)) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -117,8 +114,7 @@ static long without_agent(long nr, long a, long b)
 	r = loop_request(LOOP_STEP_ASIDE, 0, 0);
 	if (r) {
 		__atomic_sub_fetch(&uz_agent.evict_hold, 1, __ATOMIC_SEQ_CST);
-		fork_release();
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		fork_release(&old);
 		log_limited(UZ_LOG_WARN, 3, 60, "cannot step aside for a "
 			    "one-thread call: %s", strerror((int)-r));
 		errno = EINVAL;
@@ -135,8 +131,7 @@ static long without_agent(long nr, long a, long b)
 	saved = errno;
 	/* a new agent, a new state (evict_hold among it) */
 	agent_restart_fresh(0);
-	fork_release();
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	fork_release(&old);
 	errno = saved;
 	return r;
 }

@@ -261,7 +261,7 @@ static int changes_uid(const struct uid_call *c)
 
 static int uid_change(const struct uid_call *c)
 {
-	sigset_t all, old;
+	sigset_t old;
 	int r = 0, saved = 0, err;
 
 	/* a vfork() child shares our memory (and arena) until it execs,
@@ -276,16 +276,13 @@ static int uid_change(const struct uid_call *c)
 		goto refuse;
 	}
 	/* nor may a handler of ours fork or drop while we hold the lock */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	fork_hold();
+	fork_hold(&old);
 	err = arena_shared() ? loop_request(LOOP_OWN_ARENA, 0, 0) : 0;
 	if (!err) {
 		r = uid_call(c);
 		saved = errno;
 	}
-	fork_release();
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	fork_release(&old);
 	if (!err) {
 		errno = saved;
 		return r;

@@ -440,31 +440,55 @@ void fork_pollfds_done(const struct pollfd *p, int n)
  */
 static pthread_mutex_t fork_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread int holding_fork_lock;
+/* the mask from before the prepare hook, given back by the other two */
+static __thread sigset_t fork_hook_mask;
 
 int fork_in_hooks(void)
 {
 	return holding_fork_lock;
 }
 
-void fork_hold(void)
+/*
+ * Whoever holds the lock does so with the program's signals blocked: a
+ * handler that forks, or calls an interposer that takes the lock
+ * (madvise(MADV_WIPEONFORK), a set*id call), would wait on its own
+ * thread.  glibc's own two (cancellation, set*id broadcast) stay open:
+ * a set*id in another thread must not wait for us.
+ */
+static void signals_block(sigset_t *old)
 {
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, old);
+}
+
+void fork_hold(sigset_t *old)
+{
+	signals_block(old);
 	pthread_mutex_lock(&fork_lock);
 }
 
-int fork_try_hold(void)
+int fork_try_hold(sigset_t *old)
 {
-	return !holding_fork_lock && !pthread_mutex_trylock(&fork_lock);
+	signals_block(old);
+	if (!holding_fork_lock && !pthread_mutex_trylock(&fork_lock))
+		return 1;
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+	return 0;
 }
 
-void fork_release(void)
+void fork_release(const sigset_t *old)
 {
 	pthread_mutex_unlock(&fork_lock);
+	pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
 void fork_prepare_hook(void)
 {
 	if (!agent_here())
 		return;
+	signals_block(&fork_hook_mask);
 	pthread_mutex_lock(&fork_lock);
 	holding_fork_lock = 1;
 	/* no eviction may slip in between this and the fork itself */
@@ -514,7 +538,7 @@ void fork_parent_hook(void)
 	loop_request(LOOP_FORK_DONE, 0, 0);
 	__atomic_store_n(&uz_agent.fork_pending, 0, __ATOMIC_SEQ_CST);
 	holding_fork_lock = 0;
-	pthread_mutex_unlock(&fork_lock);
+	fork_release(&fork_hook_mask);
 }
 
 /* Wait for the parent's word: our uffd and the arena (returned, and in
@@ -614,4 +638,6 @@ void fork_child_hook(void)
 	}
 	pending.app_end[1] = -1;
 	pending.slot = -1;
+	/* the child's handlers run from here, its agent (if any) up */
+	pthread_sigmask(SIG_SETMASK, &fork_hook_mask, NULL);
 }

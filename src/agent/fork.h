@@ -4,6 +4,7 @@
 #define UZ_AGENT_FORK_H
 
 #include <poll.h>
+#include <signal.h>
 
 #include "agent.h"
 
@@ -16,11 +17,12 @@ UZ_HIDDEN void fork_forget(void);
  * share, dropuid.c): nobody lets go of their slots there any more. */
 UZ_HIDDEN void fork_let_go_of_children(void);
 /* No fork() starts between these two (an interposed call that must not
- * be split by one). */
-UZ_HIDDEN void fork_hold(void);
+ * be split by one); the program's signals are blocked meanwhile, the
+ * mask before in *@old. */
+UZ_HIDDEN void fork_hold(sigset_t *old);
 /* The same, unless a fork is under way (1: held). */
-UZ_HIDDEN int fork_try_hold(void);
-UZ_HIDDEN void fork_release(void);
+UZ_HIDDEN int fork_try_hold(sigset_t *old);
+UZ_HIDDEN void fork_release(const sigset_t *old);
 UZ_HIDDEN void fork_parent_hook(void);
 UZ_HIDDEN void fork_child_hook(void);
 /* Is this thread between fork()'s prepare hook and its parent or child

@@ -152,6 +152,7 @@ static void take_advice(void *addr, size_t len, int advice)
 UZ_EXPORT int madvise(void *addr, size_t len, int advice)
 {
 	int held, r, saved;
+	sigset_t old;
 
 	if (advice != MADV_WIPEONFORK || !agent_here()) {
 		r = (int)syscall(SYS_madvise, addr, len, advice);
@@ -163,14 +164,14 @@ UZ_EXPORT int madvise(void *addr, size_t len, int advice)
 		return r;
 	}
 	/* no fork may copy the range between the flag and the restore */
-	fork_hold();
+	fork_hold(&old);
 	held = hold_begin(addr, len);
 	r = (int)syscall(SYS_madvise, addr, len, advice);
 	saved = errno;
 	if (!r && !loop_is_agent_thread())
 		regions_hint((uintptr_t)addr, len, UZSWAP_HINT_HOT);
 	hold_end(held);
-	fork_release();
+	fork_release(&old);
 	errno = saved;
 	return r;
 }
