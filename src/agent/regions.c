@@ -60,10 +60,25 @@ static int overlaps(const struct range *r, uint64_t s, uint64_t e)
 	return r->start < e && s < r->end;
 }
 
+/* The program's madvise() advice may fill a table only this far: the
+ * rest is kept for the API's hints (HOT above all). */
+#define ADVICE_MAX (UZ_MAX_RANGES * 3 / 4)
+
+/* How full @tab may get from splitting @r.  A COLD or a shape range is
+ * split only while there is room for advice, and cut short beyond:
+ * losing its tail loses a hint, never a byte, and munmap()s in the
+ * middle of advised ranges cannot crowd out a later HOT hint. */
+static unsigned split_room(const struct range *tab, const struct range *r)
+{
+	if ((tab == hinted || tab == shaped) && r->hint != UZSWAP_HINT_HOT)
+		return ADVICE_MAX;
+	return UZ_MAX_RANGES;
+}
+
 /* Remove [s, e) from every range of @tab, splitting where needed.  A
  * range that needs splitting in a full table is kept whole when
- * @keep_whole (excluded and hinted ranges: keeping the agent's memory or
- * a HOT range is the safe way to be wrong), else cut short. */
+ * @keep_whole (excluded and HOT ranges: keeping the agent's memory or a
+ * HOT range is the safe way to be wrong), else cut short. */
 static void table_cut_as(struct range *tab, unsigned *n, uint64_t s, uint64_t e,
 			 int keep_whole)
 {
@@ -74,11 +89,13 @@ static void table_cut_as(struct range *tab, unsigned *n, uint64_t s, uint64_t e,
 
 		if (!overlaps(r, s, e))
 			continue;
-		if (r->start < s && r->end > e && *n == UZ_MAX_RANGES && keep_whole)
-			continue;
-		if (r->start < s && r->end > e && *n < UZ_MAX_RANGES) {
-			tab[(*n)++] = (struct range){ e, r->end, r->hint };
-			r->end = s;
+		if (r->start < s && r->end > e) {
+			if (*n < split_room(tab, r)) {
+				tab[(*n)++] = (struct range){ e, r->end, r->hint };
+				r->end = s;
+			} else if (!keep_whole || split_room(tab, r) < UZ_MAX_RANGES) {
+				r->end = s;
+			}
 		} else if (r->start < s) {
 			r->end = s;
 		} else if (r->end > e) {
@@ -178,10 +195,6 @@ int regions_hint(uint64_t start, uint64_t len, int hint)
 	unlock();
 	return err;
 }
-
-/* The program's madvise() advice may fill a table only this far: the
- * rest is kept for the API's hints (HOT above all). */
-#define ADVICE_MAX (UZ_MAX_RANGES * 3 / 4)
 
 int regions_advise(uint64_t start, uint64_t len, int hint)
 {

@@ -258,7 +258,24 @@ static void hot_kept_when_full(void)
 	munmap(p, 2 * IT_MB);
 	munmap(p + 4 * IT_MB, 4 * IT_MB);
 	munmap(q, 600 * 4096);
-	printf("300 MADV_COLD calls: HOT hints still taken and kept\n");
+	/* a munmap() in the middle of an advised range splits it: splits
+	 * are held to the advice's share too (a review's p_hotcrowd) */
+	q = mmap(NULL, 300 * 4 * 4096, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	it_assert(q != MAP_FAILED, "mmap: %s", strerror(errno));
+	for (int i = 0; i < 300; i++)
+		madvise(q + (size_t)i * 4 * 4096, 3 * 4096, MADV_COLD);
+	for (int i = 0; i < 300; i++)
+		munmap(q + (size_t)i * 4 * 4096 + 4096, 4096);
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		 -1, 0);
+	it_assert(p != MAP_FAILED, "mmap: %s", strerror(errno));
+	it_assert(!hint(p, 4096, 1), "uzswap_hint HOT refused after 300 munmap()s "
+		  "split the program's advised ranges");
+	munmap(p, 4096);
+	munmap(q, 300 * 4 * 4096);
+	printf("300 MADV_COLD calls, and 300 munmap()s splitting them: HOT hints "
+	       "still taken and kept\n");
 }
 
 /* --- no hint outlives an mremap() shrink --------------------------- */
