@@ -230,9 +230,12 @@ static void cell_text(int col, const struct uz_stats_client *s, int total,
 	case COL_P50_2M: format_ns(s->restore2m_p50_ns, total, raw, buf, len); return;
 	case COL_P99_2M: format_ns(s->restore2m_p99_ns, total, raw, buf, len); return;
 	case COL_AGE_P50:
-		/* milliseconds: a number in JSON, a duration on a terminal */
-		if (raw && !total)
+		/* milliseconds in JSON (the key says so), ns with -b, a
+		 * duration on a terminal; a median under 1 ms is 0 */
+		if (opt.json && !total)
 			snprintf(buf, len, "%llu", (unsigned long long)s->refault_age_p50_ms);
+		else if (!raw && !total && s->refaults && !s->refault_age_p50_ms)
+			snprintf(buf, len, "<1ms");
 		else
 			format_ns(s->refault_age_p50_ms * 1000000, total, raw, buf, len);
 		return;
@@ -276,7 +279,11 @@ static void print_json(const struct reply *r, const struct uz_stats_client *sum)
 	fputs("{\n  \"clients\": ", stdout);
 	table_print_json(t, stdout);
 	printf(",\n  \"totals\": {\"clients\": %u", r->end.clients);
-	for (c = COL_REGISTERED; c < COL_P50; c++) {
+	for (c = COL_REGISTERED; c < COL_COUNT; c++) {
+		/* percentiles and states do not add up */
+		if (c == COL_P50 || c == COL_P99 || c == COL_P50_2M ||
+		    c == COL_P99_2M || c == COL_AGE_P50 || c == COL_AUTO)
+			continue;
 		cell_text(c, sum, 1, 1, buf, sizeof(buf));
 		fputs(", ", stdout);
 		json_key(stdout, infos[c].json);

@@ -45,6 +45,22 @@ int main(int argc, char **argv)
 	it_assert(it_check(a, LEN, 81) < 0, "wrong bytes");
 	it_assert(it_stat("refaults") == n, "a block counted twice: %lu",
 		  (unsigned long)it_stat("refaults"));
+	{
+		/* as uzswapctl shows it: ns with -b, counted in the totals */
+		char out[1 << 16], want[64];
+		unsigned long long ns = 0;
+
+		it_assert(!it_ctl(out, sizeof(out), "stats -b -r -n -o pid,age-p50"),
+			  "uzswapctl stats -b failed");
+		snprintf(want, sizeof(want), "%d ", getpid());
+		it_assert(strstr(out, want) && sscanf(strstr(out, want) +
+			  strlen(want), "%llu", &ns) == 1 &&
+			  ns == age * 1000000ull, "stats -b: AGE-P50 not %llu ns "
+			  "in: %s", (unsigned long long)age * 1000000ull, out);
+		it_assert(!it_ctl(out, sizeof(out), "stats --json"), "stats --json");
+		it_assert(strstr(strstr(out, "\"totals\""), "\"refaults\""),
+			  "no refaults in the JSON totals: %s", strstr(out, "\"totals\""));
+	}
 	/* brought back without a fault: not a refault */
 	it_assert(!madvise(b, LEN, MADV_WILLNEED), "MADV_WILLNEED");
 	it_assert(it_check(b, LEN, 82) < 0, "wrong bytes");
