@@ -413,14 +413,16 @@ void agent_restart_fresh(int in_child)
 
 	fork_forget();
 	rawkid_forget();
-	if (!in_child) {
-		/* ours, and empty: given back, not left mapped and excluded */
-		blocks_free();
-		evict_free();
-		restore_free();
-		agent_codec_close(uz_agent.codec);
-		agent_codec_close(uz_agent.codec2);
-	}
+	/* ours, and empty (a forked child's are copies of its parent's):
+	 * given back, not left mapped and excluded, generation after
+	 * generation of forks until the exclusion table was full */
+	blocks_free();
+	evict_free(in_child);
+	restore_free(in_child);
+	agent_codec_close(uz_agent.codec);
+	agent_codec_close(uz_agent.codec2);
+	if (in_child)
+		thread_stacks_forget();
 	if (uz_agent.arena) /* a forked child has none mapped */
 		munmap(uz_agent.arena, uz_agent.arena_map_len);
 	token = uz_agent.mm_token;
@@ -429,9 +431,6 @@ void agent_restart_fresh(int in_child)
 	uz_agent.mm_token = token;
 	memcpy(uz_agent.sock_path, path, sizeof(path));
 	forget_parent_fds();
-	/* the parent's staging is a hole here; new staging goes elsewhere */
-	if (in_child)
-		stage_forget();
 	loop_reset_child();
 	agent_start();
 }

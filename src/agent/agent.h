@@ -108,6 +108,10 @@ UZ_HIDDEN int map_keep(void *p, size_t len, int huge);
 UZ_HIDDEN void *map_anon(size_t len, int huge);
 /* Unmap what map_anon gave, and let its range be the application's. */
 UZ_HIDDEN void map_release(void *p, size_t len);
+/* Let the range be the application's, not unmapping it: in a forked
+ * child, what was mapped MADV_DONTFORK is a hole that a new mapping of
+ * the child's may fill. */
+UZ_HIDDEN void map_forget(void *p, size_t len);
 UZ_HIDDEN void *map_aligned(size_t len, size_t align, int huge);
 UZ_HIDDEN uint64_t now_ns(void);
 /* Milliseconds of the monotonic clock, wrapping every 49 days: ages
@@ -124,6 +128,9 @@ UZ_HIDDEN int thread_spawn(void *(*fn)(void *), size_t stack_size,
 			   pthread_t *out);
 /* Join a thread thread_spawn() left joinable, and free its stack. */
 UZ_HIDDEN void thread_join(pthread_t t);
+/* In a forked child: the parent's threads are not here, their stacks
+ * are copies; unmap them. */
+UZ_HIDDEN void thread_stacks_forget(void);
 UZ_HIDDEN void stat_add(uint64_t *counter, int64_t delta);
 /* Hold back every signal on this thread, SIGCANCEL and SIGSETXID too
  * (the raw system call: glibc's calls never block those two), while it

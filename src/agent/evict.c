@@ -80,12 +80,14 @@ int evict_stage_reset(void)
 	return stage_map();
 }
 
-void evict_free(void)
+void evict_free(int in_child)
 {
 	map_release(uz_agent.out_buf, uz_agent.out_cap);
 	map_release(uz_agent.frame_buf, UZ_FRAME_SIZE);
 	map_release(uz_agent.frame_buf2, UZ_FRAME_SIZE);
-	if (uz_agent.evict_stage)
+	if (in_child) /* MADV_DONTFORK: not in the child */
+		map_forget(uz_agent.evict_stage, UZ_BLOCK_SIZE);
+	else
 		map_release(uz_agent.evict_stage, UZ_BLOCK_SIZE);
 	uz_agent.out_buf = uz_agent.frame_buf = uz_agent.frame_buf2 = NULL;
 	uz_agent.evict_stage = NULL;

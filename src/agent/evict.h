@@ -30,7 +30,8 @@ UZ_HIDDEN uint64_t evict_putting_back(void);
 UZ_HIDDEN void evict_run(const struct uz_evict *req, struct uz_evict_done *done,
 		  void (*progress)(uint64_t done_bytes, uint64_t target));
 
-/* Unmap the eviction buffers and staging (the agent stepped aside). */
-UZ_HIDDEN void evict_free(void);
+/* Unmap the eviction buffers and staging (the agent stepped aside, or
+ * a forked child starts afresh: @in_child, the staging is a hole). */
+UZ_HIDDEN void evict_free(int in_child);
 
 #endif

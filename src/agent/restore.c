@@ -61,7 +61,7 @@ static struct refill_history history_of(const struct block *b)
 	return h;
 }
 
-void restore_free(void)
+void restore_free(int in_child)
 {
 	map_release(dec_buf, UZ_FRAME_SIZE);
 	map_release(payload, PAYLOAD_MAX);
@@ -69,7 +69,10 @@ void restore_free(void)
 	dec_buf = payload = NULL;
 	deferred = NULL;
 	n_deferred = 0;
-	stage_free();
+	if (in_child)
+		stage_forget();
+	else
+		stage_free();
 }
 
 int restore_init(void)

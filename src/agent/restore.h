@@ -63,7 +63,8 @@ UZ_HIDDEN int restore_decode_frames(const struct block *b, unsigned from,
  * block when it was the last.  Returns 1 when @b was freed. */
 UZ_HIDDEN int restore_frame_done(struct block *b, unsigned f);
 
-/* Unmap the restore buffers and staging (the agent stepped aside). */
-UZ_HIDDEN void restore_free(void);
+/* Unmap the restore buffers and staging (the agent stepped aside, or a
+ * forked child starts afresh: @in_child, the staging is a hole). */
+UZ_HIDDEN void restore_free(int in_child);
 
 #endif

@@ -221,6 +221,7 @@ void stage_forget(void)
 	int i;
 
 	for (i = 0; i < UZ_STAGES; i++) {
+		map_forget(blocks[i], UZ_BLOCK_SIZE); /* MADV_DONTFORK: a hole */
 		blocks[i] = NULL;
 		state[i] = ST_EMPTY;
 	}
@@ -233,8 +234,10 @@ void stage_free(void)
 {
 	int i;
 
-	for (i = 0; i < UZ_STAGES; i++)
+	for (i = 0; i < UZ_STAGES; i++) {
 		map_release(blocks[i], UZ_BLOCK_SIZE); /* NULL: nothing */
+		blocks[i] = NULL;
+	}
 	stage_forget();
 }
 

@@ -42,7 +42,8 @@ UZ_HIDDEN void stage_release(void);
 /* In a forked child: the pages are the parent's until written, and
  * the filler and worker threads are gone. */
 UZ_HIDDEN void stage_reset(void);
-/* In a forked child starting afresh: forget the parent's staging. */
+/* In a forked child starting afresh: forget the parent's staging (a
+ * hole there, MADV_DONTFORK), its range the application's again. */
 UZ_HIDDEN void stage_forget(void);
 
 #endif

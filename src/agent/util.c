@@ -57,6 +57,12 @@ void map_release(void *p, size_t len)
 	regions_unexclude((uint64_t)p, len);
 }
 
+void map_forget(void *p, size_t len)
+{
+	if (p)
+		regions_unexclude((uint64_t)p, len);
+}
+
 void *map_aligned(size_t len, size_t align, int huge)
 {
 	uint8_t *p = (void *)syscall(SYS_mmap, NULL, len + align,
@@ -202,6 +208,16 @@ void thread_join(pthread_t t)
 			map_release(stack, joinable[i].size);
 			__atomic_store_n(&joinable[i].stack, NULL, __ATOMIC_RELEASE);
 		}
+	}
+}
+
+void thread_stacks_forget(void)
+{
+	unsigned i;
+
+	for (i = 0; i < MAX_JOINABLE; i++) {
+		map_release(joinable[i].stack, joinable[i].size);
+		joinable[i].stack = NULL;
 	}
 }
 
