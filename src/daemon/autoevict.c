@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -22,7 +21,6 @@
 #include "daemon.h"
 #include "log.h"
 #include "msg.h"
-#include "size.h"
 
 #define PSI_MEMORY "/proc/pressure/memory"
 
@@ -47,11 +45,11 @@ static uint32_t pressure_centi(void)
 	return whole * 100 + frac;
 }
 
-static void say_state(const struct uz_stats_client *st, struct auto_client *a,
+static void say_state(struct client *cl, struct auto_client *a,
 		      enum uz_auto_state state, uint32_t pressure)
 {
-	int pid = (int)st->pid;
-	const char *comm = st->comm;
+	int pid = (int)client_pid(cl);
+	const char *comm = client_comm(cl);
 
 	if (a->state == state)
 		return;
@@ -59,13 +57,14 @@ static void say_state(const struct uz_stats_client *st, struct auto_client *a,
 	switch (state) {
 	case UZ_AUTO_PRESSURE:
 		log_info("client %d (%s): automatic eviction backs off: memory "
-			 "pressure %u.%02u%% (auto-pressure %u%%)", pid,
-			 comm, pressure / 100, pressure % 100,
+			 "pressure %u.%02u%% (auto-pressure %u%%)", pid, comm,
+			 pressure / 100, pressure % 100,
 			 uzd.cfg.autoev.pressure_pct);
 		break;
 	case UZ_AUTO_REFAULTS:
 		log_info("client %d (%s): automatic eviction backs off: what it "
-			 "took came back (auto-refaults %u%%)", pid, comm, uzd.cfg.autoev.refault_pct);
+			 "took came back (auto-refaults %u%%)", pid, comm,
+			 uzd.cfg.autoev.refault_pct);
 		break;
 	case UZ_AUTO_FULL:
 		log_warn("client %d (%s): automatic eviction backs off: the "
@@ -83,40 +82,41 @@ static void step(struct client *cl, struct auto_client *a, uint64_t now,
 {
 	const struct auto_config *c = &uzd.cfg.autoev;
 	struct auto_params p = { c->step_pct, c->pressure_pct, c->refault_pct };
-	struct uz_stats_client st;
+	uint64_t managed, refaults;
 	struct auto_input in;
 	struct auto_decision d;
 	int err;
 
-	client_stats(cl, &st);
 	a->next_ms = now + c->interval_ms;
+	if (client_auto_counters(cl, &managed, &refaults))
+		return; /* its arena's header is not valid: nothing to judge */
 	if (!a->seen) {
 		/* a new client: its first step one interval after it came */
 		a->seen = 1;
-		a->refaults_seen = st.refaults;
+		a->refaults_seen = refaults;
 		a->state = UZ_AUTO_TAKING;
 		return;
 	}
 	/* a count that went down is a new agent (a restart): start over */
-	if (st.refaults < a->refaults_seen)
-		a->refaults_seen = st.refaults;
-	in.managed = st.registered_bytes;
-	in.refaults = st.refaults - a->refaults_seen;
+	if (refaults < a->refaults_seen)
+		a->refaults_seen = refaults;
+	in.managed = managed;
+	in.refaults = refaults - a->refaults_seen;
 	in.last_blocks = a->last_blocks;
 	in.last_err = a->last_err;
 	in.pressure_centi = pressure;
-	a->refaults_seen = st.refaults;
+	a->refaults_seen = refaults;
 	d = auto_decide(&p, &in);
 	if (d.backoff) {
 		a->next_ms = now + (uint64_t)c->interval_ms * AUTO_BACKOFF_INTERVALS;
 		/* after the pause the step is judged on what it takes then */
 		a->last_blocks = 0;
 		a->last_err = 0;
-		say_state(&st, a, d.state, pressure);
+		say_state(cl, a, d.state, pressure);
 		return;
 	}
 	if (!d.bytes) {
-		say_state(&st, a, d.state, pressure);
+		say_state(cl, a, d.state, pressure);
 		return;
 	}
 	err = client_evict_auto(cl, d.bytes, c->guard_s * 1000u);
@@ -125,7 +125,7 @@ static void step(struct client *cl, struct auto_client *a, uint64_t now,
 	if (err)
 		return; /* the client is gone (and @cl with it) */
 	if (a->state != UZ_AUTO_NOTHING)
-		say_state(&st, a, UZ_AUTO_TAKING, pressure);
+		say_state(cl, a, UZ_AUTO_TAKING, pressure);
 }
 
 uint64_t auto_tick(uint64_t now)
@@ -178,7 +178,11 @@ void auto_done(struct client *cl, const struct uz_evict_done *d)
 			 (int)client_pid(cl), strerror(-d->err));
 		a->state = UZ_AUTO_FAILED;
 	} else if (!d->blocks && !d->err) {
+		/* nothing left: a walk of its maps each interval would
+		 * find nothing again; look again after a pause */
 		a->state = UZ_AUTO_NOTHING;
+		a->next_ms = now_ms() + (uint64_t)uzd.cfg.autoev.interval_ms *
+						 AUTO_BACKOFF_INTERVALS;
 	} else if (d->blocks) {
 		a->state = UZ_AUTO_TAKING;
 	}

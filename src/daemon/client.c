@@ -89,6 +89,11 @@ pid_t client_pid(const struct client *cl)
 	return cl->pid;
 }
 
+const char *client_comm(const struct client *cl)
+{
+	return cl->comm;
+}
+
 struct auto_client *client_auto(struct client *cl)
 {
 	return &cl->autoev;
@@ -444,6 +449,20 @@ void client_stats(struct client *cl, struct uz_stats_client *out)
 	out->restore2m_p99_ns = percentile(s->restore2m_lat, 99);
 	out->refaults = hist_count(s->refault_age_ms);
 	out->refault_age_p50_ms = percentile(s->refault_age_ms, 50);
+}
+
+int client_auto_counters(struct client *cl, uint64_t *managed,
+			 uint64_t *refaults)
+{
+	static struct uz_client_stats st;
+	uint64_t size;
+	int err = stats_read(cl->memfd, cl->holder, &st, &size);
+
+	if (err)
+		return err;
+	*managed = st.registered_bytes;
+	*refaults = hist_count(st.refault_age_ms);
+	return 0;
 }
 
 void client_sum(struct uz_stats_end *sum, const struct uz_stats_client *s)

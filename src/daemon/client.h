@@ -34,6 +34,7 @@ struct client *client_find(pid_t pid);
 struct client *client_from_id(uint32_t id);
 uint32_t client_id(const struct client *cl);
 pid_t client_pid(const struct client *cl);
+const char *client_comm(const struct client *cl);
 /* What the automatic loop keeps of @cl. */
 struct auto_client *client_auto(struct client *cl);
 /* Is an eviction (or a restore) of @cl running? */
@@ -44,6 +45,10 @@ unsigned client_count(void);
 
 /* @cl's counters, read from its arena and clamped. */
 void client_stats(struct client *cl, struct uz_stats_client *out);
+/* The two the automatic loop needs, without client_stats' look at
+ * /proc/PID/status: 0, or -errno when the arena's header is not valid. */
+int client_auto_counters(struct client *cl, uint64_t *managed,
+			 uint64_t *refaults);
 /* Add @s to @sum, saturating. */
 void client_sum(struct uz_stats_end *sum, const struct uz_stats_client *s);
 /* Totals over every client. */
