@@ -15,7 +15,7 @@
 
 static struct refill_history thp(void)
 {
-	struct refill_history h = { ALL, 1, 0, 0 };
+	struct refill_history h = { ALL, 1, 0, 0, 0 };
 
 	return h;
 }
@@ -132,6 +132,34 @@ static void read_ahead(void)
 	t_assert(!refill_may_read_ahead(&h, UZSWAP_HINT_NORMAL), "small pages");
 }
 
+/* A huge page taken as the automatic loop's sample comes back whole
+ * wherever it is touched (its touch says it is in use), without
+ * read-ahead unless the touch looks sequential; not when RANDOM is
+ * hinted, nor when it was in small pages. */
+static void sampled_comes_back_whole(void)
+{
+	struct refill_history h = thp();
+	struct refill_plan p;
+
+	h.sampled = 1;
+	p = at(&h, 37 * 4096 + 100, UZSWAP_HINT_NORMAL, 0);
+	t_assert(p.whole && !p.readahead, "a sample touched mid-block: whole %d, "
+		 "readahead %u", p.whole, p.readahead);
+	p = at(&h, 0, UZSWAP_HINT_NORMAL, 0);
+	t_assert(p.whole && p.readahead == REFILL_READAHEAD,
+		 "a sample touched on its first page: readahead %u", p.readahead);
+	p = at(&h, 37 * 4096, UZSWAP_HINT_RANDOM, 0);
+	t_assert(!p.whole, "a sample in a RANDOM range");
+	h = thp();
+	h.sampled = 1;
+	h.was_thp = 0;
+	p = at(&h, 37 * 4096, UZSWAP_HINT_NORMAL, 0);
+	t_assert(!p.whole, "a sample in small pages");
+	h = thp();
+	p = at(&h, 37 * 4096, UZSWAP_HINT_NORMAL, 0);
+	t_assert(!p.whole, "not a sample: 64 KB as before");
+}
+
 int main(void)
 {
 	sequential_gets_blocks();
@@ -140,6 +168,7 @@ int main(void)
 	walking_frames_finish();
 	whole_keeps_history();
 	read_ahead();
-	printf("refill: 6 groups of decisions as expected\n");
+	sampled_comes_back_whole();
+	printf("refill: 7 groups of decisions as expected\n");
 	return 0;
 }

@@ -9,6 +9,7 @@
 
 #define UZ_BLK_WAS_THP 0x1
 #define UZ_BLK_REFAULTED 0x2 /* touched since it was taken: its age counted */
+#define UZ_BLK_SAMPLED 0x4   /* taken by an automatic step (UZ_EVICT_COLD) */
 
 /*
  * What this process still expects from a stored record.  The record is

@@ -457,8 +457,13 @@ static int evict_one(uint64_t block, void *arg)
 	}
 	if (ret == 0)
 		return 0;
-	if (w->req->flags & UZ_EVICT_COLD)
+	if (w->req->flags & UZ_EVICT_COLD) {
+		struct block *b = blocks_find(block);
+
 		cold_hand = block + UZ_BLOCK_SIZE;
+		if (b) /* its first touch brings it back whole (refill.c) */
+			b->flags |= UZ_BLK_SAMPLED;
+	}
 	w->done->blocks++;
 	w->done->bytes += bytes;
 	w->done->stored += stored;

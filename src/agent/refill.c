@@ -6,20 +6,28 @@
 
 #define ALL_FRAMES ((uint32_t)((1ull << UZ_FRAMES_PER_BLOCK) - 1))
 
+/* Does @f look like a sequential reader's: on the block's first page,
+ * where a sequential reader goes next, or in a SEQUENTIAL range? */
+static int looks_sequential(const struct refill_fault *f)
+{
+	return f->shape == UZSWAP_HINT_SEQUENTIAL || f->block == f->seq_next ||
+	       f->addr - f->block < UZ_PAGE_SIZE;
+}
+
 /* 2 MB when the block is whole in the pool and was a huge page, and the
- * access looks sequential: the fault is on its first page, or where a
- * sequential reader goes next; or the range was hinted SEQUENTIAL.  An
- * isolated touch elsewhere, a RANDOM range, or a block already partly
- * back gets 64 KB. */
+ * access looks sequential; or the range was hinted SEQUENTIAL; or the
+ * block was a huge page taken only as the automatic loop's sample,
+ * whose first touch says it is in use (64 KB frames would leave it in
+ * small pages for good, and a random reader pays that in TLB misses).
+ * An isolated touch elsewhere, a RANDOM range, or a block already
+ * partly back gets 64 KB. */
 static int want_whole(const struct refill_history *h, const struct refill_fault *f)
 {
 	if (h->stored != ALL_FRAMES || f->shape == UZSWAP_HINT_RANDOM)
 		return 0;
 	if (f->shape == UZSWAP_HINT_SEQUENTIAL)
 		return 1;
-	if (!h->was_thp)
-		return 0;
-	return f->addr - f->block < UZ_PAGE_SIZE || f->block == f->seq_next;
+	return h->was_thp && (h->sampled || looks_sequential(f));
 }
 
 struct refill_plan refill_decide(struct refill_history *h,
@@ -30,7 +38,8 @@ struct refill_plan refill_decide(struct refill_history *h,
 
 	if (want_whole(h, f)) {
 		p.whole = 1;
-		p.readahead = REFILL_READAHEAD;
+		/* a sample touched at random says nothing of the next */
+		p.readahead = looks_sequential(f) ? REFILL_READAHEAD : 0;
 		return p;
 	}
 	/* refills that walk through a block, frame after frame, will want

@@ -20,6 +20,7 @@ struct refill_history {
 	int was_thp;	     /* it was a huge page when it was taken */
 	uint8_t last_frame;  /* the last 64 KB refill */
 	uint8_t seq_refills; /* refills in a row, each after the last */
+	int sampled;	     /* taken by the daemon's automatic sampling */
 };
 
 struct refill_fault {

@@ -56,7 +56,8 @@ static unsigned prefetch_left;
 static struct refill_history history_of(const struct block *b)
 {
 	struct refill_history h = { b->stored, !!(b->flags & UZ_BLK_WAS_THP),
-				    b->last_frame, b->seq_refills };
+				    b->last_frame, b->seq_refills,
+				    !!(b->flags & UZ_BLK_SAMPLED) };
 
 	return h;
 }
