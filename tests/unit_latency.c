@@ -75,6 +75,10 @@ static void test_percentiles(void)
 	t_check_eq(latency_bucket(v), latency_bucket(1000));
 	t_check_eq(latency_percentile(hist, 100), v);
 	t_check_eq(latency_percentile(hist, 0.001), v);
+	/* counted below a limit only when its whole bucket is */
+	t_check_eq(latency_count_below(hist, 2000), 1);
+	t_check_eq(latency_count_below(hist, 1000), 0);
+	t_check_eq(latency_count_below(hist, 0), 0);
 	/* small values are exact */
 	memset(hist, 0, sizeof(hist));
 	latency_add(hist, 7);

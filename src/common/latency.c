@@ -62,6 +62,16 @@ uint64_t latency_count(const uint64_t *hist)
 	return n;
 }
 
+uint64_t latency_count_below(const uint64_t *hist, uint64_t limit)
+{
+	uint64_t n = 0;
+	unsigned b, end = latency_bucket(limit);
+
+	for (b = 0; b < end; b++)
+		n = sat_add(n, __atomic_load_n(&hist[b], __ATOMIC_RELAXED));
+	return n;
+}
+
 uint64_t latency_percentile(const uint64_t *hist, double pct)
 {
 	uint64_t total = latency_count(hist), rank, seen = 0;

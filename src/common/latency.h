@@ -20,5 +20,7 @@ void latency_add(uint64_t *hist, uint64_t ns);
 uint64_t latency_percentile(const uint64_t *hist, double pct);
 /* Total samples in @hist. */
 uint64_t latency_count(const uint64_t *hist);
+/* Samples in the buckets wholly below the one @limit lands in. */
+uint64_t latency_count_below(const uint64_t *hist, uint64_t limit);
 
 #endif

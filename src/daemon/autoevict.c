@@ -88,7 +88,10 @@ static void step(struct client *cl, struct auto_client *a, uint64_t now,
 	int err;
 
 	a->next_ms = now + c->interval_ms;
-	if (client_auto_counters(cl, &managed, &refaults))
+	/* what the last step took and the program touched again at once:
+	 * refaults of blocks younger than two intervals, not the trickle
+	 * of old cold memory read now and then */
+	if (client_auto_counters(cl, 2 * c->interval_ms, &managed, &refaults))
 		return; /* its arena's header is not valid: nothing to judge */
 	if (!a->seen) {
 		/* a new client: its first step one interval after it came */
@@ -101,7 +104,10 @@ static void step(struct client *cl, struct auto_client *a, uint64_t now,
 	if (refaults < a->refaults_seen)
 		a->refaults_seen = refaults;
 	in.managed = managed;
-	in.refaults = refaults - a->refaults_seen;
+	/* after a pause the step goes ahead: what came back meanwhile was
+	 * judged before it */
+	in.refaults = a->paused ? 0 : refaults - a->refaults_seen;
+	a->paused = 0;
 	in.last_blocks = a->last_blocks;
 	in.last_err = a->last_err;
 	in.pressure_centi = pressure;
@@ -112,6 +118,7 @@ static void step(struct client *cl, struct auto_client *a, uint64_t now,
 		/* after the pause the step is judged on what it takes then */
 		a->last_blocks = 0;
 		a->last_err = 0;
+		a->paused = 1;
 		say_state(cl, a, d.state, pressure);
 		return;
 	}
@@ -181,6 +188,7 @@ void auto_done(struct client *cl, const struct uz_evict_done *d)
 		/* nothing left: a walk of its maps each interval would
 		 * find nothing again; look again after a pause */
 		a->state = UZ_AUTO_NOTHING;
+		a->paused = 1;
 		a->next_ms = now_ms() + (uint64_t)uzd.cfg.autoev.interval_ms *
 						 AUTO_BACKOFF_INTERVALS;
 	} else if (d->blocks) {

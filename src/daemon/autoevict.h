@@ -12,11 +12,13 @@ struct client;
 /* What the loop remembers of one client (in struct client). */
 struct auto_client {
 	uint64_t next_ms;	/* the next step, or the end of a back-off */
-	uint64_t refaults_seen; /* the client's refault count at the last look */
+	uint64_t refaults_seen; /* its count of young refaults at the last look */
 	uint32_t last_blocks;	/* blocks the last step took */
 	int32_t last_err;	/* the last step's error, or 0 */
 	enum uz_auto_state state;
 	int seen;		/* refaults_seen was read */
+	int paused;		/* the next step follows a pause: not judged
+				 * on what came back meanwhile */
 };
 
 /* Take the steps that are due at @now; when the next one is (ms), or

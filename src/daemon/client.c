@@ -451,17 +451,18 @@ void client_stats(struct client *cl, struct uz_stats_client *out)
 	out->refault_age_p50_ms = percentile(s->refault_age_ms, 50);
 }
 
-int client_auto_counters(struct client *cl, uint64_t *managed,
-			 uint64_t *refaults)
+int client_auto_counters(struct client *cl, uint32_t young_ms,
+			 uint64_t *managed, uint64_t *young_refaults)
 {
 	static struct uz_client_stats st;
-	uint64_t size;
+	uint64_t size, h[UZ_LAT_BUCKETS];
 	int err = stats_read(cl->memfd, cl->holder, &st, &size);
 
 	if (err)
 		return err;
 	*managed = st.registered_bytes;
-	*refaults = hist_count(st.refault_age_ms);
+	hist_clamped(st.refault_age_ms, h);
+	*young_refaults = latency_count_below(h, young_ms);
 	return 0;
 }
 

@@ -45,10 +45,12 @@ unsigned client_count(void);
 
 /* @cl's counters, read from its arena and clamped. */
 void client_stats(struct client *cl, struct uz_stats_client *out);
-/* The two the automatic loop needs, without client_stats' look at
- * /proc/PID/status: 0, or -errno when the arena's header is not valid. */
-int client_auto_counters(struct client *cl, uint64_t *managed,
-			 uint64_t *refaults);
+/* What the automatic loop needs, without client_stats' look at
+ * /proc/PID/status: the memory it manages, and how many blocks came
+ * back younger than @young_ms since evicted.  0, or -errno when the
+ * arena's header is not valid. */
+int client_auto_counters(struct client *cl, uint32_t young_ms,
+			 uint64_t *managed, uint64_t *young_refaults);
 /* Add @s to @sum, saturating. */
 void client_sum(struct uz_stats_end *sum, const struct uz_stats_client *s);
 /* Totals over every client. */
