@@ -1,0 +1,162 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# zipf_2g (issue 11): bench_zipf's hot/cold workload for a minute with no
+# swap at all, under uzswap with automatic eviction (auto=on, the
+# defaults, no uzswapctl command), and with zram as the kernel's swap
+# (lz4, no memory limit: the kernel swaps only under pressure), round
+# after round, the three in turn.  Prints, median [min..max] over the
+# rounds: throughput, its loss against no swap, and how much of the cold
+# memory (the 90% the workload leaves alone) was out of RAM after 30 s
+# and at the end.  A report: exit 0 whatever the figures, 1 on a wrong
+# byte, 77 when zram cannot be set up, 99 when a run broke.
+#
+#   tests/bench/zipf.sh [--rounds N] [--seconds S] [--size MIB]
+#
+# Needs root (zram) and the built uzswapd, uzswapctl, .libs/libuzswap.so
+# and tests/bench/bench_zipf.  Changes only a zram device of its own and
+# a private uzswapd, both undone on exit (see zram.sh).
+set -u
+
+ROUNDS=3 SECONDS_RUN=60 SIZE_MIB=2048
+while [ $# -gt 0 ]; do
+	case $1 in
+	--rounds) ROUNDS=${2:-}; shift ;;
+	--seconds) SECONDS_RUN=${2:-}; shift ;;
+	--size) SIZE_MIB=${2:-}; shift ;;
+	*) echo "usage: $0 [--rounds N] [--seconds S] [--size MIB]" >&2; exit 2 ;;
+	esac
+	shift
+done
+for v in "$ROUNDS" "$SECONDS_RUN" "$SIZE_MIB"; do
+	case $v in '' | *[!0-9]* | 0) echo "zipf.sh: whole numbers above 0" >&2; exit 2 ;; esac
+done
+[ "$SECONDS_RUN" -ge 31 ] || { echo "zipf.sh: --seconds must be 31 or more" >&2; exit 2; }
+
+SRCDIR=$(cd "$(dirname "$0")" && pwd)
+top=${top_builddir:-$(cd "$SRCDIR/../.." && pwd)}
+ZIPF=$top/tests/bench/bench_zipf UZSWAPD=$top/uzswapd UZSWAPCTL=$top/uzswapctl
+AGENT=$top/.libs/libuzswap.so
+. "$SRCDIR/zram.sh"
+say() { echo "zipf.sh: $*" >&2; }
+for f in "$ZIPF" "$UZSWAPD" "$UZSWAPCTL" "$AGENT"; do
+	[ -x "$f" ] || [ -e "$f" ] || { say "no $f: run make (and make tests/bench/bench_zipf)"; exit 99; }
+done
+[ "$(id -u)" = 0 ] || { say "SKIP: needs root (zram)"; exit 77; }
+
+DIR=$(mktemp -d /tmp/uzswap-zipf.XXXXXX) || exit 99
+chmod 755 "$DIR"
+DAEMON_PID= CHILD=
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	# the run must be gone before swapoff, or swapoff pulls its pages in
+	[ -n "$CHILD" ] && kill "$CHILD" 2>/dev/null && wait "$CHILD" 2>/dev/null
+	zram_teardown
+	[ -n "$DAEMON_PID" ] && kill "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
+	rm -rf "$DIR"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'say interrupted; exit 130' INT
+trap 'say terminated; exit 143' TERM
+
+# a private uzswapd: lz4, automatic eviction at its defaults
+printf '[daemon]\ncodec=lz4\nauto=on\n' >"$DIR/uzswapd.conf"
+env -u LD_PRELOAD "$UZSWAPD" --socket "$DIR/sock" --config "$DIR/uzswapd.conf" \
+	>"$DIR/uzswapd.log" 2>&1 &
+DAEMON_PID=$!
+for _ in $(seq 100); do [ -S "$DIR/sock" ] && break; sleep 0.05; done
+[ -S "$DIR/sock" ] || { say "uzswapd did not start"; cat "$DIR/uzswapd.log" >&2; exit 99; }
+
+# run SYSTEM ROUND: one bench_zipf; its JSON line to $DIR/SYSTEM.jsonl
+run() {
+	local s=$1 r=$2 rc load
+	load=$(cut -d' ' -f1 /proc/loadavg)
+	say "round $r: $s ($SECONDS_RUN s, load $load)"
+	case $s in
+	zram) zram_setup $((2 * SIZE_MIB << 20)) || { say "SKIP: zram: $ZRAM_WHY"; exit 77; }
+	      "$ZIPF" "$SECONDS_RUN" "$SIZE_MIB" >"$DIR/out" & ;;
+	uzswap) env LD_PRELOAD="$AGENT" UZSWAP_SOCKET="$DIR/sock" \
+		"$ZIPF" "$SECONDS_RUN" "$SIZE_MIB" >"$DIR/out" & ;;
+	none) "$ZIPF" "$SECONDS_RUN" "$SIZE_MIB" >"$DIR/out" & ;;
+	esac
+	CHILD=$!
+	wait "$CHILD"
+	rc=$?
+	CHILD=
+	[ "$s" = zram ] && zram_teardown
+	[ $rc = 1 ] && { say "INTEGRITY: $s round $r read wrong bytes"; exit 1; }
+	[ $rc = 0 ] || { say "$s round $r failed ($rc)"; exit 99; }
+	sed "s/^{/{\"load\": $load, /" "$DIR/out" >>"$DIR/$s.jsonl"
+}
+
+start=$(date -u '+%Y-%m-%d %H:%M UTC')
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
+for r in $(seq "$ROUNDS"); do
+	for s in none uzswap zram; do
+		run "$s" "$r"
+	done
+done
+
+# The table: per run, the mean accesses/s, the cold share out of RAM at
+# 30 s and at the end; medians [min..max] over the rounds.
+awk -v rounds="$ROUNDS" -v secs="$SECONDS_RUN" -v start="$start" \
+    -v load0="$load0" -v load1="$(cut -d' ' -f1-3 /proc/loadavg)" '
+function num(key,   m) {
+	if (!match($0, "\"" key "\": [-0-9.]+")) return -1
+	m = substr($0, RSTART, RLENGTH); sub(/.*: /, "", m); return m + 0
+}
+function arr(key, out,   m, n) {
+	if (!match($0, "\"" key "\": \\[[^]]*\\]")) return 0
+	m = substr($0, RSTART, RLENGTH); sub(/^[^[]*\[/, "", m); sub(/\]$/, "", m)
+	return split(m, out, ", ")
+}
+# the share of the cold memory out of RAM when RssAnon was @kb (the
+# program's own few MB over the data read as 0, not as a negative share)
+function out_share(kb,   v) {
+	v = 100 * (num("size") / 1024 - kb) / cold
+	return v < 0 ? 0 : v
+}
+function med(v, n,   i, j, t) {
+	for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j-1] > v[j]; j--) {
+		t = v[j]; v[j] = v[j-1]; v[j-1] = t }
+	return sprintf(fmt, n % 2 ? v[(n+1)/2] : (v[n/2] + v[n/2+1]) / 2) \
+	       " [" sprintf(fmt, v[1]) ".." sprintf(fmt, v[n]) "]"
+}
+{
+	s = FILENAME; sub(/.*\//, "", s); sub(/\.jsonl$/, "", s)
+	r = ++runs[s]
+	n = arr("accesses", a); tot = 0
+	for (i = 1; i <= n; i++) tot += a[i]
+	rate[s, r] = tot / n / 1e6
+	k = arr("rss_anon_kb", kb)
+	cold = (num("size") - num("hot_bytes")) / 1024
+	out30[s, r] = out_share(kb[30])
+	outend[s, r] = out_share(kb[k])
+	for (i = 1; i <= k; i++) if (out_share(kb[i]) >= 80) break
+	t80[s, r] = i <= k ? i : -1
+}
+END {
+	printf "zipf_2g: %s, %d s per run, %d round(s); load average %s at the start, %s at the end\n",
+		start, secs, rounds, load0, load1
+	printf "cold = the 90%% of the memory the workload reads once a second at most\n\n"
+	printf "| system | accesses/s (M) | loss vs no swap | cold out of RAM at 30 s | at the end | s to 80%% |\n"
+	printf "|---|---|---|---|---|---|\n"
+	split("none uzswap zram", order, " ")
+	for (o = 1; o <= 3; o++) {
+		s = order[o]
+		if (!runs[s]) continue
+		for (r = 1; r <= runs[s]; r++) {
+			v1[r] = rate[s, r]; v2[r] = 100 * (1 - rate[s, r] / rate["none", r])
+			v3[r] = out30[s, r]; v4[r] = outend[s, r]; v5[r] = t80[s, r]
+		}
+		fmt = "%.2f"; c1 = med(v1, runs[s])
+		fmt = "%.1f%%"; c2 = s == "none" ? "-" : med(v2, runs[s])
+		c3 = med(v3, runs[s]); c4 = med(v4, runs[s])
+		fmt = "%d"; c5 = med(v5, runs[s])
+		printf "| %s | %s | %s | %s | %s | %s |\n", s, c1, c2, c3, c4, c5
+	}
+	printf "\n(loss: each round against that round'"'"'s run with no swap; s to 80%%: -1 = never)\n"
+}' "$DIR/none.jsonl" "$DIR/uzswap.jsonl" "$DIR/zram.jsonl"
+echo "uzswapd's log: what automatic eviction did (last lines)"
+grep -E "backs off|evict" "$DIR/uzswapd.log" | tail -n 5
