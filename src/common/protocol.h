@@ -157,6 +157,7 @@ struct uz_stats_client {
 	uint64_t restore2m_p99_ns;
 	uint64_t refaults;	     /* blocks touched again since evicted */
 	uint64_t refault_age_p50_ms; /* median time from eviction to that */
+	uint64_t evicted_bytes_total; /* taken since the client started */
 	uint32_t connected;  /* 0 after the agent's socket closed */
 	uint32_t auto_state; /* enum uz_auto_state: the automatic loop */
 };

@@ -1,17 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* uzswapctl stats: one row per client, a totals row, JSON, --watch. */
 #include <ctype.h>
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "columns.h"
 #include "ctl.h"
 #include "size.h"
+#include "statsfetch.h"
 
 enum {
 	COL_PID,
@@ -97,46 +96,13 @@ static struct {
 	double watch; /* seconds; 0: once */
 } opt;
 
-/* One answer to UZ_MSG_CTL_STATS. */
-struct reply {
-	struct uz_stats_client *rows;
-	size_t n, cap;
-	struct uz_stats_end end;
-};
-
-static void fetch(int fd, uint64_t seq, struct reply *r)
-{
-	struct uz_msg m;
-
-	r->n = 0;
-	ctl_send(fd, UZ_MSG_CTL_STATS, seq, NULL, 0);
-	for (;;) {
-		ctl_recv(fd, &m, seq, -1);
-		if (m.hdr.type == UZ_MSG_STATS_END) {
-			r->end = m.u.end;
-			return;
-		}
-		if (m.hdr.type != UZ_MSG_STATS_CLIENT)
-			ctl_die("unexpected reply (type %u) from uzswapd",
-				m.hdr.type);
-		if (r->n == r->cap) {
-			r->cap = r->cap ? 2 * r->cap : 64;
-			r->rows = realloc(r->rows, r->cap * sizeof(*r->rows));
-			if (!r->rows)
-				ctl_die("out of memory");
-		}
-		m.u.client.comm[sizeof(m.u.client.comm) - 1] = 0;
-		r->rows[r->n++] = m.u.client;
-	}
-}
-
 static uint64_t sat_add(uint64_t a, uint64_t b)
 {
 	return a + b < a ? UINT64_MAX : a + b;
 }
 
 /* The totals row: the daemon's sums, and ours of the counters. */
-static void totals(const struct reply *r, struct uz_stats_client *t)
+static void totals(const struct stats_reply *r, struct uz_stats_client *t)
 {
 	const struct uz_stats_client *s;
 	size_t i;
@@ -267,7 +233,7 @@ static void add_row(struct table *t, const struct uz_stats_client *s,
 	table_add_row(t, cells);
 }
 
-static void print_json(const struct reply *r, const struct uz_stats_client *sum)
+static void print_json(const struct stats_reply *r, const struct uz_stats_client *sum)
 {
 	struct table *t = table_new(infos, opt.cols, opt.ncols);
 	char buf[32];
@@ -303,7 +269,7 @@ static int has_column(int col)
 	return 0;
 }
 
-static void print_once(const struct reply *r)
+static void print_once(const struct stats_reply *r)
 {
 	struct uz_stats_client sum;
 	struct table *t;
@@ -405,15 +371,14 @@ static void options(int argc, char **argv)
 
 int cmd_stats(int argc, char **argv)
 {
-	struct reply r = { 0 };
-	struct timespec ts;
+	struct stats_reply r = { 0 };
 	uint64_t seq = 1;
 	int fd, tty = isatty(STDOUT_FILENO);
 
 	options(argc, argv);
 	fd = ctl_connect();
 	for (;;) {
-		fetch(fd, seq++, &r);
+		stats_fetch(fd, seq++, &r);
 		if (opt.watch && tty)
 			fputs("\033[H\033[2J", stdout); /* home, clear */
 		print_once(&r);
@@ -422,10 +387,7 @@ int cmd_stats(int argc, char **argv)
 		if (!tty)
 			putchar('\n');
 		fflush(stdout);
-		ts.tv_sec = (time_t)opt.watch;
-		ts.tv_nsec = (long)((opt.watch - ts.tv_sec) * 1e9);
-		while (nanosleep(&ts, &ts) && errno == EINTR)
-			;
+		stats_sleep(opt.watch);
 	}
 	free(r.rows);
 	close(fd);

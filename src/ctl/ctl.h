@@ -50,6 +50,7 @@ double ctl_parse_seconds(const char *what, const char *s);
 
 int cmd_status(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 int cmd_evict(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_run(int argc, char **argv);

@@ -449,6 +449,7 @@ void client_stats(struct client *cl, struct uz_stats_client *out)
 	out->restore2m_p99_ns = percentile(s->restore2m_lat, 99);
 	out->refaults = hist_count(s->refault_age_ms);
 	out->refault_age_p50_ms = percentile(s->refault_age_ms, 50);
+	out->evicted_bytes_total = s->evicted_bytes_total;
 }
 
 int client_auto_counters(struct client *cl, uint32_t young_ms,

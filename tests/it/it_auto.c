@@ -7,6 +7,7 @@
  *  - then it finds nothing more to take, and says so (AUTO nothing);
  *  - when what it takes keeps coming back (a thread reading everything
  *    again and again) it backs off, and says so (uzswapctl stats AUTO);
+ *  - uzswapctl top shows it live, with rates per second;
  *  - uzswapctl evict still works beside it;
  *  - every byte reads back right.
  */
@@ -174,6 +175,26 @@ int main(int argc, char **argv)
 	evicted = it_stat("evicted_bytes");
 	printf("memory read again and again: backed off after %.1f s (AUTO "
 	       "refaults)\n", now_s() - t0);
+	/* uzswapctl top shows it live: our line, rates on the second screen */
+	{
+		char out[1 << 14], want[32], *second, *line;
+
+		it_assert(!it_ctl(out, sizeof(out), "top -n 2 -d 0.5"),
+			  "uzswapctl top failed");
+		second = strstr(strstr(out, "TAKEN/s") + 1, "TAKEN/s");
+		snprintf(want, sizeof(want), "\n%8d ", getpid());
+		it_assert(second && (line = strstr(second, want)), "uzswapctl "
+			  "top: no second screen with pid %d in: %s", getpid(), out);
+		{
+			char rates[3][16], st[16];
+
+			it_assert(sscanf(line, " %*d %*s %*s %*s %*s %15s %15s %15s %15s",
+					 rates[0], rates[1], rates[2], st) == 4 &&
+				  strcmp(rates[0], "-") && strcmp(rates[1], "-") &&
+				  strcmp(rates[2], "-") && strcmp(st, "off"),
+				  "uzswapctl top: no rates or AUTO state: %s", line);
+		}
+	}
 	/* an administrator's eviction is not refused for the loop's */
 	for (int i = 0; i < 20; i++)
 		it_evict_all();

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * uzswapctl top: the clients live, redrawn every few seconds, busiest
+ * first: what each holds, what was taken and what came back per second
+ * since the last screen, and what the daemon's automatic eviction does
+ * with it; above them the machine's memory pressure.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "size.h"
+#include "statsfetch.h"
+
+static struct {
+	double delay;	/* seconds between screens */
+	long iterations; /* 0: until interrupted */
+} opt = { 2, 0 };
+
+/* The last screen's counters of one client, by client id. */
+struct last {
+	uint32_t id;
+	uint64_t taken, refaults, faults;
+};
+
+static struct last *prev;
+static size_t n_prev;
+
+static const struct last *last_of(uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < n_prev; i++)
+		if (prev[i].id == id)
+			return &prev[i];
+	return NULL;
+}
+
+/* "some avg10=1.23" of /proc/pressure/memory, or "-" without PSI. */
+static void pressure(char *buf, size_t len)
+{
+	char line[256], *p;
+	FILE *f = fopen("/proc/pressure/memory", "r");
+
+	snprintf(buf, len, "-");
+	if (!f)
+		return;
+	if (fgets(line, sizeof(line), f) && (p = strstr(line, "avg10=")))
+		snprintf(buf, len, "%.*s%%", (int)strcspn(p + 6, " "), p + 6);
+	fclose(f);
+}
+
+static int busiest_first(const void *a, const void *b)
+{
+	const struct uz_stats_client *x = a, *y = b;
+
+	return x->evicted_bytes < y->evicted_bytes ? 1 :
+	       x->evicted_bytes > y->evicted_bytes ? -1 :
+	       x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+/* Per second since the last screen; "-" on a client's first screen and
+ * when a count went down (a restarted agent). */
+static void rate(char *buf, size_t len, const struct last *l, uint64_t now,
+		 uint64_t then, double secs, int bytes)
+{
+	double v;
+
+	if (!l || now < then || secs <= 0) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	v = (double)(now - then) / secs;
+	if (bytes)
+		size_format((uint64_t)v, buf, len);
+	else
+		snprintf(buf, len, v < 10 ? "%.1f" : "%.0f", v);
+}
+
+static void screen(struct stats_reply *r, double secs)
+{
+	char psi[32], at[16], c[4][32];
+	time_t now = time(NULL);
+	struct last *next;
+	size_t i;
+
+	pressure(psi, sizeof(psi));
+	strftime(at, sizeof(at), "%H:%M:%S", localtime(&now));
+	size_format(r->end.evicted_bytes, c[0], sizeof(c[0]));
+	size_format(r->end.stored_bytes, c[1], sizeof(c[1]));
+	printf("uzswap top - %s  %u clients, %s evicted in %s, memory pressure "
+	       "%s (some avg10)\n\n", at, r->end.clients, c[0], c[1], psi);
+	printf("%8s %-15s %9s %9s %9s %9s %9s %9s %-8s\n", "PID", "COMMAND",
+	       "RESIDENT", "EVICTED", "STORED", "TAKEN/s", "REFAULT/s",
+	       "FAULT/s", "AUTO");
+	qsort(r->rows, r->n, sizeof(*r->rows), busiest_first);
+	next = calloc(r->n ? r->n : 1, sizeof(*next));
+	if (!next)
+		ctl_die("out of memory");
+	for (i = 0; i < r->n; i++) {
+		const struct uz_stats_client *s = &r->rows[i];
+		const struct last *l = last_of(s->client_id);
+		char res[16], ev[16], st[16];
+
+		size_format(s->resident_bytes, res, sizeof(res));
+		size_format(s->evicted_bytes, ev, sizeof(ev));
+		size_format(s->stored_bytes, st, sizeof(st));
+		rate(c[0], sizeof(c[0]), l, s->evicted_bytes_total,
+		     l ? l->taken : 0, secs, 1);
+		rate(c[1], sizeof(c[1]), l, s->refaults, l ? l->refaults : 0,
+		     secs, 0);
+		rate(c[2], sizeof(c[2]), l, s->faults, l ? l->faults : 0, secs, 0);
+		printf("%8u %-15s %9s %9s %9s %9s %9s %9s %-8s\n", s->pid, s->comm,
+		       res, ev, st, c[0], c[1], c[2],
+		       uz_auto_state_name(s->auto_state));
+		next[i] = (struct last){ s->client_id, s->evicted_bytes_total,
+					 s->refaults, s->faults };
+	}
+	free(prev);
+	prev = next;
+	n_prev = r->n;
+}
+
+static void help(void)
+{
+	printf("Usage: uzswapctl top [-d SECONDS] [-n COUNT]\n\n"
+	       "The clients of uzswapd live, the most evicted first, with what\n"
+	       "was taken, refaulted and faulted per second since the last\n"
+	       "screen, and what automatic eviction does with each (AUTO).\n\n"
+	       "  -d, --delay SECONDS  between screens (default 2)\n"
+	       "  -n, --iterations N   stop after N screens (default: until "
+	       "interrupted)\n");
+}
+
+int cmd_top(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "delay", required_argument, NULL, 'd' },
+		{ "iterations", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct stats_reply r = { 0 };
+	int ch, fd, tty = isatty(STDOUT_FILENO);
+	uint64_t seq = 1;
+	double t_prev = 0, t;
+	struct timespec ts;
+	char *end;
+	long k;
+
+	while ((ch = getopt_long(argc, argv, ":d:n:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': opt.delay = ctl_parse_seconds("delay", optarg); break;
+		case 'n':
+			opt.iterations = strtol(optarg, &end, 10);
+			if (*end || opt.iterations <= 0)
+				ctl_usage_error("top: -n takes a count above 0, "
+						"not '%s'", optarg);
+			break;
+		case 'h': help(); return 0;
+		default: ctl_bad_option("top", ch, argv);
+		}
+	}
+	if (optind < argc)
+		ctl_usage_error("top: unexpected argument '%s'", argv[optind]);
+	fd = ctl_connect();
+	for (k = 0; !opt.iterations || k < opt.iterations; k++) {
+		if (k)
+			stats_sleep(opt.delay);
+		stats_fetch(fd, seq++, &r);
+		/* rates over the time between the two answers, not the delay */
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		t = ts.tv_sec + ts.tv_nsec / 1e9;
+		if (tty)
+			fputs("\033[H\033[2J", stdout); /* home, clear */
+		else if (k)
+			putchar('\n');
+		screen(&r, k ? t - t_prev : 0);
+		t_prev = t;
+		fflush(stdout);
+	}
+	free(r.rows);
+	free(prev);
+	close(fd);
+	return 0;
+}
