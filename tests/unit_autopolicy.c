@@ -14,7 +14,7 @@ static const struct auto_params params = { 5, 10, 25 };
 
 static struct auto_input calm(void)
 {
-	struct auto_input in = { 1024 * MB, 0, 8, 0, 150 };
+	struct auto_input in = { 1024 * MB, 0, 8, 0, 150, 0, UINT64_MAX, 1 };
 
 	return in;
 }
@@ -88,12 +88,47 @@ static void full(void)
 	t_assert(d.state == UZ_AUTO_FULL && d.backoff && !d.bytes, "arena full");
 }
 
+/* Near its cgroup's limit: taken down to the target, ahead of the
+ * kernel, whatever the pressure and refaults; shared among the cgroup's
+ * clients; a step at least; not below the threshold. */
+static void limit(void)
+{
+	struct auto_input in = calm();
+	struct auto_decision d;
+
+	in.cg_limit = 1000 * MB;
+	in.cg_usage = 849 * MB;
+	d = auto_decide(&params, &in);
+	t_assert(d.state == UZ_AUTO_TAKING, "84.9%% of the limit: an ordinary step");
+	in.cg_usage = 950 * MB;
+	in.pressure_centi = 5000;
+	in.refaults = 100;
+	d = auto_decide(&params, &in);
+	/* down to 70%: 250 MB over, and more than a 52 MB step */
+	t_assert(d.state == UZ_AUTO_LIMIT && !d.backoff && d.bytes == 250 * MB,
+		 "95%% of the limit: state %d, %llu bytes", d.state,
+		 (unsigned long long)d.bytes);
+	in.cg_clients = 3;
+	d = auto_decide(&params, &in);
+	t_assert(d.bytes == 84 * MB, "shared by 3: 83.3 MB in whole blocks, not %llu",
+		 (unsigned long long)d.bytes);
+	in.cg_clients = 6;
+	d = auto_decide(&params, &in);
+	t_assert(d.bytes == 52 * MB, "shared by 6: a step (52 MB), not %llu",
+		 (unsigned long long)d.bytes);
+	in.last_err = -ENOSPC;
+	d = auto_decide(&params, &in);
+	t_assert(d.state == UZ_AUTO_FULL, "a full arena still stops it");
+}
+
 int main(void)
 {
 	steps();
 	pressure();
 	refaults();
 	full();
-	printf("autopolicy: steps, pressure, refaults and a full arena as expected\n");
+	limit();
+	printf("autopolicy: steps, pressure, refaults, a full arena and a cgroup "
+	       "limit as expected\n");
 	return 0;
 }

@@ -131,6 +131,8 @@ enum uz_auto_state {
 	UZ_AUTO_NOTHING,	/* nothing left to take: all cold or guarded */
 	UZ_AUTO_FULL,		/* the arena is full */
 	UZ_AUTO_FAILED,		/* the last step failed (the log says why) */
+	UZ_AUTO_LIMIT,		/* its cgroup nears its memory limit: taking
+				 * ahead of the kernel, whatever else says */
 	UZ_AUTO_STATE_MAX
 };
 

@@ -20,6 +20,7 @@
 #include "client.h"
 #include "daemon.h"
 #include "log.h"
+#include "memcg.h"
 #include "msg.h"
 
 #define PSI_MEMORY "/proc/pressure/memory"
@@ -66,6 +67,12 @@ static void say_state(struct client *cl, struct auto_client *a,
 			 "took came back (auto-refaults %u%%)", pid, comm,
 			 uzd.cfg.autoev.refault_pct);
 		break;
+	case UZ_AUTO_LIMIT:
+		/* it comes and goes with every step near the limit */
+		log_limited(UZ_LOG_INFO, 3, 60, "client %d (%s): its memory "
+			    "cgroup nears its limit: taking ahead of the kernel",
+			    pid, comm);
+		break;
 	case UZ_AUTO_FULL:
 		log_warn("client %d (%s): automatic eviction backs off: the "
 			 "arena is full", pid, comm);
@@ -74,6 +81,41 @@ static void say_state(struct client *cl, struct auto_client *a,
 		log_debug("client %d (%s): automatic eviction: %s", pid, comm,
 			  uz_auto_state_name(state));
 	}
+}
+
+/* How often a client in a cgroup with a memory limit is looked at, in a
+ * pause too, and how soon its next step comes near that limit. */
+static uint64_t limit_period(void)
+{
+	unsigned q = uzd.cfg.autoev.interval_ms / 4;
+
+	return q > 50 ? q : 50;
+}
+
+/* Is @cl, paused or between steps, in a cgroup near its memory limit?
+ * Then its step is due now: a pause must not let the OOM killer in. */
+static int limit_near(struct client *cl, struct auto_client *a, uint64_t now)
+{
+	struct memcg_use cg;
+
+	if (a->cg_limit == UINT64_MAX || a->limit_check_ms > now)
+		return 0;
+	a->limit_check_ms = now + limit_period();
+	return !memcg_of(client_pid(cl), &cg) && cg.limit != UINT64_MAX &&
+	       cg.usage / AUTO_LIMIT_HIGH >= cg.limit / 100;
+}
+
+/* How many clients were in memory cgroup @id at their last look. */
+static uint32_t clients_in(uint64_t id)
+{
+	struct client *cl;
+	uint32_t n = 0, next = 0;
+
+	while ((cl = client_from_id(next))) {
+		n += client_auto(cl)->cg_id == id;
+		next = client_id(cl) + 1;
+	}
+	return n;
 }
 
 /* One client's step, due now. */
@@ -85,7 +127,8 @@ static void step(struct client *cl, struct auto_client *a, uint64_t now,
 	uint64_t managed, refaults;
 	struct auto_input in;
 	struct auto_decision d;
-	int err;
+	struct memcg_use cg;
+	int err, have_cg;
 
 	a->next_ms = now + c->interval_ms;
 	/* what the last step took and the program touched again at once:
@@ -93,6 +136,9 @@ static void step(struct client *cl, struct auto_client *a, uint64_t now,
 	 * of old cold memory read now and then */
 	if (client_auto_counters(cl, 2 * c->interval_ms, &managed, &refaults))
 		return; /* its arena's header is not valid: nothing to judge */
+	have_cg = !memcg_of(client_pid(cl), &cg);
+	a->cg_id = have_cg ? cg.id : 0;
+	a->cg_limit = have_cg ? cg.limit : UINT64_MAX;
 	if (!a->seen) {
 		/* a new client: its first step one interval after it came */
 		a->seen = 1;
@@ -111,8 +157,14 @@ static void step(struct client *cl, struct auto_client *a, uint64_t now,
 	in.last_blocks = a->last_blocks;
 	in.last_err = a->last_err;
 	in.pressure_centi = pressure;
+	in.cg_limit = have_cg ? cg.limit : UINT64_MAX;
+	in.cg_usage = have_cg ? cg.usage : 0;
+	in.cg_clients = have_cg ? clients_in(cg.id) : 1;
 	a->refaults_seen = refaults;
 	d = auto_decide(&p, &in);
+	/* near its limit, the next look comes sooner */
+	if (d.state == UZ_AUTO_LIMIT)
+		a->next_ms = now + (c->interval_ms / 4 > 50 ? c->interval_ms / 4 : 50);
 	if (d.backoff) {
 		a->next_ms = now + (uint64_t)c->interval_ms * AUTO_BACKOFF_INTERVALS;
 		/* after the pause the step is judged on what it takes then */
@@ -126,13 +178,16 @@ static void step(struct client *cl, struct auto_client *a, uint64_t now,
 		say_state(cl, a, d.state, pressure);
 		return;
 	}
-	err = client_evict_auto(cl, d.bytes, c->guard_s * 1000u);
+	/* near the limit, memory touched lately goes too: compressed is
+	 * better than the OOM killer (kernel swap would take it as well) */
+	err = client_evict_auto(cl, d.bytes,
+				d.state == UZ_AUTO_LIMIT ? 0 : c->guard_s * 1000u);
 	if (err == -EBUSY)
 		return; /* an uzswapctl eviction runs: the next interval */
 	if (err)
 		return; /* the client is gone (and @cl with it) */
-	if (a->state != UZ_AUTO_NOTHING)
-		say_state(cl, a, UZ_AUTO_TAKING, pressure);
+	if (d.state == UZ_AUTO_LIMIT || a->state != UZ_AUTO_NOTHING)
+		say_state(cl, a, d.state, pressure);
 }
 
 uint64_t auto_tick(uint64_t now)
@@ -150,6 +205,8 @@ uint64_t auto_tick(uint64_t now)
 		struct auto_client *a = client_auto(cl);
 
 		id = client_id(cl) + 1;
+		if (a->next_ms > now && !client_evicting(cl) && limit_near(cl, a, now))
+			a->next_ms = now;
 		if (a->next_ms <= now && !client_evicting(cl)) {
 			if (!pressure_read) {
 				pressure = pressure_centi();
@@ -164,6 +221,8 @@ uint64_t auto_tick(uint64_t now)
 		}
 		if (a->next_ms < next)
 			next = a->next_ms;
+		if (a->cg_limit != UINT64_MAX && a->limit_check_ms < next)
+			next = a->limit_check_ms > now ? a->limit_check_ms : now + 1;
 	}
 	return next;
 }
@@ -184,6 +243,9 @@ void auto_done(struct client *cl, const struct uz_evict_done *d)
 		log_warn("client %d: an automatic eviction failed: %s",
 			 (int)client_pid(cl), strerror(-d->err));
 		a->state = UZ_AUTO_FAILED;
+	} else if (a->state == UZ_AUTO_LIMIT) {
+		/* near its cgroup's limit it stays "limit", and is looked
+		 * at again soon even when there was nothing to take */
 	} else if (!d->blocks && !d->err) {
 		/* nothing left: a walk of its maps each interval would
 		 * find nothing again; look again after a pause */

@@ -5,6 +5,26 @@
 #include "autopolicy.h"
 #include "frame.h"
 
+static uint64_t round_blocks(uint64_t bytes)
+{
+	bytes = (bytes + UZ_BLOCK_SIZE - 1) & ~(uint64_t)(UZ_BLOCK_SIZE - 1);
+	return bytes < UZ_BLOCK_SIZE ? UZ_BLOCK_SIZE : bytes;
+}
+
+/* An ordinary step: auto-step % of what the client manages, whole
+ * blocks, at least one; nothing when it manages nothing. */
+static struct auto_decision step_of(const struct auto_params *p,
+				    const struct auto_input *in)
+{
+	struct auto_decision d = { 0, UZ_AUTO_NOTHING, 0 };
+
+	if (!in->managed)
+		return d;
+	d.bytes = round_blocks(in->managed / 100 * p->step_pct);
+	d.state = UZ_AUTO_TAKING;
+	return d;
+}
+
 struct auto_decision auto_decide(const struct auto_params *p,
 				 const struct auto_input *in)
 {
@@ -18,6 +38,18 @@ struct auto_decision auto_decide(const struct auto_params *p,
 		d.backoff = 1;
 		return d;
 	}
+	if (in->cg_limit != UINT64_MAX &&
+	    in->cg_usage / AUTO_LIMIT_HIGH >= in->cg_limit / 100) {
+		/* its share of the way down to the target, at least a step */
+		uint64_t over = in->cg_usage - in->cg_limit / 100 * AUTO_LIMIT_TARGET;
+
+		d = step_of(p, in);
+		over /= in->cg_clients ? in->cg_clients : 1;
+		if (over > d.bytes)
+			d.bytes = round_blocks(over);
+		d.state = UZ_AUTO_LIMIT;
+		return d;
+	}
 	if (in->pressure_centi != AUTO_PRESSURE_UNKNOWN &&
 	    in->pressure_centi >= p->pressure_pct * 100u) {
 		d.state = UZ_AUTO_PRESSURE;
@@ -29,14 +61,5 @@ struct auto_decision auto_decide(const struct auto_params *p,
 		d.backoff = 1;
 		return d;
 	}
-	if (!in->managed) {
-		d.state = UZ_AUTO_NOTHING;
-		return d;
-	}
-	/* at least one block, whole blocks, never more than there is */
-	d.bytes = in->managed / 100 * p->step_pct;
-	d.bytes = (d.bytes + UZ_BLOCK_SIZE - 1) & ~(uint64_t)(UZ_BLOCK_SIZE - 1);
-	if (d.bytes < UZ_BLOCK_SIZE)
-		d.bytes = UZ_BLOCK_SIZE;
-	return d;
+	return step_of(p, in);
 }

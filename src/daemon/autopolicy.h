@@ -17,6 +17,12 @@
 
 #define AUTO_BACKOFF_INTERVALS 10 /* a back-off lasts that many intervals */
 #define AUTO_PRESSURE_UNKNOWN UINT32_MAX
+/* A cgroup at AUTO_LIMIT_HIGH % of its memory limit is taken down to
+ * AUTO_LIMIT_TARGET %, ahead of the kernel (whose reclaim, with no swap
+ * for anonymous memory, ends in the OOM killer), whatever the pressure
+ * and the refaults say. */
+#define AUTO_LIMIT_HIGH 85
+#define AUTO_LIMIT_TARGET 70
 
 struct auto_params {
 	unsigned step_pct;     /* of the client's managed memory per step */
@@ -30,6 +36,9 @@ struct auto_input {
 	uint32_t last_blocks;	 /* blocks the last step took */
 	int32_t last_err;	 /* the last step's error (-errno), or 0 */
 	uint32_t pressure_centi; /* PSI some avg10 x 100, or _UNKNOWN */
+	uint64_t cg_usage;	 /* its memory cgroup's usage, */
+	uint64_t cg_limit;	 /* and limit (UINT64_MAX: none), */
+	uint32_t cg_clients;	 /* shared among that many clients */
 };
 
 struct auto_decision {

@@ -112,24 +112,15 @@ static void wait_state(const char *want, char *state, size_t len)
 
 int main(int argc, char **argv)
 {
-	char conf[] = "/tmp/uzswap-auto.XXXXXX", state[32] = "";
+	char state[32] = "";
 	struct reader hot = { 0 }, churn = { 0 };
 	pthread_t th, tc;
 	uint8_t *cold_m, *hot_m, *churn_m;
 	double t0, share = 1;
 	uint64_t refaults, evicted;
 	long bad;
-	int fd;
 
-	if (!getenv("IT_CONFIG")) {
-		fd = mkstemp(conf);
-		it_assert(fd >= 0 && write(fd, config, strlen(config)) ==
-				(ssize_t)strlen(config), "cannot write %s", conf);
-		close(fd);
-		setenv("IT_CONFIG", conf, 1);
-	}
-	it_setup(argc, argv);
-	unlink(getenv("IT_CONFIG"));
+	it_setup_config(argc, argv, config);
 	alarm(120);
 
 	cold_m = it_alloc(COLD, 1);

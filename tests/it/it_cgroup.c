@@ -13,15 +13,6 @@
 
 static char cg[256];
 
-static void write_file(const char *path, const char *v)
-{
-	FILE *f = fopen(path, "w");
-
-	it_assert(f, "open %s: %s", path, strerror(errno));
-	fputs(v, f);
-	it_assert(!fclose(f), "write %s: %s", path, strerror(errno));
-}
-
 static long read_long(const char *path)
 {
 	FILE *f = fopen(path, "r");
@@ -38,7 +29,7 @@ static void cg_remove(void)
 	char pid[32];
 
 	snprintf(pid, sizeof(pid), "%d", getpid());
-	write_file(V1 "/cgroup.procs", pid);
+	it_write_file(V1 "/cgroup.procs", pid);
 	rmdir(cg);
 }
 
@@ -60,7 +51,7 @@ int main(int argc, char **argv)
 	atexit(cg_remove);
 	snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
 	snprintf(pid, sizeof(pid), "%d", getpid());
-	write_file(path, pid);
+	it_write_file(path, pid);
 
 	/* memory touched from now on is charged to the new cgroup */
 	m = it_alloc(LEN, 1);

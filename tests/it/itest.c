@@ -112,6 +112,23 @@ static pid_t start_daemon(const char *sock, const char *log)
 	exit(99);
 }
 
+static const char *config_text;
+
+void it_setup_config(int argc, char **argv, const char *text)
+{
+	config_text = text;
+	it_setup(argc, argv);
+}
+
+void it_write_file(const char *path, const char *v)
+{
+	FILE *f = fopen(path, "w");
+
+	it_assert(f, "open %s: %s", path, strerror(errno));
+	fputs(v, f);
+	it_assert(!fclose(f), "write %s: %s", path, strerror(errno));
+}
+
 void it_setup(int argc, char **argv)
 {
 	char dir[] = "/tmp/uzswap-it.XXXXXX", sock[256], log[256], lib[4096];
@@ -137,6 +154,13 @@ void it_setup(int argc, char **argv)
 	snprintf(lib, sizeof(lib), "%s/uzswapctl", builddir());
 	copy_tool(lib, dir, "uzswapctl");
 	setenv("IT_TOOLS_DIR", dir, 1);
+	if (config_text) {
+		char conf[300];
+
+		snprintf(conf, sizeof(conf), "%s/uzswapd.conf", dir);
+		it_write_file(conf, config_text);
+		setenv("IT_CONFIG", conf, 1);
+	}
 	snprintf(lib, sizeof(lib), "%s/libuzswap.so", dir);
 	d = start_daemon(sock, log);
 	setenv("UZSWAP_SOCKET", sock, 1);
@@ -208,6 +232,10 @@ void it_setup(int argc, char **argv)
 	}
 	unlink(log);
 	unlink(sock);
+	if (config_text) {
+		snprintf(lib, sizeof(lib), "%s/uzswapd.conf", dir);
+		unlink(lib);
+	}
 	snprintf(lib, sizeof(lib), "%s/libuzswap.so", dir);
 	unlink(lib);
 	snprintf(lib, sizeof(lib), "%s/uzswapctl", dir);

@@ -20,6 +20,11 @@
  * that second run it returns, with the agent connected.
  */
 void it_setup(int argc, char **argv);
+/* The same, the daemon started with the configuration @text (its
+ * restarts too). */
+void it_setup_config(int argc, char **argv, const char *text);
+/* Write @v to file @path (a cgroup's, a sysctl's), or fail the test. */
+void it_write_file(const char *path, const char *v);
 
 /* Kill uzswapd (SIGKILL) / start a new one on the same socket (a child
  * of this process; its pid is returned). */

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/* A process's memory cgroup: how much it uses against its limit. */
+#ifndef UZD_MEMCG_H
+#define UZD_MEMCG_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#define MEMCG_NO_LIMIT UINT64_MAX
+
+struct memcg_use {
+	uint64_t usage; /* bytes charged now */
+	uint64_t limit; /* the lowest of its limits, or MEMCG_NO_LIMIT */
+	uint64_t id;	/* tells cgroups apart (a hash of the path) */
+};
+
+/*
+ * The memory cgroup of process @pid, from /proc/PID/cgroup: cgroup v1's
+ * memory controller (memory.usage_in_bytes, memory.limit_in_bytes) when
+ * it has one, else cgroup v2 (memory.current, the lower of memory.max
+ * and memory.high).  Plain files: the same reads libcgroup would make.
+ * 0, or -errno (no such process, no memory controller).
+ */
+int memcg_of(pid_t pid, struct memcg_use *out);
+
+#endif

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A job in a memory cgroup whose limit is half what it fills, with no
+ * kernel swap to fall back on: with automatic eviction (auto=on) the
+ * daemon sees the cgroup near its limit and takes memory ahead of the
+ * kernel, so the job finishes, every byte right, without the OOM
+ * killer.  (Without uzswap the kernel can only reclaim page cache, and
+ * the job is killed.)  Root and the cgroup v1 memory controller.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "itest.h"
+
+#define V1 "/sys/fs/cgroup/memory"
+#define LIMIT (128 * IT_MB)
+#define FILL (192 * IT_MB)
+#define CHUNK (8 * IT_MB)
+
+static const char config[] =
+	"[daemon]\n"
+	"auto=on\n"
+	/* ordinary steps far too small to keep up (1 % a second): only
+	 * the look at the cgroup's limit can */
+	"auto-interval=1000\n"
+	"auto-step=1\n"
+	"auto-pressure=100\n"
+	"auto-refaults=100\n";
+static char cg[256];
+
+/* Removed whatever happened to the job (it is gone by then). */
+static void cg_remove(void)
+{
+	if (cg[0] && rmdir(cg) && errno != ENOENT)
+		fprintf(stderr, "it_memlimit: could not remove %s: %s\n", cg,
+			strerror(errno));
+}
+
+/* Word @w of the job's memory: text-like (repeated words with a
+ * counter), about 3x smaller compressed, as most programs' data is;
+ * it_fill's mix has incompressible pages, whose stored copies alone
+ * would not fit in the limit. */
+static uint64_t word_of(size_t w)
+{
+	static const char words[][8] = { "memory  ", "limit   ", "cgroup  ",
+					  "the     ", "job     ", "kernel  " };
+	uint64_t v;
+
+	memcpy(&v, words[(w / 5) % 6], 8);
+	return w % 16 ? v : (uint64_t)w;
+}
+
+static unsigned long long max_usage(void)
+{
+	char path[300];
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%.*s/memory.max_usage_in_bytes",
+		 (int)(strrchr(cg, '/') - cg), cg);
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%llu", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
+
+/* The job, in the cgroup: fill FILL a chunk at a time, then check it. */
+static void job(void)
+{
+	char pid[32];
+	uint64_t *m;
+
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	snprintf(cg + strlen(cg), sizeof(cg) - strlen(cg), "/cgroup.procs");
+	it_write_file(cg, pid);
+	m = it_alloc(FILL, 1);
+	for (size_t w = 0; w < FILL / 8; w++) {
+		m[w] = word_of(w);
+		if (w % (CHUNK / 8) == CHUNK / 8 - 1)
+			usleep(400000); /* a chunk every 400 ms: 20 MB/s */
+	}
+	/* read back a chunk at a time, each let go of once checked: the
+	 * agent restores without looking at the limit, so a read of more
+	 * than the limit at once would be killed (DESIGN.md §16) */
+	for (size_t w = 0; w < FILL / 8; w++) {
+		it_assert(m[w] == word_of(w), "wrong byte in word %zu (%zu MB in)",
+			  w, w * 8 >> 20);
+		if (w % (CHUNK / 8) == CHUNK / 8 - 1)
+			munmap(m + w + 1 - CHUNK / 8, CHUNK);
+	}
+	printf("the job filled %lu MB in a %lu MB cgroup (at most %llu MB "
+	       "charged), read it back a chunk at a time: every byte right\n",
+	       FILL >> 20, LIMIT >> 20, (unsigned long long)(max_usage() >> 20));
+	fflush(stdout);
+	_exit(0);
+}
+
+int main(int argc, char **argv)
+{
+	char v[32];
+	int st;
+	pid_t c;
+
+	if (!getenv("IT_UNDER_AGENT")) {
+		if (geteuid() != 0 || access(V1 "/cgroup.procs", W_OK)) {
+			printf("SKIP: needs root and the cgroup v1 memory "
+			       "controller at %s\n", V1);
+			return 77;
+		}
+	}
+	it_setup_config(argc, argv, config);
+	alarm(180);
+	/* the name it_setup removes, whatever happens to us */
+	snprintf(cg, sizeof(cg), V1 "/uzswap-it-%d", getpid());
+	it_assert(!mkdir(cg, 0755), "mkdir %s: %s", cg, strerror(errno));
+	atexit(cg_remove);
+	{
+		char path[300];
+
+		snprintf(path, sizeof(path), "%s/memory.limit_in_bytes", cg);
+		snprintf(v, sizeof(v), "%lu", LIMIT);
+		it_write_file(path, v);
+	}
+	c = fork();
+	it_assert(c >= 0, "fork failed");
+	if (!c)
+		job();
+	it_assert(waitpid(c, &st, 0) == c, "waitpid failed");
+	it_assert(!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL), "the job was "
+		  "killed (the OOM killer, in a %lu MB cgroup)", LIMIT >> 20);
+	it_assert(WIFEXITED(st) && !WEXITSTATUS(st), "the job failed (status %#x)",
+		  st);
+	return 0;
+}
