@@ -76,7 +76,11 @@ static int stage_check_empty(void)
 
 int evict_stage_reset(void)
 {
-	/* a child inherits staging unregistered: register it again */
+	/* the parent's staging is a hole in a child (MADV_DONTFORK), where
+	 * a pthread_atfork child handler of the program's, run before
+	 * ours, may have mapped memory: a new block, elsewhere */
+	map_forget(uz_agent.evict_stage, UZ_BLOCK_SIZE);
+	uz_agent.evict_stage = NULL;
 	return stage_map();
 }
 

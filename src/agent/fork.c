@@ -440,8 +440,12 @@ void fork_pollfds_done(const struct pollfd *p, int n)
  */
 static pthread_mutex_t fork_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread int holding_fork_lock;
-/* the mask from before the prepare hook, given back by the other two */
+/* the mask and cancellation state from before the prepare hook, given
+ * back by the other two: fork() is no cancellation point, but close()
+ * and poll() in our hooks are, and a pending cancellation ended the
+ * thread there holding the fork lock */
 static __thread sigset_t fork_hook_mask;
+static __thread int fork_hook_cancel;
 
 int fork_in_hooks(void)
 {
@@ -489,6 +493,7 @@ void fork_prepare_hook(void)
 	if (!agent_here())
 		return;
 	signals_block(&fork_hook_mask);
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &fork_hook_cancel);
 	pthread_mutex_lock(&fork_lock);
 	holding_fork_lock = 1;
 	/* no eviction may slip in between this and the fork itself */
@@ -539,6 +544,7 @@ void fork_parent_hook(void)
 	__atomic_store_n(&uz_agent.fork_pending, 0, __ATOMIC_SEQ_CST);
 	holding_fork_lock = 0;
 	fork_release(&fork_hook_mask);
+	pthread_setcancelstate(fork_hook_cancel, NULL);
 }
 
 /* Wait for the parent's word: our uffd and the arena (returned, and in
@@ -640,4 +646,5 @@ void fork_child_hook(void)
 	pending.slot = -1;
 	/* the child's handlers run from here, its agent (if any) up */
 	pthread_sigmask(SIG_SETMASK, &fork_hook_mask, NULL);
+	pthread_setcancelstate(fork_hook_cancel, NULL);
 }

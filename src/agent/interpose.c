@@ -57,10 +57,18 @@ UZ_EXPORT int munmap(void *addr, size_t len)
  * range before failing.  The round trip only once an eviction has
  * ever started in this process.
  */
-static int hold_begin(void *addr, size_t len)
+static int hold_begin(void *addr, size_t len, sigset_t *mask)
 {
 	if (!agent_here() || !len || loop_is_agent_thread())
 		return 0;
+	/* a handler that siglongjmp()s out of the call would skip
+	 * hold_end, and no eviction would ever run again */
+	{
+		sigset_t all;
+
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, mask);
+	}
 	/* hold first, then look: an eviction that starts after the hold
 	 * stops before its first block, one that started before has set
 	 * evicted_once (evict_run) and may have a block in flight, which
@@ -71,10 +79,12 @@ static int hold_begin(void *addr, size_t len)
 	return 1;
 }
 
-static void hold_end(int held)
+static void hold_end(int held, const sigset_t *mask)
 {
-	if (held)
-		__atomic_sub_fetch(&uz_agent.evict_hold, 1, __ATOMIC_SEQ_CST);
+	if (!held)
+		return;
+	__atomic_sub_fetch(&uz_agent.evict_hold, 1, __ATOMIC_SEQ_CST);
+	pthread_sigmask(SIG_SETMASK, mask, NULL);
 }
 
 UZ_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
@@ -84,16 +94,17 @@ UZ_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...
 	va_list ap;
 	long r;
 	int held, saved;
+	sigset_t mask;
 
 	if (flags & MREMAP_FIXED) {
 		va_start(ap, flags);
 		new_addr = va_arg(ap, void *);
 		va_end(ap);
 	}
-	held = hold_begin(old, old_len);
+	held = hold_begin(old, old_len, &mask);
 	r = syscall(SYS_mremap, old, old_len, new_len, flags, new_addr);
 	saved = errno;
-	hold_end(held);
+	hold_end(held, &mask);
 	errno = saved;
 	p = r == -1 ? MAP_FAILED : (void *)r;
 	if (p != MAP_FAILED && p != old) {
@@ -151,8 +162,8 @@ static void take_advice(void *addr, size_t len, int advice)
  */
 UZ_EXPORT int madvise(void *addr, size_t len, int advice)
 {
-	int held, r, saved;
-	sigset_t old;
+	int held, r, saved, forking = fork_in_hooks();
+	sigset_t old, mask;
 
 	if (advice != MADV_WIPEONFORK || !agent_here()) {
 		r = (int)syscall(SYS_madvise, addr, len, advice);
@@ -163,15 +174,19 @@ UZ_EXPORT int madvise(void *addr, size_t len, int advice)
 		errno = saved;
 		return r;
 	}
-	/* no fork may copy the range between the flag and the restore */
-	fork_hold(&old);
-	held = hold_begin(addr, len);
+	/* no fork may copy the range between the flag and the restore; in
+	 * a fork handler of the program's, inside our fork hooks, this
+	 * thread holds the fork lock already (and no other fork can come) */
+	if (!forking)
+		fork_hold(&old);
+	held = hold_begin(addr, len, &mask);
 	r = (int)syscall(SYS_madvise, addr, len, advice);
 	saved = errno;
 	if (!r && !loop_is_agent_thread())
 		regions_hint((uintptr_t)addr, len, UZSWAP_HINT_HOT);
-	hold_end(held);
-	fork_release(&old);
+	hold_end(held, &mask);
+	if (!forking)
+		fork_release(&old);
 	errno = saved;
 	return r;
 }

@@ -61,12 +61,16 @@ static __thread int in_request;
 
 int loop_request(int op, uint64_t start, uint64_t len)
 {
-	int ret;
+	int ret, cancel;
 
 	if (!agent_here())
 		return -ENOTCONN;
 	if (loop_is_agent_thread() || in_request)
 		return -EDEADLK;
+	/* pthread_cond_wait is a cancellation point: a deferred
+	 * pthread_cancel() would end the thread here holding both locks
+	 * (and the fork lock, or an eviction hold, of its caller) */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
 	in_request = 1;
 	pthread_mutex_lock(&req.serial);
 	pthread_mutex_lock(&req.lock);
@@ -83,6 +87,7 @@ int loop_request(int op, uint64_t start, uint64_t len)
 	pthread_mutex_unlock(&req.lock);
 	pthread_mutex_unlock(&req.serial);
 	in_request = 0;
+	pthread_setcancelstate(cancel, NULL);
 	return ret;
 }
 

@@ -33,17 +33,25 @@ static unsigned filler_wakes; /* futex word (see worker.c) */
 static int filler_running, filler_quit;
 static pthread_t filler;
 
+static int map_block(int i)
+{
+	blocks[i] = map_aligned(UZ_BLOCK_SIZE, UZ_BLOCK_SIZE, 1);
+	if (!blocks[i])
+		return -ENOMEM;
+	/* shared with a child copy-on-write, its huge pages could no
+	 * longer be moved; a child maps its own (stage_reset) */
+	madvise(blocks[i], UZ_BLOCK_SIZE, MADV_DONTFORK);
+	return 0;
+}
+
 int stage_init(void)
 {
-	int i;
+	int i, err;
 
 	for (i = 0; i < UZ_STAGES; i++) {
-		blocks[i] = map_aligned(UZ_BLOCK_SIZE, UZ_BLOCK_SIZE, 1);
-		if (!blocks[i])
-			return -ENOMEM;
-		/* shared with a child copy-on-write, its huge pages could no
-		 * longer be moved; a child maps its own (clear) */
-		madvise(blocks[i], UZ_BLOCK_SIZE, MADV_DONTFORK);
+		err = map_block(i);
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -245,8 +253,13 @@ void stage_reset(void)
 {
 	int i;
 
+	/* the parent's blocks are holes here (MADV_DONTFORK), where a
+	 * pthread_atfork child handler of the program's, run before ours,
+	 * may have mapped memory of its own: never mapped over, new ones
+	 * mapped wherever the kernel puts them */
 	for (i = 0; i < UZ_STAGES; i++) {
-		state[i] = clear(i);
+		map_forget(blocks[i], UZ_BLOCK_SIZE);
+		state[i] = map_block(i) ? ST_BROKEN : ST_EMPTY;
 	}
 	wanted = 0;
 	filler_running = 0;
