@@ -673,6 +673,14 @@ static int run_agent(const char *mode)
 			continue;
 		if (!strcmp(mode, "die-early"))
 			_exit(0);
+		if (!strcmp(mode, "fail")) {
+			/* as an agent that cannot read its pagemap */
+			memset(&d, 0, sizeof(d));
+			d.err = -EACCES;
+			t_check(!msg_send(s, UZ_MSG_EVICT_DONE, m.hdr.seq, &d,
+					  sizeof(d), -1));
+			continue;
+		}
 		target = m.u.evict.flags & UZ_EVICT_ALL ? 1ull << 30 :
 							  m.u.evict.bytes;
 		p.done_bytes = target / 2;
@@ -735,7 +743,7 @@ static int run_exec_hello(const char *prog)
 int main(int argc, char **argv)
 {
 	if (argc < 3)
-		t_error("usage: %s SOCKET malformed | agent evict|silent|die | "
+		t_error("usage: %s SOCKET malformed | agent evict|silent|die|fail | "
 			"flood N | exec-hello SETUID-PROG",
 			argv[0]);
 	sock_path = argv[1];

@@ -19,6 +19,9 @@ static void window(void)
 	t_assert(!recent_within(BLK(1), 61000, 60000), "60 s later");
 	t_assert(!recent_within(BLK(2), 1000, 60000), "a neighbour");
 	t_assert(!recent_within(BLK(1), 1000, 0), "a window of 0");
+	t_assert(recent_within(BLK(1), 999, 60000), "noted after the caller's "
+		 "clock was read: recent");
+	t_assert(!recent_within(BLK(1), 999, 0), "no guard: never recent");
 	recent_note(BLK(1), 50000);
 	t_assert(recent_within(BLK(1), 100000, 60000), "noted again: its new time");
 }

@@ -421,8 +421,13 @@ void agent_restart_fresh(int in_child)
 	restore_free(in_child);
 	agent_codec_close(uz_agent.codec);
 	agent_codec_close(uz_agent.codec2);
+#ifndef __SANITIZE_THREAD__
+	/* (ThreadSanitizer still counts the parent's threads in a child: a
+	 * new thread at a dead one's address, its stack reused, is fatal
+	 * to it, "dup thread with used id") */
 	if (in_child)
 		thread_stacks_forget();
+#endif
 	if (uz_agent.arena) /* a forked child has none mapped */
 		munmap(uz_agent.arena, uz_agent.arena_map_len);
 	token = uz_agent.mm_token;

@@ -412,6 +412,7 @@ struct evict_walk {
 	uint64_t last_report;
 	int wrapped; /* UZ_EVICT_COLD: the walk's second part, below the hand */
 	uint32_t now_ms;
+	uint64_t start_hand; /* where this walk began (cold_hand moves on) */
 };
 
 /* UZ_EVICT_COLD: where the last automatic eviction stopped.  Successive
@@ -426,7 +427,7 @@ static int cold_skip(const struct evict_walk *w, uint64_t block)
 {
 	if (!(w->req->flags & UZ_EVICT_COLD))
 		return 0;
-	if (w->wrapped ? block >= cold_hand : block < cold_hand)
+	if (w->wrapped ? block >= w->start_hand : block < w->start_hand)
 		return 1;
 	return recent_within(block, w->now_ms, w->req->guard_ms);
 }
@@ -481,7 +482,8 @@ static int evict_one(uint64_t block, void *arg)
 void evict_run(const struct uz_evict *req, struct uz_evict_done *done,
 	       void (*progress)(uint64_t done_bytes, uint64_t target))
 {
-	struct evict_walk w = { req, done, progress, req->bytes, 0, 0, now_ms() };
+	struct evict_walk w = { req, done, progress, req->bytes, 0, 0, now_ms(),
+				cold_hand };
 	uint64_t t0 = now_ns(), busy0 = uz_agent.stats->evict_busy;
 	int64_t managed;
 

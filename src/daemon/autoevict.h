@@ -26,8 +26,11 @@ struct auto_client {
 };
 
 /* Take the steps that are due at @now; when the next one is (ms), or
- * UINT64_MAX with auto=off. */
+ * UINT64_MAX with auto=off.  Cheap until then. */
 uint64_t auto_tick(uint64_t now);
+/* Something changed (a client came, the configuration was reloaded):
+ * the next auto_tick looks at every client. */
+void auto_wake(void);
 /* The automatic eviction @cl was running is over, with @d (NULL: it
  * timed out). */
 void auto_done(struct client *cl, const struct uz_evict_done *d);

@@ -79,6 +79,16 @@ struct client *client_from_id(uint32_t id)
 	return NULL;
 }
 
+struct client *client_first(void)
+{
+	return TAILQ_FIRST(&clients);
+}
+
+struct client *client_next(struct client *cl)
+{
+	return TAILQ_NEXT(cl, entry);
+}
+
 uint32_t client_id(const struct client *cl)
 {
 	return cl->id;
@@ -259,6 +269,7 @@ int client_hello(struct conn *c, const struct uz_msg *m, int fd,
 		cl->comm[i] = h->comm[i] >= 0x20 && h->comm[i] < 0x7f ?
 				      h->comm[i] : '?';
 	TAILQ_INSERT_TAIL(&clients, cl, entry);
+	auto_wake(); /* its first look is worked out */
 	count++;
 	c->client = cl;
 	conn_set_role(c, CONN_AGENT);

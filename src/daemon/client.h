@@ -32,6 +32,9 @@ struct client *client_find(pid_t pid);
 /* The client with the lowest id >= @id, or NULL: a cursor over clients
  * that survives clients coming and going between calls. */
 struct client *client_from_id(uint32_t id);
+/* The clients in id order: the first, and the one after @cl. */
+struct client *client_first(void);
+struct client *client_next(struct client *cl);
 uint32_t client_id(const struct client *cl);
 pid_t client_pid(const struct client *cl);
 const char *client_comm(const struct client *cl);

@@ -27,7 +27,7 @@ static const char *const names[PAIRINGS] = {
 
 static char *range, *page;
 static enum pairing now;
-static volatile unsigned long handled;
+static unsigned long handled; /* __atomic: the ring thread reads it */
 static int stop;
 
 static void reap_fork(void)
@@ -50,7 +50,7 @@ static void on_usr1(int s)
 		reap_fork();
 	else
 		madvise(page, 4096, MADV_WIPEONFORK);
-	handled++;
+	__atomic_add_fetch(&handled, 1, __ATOMIC_RELAXED);
 	errno = e;
 }
 
@@ -63,10 +63,11 @@ static void *ring(void *main_thread)
 	unsigned long seen;
 
 	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
-		seen = handled;
+		seen = __atomic_load_n(&handled, __ATOMIC_RELAXED);
 		pthread_kill(*(pthread_t *)main_thread, SIGUSR1);
 		nanosleep(&gap, NULL);
-		while (handled == seen && !__atomic_load_n(&stop, __ATOMIC_RELAXED))
+		while (__atomic_load_n(&handled, __ATOMIC_RELAXED) == seen &&
+		       !__atomic_load_n(&stop, __ATOMIC_RELAXED))
 			nanosleep(&gap, NULL);
 	}
 	return NULL;
@@ -99,7 +100,7 @@ int main(int argc, char **argv)
 	signal(SIGUSR1, on_usr1);
 	for (now = 0; now < PAIRINGS; now++) {
 		alarm(30);
-		handled = 0;
+		__atomic_store_n(&handled, 0, __ATOMIC_RELAXED);
 		rounds = 0;
 		__atomic_store_n(&stop, 0, __ATOMIC_RELAXED);
 		pthread_create(&t, NULL, ring, &me);

@@ -1,0 +1,42 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# uzswapd's automatic loop against fake agents (tests/daemon_badclient):
+# one whose every eviction fails is said to have failed a few times, not
+# at every step, and shows AUTO "failed", while one that evicts is
+# stepped as ever beside it (a review found a warning per step, with
+# AUTO saying "taking").
+
+. "${top_srcdir:-.}/tests/daemon_lib.sh"
+
+BC=$top_builddir/tests/daemon_badclient
+[ -x "$BC" ] || t_fail "$BC not built (make check builds it)"
+
+printf '[daemon]\nauto=on\nauto-interval=100\nauto-pressure=100\nauto-refaults=100\n' \
+	>"$T_DIR/uzswapd.conf"
+t_daemon_start -v
+
+# fake_agent MODE: start one, set APID once it has its welcome
+fake_agent() {
+	out=$T_DIR/agent-$1.out
+	"$BC" "$SOCK" agent "$1" >"$out" 2>&1 &
+	T_PIDS="$T_PIDS $!"
+	t_wait_for "the fake agent ($1)" grep -q '^ready' "$out"
+	APID=$(sed -n 's/^ready //p' "$out")
+}
+
+fake_agent fail
+FAILING=$APID
+fake_agent evict
+GOOD=$APID
+# the failing agent: a step, a pause of ten intervals (1 s), again: six
+# failures or more in 6 s, at most 3 warnings a minute
+sleep 6
+failed=$(grep -c "client $FAILING: an automatic eviction failed" "$T_DIR/uzswapd.log")
+[ "$failed" -ge 1 ] && [ "$failed" -le 3 ] ||
+	t_fail "$failed warnings of a failed automatic eviction in 6 s (want 1 to 3)"
+t_expect 0 "^ *$FAILING +failed$" "$UZCTL" stats -r -n -o pid,auto
+steps=$(grep -c "client $GOOD (fakeagent): automatic step" "$T_DIR/uzswapd.log")
+[ "$steps" -ge 5 ] || t_fail "the evicting agent got $steps automatic steps in 6 s"
+kill -0 "$DPID" || t_fail "uzswapd died"
+echo "a failing agent: $failed warnings in 6 s, AUTO failed; the other got $steps steps"
+exit 0
