@@ -679,6 +679,8 @@ static int run_agent(const char *mode)
 			d.err = -EACCES;
 			t_check(!msg_send(s, UZ_MSG_EVICT_DONE, m.hdr.seq, &d,
 					  sizeof(d), -1));
+			printf("failed one\n");
+			fflush(stdout);
 			continue;
 		}
 		target = m.u.evict.flags & UZ_EVICT_ALL ? 1ull << 30 :
