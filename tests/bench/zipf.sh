@@ -87,10 +87,13 @@ run() {
 	[ "$s" = zram ] && zram_teardown
 	[ $rc = 1 ] && { say "INTEGRITY: $s round $r read wrong bytes"; exit 1; }
 	[ $rc = 0 ] || { say "$s round $r failed ($rc)"; exit 99; }
-	sed "s/^{/{\"load\": $load, /" "$DIR/out" >>"$DIR/$s.jsonl"
+	sed "s/^{/{\"load\": $load, /" "$DIR/out" >>"$OUT/$s.jsonl"
 }
 
 start=$(date -u '+%Y-%m-%d %H:%M UTC')
+# the runs' JSON lines are kept there (results/ is git-ignored)
+OUT=${ZIPF_OUT:-$top/results/zipf-$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$OUT" || { say "cannot make $OUT"; exit 99; }
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 for r in $(seq "$ROUNDS"); do
 	for s in none uzswap zram; do
@@ -112,7 +115,7 @@ function arr(key, out,   m, n) {
 	return split(m, out, ", ")
 }
 # the share of the cold memory out of RAM when RssAnon was @kb (the
-# program's own few MB over the data read as 0, not as a negative share)
+# program own few MB over the data read as 0, not as a negative share)
 function out_share(kb,   v) {
 	v = 100 * (num("size") / 1024 - kb) / cold
 	return v < 0 ? 0 : v
@@ -157,6 +160,7 @@ END {
 		printf "| %s | %s | %s | %s | %s | %s |\n", s, c1, c2, c3, c4, c5
 	}
 	printf "\n(loss: each round against that round'"'"'s run with no swap; s to 80%%: -1 = never)\n"
-}' "$DIR/none.jsonl" "$DIR/uzswap.jsonl" "$DIR/zram.jsonl"
-echo "uzswapd's log: what automatic eviction did (last lines)"
+}' "$OUT/none.jsonl" "$OUT/uzswap.jsonl" "$OUT/zram.jsonl" | tee "$OUT/table.md"
+cp "$DIR/uzswapd.log" "$OUT/"
+echo "runs, table and uzswapd's log in $OUT; what automatic eviction did (last lines):"
 grep -E "backs off|evict" "$DIR/uzswapd.log" | tail -n 5
