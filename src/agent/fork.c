@@ -619,8 +619,13 @@ void fork_child_hook(void)
 		fd_forget(pending.app_end[1]);
 		pending.app_end[1] = -1;
 	}
+	/* the wait for the parent's word has no end (it must not lose the
+	 * stored memory): the program's own signals may end it, as before
+	 * the fork, not only SIGKILL */
+	pthread_sigmask(SIG_SETMASK, &fork_hook_mask, NULL);
 	ufd = pending.app_end[1] >= 0 ?
 		child_receive(pending.app_end[1], &arena_fd) : -1;
+	signals_block(NULL);
 	if (ufd >= 0) {
 		uz_agent.uplink = pending.app_end[1];
 		/* the parent serves our uffd until child_handoff */
