@@ -22,6 +22,13 @@
 #define COLD (48 * IT_MB)
 #define HOT (8 * IT_MB)
 #define CHURN (16 * IT_MB)
+#ifdef __SANITIZE_THREAD__
+#define WAIT_S 90
+#define MOSTLY 0.3
+#else
+#define WAIT_S 30
+#define MOSTLY 0.2
+#endif
 #define SEED_COLD 71
 #define SEED_HOT 72
 #define SEED_CHURN 73
@@ -121,7 +128,7 @@ int main(int argc, char **argv)
 	long bad;
 
 	it_setup_config(argc, argv, config);
-	alarm(120);
+	alarm(2 * WAIT_S + 100);
 
 	cold_m = it_alloc(COLD, 1);
 	hot_m = it_alloc(HOT, 1);
@@ -132,14 +139,16 @@ int main(int argc, char **argv)
 	hot.pause_us = 20000;
 	pthread_create(&th, NULL, reader, &hot);
 
-	/* 1: the untouched memory goes, on its own */
-	for (t0 = now_s(); now_s() - t0 < 30; usleep(200000)) {
+	/* 1: the untouched memory goes, on its own (most of it: some
+	 * blocks can stay, 17 % in some runs; under ThreadSanitizer on a
+	 * busy machine it is slower, and its own memory is sampled too) */
+	for (t0 = now_s(); now_s() - t0 < WAIT_S; usleep(200000)) {
 		share = resident_share(cold_m, COLD);
-		if (share <= 0.2)
+		if (share <= MOSTLY)
 			break;
 	}
-	it_assert(share <= 0.2, "after 30 s, %.0f%% of the untouched 48 MB is "
-		  "still resident", share * 100);
+	it_assert(share <= MOSTLY, "after %d s, %.0f%% of the untouched 48 MB is "
+		  "still resident", WAIT_S, share * 100);
 	printf("untouched memory: %.0f%% resident after %.1f s, with no "
 	       "uzswapctl evict\n", share * 100, now_s() - t0);
 	/* the read memory: each block back once at most, then guarded */
