@@ -35,6 +35,16 @@ int main(int argc, char **argv)
 	int (*active)(void);
 	int g, first = 0, now = 0;
 
+#ifdef __SANITIZE_ADDRESS__
+	/* gcc 12's AddressSanitizer does not lock its allocator around
+	 * fork(): a fork while an agent thread is inside it (instrumented,
+	 * it allocates there) leaves the child's new agent thread waiting
+	 * on that lock for ever (seen in generation ~40 with gdb:
+	 * SizeClassAllocator64::GetFromAllocator in the child) */
+	printf("SKIP: AddressSanitizer's allocator is not fork-safe over 40 "
+	       "generations of forks beside running threads\n");
+	return 77;
+#endif
 	it_setup(argc, argv);
 	alarm(120);
 	active = (int (*)(void))dlsym(RTLD_DEFAULT, "uzswap_active");
