@@ -46,7 +46,7 @@ struct reader {
 	volatile uint8_t *p;
 	size_t len;
 	unsigned pause_us;
-	volatile int stop;
+	int stop; /* __atomic: the reader thread polls it */
 };
 
 /* Read a byte of every page, again and again, until told to stop. */
@@ -55,7 +55,7 @@ static void *reader(void *arg)
 	struct reader *r = arg;
 	unsigned sum = 0;
 
-	while (!r->stop) {
+	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
 		for (size_t i = 0; i < r->len; i += 4096)
 			sum += r->p[i];
 		usleep(r->pause_us);
@@ -202,7 +202,8 @@ int main(int argc, char **argv)
 	/* an administrator's eviction is not refused for the loop's */
 	for (int i = 0; i < 20; i++)
 		it_evict_all();
-	churn.stop = hot.stop = 1;
+	__atomic_store_n(&churn.stop, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&hot.stop, 1, __ATOMIC_RELAXED);
 	pthread_join(tc, NULL);
 	pthread_join(th, NULL);
 
