@@ -101,8 +101,7 @@ static int limit_near(struct client *cl, struct auto_client *a, uint64_t now)
 	if (a->cg_limit == UINT64_MAX || a->limit_check_ms > now)
 		return 0;
 	a->limit_check_ms = now + limit_period();
-	return !memcg_of(client_pid(cl), &cg) && cg.limit != UINT64_MAX &&
-	       cg.usage / AUTO_LIMIT_HIGH >= cg.limit / 100;
+	return !memcg_of(client_pid(cl), &cg) && auto_limit_near(cg.usage, cg.limit);
 }
 
 /* How many clients were in memory cgroup @id at their last look. */

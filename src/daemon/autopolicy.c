@@ -25,6 +25,11 @@ static struct auto_decision step_of(const struct auto_params *p,
 	return d;
 }
 
+int auto_limit_near(uint64_t usage, uint64_t limit)
+{
+	return limit != UINT64_MAX && usage / AUTO_LIMIT_HIGH >= limit / 100;
+}
+
 struct auto_decision auto_decide(const struct auto_params *p,
 				 const struct auto_input *in)
 {
@@ -38,8 +43,7 @@ struct auto_decision auto_decide(const struct auto_params *p,
 		d.backoff = 1;
 		return d;
 	}
-	if (in->cg_limit != UINT64_MAX &&
-	    in->cg_usage / AUTO_LIMIT_HIGH >= in->cg_limit / 100) {
+	if (auto_limit_near(in->cg_usage, in->cg_limit)) {
 		/* its share of the way down to the target, at least a step */
 		uint64_t over = in->cg_usage - in->cg_limit / 100 * AUTO_LIMIT_TARGET;
 

@@ -50,4 +50,8 @@ struct auto_decision {
 struct auto_decision auto_decide(const struct auto_params *p,
 				 const struct auto_input *in);
 
+/* Is a cgroup using @usage bytes of its @limit (UINT64_MAX: none) at
+ * AUTO_LIMIT_HIGH % or more? */
+int auto_limit_near(uint64_t usage, uint64_t limit);
+
 #endif
