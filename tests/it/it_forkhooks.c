@@ -16,7 +16,6 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -51,20 +50,6 @@ static void map_in_child(void)
 static void wipe_in_hook(void)
 {
 	madvise(wipe, 4096, MADV_WIPEONFORK);
-}
-
-static void watchdog(int seconds)
-{
-	pid_t me = getpid(), w = fork();
-
-	it_assert(w >= 0, "fork failed");
-	if (w)
-		return;
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	sleep((unsigned)seconds);
-	fprintf(stderr, "FAIL: hung for %d s inside fork()\n", seconds);
-	kill(me, SIGKILL);
-	_exit(0);
 }
 
 /* Evict, fork: the child checks what its handler mapped and the evicted
@@ -129,7 +114,7 @@ static void wipe_in_hooks(void)
 int main(int argc, char **argv)
 {
 	it_setup(argc, argv);
-	watchdog(90);
+	it_watchdog(90, " inside fork()");
 	child_maps();
 	printf("%d generations: what a fork handler mapped in each child "
 	       "stayed whole, evicted memory right\n", GENERATIONS);

@@ -16,7 +16,6 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -113,19 +112,8 @@ static void jumped_out(void)
 
 int main(int argc, char **argv)
 {
-	pid_t me, w;
-
 	it_setup(argc, argv);
-	me = getpid();
-	w = fork(); /* the watchdog: a hung thread may have every signal blocked */
-	it_assert(w >= 0, "fork failed");
-	if (!w) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		sleep(90);
-		fprintf(stderr, "FAIL: hung for 90 s\n");
-		kill(me, SIGKILL);
-		_exit(0);
-	}
+	it_watchdog(90, "");
 	m = it_alloc(LEN, 1);
 	it_fill(m, LEN, 7);
 	cancelled("madvise");
@@ -135,6 +123,5 @@ int main(int argc, char **argv)
 	printf("a pending cancellation: madvise(), mremap() and fork() return, "
 	       "fork() works after\n");
 	jumped_out();
-	kill(w, SIGKILL);
 	return 0;
 }

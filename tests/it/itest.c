@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -118,6 +119,20 @@ void it_setup_config(int argc, char **argv, const char *text)
 {
 	config_text = text;
 	it_setup(argc, argv);
+}
+
+void it_watchdog(int seconds, const char *what)
+{
+	pid_t me = getpid(), w = fork();
+
+	it_assert(w >= 0, "fork failed");
+	if (w)
+		return;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	sleep((unsigned)seconds);
+	fprintf(stderr, "FAIL: hung for %d s%s\n", seconds, what);
+	kill(me, SIGKILL);
+	_exit(0);
 }
 
 void it_write_file(const char *path, const char *v)

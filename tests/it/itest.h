@@ -23,6 +23,10 @@ void it_setup(int argc, char **argv);
 /* The same, the daemon started with the configuration @text (its
  * restarts too). */
 void it_setup_config(int argc, char **argv, const char *text);
+/* A process that kills this one (SIGKILL) if it still runs @seconds
+ * from now, saying "FAIL: hung for N s @what": a hung thread may have
+ * every signal blocked, its alarm() no use.  Dies with us. */
+void it_watchdog(int seconds, const char *what);
 /* Write @v to file @path (a cgroup's, a sysctl's), or fail the test. */
 void it_write_file(const char *path, const char *v);
 
