@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "psi.h"
 #include "size.h"
 #include "statsfetch.h"
 
@@ -40,18 +41,15 @@ static const struct last *last_of(uint32_t id)
 	return NULL;
 }
 
-/* "some avg10=1.23" of /proc/pressure/memory, or "-" without PSI. */
+/* "some avg10" of /proc/pressure/memory ("1.23%"), or "-" without PSI. */
 static void pressure(char *buf, size_t len)
 {
-	char line[256], *p;
-	FILE *f = fopen("/proc/pressure/memory", "r");
+	uint32_t c = psi_memory_some_centi();
 
-	snprintf(buf, len, "-");
-	if (!f)
-		return;
-	if (fgets(line, sizeof(line), f) && (p = strstr(line, "avg10=")))
-		snprintf(buf, len, "%.*s%%", (int)strcspn(p + 6, " "), p + 6);
-	fclose(f);
+	if (c == PSI_UNKNOWN)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%u.%02u%%", c / 100, c % 100);
 }
 
 static int busiest_first(const void *a, const void *b)

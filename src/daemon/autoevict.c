@@ -10,10 +10,8 @@
  * PSI (/proc/pressure/memory): cgroup v1 has no per-cgroup one.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "autoevict.h"
 #include "autopolicy.h"
@@ -22,29 +20,7 @@
 #include "log.h"
 #include "memcg.h"
 #include "msg.h"
-
-#define PSI_MEMORY "/proc/pressure/memory"
-
-/* PSI "some avg10=N.NN" x 100, or AUTO_PRESSURE_UNKNOWN (no PSI). */
-static uint32_t pressure_centi(void)
-{
-	char buf[256], *p;
-	unsigned whole, frac;
-	ssize_t n;
-	int fd = open(PSI_MEMORY, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return AUTO_PRESSURE_UNKNOWN;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return AUTO_PRESSURE_UNKNOWN;
-	buf[n] = 0;
-	p = strstr(buf, "some avg10=");
-	if (!p || sscanf(p, "some avg10=%u.%2u", &whole, &frac) != 2 || whole > 100)
-		return AUTO_PRESSURE_UNKNOWN;
-	return whole * 100 + frac;
-}
+#include "psi.h"
 
 static void say_state(struct client *cl, struct auto_client *a,
 		      enum uz_auto_state state, uint32_t pressure)
@@ -220,7 +196,7 @@ uint64_t auto_tick(uint64_t now)
 			a->next_ms = now;
 		if (a->next_ms <= now && !client_evicting(cl)) {
 			if (!pressure_read) {
-				pressure = pressure_centi();
+				pressure = psi_memory_some_centi();
 				pressure_read = 1;
 			}
 			if (step(cl, a, now, pressure))

@@ -16,7 +16,7 @@
  */
 
 #define AUTO_BACKOFF_INTERVALS 10 /* a back-off lasts that many intervals */
-#define AUTO_PRESSURE_UNKNOWN UINT32_MAX
+#define AUTO_PRESSURE_UNKNOWN UINT32_MAX /* = PSI_UNKNOWN (psi.h) */
 /* A cgroup at AUTO_LIMIT_HIGH % of its memory limit is taken down to
  * AUTO_LIMIT_TARGET %, ahead of the kernel (whose reclaim, with no swap
  * for anonymous memory, ends in the OOM killer), whatever the pressure
