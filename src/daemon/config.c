@@ -9,9 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cgrules.h"
 #include "codec.h"
 #include "config.h"
+#include "frame.h"
 #include "log.h"
+#include "size.h"
 
 static const struct {
 	const char *name;
@@ -130,50 +133,100 @@ static int set_user_connections(struct config *cfg, const char *v, char *why,
 			 &cfg->user_connections, why, len);
 }
 
-static int set_auto(struct config *cfg, const char *v, char *why, size_t len)
+static int set_auto(struct auto_config *a, const char *v, char *why, size_t len)
 {
 	if (!strcmp(v, "on") || !strcmp(v, "off")) {
-		cfg->autoev.on = v[1] == 'n';
+		a->on = v[1] == 'n';
 		return 0;
 	}
 	snprintf(why, len, "auto must be on or off, not '%s'", v);
 	return -EINVAL;
 }
 
-static int set_auto_interval(struct config *cfg, const char *v, char *why,
+static int set_auto_interval(struct auto_config *a, const char *v, char *why,
 			     size_t len)
 {
 	/* below 100 ms the smaps walk of each step would be most of it */
-	if (!parse_count(v, 100, 600000, &cfg->autoev.interval_ms))
+	if (!parse_count(v, 100, 600000, &a->interval_ms))
 		return 0;
 	snprintf(why, len, "auto-interval must be 100 to 600000 ms, not '%s'", v);
 	return -EINVAL;
 }
 
-static int set_auto_step(struct config *cfg, const char *v, char *why, size_t len)
+static int set_auto_step(struct auto_config *a, const char *v, char *why,
+			 size_t len)
 {
-	return set_count("auto-step", v, 100, " %", &cfg->autoev.step_pct, why, len);
+	return set_count("auto-step", v, 100, " %", &a->step_pct, why, len);
 }
 
-static int set_auto_guard(struct config *cfg, const char *v, char *why, size_t len)
+static int set_auto_guard(struct auto_config *a, const char *v, char *why,
+			  size_t len)
 {
-	return set_count("auto-guard", v, 86400, " seconds", &cfg->autoev.guard_s,
-			 why, len);
+	return set_count("auto-guard", v, 86400, " seconds", &a->guard_s, why, len);
 }
 
-static int set_auto_pressure(struct config *cfg, const char *v, char *why,
+static int set_auto_pressure(struct auto_config *a, const char *v, char *why,
 			     size_t len)
 {
-	return set_count("auto-pressure", v, 100, " %", &cfg->autoev.pressure_pct,
-			 why, len);
+	return set_count("auto-pressure", v, 100, " %", &a->pressure_pct, why, len);
 }
 
-static int set_auto_refaults(struct config *cfg, const char *v, char *why,
+static int set_auto_refaults(struct auto_config *a, const char *v, char *why,
 			     size_t len)
 {
-	return set_count("auto-refaults", v, 100, " %", &cfg->autoev.refault_pct,
-			 why, len);
+	return set_count("auto-refaults", v, 100, " %", &a->refault_pct, why, len);
 }
+
+/* target=SIZE (4G, 512M) or target=N% of the cgroup's memory limit;
+ * "none" takes back a target set before (a section's over [daemon]'s) */
+static int set_target(struct auto_config *a, const char *v, char *why,
+		      size_t len)
+{
+	size_t n = strlen(v);
+	uint64_t bytes;
+
+	if (!strcmp(v, "none")) {
+		a->target_bytes = 0;
+		a->target_pct = 0;
+		return 0;
+	}
+	if (v[n - 1] == '%') {
+		char num[8];
+
+		if (n - 1 < sizeof(num)) {
+			memcpy(num, v, n - 1);
+			num[n - 1] = 0;
+			if (!parse_count(num, 1, 100, &a->target_pct)) {
+				a->target_bytes = 0;
+				return 0;
+			}
+		}
+	} else if (!size_parse(v, 0, &bytes) && bytes >= UZ_BLOCK_SIZE) {
+		a->target_bytes = bytes;
+		a->target_pct = 0;
+		return 0;
+	}
+	snprintf(why, len, "target must be a size of 2M or more (512M, 4G), "
+		 "1%% to 100%% of the cgroup's limit, or none, not '%s'", v);
+	return -EINVAL;
+}
+
+/* The automatic loop's keys: in [daemon], and all but auto-interval
+ * in [cgroup PATH] and [unit NAME] sections (bit: AUTO_KEY_). */
+static const struct auto_key {
+	const char *name;
+	unsigned bit;
+	int (*set)(struct auto_config *a, const char *value, char *why,
+		   size_t len);
+} auto_keys[] = {
+	{ "auto", AUTO_KEY_ON, set_auto },
+	{ "auto-interval", AUTO_KEY_INTERVAL, set_auto_interval },
+	{ "auto-step", AUTO_KEY_STEP, set_auto_step },
+	{ "auto-guard", AUTO_KEY_GUARD, set_auto_guard },
+	{ "auto-pressure", AUTO_KEY_PRESSURE, set_auto_pressure },
+	{ "auto-refaults", AUTO_KEY_REFAULTS, set_auto_refaults },
+	{ "target", AUTO_KEY_TARGET, set_target },
+};
 
 /* One word of allow=: all, user:NAME|UID, group:NAME|GID, unit:NAME. */
 static int allow_word(struct allow_rule *r, const char *w, char *why, size_t len)
@@ -291,12 +344,6 @@ static const struct config_key {
 	{ "user-connections", set_user_connections },
 	{ "allow", set_allow },
 	{ "admin", set_admin },
-	{ "auto", set_auto },
-	{ "auto-interval", set_auto_interval },
-	{ "auto-step", set_auto_step },
-	{ "auto-guard", set_auto_guard },
-	{ "auto-pressure", set_auto_pressure },
-	{ "auto-refaults", set_auto_refaults },
 };
 
 static char *trim(char *s)
@@ -311,12 +358,63 @@ static char *trim(char *s)
 	return s;
 }
 
-/* One line of a file; @in_daemon tracks the section.  0 or -EINVAL. */
-static int parse_line(struct config *cfg, char *line, int *in_daemon,
+/* Where the lines of a file go: no section yet, [daemon], or the
+ * cgroup rule of that index */
+#define SECTION_NONE (-2)
+#define SECTION_DAEMON (-1)
+
+/* A "[...]" line, brackets cut off: the section it opens into *@section. */
+static int parse_section(struct config *cfg, const char *s, int *section,
+			 char *why, size_t len)
+{
+	if (!strcmp(s, "daemon")) {
+		*section = SECTION_DAEMON;
+		return 0;
+	}
+	if (!strncmp(s, "cgroup", 6) && isspace((unsigned char)s[6]))
+		return cg_rule_section(cfg, CG_RULE_PATH, trim((char *)s + 7),
+				       section, why, len);
+	if (!strncmp(s, "unit", 4) && isspace((unsigned char)s[4]))
+		return cg_rule_section(cfg, CG_RULE_UNIT, trim((char *)s + 5),
+				       section, why, len);
+	snprintf(why, len, "unknown section [%s] (daemon, cgroup PATH or "
+		 "unit NAME)", s);
+	return -EINVAL;
+}
+
+/* @key=@value of the automatic loop in @section; -ENOENT: no such key */
+static int set_auto_key(struct config *cfg, int section, const char *key,
+			const char *value, char *why, size_t len)
+{
+	struct cg_rule *r = section >= 0 ? &cfg->cg[section] : NULL;
+	size_t i;
+	int err;
+
+	for (i = 0; i < sizeof(auto_keys) / sizeof(auto_keys[0]); i++) {
+		if (strcmp(key, auto_keys[i].name))
+			continue;
+		if (!r)
+			return auto_keys[i].set(&cfg->autoev, value, why, len);
+		if (auto_keys[i].bit == AUTO_KEY_INTERVAL) {
+			snprintf(why, len, "auto-interval is for [daemon] only: "
+				 "one loop looks at every cgroup");
+			return -EINVAL;
+		}
+		err = auto_keys[i].set(&r->a, value, why, len);
+		if (!err)
+			r->given |= auto_keys[i].bit;
+		return err;
+	}
+	return -ENOENT;
+}
+
+/* One line of a file; @section tracks where it goes.  0 or -EINVAL. */
+static int parse_line(struct config *cfg, char *line, int *section,
 		      char *why, size_t len)
 {
 	char *s = trim(line), *eq, *key, *value;
 	size_t i;
+	int err;
 
 	if (!*s || *s == '#' || *s == ';')
 		return 0;
@@ -326,13 +424,7 @@ static int parse_line(struct config *cfg, char *line, int *in_daemon,
 			return -EINVAL;
 		}
 		s[strlen(s) - 1] = 0;
-		s = trim(s + 1);
-		if (strcmp(s, "daemon")) {
-			snprintf(why, len, "unknown section [%s]", s);
-			return -EINVAL;
-		}
-		*in_daemon = 1;
-		return 0;
+		return parse_section(cfg, trim(s + 1), section, why, len);
 	}
 	eq = strchr(s, '=');
 	if (!eq) {
@@ -342,19 +434,27 @@ static int parse_line(struct config *cfg, char *line, int *in_daemon,
 	*eq = 0;
 	key = trim(s);
 	value = trim(eq + 1);
-	if (!*in_daemon) {
+	if (*section == SECTION_NONE) {
 		snprintf(why, len, "'%s' outside a section (add [daemon])", key);
 		return -EINVAL;
 	}
-	for (i = 0; i < sizeof(daemon_keys) / sizeof(daemon_keys[0]); i++) {
-		if (strcmp(key, daemon_keys[i].name))
-			continue;
-		if (!*value) {
-			snprintf(why, len, "empty value for %s", key);
-			return -EINVAL;
-		}
-		return daemon_keys[i].set(cfg, value, why, len);
+	if (!*value) {
+		snprintf(why, len, "empty value for %s", key);
+		return -EINVAL;
 	}
+	err = set_auto_key(cfg, *section, key, value, why, len);
+	if (err != -ENOENT)
+		return err;
+	if (*section >= 0) {
+		snprintf(why, len, "unknown key '%s' in [%s %s] (auto, target, "
+			 "auto-step, auto-guard, auto-pressure, auto-refaults)", key,
+			 cfg->cg[*section].kind == CG_RULE_PATH ? "cgroup" : "unit",
+			 cfg->cg[*section].name);
+		return -EINVAL;
+	}
+	for (i = 0; i < sizeof(daemon_keys) / sizeof(daemon_keys[0]); i++)
+		if (!strcmp(key, daemon_keys[i].name))
+			return daemon_keys[i].set(cfg, value, why, len);
 	snprintf(why, len, "unknown key '%s' in [daemon]", key);
 	return -EINVAL;
 }
@@ -383,7 +483,7 @@ int config_parse(struct config *cfg, FILE *f, const char *name, char *cause,
 		 size_t cause_len)
 {
 	char line[UZ_CONFIG_LINE_MAX], why[200];
-	int in_daemon = 0, lineno = 0, err = 0;
+	int section = SECTION_NONE, lineno = 0, err = 0;
 	const char *bad;
 	size_t n;
 
@@ -400,7 +500,7 @@ int config_parse(struct config *cfg, FILE *f, const char *name, char *cause,
 			return -EINVAL;
 		}
 		why[0] = 0;
-		err = parse_line(cfg, line, &in_daemon, why, sizeof(why));
+		err = parse_line(cfg, line, &section, why, sizeof(why));
 		if (err) {
 			snprintf(cause, cause_len, "%s:%d: %s", name, lineno,
 				 why[0] ? why : strerror(-err));

@@ -4,6 +4,7 @@
 #define UZD_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define UZ_CONFIG_DEFAULT "/etc/uzswap/uzswapd.conf"
@@ -20,7 +21,8 @@ struct allow_rule {
 	unsigned id;	    /* uid or gid */
 	char unit[64];	    /* a systemd unit, matched in the cgroup path */
 };
-/* The automatic loop (autoevict.c); the defaults are in config.c. */
+/* The automatic loop (autoevict.c); the defaults are in config.c.  The
+ * same keys, but auto-interval, may be set per cgroup (struct cg_rule). */
 struct auto_config {
 	int on;		     /* auto= */
 	unsigned interval_ms; /* auto-interval=: a step at most this often */
@@ -28,12 +30,36 @@ struct auto_config {
 	unsigned guard_s;    /* auto-guard=: a block brought back stays that long */
 	unsigned pressure_pct; /* auto-pressure=: PSI "some" avg10 to back off at */
 	unsigned refault_pct;  /* auto-refaults=: % of a step that came back */
+	uint64_t target_bytes; /* target=SIZE: a cgroup's usage to stop at; */
+	unsigned target_pct;   /* target=N%: that, as % of its limit (0: none) */
 };
 #define UZ_AUTO_INTERVAL_DEFAULT 2000 /* ms */
 #define UZ_AUTO_STEP_DEFAULT 5	      /* % */
 #define UZ_AUTO_GUARD_DEFAULT 60      /* s */
 #define UZ_AUTO_PRESSURE_DEFAULT 10   /* % */
 #define UZ_AUTO_REFAULT_DEFAULT 25    /* % */
+
+/* A [cgroup PATH] or [unit NAME] section: the automatic loop's settings
+ * for the clients in that memory cgroup (or below it), over [daemon]'s.
+ * Matched by cgrules.c. */
+#define UZ_CG_RULES_MAX 64
+#define UZ_CG_NAME_MAX 256
+struct cg_rule {
+	enum { CG_RULE_PATH, CG_RULE_UNIT } kind;
+	char name[UZ_CG_NAME_MAX]; /* a cgroup path ("/a/b") or a unit name */
+	unsigned given;		   /* the AUTO_KEY_ bits set in the section */
+	struct auto_config a;	   /* those keys' values */
+};
+/* The keys a section can set, as bits of cg_rule.given. */
+enum {
+	AUTO_KEY_ON = 1 << 0,
+	AUTO_KEY_STEP = 1 << 1,
+	AUTO_KEY_GUARD = 1 << 2,
+	AUTO_KEY_PRESSURE = 1 << 3,
+	AUTO_KEY_REFAULTS = 1 << 4,
+	AUTO_KEY_TARGET = 1 << 5,
+	AUTO_KEY_INTERVAL = 1 << 6, /* [daemon] only */
+};
 
 #define UZ_SOCKET_PATH_MAX 108 /* sizeof(sockaddr_un.sun_path) */
 
@@ -50,6 +76,8 @@ struct config {
 	unsigned n_admin;	   /* admin=: may see and act on everyone */
 	struct allow_rule admin[UZ_ALLOW_MAX];
 	struct auto_config autoev;
+	unsigned n_cg;			   /* [cgroup PATH] and [unit NAME] */
+	struct cg_rule cg[UZ_CG_RULES_MAX];
 };
 
 /* Parse an allow= value (also uzswapd --allow) into @cfg.  0, or -EINVAL
