@@ -14,7 +14,7 @@ static const struct auto_params params = { 5, 10, 25 };
 
 static struct auto_input calm(void)
 {
-	struct auto_input in = { 1024 * MB, 0, 8, 0, 150, 0, UINT64_MAX, 1 };
+	struct auto_input in = { 1024 * MB, 0, 8, 0, 150, 0, UINT64_MAX, 1, UINT64_MAX };
 
 	return in;
 }
@@ -121,6 +121,44 @@ static void limit(void)
 	t_assert(d.state == UZ_AUTO_FULL, "a full arena still stops it");
 }
 
+/* A cgroup's target=: taking stops at it and goes on above it, a step
+ * at a time but never past it; pressure and refaults still back off
+ * above it; its limit still comes first. */
+static void target(void)
+{
+	struct auto_input in = calm();
+	struct auto_decision d;
+
+	in.cg_usage = 600 * MB;
+	in.cg_target = 600 * MB;
+	d = auto_decide(&params, &in);
+	t_assert(d.state == UZ_AUTO_TARGET && !d.bytes && !d.backoff,
+		 "at its target: held (state %d, %llu bytes)", d.state,
+		 (unsigned long long)d.bytes);
+	in.cg_usage = 500 * MB;
+	d = auto_decide(&params, &in);
+	t_assert(d.state == UZ_AUTO_TARGET && !d.bytes, "under it: nothing taken");
+	in.cg_usage = 900 * MB;
+	d = auto_decide(&params, &in);
+	t_assert(d.state == UZ_AUTO_TAKING && d.bytes == 52 * MB,
+		 "300 MB over: a step of 52 MB, not %llu", (unsigned long long)d.bytes);
+	in.cg_usage = 605 * MB;
+	d = auto_decide(&params, &in);
+	t_assert(d.state == UZ_AUTO_TAKING && d.bytes == 6 * MB,
+		 "5 MB over: 6 MB (whole blocks), not %llu", (unsigned long long)d.bytes);
+	in.cg_usage = 700 * MB;
+	in.cg_clients = 4;
+	d = auto_decide(&params, &in);
+	t_assert(d.bytes == 26 * MB, "100 MB over, 4 clients: 26 MB each, not %llu",
+		 (unsigned long long)d.bytes);
+	in.pressure_centi = 2000;
+	d = auto_decide(&params, &in);
+	t_assert(d.state == UZ_AUTO_PRESSURE && d.backoff, "over it, pressure backs off");
+	in.cg_limit = 750 * MB;
+	d = auto_decide(&params, &in);
+	t_assert(d.state == UZ_AUTO_LIMIT && d.bytes, "near the limit, the limit rules");
+}
+
 int main(void)
 {
 	steps();
@@ -128,7 +166,8 @@ int main(void)
 	refaults();
 	full();
 	limit();
-	printf("autopolicy: steps, pressure, refaults, a full arena and a cgroup "
-	       "limit as expected\n");
+	target();
+	printf("autopolicy: steps, pressure, refaults, a full arena, a cgroup "
+	       "limit and a target as expected\n");
 	return 0;
 }

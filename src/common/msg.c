@@ -273,6 +273,7 @@ const char *uz_auto_state_name(unsigned state)
 		[UZ_AUTO_PRESSURE] = "pressure", [UZ_AUTO_REFAULTS] = "refaults",
 		[UZ_AUTO_NOTHING] = "nothing",	 [UZ_AUTO_FULL] = "full",
 		[UZ_AUTO_FAILED] = "failed",	 [UZ_AUTO_LIMIT] = "limit",
+		[UZ_AUTO_TARGET] = "target",
 	};
 
 	return state < UZ_AUTO_STATE_MAX ? names[state] : "?";

@@ -11,7 +11,7 @@
 
 #include "stats.h"
 
-#define UZ_PROTOCOL_VERSION 2 /* bump when any message here changes */
+#define UZ_PROTOCOL_VERSION 3 /* bump when any message here changes */
 #define UZ_SOCKET_DEFAULT "/run/uzswap/uzswapd.sock"
 #define UZ_SOCKET_ENV "UZSWAP_SOCKET"
 #define UZ_MSG_MAX 4096
@@ -133,6 +133,7 @@ enum uz_auto_state {
 	UZ_AUTO_FAILED,		/* the last step failed (the log says why) */
 	UZ_AUTO_LIMIT,		/* its cgroup nears its memory limit: taking
 				 * ahead of the kernel, whatever else says */
+	UZ_AUTO_TARGET,		/* its cgroup is at or under its target= */
 	UZ_AUTO_STATE_MAX
 };
 
@@ -162,6 +163,18 @@ struct uz_stats_client {
 	uint64_t evicted_bytes_total; /* taken since the client started */
 	uint32_t connected;  /* 0 after the agent's socket closed */
 	uint32_t auto_state; /* enum uz_auto_state: the automatic loop */
+	/* its memory cgroup, as the automatic loop sees it */
+	char cgroup[96];	 /* its path, "..." and the tail when longer;
+				  * "" when it has none */
+	uint64_t cg_usage;	 /* bytes charged to it */
+	uint64_t cg_limit;	 /* its memory limit; UINT64_MAX: none */
+	uint64_t cg_target;	 /* target= in bytes; UINT64_MAX: none */
+	uint32_t pressure_centi; /* the PSI "some avg10" x 100 it is judged
+				  * by; UINT32_MAX: unknown */
+	uint32_t pressure_own;	 /* 1: its cgroup's; 0: the machine's */
+	uint32_t auto_backoff;	 /* why the loop last backed off from it
+				  * (enum uz_auto_state), or UZ_AUTO_OFF */
+	uint32_t auto_backoff_s; /* how long ago, in seconds */
 };
 
 struct uz_stats_end {

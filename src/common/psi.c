@@ -9,10 +9,15 @@
 
 uint32_t psi_memory_some_centi(void)
 {
+	return psi_some_centi("/proc/pressure/memory");
+}
+
+uint32_t psi_some_centi(const char *path)
+{
 	char buf[256], *p;
 	unsigned whole, frac;
 	ssize_t n;
-	int fd = open("/proc/pressure/memory", O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return PSI_UNKNOWN;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cgview.h"
 #include "columns.h"
 #include "ctl.h"
 #include "size.h"
@@ -35,6 +36,12 @@ enum {
 	COL_REFAULTS,
 	COL_AGE_P50,
 	COL_AUTO,
+	COL_CGROUP,
+	COL_CG_USAGE,
+	COL_CG_LIMIT,
+	COL_TARGET,
+	COL_PRESSURE,
+	COL_BACKOFF,
 	COL_COUNT
 };
 
@@ -78,7 +85,18 @@ static const struct col_info infos[COL_COUNT] = {
 			  "median time from a block's eviction to its refault" },
 	[COL_AUTO] = { "AUTO", "auto", 0,
 		       "automatic eviction: off, taking, pressure, refaults, "
-		       "nothing, full or failed" },
+		       "nothing, full, failed, limit or target" },
+	[COL_CGROUP] = { "CGROUP", "cgroup", 0, "its memory cgroup" },
+	[COL_CG_USAGE] = { "CG-USAGE", "cgroup_usage_bytes", N,
+			   "memory charged to that cgroup" },
+	[COL_CG_LIMIT] = { "CG-LIMIT", "cgroup_limit_bytes", N,
+			   "that cgroup's memory limit" },
+	[COL_TARGET] = { "TARGET", "target_bytes", N,
+			 "target= of its [cgroup]/[unit] section or [daemon]" },
+	[COL_PRESSURE] = { "PRESSURE", "pressure", 0,
+			   "PSI some avg10 it is judged by; (m): the machine's" },
+	[COL_BACKOFF] = { "BACKOFF", "backoff", 0,
+			  "why automatic eviction last backed off, and when" },
 };
 #undef N
 
@@ -92,7 +110,7 @@ static const int default_cols[] = {
 static struct {
 	int cols[UZ_COLS_MAX];
 	int ncols;
-	int json, raw, noheadings, bytes;
+	int json, raw, noheadings, bytes, cgroups;
 	double watch; /* seconds; 0: once */
 } opt;
 
@@ -163,6 +181,30 @@ static void format_bytes(uint64_t v, int raw, char *buf, size_t len)
 		size_format(v, buf, len);
 }
 
+/* A cgroup column of client @s: as its cgroup's row would show it */
+static void client_cgroup_cell(int col, const struct uz_stats_client *s,
+			       int raw, char *buf, size_t len)
+{
+	struct cg_row c = { .usage = s->cg_usage, .limit = s->cg_limit,
+			    .target = s->cg_target,
+			    .pressure_centi = s->pressure_centi,
+			    .pressure_own = s->pressure_own,
+			    .backoff = s->auto_backoff,
+			    .backoff_s = s->auto_backoff_s };
+
+	switch (col) {
+	case COL_CGROUP: snprintf(buf, len, "%s", s->cgroup[0] ? s->cgroup : "-"); return;
+	case COL_PRESSURE: cg_pressure_text(&c, buf, len); return;
+	case COL_BACKOFF: cg_backoff_text(&c, buf, len); return;
+	}
+	if (!s->cgroup[0] || (col != COL_CG_USAGE &&
+			      (col == COL_CG_LIMIT ? c.limit : c.target) == UINT64_MAX))
+		snprintf(buf, len, "-");
+	else
+		format_bytes(col == COL_CG_USAGE ? c.usage :
+			     col == COL_CG_LIMIT ? c.limit : c.target, raw, buf, len);
+}
+
 /* The text of column @col for @s; @total marks the totals row (2: it
  * has no COMMAND column to carry the label). */
 static void cell_text(int col, const struct uz_stats_client *s, int total,
@@ -208,6 +250,13 @@ static void cell_text(int col, const struct uz_stats_client *s, int total,
 	case COL_AUTO:
 		snprintf(buf, len, "%s", total ? "-" : uz_auto_state_name(s->auto_state));
 		return;
+	case COL_CGROUP: case COL_CG_USAGE: case COL_CG_LIMIT: case COL_TARGET:
+	case COL_PRESSURE: case COL_BACKOFF:
+		if (total)
+			snprintf(buf, len, "-");
+		else
+			client_cgroup_cell(col, s, raw, buf, len);
+		return;
 	case COL_REFAULTS: count = s->refaults; break;
 	case COL_FAULTS: count = s->faults; break;
 	case COL_RESTORE2M: count = s->restores_2m; break;
@@ -223,7 +272,7 @@ static void cell_text(int col, const struct uz_stats_client *s, int total,
 static void add_row(struct table *t, const struct uz_stats_client *s,
 		    int total, int raw)
 {
-	char text[UZ_COLS_MAX][32], *cells[UZ_COLS_MAX];
+	char text[UZ_COLS_MAX][112], *cells[UZ_COLS_MAX]; /* CGROUP: 96 */
 	int i;
 
 	for (i = 0; i < opt.ncols; i++) {
@@ -248,7 +297,7 @@ static void print_json(const struct stats_reply *r, const struct uz_stats_client
 	for (c = COL_REGISTERED; c < COL_COUNT; c++) {
 		/* percentiles and states do not add up */
 		if (c == COL_P50 || c == COL_P99 || c == COL_P50_2M ||
-		    c == COL_P99_2M || c == COL_AGE_P50 || c == COL_AUTO)
+		    c == COL_P99_2M || c == COL_AGE_P50 || c >= COL_AUTO)
 			continue;
 		cell_text(c, sum, 1, 1, buf, sizeof(buf));
 		fputs(", ", stdout);
@@ -275,6 +324,11 @@ static void print_once(const struct stats_reply *r)
 	struct table *t;
 	size_t i;
 
+	if (opt.cgroups) {
+		cg_print(r, opt.json, opt.raw, opt.bytes || opt.json,
+			 opt.noheadings);
+		return;
+	}
 	totals(r, &sum);
 	if (opt.json) {
 		print_json(r, &sum);
@@ -303,6 +357,9 @@ static void help(void)
 	       "  -r, --raw           no alignment, no totals\n"
 	       "  -n, --noheadings    no headings\n"
 	       "  -b, --bytes         sizes in bytes, latencies in ns\n"
+	       "  -g, --cgroups       one line per memory cgroup instead: its\n"
+	       "                      usage, limit, target, pressure, what was\n"
+	       "                      taken and came back, the last back-off\n"
 	       "  -w, --watch[=SECONDS]  redraw every SECONDS (default 1)\n");
 	columns_help(infos, COL_COUNT, stdout);
 }
@@ -327,6 +384,7 @@ static void options(int argc, char **argv)
 		{ "noheadings", no_argument, NULL, 'n' },
 		{ "bytes", no_argument, NULL, 'b' },
 		{ "watch", optional_argument, NULL, 'w' },
+		{ "cgroups", no_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -334,13 +392,14 @@ static void options(int argc, char **argv)
 	char bad[64];
 	int ch, i;
 
-	while ((ch = getopt_long(argc, argv, ":o:Jrnbw::h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":o:Jrnbgw::h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'o': list = optarg; break;
 		case 'J': opt.json = 1; break;
 		case 'r': opt.raw = 1; break;
 		case 'n': opt.noheadings = 1; break;
 		case 'b': opt.bytes = 1; break;
+		case 'g': opt.cgroups = 1; break;
 		case 'w':
 			opt.watch = optarg ? ctl_parse_seconds("interval", optarg) : 1;
 			break;
@@ -352,6 +411,8 @@ static void options(int argc, char **argv)
 		ctl_usage_error("stats: unexpected argument '%s'", argv[optind]);
 	if (opt.json && opt.watch)
 		ctl_usage_error("stats: --json and --watch do not go together");
+	if (opt.cgroups && list)
+		ctl_usage_error("stats: --cgroups shows its own columns, not -o");
 	if (opt.json && !list) {
 		for (i = 0; i < COL_COUNT; i++)
 			opt.cols[i] = i;

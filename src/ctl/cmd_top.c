@@ -3,7 +3,8 @@
  * uzswapctl top: the clients live, redrawn every few seconds, busiest
  * first: what each holds, what was taken and what came back per second
  * since the last screen, and what the daemon's automatic eviction does
- * with it; above them the machine's memory pressure.
+ * with it; above them the machine's memory pressure, below them the
+ * same per memory cgroup, with its limit, target and pressure.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgview.h"
 #include "ctl.h"
 #include "psi.h"
 #include "size.h"
@@ -30,6 +32,25 @@ struct last {
 
 static struct last *prev;
 static size_t n_prev;
+
+/* The last screen's counters of one memory cgroup, by its path. */
+struct cg_last {
+	char cgroup[96];
+	uint64_t taken, refaults;
+};
+
+static struct cg_last *cg_prev;
+static size_t n_cg_prev;
+
+static const struct cg_last *cg_last_of(const char *cgroup)
+{
+	size_t i;
+
+	for (i = 0; i < n_cg_prev; i++)
+		if (!strcmp(cg_prev[i].cgroup, cgroup))
+			return &cg_prev[i];
+	return NULL;
+}
 
 static const struct last *last_of(uint32_t id)
 {
@@ -63,12 +84,12 @@ static int busiest_first(const void *a, const void *b)
 
 /* Per second since the last screen; "-" on a client's first screen and
  * when a count went down (a restarted agent). */
-static void rate(char *buf, size_t len, const struct last *l, uint64_t now,
+static void rate(char *buf, size_t len, int known, uint64_t now,
 		 uint64_t then, double secs, int bytes)
 {
 	double v;
 
-	if (!l || now < then || secs <= 0) {
+	if (!known || now < then || secs <= 0) {
 		snprintf(buf, len, "-");
 		return;
 	}
@@ -107,11 +128,11 @@ static void screen(struct stats_reply *r, double secs)
 		size_format(s->resident_bytes, res, sizeof(res));
 		size_format(s->evicted_bytes, ev, sizeof(ev));
 		size_format(s->stored_bytes, st, sizeof(st));
-		rate(c[0], sizeof(c[0]), l, s->evicted_bytes_total,
+		rate(c[0], sizeof(c[0]), l != NULL, s->evicted_bytes_total,
 		     l ? l->taken : 0, secs, 1);
-		rate(c[1], sizeof(c[1]), l, s->refaults, l ? l->refaults : 0,
+		rate(c[1], sizeof(c[1]), l != NULL, s->refaults, l ? l->refaults : 0,
 		     secs, 0);
-		rate(c[2], sizeof(c[2]), l, s->faults, l ? l->faults : 0, secs, 0);
+		rate(c[2], sizeof(c[2]), l != NULL, s->faults, l ? l->faults : 0, secs, 0);
 		printf("%8u %-15s %9s %9s %9s %9s %9s %9s %-8s\n", s->pid, s->comm,
 		       res, ev, st, c[0], c[1], c[2],
 		       uz_auto_state_name(s->auto_state));
@@ -121,6 +142,53 @@ static void screen(struct stats_reply *r, double secs)
 	free(prev);
 	prev = next;
 	n_prev = r->n;
+}
+
+/* The clients' memory cgroups, the most evicted first: each one's usage
+ * against its limit and target, its pressure, what was taken and came
+ * back per second, and the loop's last back-off. */
+static void cgroup_screen(const struct stats_reply *r, double secs)
+{
+	struct cg_row *rows;
+	size_t i, n = cg_rows(r, &rows);
+	struct cg_last *next = calloc(n ? n : 1, sizeof(*next));
+	char c[7][32];
+
+	if (!next)
+		ctl_die("out of memory");
+	printf("\n%-32s %4s %9s %9s %9s %10s %9s %9s %-8s %s\n", "CGROUP", "CLTS",
+	       "USAGE", "LIMIT", "TARGET", "PRESSURE", "TAKEN/s", "REFAULT/s",
+	       "AUTO", "BACKOFF");
+	for (i = 0; i < n; i++) {
+		const struct cg_row *g = &rows[i];
+		const struct cg_last *l = cg_last_of(g->cgroup);
+		const char *name = g->cgroup[0] ? g->cgroup : "-";
+		size_t len = strlen(name);
+
+		if (g->cgroup[0])
+			size_format(g->usage, c[0], sizeof(c[0]));
+		else
+			snprintf(c[0], sizeof(c[0]), "-");
+		cg_bytes_or_none(g->cgroup[0] ? g->limit : UINT64_MAX, c[1], sizeof(c[1]));
+		cg_bytes_or_none(g->target, c[2], sizeof(c[2]));
+		cg_pressure_text(g, c[3], sizeof(c[3]));
+		rate(c[4], sizeof(c[4]), l != NULL, g->evicted_total,
+		     l ? l->taken : 0, secs, 1);
+		rate(c[5], sizeof(c[5]), l != NULL, g->refaults,
+		     l ? l->refaults : 0, secs, 0);
+		cg_backoff_text(g, c[6], sizeof(c[6]));
+		/* a long path: its tail, which names the unit */
+		printf("%-32s %4u %9s %9s %9s %10s %9s %9s %-8s %s\n",
+		       len > 32 ? name + len - 32 : name, g->clients, c[0], c[1],
+		       c[2], c[3], c[4], c[5], cg_state_name(g->auto_state), c[6]);
+		snprintf(next[i].cgroup, sizeof(next[i].cgroup), "%s", g->cgroup);
+		next[i].taken = g->evicted_total;
+		next[i].refaults = g->refaults;
+	}
+	free(rows);
+	free(cg_prev);
+	cg_prev = next;
+	n_cg_prev = n;
 }
 
 static void help(void)
@@ -178,11 +246,13 @@ int cmd_top(int argc, char **argv)
 		else if (k)
 			putchar('\n');
 		screen(&r, k ? t - t_prev : 0);
+		cgroup_screen(&r, k ? t - t_prev : 0);
 		t_prev = t;
 		fflush(stdout);
 	}
 	free(r.rows);
 	free(prev);
+	free(cg_prev);
 	close(fd);
 	return 0;
 }

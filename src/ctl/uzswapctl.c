@@ -19,8 +19,8 @@ static int cmd_help(int argc, char **argv);
 static const struct ctl_entry ctl_table[] = {
 	{ "status", "[--json]", "show the daemon, its codec and totals",
 	  cmd_status },
-	{ "stats", "[--json] [-o COLS] [--raw] [-n] [-b] [--watch [SECONDS]]",
-	  "show one line per client", cmd_stats },
+	{ "stats", "[--json] [-o COLS] [--raw] [-n] [-b] [--cgroups] [--watch [SECONDS]]",
+	  "show one line per client, or per cgroup", cmd_stats },
 	{ "top", "[-d SECONDS] [-n COUNT]",
 	  "show the clients live, what is taken and comes back per second",
 	  cmd_top },

@@ -6,8 +6,10 @@
  * step stopped and leaves out what came back within auto-guard: a
  * sample of blocks is taken compressed, and those the application
  * touches come back and are not taken again for a while (the compressed
- * variant of hinting faults; DESIGN.md §3).  Pressure is the system's
- * PSI (/proc/pressure/memory): cgroup v1 has no per-cgroup one.
+ * variant of hinting faults; DESIGN.md §3).  Each client is judged with
+ * the settings of its memory cgroup's [cgroup]/[unit] section
+ * (cgrules.c), by its cgroup v2 memory.pressure where it has one, else
+ * the machine's (/proc/pressure/memory): cgroup v1 has none.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 
 #include "autoevict.h"
 #include "autopolicy.h"
+#include "cgrules.h"
 #include "client.h"
 #include "daemon.h"
 #include "log.h"
@@ -23,7 +26,8 @@
 #include "psi.h"
 
 static void say_state(struct client *cl, struct auto_client *a,
-		      enum uz_auto_state state, uint32_t pressure)
+		      const struct auto_config *set, enum uz_auto_state state,
+		      uint32_t pressure)
 {
 	int pid = (int)client_pid(cl);
 	const char *comm = client_comm(cl);
@@ -35,13 +39,12 @@ static void say_state(struct client *cl, struct auto_client *a,
 	case UZ_AUTO_PRESSURE:
 		log_info("client %d (%s): automatic eviction backs off: memory "
 			 "pressure %u.%02u%% (auto-pressure %u%%)", pid, comm,
-			 pressure / 100, pressure % 100,
-			 uzd.cfg.autoev.pressure_pct);
+			 pressure / 100, pressure % 100, set->pressure_pct);
 		break;
 	case UZ_AUTO_REFAULTS:
 		log_info("client %d (%s): automatic eviction backs off: what it "
 			 "took came back (auto-refaults %u%%)", pid, comm,
-			 uzd.cfg.autoev.refault_pct);
+			 set->refault_pct);
 		break;
 	case UZ_AUTO_LIMIT:
 		/* it comes and goes with every step near the limit */
@@ -91,28 +94,103 @@ static uint32_t clients_in(uint64_t id)
 	return n;
 }
 
+/* target= of @set in bytes for a cgroup of @limit, or UINT64_MAX */
+static uint64_t target_of(const struct auto_config *set, uint64_t limit)
+{
+	if (set->target_bytes)
+		return set->target_bytes;
+	if (set->target_pct && limit != MEMCG_NO_LIMIT)
+		return limit / 100 * set->target_pct;
+	return UINT64_MAX; /* none, or a % of no limit */
+}
+
+/* What the loop goes by for @cl now: its memory cgroup (*@have_cg 0
+ * when it has none), that cgroup's settings, and the pressure
+ * (@system: the machine's, read once a pass, or read here). */
+struct look {
+	struct memcg_use cg;
+	int have_cg;
+	struct auto_config set;
+	uint64_t target;
+	uint32_t pressure;
+	int pressure_own;
+};
+
+static void look_at(struct client *cl, struct look *l, uint32_t *system)
+{
+	const struct cg_rule *rule;
+
+	l->have_cg = !memcg_of(client_pid(cl), &l->cg);
+	cg_settings(&uzd.cfg, l->have_cg ? l->cg.path : "", &l->set, &rule);
+	l->target = l->have_cg ? target_of(&l->set, l->cg.limit) : UINT64_MAX;
+	l->pressure_own = l->have_cg && l->cg.pressure_centi != PSI_UNKNOWN;
+	if (l->pressure_own) {
+		l->pressure = l->cg.pressure_centi;
+		return;
+	}
+	if (*system == AUTO_PRESSURE_UNKNOWN)
+		*system = psi_memory_some_centi();
+	l->pressure = *system;
+}
+
+void auto_cgroup_stats(struct client *cl, struct uz_stats_client *out)
+{
+	const struct auto_client *a = client_auto(cl);
+	uint32_t system = AUTO_PRESSURE_UNKNOWN;
+	static struct look l; /* 4 KB of path: not on the stack twice */
+	size_t n;
+
+	out->auto_backoff = a->backoff;
+	if (a->backoff != UZ_AUTO_OFF)
+		out->auto_backoff_s = (uint32_t)((now_ms() - a->backoff_ms) / 1000);
+	look_at(cl, &l, &system);
+	out->cg_usage = l.have_cg ? l.cg.usage : 0;
+	out->cg_limit = l.have_cg ? l.cg.limit : UINT64_MAX;
+	out->cg_target = l.target;
+	out->pressure_centi = l.pressure;
+	out->pressure_own = (uint32_t)l.pressure_own;
+	if (!l.have_cg)
+		return;
+	n = strlen(l.cg.path);
+	if (n < sizeof(out->cgroup))
+		memcpy(out->cgroup, l.cg.path, n + 1);
+	else /* the tail says which unit it is */
+		snprintf(out->cgroup, sizeof(out->cgroup), "...%s",
+			 l.cg.path + n - (sizeof(out->cgroup) - 4));
+}
+
 /* One client's step, due now; 1 when @cl is gone (dropped on a failed
  * send), 0 otherwise. */
 static int step(struct client *cl, struct auto_client *a, uint64_t now,
-		uint32_t pressure)
+		uint32_t *system_pressure)
 {
-	const struct auto_config *c = &uzd.cfg.autoev;
-	struct auto_params p = { c->step_pct, c->pressure_pct, c->refault_pct };
-	uint64_t managed, refaults;
+	static struct look l;
+	const struct auto_config *c = &l.set;
+	struct auto_params p;
+	uint64_t managed, refaults, interval = uzd.cfg.autoev.interval_ms;
 	struct auto_input in;
 	struct auto_decision d;
-	struct memcg_use cg;
-	int err, have_cg;
+	int err;
 
-	a->next_ms = now + c->interval_ms;
+	a->next_ms = now + interval;
+	look_at(cl, &l, system_pressure);
+	a->cg_id = l.have_cg ? l.cg.id : 0;
+	a->cg_limit = l.have_cg ? l.cg.limit : UINT64_MAX;
+	if (!c->on) {
+		/* its section says off: looked at again each interval, as a
+		 * reload or a move to another cgroup can turn it on */
+		a->state = UZ_AUTO_OFF;
+		a->seen = 0;
+		return 0;
+	}
+	p.step_pct = c->step_pct;
+	p.pressure_pct = c->pressure_pct;
+	p.refault_pct = c->refault_pct;
 	/* what the last step took and the program touched again at once:
 	 * refaults of blocks younger than two intervals, not the trickle
 	 * of old cold memory read now and then */
-	if (client_auto_counters(cl, 2 * c->interval_ms, &managed, &refaults))
+	if (client_auto_counters(cl, 2 * interval, &managed, &refaults))
 		return 0; /* its arena's header is not valid: nothing to judge */
-	have_cg = !memcg_of(client_pid(cl), &cg);
-	a->cg_id = have_cg ? cg.id : 0;
-	a->cg_limit = have_cg ? cg.limit : UINT64_MAX;
 	if (!a->seen) {
 		/* a new client: its first step one interval after it came */
 		a->seen = 1;
@@ -130,26 +208,29 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 	a->paused = 0;
 	in.last_blocks = a->last_blocks;
 	in.last_err = a->last_err;
-	in.pressure_centi = pressure;
-	in.cg_limit = have_cg ? cg.limit : UINT64_MAX;
-	in.cg_usage = have_cg ? cg.usage : 0;
-	in.cg_clients = have_cg ? clients_in(cg.id) : 1;
+	in.pressure_centi = l.pressure;
+	in.cg_limit = l.have_cg ? l.cg.limit : UINT64_MAX;
+	in.cg_usage = l.have_cg ? l.cg.usage : 0;
+	in.cg_clients = l.have_cg ? clients_in(l.cg.id) : 1;
+	in.cg_target = l.target;
 	a->refaults_seen = refaults;
 	d = auto_decide(&p, &in);
 	/* near its limit, the next look comes sooner */
 	if (d.state == UZ_AUTO_LIMIT)
-		a->next_ms = now + (c->interval_ms / 4 > 50 ? c->interval_ms / 4 : 50);
+		a->next_ms = now + limit_period();
 	if (d.backoff) {
-		a->next_ms = now + (uint64_t)c->interval_ms * AUTO_BACKOFF_INTERVALS;
+		a->backoff = d.state;
+		a->backoff_ms = now;
+		a->next_ms = now + interval * AUTO_BACKOFF_INTERVALS;
 		/* after the pause the step is judged on what it takes then */
 		a->last_blocks = 0;
 		a->last_err = 0;
 		a->paused = 1;
-		say_state(cl, a, d.state, pressure);
+		say_state(cl, a, c, d.state, l.pressure);
 		return 0;
 	}
 	if (!d.bytes) {
-		say_state(cl, a, d.state, pressure);
+		say_state(cl, a, c, d.state, l.pressure);
 		return 0;
 	}
 	/* near the limit, memory touched lately goes too: compressed is
@@ -162,7 +243,19 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 		return 1; /* the client is gone (and @cl with it) */
 	/* what the step did is said when it is done (auto_done) */
 	if (d.state == UZ_AUTO_LIMIT)
-		say_state(cl, a, d.state, pressure);
+		say_state(cl, a, c, d.state, l.pressure);
+	return 0;
+}
+
+int auto_enabled(void)
+{
+	unsigned i;
+
+	if (uzd.cfg.autoev.on)
+		return 1;
+	for (i = 0; i < uzd.cfg.n_cg; i++)
+		if ((uzd.cfg.cg[i].given & AUTO_KEY_ON) && uzd.cfg.cg[i].a.on)
+			return 1;
 	return 0;
 }
 
@@ -179,11 +272,10 @@ void auto_wake(void)
 uint64_t auto_tick(uint64_t now)
 {
 	uint64_t next = UINT64_MAX;
-	uint32_t pressure = AUTO_PRESSURE_UNKNOWN;
-	int pressure_read = 0;
+	uint32_t pressure = AUTO_PRESSURE_UNKNOWN; /* the machine's, once */
 	struct client *cl, *after;
 
-	if (!uzd.cfg.autoev.on)
+	if (!auto_enabled())
 		return next;
 	if (now < next_due)
 		return next_due;
@@ -195,11 +287,7 @@ uint64_t auto_tick(uint64_t now)
 		if (a->next_ms > now && !client_evicting(cl) && limit_near(cl, a, now))
 			a->next_ms = now;
 		if (a->next_ms <= now && !client_evicting(cl)) {
-			if (!pressure_read) {
-				pressure = psi_memory_some_centi();
-				pressure_read = 1;
-			}
-			if (step(cl, a, now, pressure))
+			if (step(cl, a, now, &pressure))
 				continue; /* gone */
 		} else if (a->next_ms <= now) {
 			a->next_ms = now + uzd.cfg.autoev.interval_ms;
@@ -234,6 +322,8 @@ void auto_done(struct client *cl, const struct uz_evict_done *d)
 			    "eviction failed: %s", (int)client_pid(cl),
 			    strerror(-d->err));
 		a->state = UZ_AUTO_FAILED;
+		a->backoff = UZ_AUTO_FAILED;
+		a->backoff_ms = now_ms();
 		a->paused = 1;
 		a->next_ms = now_ms() + (uint64_t)uzd.cfg.autoev.interval_ms *
 						 AUTO_BACKOFF_INTERVALS;

@@ -23,6 +23,8 @@ struct auto_client {
 	uint64_t cg_limit;	/* and that cgroup's limit (UINT64_MAX: none) */
 	uint64_t limit_check_ms; /* a limited cgroup is looked at this often
 				  * even in a pause */
+	enum uz_auto_state backoff; /* why it last backed off (OFF: never) */
+	uint64_t backoff_ms;	    /* and when */
 };
 
 /* Take the steps that are due at @now; when the next one is (ms), or
@@ -31,6 +33,11 @@ uint64_t auto_tick(uint64_t now);
 /* Something changed (a client came, the configuration was reloaded):
  * the next auto_tick looks at every client. */
 void auto_wake(void);
+/* Is the loop on for anyone: [daemon] auto=on, or a section's? */
+int auto_enabled(void);
+/* @cl's memory cgroup as the loop sees it, and its last back-off, into
+ * @out's cgroup, cg_, pressure_ and auto_backoff fields. */
+void auto_cgroup_stats(struct client *cl, struct uz_stats_client *out);
 /* The automatic eviction @cl was running is over, with @d (NULL: it
  * timed out). */
 void auto_done(struct client *cl, const struct uz_evict_done *d);

@@ -54,6 +54,10 @@ struct auto_decision auto_decide(const struct auto_params *p,
 		d.state = UZ_AUTO_LIMIT;
 		return d;
 	}
+	if (in->cg_target != UINT64_MAX && in->cg_usage <= in->cg_target) {
+		d.state = UZ_AUTO_TARGET; /* there: held, looked at again */
+		return d;
+	}
 	if (in->pressure_centi != AUTO_PRESSURE_UNKNOWN &&
 	    in->pressure_centi >= p->pressure_pct * 100u) {
 		d.state = UZ_AUTO_PRESSURE;
@@ -65,5 +69,14 @@ struct auto_decision auto_decide(const struct auto_params *p,
 		d.backoff = 1;
 		return d;
 	}
-	return step_of(p, in);
+	d = step_of(p, in);
+	if (in->cg_target != UINT64_MAX) {
+		/* no further than its share of the way down to the target */
+		uint64_t over = (in->cg_usage - in->cg_target) /
+				(in->cg_clients ? in->cg_clients : 1);
+
+		if (d.bytes > round_blocks(over))
+			d.bytes = round_blocks(over);
+	}
+	return d;
 }

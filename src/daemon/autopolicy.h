@@ -39,6 +39,8 @@ struct auto_input {
 	uint64_t cg_usage;	 /* its memory cgroup's usage, */
 	uint64_t cg_limit;	 /* and limit (UINT64_MAX: none), */
 	uint32_t cg_clients;	 /* shared among that many clients */
+	uint64_t cg_target;	 /* target=: its usage to stop at (UINT64_MAX:
+				  * none; taking goes on while all is well) */
 };
 
 struct auto_decision {

@@ -437,7 +437,8 @@ void client_stats(struct client *cl, struct uz_stats_client *out)
 	out->client_id = cl->id;
 	memcpy(out->comm, cl->comm, sizeof(out->comm));
 	out->connected = 1;
-	out->auto_state = uzd.cfg.autoev.on ? cl->autoev.state : UZ_AUTO_OFF;
+	out->auto_state = auto_enabled() ? cl->autoev.state : UZ_AUTO_OFF;
+	auto_cgroup_stats(cl, out);
 	procfs_rss_anon(cl->pid, &out->resident_bytes);
 	if (stats_read(cl->memfd, cl->holder, &st, &size)) {
 		log_debug("client %d: arena header not valid", (int)cl->pid);

@@ -8,10 +8,12 @@
 #include <unistd.h>
 
 #include "memcg.h"
+#include "psi.h"
 
 #define V1_ROOT "/sys/fs/cgroup/memory"
 #define V2_ROOT "/sys/fs/cgroup"
-#define PATH_MAX_LEN 4096
+#define V2_HYBRID_ROOT "/sys/fs/cgroup/unified" /* beside v1 controllers */
+#define PATH_MAX_LEN MEMCG_PATH_MAX
 
 /* A byte count in file @dir/@name ("max": none), or -errno. */
 static int read_bytes(const char *dir, const char *name, uint64_t *out)
@@ -54,24 +56,45 @@ static uint64_t v1_limit(uint64_t v)
 	return v >= (1ull << 62) ? MEMCG_NO_LIMIT : v;
 }
 
+/* The "some avg10" of cgroup v2 @path's memory.pressure, or PSI_UNKNOWN
+ * for the root (whose file, beside v1, says nothing) or without one. */
+static uint32_t v2_pressure(const char *path)
+{
+	char file[PATH_MAX_LEN + 64];
+	uint32_t p;
+
+	if (!path[0] || !strcmp(path, "/"))
+		return PSI_UNKNOWN;
+	snprintf(file, sizeof(file), V2_HYBRID_ROOT "%s/memory.pressure", path);
+	p = psi_some_centi(file);
+	if (p != PSI_UNKNOWN)
+		return p;
+	snprintf(file, sizeof(file), V2_ROOT "%s/memory.pressure", path);
+	return psi_some_centi(file);
+}
+
 int memcg_of(pid_t pid, struct memcg_use *out)
 {
 	char path[64], line[PATH_MAX_LEN + 64], dir[PATH_MAX_LEN + 64];
 	char v2[PATH_MAX_LEN] = "";
 	FILE *f;
-	int err, found = 0;
+	int err, found = 0, partial = 0;
 
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
 	/* "ID:CONTROLLERS:PATH" per hierarchy; v2's is "0::PATH" */
-	while (!found && fgets(line, sizeof(line), f)) {
+	while (fgets(line, sizeof(line), f)) {
 		char *ctl = strchr(line, ':'), *cg = ctl ? strchr(ctl + 1, ':') : NULL;
+		int whole = !partial;
 		char *w, *save;
 
-		if (!cg || !strchr(cg, '\n'))
-			continue; /* a path too long for us: not followed */
+		/* a path too long for us is not followed, nor its tail
+		 * read as a line of its own */
+		partial = !strchr(line, '\n');
+		if (!cg || !whole || partial)
+			continue;
 		*cg++ = 0;
 		cg[strcspn(cg, "\n")] = 0;
 		if (ctl[1] == 0) {
@@ -81,10 +104,12 @@ int memcg_of(pid_t pid, struct memcg_use *out)
 		for (w = strtok_r(ctl + 1, ",", &save); w; w = strtok_r(NULL, ",", &save))
 			if (!strcmp(w, "memory")) {
 				snprintf(dir, sizeof(dir), V1_ROOT "%s", cg);
+				snprintf(out->path, sizeof(out->path), "%s", cg);
 				found = 1;
 			}
 	}
 	fclose(f);
+	out->pressure_centi = v2_pressure(v2);
 	if (found) {
 		err = read_bytes(dir, "memory.usage_in_bytes", &out->usage);
 		if (!err)
@@ -94,6 +119,7 @@ int memcg_of(pid_t pid, struct memcg_use *out)
 		uint64_t high = MEMCG_NO_LIMIT;
 
 		snprintf(dir, sizeof(dir), V2_ROOT "%s", v2);
+		snprintf(out->path, sizeof(out->path), "%s", v2);
 		err = read_bytes(dir, "memory.current", &out->usage);
 		if (!err)
 			err = read_bytes(dir, "memory.max", &out->limit);

@@ -8,10 +8,16 @@
 
 #define MEMCG_NO_LIMIT UINT64_MAX
 
+#define MEMCG_PATH_MAX 4096
+
 struct memcg_use {
 	uint64_t usage; /* bytes charged now */
 	uint64_t limit; /* the lowest of its limits, or MEMCG_NO_LIMIT */
 	uint64_t id;	/* tells cgroups apart (a hash of the path) */
+	/* its memory pressure: "some avg10" x 100 of its cgroup v2
+	 * memory.pressure, or PSI_UNKNOWN (in the root, or no cgroup v2) */
+	uint32_t pressure_centi;
+	char path[MEMCG_PATH_MAX]; /* as in /proc/PID/cgroup: "/a/b" */
 };
 
 /*
@@ -19,6 +25,8 @@ struct memcg_use {
  * memory controller (memory.usage_in_bytes, memory.limit_in_bytes) when
  * it has one, else cgroup v2 (memory.current, the lower of memory.max
  * and memory.high).  Plain files: the same reads libcgroup would make.
+ * The pressure is that of its cgroup v2 (mounted at /sys/fs/cgroup, or
+ * /sys/fs/cgroup/unified beside v1), whose PSI needs no controller.
  * 0, or -errno (no such process, no memory controller).
  */
 int memcg_of(pid_t pid, struct memcg_use *out);

@@ -78,21 +78,7 @@ static double resident_share(const void *p, size_t len)
 /* This process's AUTO column. */
 static void auto_state(char *buf, size_t len)
 {
-	char out[4096], *l;
-	int pid = getpid();
-
-	it_assert(it_ctl(out, sizeof(out), "stats -r -n -o pid,auto") == 0,
-		  "uzswapctl stats failed");
-	for (l = strtok(out, "\n"); l; l = strtok(NULL, "\n")) {
-		int p;
-		char s[32];
-
-		if (sscanf(l, "%d %31s", &p, s) == 2 && p == pid) {
-			snprintf(buf, len, "%s", s);
-			return;
-		}
-	}
-	it_fail("no stats line for pid %d", pid);
+	it_auto_state(getpid(), buf, len);
 }
 
 static double now_s(void)

@@ -18,7 +18,7 @@
 
 #include "itest.h"
 
-#define V1 "/sys/fs/cgroup/memory"
+#define V1 IT_MEMCG_V1
 #define LIMIT (128 * IT_MB)
 #define FILL (192 * IT_MB)
 #define CHUNK (8 * IT_MB)
@@ -110,13 +110,7 @@ int main(int argc, char **argv)
 	int st;
 	pid_t c;
 
-	if (!getenv("IT_UNDER_AGENT")) {
-		if (geteuid() != 0 || access(V1 "/cgroup.procs", W_OK)) {
-			printf("SKIP: needs root and the cgroup v1 memory "
-			       "controller at %s\n", V1);
-			return 77;
-		}
-	}
+	it_need_memcg_v1();
 	it_setup_config(argc, argv, config);
 	alarm(180);
 	/* the name it_setup removes, whatever happens to us */

@@ -121,6 +121,17 @@ void it_setup_config(int argc, char **argv, const char *text)
 	it_setup(argc, argv);
 }
 
+void it_need_memcg_v1(void)
+{
+	if (getenv("IT_UNDER_AGENT"))
+		return; /* checked before the daemon was started */
+	if (geteuid() != 0 || access(IT_MEMCG_V1 "/cgroup.procs", W_OK)) {
+		printf("SKIP: needs root and the cgroup v1 memory controller "
+		       "at %s\n", IT_MEMCG_V1);
+		exit(77);
+	}
+}
+
 void it_watchdog(int seconds, const char *what)
 {
 	pid_t me = getpid(), w = fork();
@@ -365,6 +376,24 @@ uint64_t it_stat(const char *key)
 	it_assert(p && (!q || p < q), "no key %s in stats", key);
 	p = strchr(p, ':');
 	return strtoull(p + 1, NULL, 10);
+}
+
+void it_auto_state(pid_t pid, char *buf, size_t len)
+{
+	char out[1 << 14], *l, *save;
+
+	it_assert(it_ctl(out, sizeof(out), "stats -r -n -o pid,auto") == 0,
+		  "uzswapctl stats failed");
+	for (l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		int p;
+		char s[32];
+
+		if (sscanf(l, "%d %31s", &p, s) == 2 && p == pid) {
+			snprintf(buf, len, "%s", s);
+			return;
+		}
+	}
+	it_fail("no stats line for pid %d", (int)pid);
 }
 
 static long smaps_sum(const void *ptr, size_t len, const char *field)

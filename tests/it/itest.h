@@ -23,6 +23,10 @@ void it_setup(int argc, char **argv);
 /* The same, the daemon started with the configuration @text (its
  * restarts too). */
 void it_setup_config(int argc, char **argv, const char *text);
+/* Skip (77), before it_setup, unless root with the cgroup v1 memory
+ * controller at IT_MEMCG_V1, where a test makes its own cgroups. */
+#define IT_MEMCG_V1 "/sys/fs/cgroup/memory"
+void it_need_memcg_v1(void);
 /* A process that kills this one (SIGKILL) if it still runs @seconds
  * from now, saying "FAIL: hung for N s @what": a hung thread may have
  * every signal blocked, its alarm() no use.  Dies with us. */
@@ -48,6 +52,8 @@ void it_evict_all(void);
 
 /* One number from `uzswapctl stats --json` for this process. */
 uint64_t it_stat(const char *key);
+/* Process @pid's AUTO column of uzswapctl stats into @buf. */
+void it_auto_state(pid_t pid, char *buf, size_t len);
 
 /* kB of Rss / AnonHugePages over the VMAs that overlap the range. */
 long it_rss_kb(const void *p, size_t len);
