@@ -22,6 +22,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "memcg.h"
+#include "memevents.h"
 #include "msg.h"
 #include "psi.h"
 
@@ -128,8 +129,16 @@ static void look_at(struct client *cl, struct look *l, uint32_t *system)
 		l->pressure = l->cg.pressure_centi;
 		return;
 	}
-	if (*system == AUTO_PRESSURE_UNKNOWN)
+	if (*system == AUTO_PRESSURE_UNKNOWN) {
+		/* the trigger fired lately: pressure was at least its %,
+		 * whatever the slower avg10 says yet */
+		unsigned fired = memevents_pressure_recent(now_ms(),
+						   uzd.cfg.autoev.interval_ms);
+
 		*system = psi_memory_some_centi();
+		if (fired && (*system == PSI_UNKNOWN || *system < fired * 100))
+			*system = fired * 100;
+	}
 	l->pressure = *system;
 }
 
@@ -176,6 +185,9 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 	look_at(cl, &l, system_pressure);
 	a->cg_id = l.have_cg ? l.cg.id : 0;
 	a->cg_limit = l.have_cg ? l.cg.limit : UINT64_MAX;
+	/* woken when it nears its limit, not only when next polled */
+	if (l.have_cg && c->on)
+		memevents_limit_watch(&l.cg, now, interval * 3 * AUTO_BACKOFF_INTERVALS);
 	if (!c->on) {
 		/* its section says off: looked at again each interval, as a
 		 * reload or a move to another cgroup can turn it on */
@@ -257,6 +269,42 @@ int auto_enabled(void)
 		if ((uzd.cfg.cg[i].given & AUTO_KEY_ON) && uzd.cfg.cg[i].a.on)
 			return 1;
 	return 0;
+}
+
+void auto_event(uint64_t cg_id)
+{
+	uint64_t now = now_ms();
+	struct client *cl;
+
+	for (cl = client_first(); cl; cl = client_next(cl)) {
+		struct auto_client *a = client_auto(cl);
+
+		if (cg_id ? a->cg_id == cg_id : a->state == UZ_AUTO_TAKING) {
+			a->next_ms = now;
+			a->limit_check_ms = 0;
+		}
+	}
+	auto_wake();
+}
+
+void auto_configure(void)
+{
+	unsigned pct = 0, i;
+
+	/* the trigger at the lowest auto-pressure of those on */
+	if (uzd.cfg.autoev.on)
+		pct = uzd.cfg.autoev.pressure_pct;
+	for (i = 0; i < uzd.cfg.n_cg; i++) {
+		const struct cg_rule *r = &uzd.cfg.cg[i];
+		int on = r->given & AUTO_KEY_ON ? r->a.on : uzd.cfg.autoev.on;
+		unsigned p = r->given & AUTO_KEY_PRESSURE ? r->a.pressure_pct :
+							    uzd.cfg.autoev.pressure_pct;
+
+		if (on && (!pct || p < pct))
+			pct = p;
+	}
+	memevents_pressure_arm(pct);
+	auto_wake();
 }
 
 /* When the next step or look of any client is due: the event loop

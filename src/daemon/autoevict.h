@@ -33,6 +33,11 @@ uint64_t auto_tick(uint64_t now);
 /* Something changed (a client came, the configuration was reloaded):
  * the next auto_tick looks at every client. */
 void auto_wake(void);
+/* An event (memevents.c): the clients in memory cgroup @cg_id, or with
+ * 0 (memory pressure rose) those taking, are judged again now. */
+void auto_event(uint64_t cg_id);
+/* The configuration was (re)loaded: arm the events it needs. */
+void auto_configure(void);
 /* Is the loop on for anyone: [daemon] auto=on, or a section's? */
 int auto_enabled(void);
 /* @cl's memory cgroup as the loop sees it, and its last back-off, into

@@ -174,7 +174,7 @@ void daemon_reload(void)
 	if (strcmp(socket_choose(&cfg), socket_path))
 		log_warn("reload: a new socket path takes effect at restart");
 	uzd.cfg = cfg;
-	auto_wake(); /* auto= and its intervals may have changed */
+	auto_configure(); /* auto=, its intervals and thresholds may have changed */
 	log_init("uzswapd", cfg.log_level);
 	subids_load();
 	log_info("configuration reloaded: codec %s level %d, log-level %s, "

@@ -75,7 +75,7 @@ static uint32_t v2_pressure(const char *path)
 
 int memcg_of(pid_t pid, struct memcg_use *out)
 {
-	char path[64], line[PATH_MAX_LEN + 64], dir[PATH_MAX_LEN + 64];
+	char path[64], line[PATH_MAX_LEN + 64], *dir = out->dir;
 	char v2[PATH_MAX_LEN] = "";
 	FILE *f;
 	int err, found = 0, partial = 0;
@@ -103,12 +103,13 @@ int memcg_of(pid_t pid, struct memcg_use *out)
 		}
 		for (w = strtok_r(ctl + 1, ",", &save); w; w = strtok_r(NULL, ",", &save))
 			if (!strcmp(w, "memory")) {
-				snprintf(dir, sizeof(dir), V1_ROOT "%s", cg);
+				snprintf(dir, sizeof(out->dir), V1_ROOT "%s", cg);
 				snprintf(out->path, sizeof(out->path), "%s", cg);
 				found = 1;
 			}
 	}
 	fclose(f);
+	out->v1 = found;
 	out->pressure_centi = v2_pressure(v2);
 	if (found) {
 		err = read_bytes(dir, "memory.usage_in_bytes", &out->usage);
@@ -118,7 +119,7 @@ int memcg_of(pid_t pid, struct memcg_use *out)
 	} else if (v2[0]) {
 		uint64_t high = MEMCG_NO_LIMIT;
 
-		snprintf(dir, sizeof(dir), V2_ROOT "%s", v2);
+		snprintf(dir, sizeof(out->dir), V2_ROOT "%s", v2);
 		snprintf(out->path, sizeof(out->path), "%s", v2);
 		err = read_bytes(dir, "memory.current", &out->usage);
 		if (!err)

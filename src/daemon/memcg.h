@@ -18,6 +18,8 @@ struct memcg_use {
 	 * memory.pressure, or PSI_UNKNOWN (in the root, or no cgroup v2) */
 	uint32_t pressure_centi;
 	char path[MEMCG_PATH_MAX]; /* as in /proc/PID/cgroup: "/a/b" */
+	int v1;			   /* cgroup v1's memory controller */
+	char dir[MEMCG_PATH_MAX + 64]; /* its directory under /sys/fs/cgroup */
 };
 
 /*

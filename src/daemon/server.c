@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "autoevict.h"
+#include "memevents.h"
 #include "client.h"
 #include "closer.h"
 #include "ctlreq.h"
@@ -31,15 +32,15 @@
 #define UZ_NOTIFY_MIN_MS 1000 /* and at most this often on changes */
 #define UZ_PAUSE_MS 1000      /* stop accepting this long on EMFILE */
 
-static int epfd = -1, sig_fd = -1;
+static int epfd = -1, sig_fd = -1, ev_fd = -1;
 static int stopping;
 static LIST_HEAD(, conn) conns = LIST_HEAD_INITIALIZER(conns);
 static LIST_HEAD(, conn) graveyard = LIST_HEAD_INITIALIZER(graveyard);
 static unsigned nconns, new_conns;
 static uint64_t accept_paused_until, next_notify, last_notify;
 
-/* epoll data for the two descriptors that are not connections */
-static char tag_listen, tag_signal;
+/* epoll data for the descriptors that are not connections */
+static char tag_listen, tag_signal, tag_events;
 
 const char *conn_name(const struct conn *c)
 {
@@ -417,6 +418,11 @@ int server_init(void)
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (sig_fd < 0 || epfd < 0)
 		return -errno;
+	ev_fd = memevents_init();
+	if (ev_fd < 0)
+		return ev_fd;
+	if (epoll_set(EPOLL_CTL_ADD, ev_fd, EPOLLIN, &tag_events))
+		return -errno;
 	return epoll_set(EPOLL_CTL_ADD, sig_fd, EPOLLIN, &tag_signal);
 }
 
@@ -429,6 +435,7 @@ int server_run(void)
 	if (err)
 		return err;
 	next_notify = now_ms() + UZ_NOTIFY_MS;
+	auto_configure();
 	while (!stopping) {
 		n = epoll_wait(epfd, ev, UZ_EVENTS_MAX, timers());
 		if (n < 0 && errno != EINTR)
@@ -438,6 +445,8 @@ int server_run(void)
 				conn_accept(listen_fd());
 			else if (ev[i].data.ptr == &tag_signal)
 				signal_event();
+			else if (ev[i].data.ptr == &tag_events)
+				memevents_dispatch();
 			else
 				conn_event(ev[i].data.ptr, ev[i].events);
 		}
@@ -448,5 +457,6 @@ int server_run(void)
 	reap();
 	close(epfd);
 	close(sig_fd);
+	close(ev_fd);
 	return 0;
 }

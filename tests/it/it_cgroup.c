@@ -9,7 +9,7 @@
 #include "itest.h"
 
 #define LEN (64 * IT_MB)
-#define V1 "/sys/fs/cgroup/memory"
+#define V1 IT_MEMCG_V1
 
 static char cg[256];
 
@@ -39,12 +39,7 @@ int main(int argc, char **argv)
 	long before, after, freed, pool;
 	uint8_t *m;
 
-	if (!getenv("IT_UNDER_AGENT")) {
-		if (geteuid() != 0 || access(V1 "/cgroup.procs", W_OK)) {
-			printf("SKIP: needs root and the cgroup v1 memory controller at %s\n", V1);
-			return 77;
-		}
-	}
+	it_need_memcg_v1();
 	it_setup(argc, argv);
 	snprintf(cg, sizeof(cg), V1 "/uzswap-it-%d", getpid());
 	it_assert(!mkdir(cg, 0755), "mkdir %s: %s", cg, strerror(errno));

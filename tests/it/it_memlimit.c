@@ -5,7 +5,10 @@
  * daemon sees the cgroup near its limit and takes memory ahead of the
  * kernel, so the job finishes, every byte right, without the OOM
  * killer.  (Without uzswap the kernel can only reclaim page cache, and
- * the job is killed.)  Root and the cgroup v1 memory controller.
+ * the job is killed.)  Once at 20 MB/s, which the loop's polling of the
+ * limit keeps up with, then at 200 MB/s, which only the usage
+ * threshold's event does (memevents.c).  Root and the cgroup v1 memory
+ * controller.
  */
 #include <errno.h>
 #include <signal.h>
@@ -73,8 +76,9 @@ static unsigned long long max_usage(void)
 	return v;
 }
 
-/* The job, in the cgroup: fill FILL a chunk at a time, then check it. */
-static void job(void)
+/* The job, in the cgroup: fill FILL a chunk at a time, a pause of
+ * @pause_us after each, then check it. */
+static void job(unsigned pause_us)
 {
 	char pid[32];
 	uint64_t *m;
@@ -82,11 +86,12 @@ static void job(void)
 	snprintf(pid, sizeof(pid), "%d", getpid());
 	snprintf(cg + strlen(cg), sizeof(cg) - strlen(cg), "/cgroup.procs");
 	it_write_file(cg, pid);
+	usleep(1500000); /* the daemon looks at a client once an interval */
 	m = it_alloc(FILL, 1);
 	for (size_t w = 0; w < FILL / 8; w++) {
 		m[w] = word_of(w);
 		if (w % (CHUNK / 8) == CHUNK / 8 - 1)
-			usleep(400000); /* a chunk every 400 ms: 20 MB/s */
+			usleep(pause_us);
 	}
 	/* read back a chunk at a time, each let go of once checked: the
 	 * agent restores without looking at the limit, so a read of more
@@ -97,9 +102,10 @@ static void job(void)
 		if (w % (CHUNK / 8) == CHUNK / 8 - 1)
 			munmap(m + w + 1 - CHUNK / 8, CHUNK);
 	}
-	printf("the job filled %lu MB in a %lu MB cgroup (at most %llu MB "
-	       "charged), read it back a chunk at a time: every byte right\n",
-	       FILL >> 20, LIMIT >> 20, (unsigned long long)(max_usage() >> 20));
+	printf("the job filled %lu MB at %u MB/s in a %lu MB cgroup (at most "
+	       "%llu MB charged), read it back a chunk at a time: every byte "
+	       "right\n", FILL >> 20, (unsigned)((CHUNK >> 20) * 1000000 / pause_us), LIMIT >> 20,
+	       (unsigned long long)(max_usage() >> 20));
 	fflush(stdout);
 	_exit(0);
 }
@@ -124,14 +130,24 @@ int main(int argc, char **argv)
 		snprintf(v, sizeof(v), "%lu", LIMIT);
 		it_write_file(path, v);
 	}
-	c = fork();
-	it_assert(c >= 0, "fork failed");
-	if (!c)
-		job();
-	it_assert(waitpid(c, &st, 0) == c, "waitpid failed");
-	it_assert(!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL), "the job was "
-		  "killed (the OOM killer, in a %lu MB cgroup)", LIMIT >> 20);
-	it_assert(WIFEXITED(st) && !WEXITSTATUS(st), "the job failed (status %#x)",
-		  st);
+	for (int fast = 0; fast < 2; fast++) {
+		char path[300];
+
+		/* 20 MB/s: the loop's look at the limit, every quarter
+		 * interval, keeps up; 200 MB/s: only the usage threshold
+		 * event does (without it, the job is killed) */
+		snprintf(path, sizeof(path), "%s/memory.max_usage_in_bytes", cg);
+		it_write_file(path, "0");
+		c = fork();
+		it_assert(c >= 0, "fork failed");
+		if (!c)
+			job(fast ? 40000 : 400000);
+		it_assert(waitpid(c, &st, 0) == c, "waitpid failed");
+		it_assert(!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL), "the job "
+			  "filling at %d MB/s was killed (the OOM killer, in a %lu "
+			  "MB cgroup)", fast ? 200 : 20, LIMIT >> 20);
+		it_assert(WIFEXITED(st) && !WEXITSTATUS(st), "the job failed "
+			  "(status %#x)", st);
+	}
 	return 0;
 }

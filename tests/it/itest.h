@@ -24,7 +24,8 @@ void it_setup(int argc, char **argv);
  * restarts too). */
 void it_setup_config(int argc, char **argv, const char *text);
 /* Skip (77), before it_setup, unless root with the cgroup v1 memory
- * controller at IT_MEMCG_V1, where a test makes its own cgroups. */
+ * controller at IT_MEMCG_V1, where a test makes its own cgroups and
+ * counts their charge (so not under a sanitizer). */
 #define IT_MEMCG_V1 "/sys/fs/cgroup/memory"
 void it_need_memcg_v1(void);
 /* A process that kills this one (SIGKILL) if it still runs @seconds

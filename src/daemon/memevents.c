@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: MIT */
+/* Events that wake the automatic loop: see memevents.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "autoevict.h"
+#include "autopolicy.h"
+#include "log.h"
+#include "memcg.h"
+#include "memevents.h"
+#include "daemon.h"
+
+#define PSI_FILE "/proc/pressure/memory"
+#define WATCHES_MAX 256 /* limited cgroups watched; the rest are polled */
+#define EVENTS_MAX 16
+
+/* One cgroup v1 usage threshold */
+struct watch {
+	int efd;	   /* its eventfd; -1: a free slot */
+	uint64_t cg_id;	   /* memcg_use.id */
+	uint64_t threshold; /* bytes */
+	uint64_t keep_until; /* let go of after, unless renewed */
+};
+
+static int epfd = -1, psi_fd = -1;
+static unsigned psi_pct;
+static uint64_t psi_fired_ms;
+static struct watch watches[WATCHES_MAX];
+static char tag_psi; /* epoll data of the trigger; a watch's is itself */
+
+int memevents_init(void)
+{
+	unsigned i;
+
+	for (i = 0; i < WATCHES_MAX; i++)
+		watches[i].efd = -1;
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	return epfd < 0 ? -errno : epfd;
+}
+
+static void pressure_close(void)
+{
+	if (psi_fd < 0)
+		return;
+	epoll_ctl(epfd, EPOLL_CTL_DEL, psi_fd, NULL);
+	close(psi_fd);
+	psi_fd = -1;
+	psi_pct = 0;
+}
+
+/* A trigger of "some" stall at @pct % of @window_us: the descriptor or
+ * -errno.  With CAP_SYS_RESOURCE a 1 s window; without it the kernel
+ * wants a multiple of 2 s (EINVAL). */
+static int pressure_open(unsigned pct, unsigned window_us)
+{
+	char spec[64];
+	int fd = open(PSI_FILE, O_RDWR | O_NONBLOCK | O_CLOEXEC), n;
+
+	if (fd < 0)
+		return -errno;
+	n = snprintf(spec, sizeof(spec), "some %u %u", window_us / 100 * pct,
+		     window_us);
+	/* the kernel takes the terminating NUL as part of the trigger */
+	if (write(fd, spec, (size_t)n + 1) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+void memevents_pressure_arm(unsigned pct)
+{
+	struct epoll_event ev = { .events = EPOLLPRI, .data.ptr = &tag_psi };
+	int fd;
+
+	if (pct == psi_pct && (psi_fd >= 0 || !pct))
+		return;
+	pressure_close();
+	if (!pct || epfd < 0)
+		return;
+	fd = pressure_open(pct, 1000000);
+	if (fd == -EINVAL) /* no CAP_SYS_RESOURCE: a 2 s window */
+		fd = pressure_open(pct, 2000000);
+	if (fd < 0) {
+		/* no PSI (or no triggers): avg10, read at each step, only */
+		log_info("no memory pressure trigger (%s: %s): pressure is "
+			 "read at each step", PSI_FILE, strerror(-fd));
+		return;
+	}
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		log_warn("memory pressure trigger: epoll: %s", strerror(errno));
+		close(fd);
+		return;
+	}
+	psi_fd = fd;
+	psi_pct = pct;
+	log_debug("memory pressure trigger armed: some %u%%", pct);
+}
+
+unsigned memevents_pressure_recent(uint64_t now, uint64_t within_ms)
+{
+	return psi_fd >= 0 && psi_fired_ms && now - psi_fired_ms <= within_ms ?
+		       psi_pct : 0;
+}
+
+static void watch_close(struct watch *w)
+{
+	epoll_ctl(epfd, EPOLL_CTL_DEL, w->efd, NULL);
+	close(w->efd); /* the kernel drops the threshold with it */
+	w->efd = -1;
+}
+
+/* The eventfd of a threshold at @threshold bytes on v1 cgroup @dir, or
+ * -errno. */
+static int threshold_open(const char *dir, uint64_t threshold)
+{
+	char path[MEMCG_PATH_MAX + 64], spec[64];
+	int efd, ufd, cfd, n, err = 0;
+
+	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (efd < 0)
+		return -errno;
+	snprintf(path, sizeof(path), "%s/memory.usage_in_bytes", dir);
+	ufd = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "%s/cgroup.event_control", dir);
+	cfd = open(path, O_WRONLY | O_CLOEXEC);
+	if (ufd < 0 || cfd < 0) {
+		err = -errno;
+	} else {
+		n = snprintf(spec, sizeof(spec), "%d %d %llu", efd, ufd,
+			     (unsigned long long)threshold);
+		if (write(cfd, spec, (size_t)n) < 0)
+			err = -errno;
+	}
+	if (ufd >= 0)
+		close(ufd);
+	if (cfd >= 0)
+		close(cfd);
+	if (err) {
+		close(efd);
+		return err;
+	}
+	return efd;
+}
+
+void memevents_limit_watch(const struct memcg_use *cg, uint64_t now,
+			   uint64_t keep_ms)
+{
+	struct watch *w = NULL, *free_slot = NULL;
+	uint64_t threshold;
+	unsigned i;
+	int efd;
+
+	if (epfd < 0 || !cg->v1 || cg->limit == MEMCG_NO_LIMIT)
+		return;
+	threshold = cg->limit / 100 * AUTO_LIMIT_HIGH;
+	for (i = 0; i < WATCHES_MAX; i++) {
+		if (watches[i].efd < 0) {
+			if (!free_slot)
+				free_slot = &watches[i];
+		} else if (watches[i].keep_until < now) {
+			watch_close(&watches[i]); /* its cgroup has no client */
+			if (!free_slot)
+				free_slot = &watches[i];
+		} else if (watches[i].cg_id == cg->id) {
+			w = &watches[i];
+		}
+	}
+	if (w && w->threshold == threshold) {
+		w->keep_until = now + keep_ms;
+		return;
+	}
+	if (w) /* its limit changed at run time */
+		watch_close(w);
+	else
+		w = free_slot;
+	if (!w)
+		return; /* more limited cgroups than watches: polled */
+	efd = threshold_open(cg->dir, threshold);
+	if (efd < 0) {
+		log_limited(UZ_LOG_INFO, 3, 3600, "memory cgroup %s: no usage "
+			    "threshold event (%s): its limit is polled", cg->path,
+			    strerror(-efd));
+		return;
+	}
+	{
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = w };
+
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, efd, &ev)) {
+			close(efd);
+			return;
+		}
+	}
+	w->efd = efd;
+	w->cg_id = cg->id;
+	w->threshold = threshold;
+	w->keep_until = now + keep_ms;
+	log_debug("memory cgroup %s: woken at %llu bytes of its %llu", cg->path,
+		  (unsigned long long)threshold, (unsigned long long)cg->limit);
+}
+
+unsigned memevents_limit_watches(void)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < WATCHES_MAX; i++)
+		n += watches[i].efd >= 0;
+	return n;
+}
+
+void memevents_dispatch(void)
+{
+	struct epoll_event ev[EVENTS_MAX];
+	int i, n = epoll_wait(epfd, ev, EVENTS_MAX, 0);
+
+	for (i = 0; i < n; i++) {
+		if (ev[i].data.ptr == &tag_psi) {
+			/* pressure rose: every client is judged again now,
+			 * and backs off (autoevict.c reads this) */
+			psi_fired_ms = now_ms();
+			auto_event(0);
+		} else {
+			struct watch *w = ev[i].data.ptr;
+			uint64_t count;
+
+			/* crossed either way, or the cgroup was removed:
+			 * its clients look at their limit now */
+			if (read(w->efd, &count, sizeof(count)) < 0 &&
+			    errno != EAGAIN)
+				watch_close(w);
+			else
+				auto_event(w->cg_id);
+		}
+	}
+}
