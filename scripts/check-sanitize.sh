@@ -110,12 +110,10 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 # a race is reported and the test goes on (a report fails it at the end);
 # a forked child starts the agent's threads again, which TSan refuses
 # after a fork of a process with threads unless told not to; what TSan
-# cannot see as ordered is listed, each with its reason, in tsan.supp;
-# decorate_proc_maps: TSan's own allocations (sync objects, stack depot,
-# thread state; mapped anywhere, after san_hot.c has run) become
-# /dev/shm files, which the agent never evicts: its instrumented code
-# reads them, and evicted it would wait for itself (it_auto hung so)
-export TSAN_OPTIONS=decorate_proc_maps=1:second_deadlock_stack=1:report_signal_unsafe=0:die_after_fork=0:suppressions=$dir/src/scripts/tsan.supp
+# cannot see as ordered is listed, each with its reason, in tsan.supp.
+# (Not decorate_proc_maps: it makes TSan's heap a /dev/shm file, which
+# the agent cannot move, and real_redis/real_sqlite evicted nothing.)
+export TSAN_OPTIONS=second_deadlock_stack=1:report_signal_unsafe=0:die_after_fork=0:suppressions=$dir/src/scripts/tsan.supp
 export UZ_SAN_REPORTS=$dir/reports UZ_SAN_TIMEOUT=${UZ_SAN_TIMEOUT:-600}
 echo "sanitize: make check ($(echo $tests | wc -w) tests)"
 make -j2 check TESTS="$tests" LOG_COMPILER="bash $dir/src/scripts/check-sanitize.sh --one-test" \
