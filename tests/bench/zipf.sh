@@ -10,24 +10,33 @@
 # and at the end.  A report: exit 0 whatever the figures, 1 on a wrong
 # byte, 77 when zram cannot be set up, 99 when a run broke.
 #
-#   tests/bench/zipf.sh [--rounds N] [--seconds S] [--size MIB]
+#   tests/bench/zipf.sh [--rounds N] [--seconds S] [--size MIB] [--limit MIB]
+#
+# --limit MIB: cgroup_limit (issue 11): each run in a cgroup v1 memory
+# cgroup of its own limited to MIB (root and the v1 memory controller);
+# uzswap takes memory ahead of the limit with no kernel swap, zram is
+# the kernel's swap under the same limit, and with no swap at all the
+# job is expected to be OOM-killed: a killed run is counted, not fatal.
+# (zram's compressed pages are not charged to the cgroup on v1;
+# uzswap's pool is.)
 #
 # Needs root (zram) and the built uzswapd, uzswapctl, .libs/libuzswap.so
 # and tests/bench/bench_zipf.  Changes only a zram device of its own and
 # a private uzswapd, both undone on exit (see zram.sh).
 set -u
 
-ROUNDS=3 SECONDS_RUN=60 SIZE_MIB=2048
+ROUNDS=3 SECONDS_RUN=60 SIZE_MIB=2048 LIMIT_MIB=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--rounds) ROUNDS=${2:-}; shift ;;
 	--seconds) SECONDS_RUN=${2:-}; shift ;;
 	--size) SIZE_MIB=${2:-}; shift ;;
-	*) echo "usage: $0 [--rounds N] [--seconds S] [--size MIB]" >&2; exit 2 ;;
+	--limit) LIMIT_MIB=${2:-}; [ -n "$LIMIT_MIB" ] || LIMIT_MIB=x; shift ;;
+	*) echo "usage: $0 [--rounds N] [--seconds S] [--size MIB] [--limit MIB]" >&2; exit 2 ;;
 	esac
 	shift
 done
-for v in "$ROUNDS" "$SECONDS_RUN" "$SIZE_MIB"; do
+for v in "$ROUNDS" "$SECONDS_RUN" "$SIZE_MIB" ${LIMIT_MIB:+"$LIMIT_MIB"}; do
 	case $v in '' | *[!0-9]* | 0) echo "zipf.sh: whole numbers above 0" >&2; exit 2 ;; esac
 done
 [ "$SECONDS_RUN" -ge 31 ] || { echo "zipf.sh: --seconds must be 31 or more" >&2; exit 2; }
@@ -42,6 +51,12 @@ for f in "$ZIPF" "$UZSWAPD" "$UZSWAPCTL" "$AGENT"; do
 	[ -x "$f" ] || [ -e "$f" ] || { say "no $f: run make (and make tests/bench/bench_zipf)"; exit 99; }
 done
 [ "$(id -u)" = 0 ] || { say "SKIP: needs root (zram)"; exit 77; }
+MEMCG=/sys/fs/cgroup/memory
+if [ -n "$LIMIT_MIB" ] && [ ! -w "$MEMCG/cgroup.procs" ]; then
+	say "SKIP: --limit needs the cgroup v1 memory controller at $MEMCG"
+	exit 77
+fi
+CG=
 
 DIR=$(mktemp -d /tmp/uzswap-zipf.XXXXXX) || exit 99
 chmod 755 "$DIR"
@@ -51,6 +66,7 @@ cleanup() {
 	trap - EXIT INT TERM
 	# the run must be gone before swapoff, or swapoff pulls its pages in
 	[ -n "$CHILD" ] && kill "$CHILD" 2>/dev/null && wait "$CHILD" 2>/dev/null
+	[ -n "$CG" ] && rmdir "$CG" 2>/dev/null
 	zram_teardown
 	[ -n "$DAEMON_PID" ] && kill "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
 	rm -rf "$DIR"
@@ -73,24 +89,42 @@ run() {
 	local s=$1 r=$2 rc load
 	load=$(cut -d' ' -f1 /proc/loadavg)
 	say "round $r: $s ($SECONDS_RUN s, load $load)"
+	local in_cg=
+	if [ -n "$LIMIT_MIB" ]; then
+		# a cgroup of its own, limited, that the run starts in
+		CG=$MEMCG/uzswap-zipf-$$-$s-$r
+		mkdir "$CG" && echo $((LIMIT_MIB << 20)) >"$CG/memory.limit_in_bytes" ||
+			{ say "cannot make $CG"; exit 99; }
+		in_cg="$SRCDIR/in-cgroup.sh $CG"
+	fi
 	case $s in
 	zram) zram_setup $((2 * SIZE_MIB << 20)) || { say "SKIP: zram: $ZRAM_WHY"; exit 77; }
-	      "$ZIPF" "$SECONDS_RUN" "$SIZE_MIB" >"$DIR/out" & ;;
+	      $in_cg "$ZIPF" "$SECONDS_RUN" "$SIZE_MIB" >"$DIR/out" & ;;
 	uzswap) env LD_PRELOAD="$AGENT" UZSWAP_SOCKET="$DIR/sock" \
-		"$ZIPF" "$SECONDS_RUN" "$SIZE_MIB" >"$DIR/out" & ;;
-	none) "$ZIPF" "$SECONDS_RUN" "$SIZE_MIB" >"$DIR/out" & ;;
+		$in_cg "$ZIPF" "$SECONDS_RUN" "$SIZE_MIB" >"$DIR/out" & ;;
+	none) $in_cg "$ZIPF" "$SECONDS_RUN" "$SIZE_MIB" >"$DIR/out" & ;;
 	esac
 	CHILD=$!
 	wait "$CHILD"
 	rc=$?
 	CHILD=
 	[ "$s" = zram ] && zram_teardown
+	if [ -n "$CG" ]; then
+		rmdir "$CG" 2>/dev/null
+		CG=
+	fi
 	[ $rc = 1 ] && { say "INTEGRITY: $s round $r read wrong bytes"; exit 1; }
+	if [ -n "$LIMIT_MIB" ] && [ $rc = 137 ]; then
+		say "$s round $r: killed (the OOM killer, in a $LIMIT_MIB MiB cgroup)"
+		echo "$s" >>"$OUT/killed"
+		return
+	fi
 	[ $rc = 0 ] || { say "$s round $r failed ($rc)"; exit 99; }
 	sed "s/^{/{\"load\": $load, /" "$DIR/out" >>"$OUT/$s.jsonl"
 }
 
 start=$(date -u '+%Y-%m-%d %H:%M UTC')
+# (a run killed under --limit leaves no line: the table has what ran)
 # the runs' JSON lines are kept there (results/ is git-ignored)
 OUT=${ZIPF_OUT:-$top/results/zipf-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT" || { say "cannot make $OUT"; exit 99; }
@@ -103,7 +137,7 @@ done
 
 # The table: per run, the mean accesses/s, the cold share out of RAM at
 # 30 s and at the end; medians [min..max] over the rounds.
-awk -v rounds="$ROUNDS" -v secs="$SECONDS_RUN" -v start="$start" \
+awk -v rounds="$ROUNDS" -v secs="$SECONDS_RUN" -v start="$start" -v limit="$LIMIT_MIB" \
     -v load0="$load0" -v load1="$(cut -d' ' -f1-3 /proc/loadavg)" '
 function num(key,   m) {
 	if (!match($0, "\"" key "\": [-0-9.]+")) return -1
@@ -140,7 +174,8 @@ function med(v, n,   i, j, t) {
 	t80[s, r] = i <= k ? i : -1
 }
 END {
-	printf "zipf_2g: %s, %d s per run, %d round(s); load average %s at the start, %s at the end\n",
+	printf "%s: %s, %d s per run, %d round(s); load average %s at the start, %s at the end\n",
+		limit ? "cgroup_limit (zipf, " limit " MiB cgroup)" : "zipf_2g",
 		start, secs, rounds, load0, load1
 	printf "cold = the 90%% of the memory the workload reads once a second at most\n\n"
 	printf "| system | accesses/s (M) | loss vs no swap | cold out of RAM at 30 s | at the end | s to 80%% |\n"
@@ -150,17 +185,28 @@ END {
 		s = order[o]
 		if (!runs[s]) continue
 		for (r = 1; r <= runs[s]; r++) {
-			v1[r] = rate[s, r]; v2[r] = 100 * (1 - rate[s, r] / rate["none", r])
+			v1[r] = rate[s, r]
+			v2[r] = runs["none"] >= r ? 100 * (1 - rate[s, r] / rate["none", r]) : 0
 			v3[r] = out30[s, r]; v4[r] = outend[s, r]; v5[r] = t80[s, r]
 		}
 		fmt = "%.2f"; c1 = med(v1, runs[s])
-		fmt = "%.1f%%"; c2 = s == "none" ? "-" : med(v2, runs[s])
+		fmt = "%.1f%%"; c2 = s == "none" || runs["none"] < runs[s] ? "-" : med(v2, runs[s])
 		c3 = med(v3, runs[s]); c4 = med(v4, runs[s])
 		fmt = "%d"; c5 = med(v5, runs[s])
 		printf "| %s | %s | %s | %s | %s | %s |\n", s, c1, c2, c3, c4, c5
 	}
+	if (runs["uzswap"] && runs["uzswap"] == runs["zram"]) {
+		for (r = 1; r <= runs["zram"]; r++) v1[r] = rate["uzswap", r] / rate["zram", r]
+		fmt = "%.2fx"
+		printf "\nuzswap against zram, accesses/s in the same round: %s\n", med(v1, runs["zram"])
+	}
 	printf "\n(loss: each round against that round'"'"'s run with no swap; s to 80%%: -1 = never)\n"
-}' "$OUT/none.jsonl" "$OUT/uzswap.jsonl" "$OUT/zram.jsonl" | tee "$OUT/table.md"
+}' $(for s in none uzswap zram; do [ -s "$OUT/$s.jsonl" ] && echo "$OUT/$s.jsonl"; done) </dev/null |
+	tee "$OUT/table.md"
+if [ -s "$OUT/killed" ]; then
+	echo "killed by the OOM killer (runs): $(sort "$OUT/killed" | uniq -c | awk '{printf "%s %s, ", $2, $1}' | sed 's/, $//')" |
+		tee -a "$OUT/table.md"
+fi
 cp "$DIR/uzswapd.log" "$OUT/"
 echo "runs, table and uzswapd's log in $OUT; what automatic eviction did (last lines):"
 grep -E "backs off|evict" "$DIR/uzswapd.log" | tail -n 5
