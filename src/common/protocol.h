@@ -164,10 +164,12 @@ struct uz_stats_client {
 	uint32_t connected;  /* 0 after the agent's socket closed */
 	uint32_t auto_state; /* enum uz_auto_state: the automatic loop */
 	/* its memory cgroup, as the automatic loop sees it */
-	char cgroup[96];	 /* its path, "..." and the tail when longer;
-				  * "" when it has none */
-	uint64_t cg_usage;	 /* bytes charged to it */
-	uint64_t cg_limit;	 /* its memory limit; UINT64_MAX: none */
+	char cgroup[96];	 /* its path, "..." and the tail when longer,
+				  * bytes not printable ASCII as '?'; "" when
+				  * it has none */
+	uint64_t cg_usage;	 /* bytes charged to it, or to the ancestor */
+	uint64_t cg_limit;	 /* whose memory limit binds it (the one
+				  * nearest its limit); UINT64_MAX: none */
 	uint64_t cg_target;	 /* target= in bytes; UINT64_MAX: none */
 	uint32_t pressure_centi; /* the PSI "some avg10" x 100 it is judged
 				  * by; UINT32_MAX: unknown */
@@ -175,6 +177,8 @@ struct uz_stats_client {
 	uint32_t auto_backoff;	 /* why the loop last backed off from it
 				  * (enum uz_auto_state), or UZ_AUTO_OFF */
 	uint32_t auto_backoff_s; /* how long ago, in seconds */
+	uint64_t cg_id;		 /* tells cgroups apart (a hash of the whole
+				  * path: cgroup is cut and printable only) */
 };
 
 struct uz_stats_end {

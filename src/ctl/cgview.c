@@ -17,15 +17,18 @@ static int most_evicted_first(const void *a, const void *b)
 	       strcmp(x->cgroup, y->cgroup);
 }
 
-static struct cg_row *row_of(struct cg_row *rows, size_t *n, const char *cgroup)
+/* by id: two paths cut to the same tail are two cgroups */
+static struct cg_row *row_of(struct cg_row *rows, size_t *n,
+			     const struct uz_stats_client *s)
 {
 	size_t i;
 
 	for (i = 0; i < *n; i++)
-		if (!strcmp(rows[i].cgroup, cgroup))
+		if (rows[i].id == s->cg_id && !strcmp(rows[i].cgroup, s->cgroup))
 			return &rows[i];
 	memset(&rows[*n], 0, sizeof(rows[*n]));
-	snprintf(rows[*n].cgroup, sizeof(rows[*n].cgroup), "%s", cgroup);
+	rows[*n].id = s->cg_id;
+	snprintf(rows[*n].cgroup, sizeof(rows[*n].cgroup), "%s", s->cgroup);
 	return &rows[(*n)++];
 }
 
@@ -38,7 +41,7 @@ size_t cg_rows(const struct stats_reply *r, struct cg_row **rows)
 		ctl_die("out of memory");
 	for (i = 0; i < r->n; i++) {
 		const struct uz_stats_client *s = &r->rows[i];
-		struct cg_row *c = row_of(out, &n, s->cgroup);
+		struct cg_row *c = row_of(out, &n, s);
 
 		/* the cgroup's own figures: the same for each of its
 		 * clients, read a moment apart; the last one read */

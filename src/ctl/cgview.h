@@ -12,6 +12,7 @@
 #define CG_STATE_MIXED UZ_AUTO_STATE_MAX /* its clients differ */
 
 struct cg_row {
+	uint64_t id;		 /* uz_stats_client.cg_id */
 	char cgroup[96];	 /* "" for clients in none */
 	uint32_t clients;
 	uint64_t usage, limit, target; /* UINT64_MAX: no limit, no target */

@@ -35,19 +35,19 @@ static size_t n_prev;
 
 /* The last screen's counters of one memory cgroup, by its path. */
 struct cg_last {
-	char cgroup[96];
+	uint64_t id;
 	uint64_t taken, refaults;
 };
 
 static struct cg_last *cg_prev;
 static size_t n_cg_prev;
 
-static const struct cg_last *cg_last_of(const char *cgroup)
+static const struct cg_last *cg_last_of(uint64_t id)
 {
 	size_t i;
 
 	for (i = 0; i < n_cg_prev; i++)
-		if (!strcmp(cg_prev[i].cgroup, cgroup))
+		if (cg_prev[i].id == id)
 			return &cg_prev[i];
 	return NULL;
 }
@@ -161,7 +161,7 @@ static void cgroup_screen(const struct stats_reply *r, double secs)
 	       "AUTO", "BACKOFF");
 	for (i = 0; i < n; i++) {
 		const struct cg_row *g = &rows[i];
-		const struct cg_last *l = cg_last_of(g->cgroup);
+		const struct cg_last *l = cg_last_of(g->id);
 		const char *name = g->cgroup[0] ? g->cgroup : "-";
 		size_t len = strlen(name);
 
@@ -181,7 +181,7 @@ static void cgroup_screen(const struct stats_reply *r, double secs)
 		printf("%-32s %4u %9s %9s %9s %10s %9s %9s %-8s %s\n",
 		       len > 32 ? name + len - 32 : name, g->clients, c[0], c[1],
 		       c[2], c[3], c[4], c[5], cg_state_name(g->auto_state), c[6]);
-		snprintf(next[i].cgroup, sizeof(next[i].cgroup), "%s", g->cgroup);
+		next[i].id = g->id;
 		next[i].taken = g->evicted_total;
 		next[i].refaults = g->refaults;
 	}

@@ -147,6 +147,7 @@ void auto_cgroup_stats(struct client *cl, struct uz_stats_client *out)
 	const struct auto_client *a = client_auto(cl);
 	uint32_t system = AUTO_PRESSURE_UNKNOWN;
 	static struct look l; /* 4 KB of path: not on the stack twice */
+	const char *path;
 	size_t n;
 
 	out->auto_backoff = a->backoff;
@@ -155,17 +156,20 @@ void auto_cgroup_stats(struct client *cl, struct uz_stats_client *out)
 	look_at(cl, &l, &system);
 	out->cg_usage = l.have_cg ? l.cg.usage : 0;
 	out->cg_limit = l.have_cg ? l.cg.limit : UINT64_MAX;
-	out->cg_target = l.target;
+	/* a target shown is one in force */
+	out->cg_target = l.set.on ? l.target : UINT64_MAX;
 	out->pressure_centi = l.pressure;
 	out->pressure_own = (uint32_t)l.pressure_own;
 	if (!l.have_cg)
 		return;
-	n = strlen(l.cg.path);
+	out->cg_id = l.cg.path_id;
+	path = memcg_printable(l.cg.path);
+	n = strlen(path);
 	if (n < sizeof(out->cgroup))
-		memcpy(out->cgroup, l.cg.path, n + 1);
+		memcpy(out->cgroup, path, n + 1);
 	else /* the tail says which unit it is */
 		snprintf(out->cgroup, sizeof(out->cgroup), "...%s",
-			 l.cg.path + n - (sizeof(out->cgroup) - 4));
+			 path + n - (sizeof(out->cgroup) - 4));
 }
 
 /* One client's step, due now; 1 when @cl is gone (dropped on a failed
@@ -184,17 +188,19 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 	a->next_ms = now + interval;
 	look_at(cl, &l, system_pressure);
 	a->cg_id = l.have_cg ? l.cg.id : 0;
-	a->cg_limit = l.have_cg ? l.cg.limit : UINT64_MAX;
-	/* woken when it nears its limit, not only when next polled */
-	if (l.have_cg && c->on)
-		memevents_limit_watch(&l.cg, now, interval * 3 * AUTO_BACKOFF_INTERVALS);
 	if (!c->on) {
 		/* its section says off: looked at again each interval, as a
-		 * reload or a move to another cgroup can turn it on */
+		 * reload or a move to another cgroup can turn it on; its
+		 * limit is not watched */
+		a->cg_limit = UINT64_MAX;
 		a->state = UZ_AUTO_OFF;
 		a->seen = 0;
 		return 0;
 	}
+	a->cg_limit = l.have_cg ? l.cg.limit : UINT64_MAX;
+	/* woken when it nears its limit, not only when next polled */
+	if (l.have_cg)
+		memevents_limit_watch(&l.cg, now, interval * 3 * AUTO_BACKOFF_INTERVALS);
 	p.step_pct = c->step_pct;
 	p.pressure_pct = c->pressure_pct;
 	p.refault_pct = c->refault_pct;
@@ -304,6 +310,8 @@ void auto_configure(void)
 			pct = p;
 	}
 	memevents_pressure_arm(pct);
+	if (!auto_enabled())
+		memevents_limit_expire(0, 1); /* nobody to wake */
 	auto_wake();
 }
 
@@ -325,8 +333,11 @@ uint64_t auto_tick(uint64_t now)
 
 	if (!auto_enabled())
 		return next;
+	/* the threshold watches of cgroups no client looked at lately */
+	memevents_limit_expire(now, 0);
 	if (now < next_due)
-		return next_due;
+		return next_due < memevents_limit_next_expiry() ?
+			       next_due : memevents_limit_next_expiry();
 	/* one pass; a step may drop the client it is sent to, no other */
 	for (cl = client_first(); cl; cl = after) {
 		struct auto_client *a = client_auto(cl);
@@ -346,7 +357,8 @@ uint64_t auto_tick(uint64_t now)
 			next = a->limit_check_ms > now ? a->limit_check_ms : now + 1;
 	}
 	next_due = next;
-	return next;
+	return next < memevents_limit_next_expiry() ? next :
+						     memevents_limit_next_expiry();
 }
 
 void auto_done(struct client *cl, const struct uz_evict_done *d)

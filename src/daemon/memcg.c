@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "memcg.h"
@@ -73,12 +74,85 @@ static uint32_t v2_pressure(const char *path)
 	return psi_some_centi(file);
 }
 
+/* One level's usage and limit (the lowest of its limits) */
+static int level_read(const char *dir, int v1, uint64_t *usage, uint64_t *limit)
+{
+	uint64_t high = MEMCG_NO_LIMIT;
+	int err;
+
+	if (v1) {
+		err = read_bytes(dir, "memory.usage_in_bytes", usage);
+		if (!err)
+			err = read_bytes(dir, "memory.limit_in_bytes", limit);
+		if (!err)
+			*limit = v1_limit(*limit);
+		return err;
+	}
+	err = read_bytes(dir, "memory.current", usage);
+	if (!err)
+		err = read_bytes(dir, "memory.max", limit);
+	if (!err && !read_bytes(dir, "memory.high", &high) && high < *limit)
+		*limit = high;
+	return err;
+}
+
+/* Is a level of @usage and @limit nearer its limit than @out's? */
+static int nearer(uint64_t usage, uint64_t limit, const struct memcg_use *out)
+{
+	if (limit == MEMCG_NO_LIMIT)
+		return 0;
+	return out->limit == MEMCG_NO_LIMIT ||
+	       (double)usage / (double)limit > (double)out->usage / (double)out->limit;
+}
+
+/*
+ * The level of out->path, itself or an ancestor, whose limit applies:
+ * the one nearest its limit (a slice's limit binds the services in it,
+ * which have none of their own), or out->path itself when no level has
+ * one.  Its usage, limit, directory, id and inode into @out.
+ */
+static int limiting_level(struct memcg_use *out)
+{
+	const char *root = out->v1 ? V1_ROOT : V2_ROOT;
+	char dir[sizeof(out->dir)];
+	uint64_t usage, limit;
+	int have = 0, err;
+	size_t n;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s%s", root, out->path);
+	n = strlen(dir);
+	while (n > 0 && dir[n - 1] == '/')
+		dir[--n] = 0; /* "/" itself: the root directory */
+	for (;;) {
+		err = level_read(dir, out->v1, &usage, &limit);
+		if (err && !have)
+			return err; /* the process's own cgroup: it must read */
+		if (!err && (!have || nearer(usage, limit, out))) {
+			out->usage = usage;
+			out->limit = limit;
+			snprintf(out->dir, sizeof(out->dir), "%s", dir);
+			have = 1;
+		}
+		/* up one level, not above the hierarchy's root */
+		if (strlen(dir) <= strlen(root))
+			break;
+		*strrchr(dir, '/') = 0;
+		if (strlen(dir) < strlen(root))
+			break;
+	}
+	out->id = path_id(out->dir);
+	out->path_id = path_id(out->path);
+	out->ino = stat(out->dir, &st) ? 0 : (uint64_t)st.st_ino;
+	return 0;
+}
+
 int memcg_of(pid_t pid, struct memcg_use *out)
 {
-	char path[64], line[PATH_MAX_LEN + 64], *dir = out->dir;
+	char path[64], line[PATH_MAX_LEN + 64];
 	char v2[PATH_MAX_LEN] = "";
 	FILE *f;
-	int err, found = 0, partial = 0;
+	int found = 0, partial = 0;
 
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
 	f = fopen(path, "re");
@@ -103,7 +177,6 @@ int memcg_of(pid_t pid, struct memcg_use *out)
 		}
 		for (w = strtok_r(ctl + 1, ",", &save); w; w = strtok_r(NULL, ",", &save))
 			if (!strcmp(w, "memory")) {
-				snprintf(dir, sizeof(out->dir), V1_ROOT "%s", cg);
 				snprintf(out->path, sizeof(out->path), "%s", cg);
 				found = 1;
 			}
@@ -111,24 +184,23 @@ int memcg_of(pid_t pid, struct memcg_use *out)
 	fclose(f);
 	out->v1 = found;
 	out->pressure_centi = v2_pressure(v2);
-	if (found) {
-		err = read_bytes(dir, "memory.usage_in_bytes", &out->usage);
-		if (!err)
-			err = read_bytes(dir, "memory.limit_in_bytes", &out->limit);
-		out->limit = v1_limit(out->limit);
-	} else if (v2[0]) {
-		uint64_t high = MEMCG_NO_LIMIT;
-
-		snprintf(dir, sizeof(out->dir), V2_ROOT "%s", v2);
-		snprintf(out->path, sizeof(out->path), "%s", v2);
-		err = read_bytes(dir, "memory.current", &out->usage);
-		if (!err)
-			err = read_bytes(dir, "memory.max", &out->limit);
-		if (!err && !read_bytes(dir, "memory.high", &high) && high < out->limit)
-			out->limit = high;
-	} else {
+	if (!found && !v2[0])
 		return -ENOENT;
+	if (!found)
+		snprintf(out->path, sizeof(out->path), "%s", v2);
+	return limiting_level(out);
+}
+
+const char *memcg_printable(const char *path)
+{
+	static char buf[MEMCG_PATH_MAX + 64];
+	size_t i;
+
+	for (i = 0; path[i] && i < sizeof(buf) - 1; i++) {
+		unsigned char c = (unsigned char)path[i];
+
+		buf[i] = c < 0x20 || c >= 0x7f ? '?' : (char)c;
 	}
-	out->id = path_id(dir);
-	return err;
+	buf[i] = 0;
+	return buf;
 }

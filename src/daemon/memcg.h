@@ -10,16 +10,21 @@
 
 #define MEMCG_PATH_MAX 4096
 
+/* A process's memory cgroup (path) and the level of it, itself or an
+ * ancestor, whose limit binds it: the one nearest its limit (usage,
+ * limit, dir, id, ino); itself when no level has a limit. */
 struct memcg_use {
-	uint64_t usage; /* bytes charged now */
+	uint64_t usage; /* bytes charged now (to that level) */
 	uint64_t limit; /* the lowest of its limits, or MEMCG_NO_LIMIT */
-	uint64_t id;	/* tells cgroups apart (a hash of the path) */
+	uint64_t id;	/* tells levels apart (a hash of dir) */
+	uint64_t ino;	/* and a level from one made again at that path */
 	/* its memory pressure: "some avg10" x 100 of its cgroup v2
 	 * memory.pressure, or PSI_UNKNOWN (in the root, or no cgroup v2) */
 	uint32_t pressure_centi;
 	char path[MEMCG_PATH_MAX]; /* as in /proc/PID/cgroup: "/a/b" */
+	uint64_t path_id;	   /* a hash of path */
 	int v1;			   /* cgroup v1's memory controller */
-	char dir[MEMCG_PATH_MAX + 64]; /* its directory under /sys/fs/cgroup */
+	char dir[MEMCG_PATH_MAX + 64]; /* that level's directory */
 };
 
 /*
@@ -32,5 +37,10 @@ struct memcg_use {
  * 0, or -errno (no such process, no memory controller).
  */
 int memcg_of(pid_t pid, struct memcg_use *out);
+
+/* @path with every byte that is not printable ASCII as '?', for the
+ * log and uzswapctl (anyone who may name a cgroup may put a terminal's
+ * escapes in it); a static buffer. */
+const char *memcg_printable(const char *path);
 
 #endif

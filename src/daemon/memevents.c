@@ -23,22 +23,29 @@
 struct watch {
 	int efd;	   /* its eventfd; -1: a free slot */
 	uint64_t cg_id;	   /* memcg_use.id */
+	uint64_t ino;	   /* memcg_use.ino: a cgroup made again at that
+			    * path (a service restarted) is another one */
 	uint64_t threshold; /* bytes */
 	uint64_t keep_until; /* let go of after, unless renewed */
 };
 
-static int epfd = -1, psi_fd = -1;
+/* epfd: ours, for the thresholds; server_epfd: the daemon's, where the
+ * trigger sits itself (a trigger's event is cleared by any poll of it,
+ * so the daemon's poll of our set would eat it) */
+static int epfd = -1, server_epfd = -1, psi_fd = -1;
+static void *psi_tag;
 static unsigned psi_pct;
 static uint64_t psi_fired_ms;
 static struct watch watches[WATCHES_MAX];
-static char tag_psi; /* epoll data of the trigger; a watch's is itself */
 
-int memevents_init(void)
+int memevents_init(int daemon_epfd, void *pressure_tag)
 {
 	unsigned i;
 
 	for (i = 0; i < WATCHES_MAX; i++)
 		watches[i].efd = -1;
+	server_epfd = daemon_epfd;
+	psi_tag = pressure_tag;
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	return epfd < 0 ? -errno : epfd;
 }
@@ -47,7 +54,7 @@ static void pressure_close(void)
 {
 	if (psi_fd < 0)
 		return;
-	epoll_ctl(epfd, EPOLL_CTL_DEL, psi_fd, NULL);
+	epoll_ctl(server_epfd, EPOLL_CTL_DEL, psi_fd, NULL);
 	close(psi_fd);
 	psi_fd = -1;
 	psi_pct = 0;
@@ -77,7 +84,7 @@ static int pressure_open(unsigned pct, unsigned window_us)
 
 void memevents_pressure_arm(unsigned pct)
 {
-	struct epoll_event ev = { .events = EPOLLPRI, .data.ptr = &tag_psi };
+	struct epoll_event ev = { .events = EPOLLPRI, .data.ptr = psi_tag };
 	int fd;
 
 	if (pct == psi_pct && (psi_fd >= 0 || !pct))
@@ -94,7 +101,7 @@ void memevents_pressure_arm(unsigned pct)
 			 "read at each step", PSI_FILE, strerror(-fd));
 		return;
 	}
-	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev)) {
+	if (epoll_ctl(server_epfd, EPOLL_CTL_ADD, fd, &ev)) {
 		log_warn("memory pressure trigger: epoll: %s", strerror(errno));
 		close(fd);
 		return;
@@ -150,6 +157,26 @@ static int threshold_open(const char *dir, uint64_t threshold)
 	return efd;
 }
 
+void memevents_limit_expire(uint64_t now, int all)
+{
+	unsigned i;
+
+	for (i = 0; i < WATCHES_MAX; i++)
+		if (watches[i].efd >= 0 && (all || watches[i].keep_until < now))
+			watch_close(&watches[i]);
+}
+
+uint64_t memevents_limit_next_expiry(void)
+{
+	uint64_t next = UINT64_MAX;
+	unsigned i;
+
+	for (i = 0; i < WATCHES_MAX; i++)
+		if (watches[i].efd >= 0 && watches[i].keep_until < next)
+			next = watches[i].keep_until;
+	return next;
+}
+
 void memevents_limit_watch(const struct memcg_use *cg, uint64_t now,
 			   uint64_t keep_ms)
 {
@@ -158,26 +185,27 @@ void memevents_limit_watch(const struct memcg_use *cg, uint64_t now,
 	unsigned i;
 	int efd;
 
-	if (epfd < 0 || !cg->v1 || cg->limit == MEMCG_NO_LIMIT)
+	if (epfd < 0 || !cg->v1)
 		return;
-	threshold = cg->limit / 100 * AUTO_LIMIT_HIGH;
 	for (i = 0; i < WATCHES_MAX; i++) {
 		if (watches[i].efd < 0) {
-			if (!free_slot)
-				free_slot = &watches[i];
-		} else if (watches[i].keep_until < now) {
-			watch_close(&watches[i]); /* its cgroup has no client */
 			if (!free_slot)
 				free_slot = &watches[i];
 		} else if (watches[i].cg_id == cg->id) {
 			w = &watches[i];
 		}
 	}
-	if (w && w->threshold == threshold) {
+	if (cg->limit == MEMCG_NO_LIMIT) {
+		if (w) /* its limit was taken away */
+			watch_close(w);
+		return;
+	}
+	threshold = cg->limit / 100 * AUTO_LIMIT_HIGH;
+	if (w && w->threshold == threshold && w->ino == cg->ino) {
 		w->keep_until = now + keep_ms;
 		return;
 	}
-	if (w) /* its limit changed at run time */
+	if (w) /* its limit changed at run time, or it was made again */
 		watch_close(w);
 	else
 		w = free_slot;
@@ -186,8 +214,8 @@ void memevents_limit_watch(const struct memcg_use *cg, uint64_t now,
 	efd = threshold_open(cg->dir, threshold);
 	if (efd < 0) {
 		log_limited(UZ_LOG_INFO, 3, 3600, "memory cgroup %s: no usage "
-			    "threshold event (%s): its limit is polled", cg->path,
-			    strerror(-efd));
+			    "threshold event (%s): its limit is polled",
+			    memcg_printable(cg->dir), strerror(-efd));
 		return;
 	}
 	{
@@ -200,10 +228,12 @@ void memevents_limit_watch(const struct memcg_use *cg, uint64_t now,
 	}
 	w->efd = efd;
 	w->cg_id = cg->id;
+	w->ino = cg->ino;
 	w->threshold = threshold;
 	w->keep_until = now + keep_ms;
-	log_debug("memory cgroup %s: woken at %llu bytes of its %llu", cg->path,
-		  (unsigned long long)threshold, (unsigned long long)cg->limit);
+	log_debug("memory cgroup %s: woken at %llu bytes of its %llu",
+		  memcg_printable(cg->dir), (unsigned long long)threshold,
+		  (unsigned long long)cg->limit);
 }
 
 unsigned memevents_limit_watches(void)
@@ -215,28 +245,31 @@ unsigned memevents_limit_watches(void)
 	return n;
 }
 
+void memevents_pressure_event(void)
+{
+	/* pressure rose: every client taking is judged again now, and
+	 * backs off (autoevict.c reads this) */
+	psi_fired_ms = now_ms();
+	log_limited(UZ_LOG_DEBUG, 3, 60, "memory pressure trigger fired: "
+		    "some %u%% or more", psi_pct);
+	auto_event(0);
+}
+
 void memevents_dispatch(void)
 {
 	struct epoll_event ev[EVENTS_MAX];
 	int i, n = epoll_wait(epfd, ev, EVENTS_MAX, 0);
 
 	for (i = 0; i < n; i++) {
-		if (ev[i].data.ptr == &tag_psi) {
-			/* pressure rose: every client is judged again now,
-			 * and backs off (autoevict.c reads this) */
-			psi_fired_ms = now_ms();
-			auto_event(0);
-		} else {
-			struct watch *w = ev[i].data.ptr;
-			uint64_t count;
+		struct watch *w = ev[i].data.ptr;
+		uint64_t count;
 
-			/* crossed either way, or the cgroup was removed:
-			 * its clients look at their limit now */
-			if (read(w->efd, &count, sizeof(count)) < 0 &&
-			    errno != EAGAIN)
-				watch_close(w);
-			else
-				auto_event(w->cg_id);
-		}
+		/* crossed either way, or the cgroup was removed: its
+		 * clients look at their limit now (and a removed one's
+		 * watch is set up again on the new cgroup, by inode) */
+		if (read(w->efd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+			watch_close(w);
+		else
+			auto_event(w->cg_id);
 	}
 }

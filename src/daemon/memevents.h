@@ -14,10 +14,15 @@
 
 struct memcg_use;
 
-/* The descriptor to watch for EPOLLIN, or -errno. */
-int memevents_init(void);
-/* It is readable: read what fired and act on it (autoevict.c). */
+/* The descriptor of the thresholds' set, to watch for EPOLLIN, or
+ * -errno.  The pressure trigger goes in @daemon_epfd itself, with
+ * @pressure_tag as its data: a trigger's event is cleared by any poll,
+ * the daemon's poll of a nested set too. */
+int memevents_init(int daemon_epfd, void *pressure_tag);
+/* The thresholds' set is readable: read what fired, act on it. */
 void memevents_dispatch(void);
+/* The pressure trigger fired (@pressure_tag came out of epoll). */
+void memevents_pressure_event(void);
 /* Arm the pressure trigger at @pct % of stalled time in a second (the
  * lowest auto-pressure in force), or disarm it with 0. */
 void memevents_pressure_arm(unsigned pct);
@@ -25,9 +30,14 @@ void memevents_pressure_arm(unsigned pct);
  * before @now (pressure was at least that), else 0. */
 unsigned memevents_pressure_recent(uint64_t now, uint64_t within_ms);
 /* Watch @cg (cgroup v1, with a limit) for crossing AUTO_LIMIT_HIGH % of
- * its limit; a watch not renewed within @keep_ms is let go of. */
+ * its limit, until @now + @keep_ms unless renewed; with no limit, let go
+ * of its watch. */
 void memevents_limit_watch(const struct memcg_use *cg, uint64_t now,
 			   uint64_t keep_ms);
+/* Let go of the watches not renewed in time (@all: of every one). */
+void memevents_limit_expire(uint64_t now, int all);
+/* When the next watch expires, or UINT64_MAX. */
+uint64_t memevents_limit_next_expiry(void);
 /* Watches set up now (for tests and the log). */
 unsigned memevents_limit_watches(void);
 

@@ -40,7 +40,7 @@ static unsigned nconns, new_conns;
 static uint64_t accept_paused_until, next_notify, last_notify;
 
 /* epoll data for the descriptors that are not connections */
-static char tag_listen, tag_signal, tag_events;
+static char tag_listen, tag_signal, tag_events, tag_pressure;
 
 const char *conn_name(const struct conn *c)
 {
@@ -418,7 +418,7 @@ int server_init(void)
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (sig_fd < 0 || epfd < 0)
 		return -errno;
-	ev_fd = memevents_init();
+	ev_fd = memevents_init(epfd, &tag_pressure);
 	if (ev_fd < 0)
 		return ev_fd;
 	if (epoll_set(EPOLL_CTL_ADD, ev_fd, EPOLLIN, &tag_events))
@@ -447,6 +447,8 @@ int server_run(void)
 				signal_event();
 			else if (ev[i].data.ptr == &tag_events)
 				memevents_dispatch();
+			else if (ev[i].data.ptr == &tag_pressure)
+				memevents_pressure_event();
 			else
 				conn_event(ev[i].data.ptr, ev[i].events);
 		}

@@ -5,11 +5,12 @@
  *  - [daemon] says auto=off, the section auto=on with target=48M: the
  *    job in the unit's cgroup is taken down to about 48 MB charged and
  *    held there (AUTO "target"), not emptied; a client outside it (in
- *    the root cgroup) keeps everything;
+ *    a cgroup whose name has a terminal's escapes) keeps everything;
  *  - the job grows by 32 MB: taken back down to the target;
- *  - uzswapctl stats --cgroups and -o +CGROUP,TARGET show it;
- *  - a reload makes the target 25 % of a limit set meanwhile: the
- *    daemon works it out (128 MB of 512 MB);
+ *  - uzswapctl stats --cgroups and -o +CGROUP,TARGET show it, and
+ *    the escapes as '?';
+ *  - a reload makes the target 25 % of a limit set meanwhile on the
+ *    parent cgroup: the daemon works it out (128 MB of 512 MB);
  *  - the cgroup goes away under the job (moved out, rmdir): no section
  *    matches any more, AUTO says off, the daemon goes on;
  *  - every byte of both is right.
@@ -45,13 +46,22 @@ static const char config[] =
 	"auto-step=25\n"
 	"auto-pressure=100\n"
 	"auto-refaults=100\n";
-static char top[256], unit[300];
+static char top[256], unit[300], odd[320];
+static pid_t other = -1;
 
 /* Out of both and both removed, whatever happened (at exit) */
 static void cg_remove(void)
 {
 	FILE *f = fopen(V1 "/cgroup.procs", "w");
 
+	if (other > 0) {
+		kill(other, SIGKILL);
+		waitpid(other, NULL, 0);
+		other = -1;
+	}
+	if (odd[0] && rmdir(odd) && errno != ENOENT)
+		fprintf(stderr, "it_cgtarget: could not remove the odd cgroup: %s\n",
+			strerror(errno));
 	if (f) {
 		fprintf(f, "%d", getpid());
 		fclose(f);
@@ -125,7 +135,8 @@ static double wait_target(const char *what)
 		"'%s'", what, (unsigned long long)(use >> 20), TARGET >> 20, state);
 }
 
-/* The other client: in the root memory cgroup, which no section names */
+/* The other client: in a cgroup no section names, whose name has a
+ * terminal's escape sequence and bytes that are not ASCII */
 static pid_t other_client(int *go)
 {
 	int p[2];
@@ -138,8 +149,11 @@ static pid_t other_client(int *go)
 		uint8_t *m;
 		char b;
 
+		char procs[400];
+
 		close(p[1]);
-		it_write_file(V1 "/cgroup.procs", "0");
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", odd);
+		it_write_file(procs, "0");
 		m = it_alloc(OTHER, 1);
 		fill(m, OTHER, 7);
 		/* parked until told to check */
@@ -184,7 +198,6 @@ int main(int argc, char **argv)
 	uint8_t *job, *more;
 	double secs;
 	int go, st;
-	pid_t other;
 
 	it_need_memcg_v1();
 	it_setup_config(argc, argv, config);
@@ -199,6 +212,8 @@ int main(int argc, char **argv)
 	snprintf(line, sizeof(line), "%s/cgroup.procs", unit);
 	it_write_file(line, pid);
 
+	snprintf(odd, sizeof(odd), "%s/odd\033]0;owned\007\033[2K\303\251.scope", top);
+	it_assert(!mkdir(odd, 0755), "mkdir the odd cgroup: %s", strerror(errno));
 	other = other_client(&go);
 	job = it_alloc(JOB, 1);
 	fill(job, JOB, 1);
@@ -237,10 +252,24 @@ int main(int argc, char **argv)
 		it_assert(u && strstr(u, " 48M ") && strstr(u, "target"),
 			  "uzswapctl top: no cgroup line for the unit: %s", out);
 	}
-	printf("uzswapctl stats --cgroups, -o cgroup,target and top show it\n");
+	for (const char *c = out; *c; c++)
+		it_assert((*c >= 0x20 && *c < 0x7f) || *c == '\n',
+			  "uzswapctl top printed byte %#x of a cgroup's name",
+			  (unsigned char)*c);
+	it_assert(!it_ctl(out, sizeof(out), "stats --cgroups --json"), "stats -g -J");
+	it_assert(strstr(out, "odd?]0;owned??[2K??.scope"),
+		  "the odd cgroup's name, printable: %s", out);
+	for (const char *c = out; *c; c++)
+		it_assert((*c >= 0x20 && *c < 0x7f) || *c == '\n',
+			  "uzswapctl stats printed byte %#x of a cgroup's name",
+			  (unsigned char)*c);
+	printf("uzswapctl stats --cgroups, -o cgroup,target and top show it, "
+	       "a cgroup's escapes as '?'\n");
 
-	/* a reload: 25 % of a limit set meanwhile */
-	snprintf(line, sizeof(line), "%s/memory.limit_in_bytes", unit);
+	/* a reload: 25 % of a limit set meanwhile on the parent (a slice's
+	 * limit binds the services in it, which have none of their own;
+	 * only the unit's own was once looked at) */
+	snprintf(line, sizeof(line), "%s/memory.limit_in_bytes", top);
 	it_write_file(line, "536870912");
 	reloaded = strdup(config);
 	it_assert(reloaded && strstr(reloaded, "target=48M"), "config text");
@@ -255,7 +284,7 @@ int main(int argc, char **argv)
 			  "'%s', not %llu", line, (unsigned long long)want);
 		usleep(100000);
 	}
-	printf("reloaded with target=25%%: %llu bytes of the 512 MB limit\n",
+	printf("reloaded with target=25%%: %llu bytes of its parent's 512 MB limit\n",
 	       (unsigned long long)want);
 
 	/* the cgroup goes away under the job */
@@ -276,6 +305,7 @@ int main(int argc, char **argv)
 	it_assert(write(go, "x", 1) == 1, "tell the other client");
 	it_assert(waitpid(other, &st, 0) == other && WIFEXITED(st) && !WEXITSTATUS(st),
 		  "the client outside the unit failed (%#x)", st);
+	other = -1;
 	printf("every byte right\n");
 	free(reloaded);
 	return 0;
