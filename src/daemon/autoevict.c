@@ -189,9 +189,10 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 	look_at(cl, &l, system_pressure);
 	a->cg_id = l.have_cg ? l.cg.id : 0;
 	if (!c->on) {
-		/* its section says off: looked at again each interval, as a
-		 * reload or a move to another cgroup can turn it on; its
-		 * limit is not watched */
+		/* its section says off: looked at again after a pause, as a
+		 * move to another cgroup can turn it on (a reload looks at
+		 * once); its limit is not watched */
+		a->next_ms = now + interval * AUTO_BACKOFF_INTERVALS;
 		a->cg_limit = UINT64_MAX;
 		a->state = UZ_AUTO_OFF;
 		a->seen = 0;
@@ -295,6 +296,7 @@ void auto_event(uint64_t cg_id)
 
 void auto_configure(void)
 {
+	struct client *cl;
 	unsigned pct = 0, i;
 
 	/* the trigger at the lowest auto-pressure of those on */
@@ -312,6 +314,9 @@ void auto_configure(void)
 	memevents_pressure_arm(pct);
 	if (!auto_enabled())
 		memevents_limit_expire(0, 1); /* nobody to wake */
+	/* every client judged again with the new settings */
+	for (cl = client_first(); cl; cl = client_next(cl))
+		client_auto(cl)->next_ms = 0;
 	auto_wake();
 }
 
