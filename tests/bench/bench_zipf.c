@@ -6,7 +6,8 @@
  * Zipf law over them (the hottest page most, the tail least); once a
  * second it also reads one page anywhere (cold memory is rarely, not
  * never, read).  No system is told anything: what takes the cold
- * memory away must find it on its own.
+ * memory away must find it on its own.  With PHASE_S (phase_shift),
+ * every PHASE_S seconds the hot tenth moves to other blocks, at random.
  *
  * Prints one JSON line: accesses per second for each second, anonymous
  * memory resident at each second (RssAnon), and whether every page
@@ -83,18 +84,30 @@ static long rss_anon_kb(void)
 	return kb;
 }
 
+/* The first tenth of @order is the hot set: a new one at random */
+static void shuffle(uint64_t *order, size_t n)
+{
+	for (size_t i = n - 1; i > 0; i--) {
+		uint64_t j = rnd() % (i + 1), t = order[i];
+
+		order[i] = order[j];
+		order[j] = t;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static double per_s[MAX_SECONDS];
 	static long rss_kb[MAX_SECONDS];
 	size_t size, pages, blocks, hot_blocks, hot_pages, i, k, bad = 0;
-	unsigned seconds, s, n_s = 0;
+	unsigned seconds, s, n_s = 0, phase_s = 0;
 	uint64_t *mem, sum = 0, *hot;
 	double *cdf, t0, next, norm = 0;
 
-	if (argc != 3 || !(seconds = (unsigned)atoi(argv[1])) ||
-	    seconds > MAX_SECONDS || !(size = strtoull(argv[2], NULL, 0) << 20)) {
-		fprintf(stderr, "usage: bench_zipf SECONDS SIZE_MIB\n");
+	if ((argc != 3 && argc != 4) || !(seconds = (unsigned)atoi(argv[1])) ||
+	    seconds > MAX_SECONDS || !(size = strtoull(argv[2], NULL, 0) << 20) ||
+	    (argc == 4 && !(phase_s = (unsigned)atoi(argv[3])))) {
+		fprintf(stderr, "usage: bench_zipf SECONDS SIZE_MIB [PHASE_S]\n");
 		return 2;
 	}
 	size = size / BLOCK * BLOCK;
@@ -121,12 +134,7 @@ int main(int argc, char **argv)
 		die(99, "malloc");
 	for (i = 0; i < blocks; i++)
 		hot[i] = i;
-	for (i = blocks - 1; i > 0; i--) {
-		uint64_t j = rnd() % (i + 1), t = hot[i];
-
-		hot[i] = hot[j];
-		hot[j] = t;
-	}
+	shuffle(hot, blocks);
 	for (i = 0; i < hot_pages; i++)
 		cdf[i] = norm += 1.0 / pow((double)(i + 1), ZIPF_S);
 
@@ -161,6 +169,8 @@ int main(int argc, char **argv)
 		rss_kb[n_s++] = rss_anon_kb();
 		if (n_s == seconds)
 			break;
+		if (phase_s && n_s % phase_s == 0)
+			shuffle(hot, blocks); /* the hot set moves */
 		next += 1;
 	}
 
@@ -173,8 +183,9 @@ int main(int argc, char **argv)
 				break;
 			}
 	printf("{\"size\": %zu, \"hot_bytes\": %zu, \"seconds\": %u, "
-	       "\"bad_pages\": %zu, \"sum\": %llu, \"accesses\": [", size,
-	       hot_blocks * BLOCK, seconds, bad, (unsigned long long)(sum & 1));
+	       "\"phase_s\": %u, \"bad_pages\": %zu, \"sum\": %llu, "
+	       "\"accesses\": [", size, hot_blocks * BLOCK, seconds, phase_s,
+	       bad, (unsigned long long)(sum & 1));
 	for (s = 0; s < n_s; s++)
 		printf("%s%.0f", s ? ", " : "", per_s[s]);
 	printf("], \"rss_anon_kb\": [");

@@ -11,6 +11,13 @@
 # byte, 77 when zram cannot be set up, 99 when a run broke.
 #
 #   tests/bench/zipf.sh [--rounds N] [--seconds S] [--size MIB] [--limit MIB]
+#                       [--phase S]
+#
+# --phase S: phase_shift (issue 11): the hot tenth moves to other blocks
+# every S seconds; the table adds, per system, how many seconds after a
+# shift the throughput is back to 90 % of its phase's last second, and
+# what is resident at the end of each phase, as a multiple of the hot set
+# (medians over the shifts).
 #
 # --limit MIB: cgroup_limit (issue 11): each run in a cgroup v1 memory
 # cgroup of its own limited to MIB (root and the v1 memory controller);
@@ -25,18 +32,19 @@
 # a private uzswapd, both undone on exit (see zram.sh).
 set -u
 
-ROUNDS=3 SECONDS_RUN=60 SIZE_MIB=2048 LIMIT_MIB=
+ROUNDS=3 SECONDS_RUN=60 SIZE_MIB=2048 LIMIT_MIB= PHASE_S=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--rounds) ROUNDS=${2:-}; shift ;;
 	--seconds) SECONDS_RUN=${2:-}; shift ;;
 	--size) SIZE_MIB=${2:-}; shift ;;
 	--limit) LIMIT_MIB=${2:-}; [ -n "$LIMIT_MIB" ] || LIMIT_MIB=x; shift ;;
-	*) echo "usage: $0 [--rounds N] [--seconds S] [--size MIB] [--limit MIB]" >&2; exit 2 ;;
+	--phase) PHASE_S=${2:-}; [ -n "$PHASE_S" ] || PHASE_S=x; shift ;;
+	*) echo "usage: $0 [--rounds N] [--seconds S] [--size MIB] [--limit MIB] [--phase S]" >&2; exit 2 ;;
 	esac
 	shift
 done
-for v in "$ROUNDS" "$SECONDS_RUN" "$SIZE_MIB" ${LIMIT_MIB:+"$LIMIT_MIB"}; do
+for v in "$ROUNDS" "$SECONDS_RUN" "$SIZE_MIB" ${LIMIT_MIB:+"$LIMIT_MIB"} ${PHASE_S:+"$PHASE_S"}; do
 	case $v in '' | *[!0-9]* | 0) echo "zipf.sh: whole numbers above 0" >&2; exit 2 ;; esac
 done
 [ "$SECONDS_RUN" -ge 31 ] || { echo "zipf.sh: --seconds must be 31 or more" >&2; exit 2; }
@@ -99,10 +107,10 @@ run() {
 	fi
 	case $s in
 	zram) zram_setup $((2 * SIZE_MIB << 20)) || { say "SKIP: zram: $ZRAM_WHY"; exit 77; }
-	      $in_cg "$ZIPF" "$SECONDS_RUN" "$SIZE_MIB" >"$DIR/out" & ;;
+	      $in_cg "$ZIPF" "$SECONDS_RUN" "$SIZE_MIB" $PHASE_S >"$DIR/out" & ;;
 	uzswap) env LD_PRELOAD="$AGENT" UZSWAP_SOCKET="$DIR/sock" \
-		$in_cg "$ZIPF" "$SECONDS_RUN" "$SIZE_MIB" >"$DIR/out" & ;;
-	none) $in_cg "$ZIPF" "$SECONDS_RUN" "$SIZE_MIB" >"$DIR/out" & ;;
+		$in_cg "$ZIPF" "$SECONDS_RUN" "$SIZE_MIB" $PHASE_S >"$DIR/out" & ;;
+	none) $in_cg "$ZIPF" "$SECONDS_RUN" "$SIZE_MIB" $PHASE_S >"$DIR/out" & ;;
 	esac
 	CHILD=$!
 	wait "$CHILD"
@@ -137,7 +145,7 @@ done
 
 # The table: per run, the mean accesses/s, the cold share out of RAM at
 # 30 s and at the end; medians [min..max] over the rounds.
-awk -v rounds="$ROUNDS" -v secs="$SECONDS_RUN" -v start="$start" -v limit="$LIMIT_MIB" \
+awk -v rounds="$ROUNDS" -v secs="$SECONDS_RUN" -v start="$start" -v limit="$LIMIT_MIB" -v phase="$PHASE_S" \
     -v load0="$load0" -v load1="$(cut -d' ' -f1-3 /proc/loadavg)" '
 function num(key,   m) {
 	if (!match($0, "\"" key "\": [-0-9.]+")) return -1
@@ -153,6 +161,11 @@ function arr(key, out,   m, n) {
 function out_share(kb,   v) {
 	v = 100 * (num("size") / 1024 - kb) / cold
 	return v < 0 ? 0 : v
+}
+function med_num(v, n,   i, j, t) {
+	for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j-1] > v[j]; j--) {
+		t = v[j]; v[j] = v[j-1]; v[j-1] = t }
+	return n % 2 ? v[(n+1)/2] : (v[n/2] + v[n/2+1]) / 2
 }
 function med(v, n,   i, j, t) {
 	for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j-1] > v[j]; j--) {
@@ -172,10 +185,23 @@ function med(v, n,   i, j, t) {
 	outend[s, r] = out_share(kb[k])
 	for (i = 1; i <= k; i++) if (out_share(kb[i]) >= 80) break
 	t80[s, r] = i <= k ? i : -1
+	# phase_shift: per shift, seconds until 90 % of the phase s last
+	# second, and RssAnon at the phase s end over the hot set
+	p = num("phase_s"); nrec = 0
+	for (t = p; p > 0 && t + p <= n; t += p) {
+		for (j = t + 1; j <= t + p && a[j] < 0.9 * a[t + p]; j++) ;
+		rec[++nrec] = j - t
+		res[nrec] = kb[t + p] / (num("hot_bytes") / 1024)
+	}
+	if (nrec) {
+		fmt = "%d"; recov[s, r] = med_num(rec, nrec)
+		resid[s, r] = med_num(res, nrec)
+		phased = 1
+	}
 }
 END {
 	printf "%s: %s, %d s per run, %d round(s); load average %s at the start, %s at the end\n",
-		limit ? "cgroup_limit (zipf, " limit " MiB cgroup)" : "zipf_2g",
+		limit ? "cgroup_limit (zipf, " limit " MiB cgroup)" : phase ? "phase_shift (zipf, the hot set moving every " phase " s)" : "zipf_2g",
 		start, secs, rounds, load0, load1
 	printf "cold = the 90%% of the memory the workload reads once a second at most\n\n"
 	printf "| system | accesses/s (M) | loss vs no swap | cold out of RAM at 30 s | at the end | s to 80%% |\n"
@@ -194,6 +220,18 @@ END {
 		c3 = med(v3, runs[s]); c4 = med(v4, runs[s])
 		fmt = "%d"; c5 = med(v5, runs[s])
 		printf "| %s | %s | %s | %s | %s | %s |\n", s, c1, c2, c3, c4, c5
+	}
+	if (phased) {
+		printf "\nphase_shift: the hot set moves every %d s\n\n", phase
+		printf "| system | s to 90%% after a shift | resident at a phase end (x hot set) |\n"
+		printf "|---|---|---|\n"
+		for (o = 1; o <= 3; o++) {
+			s = order[o]
+			if (!runs[s]) continue
+			for (r = 1; r <= runs[s]; r++) { v1[r] = recov[s, r]; v2[r] = resid[s, r] }
+			fmt = "%.1f"; c1 = med(v1, runs[s]); c2 = med(v2, runs[s])
+			printf "| %s | %s | %s |\n", s, c1, c2
+		}
 	}
 	if (runs["uzswap"] && runs["uzswap"] == runs["zram"]) {
 		for (r = 1; r <= runs["zram"]; r++) v1[r] = rate["uzswap", r] / rate["zram", r]
