@@ -81,25 +81,17 @@ static void auto_state(char *buf, size_t len)
 	it_auto_state(getpid(), buf, len);
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Wait up to 30 s for AUTO to be @want (the last seen in @state). */
 static void wait_state(const char *want, char *state, size_t len)
 {
-	double t0 = now_s();
+	double t0 = it_now_s();
 
 	do {
 		auto_state(state, len);
 		if (!strcmp(state, want))
 			return;
 		usleep(50000);
-	} while (now_s() - t0 < 30);
+	} while (it_now_s() - t0 < 30);
 	it_fail("after 30 s, AUTO is '%s', not '%s'", state, want);
 }
 
@@ -139,7 +131,7 @@ int main(int argc, char **argv)
 	/* 1: the untouched memory goes, on its own (most of it: some
 	 * blocks can stay, 17 % in some runs; under ThreadSanitizer on a
 	 * busy machine it is slower, and its own memory is sampled too) */
-	for (t0 = now_s(); now_s() - t0 < WAIT_S; usleep(200000)) {
+	for (t0 = it_now_s(); it_now_s() - t0 < WAIT_S; usleep(200000)) {
 		share = resident_share(cold_m, COLD);
 		if (share <= MOSTLY)
 			break;
@@ -147,7 +139,7 @@ int main(int argc, char **argv)
 	it_assert(share <= MOSTLY, "after %d s, %.0f%% of the untouched 48 MB is "
 		  "still resident", WAIT_S, share * 100);
 	printf("untouched memory: %.0f%% resident after %.1f s, with no "
-	       "uzswapctl evict\n", share * 100, now_s() - t0);
+	       "uzswapctl evict\n", share * 100, it_now_s() - t0);
 	/* the read memory: each block back once at most, then guarded */
 	sleep(2);
 	refaults = it_stat("refaults");
@@ -171,11 +163,11 @@ int main(int argc, char **argv)
 	churn.len = CHURN;
 	churn.pause_us = 1000;
 	pthread_create(&tc, NULL, reader, &churn);
-	t0 = now_s();
+	t0 = it_now_s();
 	wait_state("refaults", state, sizeof(state));
 	evicted = it_stat("evicted_bytes");
 	printf("memory read again and again: backed off after %.1f s (AUTO "
-	       "refaults)\n", now_s() - t0);
+	       "refaults)\n", it_now_s() - t0);
 	/* uzswapctl top shows it live: our line, rates on the second screen */
 	{
 		char out[1 << 14], want[32], *second, *line;

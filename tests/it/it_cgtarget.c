@@ -108,19 +108,11 @@ static uint64_t read_u64(const char *dir, const char *name)
 	return v;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Wait up to 30 s for the unit's usage to come down to the target, and
  * AUTO to say "target"; the seconds it took. */
 static double wait_target(const char *what)
 {
-	double t0 = now_s();
+	double t0 = it_now_s();
 	uint64_t use;
 	char state[32] = "";
 
@@ -128,9 +120,9 @@ static double wait_target(const char *what)
 		use = read_u64(unit, "memory.usage_in_bytes");
 		it_auto_state(getpid(), state, sizeof(state));
 		if (use <= TARGET + SLACK && !strcmp(state, "target"))
-			return now_s() - t0;
+			return it_now_s() - t0;
 		usleep(100000);
-	} while (now_s() - t0 < 30);
+	} while (it_now_s() - t0 < 30);
 	it_fail("%s: after 30 s the cgroup uses %llu MB (target %lu MB), AUTO "
 		"'%s'", what, (unsigned long long)(use >> 20), TARGET >> 20, state);
 }

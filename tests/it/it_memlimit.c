@@ -80,14 +80,6 @@ static unsigned long long max_usage(void)
 
 /* The job, in the cgroup: fill FILL a chunk at a time, a pause of
  * @pause_us after each, then check it. */
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void job(unsigned pause_us)
 {
 	double t0;
@@ -109,14 +101,14 @@ static void job(unsigned pause_us)
 	 * of it at once (700 MB/s here) crosses the last 15 % in about
 	 * 25 ms, a race with the daemon's eviction that the job lost in 3
 	 * of 17 runs (DESIGN.md §16) */
-	t0 = now_s();
+	t0 = it_now_s();
 	for (size_t w = 0; w < FILL / 8; w++) {
 		it_assert(m[w] == word_of(w), "wrong byte in word %zu (%zu MB in)",
 			  w, w * 8 >> 20);
 		if (w % (CHUNK / 8) == CHUNK / 8 - 1)
 			munmap(m + w + 1 - CHUNK / 8, CHUNK);
 	}
-	t0 = now_s() - t0;
+	t0 = it_now_s() - t0;
 	printf("the job filled %lu MB at %u MB/s in a %lu MB cgroup and read it "
 	       "back in %.2f s (at most %llu MB charged): every byte right\n",
 	       FILL >> 20, (unsigned)((CHUNK >> 20) * 1000000 / pause_us),

@@ -386,6 +386,14 @@ uint64_t it_stat(const char *key)
 	return strtoull(p + 1, NULL, 10);
 }
 
+double it_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 void it_auto_state(pid_t pid, char *buf, size_t len)
 {
 	char out[1 << 14], *l, *save;

@@ -53,6 +53,8 @@ void it_evict_all(void);
 
 /* One number from `uzswapctl stats --json` for this process. */
 uint64_t it_stat(const char *key);
+/* Seconds on the monotonic clock. */
+double it_now_s(void);
 /* Process @pid's AUTO column of uzswapctl stats into @buf. */
 void it_auto_state(pid_t pid, char *buf, size_t len);
 
