@@ -98,15 +98,6 @@ void cg_backoff_text(const struct cg_row *c, char *buf, size_t len)
 			 c->backoff_s);
 }
 
-/* bytes as a count (-b, JSON) or "1.5G" */
-static void cell_bytes(uint64_t v, int bytes, char *buf, size_t len)
-{
-	if (bytes)
-		snprintf(buf, len, "%llu", (unsigned long long)v);
-	else
-		size_format(v, buf, len);
-}
-
 /* uzswapctl stats --cgroups */
 enum { CGC_CGROUP, CGC_CLIENTS, CGC_USAGE, CGC_LIMIT, CGC_TARGET, CGC_PRESSURE,
        CGC_EVICTED, CGC_TAKEN, CGC_REFAULTS, CGC_AUTO, CGC_BACKOFF, CGC_COUNT };

@@ -173,14 +173,6 @@ static void format_ns(uint64_t ns, int total, int raw, char *buf, size_t len)
 	snprintf(buf, len, "%lluns", (unsigned long long)ns);
 }
 
-static void format_bytes(uint64_t v, int raw, char *buf, size_t len)
-{
-	if (raw)
-		snprintf(buf, len, "%llu", (unsigned long long)v);
-	else
-		size_format(v, buf, len);
-}
-
 /* A cgroup column of client @s: as its cgroup's row would show it */
 static void client_cgroup_cell(int col, const struct uz_stats_client *s,
 			       int raw, char *buf, size_t len)
@@ -201,7 +193,7 @@ static void client_cgroup_cell(int col, const struct uz_stats_client *s,
 			      (col == COL_CG_LIMIT ? c.limit : c.target) == UINT64_MAX))
 		snprintf(buf, len, "-");
 	else
-		format_bytes(col == COL_CG_USAGE ? c.usage :
+		cell_bytes(col == COL_CG_USAGE ? c.usage :
 			     col == COL_CG_LIMIT ? c.limit : c.target, raw, buf, len);
 }
 
@@ -221,11 +213,11 @@ static void cell_text(int col, const struct uz_stats_client *s, int total,
 	case COL_COMMAND:
 		snprintf(buf, len, "%s", total ? "total" : s->comm);
 		return;
-	case COL_REGISTERED: format_bytes(s->registered_bytes, raw, buf, len); return;
-	case COL_RESIDENT: format_bytes(s->resident_bytes, raw, buf, len); return;
-	case COL_EVICTED: format_bytes(s->evicted_bytes, raw, buf, len); return;
-	case COL_STORED: format_bytes(s->stored_bytes, raw, buf, len); return;
-	case COL_POOL: format_bytes(s->pool_bytes, raw, buf, len); return;
+	case COL_REGISTERED: cell_bytes(s->registered_bytes, raw, buf, len); return;
+	case COL_RESIDENT: cell_bytes(s->resident_bytes, raw, buf, len); return;
+	case COL_EVICTED: cell_bytes(s->evicted_bytes, raw, buf, len); return;
+	case COL_STORED: cell_bytes(s->stored_bytes, raw, buf, len); return;
+	case COL_POOL: cell_bytes(s->pool_bytes, raw, buf, len); return;
 	case COL_RATIO:
 		if (s->stored_bytes)
 			snprintf(buf, len, "%.2f",

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "columns.h"
+#include "size.h"
 
 struct table {
 	const struct col_info *infos;
@@ -211,4 +212,12 @@ void columns_help(const struct col_info *infos, int ninfos, FILE *f)
 	fputs("\nAvailable output columns:\n", f);
 	for (i = 0; i < ninfos; i++)
 		fprintf(f, " %11s  %s\n", infos[i].name, infos[i].help);
+}
+
+void cell_bytes(uint64_t v, int raw, char *buf, size_t len)
+{
+	if (raw)
+		snprintf(buf, len, "%llu", (unsigned long long)v);
+	else
+		size_format(v, buf, len);
 }

@@ -3,6 +3,7 @@
 #ifndef UZ_COLUMNS_H
 #define UZ_COLUMNS_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #define UZ_COL_NUMBER 0x1 /* right-aligned; a bare number in JSON */
@@ -42,6 +43,9 @@ int columns_parse(const char *list, const struct col_info *infos,
 		  size_t bad_len);
 /* The "Available output columns" part of a --help. */
 void columns_help(const struct col_info *infos, int ninfos, FILE *f);
+
+/* A size cell: @v as a count of bytes (@raw: -b, JSON) or "1.5G". */
+void cell_bytes(uint64_t v, int raw, char *buf, size_t len);
 
 /* @s as a JSON string, quotes and escapes included. */
 void json_string(FILE *f, const char *s);
