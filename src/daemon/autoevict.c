@@ -338,11 +338,11 @@ uint64_t auto_tick(uint64_t now)
 
 	if (!auto_enabled())
 		return next;
-	/* the threshold watches of cgroups no client looked at lately */
-	memevents_limit_expire(now, 0);
 	if (now < next_due)
-		return next_due < memevents_limit_next_expiry() ?
-			       next_due : memevents_limit_next_expiry();
+		return next_due;
+	/* the threshold watches of cgroups no client looked at lately:
+	 * their expiry is one of the times a pass is due */
+	next = memevents_limit_expire(now, 0);
 	/* one pass; a step may drop the client it is sent to, no other */
 	for (cl = client_first(); cl; cl = after) {
 		struct auto_client *a = client_auto(cl);
@@ -362,8 +362,7 @@ uint64_t auto_tick(uint64_t now)
 			next = a->limit_check_ms > now ? a->limit_check_ms : now + 1;
 	}
 	next_due = next;
-	return next < memevents_limit_next_expiry() ? next :
-						     memevents_limit_next_expiry();
+	return next;
 }
 
 void auto_done(struct client *cl, const struct uz_evict_done *d)

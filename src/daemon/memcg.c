@@ -134,12 +134,10 @@ static int limiting_level(struct memcg_use *out)
 			snprintf(out->dir, sizeof(out->dir), "%s", dir);
 			have = 1;
 		}
-		/* up one level, not above the hierarchy's root */
+		/* up one level, the hierarchy's root the last */
 		if (strlen(dir) <= strlen(root))
 			break;
 		*strrchr(dir, '/') = 0;
-		if (strlen(dir) < strlen(root))
-			break;
 	}
 	out->id = path_id(out->dir);
 	out->path_id = path_id(out->path);

@@ -157,23 +157,19 @@ static int threshold_open(const char *dir, uint64_t threshold)
 	return efd;
 }
 
-void memevents_limit_expire(uint64_t now, int all)
-{
-	unsigned i;
-
-	for (i = 0; i < WATCHES_MAX; i++)
-		if (watches[i].efd >= 0 && (all || watches[i].keep_until < now))
-			watch_close(&watches[i]);
-}
-
-uint64_t memevents_limit_next_expiry(void)
+uint64_t memevents_limit_expire(uint64_t now, int all)
 {
 	uint64_t next = UINT64_MAX;
 	unsigned i;
 
-	for (i = 0; i < WATCHES_MAX; i++)
-		if (watches[i].efd >= 0 && watches[i].keep_until < next)
+	for (i = 0; i < WATCHES_MAX; i++) {
+		if (watches[i].efd < 0)
+			continue;
+		if (all || watches[i].keep_until < now)
+			watch_close(&watches[i]);
+		else if (watches[i].keep_until < next)
 			next = watches[i].keep_until;
+	}
 	return next;
 }
 

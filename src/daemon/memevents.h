@@ -34,10 +34,9 @@ unsigned memevents_pressure_recent(uint64_t now, uint64_t within_ms);
  * of its watch. */
 void memevents_limit_watch(const struct memcg_use *cg, uint64_t now,
 			   uint64_t keep_ms);
-/* Let go of the watches not renewed in time (@all: of every one). */
-void memevents_limit_expire(uint64_t now, int all);
-/* When the next watch expires, or UINT64_MAX. */
-uint64_t memevents_limit_next_expiry(void);
+/* Let go of the watches not renewed in time (@all: of every one); when
+ * the next of those left expires, or UINT64_MAX. */
+uint64_t memevents_limit_expire(uint64_t now, int all);
 /* Watches set up now (for tests and the log). */
 unsigned memevents_limit_watches(void);
 
