@@ -14,7 +14,7 @@ static const struct auto_params params = { 5, 10, 25 };
 
 static struct auto_input calm(void)
 {
-	struct auto_input in = { 1024 * MB, 0, 8, 0, 150, 0, UINT64_MAX, 1, UINT64_MAX };
+	struct auto_input in = { 1024 * MB, 0, 8, 0, 150, 0, UINT64_MAX, 1, UINT64_MAX, 0 };
 
 	return in;
 }
@@ -146,7 +146,23 @@ static void target(void)
 	d = auto_decide(&params, &in);
 	t_assert(d.state == UZ_AUTO_TAKING && d.bytes == 6 * MB,
 		 "5 MB over: 6 MB (whole blocks), not %llu", (unsigned long long)d.bytes);
+	/* what waits on the inactive list counts as gone against the
+	 * target, not against the limit */
+	in.cg_usage = 650 * MB;
+	in.inactive = 60 * MB;
+	d = auto_decide(&params, &in);
+	t_assert(d.state == UZ_AUTO_TARGET && !d.bytes, "50 MB over with 60 MB "
+		 "inactive: held, not %llu taken", (unsigned long long)d.bytes);
 	in.cg_usage = 700 * MB;
+	d = auto_decide(&params, &in);
+	t_assert(d.bytes == 40 * MB, "100 MB over, 60 MB inactive: 40 MB, not %llu",
+		 (unsigned long long)d.bytes);
+	in.cg_limit = 720 * MB;
+	d = auto_decide(&params, &in);
+	t_assert(d.state == UZ_AUTO_LIMIT, "inactive memory is still charged "
+		 "against the limit");
+	in.cg_limit = UINT64_MAX;
+	in.inactive = 0;
 	in.cg_clients = 4;
 	d = auto_decide(&params, &in);
 	t_assert(d.bytes == 26 * MB, "100 MB over, 4 clients: 26 MB each, not %llu",

@@ -20,6 +20,7 @@
 #include "codec.h"
 #include "doorbell.h"
 #include "evict.h"
+#include "inactive.h"
 #include "fds.h"
 #include "fork.h"
 #include "log.h"
@@ -418,6 +419,7 @@ void agent_restart_fresh(int in_child)
 	 * generation of forks until the exclusion table was full */
 	blocks_free();
 	evict_free(in_child);
+	inactive_free(in_child);
 	restore_free(in_child);
 	agent_codec_close(uz_agent.codec);
 	agent_codec_close(uz_agent.codec2);
@@ -491,6 +493,9 @@ void agent_restart_child(int ufd, int arena_fd, unsigned slot)
 		err = pagemap_or_none();
 	if (!err)
 		err = evict_stage_reset();
+	/* the parent's slots are holes here (MADV_DONTFORK) that a child
+	 * handler of the program's may have mapped: new ones elsewhere */
+	inactive_free(1);
 	if (err) {
 		/* nobody would serve this child's faults: say so loudly */
 		log_err("forked child %d: agent not restarted: %s",

@@ -6,6 +6,7 @@
 
 #include "blocks.h"
 #include "events.h"
+#include "inactive.h"
 #include "rawkid.h"
 #include "log.h"
 #include "restore.h"
@@ -49,6 +50,26 @@ static int page_in_task(uint64_t a)
 	return 0;
 }
 
+/* Pages [from, to) of inactive block @blk were dropped, but for those
+ * still on their way to a new range (a remap task). */
+static void drop_inactive(uint64_t blk, uint64_t from, uint64_t to)
+{
+	uint64_t a, run = from;
+
+	if (!n_tasks) {
+		inactive_drop(blk, from, to);
+		return;
+	}
+	for (a = from; a < to; a += UZ_PAGE_SIZE)
+		if (page_in_task(a)) {
+			if (run < a)
+				inactive_drop(blk, run, a);
+			run = a + UZ_PAGE_SIZE;
+		}
+	if (run < to)
+		inactive_drop(blk, run, to);
+}
+
 /*
  * Pages [s, e) were dropped (MADV_DONTNEED/FREE/REMOVE) or unmapped:
  * what was stored for them must never come back.  Whole frames are
@@ -74,8 +95,11 @@ static void drop_range(uint64_t s, uint64_t e)
 					continue;
 				watch_dropped[p / 64] |= 1ull << (p % 64);
 			}
-		if (!b)
+		if (!b) {
+			if (inactive_has(blk))
+				drop_inactive(blk, from, to);
 			continue;
+		}
 		for (p = (from - blk) / UZ_PAGE_SIZE;
 		     p < (to - blk + UZ_PAGE_SIZE - 1) / UZ_PAGE_SIZE; p++) {
 			/* the UNMAP that follows an mremap must not take
@@ -131,9 +155,12 @@ static int task_run(const struct remap_task *t)
 	struct block *b = blocks_find(t->blk);
 	int err;
 
-	if (!b)
+	if (b)
+		err = copy_moved_pages(b, t->from, t->to, t->delta);
+	else if (inactive_has(t->blk))
+		err = inactive_copy_moved(t->blk, t->from, t->to, t->delta);
+	else
 		return 0;
-	err = copy_moved_pages(b, t->from, t->to, t->delta);
 	log_debug("remap copy %#lx..%#lx by %ld: %d", (unsigned long)t->from,
 		  (unsigned long)t->to, (long)t->delta, err);
 	if (err == -EAGAIN)
@@ -155,7 +182,7 @@ static void unregister_unowned(uint64_t s, uint64_t len)
 		uint64_t from = s > blk ? s : blk;
 		uint64_t to = e < blk + UZ_BLOCK_SIZE ? e : blk + UZ_BLOCK_SIZE;
 
-		if (!blocks_find(blk))
+		if (!blocks_find(blk) && !inactive_has(blk))
 			uffd_unregister(uz_agent.uffd, from, to - from);
 	}
 }
@@ -294,7 +321,7 @@ static void remap(uint64_t from, uint64_t to, uint64_t len)
 			watch_moved.to = e;
 			watch_moved.delta = delta;
 		}
-		if (!b) {
+		if (!b && !inactive_has(blk)) {
 			if (blk != watch_blk)
 				unregister_unowned(s + delta, e - s);
 			continue;
@@ -305,7 +332,11 @@ static void remap(uint64_t from, uint64_t to, uint64_t len)
 			there = blocks_find(blk + delta);
 			if (there)
 				blocks_remove(there);
-			blocks_rekey(blocks_find(blk), blk + delta);
+			inactive_discard(blk + delta);
+			if (b)
+				blocks_rekey(blocks_find(blk), blk + delta);
+			else
+				inactive_rekey(blk, blk + delta);
 			continue;
 		}
 		task_add(blk, from > blk ? from : blk,

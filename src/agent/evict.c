@@ -12,6 +12,7 @@
 #include "coredump.h"
 #include "events.h"
 #include "evict.h"
+#include "inactive.h"
 #include "rawkid.h"
 #include "recent.h"
 #include "log.h"
@@ -218,9 +219,9 @@ static int move_out(uint64_t addr, int huge, unsigned *busy)
 				-EBUSY, huge, busy, &done);
 }
 
-/* Page by page, each to where it is now: an mremap moved part of the
- * block while it was away (events_watch_moved). */
-static int put_back_pages(uint64_t addr, uint64_t t0)
+/* Page by page from @src, each to where it is now: an mremap moved part
+ * of the block while it was away (events_watch_moved). */
+static int put_back_pages(uint64_t addr, const uint8_t *src, uint64_t t0)
 {
 	unsigned p;
 	int err;
@@ -232,7 +233,7 @@ static int put_back_pages(uint64_t addr, uint64_t t0)
 			continue;
 		while ((err = uffd_fill_range(uz_agent.uffd, uffd_op_copy,
 					      a + events_watch_moved(a),
-					      uz_agent.evict_stage + (uint64_t)p * UZ_PAGE_SIZE,
+					      src + (uint64_t)p * UZ_PAGE_SIZE,
 					      UZ_PAGE_SIZE)) == -EAGAIN)
 			restore_settle_wait(t0, "putting a block back");
 		if (err)
@@ -242,14 +243,14 @@ static int put_back_pages(uint64_t addr, uint64_t t0)
 }
 
 /*
- * Move a staged block back into the application, page by page around
- * anything already there; what will not move is copied.  Waits out the
- * kernel's EAGAIN (an event to read first) for as long as it lasts:
- * giving up would lose the block.  Pages the application dropped while
- * the block was away stay dropped.  Returns 0 or -errno when even the
- * copy failed.
+ * Move a block held at @src (staging, or an inactive slot) back into the
+ * application, page by page around anything already there; what will
+ * not move is copied.  Waits out the kernel's EAGAIN (an event to read
+ * first) for as long as it lasts: giving up would lose the block.  Pages
+ * the application dropped while the block was away stay dropped.
+ * Returns 0 or -errno when even the copy failed.
  */
-static int move_back(uint64_t addr)
+static int move_back(uint64_t addr, uint8_t *src)
 {
 	uint64_t done, t0 = now_ns();
 	unsigned kept, p;
@@ -257,13 +258,11 @@ static int move_back(uint64_t addr)
 
 	for (;;) {
 		if (events_watch_moved_any())
-			return put_back_pages(addr, t0);
+			return put_back_pages(addr, src, t0);
 		for (p = 0; p < UZ_PAGES_PER_BLOCK; p++)
 			if (events_watch_dropped(p))
-				mem_zap(uz_agent.evict_stage + (uint64_t)p * UZ_PAGE_SIZE,
-					UZ_PAGE_SIZE);
-		err = uffd_move_around(uz_agent.uffd, addr,
-				       (uint64_t)uz_agent.evict_stage,
+				mem_zap(src + (uint64_t)p * UZ_PAGE_SIZE, UZ_PAGE_SIZE);
+		err = uffd_move_around(uz_agent.uffd, addr, (uint64_t)src,
 				       UZ_BLOCK_SIZE, -EEXIST, 0, &kept, &done);
 		if (err != -EAGAIN)
 			break;
@@ -276,12 +275,12 @@ static int move_back(uint64_t addr)
 			break;
 		}
 	}
+	/* EINVAL: the VMA's flags differ from ours now (mprotect, mlock) */
 	while (err) {
 		if (events_watch_moved_any())
-			return put_back_pages(addr, t0);
+			return put_back_pages(addr, src, t0);
 		err = uffd_fill_range(uz_agent.uffd, uffd_op_copy, addr + done,
-				      uz_agent.evict_stage + done,
-				      UZ_BLOCK_SIZE - done);
+				      src + done, UZ_BLOCK_SIZE - done);
 		if (err != -EAGAIN)
 			break;
 		restore_settle_wait(t0, "putting a block back");
@@ -289,36 +288,41 @@ static int move_back(uint64_t addr)
 	return err;
 }
 
+/* The block being put back, and where it is held meanwhile (rawkid.c) */
 static uint64_t putting_back;
+static const uint8_t *putting_back_from;
 
-uint64_t evict_putting_back(void)
+uint64_t evict_putting_back(const uint8_t **src)
 {
+	*src = putting_back_from;
 	return putting_back;
 }
 
-int evict_block(uint64_t addr, uint64_t *bytes, uint64_t *stored)
+int evict_put_back(uint64_t addr, uint8_t *src)
 {
-	struct uz_frame_desc frames[UZ_FRAMES_PER_BLOCK];
-	struct page_presence pp;
-	struct uz_block_rec *rec;
-	struct block *b;
-	uint64_t orig = 0;
-	unsigned busy;
-	int64_t len;
-	uint32_t idx;
-	int err, huge;
+	int err;
 
-	*bytes = *stored = 0;
-	if (blocks_find(addr))
-		return 0;
-	err = pagemap_block(addr, &pp);
+	events_watch(addr);
+	putting_back_from = src;
+	putting_back = addr;
+	err = move_back(addr, src);
 	if (err)
-		return err;
-	if (!pp.count)
-		return 0; /* nothing there to take */
-	huge = pp.huge;
+		log_err("block %#lx: cannot put it back: %s",
+			(unsigned long)addr, strerror(-err));
+	putting_back = 0;
+	putting_back_from = NULL;
+	events_watch(0);
+	/* whatever stayed behind is not the application's any more */
+	mem_zap(src, UZ_BLOCK_SIZE);
+	return err;
+}
+
+/* Staging ready to take a block (a THP moves only onto an empty PMD). */
+static int stage_ready(int huge)
+{
+	int err;
+
 	if (huge && uz_agent.evict_stage_dirty) {
-		/* a PMD only moves onto an empty PMD slot */
 		err = stage_map();
 		if (err)
 			return err;
@@ -329,31 +333,31 @@ int evict_block(uint64_t addr, uint64_t *bytes, uint64_t *stored)
 	/* an mlockall() of the application locked staging too; a move
 	 * needs both sides alike, and locked memory is never evicted */
 	munlock(uz_agent.evict_stage, UZ_BLOCK_SIZE);
-	/* from here on, a touch of a hole or of a moved page faults to us */
-	err = uffd_register(uz_agent.uffd, addr, UZ_BLOCK_SIZE,
-			    UFFDIO_REGISTER_MODE_MISSING);
-	if (err)
-		return err;
-	err = move_out(addr, huge, &busy);
-	if (err == -EBUSY) {
-		stat_add(&uz_agent.stats->evict_busy, 1);
-		err = 0;
-		goto unregister;
-	}
-	if (busy)
-		stat_add(&uz_agent.stats->evict_busy, 1);
-	if (!huge)
-		uz_agent.evict_stage_dirty = 1;
-	if (!err)
-		err = pagemap_block((uint64_t)uz_agent.evict_stage, &pp);
-	if (!err && !pp.count)
-		goto unregister; /* every page stayed (busy): nothing taken */
-	if (!err && robust_in_block(addr) > 0) {
+	return 0;
+}
+
+/*
+ * Encode and store the block staged for @addr (registered on the main
+ * uffd; @pp: its pages in staging).  1 when stored; on failure it is put
+ * back and unregistered, and -errno returned.
+ */
+static int store_staged(uint64_t addr, int huge, const struct page_presence *pp,
+			uint64_t *bytes, uint64_t *stored)
+{
+	struct uz_frame_desc frames[UZ_FRAMES_PER_BLOCK];
+	struct uz_block_rec *rec;
+	struct block *b;
+	uint64_t orig = 0;
+	int64_t len;
+	uint32_t idx;
+	int err = 0;
+
+	if (robust_in_block(addr) > 0) {
 		/* the kernel must be able to read it at thread exit */
 		stat_add(&uz_agent.stats->evict_busy, 1);
 		err = -EBUSY;
 	}
-	len = err ? err : encode_block(&pp, frames, &orig);
+	len = err ? err : encode_block(pp, frames, &orig);
 	if (len >= 0)
 		err = store_put(uz_agent.out_buf, len, &idx);
 	else
@@ -365,8 +369,14 @@ int evict_block(uint64_t addr, uint64_t *bytes, uint64_t *stored)
 			err = -ENOSPC;
 		}
 	}
-	if (err)
-		goto move_back;
+	if (err) {
+		/* put everything back where it was: nothing is lost */
+		evict_put_back(addr, uz_agent.evict_stage);
+		/* a block is registered exactly while something of it is
+		 * stored */
+		uffd_unregister(uz_agent.uffd, addr, UZ_BLOCK_SIZE);
+		return err;
+	}
 	rec = store_rec(idx);
 	memcpy(rec->frames, frames, sizeof(frames));
 	rec->addr = addr;
@@ -387,21 +397,91 @@ int evict_block(uint64_t addr, uint64_t *bytes, uint64_t *stored)
 	*bytes = orig;
 	*stored = len;
 	return 1;
+}
 
-move_back:
-	/* put everything back where it was: nothing is lost */
-	events_watch(addr);
-	putting_back = addr;
-	if (move_back(addr))
-		log_err("block %#lx: cannot put it back from staging",
-			(unsigned long)addr);
-	putting_back = 0;
-	events_watch(0);
-	mem_zap(uz_agent.evict_stage, UZ_BLOCK_SIZE);
+int evict_block(uint64_t addr, uint64_t *bytes, uint64_t *stored)
+{
+	struct page_presence pp;
+	unsigned busy;
+	int err, huge;
+
+	*bytes = *stored = 0;
+	if (blocks_find(addr))
+		return 0;
+	err = pagemap_block(addr, &pp);
+	if (err)
+		return err;
+	if (!pp.count)
+		return 0; /* nothing there to take */
+	huge = pp.huge;
+	err = stage_ready(huge);
+	if (err)
+		return err;
+	/* from here on, a touch of a hole or of a moved page faults to us */
+	err = uffd_register(uz_agent.uffd, addr, UZ_BLOCK_SIZE,
+			    UFFDIO_REGISTER_MODE_MISSING);
+	if (err)
+		return err;
+	err = move_out(addr, huge, &busy);
+	if (err == -EBUSY) {
+		stat_add(&uz_agent.stats->evict_busy, 1);
+		err = 0;
+		goto unregister;
+	}
+	if (busy)
+		stat_add(&uz_agent.stats->evict_busy, 1);
+	if (!huge)
+		uz_agent.evict_stage_dirty = 1;
+	if (!err)
+		err = pagemap_block((uint64_t)uz_agent.evict_stage, &pp);
+	if (!err && !pp.count)
+		goto unregister; /* every page stayed (busy): nothing taken */
+	if (!err)
+		return store_staged(addr, huge, &pp, bytes, stored);
+	evict_put_back(addr, uz_agent.evict_stage);
 unregister:
-	/* a block is registered exactly while something of it is stored */
 	uffd_unregister(uz_agent.uffd, addr, UZ_BLOCK_SIZE);
 	return err;
+}
+
+int evict_from_slot(uint64_t addr, uint8_t *slot, int huge, uint64_t *bytes,
+		    uint64_t *stored)
+{
+	struct page_presence pp;
+	uint64_t done;
+	unsigned busy = 0;
+	int err;
+
+	*bytes = *stored = 0;
+	err = stage_ready(huge);
+	if (!err) {
+		err = uffd_move_around(uz_agent.stage_uffd,
+				       (uint64_t)uz_agent.evict_stage,
+				       (uint64_t)slot, UZ_BLOCK_SIZE, -EBUSY, huge,
+				       &busy, &done);
+		if (!huge || err || busy)
+			uz_agent.evict_stage_dirty = 1;
+		if (!err && busy)
+			err = -EBUSY; /* ours alone: never expected */
+		if (err) /* all of it back into the slot */
+			uffd_move_around(uz_agent.stage_uffd, (uint64_t)slot,
+					 (uint64_t)uz_agent.evict_stage,
+					 UZ_BLOCK_SIZE, -EEXIST, 0, &busy, &done);
+	}
+	if (!err)
+		err = pagemap_block((uint64_t)uz_agent.evict_stage, &pp);
+	if (err) {
+		/* whichever of the two holds it now */
+		evict_put_back(addr, slot);
+		evict_put_back(addr, uz_agent.evict_stage);
+		uffd_unregister(uz_agent.uffd, addr, UZ_BLOCK_SIZE);
+		return err;
+	}
+	if (!pp.count) { /* it held nothing: the block is all holes */
+		uffd_unregister(uz_agent.uffd, addr, UZ_BLOCK_SIZE);
+		return 0;
+	}
+	return store_staged(addr, huge, &pp, bytes, stored);
 }
 
 struct evict_walk {
@@ -452,7 +532,16 @@ static int evict_one(uint64_t block, void *arg)
 	}
 	if (events_recently_removed(block) || cold_skip(w, block))
 		return 0; /* the next eviction takes it */
-	ret = evict_block(block, &bytes, &stored);
+	ret = -ENOSPC;
+	stored = 0;
+	if (!(w->req->flags & UZ_EVICT_COLD) && inactive_has(block))
+		/* asked for by hand: what waits on the list goes now */
+		ret = inactive_compress(block, &bytes, &stored);
+	else if ((w->req->flags & UZ_EVICT_COLD) && w->req->min_age_ms)
+		/* a sample: uncompressed until it has stayed untouched */
+		ret = inactive_take(block, w->req->min_age_ms, &bytes);
+	if (ret == -ENOSPC) /* the list is full: compressed at once */
+		ret = evict_block(block, &bytes, &stored);
 	if (ret < 0) {
 		w->done->skipped++;
 		if (ret != -ENOSPC)
@@ -463,7 +552,7 @@ static int evict_one(uint64_t block, void *arg)
 	if (ret == 0)
 		return 0;
 	if (w->req->flags & UZ_EVICT_COLD) {
-		struct block *b = blocks_find(block);
+		struct block *b = blocks_find(block); /* NULL if inactive */
 
 		cold_hand = block + UZ_BLOCK_SIZE;
 		if (b) /* its first touch brings it back whole (refill.c) */

@@ -19,9 +19,20 @@ UZ_HIDDEN int evict_stage_reset(void);
  */
 UZ_HIDDEN int evict_block(uint64_t addr, uint64_t *bytes, uint64_t *stored);
 
-/* The block being put back from staging after an eviction failed (the
- * table does not have it, staging does), or 0. */
-UZ_HIDDEN uint64_t evict_putting_back(void);
+/* Compress the block at @addr that an inactive @slot holds (its range
+ * still registered): 1 stored, 0 nothing in it, or -errno.  The slot is
+ * empty afterwards: on failure the block was put back. */
+UZ_HIDDEN int evict_from_slot(uint64_t addr, uint8_t *slot, int huge,
+			      uint64_t *bytes, uint64_t *stored);
+
+/* Put the block held at @src (staging or a slot) back at @addr, watching
+ * the application's events meanwhile; @src is empty afterwards.  0, or
+ * -errno when even copying failed (logged). */
+UZ_HIDDEN int evict_put_back(uint64_t addr, uint8_t *src);
+
+/* The block being put back (the table does not have it; *@src, staging
+ * or a slot, does), or 0. */
+UZ_HIDDEN uint64_t evict_putting_back(const uint8_t **src);
 
 /*
  * Serve UZ_MSG_EVICT: walk the managed memory and evict until @req's

@@ -18,6 +18,7 @@
 
 #include "agent.h"
 #include "blocks.h"
+#include "inactive.h"
 #include "fork.h"
 #include "loop.h"
 #include "regions.h"
@@ -147,7 +148,7 @@ static void take_advice(void *addr, size_t len, int advice)
 		/* a round trip to the agent thread only when something may
 		 * be evicted there (databases advise file ranges all the
 		 * time) */
-		if (blocks_may_hold(a, len))
+		if (blocks_may_hold(a, len) || inactive_may_hold(a, len))
 			loop_request(LOOP_RESTORE_RANGE, a, len);
 		break;
 	}

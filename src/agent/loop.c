@@ -15,6 +15,7 @@
 #include "evict.h"
 #include "fds.h"
 #include "fork.h"
+#include "inactive.h"
 #include "rawkid.h"
 #include "lifeline.h"
 #include "log.h"
@@ -107,6 +108,7 @@ static int restore_range(uint64_t start, uint64_t len)
 			t0 = now_ns();
 		restore_settle_wait(t0, "restoring a range");
 	}
+	inactive_put_back(start, end);
 	do {
 		n = blocks_collect(start, end, addrs, 512);
 		for (i = done = 0; i < n && !err; i++) {
@@ -158,6 +160,9 @@ static int fork_prepare_at(uint64_t sp)
 {
 	if (sp > CHILD_STACK_BYTES)
 		restore_range(sp - CHILD_STACK_BYTES, CHILD_STACK_BYTES + UZ_PAGE_SIZE);
+	/* the child's copy of the table has no inactive list: all back
+	 * (a move each), not compressed, to keep fork() quick */
+	inactive_put_back(0, UINT64_MAX);
 	return fork_prepare();
 }
 
@@ -179,9 +184,10 @@ static int step_aside(void)
 	if (rawkid_busy())
 		return -EBUSY; /* a raw clone's child not filled: stay */
 	restore_range(0, UINT64_MAX);
-	if (blocks_count())
+	if (blocks_count() || inactive_count())
 		return -EBUSY; /* something could not come back: stay */
 	stage_release();
+	inactive_free(0);
 	quitting = 1;
 	return 0;
 }
@@ -366,6 +372,8 @@ static void *agent_main(void *arg)
 		else if (rawkid_busy())
 			timeout = 0; /* a raw clone's child to fill */
 		else if (restore_idle())
+			timeout = 0;
+		else if (inactive_tick())
 			timeout = 0;
 		else if (restore_pending())
 			timeout = 1;

@@ -38,6 +38,7 @@
 #include "evict.h"
 #include "fds.h"
 #include "log.h"
+#include "inactive.h"
 #include "rawkid.h"
 #include "restore.h"
 #include "store.h"
@@ -528,22 +529,43 @@ static void take_moved(uint64_t from, uint64_t to, int64_t delta, void *arg)
 	child_moved(arg, from, from + (uint64_t)delta, to - from);
 }
 
-/* A block being put back from eviction staging when the event came:
- * the child was copied without it, and staging has it. */
-static void take_staged(uint32_t ki)
+/* A whole block the child was copied without, held at @src: copied
+ * into it at once. */
+static void take_held(uint32_t ki, uint64_t addr, const uint8_t *src)
 {
-	uint64_t addr = evict_putting_back();
 	int err;
 
-	if (!addr)
-		return;
-	while ((err = uffd_fill_range(kids[ki].ufd, uffd_op_copy, addr,
-				      uz_agent.evict_stage, UZ_BLOCK_SIZE)) == -EAGAIN)
+	while ((err = uffd_fill_range(kids[ki].ufd, uffd_op_copy, addr, src,
+				      UZ_BLOCK_SIZE)) == -EAGAIN)
 		if (!child_messages(ki))
 			nanosleep(&(struct timespec){ 0, 50000 }, NULL);
 	if (err && err != -ESRCH)
-		log_err("raw-clone child: the block in staging at %#lx did not "
-			"go in: %s", (unsigned long)addr, strerror(-err));
+		log_err("raw-clone child: the block held at %#lx did not go "
+			"in: %s", (unsigned long)addr, strerror(-err));
+}
+
+/* A block being put back (from eviction staging or an inactive slot)
+ * when the event came: the child was copied without it. */
+static void take_staged(uint32_t ki)
+{
+	const uint8_t *src;
+	uint64_t addr = evict_putting_back(&src);
+
+	if (addr)
+		take_held(ki, addr, src);
+}
+
+struct inactive_walk {
+	uint32_t ki;
+};
+
+/* A block on the inactive list: uncompressed in its slot. */
+static void take_inactive(uint64_t addr, const uint8_t *slot, void *arg)
+{
+	struct inactive_walk *w = arg;
+
+	regs_add(&kids[w->ki], addr, addr + UZ_BLOCK_SIZE);
+	take_held(w->ki, addr, slot);
 }
 
 static void adopt(int ufd, int from_snapshot, const struct uffd_msg *seen,
@@ -567,6 +589,11 @@ static void adopt(int ufd, int from_snapshot, const struct uffd_msg *seen,
 	log_info("a child made without fork() (raw clone): filling its %u "
 		 "evicted frames", k->n);
 	take_staged(ki); /* may queue its children: kids may move */
+	{
+		struct inactive_walk w = { ki };
+
+		inactive_each(take_inactive, &w);
+	}
 	kid_start(&kids[ki]);
 }
 

@@ -10,6 +10,7 @@
 #include "codec.h"
 #include "creds.h"
 #include "events.h"
+#include "inactive.h"
 #include "latency.h"
 #include "log.h"
 #include "msg.h"
@@ -357,6 +358,15 @@ static int fault(uint64_t addr, uint64_t t0)
 	/* stored pages an mremap moved here are copied in first */
 	err = events_pending_run(addr);
 	if (err)
+		return err;
+	/* on the inactive list: moved back whole, nothing to decode */
+	err = inactive_fault(blk);
+	if (err > 0) {
+		stat_add(&uz_agent.stats->faults, 1);
+		latency_add(uz_agent.stats->fault_lat, now_ns() - t0);
+		return 0;
+	}
+	if (err < 0)
 		return err;
 	b = blocks_find(blk);
 	if (!b || !(b->stored & (1u << f))) {

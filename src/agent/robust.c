@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "blocks.h"
+#include "inactive.h"
 #include "log.h"
 #include "restore.h"
 #include "robust.h"
@@ -50,6 +51,13 @@ static int peek(uint64_t addr, void *out, size_t len, uint64_t blk)
 
 	if (in_block(addr, len, blk))
 		return 1;
+	if (inactive_may_hold(addr, len)) {
+		if (block_of(addr) != block_of(addr + len - 1))
+			return -EAGAIN; /* across two blocks: not worth it */
+		/* read where it is now; the block comes back next turn
+		 * (this may be an eviction under way: no events now) */
+		remote.iov_base = (void *)(uintptr_t)inactive_read_addr(addr);
+	}
 	for (b = block_of(addr); b < addr + len; b += UZ_BLOCK_SIZE) {
 		struct block *evicted = blocks_find(b);
 

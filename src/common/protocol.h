@@ -11,7 +11,7 @@
 
 #include "stats.h"
 
-#define UZ_PROTOCOL_VERSION 3 /* bump when any message here changes */
+#define UZ_PROTOCOL_VERSION 4 /* bump when any message here changes */
 #define UZ_SOCKET_DEFAULT "/run/uzswap/uzswapd.sock"
 #define UZ_SOCKET_ENV "UZSWAP_SOCKET"
 #define UZ_MSG_MAX 4096
@@ -86,6 +86,10 @@ struct uz_evict {
 	uint64_t bytes; /* application bytes to take, rounded up to blocks */
 	uint32_t flags;
 	uint32_t guard_ms; /* UZ_EVICT_COLD: the thrash guard's window */
+	/* UZ_EVICT_COLD: keep what is taken uncompressed (the inactive
+	 * list) until it has stayed untouched this long; 0: compress now */
+	uint32_t min_age_ms;
+	uint32_t pad;
 };
 
 struct uz_evict_progress {
@@ -179,6 +183,13 @@ struct uz_stats_client {
 	uint32_t auto_backoff_s; /* how long ago, in seconds */
 	uint64_t cg_id;		 /* tells cgroups apart (a hash of the whole
 				  * path: cgroup is cut and printable only) */
+	/* the inactive list: application bytes taken uncompressed and
+	 * waiting out their minimum age, and blocks put on it, touched
+	 * there (moved back), and compressed after it */
+	uint64_t inactive_bytes;
+	uint64_t inactive_taken;
+	uint64_t inactive_back;
+	uint64_t inactive_stored;
 };
 
 struct uz_stats_end {

@@ -29,7 +29,12 @@ struct uz_client_stats {
 	uint64_t csum_failures;
 	uint64_t frames_zero, frames_fill, frames_raw, frames_packed;
 	uint64_t dropped_bytes; /* stored bytes dropped by munmap/madvise */
-	uint64_t reserved[12];
+	/* the inactive list: blocks taken uncompressed (inactive.c) */
+	uint64_t inactive_bytes;  /* application bytes on it now */
+	uint64_t inactive_taken;  /* blocks put on it */
+	uint64_t inactive_back;	  /* ... touched there and moved back */
+	uint64_t inactive_stored; /* ... untouched for the minimum age: compressed */
+	uint64_t reserved[8];
 	/* fault latency, read to resolve, in the agent (see latency.h) */
 	uint64_t fault_lat[UZ_LAT_BUCKETS];
 	/* 2 MB restore latency, fault read to block mapped */

@@ -51,6 +51,7 @@ size_t cg_rows(const struct stats_reply *r, struct cg_row **rows)
 		c->pressure_centi = s->pressure_centi;
 		c->pressure_own = s->pressure_own;
 		c->evicted += s->evicted_bytes;
+		c->inactive += s->inactive_bytes;
 		c->evicted_total += s->evicted_bytes_total;
 		c->refaults += s->refaults;
 		c->auto_state = !c->clients || c->auto_state == s->auto_state ?
@@ -100,7 +101,8 @@ void cg_backoff_text(const struct cg_row *c, char *buf, size_t len)
 
 /* uzswapctl stats --cgroups */
 enum { CGC_CGROUP, CGC_CLIENTS, CGC_USAGE, CGC_LIMIT, CGC_TARGET, CGC_PRESSURE,
-       CGC_EVICTED, CGC_TAKEN, CGC_REFAULTS, CGC_AUTO, CGC_BACKOFF, CGC_COUNT };
+       CGC_EVICTED, CGC_INACTIVE, CGC_TAKEN, CGC_REFAULTS, CGC_AUTO, CGC_BACKOFF,
+       CGC_COUNT };
 static const struct col_info cg_infos[CGC_COUNT] = {
 	[CGC_CGROUP] = { "CGROUP", "cgroup", 0, NULL },
 	[CGC_CLIENTS] = { "CLIENTS", "clients", UZ_COL_NUMBER, NULL },
@@ -109,6 +111,7 @@ static const struct col_info cg_infos[CGC_COUNT] = {
 	[CGC_TARGET] = { "TARGET", "target_bytes", UZ_COL_NUMBER, NULL },
 	[CGC_PRESSURE] = { "PRESSURE", "pressure", 0, NULL },
 	[CGC_EVICTED] = { "EVICTED", "evicted_bytes", UZ_COL_NUMBER, NULL },
+	[CGC_INACTIVE] = { "INACTIVE", "inactive_bytes", UZ_COL_NUMBER, NULL },
 	[CGC_TAKEN] = { "TAKEN", "evicted_bytes_total", UZ_COL_NUMBER, NULL },
 	[CGC_REFAULTS] = { "REFAULTS", "refaults", UZ_COL_NUMBER, NULL },
 	[CGC_AUTO] = { "AUTO", "auto", 0, NULL },
@@ -118,7 +121,7 @@ static const struct col_info cg_infos[CGC_COUNT] = {
 void cg_print(const struct stats_reply *r, int json, int raw, int bytes,
 	      int noheadings)
 {
-	static const int all[CGC_COUNT] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
+	static const int all[CGC_COUNT] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 };
 	char text[CGC_COUNT][112], *cells[CGC_COUNT];
 	struct cg_row *rows;
 	size_t i, n = cg_rows(r, &rows);
@@ -147,6 +150,7 @@ void cg_print(const struct stats_reply *r, int json, int raw, int bytes,
 			cell_bytes(g->target, bytes, text[CGC_TARGET], sizeof(text[0]));
 		cg_pressure_text(g, text[CGC_PRESSURE], sizeof(text[0]));
 		cell_bytes(g->evicted, bytes, text[CGC_EVICTED], sizeof(text[0]));
+		cell_bytes(g->inactive, bytes, text[CGC_INACTIVE], sizeof(text[0]));
 		cell_bytes(g->evicted_total, bytes, text[CGC_TAKEN], sizeof(text[0]));
 		snprintf(text[CGC_REFAULTS], sizeof(text[0]), "%llu",
 			 (unsigned long long)g->refaults);

@@ -17,7 +17,7 @@ struct cg_row {
 	uint32_t clients;
 	uint64_t usage, limit, target; /* UINT64_MAX: no limit, no target */
 	uint32_t pressure_centi, pressure_own;
-	uint64_t evicted, evicted_total, refaults;
+	uint64_t evicted, inactive, evicted_total, refaults;
 	uint32_t auto_state;	 /* its clients', or CG_STATE_MIXED */
 	uint32_t backoff, backoff_s; /* its latest back-off (OFF: none) */
 };

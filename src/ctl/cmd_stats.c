@@ -42,6 +42,10 @@ enum {
 	COL_TARGET,
 	COL_PRESSURE,
 	COL_BACKOFF,
+	COL_INACTIVE,
+	COL_INACT_TAKEN,
+	COL_INACT_BACK,
+	COL_INACT_AGED,
 	COL_COUNT
 };
 
@@ -80,7 +84,7 @@ static const struct col_info infos[COL_COUNT] = {
 	[COL_P99_2M] = { "P99-2M", "restore2m_p99_ns", N,
 			 "99th percentile latency of a 2M restore" },
 	[COL_REFAULTS] = { "REFAULTS", "refaults", N,
-			   "evicted blocks touched again" },
+			   "evicted or inactive blocks touched again" },
 	[COL_AGE_P50] = { "AGE-P50", "refault_age_p50_ms", N,
 			  "median time from a block's eviction to its refault" },
 	[COL_AUTO] = { "AUTO", "auto", 0,
@@ -97,6 +101,14 @@ static const struct col_info infos[COL_COUNT] = {
 			   "PSI some avg10 it is judged by; (m): the machine's" },
 	[COL_BACKOFF] = { "BACKOFF", "backoff", 0,
 			  "why automatic eviction last backed off, and when" },
+	[COL_INACTIVE] = { "INACTIVE", "inactive_bytes", N,
+			   "memory taken uncompressed, waiting out min-age" },
+	[COL_INACT_TAKEN] = { "INACT-TAKEN", "inactive_taken", N,
+			      "blocks put on the inactive list" },
+	[COL_INACT_BACK] = { "INACT-BACK", "inactive_back", N,
+			     "... touched there and moved back whole" },
+	[COL_INACT_AGED] = { "INACT-AGED", "inactive_stored", N,
+			     "... untouched for min-age, then compressed" },
 };
 #undef N
 
@@ -137,6 +149,10 @@ static void totals(const struct stats_reply *r, struct uz_stats_client *t)
 		t->evict_busy = sat_add(t->evict_busy, s->evict_busy);
 		t->csum_failures = sat_add(t->csum_failures, s->csum_failures);
 		t->refaults = sat_add(t->refaults, s->refaults);
+		t->inactive_bytes = sat_add(t->inactive_bytes, s->inactive_bytes);
+		t->inactive_taken = sat_add(t->inactive_taken, s->inactive_taken);
+		t->inactive_back = sat_add(t->inactive_back, s->inactive_back);
+		t->inactive_stored = sat_add(t->inactive_stored, s->inactive_stored);
 	}
 	t->registered_bytes = r->end.registered_bytes;
 	t->evicted_bytes = r->end.evicted_bytes;
@@ -218,6 +234,7 @@ static void cell_text(int col, const struct uz_stats_client *s, int total,
 	case COL_EVICTED: cell_bytes(s->evicted_bytes, raw, buf, len); return;
 	case COL_STORED: cell_bytes(s->stored_bytes, raw, buf, len); return;
 	case COL_POOL: cell_bytes(s->pool_bytes, raw, buf, len); return;
+	case COL_INACTIVE: cell_bytes(s->inactive_bytes, raw, buf, len); return;
 	case COL_RATIO:
 		if (s->stored_bytes)
 			snprintf(buf, len, "%.2f",
@@ -256,6 +273,9 @@ static void cell_text(int col, const struct uz_stats_client *s, int total,
 	case COL_ZERO: count = s->restores_zero; break;
 	case COL_PREFETCH: count = s->prefetch_2m; break;
 	case COL_BUSY: count = s->evict_busy; break;
+	case COL_INACT_TAKEN: count = s->inactive_taken; break;
+	case COL_INACT_BACK: count = s->inactive_back; break;
+	case COL_INACT_AGED: count = s->inactive_stored; break;
 	default: count = s->csum_failures; break;
 	}
 	snprintf(buf, len, "%llu", (unsigned long long)count);

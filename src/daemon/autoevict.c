@@ -208,7 +208,8 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 	/* what the last step took and the program touched again at once:
 	 * refaults of blocks younger than two intervals, not the trickle
 	 * of old cold memory read now and then */
-	if (client_auto_counters(cl, 2 * interval, &managed, &refaults))
+	if (client_auto_counters(cl, 2 * interval, &managed, &refaults,
+				 &in.inactive))
 		return 0; /* its arena's header is not valid: nothing to judge */
 	if (!a->seen) {
 		/* a new client: its first step one interval after it came */
@@ -252,10 +253,12 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 		say_state(cl, a, c, d.state, l.pressure);
 		return 0;
 	}
-	/* near the limit, memory touched lately goes too: compressed is
-	 * better than the OOM killer (kernel swap would take it as well) */
-	err = client_evict_auto(cl, d.bytes,
-				d.state == UZ_AUTO_LIMIT ? 0 : c->guard_s * 1000u);
+	/* near the limit, memory touched lately goes too, and compressed
+	 * at once: compressed is better than the OOM killer (kernel swap
+	 * would take it as well), and the inactive list frees nothing */
+	err = d.state == UZ_AUTO_LIMIT ? client_evict_auto(cl, d.bytes, 0, 0) :
+	      client_evict_auto(cl, d.bytes, c->guard_s * 1000u,
+				c->min_age_s * 1000u);
 	if (err == -EBUSY)
 		return 0; /* an uzswapctl eviction runs: the next interval */
 	if (err)

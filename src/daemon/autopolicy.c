@@ -37,6 +37,7 @@ struct auto_decision auto_decide(const struct auto_params *p,
 	/* a step that took nothing still counts as one block: memory
 	 * coming back while we take nothing means we took too much before */
 	uint64_t base = in->last_blocks ? in->last_blocks : 1;
+	uint64_t usage;
 
 	if (in->last_err == -ENOSPC) {
 		d.state = UZ_AUTO_FULL;
@@ -54,7 +55,11 @@ struct auto_decision auto_decide(const struct auto_params *p,
 		d.state = UZ_AUTO_LIMIT;
 		return d;
 	}
-	if (in->cg_target != UINT64_MAX && in->cg_usage <= in->cg_target) {
+	/* against the target, what waits on the inactive list is gone
+	 * already: counted, it would be taken again and again meanwhile
+	 * (the limit, above, counts it: it is still charged) */
+	usage = in->cg_usage > in->inactive ? in->cg_usage - in->inactive : 0;
+	if (in->cg_target != UINT64_MAX && usage <= in->cg_target) {
 		d.state = UZ_AUTO_TARGET; /* there: held, looked at again */
 		return d;
 	}
@@ -72,7 +77,7 @@ struct auto_decision auto_decide(const struct auto_params *p,
 	d = step_of(p, in);
 	if (in->cg_target != UINT64_MAX) {
 		/* no further than its share of the way down to the target */
-		uint64_t over = (in->cg_usage - in->cg_target) /
+		uint64_t over = (usage - in->cg_target) /
 				(in->cg_clients ? in->cg_clients : 1);
 
 		if (d.bytes > round_blocks(over))

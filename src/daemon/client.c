@@ -462,10 +462,15 @@ void client_stats(struct client *cl, struct uz_stats_client *out)
 	out->refaults = hist_count(s->refault_age_ms);
 	out->refault_age_p50_ms = percentile(s->refault_age_ms, 50);
 	out->evicted_bytes_total = s->evicted_bytes_total;
+	out->inactive_bytes = s->inactive_bytes;
+	out->inactive_taken = s->inactive_taken;
+	out->inactive_back = s->inactive_back;
+	out->inactive_stored = s->inactive_stored;
 }
 
 int client_auto_counters(struct client *cl, uint32_t young_ms,
-			 uint64_t *managed, uint64_t *young_refaults)
+			 uint64_t *managed, uint64_t *young_refaults,
+			 uint64_t *inactive)
 {
 	static struct uz_client_stats st;
 	uint64_t size, h[UZ_LAT_BUCKETS];
@@ -474,6 +479,7 @@ int client_auto_counters(struct client *cl, uint32_t young_ms,
 	if (err)
 		return err;
 	*managed = st.registered_bytes;
+	*inactive = st.inactive_bytes;
 	hist_clamped(st.refault_age_ms, h);
 	*young_refaults = latency_count_below(h, young_ms);
 	return 0;
@@ -540,10 +546,11 @@ int client_evict(struct client *cl, struct conn *ctl, uint64_t seq,
 	return 0;
 }
 
-int client_evict_auto(struct client *cl, uint64_t bytes, uint32_t guard_ms)
+int client_evict_auto(struct client *cl, uint64_t bytes, uint32_t guard_ms,
+		      uint32_t min_age_ms)
 {
 	struct uz_evict e = { .bytes = bytes, .flags = UZ_EVICT_COLD,
-			      .guard_ms = guard_ms };
+			      .guard_ms = guard_ms, .min_age_ms = min_age_ms };
 	uint64_t dseq = next_evict_seq++;
 
 	if (client_evicting(cl))

@@ -50,10 +50,11 @@ unsigned client_count(void);
 void client_stats(struct client *cl, struct uz_stats_client *out);
 /* What the automatic loop needs, without client_stats' look at
  * /proc/PID/status: the memory it manages, and how many blocks came
- * back younger than @young_ms since evicted.  0, or -errno when the
- * arena's header is not valid. */
+ * back younger than @young_ms since evicted, and the bytes on its
+ * inactive list.  0, or -errno when the arena's header is not valid. */
 int client_auto_counters(struct client *cl, uint32_t young_ms,
-			 uint64_t *managed, uint64_t *young_refaults);
+			 uint64_t *managed, uint64_t *young_refaults,
+			 uint64_t *inactive);
 /* Add @s to @sum, saturating. */
 void client_sum(struct uz_stats_end *sum, const struct uz_stats_client *s);
 /* Totals over every client. */
@@ -69,12 +70,15 @@ int client_evict(struct client *cl, struct conn *ctl, uint64_t seq,
 		 const struct uz_ctl_evict *req);
 /*
  * Ask @cl's agent for an automatic step of @bytes (UZ_EVICT_COLD, the
- * thrash guard @guard_ms); its answer goes to auto_done().  An
+ * thrash guard @guard_ms; what it takes stays uncompressed on the
+ * agent's inactive list for @min_age_ms, 0: compressed at once); its
+ * answer goes to auto_done().  An
  * uzswapctl eviction may be sent beside it (the agent takes them in
  * turn), not the other way round.  Returns 0, -EBUSY (an eviction
  * runs), or -ECONNRESET (@cl is gone).
  */
-int client_evict_auto(struct client *cl, uint64_t bytes, uint32_t guard_ms);
+int client_evict_auto(struct client *cl, uint64_t bytes, uint32_t guard_ms,
+		      uint32_t min_age_ms);
 /* @cl's eviction has nobody waiting any more; a late answer is ignored. */
 void client_evict_forget(struct client *cl);
 /* Fail evictions past their deadline; returns the next deadline (ms). */

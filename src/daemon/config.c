@@ -58,6 +58,7 @@ void config_defaults(struct config *cfg)
 	cfg->autoev.guard_s = UZ_AUTO_GUARD_DEFAULT;
 	cfg->autoev.pressure_pct = UZ_AUTO_PRESSURE_DEFAULT;
 	cfg->autoev.refault_pct = UZ_AUTO_REFAULT_DEFAULT;
+	cfg->autoev.min_age_s = UZ_AUTO_MIN_AGE_DEFAULT;
 }
 
 static int set_socket(struct config *cfg, const char *v, char *why, size_t len)
@@ -177,6 +178,12 @@ static int set_auto_refaults(struct auto_config *a, const char *v, char *why,
 	return set_count("auto-refaults", v, 100, " %", &a->refault_pct, why, len);
 }
 
+static int set_min_age(struct auto_config *a, const char *v, char *why,
+		       size_t len)
+{
+	return set_count("min-age", v, 3600, " seconds", &a->min_age_s, why, len);
+}
+
 /* target=SIZE (4G, 512M) or target=N% of the cgroup's memory limit;
  * "none" takes back a target set before (a section's over [daemon]'s) */
 static int set_target(struct auto_config *a, const char *v, char *why,
@@ -226,6 +233,7 @@ static const struct auto_key {
 	{ "auto-pressure", AUTO_KEY_PRESSURE, set_auto_pressure },
 	{ "auto-refaults", AUTO_KEY_REFAULTS, set_auto_refaults },
 	{ "target", AUTO_KEY_TARGET, set_target },
+	{ "min-age", AUTO_KEY_MIN_AGE, set_min_age },
 };
 
 /* One word of allow=: all, user:NAME|UID, group:NAME|GID, unit:NAME. */
@@ -447,7 +455,7 @@ static int parse_line(struct config *cfg, char *line, int *section,
 		return err;
 	if (*section >= 0) {
 		snprintf(why, len, "unknown key '%s' in [%s %s] (auto, target, "
-			 "auto-step, auto-guard, auto-pressure, auto-refaults)", key,
+			 "auto-step, auto-guard, auto-pressure, auto-refaults, min-age)", key,
 			 cfg->cg[*section].kind == CG_RULE_PATH ? "cgroup" : "unit",
 			 cfg->cg[*section].name);
 		return -EINVAL;

@@ -30,6 +30,8 @@ struct auto_config {
 	unsigned guard_s;    /* auto-guard=: a block brought back stays that long */
 	unsigned pressure_pct; /* auto-pressure=: PSI "some" avg10 to back off at */
 	unsigned refault_pct;  /* auto-refaults=: % of a step that came back */
+	unsigned min_age_s;    /* min-age=: a sampled block stays uncompressed
+				* (the inactive list) this long; 0: none */
 	uint64_t target_bytes; /* target=SIZE: a cgroup's usage to stop at; */
 	unsigned target_pct;   /* target=N%: that, as % of its limit (0: none) */
 };
@@ -38,6 +40,7 @@ struct auto_config {
 #define UZ_AUTO_GUARD_DEFAULT 60      /* s */
 #define UZ_AUTO_PRESSURE_DEFAULT 10   /* % */
 #define UZ_AUTO_REFAULT_DEFAULT 25    /* % */
+#define UZ_AUTO_MIN_AGE_DEFAULT 5     /* s */
 
 /* A [cgroup PATH] or [unit NAME] section: the automatic loop's settings
  * for the clients in that memory cgroup (or below it), over [daemon]'s.
@@ -59,6 +62,7 @@ enum {
 	AUTO_KEY_REFAULTS = 1 << 4,
 	AUTO_KEY_TARGET = 1 << 5,
 	AUTO_KEY_INTERVAL = 1 << 6, /* [daemon] only */
+	AUTO_KEY_MIN_AGE = 1 << 7,
 };
 
 #define UZ_SOCKET_PATH_MAX 108 /* sizeof(sockaddr_un.sun_path) */

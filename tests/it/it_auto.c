@@ -105,17 +105,7 @@ int main(int argc, char **argv)
 	uint64_t refaults, evicted;
 	long bad;
 
-#ifdef __SANITIZE_THREAD__
-	/* the loop walks the whole address space and takes ThreadSanitizer's
-	 * own allocations (sync objects, mapped anywhere as the program
-	 * runs), which the instrumented agent then faults on and waits for
-	 * itself (MetaMap::GetSync in handle_userfault); a build without
-	 * TSan has no such memory.  (decorate_proc_maps would hide them,
-	 * and TSan's heap with them.) */
-	printf("SKIP: under ThreadSanitizer the automatic loop takes TSan's own "
-	       "memory, which the instrumented agent reads\n");
-	return 77;
-#endif
+	it_need_auto_loop();
 	it_setup_config(argc, argv, config);
 	alarm(2 * WAIT_S + 100);
 

@@ -174,15 +174,6 @@ static void stats_line(pid_t pid, const char *cols, char *line, size_t len)
 	it_fail("no stats line for pid %d", (int)pid);
 }
 
-static void reload(const char *text)
-{
-	const char *conf = getenv("IT_CONFIG"), *d = getenv("IT_DAEMON_PID");
-
-	it_assert(conf && d && atoi(d) > 0, "no IT_CONFIG or IT_DAEMON_PID");
-	it_write_file(conf, text);
-	it_assert(!kill(atoi(d), SIGHUP), "SIGHUP the daemon: %s", strerror(errno));
-}
-
 int main(int argc, char **argv)
 {
 	char line[512], out[1 << 14], state[32], pid[32], *reloaded;
@@ -266,7 +257,7 @@ int main(int argc, char **argv)
 	reloaded = strdup(config);
 	it_assert(reloaded && strstr(reloaded, "target=48M"), "config text");
 	memcpy(strstr(reloaded, "target=48M"), "target=25%", 10);
-	reload(reloaded);
+	it_reload(reloaded);
 	want = 512 * IT_MB / 100 * 25;
 	for (int i = 0;; i++) {
 		stats_line(getpid(), "target", line, sizeof(line));

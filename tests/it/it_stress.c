@@ -6,6 +6,7 @@
  *
  *   it_stress [--seed N] [--seconds S] [--threads T] [--kills K]
  *             [--clients C] [--ops read,write,...]  (only those operations)
+ *             [--auto MIN_AGE_S]
  *
  * Worker threads pick operations at random on a set of regions: read and
  * check, write, MADV_DONTNEED a part, move the region with mremap (2 MB-
@@ -20,7 +21,9 @@
  * normal, willneed) is given and the range read.
  * An evictor thread runs `uzswapctl evict` (all, or some bytes) at random
  * moments, and K times during the run kills the daemon with SIGKILL and
- * starts a new one.  With C clients, C - 1 forked processes do the same
+ * starts a new one.  With --auto the daemon also takes memory on its own
+ * (auto=on, a guard of 1 s), through the inactive list with that min-age.
+ * With C clients, C - 1 forked processes do the same
  * work on regions of their own, evicted at random too.  The shadow lives in MAP_SHARED memory, which the
  * agent never takes.  Each thread draws from its own generator seeded
  * from --seed: a failing seed is printed and can be run again (thread
@@ -513,14 +516,36 @@ static unsigned parse_ops(const char *list)
 	return mask;
 }
 
+/* --auto: the automatic loop as busy as it goes */
+static const char auto_config[] =
+	"[daemon]\n"
+	"auto=on\n"
+	"auto-interval=100\n"
+	"auto-step=50\n"
+	"auto-guard=1\n"
+	"auto-pressure=100\n"
+	"auto-refaults=100\n"
+	"min-age=%u\n";
+
 int main(int argc, char **argv)
 {
 	int threads = 4, i;
 	pthread_t th[16], ev;
 	uint64_t s;
 	unsigned long total = 0;
+	char config[sizeof(auto_config) + 16];
+	int auto_on;
 
-	it_setup(argc, argv);
+	for (i = 1; i + 1 < argc && strcmp(argv[i], "--auto"); i += 2)
+		;
+	auto_on = i + 1 < argc;
+	if (auto_on) {
+		snprintf(config, sizeof(config), auto_config,
+			 (unsigned)atoi(argv[i + 1]));
+		it_setup_config(argc, argv, config);
+	} else {
+		it_setup(argc, argv);
+	}
 	for (i = 1; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--seed"))
 			seed = strtoull(argv[i + 1], NULL, 0);
@@ -534,6 +559,8 @@ int main(int argc, char **argv)
 			op_mask = parse_ops(argv[i + 1]);
 		else if (!strcmp(argv[i], "--clients"))
 			n_clients = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--auto"))
+			continue; /* read above */
 		else
 			it_fail("usage: it_stress [--seed N] [--seconds S] [--threads T] [--kills K]");
 	}
@@ -614,6 +641,12 @@ int main(int argc, char **argv)
 		printf("%s %lu%s", op_name[i], atomic_load(&ops[i]), i + 1 < N_OPS ? ", " : "\n");
 		total += atomic_load(&ops[i]);
 	}
+	if (auto_on) /* this process's counters, since the last daemon start */
+		printf("inactive list: %llu blocks taken, %llu touched back, "
+		       "%llu compressed after min-age\n",
+		       (unsigned long long)it_stat("inactive_taken"),
+		       (unsigned long long)it_stat("inactive_back"),
+		       (unsigned long long)it_stat("inactive_stored"));
 	printf("seed %llu: %lu operations, %lu evictions, %lu daemon kills, %lu errors\n",
 	       seed, total, atomic_load(&evictions), atomic_load(&kills),
 	       atomic_load(&errors));

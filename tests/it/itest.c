@@ -456,3 +456,27 @@ long it_check(const void *p, size_t len, uint64_t seed)
 {
 	return t_check_pattern(p, len, seed);
 }
+
+void it_need_auto_loop(void)
+{
+#ifdef __SANITIZE_THREAD__
+	/* the loop walks the whole address space and takes ThreadSanitizer's
+	 * own allocations (sync objects, mapped anywhere as the program
+	 * runs), which the instrumented agent then faults on and waits for
+	 * itself (MetaMap::GetSync in handle_userfault); a build without
+	 * TSan has no such memory.  (decorate_proc_maps would hide them,
+	 * and TSan's heap with them.) */
+	printf("SKIP: under ThreadSanitizer the automatic loop takes TSan's own "
+	       "memory, which the instrumented agent reads\n");
+	exit(77);
+#endif
+}
+
+void it_reload(const char *config)
+{
+	const char *conf = getenv("IT_CONFIG"), *d = getenv("IT_DAEMON_PID");
+
+	it_assert(conf && d && atoi(d) > 0, "no IT_CONFIG or IT_DAEMON_PID");
+	it_write_file(conf, config);
+	it_assert(!kill(atoi(d), SIGHUP), "SIGHUP the daemon: %s", strerror(errno));
+}

@@ -32,6 +32,12 @@ void it_need_memcg_v1(void);
  * from now, saying "FAIL: hung for N s @what": a hung thread may have
  * every signal blocked, its alarm() no use.  Dies with us. */
 void it_watchdog(int seconds, const char *what);
+/* Skip (77), before it_setup, in a ThreadSanitizer build: the automatic
+ * loop would take TSan's own memory. */
+void it_need_auto_loop(void);
+/* Write @config to the running daemon's configuration file and make it
+ * read it again (SIGHUP). */
+void it_reload(const char *config);
 /* Write @v to file @path (a cgroup's, a sysctl's), or fail the test. */
 void it_write_file(const char *path, const char *v);
 

@@ -1,0 +1,404 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The inactive list (see inactive.h).  Each block on it sits whole in a
+ * 2 MB slot of ours, registered like eviction staging (write-protect
+ * mode on the staging uffd: UFFDIO_MOVE wants its destination registered
+ * on the uffd doing the move, and touching a hole never faults to us);
+ * its range in the application stays registered on the main uffd, so
+ * that the first touch faults to us.  Only the agent thread changes the
+ * list; application threads read its bounds (inactive_may_hold).
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "blocks.h"
+#include "coredump.h"
+#include "evict.h"
+#include "inactive.h"
+#include "latency.h"
+#include "log.h"
+#include "recent.h"
+#include "robust.h"
+#include "uffd.h"
+#include "uffd_compat.h"
+#include "util.h"
+
+#define E_WAS_THP 0x1
+#define E_BACK 0x2 /* put it back on the next turn (robust.c read it) */
+
+struct entry {
+	uint64_t addr;	     /* 0: the slot is free */
+	uint64_t pages[UZ_PAGES_PER_BLOCK / 64]; /* present in the slot */
+	uint32_t taken_ms, due_ms; /* now_ms(): wraps, compared by difference */
+	uint32_t flags;
+};
+
+static struct entry list[UZ_INACTIVE_MAX];
+static uint8_t *slots; /* UZ_INACTIVE_MAX x 2 MB, mapped on first use */
+static unsigned count;
+static uint64_t lo_addr = UINT64_MAX, hi_addr; /* since last empty */
+
+static uint8_t *slot_of(const struct entry *e)
+{
+	return slots + (uint64_t)(e - list) * UZ_BLOCK_SIZE;
+}
+
+static struct entry *find(uint64_t blk)
+{
+	unsigned i;
+
+	if (!count)
+		return NULL;
+	for (i = 0; i < UZ_INACTIVE_MAX; i++)
+		if (list[i].addr == blk)
+			return &list[i];
+	return NULL;
+}
+
+static unsigned pages_in(const struct entry *e)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < UZ_PAGES_PER_BLOCK / 64; i++)
+		n += __builtin_popcountll(e->pages[i]);
+	return n;
+}
+
+static void set_count(unsigned n)
+{
+	__atomic_store_n(&count, n, __ATOMIC_RELAXED);
+	if (!n) {
+		__atomic_store_n(&lo_addr, UINT64_MAX, __ATOMIC_RELAXED);
+		__atomic_store_n(&hi_addr, 0, __ATOMIC_RELAXED);
+	}
+}
+
+static void note_addr(uint64_t blk)
+{
+	if (blk < __atomic_load_n(&lo_addr, __ATOMIC_RELAXED))
+		__atomic_store_n(&lo_addr, blk, __ATOMIC_RELAXED);
+	if (blk > __atomic_load_n(&hi_addr, __ATOMIC_RELAXED))
+		__atomic_store_n(&hi_addr, blk, __ATOMIC_RELAXED);
+}
+
+/* Off the list (its slot is emptied by whoever moved the block on). */
+static void forget(struct entry *e)
+{
+	stat_add(&uz_agent.stats->inactive_bytes,
+		 -(int64_t)pages_in(e) * UZ_PAGE_SIZE);
+	memset(e, 0, sizeof(*e));
+	set_count(count - 1);
+}
+
+/* A fresh, empty slot: a THP moves only onto an empty PMD, and an
+ * mlockall(MCL_FUTURE) of the application locks and fills new mappings. */
+static int slot_fresh(uint8_t *p)
+{
+	void *m = (void *)syscall(SYS_mmap, p, UZ_BLOCK_SIZE,
+				  PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+
+	if (m == MAP_FAILED)
+		return -errno;
+	madvise(p, UZ_BLOCK_SIZE, MADV_HUGEPAGE);
+	/* a child starts with an empty list: its copy would only be
+	 * shared copy-on-write, unmovable */
+	madvise(p, UZ_BLOCK_SIZE, MADV_DONTFORK);
+	madvise(p, UZ_BLOCK_SIZE, MADV_DONTDUMP);
+	mem_zap(p, UZ_BLOCK_SIZE);
+	return uffd_register(uz_agent.stage_uffd, (uint64_t)p, UZ_BLOCK_SIZE,
+			     UFFDIO_REGISTER_MODE_WP);
+}
+
+int inactive_take(uint64_t addr, uint32_t min_age_ms, uint64_t *bytes)
+{
+	struct page_presence pp;
+	struct entry *e = NULL;
+	uint64_t done;
+	unsigned i, busy;
+	int err;
+
+	*bytes = 0;
+	if (blocks_find(addr) || find(addr))
+		return 0;
+	for (i = 0; i < UZ_INACTIVE_MAX && !e; i++)
+		if (!list[i].addr)
+			e = &list[i];
+	if (!e)
+		return -ENOSPC;
+	if (!slots) {
+		slots = map_aligned((size_t)UZ_INACTIVE_MAX * UZ_BLOCK_SIZE,
+				    UZ_BLOCK_SIZE, 1);
+		if (!slots)
+			return -ENOMEM;
+		/* a forked child has holes here, not copies to give back */
+		madvise(slots, (size_t)UZ_INACTIVE_MAX * UZ_BLOCK_SIZE,
+			MADV_DONTFORK);
+	}
+	err = pagemap_block(addr, &pp);
+	if (err || !pp.count)
+		return err;
+	err = slot_fresh(slot_of(e));
+	if (err)
+		return err;
+	munlock(slot_of(e), UZ_BLOCK_SIZE);
+	/* from here on, a touch of the block faults to us */
+	err = uffd_register(uz_agent.uffd, addr, UZ_BLOCK_SIZE,
+			    UFFDIO_REGISTER_MODE_MISSING);
+	if (err)
+		return err;
+	err = uffd_move_around(uz_agent.stage_uffd, (uint64_t)slot_of(e), addr,
+			       UZ_BLOCK_SIZE, -EBUSY, pp.huge, &busy, &done);
+	if (err == -EBUSY || busy)
+		stat_add(&uz_agent.stats->evict_busy, 1);
+	if (err == -EBUSY) {
+		uffd_unregister(uz_agent.uffd, addr, UZ_BLOCK_SIZE);
+		return 0;
+	}
+	{
+		int huge = pp.huge;
+
+		if (!err)
+			err = pagemap_block((uint64_t)slot_of(e), &pp);
+		if (!err && robust_in_block(addr) > 0) {
+			/* the kernel must be able to read it at thread exit */
+			stat_add(&uz_agent.stats->evict_busy, 1);
+			err = -EBUSY;
+		}
+		if (err || !pp.count) {
+			if (err)
+				evict_put_back(addr, slot_of(e));
+			uffd_unregister(uz_agent.uffd, addr, UZ_BLOCK_SIZE);
+			return err;
+		}
+		e->flags = huge ? E_WAS_THP : 0;
+	}
+	e->addr = addr;
+	memcpy(e->pages, pp.bits, sizeof(e->pages));
+	e->taken_ms = now_ms();
+	e->due_ms = e->taken_ms + min_age_ms;
+	set_count(count + 1);
+	note_addr(addr);
+	stat_add(&uz_agent.stats->inactive_bytes, (int64_t)pp.count * UZ_PAGE_SIZE);
+	stat_add(&uz_agent.stats->inactive_taken, 1);
+	*bytes = (uint64_t)pp.count * UZ_PAGE_SIZE;
+	return 1;
+}
+
+int inactive_has(uint64_t blk)
+{
+	return find(blk) != NULL;
+}
+
+int inactive_may_hold(uint64_t start, uint64_t len)
+{
+	uint64_t lo = __atomic_load_n(&lo_addr, __ATOMIC_RELAXED);
+	uint64_t hi = __atomic_load_n(&hi_addr, __ATOMIC_RELAXED);
+
+	return __atomic_load_n(&count, __ATOMIC_RELAXED) &&
+	       start < hi + UZ_BLOCK_SIZE && start + len > lo;
+}
+
+/* Back into the application whole: one UFFDIO_MOVE (a THP stays one),
+ * copied instead where the VMA no longer matches ours. */
+static int put_back(struct entry *e)
+{
+	uint64_t addr = e->addr;
+	uint8_t *slot = slot_of(e);
+	int err;
+
+	/* off the list first: events read meanwhile go to the watch */
+	forget(e);
+	err = evict_put_back(addr, slot);
+	if (err)
+		return err;
+	uffd_unregister(uz_agent.uffd, addr, UZ_BLOCK_SIZE);
+	/* a move in pieces, or a copy, may leave a faulting thread asleep */
+	uffd_wake(uz_agent.uffd, addr, UZ_BLOCK_SIZE);
+	return 0;
+}
+
+int inactive_fault(uint64_t blk)
+{
+	struct entry *e = find(blk);
+	uint32_t now = now_ms();
+	int err;
+
+	if (!e)
+		return 0;
+	/* a refault, if a cheap one: the automatic loop backs off when
+	 * what it takes comes back, and its guard keeps the block a while */
+	latency_add(uz_agent.stats->refault_age_ms, now - e->taken_ms);
+	recent_note(blk, now);
+	err = put_back(e);
+	if (err)
+		return err;
+	stat_add(&uz_agent.stats->inactive_back, 1);
+	return 1;
+}
+
+void inactive_put_back(uint64_t start, uint64_t end)
+{
+	unsigned i;
+
+	for (i = 0; i < UZ_INACTIVE_MAX && count; i++)
+		if (list[i].addr && list[i].addr < end &&
+		    list[i].addr + UZ_BLOCK_SIZE > start)
+			put_back(&list[i]);
+}
+
+void inactive_drop(uint64_t blk, uint64_t s, uint64_t e)
+{
+	struct entry *en = find(blk);
+	uint64_t a;
+
+	if (!en)
+		return;
+	for (a = s & ~(uint64_t)(UZ_PAGE_SIZE - 1); a < e; a += UZ_PAGE_SIZE) {
+		unsigned p = (unsigned)((a - blk) / UZ_PAGE_SIZE);
+
+		if (!(en->pages[p / 64] & (1ull << (p % 64))))
+			continue;
+		mem_zap(slot_of(en) + (a - blk), UZ_PAGE_SIZE);
+		en->pages[p / 64] &= ~(1ull << (p % 64));
+		stat_add(&uz_agent.stats->inactive_bytes, -(int64_t)UZ_PAGE_SIZE);
+		stat_add(&uz_agent.stats->dropped_bytes, UZ_PAGE_SIZE);
+	}
+	if (!pages_in(en)) {
+		/* nothing left: faults there are the kernel's again */
+		mem_zap(slot_of(en), UZ_BLOCK_SIZE);
+		forget(en);
+		uffd_unregister(uz_agent.uffd, blk, UZ_BLOCK_SIZE);
+	}
+}
+
+void inactive_discard(uint64_t blk)
+{
+	struct entry *e = find(blk);
+
+	if (!e)
+		return;
+	stat_add(&uz_agent.stats->dropped_bytes,
+		 (int64_t)pages_in(e) * UZ_PAGE_SIZE);
+	mem_zap(slot_of(e), UZ_BLOCK_SIZE);
+	forget(e);
+}
+
+void inactive_rekey(uint64_t blk, uint64_t to)
+{
+	struct entry *e = find(blk);
+
+	if (!e)
+		return;
+	e->addr = to;
+	note_addr(to);
+}
+
+int inactive_copy_moved(uint64_t blk, uint64_t s, uint64_t e, int64_t delta)
+{
+	struct entry *en = find(blk);
+
+	if (!en)
+		return 0;
+	/* holes copy as zeros, which is what they read as */
+	return uffd_fill_range(uz_agent.uffd, uffd_op_copy, s + delta,
+			       slot_of(en) + (s - blk), e - s);
+}
+
+uint64_t inactive_read_addr(uint64_t addr)
+{
+	struct entry *e = find(block_of(addr));
+
+	if (!e)
+		return addr;
+	e->flags |= E_BACK;
+	return (uint64_t)slot_of(e) + (addr - e->addr);
+}
+
+/* Compress @e into the arena as an ordinary eviction. */
+static int compress(struct entry *e, uint64_t *bytes, uint64_t *stored)
+{
+	uint64_t addr = e->addr;
+	int huge = e->flags & E_WAS_THP, ret;
+
+	forget(e);
+	ret = evict_from_slot(addr, slot_of(e), huge, bytes, stored);
+	if (ret > 0) {
+		struct block *b = blocks_find(addr);
+
+		/* its first touch brings it back whole (refill.c) */
+		if (b)
+			b->flags |= UZ_BLK_SAMPLED;
+		stat_add(&uz_agent.stats->inactive_stored, 1);
+	} else if (ret < 0) {
+		log_limited(UZ_LOG_INFO, 3, 60, "block %#lx: not compressed "
+			    "(%s); put back", (unsigned long)addr, strerror(-ret));
+	}
+	return ret;
+}
+
+int inactive_compress(uint64_t blk, uint64_t *bytes, uint64_t *stored)
+{
+	struct entry *e = find(blk);
+
+	*bytes = *stored = 0;
+	return e ? compress(e, bytes, stored) : 0;
+}
+
+int inactive_tick(void)
+{
+	uint32_t now;
+	unsigned i;
+	int did = 0;
+
+	if (!count || uz_agent.frozen ||
+	    __atomic_load_n(&uz_agent.fork_pending, __ATOMIC_SEQ_CST) ||
+	    __atomic_load_n(&uz_agent.evict_hold, __ATOMIC_SEQ_CST) ||
+	    coredump_pending())
+		return 0;
+	now = now_ms();
+	for (i = 0; i < UZ_INACTIVE_MAX && count; i++) {
+		struct entry *e = &list[i];
+
+		if (!e->addr)
+			continue;
+		if (e->flags & E_BACK) {
+			put_back(e);
+			did = 1;
+		} else if ((int32_t)(now - e->due_ms) >= 0) {
+			uint64_t bytes, stored;
+
+			compress(e, &bytes, &stored);
+			did = 1;
+		}
+	}
+	return did;
+}
+
+void inactive_each(void (*fn)(uint64_t, const uint8_t *, void *), void *arg)
+{
+	unsigned i;
+
+	for (i = 0; i < UZ_INACTIVE_MAX && count; i++)
+		if (list[i].addr)
+			fn(list[i].addr, slot_of(&list[i]), arg);
+}
+
+unsigned inactive_count(void)
+{
+	return count;
+}
+
+void inactive_free(int in_child)
+{
+	memset(list, 0, sizeof(list));
+	set_count(0);
+	if (in_child)
+		map_forget(slots, (size_t)UZ_INACTIVE_MAX * UZ_BLOCK_SIZE);
+	else
+		map_release(slots, (size_t)UZ_INACTIVE_MAX * UZ_BLOCK_SIZE);
+	slots = NULL;
+}
