@@ -113,9 +113,9 @@ static void screen(struct stats_reply *r, double secs)
 	size_format(r->end.stored_bytes, c[1], sizeof(c[1]));
 	printf("uzswap top - %s  %u clients, %s evicted in %s, memory pressure "
 	       "%s (some avg10)\n\n", at, r->end.clients, c[0], c[1], psi);
-	printf("%8s %-15s %9s %9s %9s %9s %9s %9s %-8s\n", "PID", "COMMAND",
-	       "RESIDENT", "EVICTED", "STORED", "TAKEN/s", "REFAULT/s",
-	       "FAULT/s", "AUTO");
+	printf("%8s %-15s %9s %9s %9s %9s %9s %9s %9s %-8s\n", "PID", "COMMAND",
+	       "RESIDENT", "EVICTED", "STORED", "INACTIVE", "TAKEN/s",
+	       "REFAULT/s", "FAULT/s", "AUTO");
 	qsort(r->rows, r->n, sizeof(*r->rows), busiest_first);
 	next = calloc(r->n ? r->n : 1, sizeof(*next));
 	if (!next)
@@ -123,18 +123,19 @@ static void screen(struct stats_reply *r, double secs)
 	for (i = 0; i < r->n; i++) {
 		const struct uz_stats_client *s = &r->rows[i];
 		const struct last *l = last_of(s->client_id);
-		char res[16], ev[16], st[16];
+		char res[16], ev[16], st[16], in[16];
 
 		size_format(s->resident_bytes, res, sizeof(res));
 		size_format(s->evicted_bytes, ev, sizeof(ev));
 		size_format(s->stored_bytes, st, sizeof(st));
+		size_format(s->inactive_bytes, in, sizeof(in));
 		rate(c[0], sizeof(c[0]), l != NULL, s->evicted_bytes_total,
 		     l ? l->taken : 0, secs, 1);
 		rate(c[1], sizeof(c[1]), l != NULL, s->refaults, l ? l->refaults : 0,
 		     secs, 0);
 		rate(c[2], sizeof(c[2]), l != NULL, s->faults, l ? l->faults : 0, secs, 0);
-		printf("%8u %-15s %9s %9s %9s %9s %9s %9s %-8s\n", s->pid, s->comm,
-		       res, ev, st, c[0], c[1], c[2],
+		printf("%8u %-15s %9s %9s %9s %9s %9s %9s %9s %-8s\n", s->pid,
+		       s->comm, res, ev, st, in, c[0], c[1], c[2],
 		       uz_auto_state_name(s->auto_state));
 		next[i] = (struct last){ s->client_id, s->evicted_bytes_total,
 					 s->refaults, s->faults };
@@ -152,13 +153,13 @@ static void cgroup_screen(const struct stats_reply *r, double secs)
 	struct cg_row *rows;
 	size_t i, n = cg_rows(r, &rows);
 	struct cg_last *next = calloc(n ? n : 1, sizeof(*next));
-	char c[7][32];
+	char c[8][32];
 
 	if (!next)
 		ctl_die("out of memory");
-	printf("\n%-32s %4s %9s %9s %9s %10s %9s %9s %-8s %s\n", "CGROUP", "CLTS",
-	       "USAGE", "LIMIT", "TARGET", "PRESSURE", "TAKEN/s", "REFAULT/s",
-	       "AUTO", "BACKOFF");
+	printf("\n%-32s %4s %9s %9s %9s %9s %10s %9s %9s %-8s %s\n", "CGROUP",
+	       "CLTS", "USAGE", "LIMIT", "TARGET", "INACTIVE", "PRESSURE",
+	       "TAKEN/s", "REFAULT/s", "AUTO", "BACKOFF");
 	for (i = 0; i < n; i++) {
 		const struct cg_row *g = &rows[i];
 		const struct cg_last *l = cg_last_of(g->id);
@@ -177,10 +178,12 @@ static void cgroup_screen(const struct stats_reply *r, double secs)
 		rate(c[5], sizeof(c[5]), l != NULL, g->refaults,
 		     l ? l->refaults : 0, secs, 0);
 		cg_backoff_text(g, c[6], sizeof(c[6]));
+		size_format(g->inactive, c[7], sizeof(c[7]));
 		/* a long path: its tail, which names the unit */
-		printf("%-32s %4u %9s %9s %9s %10s %9s %9s %-8s %s\n",
+		printf("%-32s %4u %9s %9s %9s %9s %10s %9s %9s %-8s %s\n",
 		       len > 32 ? name + len - 32 : name, g->clients, c[0], c[1],
-		       c[2], c[3], c[4], c[5], cg_state_name(g->auto_state), c[6]);
+		       c[2], c[7], c[3], c[4], c[5], cg_state_name(g->auto_state),
+		       c[6]);
 		next[i].id = g->id;
 		next[i].taken = g->evicted_total;
 		next[i].refaults = g->refaults;

@@ -171,7 +171,7 @@ int main(int argc, char **argv)
 		{
 			char rates[3][16], st[16];
 
-			it_assert(sscanf(line, " %*d %*s %*s %*s %*s %15s %15s %15s %15s",
+			it_assert(sscanf(line, " %*d %*s %*s %*s %*s %*s %15s %15s %15s %15s",
 					 rates[0], rates[1], rates[2], st) == 4 &&
 				  strcmp(rates[0], "-") && strcmp(rates[1], "-") &&
 				  strcmp(rates[2], "-") && strcmp(st, "off"),

@@ -3,7 +3,7 @@
  * The inactive list: what the automatic loop takes stays uncompressed,
  * out of the application's mapping, for min-age, then is compressed.
  *  - with a long min-age, memory leaves the mapping and nothing is
- *    compressed; a touch brings a block back whole, as a huge page,
+ *    compressed (uzswapctl top shows it, INACTIVE); a touch brings a block back whole, as a huge page,
  *    without a decode (no 2 MB or 64 KB restore), and counts as a
  *    refault;
  *  - MADV_DONTNEED of part of a block on the list reads back as zeros,
@@ -114,6 +114,18 @@ int main(int argc, char **argv)
 		  "compressed already", (unsigned long long)it_stat("evicted_bytes"));
 	printf("on the inactive list: %llu MB, nothing compressed\n",
 	       (unsigned long long)(it_stat("inactive_bytes") >> 20));
+	{
+		/* uzswapctl top shows it: our line's INACTIVE, in MB */
+		char out[1 << 14], want[32], cell[16] = "", *line;
+
+		it_assert(!it_ctl(out, sizeof(out), "top -n 1"), "uzswapctl top");
+		snprintf(want, sizeof(want), "\n%8d ", getpid());
+		line = strstr(out, want);
+		it_assert(line && sscanf(line, " %*d %*s %*s %*s %*s %15s", cell) == 1 &&
+			  cell[strlen(cell) - 1] == 'M',
+			  "uzswapctl top: no INACTIVE in MB on our line (%s): %s",
+			  cell, out);
+	}
 
 	/* 2: a touch moves a block back whole, no decode */
 	back0 = it_stat("inactive_back");
