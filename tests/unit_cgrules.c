@@ -30,6 +30,7 @@ static const char conf[] =
 	"auto = off\n"
 	"auto-step = 5\n"
 	"target = 90%\n"
+	"min-age = 0\n" /* no inactive list */
 	"[cgroup /system.slice]\n"
 	"auto-step = 2\n"
 	"[cgroup /system.slice/db.service]\n"
@@ -40,6 +41,7 @@ static const char conf[] =
 	"auto = on\n"
 	"auto-guard = 300\n"
 	"target = none\n"
+	"min-age = 30\n"
 	"[cgroup /system.slice/db.service]\n" /* again: into the same */
 	"auto-refaults = 50\n";
 
@@ -70,11 +72,11 @@ static void matching(void)
 		 "/system.slice: off, step 2, target 90%% from [daemon]");
 	cg_settings(&cfg, "/system.slice/web.service", &s, &r);
 	t_assert(r && r->kind == CG_RULE_UNIT, "web: the unit reaches further");
-	t_assert(s.on && s.guard_s == 300 && !s.target_pct && !s.target_bytes,
-		 "web: on, guard 300, target none");
+	t_assert(s.on && s.guard_s == 300 && !s.target_pct && !s.target_bytes &&
+		 s.min_age_s == 30, "web: on, guard 300, target none, min-age 30");
 	cg_settings(&cfg, "/user.slice/user-1000.slice/web.service.x", &s, &r);
-	t_assert(!r && !s.on && s.target_pct == 90,
-		 "web.service.x: no section, [daemon]'s");
+	t_assert(!r && !s.on && s.target_pct == 90 && !s.min_age_s,
+		 "web.service.x: no section, [daemon]'s (min-age 0)");
 	cg_settings(&cfg, "", &s, &r);
 	t_assert(!r, "no cgroup: no section");
 }
@@ -98,6 +100,8 @@ static void refused(void)
 		{ "[cgroup /a]\ntarget = 1M\n", "target must be" },
 		{ "[cgroup /a]\ntarget = lots\n", "target must be" },
 		{ "[daemon]\ntarget = -5%\n", "target must be" },
+		{ "[cgroup /a]\nmin-age = 3601\n", "min-age must be 0 to 3600" },
+		{ "[daemon]\nmin-age = 1s\n", "min-age must be 0 to 3600" },
 	};
 	static struct config cfg;
 	char why[256], many[80 * 20];

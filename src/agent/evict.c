@@ -534,8 +534,10 @@ static int evict_one(uint64_t block, void *arg)
 		return 0; /* the next eviction takes it */
 	ret = -ENOSPC;
 	stored = 0;
-	if (!(w->req->flags & UZ_EVICT_COLD) && inactive_has(block))
-		/* asked for by hand: what waits on the list goes now */
+	if (inactive_has(block) && (!(w->req->flags & UZ_EVICT_COLD) ||
+				    !w->req->min_age_ms))
+		/* asked for by hand, or near a cgroup's limit (no min-age):
+		 * what waits on the list goes now, compressed */
 		ret = inactive_compress(block, &bytes, &stored);
 	else if ((w->req->flags & UZ_EVICT_COLD) && w->req->min_age_ms)
 		/* a sample: uncompressed until it has stayed untouched */

@@ -20,6 +20,7 @@
 #include "inactive.h"
 #include "latency.h"
 #include "log.h"
+#include "protocol.h"
 #include "recent.h"
 #include "robust.h"
 #include "uffd.h"
@@ -37,6 +38,8 @@ struct entry {
 };
 
 static struct entry list[UZ_INACTIVE_MAX];
+_Static_assert((uint64_t)UZ_INACTIVE_MAX * UZ_BLOCK_SIZE == UZ_INACTIVE_MAX_BYTES,
+	       "the daemon's bound on a client's inactive bytes");
 static uint8_t *slots; /* UZ_INACTIVE_MAX x 2 MB, mapped on first use */
 static unsigned count;
 static uint64_t lo_addr = UINT64_MAX, hi_addr; /* since last empty */
@@ -180,8 +183,10 @@ int inactive_take(uint64_t addr, uint32_t min_age_ms, uint64_t *bytes)
 	memcpy(e->pages, pp.bits, sizeof(e->pages));
 	e->taken_ms = now_ms();
 	e->due_ms = e->taken_ms + min_age_ms;
-	set_count(count + 1);
+	/* bounds first: an application thread that sees the count sees
+	 * them (inactive_may_hold) */
 	note_addr(addr);
+	__atomic_store_n(&count, count + 1, __ATOMIC_RELEASE);
 	stat_add(&uz_agent.stats->inactive_bytes, (int64_t)pp.count * UZ_PAGE_SIZE);
 	stat_add(&uz_agent.stats->inactive_taken, 1);
 	*bytes = (uint64_t)pp.count * UZ_PAGE_SIZE;
@@ -195,11 +200,13 @@ int inactive_has(uint64_t blk)
 
 int inactive_may_hold(uint64_t start, uint64_t len)
 {
-	uint64_t lo = __atomic_load_n(&lo_addr, __ATOMIC_RELAXED);
-	uint64_t hi = __atomic_load_n(&hi_addr, __ATOMIC_RELAXED);
+	uint64_t lo, hi;
 
-	return __atomic_load_n(&count, __ATOMIC_RELAXED) &&
-	       start < hi + UZ_BLOCK_SIZE && start + len > lo;
+	if (!__atomic_load_n(&count, __ATOMIC_ACQUIRE))
+		return 0;
+	lo = __atomic_load_n(&lo_addr, __ATOMIC_RELAXED);
+	hi = __atomic_load_n(&hi_addr, __ATOMIC_RELAXED);
+	return start < hi + UZ_BLOCK_SIZE && start + len > lo;
 }
 
 /* Back into the application whole: one UFFDIO_MOVE (a THP stays one),
@@ -394,6 +401,12 @@ unsigned inactive_count(void)
 
 void inactive_free(int in_child)
 {
+	unsigned i;
+
+	/* (a child's copy of the list is its parent's to count) */
+	for (i = 0; i < UZ_INACTIVE_MAX && !in_child; i++)
+		if (list[i].addr)
+			forget(&list[i]);
 	memset(list, 0, sizeof(list));
 	set_count(0);
 	if (in_child)

@@ -82,6 +82,9 @@ struct uz_agent_welcome {
  * guard_ms (the thrash guard). */
 #define UZ_EVICT_COLD 0x4
 
+/* The most an agent keeps on its inactive list (64 blocks). */
+#define UZ_INACTIVE_MAX_BYTES (64ull << 21)
+
 struct uz_evict {
 	uint64_t bytes; /* application bytes to take, rounded up to blocks */
 	uint32_t flags;

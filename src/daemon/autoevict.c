@@ -84,14 +84,19 @@ static int limit_near(struct client *cl, struct auto_client *a, uint64_t now)
 	return !memcg_of(client_pid(cl), &cg) && auto_limit_near(cg.usage, cg.limit);
 }
 
-/* How many clients were in memory cgroup @id at their last look. */
-static uint32_t clients_in(uint64_t id)
+/* How many clients were in memory cgroup @id at their last look, and
+ * the bytes on their inactive lists then (*@inactive). */
+static uint32_t clients_in(uint64_t id, uint64_t *inactive)
 {
 	struct client *cl;
 	uint32_t n = 0;
 
+	*inactive = 0;
 	for (cl = client_first(); cl; cl = client_next(cl))
-		n += client_auto(cl)->cg_id == id;
+		if (client_auto(cl)->cg_id == id) {
+			n++;
+			*inactive += client_auto(cl)->inactive;
+		}
 	return n;
 }
 
@@ -209,8 +214,11 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 	 * refaults of blocks younger than two intervals, not the trickle
 	 * of old cold memory read now and then */
 	if (client_auto_counters(cl, 2 * interval, &managed, &refaults,
-				 &in.inactive))
+				 &a->inactive))
 		return 0; /* its arena's header is not valid: nothing to judge */
+	/* a client's own word: no list holds more than this */
+	if (a->inactive > UZ_INACTIVE_MAX_BYTES)
+		a->inactive = 0;
 	if (!a->seen) {
 		/* a new client: its first step one interval after it came */
 		a->seen = 1;
@@ -231,7 +239,11 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 	in.pressure_centi = l.pressure;
 	in.cg_limit = l.have_cg ? l.cg.limit : UINT64_MAX;
 	in.cg_usage = l.have_cg ? l.cg.usage : 0;
-	in.cg_clients = l.have_cg ? clients_in(l.cg.id) : 1;
+	in.inactive = a->inactive;
+	if (l.have_cg)
+		in.cg_clients = clients_in(l.cg.id, &in.inactive);
+	else
+		in.cg_clients = 1;
 	in.cg_target = l.target;
 	a->refaults_seen = refaults;
 	d = auto_decide(&p, &in);

@@ -19,6 +19,8 @@ struct auto_client {
 	int seen;		/* refaults_seen was read */
 	int paused;		/* the next step follows a pause: not judged
 				 * on what came back meanwhile */
+	uint64_t inactive;	/* bytes on its inactive list at the last look
+				 * (capped: its own word for it) */
 	uint64_t cg_id;		/* its memory cgroup at the last look, */
 	uint64_t cg_limit;	/* and that cgroup's limit (UINT64_MAX: none) */
 	uint64_t limit_check_ms; /* a limited cgroup is looked at this often

@@ -41,8 +41,9 @@ struct auto_input {
 	uint32_t cg_clients;	 /* shared among that many clients */
 	uint64_t cg_target;	 /* target=: its usage to stop at (UINT64_MAX:
 				  * none; taking goes on while all is well) */
-	uint64_t inactive;	 /* its memory on the inactive list: charged
-				  * still, but on its way out (min-age) */
+	uint64_t inactive;	 /* memory on its cgroup's clients' inactive
+				  * lists: charged still, but on its way out
+				  * (min-age) */
 };
 
 struct auto_decision {

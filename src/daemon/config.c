@@ -181,7 +181,10 @@ static int set_auto_refaults(struct auto_config *a, const char *v, char *why,
 static int set_min_age(struct auto_config *a, const char *v, char *why,
 		       size_t len)
 {
-	return set_count("min-age", v, 3600, " seconds", &a->min_age_s, why, len);
+	if (!parse_count(v, 0, 3600, &a->min_age_s))
+		return 0;
+	snprintf(why, len, "min-age must be 0 to 3600 seconds, not '%s'", v);
+	return -EINVAL;
 }
 
 /* target=SIZE (4G, 512M) or target=N% of the cgroup's memory limit;

@@ -13,6 +13,7 @@
  *  - uzswapctl evict compresses what waits on the list;
  *  - fork() while blocks are on the list: the child reads every byte;
  *  - after a reload to min-age=1, taken memory is compressed on its own;
+ *  - with min-age=0 (as near a cgroup's limit) steps compress the list;
  *  - every byte reads back right.
  */
 #include <signal.h>
@@ -225,6 +226,34 @@ int main(int argc, char **argv)
 		       (unsigned long long)(it_stat("inactive_stored") - stored0));
 		it_assert(it_check(cold2, COLD2, SEED2) < 0,
 			  "compressed-after-min-age memory wrong");
+	}
+
+	/* 9: a step with no min-age (as near a cgroup's limit) compresses
+	 * what waits on the list, not only what it takes anew */
+	{
+		uint8_t *cold4;
+		double t0;
+
+		it_reload(config); /* min-age=600 again */
+		cold4 = it_alloc(COLD3, 1);
+		it_fill(cold4, COLD3, SEED3 + 1);
+		wait_stat("inactive_bytes", 4 * IT_MB);
+		{
+			char *text = strdup(config);
+
+			it_assert(text, "strdup");
+			memcpy(strstr(text, "min-age=600"), "min-age=0  ", 11);
+			it_reload(text);
+			free(text);
+		}
+		for (t0 = it_now_s(); it_stat("inactive_bytes") && it_now_s() - t0 < 30;)
+			usleep(100000);
+		it_assert(!it_stat("inactive_bytes"), "with min-age=0, %llu bytes "
+			  "still wait on the list after 30 s",
+			  (unsigned long long)it_stat("inactive_bytes"));
+		it_assert(it_check(cold4, COLD3, SEED3 + 1) < 0,
+			  "memory compressed off the list is wrong");
+		printf("min-age=0: the list compressed by the loop's steps\n");
 	}
 
 	/* every byte */
