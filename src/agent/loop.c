@@ -138,13 +138,16 @@ static int restore_range(uint64_t start, uint64_t len)
  * another process's access), said the way an eviction is. */
 static void restore_run(struct uz_evict_done *done)
 {
-	uint64_t t0 = now_ns(), before = uz_agent.stats->evicted_bytes;
-	uint32_t blocks = blocks_count();
+	uint64_t t0 = now_ns(), before = uz_agent.stats->evicted_bytes +
+					  uz_agent.stats->inactive_bytes;
+	uint32_t blocks = blocks_count() + inactive_count();
 
 	memset(done, 0, sizeof(*done));
 	done->err = restore_range(0, UINT64_MAX);
-	done->blocks = blocks - blocks_count();
-	done->bytes = before - uz_agent.stats->evicted_bytes;
+	/* what the inactive list gave back too */
+	done->blocks = blocks - blocks_count() - inactive_count();
+	done->bytes = before - uz_agent.stats->evicted_bytes -
+		      uz_agent.stats->inactive_bytes;
 	done->usec = (now_ns() - t0) / 1000;
 }
 

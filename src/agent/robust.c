@@ -75,6 +75,14 @@ static int peek(uint64_t addr, void *out, size_t len, uint64_t blk)
 	return 0;
 }
 
+/* What a peek that did not read says: in @blk (1), or could not be read
+ * now (-EAGAIN: the rest of the list is unknown, so count it as in use:
+ * the block is taken another time), or unreadable for the kernel too. */
+static int in_use(int r)
+{
+	return r > 0 || r == -EAGAIN;
+}
+
 /* 1 if thread @tid's robust list has anything in block @blk. */
 static int thread_uses(pid_t tid, uint64_t blk)
 {
@@ -89,7 +97,7 @@ static int thread_uses(pid_t tid, uint64_t blk)
 		return 0; /* gone, or never set one */
 	r = peek((uintptr_t)hp, &head, sizeof(head), blk);
 	if (r)
-		return r > 0;
+		return in_use(r);
 	first = (uintptr_t)hp;
 	/* the lowest bit of each pointer marks a PI futex */
 	entry = (uintptr_t)head.list.next & ~1ull;
@@ -101,7 +109,7 @@ static int thread_uses(pid_t tid, uint64_t blk)
 			return 1;
 		r = peek(entry, &next, sizeof(next), blk);
 		if (r)
-			return r > 0;
+			return in_use(r);
 		entry = (uintptr_t)next.next & ~1ull;
 	}
 	entry = (uintptr_t)head.list_op_pending & ~1ull;

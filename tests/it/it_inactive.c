@@ -13,6 +13,7 @@
  *  - uzswapctl evict compresses what waits on the list;
  *  - fork() while blocks are on the list: the child reads every byte;
  *  - after a reload to min-age=1, taken memory is compressed on its own;
+ *  - uzswapctl restore brings the list back and counts it;
  *  - with min-age=0 (as near a cgroup's limit) steps compress the list;
  *  - every byte reads back right.
  */
@@ -235,8 +236,28 @@ int main(int argc, char **argv)
 		double t0;
 
 		it_reload(config); /* min-age=600 again */
+		/* everything back: what is taken from here on is on the list */
+		it_assert(!it_ctl(NULL, 0, "restore %d", getpid()), "uzswapctl restore");
+		it_assert(!it_stat("evicted_bytes"), "evicted memory after a restore");
 		cold4 = it_alloc(COLD3, 1);
 		it_fill(cold4, COLD3, SEED3 + 1);
+		wait_stat("inactive_bytes", 4 * IT_MB);
+		{
+			/* uzswapctl restore brings the list back, and says so */
+			char out[512], *in;
+			unsigned blocks = 0;
+
+			it_assert(!it_ctl(out, sizeof(out), "restore %d", getpid()),
+				  "uzswapctl restore");
+			in = strstr(out, " in ");
+			it_assert(!it_stat("evicted_bytes"), "with min-age=600, "
+				  "memory was compressed");
+			it_assert(in && sscanf(in, " in %u blocks", &blocks) == 1 &&
+				  blocks >= 2, "uzswapctl restore did not count the "
+				  "list: %s", out);
+			printf("uzswapctl restore: %u blocks back from the list\n",
+			       blocks);
+		}
 		wait_stat("inactive_bytes", 4 * IT_MB);
 		{
 			char *text = strdup(config);
