@@ -131,7 +131,13 @@ static void look_at(struct client *cl, struct look *l, uint32_t *system)
 	l->target = l->have_cg ? target_of(&l->set, l->cg.limit) : UINT64_MAX;
 	l->pressure_own = l->have_cg && l->cg.pressure_centi != PSI_UNKNOWN;
 	if (l->pressure_own) {
+		/* its trigger fired lately: at least its %, as below */
+		unsigned fired = memevents_cg_pressure_recent(l->cg.psi_file,
+				now_ms(), uzd.cfg.autoev.interval_ms);
+
 		l->pressure = l->cg.pressure_centi;
+		if (fired && l->pressure < fired * 100)
+			l->pressure = fired * 100;
 		return;
 	}
 	if (*system == AUTO_PRESSURE_UNKNOWN) {
@@ -204,9 +210,15 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 		return 0;
 	}
 	a->cg_limit = l.have_cg ? l.cg.limit : UINT64_MAX;
-	/* woken when it nears its limit, not only when next polled */
-	if (l.have_cg)
+	/* woken when it nears its limit, or its own pressure rises, not
+	 * only when next polled */
+	if (l.have_cg) {
 		memevents_limit_watch(&l.cg, now, interval * 3 * AUTO_BACKOFF_INTERVALS);
+		if (l.pressure_own)
+			memevents_cg_pressure_watch(l.cg.psi_file, c->pressure_pct,
+						    now, interval * 3 *
+						    AUTO_BACKOFF_INTERVALS);
+	}
 	p.step_pct = c->step_pct;
 	p.pressure_pct = c->pressure_pct;
 	p.refault_pct = c->refault_pct;

@@ -58,20 +58,26 @@ static uint64_t v1_limit(uint64_t v)
 }
 
 /* The "some avg10" of cgroup v2 @path's memory.pressure, or PSI_UNKNOWN
- * for the root (whose file, beside v1, says nothing) or without one. */
-static uint32_t v2_pressure(const char *path)
+ * for the root (whose file, beside v1, says nothing) or without one;
+ * the file it came from in @file ("" with none). */
+static uint32_t v2_pressure(const char *path, char *file, size_t len)
 {
-	char file[PATH_MAX_LEN + 64];
-	uint32_t p;
+	static const char *const roots[] = { V2_HYBRID_ROOT, V2_ROOT };
+	unsigned i;
 
+	file[0] = 0;
 	if (!path[0] || !strcmp(path, "/"))
 		return PSI_UNKNOWN;
-	snprintf(file, sizeof(file), V2_HYBRID_ROOT "%s/memory.pressure", path);
-	p = psi_some_centi(file);
-	if (p != PSI_UNKNOWN)
-		return p;
-	snprintf(file, sizeof(file), V2_ROOT "%s/memory.pressure", path);
-	return psi_some_centi(file);
+	for (i = 0; i < 2; i++) {
+		uint32_t p;
+
+		snprintf(file, len, "%s%s/memory.pressure", roots[i], path);
+		p = psi_some_centi(file);
+		if (p != PSI_UNKNOWN)
+			return p;
+	}
+	file[0] = 0;
+	return PSI_UNKNOWN;
 }
 
 /* One level's usage and limit (the lowest of its limits) */
@@ -181,7 +187,7 @@ int memcg_of(pid_t pid, struct memcg_use *out)
 	}
 	fclose(f);
 	out->v1 = found;
-	out->pressure_centi = v2_pressure(v2);
+	out->pressure_centi = v2_pressure(v2, out->psi_file, sizeof(out->psi_file));
 	if (!found && !v2[0])
 		return -ENOENT;
 	if (!found)

@@ -21,6 +21,7 @@ struct memcg_use {
 	/* its memory pressure: "some avg10" x 100 of its cgroup v2
 	 * memory.pressure, or PSI_UNKNOWN (in the root, or no cgroup v2) */
 	uint32_t pressure_centi;
+	char psi_file[MEMCG_PATH_MAX + 64]; /* that memory.pressure, or "" */
 	char path[MEMCG_PATH_MAX]; /* as in /proc/PID/cgroup: "/a/b" */
 	uint64_t path_id;	   /* a hash of path */
 	int v1;			   /* cgroup v1's memory controller */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "autoevict.h"
@@ -17,6 +18,7 @@
 
 #define PSI_FILE "/proc/pressure/memory"
 #define WATCHES_MAX 256 /* limited cgroups watched; the rest are polled */
+#define CG_TRIGGERS_MAX 64 /* cgroup v2 pressure triggers; the rest polled */
 #define EVENTS_MAX 16
 
 /* One cgroup v1 usage threshold */
@@ -29,6 +31,17 @@ struct watch {
 	uint64_t keep_until; /* let go of after, unless renewed */
 };
 
+/* A PSI trigger on one cgroup v2's memory.pressure */
+struct cg_trigger {
+	int fd;		     /* -1: a free slot */
+	uint64_t key;	     /* a hash of the file's path */
+	uint64_t ino;	     /* the file's: a cgroup made again is another */
+	unsigned pct;
+	uint64_t keep_until; /* let go of after, unless renewed */
+	uint64_t fired_ms;
+	char name[80];	     /* the cgroup, printable, for the log */
+};
+
 /* epfd: ours, for the thresholds; server_epfd: the daemon's, where the
  * trigger sits itself (a trigger's event is cleared by any poll of it,
  * so the daemon's poll of our set would eat it) */
@@ -37,6 +50,7 @@ static void *psi_tag;
 static unsigned psi_pct;
 static uint64_t psi_fired_ms;
 static struct watch watches[WATCHES_MAX];
+static struct cg_trigger cg_triggers[CG_TRIGGERS_MAX];
 
 int memevents_init(int daemon_epfd, void *pressure_tag)
 {
@@ -44,6 +58,8 @@ int memevents_init(int daemon_epfd, void *pressure_tag)
 
 	for (i = 0; i < WATCHES_MAX; i++)
 		watches[i].efd = -1;
+	for (i = 0; i < CG_TRIGGERS_MAX; i++)
+		cg_triggers[i].fd = -1;
 	server_epfd = daemon_epfd;
 	psi_tag = pressure_tag;
 	epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -60,13 +76,12 @@ static void pressure_close(void)
 	psi_pct = 0;
 }
 
-/* A trigger of "some" stall at @pct % of @window_us: the descriptor or
- * -errno.  With CAP_SYS_RESOURCE a 1 s window; without it the kernel
- * wants a multiple of 2 s (EINVAL). */
-static int pressure_open(unsigned pct, unsigned window_us)
+/* A trigger of "some" stall at @pct % of @window_us on PSI file @file:
+ * the descriptor or -errno. */
+static int trigger_open(const char *file, unsigned pct, unsigned window_us)
 {
 	char spec[64];
-	int fd = open(PSI_FILE, O_RDWR | O_NONBLOCK | O_CLOEXEC), n;
+	int fd = open(file, O_RDWR | O_NONBLOCK | O_CLOEXEC), n;
 
 	if (fd < 0)
 		return -errno;
@@ -82,6 +97,15 @@ static int pressure_open(unsigned pct, unsigned window_us)
 	return fd;
 }
 
+/* ... with a 1 s window, which needs CAP_SYS_RESOURCE; without it the
+ * kernel wants a multiple of 2 s (EINVAL) */
+static int pressure_open(const char *file, unsigned pct)
+{
+	int fd = trigger_open(file, pct, 1000000);
+
+	return fd == -EINVAL ? trigger_open(file, pct, 2000000) : fd;
+}
+
 void memevents_pressure_arm(unsigned pct)
 {
 	struct epoll_event ev = { .events = EPOLLPRI, .data.ptr = psi_tag };
@@ -92,9 +116,7 @@ void memevents_pressure_arm(unsigned pct)
 	pressure_close();
 	if (!pct || epfd < 0)
 		return;
-	fd = pressure_open(pct, 1000000);
-	if (fd == -EINVAL) /* no CAP_SYS_RESOURCE: a 2 s window */
-		fd = pressure_open(pct, 2000000);
+	fd = pressure_open(PSI_FILE, pct);
 	if (fd < 0) {
 		/* no PSI (or no triggers): avg10, read at each step, only */
 		log_info("no memory pressure trigger (%s: %s): pressure is "
@@ -157,6 +179,13 @@ static int threshold_open(const char *dir, uint64_t threshold)
 	return efd;
 }
 
+static void cg_trigger_close(struct cg_trigger *t)
+{
+	epoll_ctl(server_epfd, EPOLL_CTL_DEL, t->fd, NULL);
+	close(t->fd);
+	t->fd = -1;
+}
+
 uint64_t memevents_limit_expire(uint64_t now, int all)
 {
 	uint64_t next = UINT64_MAX;
@@ -170,7 +199,116 @@ uint64_t memevents_limit_expire(uint64_t now, int all)
 		else if (watches[i].keep_until < next)
 			next = watches[i].keep_until;
 	}
+	for (i = 0; i < CG_TRIGGERS_MAX; i++) {
+		if (cg_triggers[i].fd < 0)
+			continue;
+		if (all || cg_triggers[i].keep_until < now)
+			cg_trigger_close(&cg_triggers[i]);
+		else if (cg_triggers[i].keep_until < next)
+			next = cg_triggers[i].keep_until;
+	}
 	return next;
+}
+
+static uint64_t path_key(const char *s)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	return h;
+}
+
+static struct cg_trigger *cg_trigger_find(uint64_t key)
+{
+	unsigned i;
+
+	for (i = 0; i < CG_TRIGGERS_MAX; i++)
+		if (cg_triggers[i].fd >= 0 && cg_triggers[i].key == key)
+			return &cg_triggers[i];
+	return NULL;
+}
+
+void memevents_cg_pressure_watch(const char *file, unsigned pct, uint64_t now,
+				 uint64_t keep_ms)
+{
+	struct cg_trigger *t = cg_trigger_find(path_key(file));
+	struct stat st;
+	unsigned i;
+	int fd;
+
+	if (server_epfd < 0 || !file[0] || !pct || stat(file, &st))
+		return;
+	if (t && t->pct == pct && t->ino == (uint64_t)st.st_ino) {
+		t->keep_until = now + keep_ms;
+		return;
+	}
+	if (t) /* another threshold, or the cgroup was made again */
+		cg_trigger_close(t);
+	for (i = 0; !t && i < CG_TRIGGERS_MAX; i++)
+		if (cg_triggers[i].fd < 0)
+			t = &cg_triggers[i];
+	if (!t)
+		return; /* more cgroups than triggers: avg10, polled */
+	fd = pressure_open(file, pct);
+	if (fd < 0) {
+		log_limited(UZ_LOG_INFO, 3, 3600, "%s: no pressure trigger (%s): "
+			    "read at each step", memcg_printable(file),
+			    strerror(-fd));
+		return;
+	}
+	{
+		struct epoll_event ev = { .events = EPOLLPRI, .data.ptr = t };
+
+		if (epoll_ctl(server_epfd, EPOLL_CTL_ADD, fd, &ev)) {
+			close(fd);
+			return;
+		}
+	}
+	t->fd = fd;
+	t->key = path_key(file);
+	t->ino = (uint64_t)st.st_ino;
+	t->pct = pct;
+	t->keep_until = now + keep_ms;
+	t->fired_ms = 0;
+	{
+		/* the cgroup's tail, which names the unit */
+		const char *name = memcg_printable(file);
+		size_t n = strlen(name);
+
+		snprintf(t->name, sizeof(t->name), "%s",
+			 n >= sizeof(t->name) ? name + n - sizeof(t->name) + 1 : name);
+	}
+	log_debug("%s: pressure trigger armed: some %u%%", t->name, pct);
+}
+
+unsigned memevents_cg_pressure_recent(const char *file, uint64_t now,
+				      uint64_t within_ms)
+{
+	const struct cg_trigger *t = file[0] ? cg_trigger_find(path_key(file)) : NULL;
+
+	return t && t->fired_ms && now - t->fired_ms <= within_ms ? t->pct : 0;
+}
+
+int memevents_cg_pressure_event(void *tag, uint32_t events)
+{
+	struct cg_trigger *t = tag;
+
+	if ((char *)tag < (char *)cg_triggers ||
+	    (char *)tag >= (char *)(cg_triggers + CG_TRIGGERS_MAX))
+		return 0;
+	if (t->fd < 0)
+		return 1; /* closed since this wait began */
+	if (events & EPOLLERR) {
+		/* the cgroup is gone: its file says so at every poll */
+		cg_trigger_close(t);
+		return 1;
+	}
+	t->fired_ms = now_ms();
+	log_limited(UZ_LOG_DEBUG, 3, 60, "memory pressure trigger fired: "
+		    "cgroup %s, some %u%% or more", t->name, t->pct);
+	auto_event(0);
+	return 1;
 }
 
 void memevents_limit_watch(const struct memcg_use *cg, uint64_t now,

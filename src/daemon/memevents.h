@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What wakes the automatic loop before its timer: a PSI trigger on the
- * machine's memory pressure, and cgroup v1 usage thresholds (an eventfd
+ * machine's memory pressure and on each cgroup v2's with clients (its
+ * memory.pressure), and cgroup v1 usage thresholds (an eventfd
  * per limited memory cgroup at AUTO_LIMIT_HIGH % of its limit).  They
  * sit in an epoll set of their own, whose descriptor the daemon's loop
  * watches.  Without them (no PSI, no cgroup v1, too many cgroups) the
@@ -34,8 +35,20 @@ unsigned memevents_pressure_recent(uint64_t now, uint64_t within_ms);
  * of its watch. */
 void memevents_limit_watch(const struct memcg_use *cg, uint64_t now,
 			   uint64_t keep_ms);
-/* Let go of the watches not renewed in time (@all: of every one); when
- * the next of those left expires, or UINT64_MAX. */
+/* Arm a trigger on cgroup v2 PSI file @file ("memory.pressure") at @pct
+ * % (its clients' auto-pressure), until @now + @keep_ms unless renewed;
+ * it sits in the daemon's own set (see memevents_cg_pressure_event). */
+void memevents_cg_pressure_watch(const char *file, unsigned pct, uint64_t now,
+				 uint64_t keep_ms);
+/* The % @file's trigger is armed at if it fired in the @within_ms
+ * before @now, else 0. */
+unsigned memevents_cg_pressure_recent(const char *file, uint64_t now,
+				      uint64_t within_ms);
+/* @tag came out of the daemon's epoll with @events: 1 when it was one of
+ * the cgroup triggers (and was acted on), 0 when not ours. */
+int memevents_cg_pressure_event(void *tag, uint32_t events);
+/* Let go of the watches and cgroup triggers not renewed in time (@all:
+ * of every one); when the next of those left expires, or UINT64_MAX. */
 uint64_t memevents_limit_expire(uint64_t now, int all);
 /* Watches set up now (for tests and the log). */
 unsigned memevents_limit_watches(void);

@@ -449,6 +449,9 @@ int server_run(void)
 				memevents_dispatch();
 			else if (ev[i].data.ptr == &tag_pressure)
 				memevents_pressure_event();
+			else if (memevents_cg_pressure_event(ev[i].data.ptr,
+							     ev[i].events))
+				; /* a cgroup v2's trigger */
 			else
 				conn_event(ev[i].data.ptr, ev[i].events);
 		}

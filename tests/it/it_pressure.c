@@ -7,6 +7,12 @@
  * poll of that set ate it, and the loop never heard), and the client
  * the loop was taking from backs off (AUTO pressure).  Root, the cgroup
  * v1 memory controller and PSI triggers.
+ *
+ * Built again as it_cgpressure (IT_CGROUP_V2): the client and the
+ * staller in a cgroup v2 of their own (beside v1, at IT_V2), whose
+ * memory.pressure the client is judged by; the daemon's trigger on that
+ * file fires (not only the machine's) and the client backs off, its
+ * PRESSURE its cgroup's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +27,12 @@
 #include "itest.h"
 
 #define FILE_MB 96
+#define IT_V2 "/sys/fs/cgroup/unified"
+#ifdef IT_CGROUP_V2
+#define FIRED "memory pressure trigger fired: cgroup"
+#else
+#define FIRED "memory pressure trigger fired"
+#endif
 
 static const char config[] =
 	"[daemon]\n"
@@ -30,11 +42,24 @@ static const char config[] =
 	"auto-pressure=1\n"
 	"auto-refaults=100\n"
 	"log-level=debug\n";
-static char cg[256], file[256];
+static char cg[256], file[256], v2[256];
 static pid_t staller;
 
 static void cleanup(void)
 {
+	if (v2[0]) {
+		char procs[300], pid[32];
+		FILE *f;
+
+		/* out of it, or it cannot be removed */
+		snprintf(procs, sizeof(procs), IT_V2 "/cgroup.procs");
+		snprintf(pid, sizeof(pid), "%d", getpid());
+		f = fopen(procs, "w");
+		if (f) {
+			fputs(pid, f);
+			fclose(f);
+		}
+	}
 	if (staller > 0) {
 		kill(-staller, SIGKILL);
 		kill(staller, SIGKILL);
@@ -43,6 +68,9 @@ static void cleanup(void)
 	}
 	if (cg[0] && rmdir(cg) && errno != ENOENT)
 		fprintf(stderr, "it_pressure: could not remove %s: %s\n", cg,
+			strerror(errno));
+	if (v2[0] && rmdir(v2) && errno != ENOENT)
+		fprintf(stderr, "it_pressure: could not remove %s: %s\n", v2,
 			strerror(errno));
 	if (file[0])
 		unlink(file);
@@ -103,6 +131,23 @@ int main(int argc, char **argv)
 	snprintf(file, sizeof(file), "/var/tmp/uzswap-it-pressure-%d", getpid());
 	snprintf(cg, sizeof(cg), IT_MEMCG_V1 "/uzswap-it-%d", getpid());
 	it_assert(!mkdir(cg, 0755), "mkdir %s: %s", cg, strerror(errno));
+#ifdef IT_CGROUP_V2
+	{
+		char procs[300], pid[32];
+
+		snprintf(procs, sizeof(procs), IT_V2 "/cgroup.procs");
+		if (access(procs, W_OK)) {
+			printf("SKIP: no cgroup v2 at " IT_V2 "\n");
+			return 77;
+		}
+		snprintf(v2, sizeof(v2), IT_V2 "/uzswap-it-%d", getpid());
+		it_assert(!mkdir(v2, 0755), "mkdir %s: %s", v2, strerror(errno));
+		/* this process (the client), and the staller forked below */
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", v2);
+		snprintf(pid, sizeof(pid), "%d", getpid());
+		it_write_file(procs, pid);
+	}
+#endif
 	{
 		char path[300];
 
@@ -134,7 +179,14 @@ int main(int argc, char **argv)
 	 * every window), and the client backs off */
 	for (int i = 0; i < 600 && (!fired || strcmp(state, "pressure")); i++) {
 		usleep(100000);
-		fired = fired || log_has("memory pressure trigger fired");
+		fired = fired || log_has(FIRED);
+#ifdef IT_CGROUP_V2
+		if (log_has(": no pressure trigger (")) {
+			printf("SKIP: the kernel refused a PSI trigger on the "
+			       "cgroup's memory.pressure (see the log)\n");
+			return 77;
+		}
+#endif
 		it_auto_state(getpid(), state, sizeof(state));
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -144,6 +196,20 @@ int main(int argc, char **argv)
 	printf("under real memory stall the trigger fired and the loop backed off "
 	       "(AUTO pressure) %.1f s after the stall began\n",
 	       (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+#ifdef IT_CGROUP_V2
+	{
+		/* judged by its own cgroup's pressure, not the machine's */
+		char out[1 << 14], want[32], *line;
+
+		it_assert(!it_ctl(out, sizeof(out), "stats -r -n -o pid,pressure"),
+			  "uzswapctl stats");
+		snprintf(want, sizeof(want), "%d ", getpid());
+		line = strstr(out, want);
+		it_assert(line && !strstr(strtok(line, "\n"), "(m)"),
+			  "PRESSURE is not its cgroup's: %s", line ? line : out);
+		printf("its PRESSURE is its cgroup v2's: %s\n", line);
+	}
+#endif
 	cleanup();
 	{
 		long bad = it_check(m, FILE_MB * IT_MB, 6);
