@@ -66,6 +66,18 @@ int memevents_init(int daemon_epfd, void *pressure_tag)
 	return epfd < 0 ? -errno : epfd;
 }
 
+/* Add @fd to epoll set @ep for @events with @tag, or close it: 0 or -1 */
+static int watch_fd(int ep, int fd, uint32_t events, void *tag)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = tag };
+
+	if (!epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev))
+		return 0;
+	log_warn("epoll: %s", strerror(errno));
+	close(fd);
+	return -1;
+}
+
 static void pressure_close(void)
 {
 	if (psi_fd < 0)
@@ -108,7 +120,6 @@ static int pressure_open(const char *file, unsigned pct)
 
 void memevents_pressure_arm(unsigned pct)
 {
-	struct epoll_event ev = { .events = EPOLLPRI, .data.ptr = psi_tag };
 	int fd;
 
 	if (pct == psi_pct && (psi_fd >= 0 || !pct))
@@ -123,11 +134,8 @@ void memevents_pressure_arm(unsigned pct)
 			 "read at each step", PSI_FILE, strerror(-fd));
 		return;
 	}
-	if (epoll_ctl(server_epfd, EPOLL_CTL_ADD, fd, &ev)) {
-		log_warn("memory pressure trigger: epoll: %s", strerror(errno));
-		close(fd);
+	if (watch_fd(server_epfd, fd, EPOLLPRI, psi_tag))
 		return;
-	}
 	psi_fd = fd;
 	psi_pct = pct;
 	log_debug("memory pressure trigger armed: some %u%%", pct);
@@ -257,14 +265,8 @@ void memevents_cg_pressure_watch(const char *file, unsigned pct, uint64_t now,
 			    strerror(-fd));
 		return;
 	}
-	{
-		struct epoll_event ev = { .events = EPOLLPRI, .data.ptr = t };
-
-		if (epoll_ctl(server_epfd, EPOLL_CTL_ADD, fd, &ev)) {
-			close(fd);
-			return;
-		}
-	}
+	if (watch_fd(server_epfd, fd, EPOLLPRI, t))
+		return;
 	t->fd = fd;
 	t->key = path_key(file);
 	t->ino = (uint64_t)st.st_ino;
@@ -352,14 +354,8 @@ void memevents_limit_watch(const struct memcg_use *cg, uint64_t now,
 			    memcg_printable(cg->dir), strerror(-efd));
 		return;
 	}
-	{
-		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = w };
-
-		if (epoll_ctl(epfd, EPOLL_CTL_ADD, efd, &ev)) {
-			close(efd);
-			return;
-		}
-	}
+	if (watch_fd(epfd, efd, EPOLLIN, w))
+		return;
 	w->efd = efd;
 	w->cg_id = cg->id;
 	w->ino = cg->ino;
