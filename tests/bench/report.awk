@@ -185,6 +185,25 @@ function thp_back(w,    n, i, b, a, lo, x) {
 	return lo
 }
 
+# The share of the bytes restored in whole 2 MB blocks (on demand or
+# ahead) rather than 64 KB frames, in one round (""  when none); with
+# @want64k, the 64 KB share instead.  The worst round is returned.
+function restore_share(w, want64k,    n, i, b2, b64, x, lo) {
+	n = ((w, "uzswap", "uz_restores_2m") in cnt) ? cnt[w, "uzswap", "uz_restores_2m"] : 0
+	lo = ""
+	for (i = 1; i <= n; i++) {
+		b2 = (val[w, "uzswap", "uz_restores_2m", i] + \
+		      val[w, "uzswap", "uz_prefetch_2m", i]) * 2048
+		b64 = val[w, "uzswap", "uz_restores_64k", i] * 64
+		if (b2 + b64 == 0)
+			continue
+		x = 100 * (want64k ? b64 : b2) / (b2 + b64)
+		if (lo == "" || x < lo)
+			lo = x
+	}
+	return lo
+}
+
 function targets(    r, w, i) {
 	print "\ntargets (ratios of the medians, in this run; goals, not assertions)"
 	target("seq_1g refault, uzswap / zram", ratio(med("seq_1g", "uzswap", "gbps"),
@@ -218,6 +237,18 @@ function targets(    r, w, i) {
 		if (w ~ /^(seq_1g|nohint_seq64|seqhint_seq64|zero_seq|incompressible_seq)$/)
 			target("THP blocks back as THPs, " w " (lowest)", thp_back(w),
 			       ">=", 100, "%")
+	}
+	# the locality matrix (issue 11): sparse touches come back in 64 KB
+	# frames, sequential reads in whole blocks; share of the bytes
+	# restored, the worst round
+	for (i = 1; i <= nw; i++) {
+		w = wl[i]
+		if (w ~ /^(stride64_sparse|random64_sparse)$/)
+			target("restored in 64 KB frames, " w " (of bytes)",
+			       restore_share(w, 1), ">=", 90, "%")
+		if (w ~ /^(seq_1g|nohint_seq64|seqhint_seq64)$/)
+			target("restored in whole 2 MB blocks, " w " (of bytes)",
+			       restore_share(w, 0), ">=", 90, "%")
 	}
 }
 
