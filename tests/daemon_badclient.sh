@@ -52,6 +52,7 @@ c = [c for c in d["clients"] if c["pid"] == int(sys.argv[1])][0]
 assert c["command"] == "fakeagent", c
 assert c["evicted_bytes"] == (1 << 30) + (64 << 20), c
 assert c["faults"] == 100 and 10000 < c["lat_p50_ns"] < 14000, c
+assert c["inactive_bytes"] == 128 << 20, c
 assert d["totals"]["evicted_bytes"] >= c["evicted_bytes"], d
 ' "$APID" || t_fail "stats --json of the fake agent"
 t_expect 0 "evicted: +1\.1G" "$UZCTL" status

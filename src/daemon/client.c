@@ -462,7 +462,9 @@ void client_stats(struct client *cl, struct uz_stats_client *out)
 	out->refaults = hist_count(s->refault_age_ms);
 	out->refault_age_p50_ms = percentile(s->refault_age_ms, 50);
 	out->evicted_bytes_total = s->evicted_bytes_total;
-	out->inactive_bytes = s->inactive_bytes;
+	/* its own word: no list holds more */
+	out->inactive_bytes = s->inactive_bytes < UZ_INACTIVE_MAX_BYTES ?
+				      s->inactive_bytes : UZ_INACTIVE_MAX_BYTES;
 	out->inactive_taken = s->inactive_taken;
 	out->inactive_back = s->inactive_back;
 	out->inactive_stored = s->inactive_stored;
