@@ -539,6 +539,12 @@ int main(int argc, char **argv)
 	for (i = 1; i + 1 < argc && strcmp(argv[i], "--auto"); i += 2)
 		;
 	auto_on = i + 1 < argc;
+#ifdef __SANITIZE_THREAD__
+	/* the loop would take ThreadSanitizer's own memory (it_need_auto_loop) */
+	if (auto_on)
+		printf("--auto: left out under ThreadSanitizer\n");
+	auto_on = 0;
+#endif
 	if (auto_on) {
 		snprintf(config, sizeof(config), auto_config,
 			 (unsigned)atoi(argv[i + 1]));
