@@ -51,11 +51,15 @@ void lifeline_reset(unsigned threads)
 
 void lifeline_thread_start(void)
 {
+	static int gap_ms = -1;
 	unsigned i = __atomic_fetch_add(&n_agent_tids, 1, __ATOMIC_ACQ_REL);
 
 	/* counted before it is written: a reader may see 0 here for a
-	 * moment, and takes the thread for the application's (the safe
-	 * way: nothing ends on that) */
+	 * moment (long for the filler, SCHED_IDLE on a busy machine), so
+	 * nothing is watched until every slot is (lifeline_agents_known):
+	 * an agent thread taken for the application's, and watched, kept
+	 * the process alive for ever */
+	uz_test_delay("UZSWAP_TEST_LIFELINE_GAP_MS", &gap_ms);
 	if (i < MAX_AGENT_THREADS)
 		__atomic_store_n(&agent_tids[i], (pid_t)syscall(SYS_gettid),
 				 __ATOMIC_RELEASE);
@@ -153,7 +157,7 @@ void lifeline_tick(void)
 int lifeline_fd(void)
 {
 	/* start once every agent thread is known, or one would be watched */
-	if (!watching && __atomic_load_n(&n_agent_tids, __ATOMIC_ACQUIRE) >= n_expected) {
+	if (!watching && lifeline_agents_known()) {
 		watching = 1;
 		lifeline_check();
 	}
@@ -168,6 +172,10 @@ void lifeline_check(void)
 		fd_close(watch_fd);
 	watch_fd = -1;
 	watching_main = 0;
+	if (!lifeline_agents_known()) {
+		watching = 0; /* lifeline_fd starts again once they are */
+		return;
+	}
 	/* the one we pick may end before we open it: pick again */
 	for (tries = 0; tries < 100; tries++) {
 		pid_t tid = any_application_thread();
