@@ -111,13 +111,21 @@ static int parse_count(const char *v, unsigned long min, unsigned long max,
 }
 
 /* @key=@v, a whole number from 1 to @max (@unit in the message). */
+static int set_range(const char *key, const char *v, unsigned long min,
+		     unsigned long max, const char *unit, unsigned *out,
+		     char *why, size_t len)
+{
+	if (!parse_count(v, min, max, out))
+		return 0;
+	snprintf(why, len, "%s must be %lu to %lu%s, not '%s'", key, min, max,
+		 unit, v);
+	return -EINVAL;
+}
+
 static int set_count(const char *key, const char *v, unsigned long max,
 		     const char *unit, unsigned *out, char *why, size_t len)
 {
-	if (!parse_count(v, 1, max, out))
-		return 0;
-	snprintf(why, len, "%s must be 1 to %lu%s, not '%s'", key, max, unit, v);
-	return -EINVAL;
+	return set_range(key, v, 1, max, unit, out, why, len);
 }
 
 static int set_evict_timeout(struct config *cfg, const char *v, char *why,
@@ -148,10 +156,8 @@ static int set_auto_interval(struct auto_config *a, const char *v, char *why,
 			     size_t len)
 {
 	/* below 100 ms the smaps walk of each step would be most of it */
-	if (!parse_count(v, 100, 600000, &a->interval_ms))
-		return 0;
-	snprintf(why, len, "auto-interval must be 100 to 600000 ms, not '%s'", v);
-	return -EINVAL;
+	return set_range("auto-interval", v, 100, 600000, " ms", &a->interval_ms,
+			 why, len);
 }
 
 static int set_auto_step(struct auto_config *a, const char *v, char *why,
@@ -181,10 +187,8 @@ static int set_auto_refaults(struct auto_config *a, const char *v, char *why,
 static int set_min_age(struct auto_config *a, const char *v, char *why,
 		       size_t len)
 {
-	if (!parse_count(v, 0, 3600, &a->min_age_s))
-		return 0;
-	snprintf(why, len, "min-age must be 0 to 3600 seconds, not '%s'", v);
-	return -EINVAL;
+	return set_range("min-age", v, 0, 3600, " seconds", &a->min_age_s, why,
+			 len);
 }
 
 /* target=SIZE (4G, 512M) or target=N% of the cgroup's memory limit;
