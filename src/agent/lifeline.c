@@ -156,8 +156,8 @@ void lifeline_tick(void)
 
 int lifeline_fd(void)
 {
-	/* start once every agent thread is known, or one would be watched */
-	if (!watching && lifeline_agents_known()) {
+	/* lifeline_check says so again until every agent thread is known */
+	if (!watching) {
 		watching = 1;
 		lifeline_check();
 	}

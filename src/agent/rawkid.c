@@ -555,17 +555,14 @@ static void take_staged(uint32_t ki)
 		take_held(ki, addr, src);
 }
 
-struct inactive_walk {
-	uint32_t ki;
-};
-
-/* A block on the inactive list: uncompressed in its slot. */
+/* A block on the inactive list, uncompressed in its slot (@arg: the
+ * kid's index, as kids may move) */
 static void take_inactive(uint64_t addr, const uint8_t *slot, void *arg)
 {
-	struct inactive_walk *w = arg;
+	uint32_t ki = *(const uint32_t *)arg;
 
-	regs_add(&kids[w->ki], addr, addr + UZ_BLOCK_SIZE);
-	take_held(w->ki, addr, slot);
+	regs_add(&kids[ki], addr, addr + UZ_BLOCK_SIZE);
+	take_held(ki, addr, slot);
 }
 
 static void adopt(int ufd, int from_snapshot, const struct uffd_msg *seen,
@@ -589,11 +586,7 @@ static void adopt(int ufd, int from_snapshot, const struct uffd_msg *seen,
 	log_info("a child made without fork() (raw clone): filling its %u "
 		 "evicted frames", k->n);
 	take_staged(ki); /* may queue its children: kids may move */
-	{
-		struct inactive_walk w = { ki };
-
-		inactive_each(take_inactive, &w);
-	}
+	inactive_each(take_inactive, &ki);
 	kid_start(&kids[ki]);
 }
 
