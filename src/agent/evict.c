@@ -26,38 +26,51 @@
 #include "uffd_compat.h"
 #include "util.h"
 
-/* The staging block is registered (write-protect mode, so touching its
+int stage_block_remap(uint8_t *p)
+{
+	void *m = (void *)syscall(SYS_mmap, p, UZ_BLOCK_SIZE,
+				  PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+
+	return m == MAP_FAILED ? -errno : 0;
+}
+
+/* A staging block is registered (write-protect mode, so touching its
  * holes never faults to us) on a uffd of its own: UFFDIO_MOVE needs its
  * destination registered on the uffd doing the move, and madvise() on
  * a range of the main uffd would wait for this very thread to read the
  * REMOVE event. */
+int stage_block_ready(uint8_t *p)
+{
+	madvise(p, UZ_BLOCK_SIZE, MADV_HUGEPAGE);
+	/* a child gets staging of its own (evict_stage_reset), and an
+	 * empty inactive list: sharing these copy-on-write would make
+	 * their pages unmovable */
+	madvise(p, UZ_BLOCK_SIZE, MADV_DONTFORK);
+	/* an mlockall(MCL_FUTURE) of the application locks and fills new
+	 * mappings: moves need an empty, unlocked destination */
+	mem_zap(p, UZ_BLOCK_SIZE);
+	return uffd_register(uz_agent.stage_uffd, (uint64_t)p, UZ_BLOCK_SIZE,
+			     UFFDIO_REGISTER_MODE_WP);
+}
+
 static int stage_map(void)
 {
-	uint8_t *want = uz_agent.evict_stage;
-	uint8_t *p;
+	uint8_t *p = uz_agent.evict_stage;
 
-	if (want) {
-		p = (void *)syscall(SYS_mmap, want, UZ_BLOCK_SIZE,
-				    PROT_READ | PROT_WRITE,
-				    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-		if (p == MAP_FAILED)
-			return -errno;
+	if (p) {
+		int err = stage_block_remap(p);
+
+		if (err)
+			return err;
 	} else {
 		p = map_aligned(UZ_BLOCK_SIZE, UZ_BLOCK_SIZE, 1);
 		if (!p)
 			return -ENOMEM;
 		uz_agent.evict_stage = p;
 	}
-	madvise(p, UZ_BLOCK_SIZE, MADV_HUGEPAGE);
-	/* a child gets staging of its own (evict_stage_reset): sharing
-	 * this one copy-on-write would make its pages unmovable */
-	madvise(p, UZ_BLOCK_SIZE, MADV_DONTFORK);
-	/* an mlockall(MCL_FUTURE) of the application locks and fills new
-	 * mappings: moves need an empty, unlocked destination */
-	mem_zap(p, UZ_BLOCK_SIZE);
 	uz_agent.evict_stage_dirty = 0;
-	return uffd_register(uz_agent.stage_uffd, (uint64_t)p, UZ_BLOCK_SIZE,
-			     UFFDIO_REGISTER_MODE_WP);
+	return stage_block_ready(p);
 }
 
 /* Staging must be empty before a move: a page left there would be moved

@@ -9,6 +9,12 @@
 #include "protocol.h"
 
 UZ_HIDDEN int evict_init(void);
+/* Map a fresh 2 MB block at @p, ours, over what was there (a THP moves
+ * only onto an empty PMD).  0 or -errno. */
+UZ_HIDDEN int stage_block_remap(uint8_t *p);
+/* Make the block at @p, ours, an empty destination for UFFDIO_MOVE on
+ * the staging uffd (eviction staging, an inactive slot).  0 or -errno. */
+UZ_HIDDEN int stage_block_ready(uint8_t *p);
 /* In a forked child: map and register the staging block anew. */
 UZ_HIDDEN int evict_stage_reset(void);
 

@@ -11,8 +11,6 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "blocks.h"
 #include "coredump.h"
@@ -96,24 +94,15 @@ static void forget(struct entry *e)
 	set_count(count - 1);
 }
 
-/* A fresh, empty slot: a THP moves only onto an empty PMD, and an
- * mlockall(MCL_FUTURE) of the application locks and fills new mappings. */
+/* A fresh, empty slot, as eviction staging is made */
 static int slot_fresh(uint8_t *p)
 {
-	void *m = (void *)syscall(SYS_mmap, p, UZ_BLOCK_SIZE,
-				  PROT_READ | PROT_WRITE,
-				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	int err = stage_block_remap(p);
 
-	if (m == MAP_FAILED)
-		return -errno;
-	madvise(p, UZ_BLOCK_SIZE, MADV_HUGEPAGE);
-	/* a child starts with an empty list: its copy would only be
-	 * shared copy-on-write, unmovable */
-	madvise(p, UZ_BLOCK_SIZE, MADV_DONTFORK);
+	if (err)
+		return err;
 	madvise(p, UZ_BLOCK_SIZE, MADV_DONTDUMP);
-	mem_zap(p, UZ_BLOCK_SIZE);
-	return uffd_register(uz_agent.stage_uffd, (uint64_t)p, UZ_BLOCK_SIZE,
-			     UFFDIO_REGISTER_MODE_WP);
+	return stage_block_ready(p);
 }
 
 int inactive_take(uint64_t addr, uint32_t min_age_ms, uint64_t *bytes)
