@@ -147,6 +147,27 @@ UZ_HIDDEN void word_wait(unsigned *word, unsigned seen);
 UZ_HIDDEN void word_bump(unsigned *word);
 UZ_HIDDEN void word_set(unsigned *word, unsigned value);
 
+/*
+ * A set of blocks as application threads may look at it without a lock
+ * (blocks_may_hold, inactive_may_hold): how many, and the lowest and
+ * highest block address since it was last empty.  Written by the agent
+ * thread only; the bounds are published before the count.
+ */
+struct addr_hint {
+	unsigned count;
+	uint64_t lo, hi;
+};
+#define ADDR_HINT_INIT { 0, UINT64_MAX, 0 }
+/* One more block, at @blk. */
+UZ_HIDDEN void addr_hint_add(struct addr_hint *h, uint64_t blk);
+/* A block of the set is at @blk now (moved). */
+UZ_HIDDEN void addr_hint_note(struct addr_hint *h, uint64_t blk);
+/* The set holds @n now (fewer, or none: the bounds start again). */
+UZ_HIDDEN void addr_hint_set(struct addr_hint *h, unsigned n);
+/* May a block of the set overlap [start, start + len)?  0 means no. */
+UZ_HIDDEN int addr_hint_may_hold(const struct addr_hint *h, uint64_t start,
+				 uint64_t len);
+
 static inline uint64_t block_of(uint64_t addr)
 {
 	return addr & ~(uint64_t)(UZ_BLOCK_SIZE - 1);

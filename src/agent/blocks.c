@@ -8,20 +8,8 @@
 
 static struct block *table;
 static uint32_t mask;
-/* written by the agent thread only; read by application threads too
- * (blocks_may_hold), hence atomic: how many, and the lowest and highest
- * address among them since the table was last empty */
-static uint32_t count;
-static uint64_t lo_addr = UINT64_MAX, hi_addr;
-
-static void set_count(uint32_t n)
-{
-	__atomic_store_n(&count, n, __ATOMIC_RELAXED);
-	if (!n) {
-		__atomic_store_n(&lo_addr, UINT64_MAX, __ATOMIC_RELAXED);
-		__atomic_store_n(&hi_addr, 0, __ATOMIC_RELAXED);
-	}
-}
+/* how many, for application threads too (blocks_may_hold) */
+static struct addr_hint hint = ADDR_HINT_INIT;
 
 /*
  * The table as it was when a fork began.  The agent goes on acting on
@@ -37,7 +25,7 @@ void blocks_free(void)
 	if (table)
 		map_release(table, (size_t)(mask + 1) * sizeof(*table));
 	table = NULL;
-	set_count(0);
+	addr_hint_set(&hint, 0);
 }
 
 int blocks_init(uint32_t capacity)
@@ -51,7 +39,7 @@ int blocks_init(uint32_t capacity)
 	if (!table)
 		return -ENOMEM;
 	mask = n - 1;
-	set_count(0);
+	addr_hint_set(&hint, 0);
 	return 0;
 }
 
@@ -80,17 +68,13 @@ struct block *blocks_insert(uint64_t addr)
 {
 	uint32_t i;
 
-	if (count + 1 > mask / 2)
+	if (hint.count + 1 > mask / 2)
 		return NULL;
 	for (i = slot_of(addr); table[i].addr; i = (i + 1) & mask)
 		;
 	memset(&table[i], 0, sizeof(table[i]));
 	table[i].addr = addr;
-	set_count(count + 1);
-	if (addr < lo_addr)
-		__atomic_store_n(&lo_addr, addr, __ATOMIC_RELAXED);
-	if (addr > hi_addr)
-		__atomic_store_n(&hi_addr, addr, __ATOMIC_RELAXED);
+	addr_hint_add(&hint, addr);
 	return &table[i];
 }
 
@@ -113,7 +97,7 @@ static void slot_delete(uint32_t i)
 		table[j].addr = 0;
 		i = j;
 	}
-	set_count(count - 1);
+	addr_hint_set(&hint, hint.count - 1);
 }
 
 void blocks_remove(struct block *b)
@@ -157,16 +141,12 @@ uint32_t blocks_collect(uint64_t start, uint64_t end, uint64_t *out,
 
 uint32_t blocks_count(void)
 {
-	return count;
+	return hint.count;
 }
 
 int blocks_may_hold(uint64_t start, uint64_t len)
 {
-	uint64_t lo = __atomic_load_n(&lo_addr, __ATOMIC_RELAXED);
-	uint64_t hi = __atomic_load_n(&hi_addr, __ATOMIC_RELAXED);
-
-	return __atomic_load_n(&count, __ATOMIC_RELAXED) && start < hi + UZ_BLOCK_SIZE &&
-	       start + len > lo;
+	return addr_hint_may_hold(&hint, start, len);
 }
 
 int blocks_snapshot(void (*fn)(struct block *, void *), void *arg)
@@ -200,7 +180,7 @@ void blocks_from_snapshot(void)
 	if (mem_zap(table, (size_t)(mask + 1) * sizeof(*table)))
 		for (i = 0; i <= mask; i++)
 			table[i].addr = 0;
-	set_count(0);
+	addr_hint_set(&hint, 0);
 	for (i = 0; i < snap_count; i++)
 		*blocks_insert(snap[i].addr) = snap[i];
 }

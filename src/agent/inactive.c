@@ -39,8 +39,8 @@ static struct entry list[UZ_INACTIVE_MAX];
 _Static_assert((uint64_t)UZ_INACTIVE_MAX * UZ_BLOCK_SIZE == UZ_INACTIVE_MAX_BYTES,
 	       "the daemon's bound on a client's inactive bytes");
 static uint8_t *slots; /* UZ_INACTIVE_MAX x 2 MB, mapped on first use */
-static unsigned count;
-static uint64_t lo_addr = UINT64_MAX, hi_addr; /* since last empty */
+/* how many, for application threads too (inactive_may_hold) */
+static struct addr_hint hint = ADDR_HINT_INIT;
 
 static uint8_t *slot_of(const struct entry *e)
 {
@@ -51,7 +51,7 @@ static struct entry *find(uint64_t blk)
 {
 	unsigned i;
 
-	if (!count)
+	if (!hint.count)
 		return NULL;
 	for (i = 0; i < UZ_INACTIVE_MAX; i++)
 		if (list[i].addr == blk)
@@ -68,30 +68,13 @@ static unsigned pages_in(const struct entry *e)
 	return n;
 }
 
-static void set_count(unsigned n)
-{
-	__atomic_store_n(&count, n, __ATOMIC_RELAXED);
-	if (!n) {
-		__atomic_store_n(&lo_addr, UINT64_MAX, __ATOMIC_RELAXED);
-		__atomic_store_n(&hi_addr, 0, __ATOMIC_RELAXED);
-	}
-}
-
-static void note_addr(uint64_t blk)
-{
-	if (blk < __atomic_load_n(&lo_addr, __ATOMIC_RELAXED))
-		__atomic_store_n(&lo_addr, blk, __ATOMIC_RELAXED);
-	if (blk > __atomic_load_n(&hi_addr, __ATOMIC_RELAXED))
-		__atomic_store_n(&hi_addr, blk, __ATOMIC_RELAXED);
-}
-
 /* Off the list (its slot is emptied by whoever moved the block on). */
 static void forget(struct entry *e)
 {
 	stat_add(&uz_agent.stats->inactive_bytes,
 		 -(int64_t)pages_in(e) * UZ_PAGE_SIZE);
 	memset(e, 0, sizeof(*e));
-	set_count(count - 1);
+	addr_hint_set(&hint, hint.count - 1);
 }
 
 /* A fresh, empty slot, as eviction staging is made */
@@ -172,10 +155,7 @@ int inactive_take(uint64_t addr, uint32_t min_age_ms, uint64_t *bytes)
 	memcpy(e->pages, pp.bits, sizeof(e->pages));
 	e->taken_ms = now_ms();
 	e->due_ms = e->taken_ms + min_age_ms;
-	/* bounds first: an application thread that sees the count sees
-	 * them (inactive_may_hold) */
-	note_addr(addr);
-	__atomic_store_n(&count, count + 1, __ATOMIC_RELEASE);
+	addr_hint_add(&hint, addr);
 	stat_add(&uz_agent.stats->inactive_bytes, (int64_t)pp.count * UZ_PAGE_SIZE);
 	stat_add(&uz_agent.stats->inactive_taken, 1);
 	*bytes = (uint64_t)pp.count * UZ_PAGE_SIZE;
@@ -189,13 +169,7 @@ int inactive_has(uint64_t blk)
 
 int inactive_may_hold(uint64_t start, uint64_t len)
 {
-	uint64_t lo, hi;
-
-	if (!__atomic_load_n(&count, __ATOMIC_ACQUIRE))
-		return 0;
-	lo = __atomic_load_n(&lo_addr, __ATOMIC_RELAXED);
-	hi = __atomic_load_n(&hi_addr, __ATOMIC_RELAXED);
-	return start < hi + UZ_BLOCK_SIZE && start + len > lo;
+	return addr_hint_may_hold(&hint, start, len);
 }
 
 /* Back into the application whole: one UFFDIO_MOVE (a THP stays one),
@@ -240,7 +214,7 @@ void inactive_put_back(uint64_t start, uint64_t end)
 {
 	unsigned i;
 
-	for (i = 0; i < UZ_INACTIVE_MAX && count; i++)
+	for (i = 0; i < UZ_INACTIVE_MAX && hint.count; i++)
 		if (list[i].addr && list[i].addr < end &&
 		    list[i].addr + UZ_BLOCK_SIZE > start)
 			put_back(&list[i]);
@@ -290,7 +264,7 @@ void inactive_rekey(uint64_t blk, uint64_t to)
 	if (!e)
 		return;
 	e->addr = to;
-	note_addr(to);
+	addr_hint_note(&hint, to);
 }
 
 int inactive_copy_moved(uint64_t blk, uint64_t s, uint64_t e, int64_t delta)
@@ -350,13 +324,13 @@ int inactive_tick(void)
 	unsigned i;
 	int did = 0;
 
-	if (!count || uz_agent.frozen ||
+	if (!hint.count || uz_agent.frozen ||
 	    __atomic_load_n(&uz_agent.fork_pending, __ATOMIC_SEQ_CST) ||
 	    __atomic_load_n(&uz_agent.evict_hold, __ATOMIC_SEQ_CST) ||
 	    coredump_pending())
 		return 0;
 	now = now_ms();
-	for (i = 0; i < UZ_INACTIVE_MAX && count; i++) {
+	for (i = 0; i < UZ_INACTIVE_MAX && hint.count; i++) {
 		struct entry *e = &list[i];
 
 		if (!e->addr)
@@ -378,14 +352,14 @@ void inactive_each(void (*fn)(uint64_t, const uint8_t *, void *), void *arg)
 {
 	unsigned i;
 
-	for (i = 0; i < UZ_INACTIVE_MAX && count; i++)
+	for (i = 0; i < UZ_INACTIVE_MAX && hint.count; i++)
 		if (list[i].addr)
 			fn(list[i].addr, slot_of(&list[i]), arg);
 }
 
 unsigned inactive_count(void)
 {
-	return count;
+	return hint.count;
 }
 
 void inactive_free(int in_child)
@@ -397,7 +371,7 @@ void inactive_free(int in_child)
 		if (list[i].addr)
 			forget(&list[i]);
 	memset(list, 0, sizeof(list));
-	set_count(0);
+	addr_hint_set(&hint, 0);
 	if (in_child)
 		map_forget(slots, (size_t)UZ_INACTIVE_MAX * UZ_BLOCK_SIZE);
 	else

@@ -367,3 +367,38 @@ int pagemap_block(uint64_t start, struct page_presence *pp)
 		}
 	return 0;
 }
+
+void addr_hint_note(struct addr_hint *h, uint64_t blk)
+{
+	if (blk < __atomic_load_n(&h->lo, __ATOMIC_RELAXED))
+		__atomic_store_n(&h->lo, blk, __ATOMIC_RELAXED);
+	if (blk > __atomic_load_n(&h->hi, __ATOMIC_RELAXED))
+		__atomic_store_n(&h->hi, blk, __ATOMIC_RELAXED);
+}
+
+void addr_hint_add(struct addr_hint *h, uint64_t blk)
+{
+	/* bounds first: a reader that sees the count sees them */
+	addr_hint_note(h, blk);
+	__atomic_store_n(&h->count, h->count + 1, __ATOMIC_RELEASE);
+}
+
+void addr_hint_set(struct addr_hint *h, unsigned n)
+{
+	__atomic_store_n(&h->count, n, __ATOMIC_RELEASE);
+	if (!n) {
+		__atomic_store_n(&h->lo, UINT64_MAX, __ATOMIC_RELAXED);
+		__atomic_store_n(&h->hi, 0, __ATOMIC_RELAXED);
+	}
+}
+
+int addr_hint_may_hold(const struct addr_hint *h, uint64_t start, uint64_t len)
+{
+	uint64_t lo, hi;
+
+	if (!__atomic_load_n(&h->count, __ATOMIC_ACQUIRE))
+		return 0;
+	lo = __atomic_load_n(&h->lo, __ATOMIC_RELAXED);
+	hi = __atomic_load_n(&h->hi, __ATOMIC_RELAXED);
+	return start < hi + UZ_BLOCK_SIZE && start + len > lo;
+}
