@@ -8,6 +8,7 @@
 
 #include "cgrules.h"
 #include "config.h"
+#include "protocol.h"
 #include "t.h"
 
 #define MB (1ull << 20)
@@ -31,6 +32,7 @@ static const char conf[] =
 	"auto-step = 5\n"
 	"target = 90%\n"
 	"min-age = 0\n" /* no inactive list */
+	"readahead = 0\n"
 	"[cgroup /system.slice]\n"
 	"auto-step = 2\n"
 	"[cgroup /system.slice/db.service]\n"
@@ -42,6 +44,8 @@ static const char conf[] =
 	"auto-guard = 300\n"
 	"target = none\n"
 	"min-age = 30\n"
+	"readahead = 16\n"
+	"finish-after = 32\n"
 	"[cgroup /system.slice/db.service]\n" /* again: into the same */
 	"auto-refaults = 50\n";
 
@@ -73,10 +77,14 @@ static void matching(void)
 	cg_settings(&cfg, "/system.slice/web.service", &s, &r);
 	t_assert(r && r->kind == CG_RULE_UNIT, "web: the unit reaches further");
 	t_assert(s.on && s.guard_s == 300 && !s.target_pct && !s.target_bytes &&
-		 s.min_age_s == 30, "web: on, guard 300, target none, min-age 30");
+		 s.min_age_s == 30 && s.readahead == 16 && s.finish_after == 32,
+		 "web: on, guard 300, target none, min-age 30, readahead 16, "
+		 "finish-after 32");
 	cg_settings(&cfg, "/user.slice/user-1000.slice/web.service.x", &s, &r);
-	t_assert(!r && !s.on && s.target_pct == 90 && !s.min_age_s,
-		 "web.service.x: no section, [daemon]'s (min-age 0)");
+	t_assert(!r && !s.on && s.target_pct == 90 && !s.min_age_s &&
+		 !s.readahead && s.finish_after == UZ_REFILL_FINISH_DEFAULT,
+		 "web.service.x: no section, [daemon]'s (min-age 0, readahead "
+		 "0, finish-after the default)");
 	cg_settings(&cfg, "", &s, &r);
 	t_assert(!r, "no cgroup: no section");
 }
@@ -102,6 +110,10 @@ static void refused(void)
 		{ "[daemon]\ntarget = -5%\n", "target must be" },
 		{ "[cgroup /a]\nmin-age = 3601\n", "min-age must be 0 to 3600" },
 		{ "[daemon]\nmin-age = 1s\n", "min-age must be 0 to 3600" },
+		{ "[cgroup /a]\nreadahead = 65\n", "readahead must be 0 to 64 blocks" },
+		{ "[daemon]\nreadahead = -1\n", "readahead must be 0 to 64" },
+		{ "[daemon]\nfinish-after = 0\n", "finish-after must be 1 to 32 refills" },
+		{ "[unit x.service]\nfinish-after = 33\n", "finish-after must be 1 to 32" },
 	};
 	static struct config cfg;
 	char why[256], many[80 * 20];

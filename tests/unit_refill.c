@@ -20,12 +20,22 @@ static struct refill_history thp(void)
 	return h;
 }
 
+static const struct refill_params defaults = { REFILL_READAHEAD,
+					       REFILL_FINISH_AFTER };
+
+static struct refill_plan at_with(struct refill_history *h, uint64_t off,
+				  int shape, uint64_t seq_next,
+				  struct refill_params params)
+{
+	struct refill_fault f = { BLK, BLK + off, shape, seq_next, params };
+
+	return refill_decide(h, &f);
+}
+
 static struct refill_plan at(struct refill_history *h, uint64_t off, int shape,
 			     uint64_t seq_next)
 {
-	struct refill_fault f = { BLK, BLK + off, shape, seq_next };
-
-	return refill_decide(h, &f);
+	return at_with(h, off, shape, seq_next, defaults);
 }
 
 /* A reader reaching a huge page's first page, or the block after the
@@ -160,6 +170,36 @@ static void sampled_comes_back_whole(void)
 	t_assert(!p.whole, "not a sample: 64 KB as before");
 }
 
+/* The daemon's parameters are the ones used: no read-ahead at 0, a
+ * longer one when asked, and a block finished after its first refill
+ * at finish-after=1 or only after 5 in a row at 5. */
+static void daemon_params(void)
+{
+	struct refill_params none = { 0, REFILL_FINISH_AFTER },
+			     far = { 16, REFILL_FINISH_AFTER }, eager = { 4, 1 },
+			     late = { 4, 5 };
+	struct refill_history h = thp();
+	struct refill_plan p;
+	unsigned i;
+
+	p = at_with(&h, 0, UZSWAP_HINT_NORMAL, 0, none);
+	t_assert(p.whole && !p.readahead, "readahead=0: whole %d, readahead %u",
+		 p.whole, p.readahead);
+	p = at_with(&h, 0, UZSWAP_HINT_SEQUENTIAL, 0, far);
+	t_assert(p.whole && p.readahead == 16, "readahead=16: %u", p.readahead);
+	h.was_thp = 0;
+	p = at_with(&h, 3 * UZ_FRAME_SIZE, UZSWAP_HINT_NORMAL, 0, eager);
+	t_assert(!p.whole && p.finish, "finish-after=1: the first refill does "
+		 "not finish the block");
+	h = thp();
+	h.was_thp = 0;
+	for (i = 0; i < 5; i++) {
+		p = at_with(&h, i * UZ_FRAME_SIZE, UZSWAP_HINT_NORMAL, 0, late);
+		t_assert(p.finish == (i == 4), "finish-after=5: refill %u finish %d",
+			 i + 1, p.finish);
+	}
+}
+
 int main(void)
 {
 	sequential_gets_blocks();
@@ -169,6 +209,7 @@ int main(void)
 	whole_keeps_history();
 	read_ahead();
 	sampled_comes_back_whole();
-	printf("refill: 7 groups of decisions as expected\n");
+	daemon_params();
+	printf("refill: 8 groups of decisions as expected\n");
 	return 0;
 }

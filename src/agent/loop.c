@@ -266,6 +266,8 @@ static int serve_daemon(void)
 	switch (m.hdr.type) {
 	case UZ_MSG_EVICT:
 		evict_seq = m.hdr.seq;
+		if (m.u.evict.flags & UZ_EVICT_REFILL)
+			restore_set_refill(&m.u.evict);
 		if (m.u.evict.flags & UZ_EVICT_RESTORE)
 			restore_run(&done);
 		else

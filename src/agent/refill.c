@@ -39,7 +39,7 @@ struct refill_plan refill_decide(struct refill_history *h,
 	if (want_whole(h, f)) {
 		p.whole = 1;
 		/* a sample touched at random says nothing of the next */
-		p.readahead = looks_sequential(f) ? REFILL_READAHEAD : 0;
+		p.readahead = looks_sequential(f) ? f->params.readahead : 0;
 		return p;
 	}
 	/* refills that walk through a block, frame after frame, will want
@@ -49,7 +49,7 @@ struct refill_plan refill_decide(struct refill_history *h,
 	else
 		h->seq_refills = 1;
 	h->last_frame = (uint8_t)frame;
-	p.finish = h->seq_refills >= REFILL_FINISH_AFTER;
+	p.finish = h->seq_refills >= f->params.finish_after;
 	return p;
 }
 

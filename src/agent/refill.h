@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#include "protocol.h"
+
 /*
  * How much one fault brings back: the per-fault decision, kept apart
  * from the code that does it (restore.c) so that it can be tested on its
@@ -11,8 +13,16 @@
  * a plan out; it touches nothing else.
  */
 
-#define REFILL_FINISH_AFTER 2 /* 64 KB refills in a row, then the rest */
-#define REFILL_READAHEAD 4    /* 2 MB blocks restored ahead of a reader */
+/* The defaults of the daemon's parameters (struct refill_params) */
+#define REFILL_FINISH_AFTER UZ_REFILL_FINISH_DEFAULT
+#define REFILL_READAHEAD UZ_REFILL_READAHEAD_DEFAULT
+
+/* What the daemon decides for a client's cgroup (readahead= and
+ * finish-after= in uzswapd.conf), sent with each eviction. */
+struct refill_params {
+	unsigned readahead;    /* blocks restored ahead of a sequential reader */
+	unsigned finish_after; /* 64 KB refills in a row that finish a block */
+};
 
 /* What the block remembers between faults (struct block's fields). */
 struct refill_history {
@@ -30,6 +40,7 @@ struct refill_fault {
 			    * _RANDOM or _NORMAL */
 	uint64_t seq_next; /* where a sequential reader goes next (the
 			    * block after the last whole restore), 0: none */
+	struct refill_params params;
 };
 
 struct refill_plan {

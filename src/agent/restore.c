@@ -51,6 +51,9 @@ static unsigned n_deferred;
 static uint64_t finish_addr; /* block to finish, frame by frame, idle */
 static int finish_one(struct block *b);
 static uint64_t prefetch_next; /* next block to restore ahead */
+/* the daemon's word on how much a fault brings back (UZ_EVICT_REFILL) */
+static struct refill_params refill_params = { REFILL_READAHEAD,
+					      REFILL_FINISH_AFTER };
 static unsigned prefetch_left;
 
 /* The refill module's view of @b. */
@@ -85,6 +88,18 @@ int restore_init(void)
 	if (!dec_buf || !payload || !deferred)
 		return -ENOMEM;
 	return stage_init();
+}
+
+void restore_set_refill(const struct uz_evict *e)
+{
+	/* out of range is the daemon's mistake (or not the daemon): the
+	 * nearest sane value, never a plan that finishes every block */
+	refill_params.readahead = e->readahead > UZ_REFILL_READAHEAD_MAX ?
+					  UZ_REFILL_READAHEAD_MAX : e->readahead;
+	refill_params.finish_after =
+		e->finish_after < 1 ? 1 :
+		e->finish_after > UZ_REFILL_FINISH_MAX ? UZ_REFILL_FINISH_MAX :
+							  e->finish_after;
 }
 
 int restore_idle(void)
@@ -373,7 +388,8 @@ static int fault(uint64_t addr, uint64_t t0)
 		err = fault_zero(addr);
 	} else {
 		struct refill_fault rf = { blk, addr, regions_shape_at(addr),
-					   uz_agent.seq_next_block };
+					   uz_agent.seq_next_block,
+					   refill_params };
 		struct refill_history h = history_of(b);
 		struct refill_plan plan = refill_decide(&h, &rf);
 

@@ -40,6 +40,10 @@ UZ_HIDDEN int restore_block_whole(struct block *b);
 /* Idle work: refill restore staging, prefetch ahead of a sequential
  * reader.  Returns 1 when it did something (call again). */
 UZ_HIDDEN int restore_idle(void);
+/* How faults bring memory back from now on: @e's readahead and
+ * finish_after (UZ_EVICT_REFILL), clamped to their ranges. */
+struct uz_evict;
+UZ_HIDDEN void restore_set_refill(const struct uz_evict *e);
 
 /* Put back every stored frame of @b and forget it (unregister, mremap
  * fallbacks).  Returns 0 or -errno. */

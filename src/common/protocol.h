@@ -81,6 +81,9 @@ struct uz_agent_welcome {
  * address space, and leave out blocks brought back in the last
  * guard_ms (the thrash guard). */
 #define UZ_EVICT_COLD 0x4
+/* uzswapd only: readahead and finish_after below are set (an older
+ * daemon sends neither, and the agent keeps its defaults) */
+#define UZ_EVICT_REFILL 0x8
 
 /* The most an agent keeps on its inactive list (64 blocks). */
 #define UZ_INACTIVE_MAX_BYTES (64ull << 21)
@@ -92,8 +95,19 @@ struct uz_evict {
 	/* UZ_EVICT_COLD: keep what is taken uncompressed (the inactive
 	 * list) until it has stayed untouched this long; 0: compress now */
 	uint32_t min_age_ms;
-	uint32_t pad;
+	/* UZ_EVICT_REFILL: how the agent brings back what it holds from
+	 * now on (refill.h; readahead= and finish-after= of the client's
+	 * cgroup): 2 MB blocks restored ahead of a sequential reader
+	 * (0..UZ_REFILL_READAHEAD_MAX), and 64 KB refills in a row after
+	 * which a block is finished (1..UZ_REFILL_FINISH_MAX) */
+	uint8_t readahead;
+	uint8_t finish_after;
+	uint16_t pad;
 };
+#define UZ_REFILL_READAHEAD_MAX 64
+#define UZ_REFILL_FINISH_MAX 32
+#define UZ_REFILL_READAHEAD_DEFAULT 4 /* what an agent does unless told */
+#define UZ_REFILL_FINISH_DEFAULT 2
 
 struct uz_evict_progress {
 	uint64_t done_bytes;

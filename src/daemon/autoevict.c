@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "autoevict.h"
@@ -153,6 +154,16 @@ static void look_at(struct client *cl, struct look *l, uint32_t *system)
 	l->pressure = *system;
 }
 
+void auto_settings_of(struct client *cl, struct auto_config *out)
+{
+	const struct cg_rule *rule;
+	struct memcg_use *cg = malloc(sizeof(*cg)); /* paths: 8 KB */
+
+	cg_settings(&uzd.cfg, cg && !memcg_of(client_pid(cl), cg) ? cg->path : "",
+		    out, &rule);
+	free(cg);
+}
+
 void auto_cgroup_stats(struct client *cl, struct uz_stats_client *out)
 {
 	const struct auto_client *a = client_auto(cl);
@@ -280,9 +291,9 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 	/* near the limit, memory touched lately goes too, and compressed
 	 * at once: compressed is better than the OOM killer (kernel swap
 	 * would take it as well), and the inactive list frees nothing */
-	err = d.state == UZ_AUTO_LIMIT ? client_evict_auto(cl, d.bytes, 0, 0) :
+	err = d.state == UZ_AUTO_LIMIT ? client_evict_auto(cl, d.bytes, 0, 0, c) :
 	      client_evict_auto(cl, d.bytes, c->guard_s * 1000u,
-				c->min_age_s * 1000u);
+				c->min_age_s * 1000u, c);
 	if (err == -EBUSY)
 		return 0; /* an uzswapctl eviction runs: the next interval */
 	if (err)

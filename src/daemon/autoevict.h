@@ -42,6 +42,10 @@ void auto_event(uint64_t cg_id);
 void auto_configure(void);
 /* Is the loop on for anyone: [daemon] auto=on, or a section's? */
 int auto_enabled(void);
+/* The settings of @cl's memory cgroup ([daemon]'s, with its section's
+ * over them): the automatic loop's, and how its agent refills. */
+struct auto_config;
+void auto_settings_of(struct client *cl, struct auto_config *out);
 /* @cl's memory cgroup as the loop sees it, and its last back-off, into
  * @out's cgroup, cg_, pressure_ and auto_backoff fields. */
 void auto_cgroup_stats(struct client *cl, struct uz_stats_client *out);

@@ -129,6 +129,10 @@ void cg_settings(const struct config *cfg, const char *path,
 		out->refault_pct = best->a.refault_pct;
 	if (best->given & AUTO_KEY_MIN_AGE)
 		out->min_age_s = best->a.min_age_s;
+	if (best->given & AUTO_KEY_READAHEAD)
+		out->readahead = best->a.readahead;
+	if (best->given & AUTO_KEY_FINISH)
+		out->finish_after = best->a.finish_after;
 	if (best->given & AUTO_KEY_TARGET) {
 		out->target_bytes = best->a.target_bytes;
 		out->target_pct = best->a.target_pct;

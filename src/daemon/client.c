@@ -523,10 +523,21 @@ int client_visible_to(const struct client *cl, struct conn *ctl)
 	return ctl->admin == 2;
 }
 
+/* How @cl's agent is to bring back what @e takes: @set's readahead
+ * and finish-after, its cgroup's (sent with every eviction, so that a
+ * reload reaches agents at their next one) */
+static void refill_of(const struct auto_config *set, struct uz_evict *e)
+{
+	e->flags |= UZ_EVICT_REFILL;
+	e->readahead = (uint8_t)set->readahead;
+	e->finish_after = (uint8_t)set->finish_after;
+}
+
 int client_evict(struct client *cl, struct conn *ctl, uint64_t seq,
 		 const struct uz_ctl_evict *req)
 {
 	struct uz_evict e = { .bytes = req->bytes, .flags = req->flags };
+	struct auto_config set;
 	uint64_t dseq = next_evict_seq++;
 	char buf[32];
 
@@ -534,6 +545,8 @@ int client_evict(struct client *cl, struct conn *ctl, uint64_t seq,
 		return -EPERM;
 	if (cl->evict_ctl)
 		return -EBUSY;
+	auto_settings_of(cl, &set);
+	refill_of(&set, &e);
 	if (conn_send(cl->conn, UZ_MSG_EVICT, dseq, &e, sizeof(e), -1))
 		return -ECONNRESET; /* and @cl is gone */
 	log_debug("client %d (%s): %s %s for %s", (int)cl->pid, cl->comm,
@@ -549,10 +562,12 @@ int client_evict(struct client *cl, struct conn *ctl, uint64_t seq,
 }
 
 int client_evict_auto(struct client *cl, uint64_t bytes, uint32_t guard_ms,
-		      uint32_t min_age_ms)
+		      uint32_t min_age_ms, const struct auto_config *set)
 {
 	struct uz_evict e = { .bytes = bytes, .flags = UZ_EVICT_COLD,
 			      .guard_ms = guard_ms, .min_age_ms = min_age_ms };
+
+	refill_of(set, &e);
 	uint64_t dseq = next_evict_seq++;
 
 	if (client_evicting(cl))

@@ -71,14 +71,16 @@ int client_evict(struct client *cl, struct conn *ctl, uint64_t seq,
 /*
  * Ask @cl's agent for an automatic step of @bytes (UZ_EVICT_COLD, the
  * thrash guard @guard_ms; what it takes stays uncompressed on the
- * agent's inactive list for @min_age_ms, 0: compressed at once); its
+ * agent's inactive list for @min_age_ms, 0: compressed at once), with
+ * the refill parameters of @set (its cgroup's settings); its
  * answer goes to auto_done().  An
  * uzswapctl eviction may be sent beside it (the agent takes them in
  * turn), not the other way round.  Returns 0, -EBUSY (an eviction
  * runs), or -ECONNRESET (@cl is gone).
  */
+struct auto_config;
 int client_evict_auto(struct client *cl, uint64_t bytes, uint32_t guard_ms,
-		      uint32_t min_age_ms);
+		      uint32_t min_age_ms, const struct auto_config *set);
 /* @cl's eviction has nobody waiting any more; a late answer is ignored. */
 void client_evict_forget(struct client *cl);
 /* Fail evictions past their deadline; returns the next deadline (ms). */

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "frame.h"
 #include "log.h"
+#include "protocol.h"
 #include "size.h"
 
 static const struct {
@@ -59,6 +60,8 @@ void config_defaults(struct config *cfg)
 	cfg->autoev.pressure_pct = UZ_AUTO_PRESSURE_DEFAULT;
 	cfg->autoev.refault_pct = UZ_AUTO_REFAULT_DEFAULT;
 	cfg->autoev.min_age_s = UZ_AUTO_MIN_AGE_DEFAULT;
+	cfg->autoev.readahead = UZ_REFILL_READAHEAD_DEFAULT;
+	cfg->autoev.finish_after = UZ_REFILL_FINISH_DEFAULT;
 }
 
 static int set_socket(struct config *cfg, const char *v, char *why, size_t len)
@@ -191,6 +194,20 @@ static int set_min_age(struct auto_config *a, const char *v, char *why,
 			 len);
 }
 
+static int set_readahead(struct auto_config *a, const char *v, char *why,
+			 size_t len)
+{
+	return set_range("readahead", v, 0, UZ_REFILL_READAHEAD_MAX, " blocks",
+			 &a->readahead, why, len);
+}
+
+static int set_finish_after(struct auto_config *a, const char *v, char *why,
+			    size_t len)
+{
+	return set_count("finish-after", v, UZ_REFILL_FINISH_MAX, " refills",
+			 &a->finish_after, why, len);
+}
+
 /* target=SIZE (4G, 512M) or target=N% of the cgroup's memory limit;
  * "none" takes back a target set before (a section's over [daemon]'s) */
 static int set_target(struct auto_config *a, const char *v, char *why,
@@ -241,6 +258,8 @@ static const struct auto_key {
 	{ "auto-refaults", AUTO_KEY_REFAULTS, set_auto_refaults },
 	{ "target", AUTO_KEY_TARGET, set_target },
 	{ "min-age", AUTO_KEY_MIN_AGE, set_min_age },
+	{ "readahead", AUTO_KEY_READAHEAD, set_readahead },
+	{ "finish-after", AUTO_KEY_FINISH, set_finish_after },
 };
 
 /* One word of allow=: all, user:NAME|UID, group:NAME|GID, unit:NAME. */

@@ -32,6 +32,10 @@ struct auto_config {
 	unsigned refault_pct;  /* auto-refaults=: % of a step that came back */
 	unsigned min_age_s;    /* min-age=: a sampled block stays uncompressed
 				* (the inactive list) this long; 0: none */
+	unsigned readahead;    /* readahead=: blocks restored ahead of a
+				* sequential reader (the agent's refill.c) */
+	unsigned finish_after; /* finish-after=: 64 KB refills in a row that
+				* bring the rest of a block back */
 	uint64_t target_bytes; /* target=SIZE: a cgroup's usage to stop at; */
 	unsigned target_pct;   /* target=N%: that, as % of its limit (0: none) */
 };
@@ -63,6 +67,8 @@ enum {
 	AUTO_KEY_TARGET = 1 << 5,
 	AUTO_KEY_INTERVAL = 1 << 6, /* [daemon] only */
 	AUTO_KEY_MIN_AGE = 1 << 7,
+	AUTO_KEY_READAHEAD = 1 << 8,
+	AUTO_KEY_FINISH = 1 << 9,
 };
 
 #define UZ_SOCKET_PATH_MAX 108 /* sizeof(sockaddr_un.sun_path) */
