@@ -542,6 +542,11 @@ static void ctl_refusals(void)
 	expect_error(s, UZ_MSG_CTL_EVICT, &e, sizeof(e), -EINVAL, "0 bytes");
 	e.flags = 0x80;
 	expect_error(s, UZ_MSG_CTL_EVICT, &e, sizeof(e), -EINVAL, "flags");
+	/* the daemon's own flags: an automatic step, its refill settings */
+	e.flags = UZ_EVICT_ALL | UZ_EVICT_COLD;
+	expect_error(s, UZ_MSG_CTL_EVICT, &e, sizeof(e), -EINVAL, "flags");
+	e.flags = UZ_EVICT_ALL | UZ_EVICT_REFILL;
+	expect_error(s, UZ_MSG_CTL_EVICT, &e, sizeof(e), -EINVAL, "flags");
 	e.flags = UZ_EVICT_ALL;
 	e.pid = 999999;
 	expect_error(s, UZ_MSG_CTL_EVICT, &e, sizeof(e), -ENOENT,

@@ -92,8 +92,9 @@ int restore_init(void)
 
 void restore_set_refill(const struct uz_evict *e)
 {
-	/* out of range is the daemon's mistake (or not the daemon): the
-	 * nearest sane value, never a plan that finishes every block */
+	/* out of range is the daemon's mistake (or not the daemon's
+	 * message): the nearest value in range, so at worst 64 blocks read
+	 * ahead, or every block finished after its first refill */
 	refill_params.readahead = e->readahead > UZ_REFILL_READAHEAD_MAX ?
 					  UZ_REFILL_READAHEAD_MAX : e->readahead;
 	refill_params.finish_after =

@@ -11,7 +11,10 @@
 
 #include "stats.h"
 
-#define UZ_PROTOCOL_VERSION 4 /* bump when any message here changes */
+/* bump when a message's size or the meaning of a field changes; a field
+ * put in padding behind a new flag (older peers send zeros and read
+ * nothing there) needs none */
+#define UZ_PROTOCOL_VERSION 4
 #define UZ_SOCKET_DEFAULT "/run/uzswap/uzswapd.sock"
 #define UZ_SOCKET_ENV "UZSWAP_SOCKET"
 #define UZ_MSG_MAX 4096
@@ -99,7 +102,10 @@ struct uz_evict {
 	 * now on (refill.h; readahead= and finish-after= of the client's
 	 * cgroup): 2 MB blocks restored ahead of a sequential reader
 	 * (0..UZ_REFILL_READAHEAD_MAX), and 64 KB refills in a row after
-	 * which a block is finished (1..UZ_REFILL_FINISH_MAX) */
+	 * which a block is finished (1..UZ_REFILL_FINISH_MAX; 32, a block's
+	 * frames, never finishes one).  They took what was padding, behind
+	 * a new flag: the size and every field before are as in version
+	 * 4, so the version did not change */
 	uint8_t readahead;
 	uint8_t finish_after;
 	uint16_t pad;

@@ -566,12 +566,11 @@ int client_evict_auto(struct client *cl, uint64_t bytes, uint32_t guard_ms,
 {
 	struct uz_evict e = { .bytes = bytes, .flags = UZ_EVICT_COLD,
 			      .guard_ms = guard_ms, .min_age_ms = min_age_ms };
-
-	refill_of(set, &e);
 	uint64_t dseq = next_evict_seq++;
 
 	if (client_evicting(cl))
 		return -EBUSY;
+	refill_of(set, &e);
 	if (conn_send(cl->conn, UZ_MSG_EVICT, dseq, &e, sizeof(e), -1))
 		return -ECONNRESET; /* and @cl is gone */
 	cl->auto_busy = 1;

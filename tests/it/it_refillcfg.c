@@ -4,7 +4,10 @@
  * readahead= and finish-after= reach the agent with each eviction.
  * With readahead=0 a sequential reader of evicted huge pages gets each
  * block on its own fault and nothing ahead; after a reload to
- * readahead=3, the next eviction carries it and blocks are read ahead.
+ * readahead=3, the next eviction carries it: one touch of the first
+ * block, then idle time, brings exactly 3 blocks back ahead (the review
+ * found that a sequential read alone reads ahead 4 to 12 blocks of 16,
+ * by timing, whatever the value).
  * With finish-after=1, a 64 KB refill in small pages is followed by the
  * rest of its block at idle.  Every byte is checked each time.
  */
@@ -28,34 +31,48 @@ static void read_in_order(const uint8_t *p, uint64_t seed)
 
 int main(int argc, char **argv)
 {
-	uint64_t ahead0, faults0, r64k0;
+	uint64_t ahead0, faults0, r64k0, huge_kb;
 	uint8_t *p, *small;
 
 	it_setup_config(argc, argv, "[daemon]\nreadahead=0\n");
 	alarm(120);
 	p = it_alloc(LEN, 1);
 	it_fill(p, LEN, 31);
+	huge_kb = (uint64_t)it_huge_kb(p, LEN);
+	if (huge_kb < LEN / 1024) {
+		/* read-ahead is for blocks that were huge pages */
+		printf("SKIP: %lu of %lu kB in huge pages (THP off or memory "
+		       "fragmented)\n", (unsigned long)huge_kb,
+		       (unsigned long)(LEN / 1024));
+		return 77;
+	}
 
 	/* readahead=0: one whole restore per block, none ahead */
 	it_evict_all();
+	faults0 = it_stat("faults");
 	read_in_order(p, 31);
 	it_assert(it_stat("prefetch_2m") == 0, "readahead=0, yet %lu blocks read "
 		  "ahead", (unsigned long)it_stat("prefetch_2m"));
 	it_assert(it_stat("restores_2m") == BLOCKS, "readahead=0: %lu whole "
 		  "restores of %u blocks", (unsigned long)it_stat("restores_2m"),
 		  (unsigned)BLOCKS);
+	printf("readahead=0: %lu faults for %u blocks\n",
+	       (unsigned long)(it_stat("faults") - faults0), (unsigned)BLOCKS);
 
 	/* a reload reaches the agent with its next eviction */
 	it_reload("[daemon]\nreadahead=3\n");
 	usleep(300 * 1000);
-	ahead0 = it_stat("prefetch_2m");
-	faults0 = it_stat("faults");
 	it_evict_all();
+	ahead0 = it_stat("prefetch_2m");
+	(void)*(volatile const uint8_t *)p; /* the first block's first page */
+	usleep(300 * 1000); /* read-ahead is the agent's idle work */
+	it_assert(it_stat("prefetch_2m") - ahead0 == 3, "readahead=3: %lu "
+		  "blocks read ahead after one touch, not 3",
+		  (unsigned long)(it_stat("prefetch_2m") - ahead0));
+	faults0 = it_stat("faults");
 	read_in_order(p, 31);
-	it_assert(it_stat("prefetch_2m") > ahead0, "readahead=3: nothing read "
-		  "ahead");
-	printf("readahead=0: %u faults for %u blocks; readahead=3: %lu faults, "
-	       "%lu blocks read ahead\n", (unsigned)BLOCKS, (unsigned)BLOCKS,
+	printf("readahead=3: 3 blocks read ahead after one touch; the rest read "
+	       "in order with %lu faults, %lu blocks read ahead in all\n",
 	       (unsigned long)(it_stat("faults") - faults0),
 	       (unsigned long)(it_stat("prefetch_2m") - ahead0));
 
