@@ -20,8 +20,8 @@ static struct refill_history thp(void)
 	return h;
 }
 
-static const struct refill_params defaults = { REFILL_READAHEAD,
-					       REFILL_FINISH_AFTER };
+static const struct refill_params defaults = { UZ_REFILL_READAHEAD_DEFAULT,
+					       UZ_REFILL_FINISH_DEFAULT };
 
 static struct refill_plan at_with(struct refill_history *h, uint64_t off,
 				  int shape, uint64_t seq_next,
@@ -45,7 +45,7 @@ static void sequential_gets_blocks(void)
 	struct refill_history h = thp();
 	struct refill_plan p = at(&h, 0, UZSWAP_HINT_NORMAL, 0);
 
-	t_assert(p.whole && p.readahead == REFILL_READAHEAD && !p.finish,
+	t_assert(p.whole && p.readahead == UZ_REFILL_READAHEAD_DEFAULT && !p.finish,
 		 "first page of a huge page: whole %d, readahead %u", p.whole,
 		 p.readahead);
 	h = thp();
@@ -107,7 +107,7 @@ static void walking_frames_finish(void)
 		 "first refill: finish %d, count %u, last %u", p.finish,
 		 h.seq_refills, h.last_frame);
 	p = at(&h, 4 * UZ_FRAME_SIZE + 100, UZSWAP_HINT_NORMAL, 0);
-	t_assert(p.finish && h.seq_refills == REFILL_FINISH_AFTER,
+	t_assert(p.finish && h.seq_refills == UZ_REFILL_FINISH_DEFAULT,
 		 "the next frame: finish %d, count %u", p.finish, h.seq_refills);
 	p = at(&h, 9 * UZ_FRAME_SIZE, UZSWAP_HINT_NORMAL, 0);
 	t_assert(!p.finish && h.seq_refills == 1, "a jump: finish %d, count %u",
@@ -156,7 +156,7 @@ static void sampled_comes_back_whole(void)
 	t_assert(p.whole && !p.readahead, "a sample touched mid-block: whole %d, "
 		 "readahead %u", p.whole, p.readahead);
 	p = at(&h, 0, UZSWAP_HINT_NORMAL, 0);
-	t_assert(p.whole && p.readahead == REFILL_READAHEAD,
+	t_assert(p.whole && p.readahead == UZ_REFILL_READAHEAD_DEFAULT,
 		 "a sample touched on its first page: readahead %u", p.readahead);
 	p = at(&h, 37 * 4096, UZSWAP_HINT_RANDOM, 0);
 	t_assert(!p.whole, "a sample in a RANDOM range");
@@ -175,8 +175,8 @@ static void sampled_comes_back_whole(void)
  * at finish-after=1 or only after 5 in a row at 5. */
 static void daemon_params(void)
 {
-	struct refill_params none = { 0, REFILL_FINISH_AFTER },
-			     far = { 16, REFILL_FINISH_AFTER }, eager = { 4, 1 },
+	struct refill_params none = { 0, UZ_REFILL_FINISH_DEFAULT },
+			     far = { 16, UZ_REFILL_FINISH_DEFAULT }, eager = { 4, 1 },
 			     late = { 4, 5 };
 	struct refill_history h = thp();
 	struct refill_plan p;

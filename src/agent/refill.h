@@ -13,12 +13,9 @@
  * a plan out; it touches nothing else.
  */
 
-/* The defaults of the daemon's parameters (struct refill_params) */
-#define REFILL_FINISH_AFTER UZ_REFILL_FINISH_DEFAULT
-#define REFILL_READAHEAD UZ_REFILL_READAHEAD_DEFAULT
-
 /* What the daemon decides for a client's cgroup (readahead= and
- * finish-after= in uzswapd.conf), sent with each eviction. */
+ * finish-after= in uzswapd.conf), sent with each eviction; until then
+ * UZ_REFILL_READAHEAD_DEFAULT and UZ_REFILL_FINISH_DEFAULT (protocol.h). */
 struct refill_params {
 	unsigned readahead;    /* blocks restored ahead of a sequential reader */
 	unsigned finish_after; /* 64 KB refills in a row that finish a block */

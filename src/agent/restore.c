@@ -52,8 +52,8 @@ static uint64_t finish_addr; /* block to finish, frame by frame, idle */
 static int finish_one(struct block *b);
 static uint64_t prefetch_next; /* next block to restore ahead */
 /* the daemon's word on how much a fault brings back (UZ_EVICT_REFILL) */
-static struct refill_params refill_params = { REFILL_READAHEAD,
-					      REFILL_FINISH_AFTER };
+static struct refill_params refill_params = { UZ_REFILL_READAHEAD_DEFAULT,
+					      UZ_REFILL_FINISH_DEFAULT };
 static unsigned prefetch_left;
 
 /* The refill module's view of @b. */
