@@ -33,6 +33,7 @@ static const char conf[] =
 	"target = 90%\n"
 	"min-age = 0\n" /* no inactive list */
 	"readahead = 0\n"
+	"limit-hold = 500\n"
 	"[cgroup /system.slice]\n"
 	"auto-step = 2\n"
 	"[cgroup /system.slice/db.service]\n"
@@ -46,6 +47,7 @@ static const char conf[] =
 	"min-age = 30\n"
 	"readahead = 16\n"
 	"finish-after = 32\n"
+	"limit-hold = off\n"
 	"[cgroup /system.slice/db.service]\n" /* again: into the same */
 	"auto-refaults = 50\n";
 
@@ -77,14 +79,16 @@ static void matching(void)
 	cg_settings(&cfg, "/system.slice/web.service", &s, &r);
 	t_assert(r && r->kind == CG_RULE_UNIT, "web: the unit reaches further");
 	t_assert(s.on && s.guard_s == 300 && !s.target_pct && !s.target_bytes &&
-		 s.min_age_s == 30 && s.readahead == 16 && s.finish_after == 32,
+		 s.min_age_s == 30 && s.readahead == 16 && s.finish_after == 32 &&
+		 !s.hold_ms,
 		 "web: on, guard 300, target none, min-age 30, readahead 16, "
-		 "finish-after 32");
+		 "finish-after 32, limit-hold off");
 	cg_settings(&cfg, "/user.slice/user-1000.slice/web.service.x", &s, &r);
 	t_assert(!r && !s.on && s.target_pct == 90 && !s.min_age_s &&
-		 !s.readahead && s.finish_after == UZ_REFILL_FINISH_DEFAULT,
+		 !s.readahead && s.finish_after == UZ_REFILL_FINISH_DEFAULT &&
+		 s.hold_ms == 500,
 		 "web.service.x: no section, [daemon]'s (min-age 0, readahead "
-		 "0, finish-after the default)");
+		 "0, finish-after the default, limit-hold 500)");
 	cg_settings(&cfg, "", &s, &r);
 	t_assert(!r, "no cgroup: no section");
 }
@@ -114,6 +118,8 @@ static void refused(void)
 		{ "[daemon]\nreadahead = -1\n", "readahead must be 0 to 64" },
 		{ "[daemon]\nfinish-after = 0\n", "finish-after must be 1 to 32 refills" },
 		{ "[unit x.service]\nfinish-after = 33\n", "finish-after must be 1 to 32" },
+		{ "[daemon]\nlimit-hold = 10001\n", "limit-hold must be 0 to 10000 ms (or off)" },
+		{ "[cgroup /a]\nlimit-hold = on\n", "limit-hold must be 0 to 10000" },
 	};
 	static struct config cfg;
 	char why[256], many[80 * 20];

@@ -124,6 +124,24 @@ void agent_disconnect(void)
 	uz_agent.sock = -1;
 }
 
+/* The program's name for the daemon's tables, into @comm (16 bytes):
+ * its main thread's, as a reconnect runs on an agent thread, which has
+ * a name of its own (UZ_AGENT_THREAD_NAME). */
+static void program_name(char *comm)
+{
+	int fd = open("/proc/self/comm", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, comm, 15);
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0) {
+		prctl(PR_GET_NAME, comm);
+		return;
+	}
+	comm[n] = 0;
+	comm[strcspn(comm, "\n")] = 0;
+}
+
 /* HELLO with our arena, WELCOME with the daemon's /dev/userfaultfd fd. */
 static int handshake(int sock, int readopt, struct uz_agent_welcome *w,
 		     int *dev_fd)
@@ -137,7 +155,7 @@ static int handshake(int sock, int readopt, struct uz_agent_welcome *w,
 
 	h.flags = readopt ? UZ_HELLO_READOPT : 0;
 	h.holder = uz_agent.holder;
-	prctl(PR_GET_NAME, h.comm);
+	program_name(h.comm);
 	ro = arena_for_daemon();
 	if (ro < 0)
 		return -errno;

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@
 #include "lifeline.h"
 #include "log.h"
 #include "loop.h"
+#include "protocol.h"
 #include "uffd_compat.h"
 
 #define MAX_AGENT_THREADS 8
@@ -60,6 +62,9 @@ void lifeline_thread_start(void)
 	 * an agent thread taken for the application's, and watched, kept
 	 * the process alive for ever */
 	uz_test_delay("UZSWAP_TEST_LIFELINE_GAP_MS", &gap_ms);
+	/* how the daemon tells our threads from the program's (hold.c),
+	 * and sysadmins in top -H */
+	prctl(PR_SET_NAME, UZ_AGENT_THREAD_NAME);
 	if (i < MAX_AGENT_THREADS)
 		__atomic_store_n(&agent_tids[i], (pid_t)syscall(SYS_gettid),
 				 __ATOMIC_RELEASE);

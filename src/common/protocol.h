@@ -115,6 +115,12 @@ struct uz_evict {
 #define UZ_REFILL_READAHEAD_DEFAULT 4 /* what an agent does unless told */
 #define UZ_REFILL_FINISH_DEFAULT 2
 
+/* The name (comm) of every agent thread: the daemon keeps them out of a
+ * hold (hold.c), which stops all the process's other threads.  A
+ * program that gives one of its own threads this name only keeps that
+ * thread running through its own holds. */
+#define UZ_AGENT_THREAD_NAME "uzswap-agent"
+
 struct uz_evict_progress {
 	uint64_t done_bytes;
 	uint64_t target_bytes;

@@ -21,6 +21,7 @@
 #include "cgrules.h"
 #include "client.h"
 #include "daemon.h"
+#include "hold.h"
 #include "log.h"
 #include "memcg.h"
 #include "memevents.h"
@@ -194,6 +195,47 @@ void auto_cgroup_stats(struct client *cl, struct uz_stats_client *out)
 			 path + n - (sizeof(out->cgroup) - 4));
 }
 
+/* Hold @cl's threads but its agent's while the limit step about to be
+ * sent runs, for @ms at most: the job waits instead of filling memory
+ * faster than it is taken, to the OOM killer (hold.h). */
+static void hold(struct client *cl, struct auto_client *a, uint64_t now,
+		 unsigned ms)
+{
+	char why[400];
+	int err;
+
+	if (a->hold_until)
+		return;
+	err = hold_begin(client_pid(cl), why, sizeof(why));
+	if (err) {
+		/* without a freezer, hold_init said so once */
+		if (err != -ENODEV)
+			log_limited(UZ_LOG_WARN, 3, 600, "client %d (%s): not "
+				    "held while memory is taken at its limit: "
+				    "%s", (int)client_pid(cl), client_comm(cl),
+				    why);
+		return;
+	}
+	a->hold_until = now + ms;
+	log_limited(UZ_LOG_INFO, 3, 60, "client %d (%s): held while memory is "
+		    "taken out at its cgroup's limit (limit-hold)",
+		    (int)client_pid(cl), client_comm(cl));
+}
+
+/* Let @cl's threads go on, if they are held. */
+static void release(struct client *cl, struct auto_client *a)
+{
+	if (!a->hold_until)
+		return;
+	hold_end(client_pid(cl));
+	a->hold_until = 0;
+}
+
+void auto_gone(struct client *cl)
+{
+	release(cl, client_auto(cl));
+}
+
 /* One client's step, due now; 1 when @cl is gone (dropped on a failed
  * send), 0 otherwise. */
 static int step(struct client *cl, struct auto_client *a, uint64_t now,
@@ -291,11 +333,15 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 	/* near the limit, memory touched lately goes too, and compressed
 	 * at once: compressed is better than the OOM killer (kernel swap
 	 * would take it as well), and the inactive list frees nothing */
+	if (d.state == UZ_AUTO_LIMIT && c->hold_ms)
+		hold(cl, a, now, c->hold_ms);
 	err = d.state == UZ_AUTO_LIMIT ? client_evict_auto(cl, d.bytes, 0, 0, c) :
 	      client_evict_auto(cl, d.bytes, c->guard_s * 1000u,
 				c->min_age_s * 1000u, c);
-	if (err == -EBUSY)
+	if (err == -EBUSY) {
+		release(cl, a);
 		return 0; /* an uzswapctl eviction runs: the next interval */
+	}
 	if (err)
 		return 1; /* the client is gone (and @cl with it) */
 	/* what the step did is said when it is done (auto_done) */
@@ -352,9 +398,12 @@ void auto_configure(void)
 	memevents_pressure_arm(pct);
 	if (!auto_enabled())
 		memevents_limit_expire(0, 1); /* nobody to wake */
-	/* every client judged again with the new settings */
-	for (cl = client_first(); cl; cl = client_next(cl))
+	/* every client judged again with the new settings; one held goes
+	 * on (the loop may be off now, or limit-hold shorter) */
+	for (cl = client_first(); cl; cl = client_next(cl)) {
+		release(cl, client_auto(cl));
 		client_auto(cl)->next_ms = 0;
+	}
 	auto_wake();
 }
 
@@ -386,6 +435,13 @@ uint64_t auto_tick(uint64_t now)
 		struct auto_client *a = client_auto(cl);
 
 		after = client_next(cl);
+		if (a->hold_until && a->hold_until <= now) {
+			log_limited(UZ_LOG_WARN, 3, 600, "client %d (%s): its "
+				    "threads were held as long as limit-hold "
+				    "allows: they go on", (int)client_pid(cl),
+				    client_comm(cl));
+			release(cl, a);
+		}
 		if (a->next_ms > now && !client_evicting(cl) && limit_near(cl, a, now))
 			a->next_ms = now;
 		if (a->next_ms <= now && !client_evicting(cl)) {
@@ -398,6 +454,8 @@ uint64_t auto_tick(uint64_t now)
 			next = a->next_ms;
 		if (a->cg_limit != UINT64_MAX && a->limit_check_ms < next)
 			next = a->limit_check_ms > now ? a->limit_check_ms : now + 1;
+		if (a->hold_until && a->hold_until < next)
+			next = a->hold_until;
 	}
 	next_due = next;
 	return next;
@@ -408,6 +466,7 @@ void auto_done(struct client *cl, const struct uz_evict_done *d)
 	struct auto_client *a = client_auto(cl);
 
 	next_due = 0; /* its next step is worked out again */
+	release(cl, a);
 	if (!d) {
 		a->last_blocks = 0;
 		a->last_err = -ETIMEDOUT;

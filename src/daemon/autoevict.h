@@ -27,6 +27,8 @@ struct auto_client {
 				  * even in a pause */
 	enum uz_auto_state backoff; /* why it last backed off (OFF: never) */
 	uint64_t backoff_ms;	    /* and when */
+	uint64_t hold_until;	    /* its threads are held (hold.c) while a
+				     * limit step runs, until then; 0: not */
 };
 
 /* Take the steps that are due at @now; when the next one is (ms), or
@@ -49,6 +51,8 @@ void auto_settings_of(struct client *cl, struct auto_config *out);
 /* @cl's memory cgroup as the loop sees it, and its last back-off, into
  * @out's cgroup, cg_, pressure_ and auto_backoff fields. */
 void auto_cgroup_stats(struct client *cl, struct uz_stats_client *out);
+/* @cl is going away: let its threads go if they are held. */
+void auto_gone(struct client *cl);
 /* The automatic eviction @cl was running is over, with @d (NULL: it
  * timed out). */
 void auto_done(struct client *cl, const struct uz_evict_done *d);

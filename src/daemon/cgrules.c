@@ -133,6 +133,8 @@ void cg_settings(const struct config *cfg, const char *path,
 		out->readahead = best->a.readahead;
 	if (best->given & AUTO_KEY_FINISH)
 		out->finish_after = best->a.finish_after;
+	if (best->given & AUTO_KEY_HOLD)
+		out->hold_ms = best->a.hold_ms;
 	if (best->given & AUTO_KEY_TARGET) {
 		out->target_bytes = best->a.target_bytes;
 		out->target_pct = best->a.target_pct;

@@ -391,6 +391,7 @@ void client_gone(struct conn *c)
 		conn_send_error(ctl, cl->evict_ctl_seq, -ECONNRESET,
 				"client %d went away during eviction",
 				(int)cl->pid);
+	auto_gone(cl);
 	log_debug("client %d (%s) disconnected", (int)cl->pid, cl->comm);
 	/* the arena stays with the application, which reconnects */
 	fd_discard(cl->memfd);

@@ -62,6 +62,7 @@ void config_defaults(struct config *cfg)
 	cfg->autoev.min_age_s = UZ_AUTO_MIN_AGE_DEFAULT;
 	cfg->autoev.readahead = UZ_REFILL_READAHEAD_DEFAULT;
 	cfg->autoev.finish_after = UZ_REFILL_FINISH_DEFAULT;
+	cfg->autoev.hold_ms = UZ_AUTO_HOLD_DEFAULT;
 }
 
 static int set_socket(struct config *cfg, const char *v, char *why, size_t len)
@@ -208,6 +209,17 @@ static int set_finish_after(struct auto_config *a, const char *v, char *why,
 			 &a->finish_after, why, len);
 }
 
+static int set_limit_hold(struct auto_config *a, const char *v, char *why,
+			  size_t len)
+{
+	if (!strcmp(v, "off")) {
+		a->hold_ms = 0;
+		return 0;
+	}
+	return set_range("limit-hold", v, 0, UZ_AUTO_HOLD_MAX, " ms (or off)",
+			 &a->hold_ms, why, len);
+}
+
 /* target=SIZE (4G, 512M) or target=N% of the cgroup's memory limit;
  * "none" takes back a target set before (a section's over [daemon]'s) */
 static int set_target(struct auto_config *a, const char *v, char *why,
@@ -260,6 +272,7 @@ static const struct auto_key {
 	{ "min-age", AUTO_KEY_MIN_AGE, set_min_age },
 	{ "readahead", AUTO_KEY_READAHEAD, set_readahead },
 	{ "finish-after", AUTO_KEY_FINISH, set_finish_after },
+	{ "limit-hold", AUTO_KEY_HOLD, set_limit_hold },
 };
 
 /* One word of allow=: all, user:NAME|UID, group:NAME|GID, unit:NAME. */

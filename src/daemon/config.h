@@ -36,6 +36,8 @@ struct auto_config {
 				* sequential reader (the agent's refill.c) */
 	unsigned finish_after; /* finish-after=: 64 KB refills in a row that
 				* bring the rest of a block back */
+	unsigned hold_ms;      /* limit-hold=: a limit step holds the program's
+				* threads at most this long (hold.c); 0: never */
 	uint64_t target_bytes; /* target=SIZE: a cgroup's usage to stop at; */
 	unsigned target_pct;   /* target=N%: that, as % of its limit (0: none) */
 };
@@ -45,6 +47,8 @@ struct auto_config {
 #define UZ_AUTO_PRESSURE_DEFAULT 10   /* % */
 #define UZ_AUTO_REFAULT_DEFAULT 25    /* % */
 #define UZ_AUTO_MIN_AGE_DEFAULT 5     /* s */
+#define UZ_AUTO_HOLD_DEFAULT 2000     /* ms */
+#define UZ_AUTO_HOLD_MAX 10000
 
 /* A [cgroup PATH] or [unit NAME] section: the automatic loop's settings
  * for the clients in that memory cgroup (or below it), over [daemon]'s.
@@ -69,6 +73,7 @@ enum {
 	AUTO_KEY_MIN_AGE = 1 << 7,
 	AUTO_KEY_READAHEAD = 1 << 8,
 	AUTO_KEY_FINISH = 1 << 9,
+	AUTO_KEY_HOLD = 1 << 10,
 };
 
 #define UZ_SOCKET_PATH_MAX 108 /* sizeof(sockaddr_un.sun_path) */

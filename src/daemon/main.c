@@ -15,6 +15,7 @@
 #include "closer.h"
 #include "codec.h"
 #include "daemon.h"
+#include "hold.h"
 #include "listen.h"
 #include "log.h"
 #include "msg.h"
@@ -269,6 +270,9 @@ int main(int argc, char **argv)
 		fatal("cannot start the closer thread: %s", strerror(-err));
 	msg_set_discard(fd_discard);
 	start_listening(socket_path);
+	/* after the socket is ours: a second daemon on it must not let go
+	 * of the first's holds before it finds it running */
+	hold_init(socket_path);
 	log_info("uzswapd %s ready: codec %s level %d", PACKAGE_VERSION,
 		 codec_name(uzd.cfg.codec), uzd.cfg.level);
 	systemd_notify("READY=1");

@@ -15,10 +15,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "itest.h"
@@ -47,28 +45,13 @@ static void cg_remove(void)
 			strerror(errno));
 }
 
-/* Word @w of the job's memory: text-like (repeated words with a
- * counter), about 3x smaller compressed, as most programs' data is;
- * it_fill's mix has incompressible pages, whose stored copies alone
- * would not fit in the limit. */
-static uint64_t word_of(size_t w)
-{
-	static const char words[][8] = { "memory  ", "limit   ", "cgroup  ",
-					  "the     ", "job     ", "kernel  " };
-	uint64_t v;
-
-	memcpy(&v, words[(w / 5) % 6], 8);
-	return w % 16 ? v : (uint64_t)w;
-}
-
 static unsigned long long max_usage(void)
 {
 	char path[300];
 	unsigned long long v = 0;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%.*s/memory.max_usage_in_bytes",
-		 (int)(strrchr(cg, '/') - cg), cg);
+	snprintf(path, sizeof(path), "%s/memory.max_usage_in_bytes", cg);
 	f = fopen(path, "r");
 	if (f) {
 		if (fscanf(f, "%llu", &v) != 1)
@@ -78,41 +61,15 @@ static unsigned long long max_usage(void)
 	return v;
 }
 
-/* The job, in the cgroup: fill FILL a chunk at a time, a pause of
- * @pause_us after each, then check it. */
+/* The job, in the cgroup: FILL at CHUNK / @pause_us, checked. */
 static void job(unsigned pause_us)
 {
-	double t0;
-	char pid[32];
-	uint64_t *m;
+	double t = it_cgroup_job(cg, FILL, pause_us);
 
-	snprintf(pid, sizeof(pid), "%d", getpid());
-	snprintf(cg + strlen(cg), sizeof(cg) - strlen(cg), "/cgroup.procs");
-	it_write_file(cg, pid);
-	usleep(1500000); /* the daemon looks at a client once an interval */
-	m = it_alloc(FILL, 1);
-	for (size_t w = 0; w < FILL / 8; w++) {
-		m[w] = word_of(w);
-		if (w % (CHUNK / 8) == CHUNK / 8 - 1)
-			usleep(pause_us);
-	}
-	/* read back a chunk at a time, each let go of once checked: the
-	 * agent restores without looking at the limit, and a read of all
-	 * of it at once (700 MB/s here) crosses the last 15 % in about
-	 * 25 ms, a race with the daemon's eviction that the job lost in 3
-	 * of 17 runs (DESIGN.md §16) */
-	t0 = it_now_s();
-	for (size_t w = 0; w < FILL / 8; w++) {
-		it_assert(m[w] == word_of(w), "wrong byte in word %zu (%zu MB in)",
-			  w, w * 8 >> 20);
-		if (w % (CHUNK / 8) == CHUNK / 8 - 1)
-			munmap(m + w + 1 - CHUNK / 8, CHUNK);
-	}
-	t0 = it_now_s() - t0;
 	printf("the job filled %lu MB at %u MB/s in a %lu MB cgroup and read it "
 	       "back in %.2f s (at most %llu MB charged): every byte right\n",
 	       FILL >> 20, (unsigned)((CHUNK >> 20) * 1000000 / pause_us),
-	       LIMIT >> 20, t0, (unsigned long long)(max_usage() >> 20));
+	       LIMIT >> 20, t, (unsigned long long)(max_usage() >> 20));
 	fflush(stdout);
 	_exit(0);
 }

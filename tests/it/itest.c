@@ -447,6 +447,43 @@ long it_huge_kb(const void *p, size_t len)
 	return smaps_sum(p, len, "AnonHugePages");
 }
 
+uint64_t it_text_word(size_t w)
+{
+	static const char words[][8] = { "memory  ", "limit   ", "cgroup  ",
+					  "the     ", "job     ", "kernel  " };
+	uint64_t v;
+
+	memcpy(&v, words[(w / 5) % 6], 8);
+	return w % 16 ? v : (uint64_t)w;
+}
+
+double it_cgroup_job(const char *cg, size_t fill, unsigned pause_us)
+{
+	const size_t chunk = 8 * IT_MB;
+	char pid[32], path[300];
+	uint64_t *m;
+	double t0;
+
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
+	it_write_file(path, pid);
+	usleep(1500000); /* the daemon looks at a client once an interval */
+	m = it_alloc(fill, 1);
+	for (size_t w = 0; w < fill / 8; w++) {
+		m[w] = it_text_word(w);
+		if (pause_us && w % (chunk / 8) == chunk / 8 - 1)
+			usleep(pause_us);
+	}
+	t0 = it_now_s();
+	for (size_t w = 0; w < fill / 8; w++) {
+		it_assert(m[w] == it_text_word(w), "wrong byte in word %zu (%zu MB in)",
+			  w, w * 8 >> 20);
+		if (w % (chunk / 8) == chunk / 8 - 1)
+			munmap(m + w + 1 - chunk / 8, chunk);
+	}
+	return it_now_s() - t0;
+}
+
 void it_fill(void *p, size_t len, uint64_t seed)
 {
 	t_fill_pattern(p, len, seed);

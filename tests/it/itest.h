@@ -86,6 +86,20 @@ long it_huge_kb(const void *p, size_t len);
  * compressible, incompressible pages).  Check returns the first bad
  * offset or -1. */
 void it_fill(void *p, size_t len, uint64_t seed);
+/* Word @w of a text-like job's memory (repeated words, every 16th a
+ * counter): about 3x smaller compressed, as most programs' data is;
+ * it_fill's mix has incompressible pages, whose stored copies alone
+ * would not fit in a memory cgroup's limit. */
+uint64_t it_text_word(size_t w);
+/* A job in memory cgroup @cg (its directory): join it, wait for the
+ * daemon to look at us, fill @fill bytes of text words in 8 MB chunks
+ * with a pause of @pause_us after each (0: as fast as it can), then
+ * check it a chunk at a time, each let go of once checked: the agent
+ * restores without looking at the limit, and a read of all of it at
+ * once (700 MB/s here) crosses the last 15 % in about 25 ms, a race
+ * with the daemon's eviction that a job lost in 3 of 17 runs
+ * (DESIGN.md §16).  The seconds the check took. */
+double it_cgroup_job(const char *cg, size_t fill, unsigned pause_us);
 long it_check(const void *p, size_t len, uint64_t seed);
 
 #endif

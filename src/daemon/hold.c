@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Holding a job at its memory limit: see hold.h.  A held process's
+ * threads sit in FREEZER/uzswapd-HASH/PID (FREEZER: where cgroup v1's
+ * freezer is mounted), frozen; its agent's threads are moved back to
+ * the freezer's root before.  Only a process in the freezer's root is
+ * held, and put back there: one in someone else's freezer cgroup (a
+ * container's, which freezes it for its own reasons) is never moved.
+ *
+ * A process goes in and out whole (cgroup.procs); only the agent's
+ * threads are moved one by one, by id through "tasks", the only way
+ * cgroup v1 takes a single thread: one that ends between our read of
+ * the group's tasks and the write is refused (ESRCH) and skipped.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hold.h"
+#include "log.h"
+#include "protocol.h"
+
+static char freezer[512]; /* the freezer's mount point, or "" */
+/* FREEZER/hold_dir holds our processes: "uzswapd-" and a hash of our
+ * socket's path, so that a daemon (a test's) on another socket never
+ * lets go of ours, and the one systemd restarts on ours does */
+static char hold_dir[64];
+
+/* The mount point of the cgroup v1 hierarchy with the freezer, from
+ * /proc/self/mountinfo: "... MOUNTPOINT ... - cgroup SRC OPTIONS". */
+static int find_freezer(char *out, size_t len)
+{
+	char line[4096];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	int found = 0;
+
+	if (!f)
+		return -errno;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *dash = strstr(line, " - cgroup "), *mnt, *opt, *save;
+		int field;
+
+		if (!dash)
+			continue;
+		/* the 5th field is the mount point (no spaces: escaped) */
+		mnt = strtok_r(line, " ", &save);
+		for (field = 1; mnt && field < 5; field++)
+			mnt = strtok_r(NULL, " ", &save);
+		/* "cgroup SRC OPTIONS": the options are the last word */
+		opt = strrchr(dash + 10, ' ');
+		if (!mnt || !opt || strlen(mnt) >= len)
+			continue;
+		opt[strcspn(opt, "\n")] = 0;
+		for (char *w = strtok_r(opt + 1, ",", &save); w;
+		     w = strtok_r(NULL, ",", &save))
+			if (!strcmp(w, "freezer")) {
+				snprintf(out, len, "%s", mnt);
+				found = 1;
+				break;
+			}
+	}
+	fclose(f);
+	return found ? 0 : -ENODEV;
+}
+
+static int write_str(const char *path, const char *v)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, v, strlen(v)) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* Is thread @tid of process @pid named as our agent's?  Read through its
+ * process: a thread id of another process is not one of ours. */
+static int agent_thread(pid_t pid, int tid)
+{
+	char path[64], comm[32] = "";
+	FILE *c;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)pid, tid);
+	c = fopen(path, "re");
+	if (!c)
+		return 0;
+	if (!fgets(comm, sizeof(comm), c))
+		comm[0] = 0;
+	fclose(c);
+	comm[strcspn(comm, "\n")] = 0;
+	return !strcmp(comm, UZ_AGENT_THREAD_NAME);
+}
+
+/* Move the ids listed in @dir/@file ("tasks": threads, "cgroup.procs":
+ * processes, each with all its threads) to the same file of the
+ * freezer's root; with @pid, only the threads of process @pid named
+ * UZ_AGENT_THREAD_NAME.  How many were moved (*@moved) and, with @pid,
+ * left (*@kept); 0 or -errno.  A cgroup's move waits for the kernel's
+ * thread-group lock: whole processes cost one each, where one a thread
+ * would stall the daemon on a program of a thousand threads. */
+static int move_out(const char *dir, const char *file, pid_t pid,
+		    unsigned *moved, unsigned *kept)
+{
+	char path[600], line[32];
+	FILE *f;
+	int root;
+
+	*moved = *kept = 0;
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	snprintf(path, sizeof(path), "%s/%s", freezer, file);
+	root = open(path, O_WRONLY | O_CLOEXEC);
+	if (root < 0) {
+		int err = -errno;
+
+		fclose(f);
+		return err;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		int id = atoi(line);
+
+		if (id <= 0)
+			continue;
+		if (pid && !agent_thread(pid, id)) {
+			(*kept)++;
+			continue;
+		}
+		/* one id a write; one that ended meanwhile is refused */
+		if (write(root, line, strlen(line)) >= 0)
+			(*moved)++;
+	}
+	close(root);
+	fclose(f);
+	return 0;
+}
+
+/* Thaw @dir, put its processes back in the root, remove it. */
+static void let_go(const char *dir)
+{
+	unsigned moved, kept;
+	char path[600];
+	int err;
+
+	snprintf(path, sizeof(path), "%s/freezer.state", dir);
+	err = write_str(path, "THAWED");
+	if (err && err != -ENOENT)
+		log_warn("could not thaw %s: %s", dir, strerror(-err));
+	move_out(dir, "cgroup.procs", 0, &moved, &kept);
+	/* a process forked as we moved the rest is in it yet: once more,
+	 * then it is left to the next start */
+	if (rmdir(dir) && errno == EBUSY) {
+		move_out(dir, "cgroup.procs", 0, &moved, &kept);
+		if (rmdir(dir) && errno != ENOENT)
+			log_warn("could not remove %s: %s", dir, strerror(errno));
+	}
+}
+
+int hold_init(const char *socket)
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+	char base[600], dir[900];
+	struct dirent *de;
+	unsigned n = 0;
+	DIR *d;
+
+	while (*socket)
+		h = (h ^ (unsigned char)*socket++) * 0x100000001b3ull;
+	snprintf(hold_dir, sizeof(hold_dir), "uzswapd-%016llx",
+		 (unsigned long long)h);
+	freezer[0] = 0;
+	if (find_freezer(freezer, sizeof(freezer))) {
+		freezer[0] = 0;
+		log_info("no cgroup v1 freezer: a job near its memory limit is "
+			 "not held while memory is taken out");
+		return -ENODEV;
+	}
+	snprintf(base, sizeof(base), "%s/%s", freezer, hold_dir);
+	d = opendir(base);
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s", base, de->d_name);
+		let_go(dir);
+		n++;
+	}
+	closedir(d);
+	rmdir(base);
+	if (n)
+		log_warn("let go of %u process(es) an earlier uzswapd left held",
+			 n);
+	return 0;
+}
+
+/* Is @pid in the freezer's root, or in its own hold group? */
+static int freezer_free(pid_t pid, char *why, size_t len)
+{
+	char path[64], line[4200], own[128];
+	int ok = -ENOENT;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	snprintf(own, sizeof(own), "/%s/%d", hold_dir, (int)pid);
+	f = fopen(path, "re");
+	if (!f) {
+		snprintf(why, len, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	while (ok == -ENOENT && fgets(line, sizeof(line), f)) {
+		char *ctl = strchr(line, ':'), *cg = ctl ? strchr(ctl + 1, ':') : NULL;
+		char *save, *w;
+
+		if (!cg)
+			continue;
+		*cg++ = 0;
+		cg[strcspn(cg, "\n")] = 0;
+		for (w = strtok_r(ctl + 1, ",", &save); w; w = strtok_r(NULL, ",", &save))
+			if (!strcmp(w, "freezer")) {
+				ok = !strcmp(cg, "/") || !strcmp(cg, own) ? 0 : -EBUSY;
+				if (ok)
+					snprintf(why, len, "it is in freezer "
+						 "cgroup %.200s already", cg);
+			}
+	}
+	fclose(f);
+	if (ok == -ENOENT)
+		snprintf(why, len, "no freezer in its %s", path);
+	return ok;
+}
+
+int hold_begin(pid_t pid, char *why, size_t len)
+{
+	char dir[700], path[800], v[32];
+	unsigned moved, kept;
+	int err;
+
+	if (!freezer[0]) {
+		snprintf(why, len, "no cgroup v1 freezer");
+		return -ENODEV;
+	}
+	err = freezer_free(pid, why, len);
+	if (err)
+		return err;
+	snprintf(dir, sizeof(dir), "%s/%s", freezer, hold_dir);
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		goto fail;
+	snprintf(dir, sizeof(dir), "%s/%s/%d", freezer, hold_dir, (int)pid);
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		goto fail;
+	/* all its threads at once, then the agent's back out */
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	snprintf(v, sizeof(v), "%d", (int)pid);
+	err = write_str(path, v);
+	if (!err)
+		err = move_out(dir, "tasks", pid, &moved, &kept);
+	if (err)
+		goto undo;
+	if (!moved) {
+		let_go(dir);
+		snprintf(why, len, "no thread of its is named %s",
+			 UZ_AGENT_THREAD_NAME);
+		return -ESRCH;
+	}
+	snprintf(path, sizeof(path), "%s/freezer.state", dir);
+	err = write_str(path, "FROZEN");
+	if (err)
+		goto undo;
+	log_debug("holding %u thread(s) of %d while its agent's %u take "
+		  "memory out", kept, (int)pid, moved);
+	return 0;
+undo:
+	let_go(dir);
+	snprintf(why, len, "%s: %s", dir, strerror(-err));
+	return err;
+fail:
+	err = -errno;
+	snprintf(why, len, "%s: %s", dir, strerror(errno));
+	return err;
+}
+
+void hold_end(pid_t pid)
+{
+	char dir[700];
+
+	if (!freezer[0])
+		return;
+	snprintf(dir, sizeof(dir), "%s/%s/%d", freezer, hold_dir, (int)pid);
+	let_go(dir);
+	/* ours is made again at the next hold: none left behind when
+	 * nothing is held (ENOTEMPTY while another process is) */
+	snprintf(dir, sizeof(dir), "%s/%s", freezer, hold_dir);
+	rmdir(dir);
+}

@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A job that fills memory as fast as it can (GB/s) into a memory cgroup
+ * half its size, with no kernel swap: the daemon's eviction is
+ * asynchronous and cannot keep up, so without a hold the job is
+ * OOM-killed (as `make bench-cglimit` showed).  With limit-hold, the
+ * job's threads wait in a frozen cgroup v1 freezer group while its
+ * agent takes memory out at the limit (hold.c), and the job finishes,
+ * every byte right.  Then:
+ *  - no thread is left held, nor a hold group behind;
+ *  - a job in a freezer cgroup of someone else's is not moved (the
+ *    daemon says why), and stays where it was put;
+ *  - a hold a killed daemon left (made here by hand: a frozen child in
+ *    the daemon's hold group) is let go of by the next daemon on that
+ *    socket.
+ * Root, the cgroup v1 memory controller and freezer.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "itest.h"
+
+#define V1 IT_MEMCG_V1
+#define FREEZER "/sys/fs/cgroup/freezer"
+#define LIMIT (128 * IT_MB)
+#define FILL (192 * IT_MB)
+
+static const char config[] =
+	"[daemon]\n"
+	"auto=on\n"
+	/* ordinary steps far too small to keep up: only the limit's */
+	"auto-interval=1000\n"
+	"auto-step=1\n"
+	"auto-pressure=100\n"
+	"auto-refaults=100\n";
+static char cg[256], own_freezer[256];
+
+static void cg_remove(void)
+{
+	if (cg[0] && rmdir(cg) && errno != ENOENT)
+		fprintf(stderr, "it_memhold: could not remove %s: %s\n", cg,
+			strerror(errno));
+	if (own_freezer[0]) {
+		char path[300];
+
+		snprintf(path, sizeof(path), "%s/freezer.state", own_freezer);
+		it_write_file(path, "THAWED");
+		if (rmdir(own_freezer) && errno != ENOENT)
+			fprintf(stderr, "it_memhold: could not remove %s: %s\n",
+				own_freezer, strerror(errno));
+	}
+}
+
+
+/* The daemon's hold group: "uzswapd-" and the FNV-1a hash of its
+ * socket's path, as hold.c names it. */
+static void hold_group(char *out, size_t len)
+{
+	const char *s = getenv("UZSWAP_SOCKET");
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	it_assert(s, "no UZSWAP_SOCKET");
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 0x100000001b3ull;
+	snprintf(out, len, FREEZER "/uzswapd-%016llx", (unsigned long long)h);
+}
+
+/* @pid's freezer cgroup, from /proc/PID/cgroup, into @out. */
+static void freezer_of(pid_t pid, char *out, size_t len)
+{
+	char path[64], line[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	f = fopen(path, "r");
+	it_assert(f, "open %s: %s", path, strerror(errno));
+	out[0] = 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, ":freezer:");
+
+		if (p) {
+			snprintf(out, len, "%s", p + 9);
+			out[strcspn(out, "\n")] = 0;
+		}
+	}
+	fclose(f);
+}
+
+static int log_has(const char *what)
+{
+	const char *log = getenv("IT_DAEMON_LOG");
+	char line[1024];
+	int found = 0;
+	FILE *f = log ? fopen(log, "r") : NULL;
+
+	it_assert(f, "no daemon log");
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, what) != NULL;
+	fclose(f);
+	return found;
+}
+
+static pid_t start_job(void)
+{
+	char path[300], v[32];
+	pid_t c;
+
+	if (rmdir(cg) && errno != ENOENT)
+		it_fail("rmdir %s: %s", cg, strerror(errno));
+	it_assert(!mkdir(cg, 0755), "mkdir %s: %s", cg, strerror(errno));
+	snprintf(path, sizeof(path), "%s/memory.limit_in_bytes", cg);
+	snprintf(v, sizeof(v), "%lu", LIMIT);
+	it_write_file(path, v);
+	c = fork();
+	it_assert(c >= 0, "fork failed");
+	if (!c) {
+		it_cgroup_job(cg, FILL, 0);
+		_exit(0);
+	}
+	return c;
+}
+
+static void wait_job(pid_t c, const char *what)
+{
+	int st;
+
+	it_assert(waitpid(c, &st, 0) == c, "waitpid failed");
+	it_assert(!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL), "%s: the job "
+		  "was killed (the OOM killer, in a %lu MB cgroup)", what,
+		  LIMIT >> 20);
+	it_assert(WIFEXITED(st) && !WEXITSTATUS(st), "%s: the job failed "
+		  "(status %#x)", what, st);
+}
+
+/* A hold a killed daemon left: a frozen child in our hold group; the
+ * daemon started again on the same socket lets it go. */
+static void left_behind(const char *group)
+{
+	char dir[400], path[450], v[32], state[32] = "";
+	pid_t c = fork();
+	FILE *f;
+	int st;
+
+	it_assert(c >= 0, "fork failed");
+	if (!c) {
+		for (int i = 0; i < 600; i++)
+			usleep(100000);
+		_exit(3); /* never thawed */
+	}
+	mkdir(group, 0755);
+	snprintf(dir, sizeof(dir), "%s/%d", group, (int)c);
+	it_assert(!mkdir(dir, 0755), "mkdir %s: %s", dir, strerror(errno));
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	snprintf(v, sizeof(v), "%d", (int)c);
+	it_write_file(path, v);
+	snprintf(path, sizeof(path), "%s/freezer.state", dir);
+	it_write_file(path, "FROZEN");
+	usleep(200000);
+	f = fopen(path, "r");
+	if (f) {
+		if (!fgets(state, sizeof(state), f))
+			state[0] = 0;
+		fclose(f);
+	}
+	it_assert(!strncmp(state, "FROZEN", 6), "the child did not freeze (%s)",
+		  state);
+	it_daemon_kill();
+	it_daemon_restart();
+	{
+		struct stat sb;
+
+		for (int i = 0; i < 50 && !stat(dir, &sb); i++)
+			usleep(100000);
+		it_assert(stat(dir, &sb), "%s is still there after a restart",
+			  dir);
+	}
+	freezer_of(c, v, sizeof(v));
+	it_assert(!strcmp(v, "/"), "the left-behind child is in freezer %s", v);
+	kill(c, SIGTERM);
+	it_assert(waitpid(c, &st, 0) == c && WIFSIGNALED(st) &&
+		  WTERMSIG(st) == SIGTERM, "the left-behind child did not end "
+		  "on SIGTERM (still frozen?), status %#x", st);
+}
+
+int main(int argc, char **argv)
+{
+	char group[300], path[400], where[256];
+	struct stat sb;
+	pid_t c;
+
+	it_need_memcg_v1();
+	if (stat(FREEZER "/tasks", &sb)) {
+		printf("SKIP: no cgroup v1 freezer at " FREEZER "\n");
+		return 77;
+	}
+	it_setup_config(argc, argv, config);
+	alarm(240);
+	snprintf(cg, sizeof(cg), V1 "/uzswap-hold-%d", getpid());
+	atexit(cg_remove);
+	hold_group(group, sizeof(group));
+
+	/* 1. as fast as it can: held, not killed */
+	c = start_job();
+	wait_job(c, "filling at full speed");
+	it_assert(log_has("holding"), "the daemon never held the job");
+	snprintf(path, sizeof(path), "%s/%d", group, (int)c);
+	it_assert(stat(path, &sb), "%s was left behind", path);
+	freezer_of(getpid(), where, sizeof(where));
+	it_assert(!strcmp(where, "/"), "the test itself is in freezer %s", where);
+	printf("a %lu MB fill at full speed in a %lu MB cgroup finished, held "
+	       "while memory was taken: every byte right\n", FILL >> 20,
+	       LIMIT >> 20);
+
+	/* 2. in a freezer cgroup of someone else's: never moved */
+	snprintf(own_freezer, sizeof(own_freezer), FREEZER "/uzswap-it-%d",
+		 getpid());
+	it_assert(!mkdir(own_freezer, 0755), "mkdir %s: %s", own_freezer,
+		  strerror(errno));
+	snprintf(path, sizeof(path), "%s/cgroup.procs", own_freezer);
+	{
+		char pid[32];
+
+		/* ours, so the job's fork lands there too */
+		snprintf(pid, sizeof(pid), "%d", getpid());
+		it_write_file(path, pid);
+	}
+	c = start_job();
+	{
+		int st;
+
+		it_assert(waitpid(c, &st, 0) == c, "waitpid failed");
+		/* no hold: killed or not, as without one */
+	}
+	it_assert(log_has("already"), "the daemon did not say why a job in "
+		  "another freezer cgroup was not held");
+	freezer_of(getpid(), where, sizeof(where));
+	snprintf(path, sizeof(path), "/uzswap-it-%d", getpid());
+	it_assert(!strcmp(where, path), "the test's freezer cgroup became %s",
+		  where);
+	{
+		char pid[32];
+
+		/* ourselves, back */
+		snprintf(pid, sizeof(pid), "%d", getpid());
+		it_write_file(FREEZER "/cgroup.procs", pid);
+	}
+
+	/* 3. a killed daemon's hold is let go of at the next start */
+	left_behind(group);
+	printf("a job in another freezer cgroup was left there; a hold a "
+	       "killed daemon left was let go of at its restart\n");
+	return 0;
+}
