@@ -14,6 +14,7 @@
 #include "events.h"
 #include "evict.h"
 #include "fds.h"
+#include "freezer.h"
 #include "fork.h"
 #include "inactive.h"
 #include "rawkid.h"
@@ -416,6 +417,12 @@ static void *agent_main(void *arg)
 					 "our own and reconnecting",
 					 strerror(-err));
 				agent_disconnect();
+				/* it may have gone during a hold (limit-hold):
+				 * a held program must not wait for a daemon
+				 * that may not come back */
+				if (freezer_thaw_own(getpid()))
+					log_warn("uzswapd went away while it held "
+						 "this process: it goes on");
 			}
 		}
 		if (uz_agent.sock < 0 && now_ns() - last_try > RECONNECT_NS) {

@@ -206,7 +206,14 @@ static void hold(struct client *cl, struct auto_client *a, uint64_t now,
 
 	if (a->hold_until)
 		return;
-	err = hold_begin(client_pid(cl), why, sizeof(why));
+	if (!client_same_process(cl)) {
+		log_limited(UZ_LOG_WARN, 3, 600, "client %d (%s): not held: the "
+			    "process that connected has ended (its connection "
+			    "was handed on)", (int)client_pid(cl),
+			    client_comm(cl));
+		return;
+	}
+	err = hold_begin(client_pid(cl), client_uid(cl), why, sizeof(why));
 	if (err) {
 		/* without a freezer, hold_init said so once */
 		if (err != -ENODEV)
@@ -427,6 +434,7 @@ uint64_t auto_tick(uint64_t now)
 		return next;
 	if (now < next_due)
 		return next_due;
+	hold_sweep(now);
 	/* the threshold watches of cgroups no client looked at lately:
 	 * their expiry is one of the times a pass is due */
 	next = memevents_limit_expire(now, 0);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -104,6 +105,32 @@ const char *client_comm(const struct client *cl)
 	return cl->comm;
 }
 
+uid_t client_uid(const struct client *cl)
+{
+	return cl->uid;
+}
+
+int client_same_process(const struct client *cl)
+{
+	const struct conn *c = cl->conn;
+	struct stat st;
+	uint64_t t;
+	int fd, same;
+
+	if (!c->start_ticks)
+		return 0; /* it had ended at accept, or could not be read */
+	if (procfs_start_ticks(cl->pid, &t) || t != c->start_ticks)
+		return 0;
+	if (!c->pid_ino)
+		return 1; /* no pidfs: as far as can be told */
+	fd = (int)syscall(SYS_pidfd_open, cl->pid, 0);
+	if (fd < 0)
+		return 0;
+	same = !fstat(fd, &st) && (uint64_t)st.st_ino == c->pid_ino;
+	close(fd);
+	return same;
+}
+
 struct auto_client *client_auto(struct client *cl)
 {
 	return &cl->autoev;
@@ -196,9 +223,16 @@ static int hello_check(struct conn *c, const struct uz_agent_hello *h,
 		return -EPERM;
 	}
 	old = client_find(c->pid);
-	if (old && !conn_alive(old->conn))
+	/* a connection whose process ended, handed on to another (a
+	 * forked child) while the pid went to this one, is not its */
+	if (old && (!conn_alive(old->conn) || !client_same_process(old))) {
+		if (conn_alive(old->conn))
+			log_warn("client %d (%s): its process has ended and pid "
+				 "%d is another's now: dropping the connection "
+				 "it handed on", (int)old->pid, old->comm,
+				 (int)old->pid);
 		conn_close(old->conn);
-	else if (old) {
+	} else if (old) {
 		snprintf(why, len, "pid %d already has an agent connection",
 			 (int)c->pid);
 		return -EEXIST;

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "freezer.h"
 #include "hold.h"
 #include "log.h"
 #include "protocol.h"
@@ -32,43 +33,7 @@ static char freezer[512]; /* the freezer's mount point, or "" */
  * socket's path, so that a daemon (a test's) on another socket never
  * lets go of ours, and the one systemd restarts on ours does */
 static char hold_dir[64];
-
-/* The mount point of the cgroup v1 hierarchy with the freezer, from
- * /proc/self/mountinfo: "... MOUNTPOINT ... - cgroup SRC OPTIONS". */
-static int find_freezer(char *out, size_t len)
-{
-	char line[4096];
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	int found = 0;
-
-	if (!f)
-		return -errno;
-	while (!found && fgets(line, sizeof(line), f)) {
-		char *dash = strstr(line, " - cgroup "), *mnt, *opt, *save;
-		int field;
-
-		if (!dash)
-			continue;
-		/* the 5th field is the mount point (no spaces: escaped) */
-		mnt = strtok_r(line, " ", &save);
-		for (field = 1; mnt && field < 5; field++)
-			mnt = strtok_r(NULL, " ", &save);
-		/* "cgroup SRC OPTIONS": the options are the last word */
-		opt = strrchr(dash + 10, ' ');
-		if (!mnt || !opt || strlen(mnt) >= len)
-			continue;
-		opt[strcspn(opt, "\n")] = 0;
-		for (char *w = strtok_r(opt + 1, ",", &save); w;
-		     w = strtok_r(NULL, ",", &save))
-			if (!strcmp(w, "freezer")) {
-				snprintf(out, len, "%s", mnt);
-				found = 1;
-				break;
-			}
-	}
-	fclose(f);
-	return found ? 0 : -ENODEV;
-}
+static int leftovers; /* a group could not be removed yet (hold_sweep) */
 
 static int write_str(const char *path, const char *v)
 {
@@ -157,34 +122,46 @@ static void let_go(const char *dir)
 	if (err && err != -ENOENT)
 		log_warn("could not thaw %s: %s", dir, strerror(-err));
 	move_out(dir, "cgroup.procs", 0, &moved, &kept);
-	/* a process forked as we moved the rest is in it yet: once more,
-	 * then it is left to the next start */
+	/* a process forked as we moved the rest is in it yet: once more;
+	 * one that is ending cannot be moved, and leaves the group only
+	 * as it is gone: hold_sweep tries again */
 	if (rmdir(dir) && errno == EBUSY) {
 		move_out(dir, "cgroup.procs", 0, &moved, &kept);
-		if (rmdir(dir) && errno != ENOENT)
+		if (rmdir(dir) && errno == EBUSY) {
+			log_debug("%s is not empty yet: removed later", dir);
+			leftovers = 1;
+		} else if (errno != ENOENT) {
 			log_warn("could not remove %s: %s", dir, strerror(errno));
+		}
 	}
 }
 
-int hold_init(const char *socket)
+/* Is @dir's freezer.state FROZEN or FREEZING: a hold in force? */
+static int frozen(const char *dir)
 {
-	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+	char path[1000], state[16] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/freezer.state", dir);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (!fgets(state, sizeof(state), f))
+		state[0] = 0;
+	fclose(f);
+	return !strncmp(state, "FR", 2);
+}
+
+/* Let go of our groups (@all), or of those no hold is in force in
+ * (thawed, left by a process that was ending); then remove ours if it
+ * is empty.  How many were let go of. */
+static unsigned sweep(int all)
+{
 	char base[600], dir[900];
 	struct dirent *de;
 	unsigned n = 0;
 	DIR *d;
 
-	while (*socket)
-		h = (h ^ (unsigned char)*socket++) * 0x100000001b3ull;
-	snprintf(hold_dir, sizeof(hold_dir), "uzswapd-%016llx",
-		 (unsigned long long)h);
-	freezer[0] = 0;
-	if (find_freezer(freezer, sizeof(freezer))) {
-		freezer[0] = 0;
-		log_info("no cgroup v1 freezer: a job near its memory limit is "
-			 "not held while memory is taken out");
-		return -ENODEV;
-	}
 	snprintf(base, sizeof(base), "%s/%s", freezer, hold_dir);
 	d = opendir(base);
 	if (!d)
@@ -193,11 +170,44 @@ int hold_init(const char *socket)
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
 		snprintf(dir, sizeof(dir), "%s/%s", base, de->d_name);
+		if (!all && frozen(dir))
+			continue;
 		let_go(dir);
 		n++;
 	}
 	closedir(d);
 	rmdir(base);
+	return n;
+}
+
+void hold_sweep(uint64_t now)
+{
+	static uint64_t last;
+
+	if (!leftovers || now < last + 1000)
+		return;
+	last = now;
+	leftovers = 0;
+	sweep(0);
+}
+
+int hold_init(const char *socket)
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+	unsigned n;
+
+	while (*socket)
+		h = (h ^ (unsigned char)*socket++) * 0x100000001b3ull;
+	snprintf(hold_dir, sizeof(hold_dir), UZ_HOLD_PREFIX "%016llx",
+		 (unsigned long long)h);
+	freezer[0] = 0;
+	if (freezer_mount(freezer, sizeof(freezer))) {
+		freezer[0] = 0;
+		log_info("no cgroup v1 freezer: a job near its memory limit is "
+			 "not held while memory is taken out");
+		return -ENODEV;
+	}
+	n = sweep(1);
 	if (n)
 		log_warn("let go of %u process(es) an earlier uzswapd left held",
 			 n);
@@ -240,7 +250,7 @@ static int freezer_free(pid_t pid, char *why, size_t len)
 	return ok;
 }
 
-int hold_begin(pid_t pid, char *why, size_t len)
+int hold_begin(pid_t pid, uid_t uid, char *why, size_t len)
 {
 	char dir[700], path[800], v[32];
 	unsigned moved, kept;
@@ -259,6 +269,12 @@ int hold_begin(pid_t pid, char *why, size_t len)
 	snprintf(dir, sizeof(dir), "%s/%s/%d", freezer, hold_dir, (int)pid);
 	if (mkdir(dir, 0755) && errno != EEXIST)
 		goto fail;
+	/* its agent may thaw it when we go away during the hold
+	 * (freezer_thaw_own): a daemon killed and not started again must
+	 * not leave it frozen, and SIGKILL waits for a thaw too */
+	snprintf(path, sizeof(path), "%s/freezer.state", dir);
+	if (uid && chown(path, uid, (gid_t)-1))
+		log_debug("%s: chown: %s", path, strerror(errno));
 	/* all its threads at once, then the agent's back out */
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
 	snprintf(v, sizeof(v), "%d", (int)pid);

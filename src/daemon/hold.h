@@ -12,20 +12,26 @@
 #ifndef UZD_HOLD_H
 #define UZD_HOLD_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Find the cgroup v1 freezer, and thaw and let go of what a daemon on
  * @socket (ours) that was killed left held.  0, or -errno when there is
  * no freezer (then every hold_begin fails, and nothing is held). */
 int hold_init(const char *socket);
-/* Hold the threads of process @pid but its agent's: 0, or -errno with
+/* Hold the threads of process @pid but its agent's, its group's
+ * freezer.state given to @uid (the client's: its agent thaws itself if
+ * we go away meanwhile): 0, or -errno with
  * @why (for the log) filled: no freezer (-ENODEV), the process is in a
  * freezer cgroup of someone else's (-EBUSY: a container's, which a
  * move would take it out of), no agent thread found (-ESRCH: it would
  * hold the agent too). */
-int hold_begin(pid_t pid, char *why, size_t len);
+int hold_begin(pid_t pid, uid_t uid, char *why, size_t len);
 /* Let @pid's threads go on, and remove its cgroup: at once, whatever
  * became of @pid. */
 void hold_end(pid_t pid);
+/* Remove groups that could not be removed when their hold ended (the
+ * process was ending), at most once a second (@now, ms). */
+void hold_sweep(uint64_t now);
 
 #endif

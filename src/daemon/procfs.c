@@ -14,27 +14,62 @@
 
 #define UZ_STATUS_MAX 4096 /* /proc/PID/status is ~1.5 KB */
 
-int procfs_rss_anon(pid_t pid, uint64_t *bytes)
+/* /proc/@pid/@name, its start, into @buf (@len), NUL-terminated: 0 or
+ * -errno. */
+static int read_proc(pid_t pid, const char *name, char *buf, size_t len)
 {
-	char path[64], buf[UZ_STATUS_MAX], *p;
-	uint64_t kb;
+	char path[64];
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
+	n = read(fd, buf, len - 1);
+	if (n < 0)
+		n = -errno;
 	close(fd);
 	if (n < 0)
-		return -errno;
+		return (int)n;
 	buf[n] = 0;
+	return 0;
+}
+
+int procfs_rss_anon(pid_t pid, uint64_t *bytes)
+{
+	char buf[UZ_STATUS_MAX], *p;
+	uint64_t kb;
+	int err = read_proc(pid, "status", buf, sizeof(buf));
+
+	if (err)
+		return err;
 	p = strstr(buf, "\nRssAnon:");
 	/* kernel threads and zombies have no RssAnon line */
 	if (!p || sscanf(p + 9, "%" SCNu64, &kb) != 1)
 		return -ENODATA;
 	*bytes = kb << 10;
+	return 0;
+}
+
+int procfs_start_ticks(pid_t pid, uint64_t *ticks)
+{
+	char buf[1024], *p;
+	unsigned long long t;
+	int field, err = read_proc(pid, "stat", buf, sizeof(buf));
+
+	if (err)
+		return err;
+	/* "pid (comm) state ...": comm may hold anything, ')' too */
+	p = strrchr(buf, ')');
+	if (!p)
+		return -ENODATA;
+	/* the state is the 3rd field; the start time the 22nd */
+	for (field = 2; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p + 1, "%llu", &t) != 1)
+		return -ENODATA;
+	*ticks = t;
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The epoll loop: accept, read one message at a time, dispatch by role. */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,6 +10,8 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "autoevict.h"
@@ -21,6 +24,7 @@
 #include "log.h"
 #include "msg.h"
 #include "peruid.h"
+#include "procfs.h"
 #include "server.h"
 #include "subids.h"
 
@@ -201,6 +205,47 @@ static void refuse(int fd, uid_t uid)
 			nconns);
 }
 
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77 /* Linux 6.5 */
+#endif
+
+#ifndef PID_FS_MAGIC
+#define PID_FS_MAGIC 0x50494446 /* pidfs, Linux 6.9 */
+#endif
+
+/* What tells the peer of @fd, process @pid, from a later process given
+ * the same pid, into @c: its pidfd's inode when pidfds live in pidfs
+ * (a number no other process gets until reboot), and when it started
+ * (in clock ticks: two processes started within one tick read the
+ * same).  Both 0 when it has ended already.  Read while the pidfd
+ * (SO_PEERPIDFD, Linux 6.5) shows it alive; without one, whoever has
+ * the pid now is read. */
+static void peer_identity(int fd, struct conn *c)
+{
+	socklen_t len = sizeof(int);
+	struct statfs sfs;
+	struct stat st;
+	int pidfd;
+
+	c->start_ticks = 0;
+	c->pid_ino = 0;
+	if (procfs_start_ticks(c->pid, &c->start_ticks))
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len))
+		return;
+	{
+		struct pollfd p = { pidfd, POLLIN, 0 };
+
+		/* readable: it has ended, and the pid may be another's */
+		if (poll(&p, 1, 0) != 0)
+			c->start_ticks = 0;
+		else if (!fstatfs(pidfd, &sfs) && sfs.f_type == PID_FS_MAGIC &&
+			 !fstat(pidfd, &st))
+			c->pid_ino = (uint64_t)st.st_ino;
+	}
+	close(pidfd);
+}
+
 static void conn_accept(int lfd)
 {
 	struct ucred cred;
@@ -243,6 +288,7 @@ static void conn_accept(int lfd)
 		c->gid = cred.gid;
 		c->events = EPOLLIN;
 		c->deadline_ms = now_ms() + UZ_FIRST_MSG_MS;
+		peer_identity(fd, c);
 		if (epoll_set(EPOLL_CTL_ADD, fd, EPOLLIN, c)) {
 			free(c);
 			close(fd);

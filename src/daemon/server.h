@@ -21,6 +21,9 @@ struct conn {
 	int fd;
 	enum conn_role role;
 	pid_t pid; /* SO_PEERCRED at accept */
+	uint64_t start_ticks; /* when that process started (procfs.c), or
+			       * 0: gone at accept, or not known */
+	uint64_t pid_ino;     /* its pidfd's inode in pidfs, or 0 */
 	uid_t uid;
 	uid_t share_uid; /* whose share it counts against (subids.c) */
 	gid_t gid;

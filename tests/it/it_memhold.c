@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -38,7 +39,7 @@ static const char config[] =
 	"auto-step=1\n"
 	"auto-pressure=100\n"
 	"auto-refaults=100\n";
-static char cg[256], own_freezer[256];
+static char cg[256], own_freezer[256], hold_base[300];
 
 static void cg_remove(void)
 {
@@ -54,6 +55,9 @@ static void cg_remove(void)
 			fprintf(stderr, "it_memhold: could not remove %s: %s\n",
 				own_freezer, strerror(errno));
 	}
+	/* the daemon's hold group, if a part made by hand failed */
+	if (hold_base[0])
+		rmdir(hold_base);
 }
 
 
@@ -137,13 +141,89 @@ static void wait_job(pid_t c, const char *what)
 		  "(status %#x)", what, st);
 }
 
-/* A hold a killed daemon left: a frozen child in our hold group; the
- * daemon started again on the same socket lets it go. */
+/* @dir/freezer.state, read */
+static void state_of(const char *dir, char *out, size_t len)
+{
+	char path[450];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/freezer.state", dir);
+	out[0] = 0;
+	f = fopen(path, "r");
+	if (f) {
+		if (!fgets(out, (int)len, f))
+			out[0] = 0;
+		fclose(f);
+	}
+}
+
+/* Hold process @c by hand, as the daemon does, in @group/PID (@dir):
+ * the whole process in, then (with @agent_out) its agent's threads back
+ * to the root, then frozen. */
+static void hold_by_hand(const char *group, pid_t c, int agent_out,
+			 char *dir, size_t len)
+{
+	char path[450], v[32], state[32];
+
+	mkdir(group, 0755);
+	snprintf(dir, len, "%s/%d", group, (int)c);
+	it_assert(!mkdir(dir, 0755), "mkdir %s: %s", dir, strerror(errno));
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	snprintf(v, sizeof(v), "%d", (int)c);
+	it_write_file(path, v);
+	for (int tid = 1; agent_out && tid < 4194304; tid++) {
+		char comm[32] = "";
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)c, tid);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (!fgets(comm, sizeof(comm), f))
+			comm[0] = 0;
+		fclose(f);
+		if (strncmp(comm, "uzswap-agent", 12))
+			continue;
+		snprintf(v, sizeof(v), "%d", tid);
+		it_write_file(FREEZER "/tasks", v);
+	}
+	snprintf(path, sizeof(path), "%s/freezer.state", dir);
+	it_write_file(path, "FROZEN");
+	usleep(200000);
+	state_of(dir, state, sizeof(state));
+	it_assert(!strncmp(state, "FROZEN", 6), "%d did not freeze (%s)", (int)c,
+		  state);
+}
+
+static void write_quietly(const char *path, const char *v)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f) {
+		fputs(v, f);
+		fclose(f);
+	}
+}
+
+/* Let @dir go by hand, whatever is left of it. */
+static void unhold_by_hand(const char *dir, pid_t c)
+{
+	char path[450], v[32];
+
+	snprintf(path, sizeof(path), "%s/freezer.state", dir);
+	write_quietly(path, "THAWED");
+	snprintf(v, sizeof(v), "%d", (int)c);
+	write_quietly(FREEZER "/cgroup.procs", v);
+	rmdir(dir);
+}
+
+/* A hold a killed daemon left (made by hand: a frozen child, agent and
+ * all, in our hold group) is let go of by the next daemon on that
+ * socket. */
 static void left_behind(const char *group)
 {
-	char dir[400], path[450], v[32], state[32] = "";
+	char dir[400], v[32];
 	pid_t c = fork();
-	FILE *f;
 	int st;
 
 	it_assert(c >= 0, "fork failed");
@@ -152,23 +232,7 @@ static void left_behind(const char *group)
 			usleep(100000);
 		_exit(3); /* never thawed */
 	}
-	mkdir(group, 0755);
-	snprintf(dir, sizeof(dir), "%s/%d", group, (int)c);
-	it_assert(!mkdir(dir, 0755), "mkdir %s: %s", dir, strerror(errno));
-	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	snprintf(v, sizeof(v), "%d", (int)c);
-	it_write_file(path, v);
-	snprintf(path, sizeof(path), "%s/freezer.state", dir);
-	it_write_file(path, "FROZEN");
-	usleep(200000);
-	f = fopen(path, "r");
-	if (f) {
-		if (!fgets(state, sizeof(state), f))
-			state[0] = 0;
-		fclose(f);
-	}
-	it_assert(!strncmp(state, "FROZEN", 6), "the child did not freeze (%s)",
-		  state);
+	hold_by_hand(group, c, 0, dir, sizeof(dir));
 	it_daemon_kill();
 	it_daemon_restart();
 	{
@@ -187,6 +251,44 @@ static void left_behind(const char *group)
 		  "on SIGTERM (still frozen?), status %#x", st);
 }
 
+/* The daemon killed during a hold and not started again: the held
+ * client's agent (not frozen) sees it go and thaws its own process,
+ * which would otherwise wait for ever, deaf even to SIGKILL. */
+static void daemon_gone(const char *group)
+{
+	volatile uint64_t *beat = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+				       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	char dir[400];
+	uint64_t b0;
+	pid_t c;
+	int st, i, went_on;
+
+	it_assert(beat != MAP_FAILED, "mmap failed");
+	c = fork();
+	it_assert(c >= 0, "fork failed");
+	if (!c) {
+		for (;;) {
+			(*beat)++;
+			usleep(1000);
+		}
+	}
+	usleep(1000000); /* its agent connects (a client of its own) */
+	hold_by_hand(group, c, 1, dir, sizeof(dir));
+	b0 = *beat;
+	usleep(300000);
+	it_assert(*beat == b0, "the held child's heartbeat went on");
+	it_daemon_kill();
+	for (i = 0; i < 100 && *beat == b0; i++)
+		usleep(100000);
+	went_on = *beat != b0; /* before our own thaw below */
+	unhold_by_hand(dir, c);
+	it_assert(went_on, "the daemon was killed during a hold and the child "
+		  "was still frozen 10 s later");
+	kill(c, SIGKILL);
+	it_assert(waitpid(c, &st, 0) == c, "waitpid failed");
+	it_daemon_restart();
+}
+
 int main(int argc, char **argv)
 {
 	char group[300], path[400], where[256];
@@ -203,6 +305,7 @@ int main(int argc, char **argv)
 	snprintf(cg, sizeof(cg), V1 "/uzswap-hold-%d", getpid());
 	atexit(cg_remove);
 	hold_group(group, sizeof(group));
+	snprintf(hold_base, sizeof(hold_base), "%s", group);
 
 	/* 1. as fast as it can: held, not killed */
 	c = start_job();
@@ -252,7 +355,10 @@ int main(int argc, char **argv)
 
 	/* 3. a killed daemon's hold is let go of at the next start */
 	left_behind(group);
+	/* 4. or by the held client's agent, if it is not started again */
+	daemon_gone(group);
 	printf("a job in another freezer cgroup was left there; a hold a "
-	       "killed daemon left was let go of at its restart\n");
+	       "killed daemon left was let go of at its restart, and by the "
+	       "held process's agent without one\n");
 	return 0;
 }

@@ -287,7 +287,9 @@ void it_daemon_kill(void)
 	pid_t d = atoi(getenv("IT_DAEMON_PID"));
 
 	kill(d, SIGKILL);
-	/* it is our parent's child: wait for the socket to stop answering */
+	/* one of it_daemon_restart's is ours to reap; it_setup's is our
+	 * parent's child (ECHILD): wait for the socket to stop answering */
+	waitpid(d, NULL, 0);
 	usleep(200000);
 }
 
@@ -300,6 +302,9 @@ pid_t it_daemon_restart(void)
 	*strrchr(dir, '/') = 0;
 	unlink(getenv("UZSWAP_SOCKET"));
 	d = start_daemon(getenv("UZSWAP_SOCKET"), getenv("IT_DAEMON_LOG"));
+	/* the next it_daemon_kill is of this one */
+	snprintf(pf, sizeof(pf), "%d", (int)d);
+	setenv("IT_DAEMON_PID", pf, 1);
 	snprintf(pf, sizeof(pf), "%s/restarted.pid", dir);
 	f = fopen(pf, "w");
 	fprintf(f, "%d\n", d);
