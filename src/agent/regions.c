@@ -450,7 +450,11 @@ int64_t regions_scan(int (*fn)(uint64_t block, void *arg), void *arg)
 	for (st.pass = fn && hints ? 0 : 1; st.pass < 2; st.pass++) {
 		size_t have = 0;
 		ssize_t n;
-		int fd = open(smaps ? "/proc/self/smaps" : "/proc/self/maps",
+		/* the calling thread's: a main thread that ended
+		 * (pthread_exit) leaves /proc/self's empty, and nothing
+		 * was ever evicted from such a process */
+		int fd = open(smaps ? "/proc/thread-self/smaps" :
+				      "/proc/thread-self/maps",
 			      O_RDONLY | O_CLOEXEC);
 
 		if (fd < 0)

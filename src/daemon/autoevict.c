@@ -213,7 +213,7 @@ static void hold(struct client *cl, struct auto_client *a, uint64_t now,
 			    client_comm(cl));
 		return;
 	}
-	err = hold_begin(client_pid(cl), client_uid(cl), why, sizeof(why));
+	err = hold_begin(client_pid(cl), why, sizeof(why));
 	if (err) {
 		/* without a freezer, hold_init said so once */
 		if (err != -ENODEV)
@@ -241,6 +241,7 @@ static void release(struct client *cl, struct auto_client *a)
 void auto_gone(struct client *cl)
 {
 	release(cl, client_auto(cl));
+	hold_forget(client_pid(cl));
 }
 
 /* One client's step, due now; 1 when @cl is gone (dropped on a failed

@@ -105,11 +105,6 @@ const char *client_comm(const struct client *cl)
 	return cl->comm;
 }
 
-uid_t client_uid(const struct client *cl)
-{
-	return cl->uid;
-}
-
 int client_same_process(const struct client *cl)
 {
 	const struct conn *c = cl->conn;

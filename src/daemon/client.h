@@ -38,7 +38,6 @@ struct client *client_next(struct client *cl);
 uint32_t client_id(const struct client *cl);
 pid_t client_pid(const struct client *cl);
 const char *client_comm(const struct client *cl);
-uid_t client_uid(const struct client *cl);
 /* Is @cl's pid still the process that connected?  A client can hand its
  * connection on (a forked child) and end, and its pid go to another
  * process: what acts on the pid itself (a hold) asks first. */

@@ -26,6 +26,7 @@
 #include "freezer.h"
 #include "hold.h"
 #include "log.h"
+#include "procfs.h"
 #include "protocol.h"
 
 static char freezer[512]; /* the freezer's mount point, or "" */
@@ -65,15 +66,21 @@ static int agent_thread(pid_t pid, int tid)
 	return !strcmp(comm, UZ_AGENT_THREAD_NAME);
 }
 
+/* Is process @id another than @pid? */
+static int not_pid(pid_t pid, int id)
+{
+	return id != pid;
+}
+
 /* Move the ids listed in @dir/@file ("tasks": threads, "cgroup.procs":
  * processes, each with all its threads) to the same file of the
- * freezer's root; with @pid, only the threads of process @pid named
- * UZ_AGENT_THREAD_NAME.  How many were moved (*@moved) and, with @pid,
- * left (*@kept); 0 or -errno.  A cgroup's move waits for the kernel's
+ * freezer's root; with @pick, only those it picks (with @pid).  How
+ * many were moved (*@moved) and left (*@kept); 0 or -errno.  A cgroup's move waits for the kernel's
  * thread-group lock: whole processes cost one each, where one a thread
  * would stall the daemon on a program of a thousand threads. */
 static int move_out(const char *dir, const char *file, pid_t pid,
-		    unsigned *moved, unsigned *kept)
+		    int (*pick)(pid_t pid, int id), unsigned *moved,
+		    unsigned *kept)
 {
 	char path[600], line[32];
 	FILE *f;
@@ -97,7 +104,7 @@ static int move_out(const char *dir, const char *file, pid_t pid,
 
 		if (id <= 0)
 			continue;
-		if (pid && !agent_thread(pid, id)) {
+		if (pick && !pick(pid, id)) {
 			(*kept)++;
 			continue;
 		}
@@ -121,12 +128,12 @@ static void let_go(const char *dir)
 	err = write_str(path, "THAWED");
 	if (err && err != -ENOENT)
 		log_warn("could not thaw %s: %s", dir, strerror(-err));
-	move_out(dir, "cgroup.procs", 0, &moved, &kept);
+	move_out(dir, "cgroup.procs", 0, NULL, &moved, &kept);
 	/* a process forked as we moved the rest is in it yet: once more;
 	 * one that is ending cannot be moved, and leaves the group only
 	 * as it is gone: hold_sweep tries again */
 	if (rmdir(dir) && errno == EBUSY) {
-		move_out(dir, "cgroup.procs", 0, &moved, &kept);
+		move_out(dir, "cgroup.procs", 0, NULL, &moved, &kept);
 		if (rmdir(dir) && errno == EBUSY) {
 			log_debug("%s is not empty yet: removed later", dir);
 			leftovers = 1;
@@ -136,24 +143,24 @@ static void let_go(const char *dir)
 	}
 }
 
-/* Is @dir's freezer.state FROZEN or FREEZING: a hold in force? */
-static int frozen(const char *dir)
+/* Has @dir a process in it? */
+static int populated(const char *dir)
 {
-	char path[1000], state[16] = "";
+	char path[1000], line[32];
 	FILE *f;
+	int any;
 
-	snprintf(path, sizeof(path), "%s/freezer.state", dir);
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
 	f = fopen(path, "re");
 	if (!f)
 		return 0;
-	if (!fgets(state, sizeof(state), f))
-		state[0] = 0;
+	any = fgets(line, sizeof(line), f) != NULL;
 	fclose(f);
-	return !strncmp(state, "FR", 2);
+	return any;
 }
 
-/* Let go of our groups (@all), or of those no hold is in force in
- * (thawed, left by a process that was ending); then remove ours if it
+/* Let go of our groups (@all), or of those left empty (by a process
+ * that was ending as its group was let go of); then remove ours if it
  * is empty.  How many were let go of. */
 static unsigned sweep(int all)
 {
@@ -170,7 +177,9 @@ static unsigned sweep(int all)
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
 		snprintf(dir, sizeof(dir), "%s/%s", base, de->d_name);
-		if (!all && frozen(dir))
+		/* a client's, between its holds, or held now; an empty one
+		 * goes whatever its state (its owner may freeze it) */
+		if (!all && populated(dir))
 			continue;
 		let_go(dir);
 		n++;
@@ -214,14 +223,16 @@ int hold_init(const char *socket)
 	return 0;
 }
 
-/* Is @pid in the freezer's root, or in its own hold group? */
+/* Is @pid in the freezer's root (0), or in its own hold group (1)?
+ * -EBUSY when in another. */
 static int freezer_free(pid_t pid, char *why, size_t len)
 {
 	char path[64], line[4200], own[128];
 	int ok = -ENOENT;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/cgroup", (int)pid,
+		 (int)procfs_live_thread(pid));
 	snprintf(own, sizeof(own), "/%s/%d", hold_dir, (int)pid);
 	f = fopen(path, "re");
 	if (!f) {
@@ -238,8 +249,8 @@ static int freezer_free(pid_t pid, char *why, size_t len)
 		cg[strcspn(cg, "\n")] = 0;
 		for (w = strtok_r(ctl + 1, ",", &save); w; w = strtok_r(NULL, ",", &save))
 			if (!strcmp(w, "freezer")) {
-				ok = !strcmp(cg, "/") || !strcmp(cg, own) ? 0 : -EBUSY;
-				if (ok)
+				ok = !strcmp(cg, "/") ? 0 : !strcmp(cg, own) ? 1 : -EBUSY;
+				if (ok < 0)
 					snprintf(why, len, "it is in freezer "
 						 "cgroup %.200s already", cg);
 			}
@@ -250,51 +261,69 @@ static int freezer_free(pid_t pid, char *why, size_t len)
 	return ok;
 }
 
-int hold_begin(pid_t pid, uid_t uid, char *why, size_t len)
+int hold_begin(pid_t pid, char *why, size_t len)
 {
 	char dir[700], path[800], v[32];
 	unsigned moved, kept;
-	int err;
+	int err, in;
 
 	if (!freezer[0]) {
 		snprintf(why, len, "no cgroup v1 freezer");
 		return -ENODEV;
 	}
-	err = freezer_free(pid, why, len);
-	if (err)
-		return err;
-	snprintf(dir, sizeof(dir), "%s/%s", freezer, hold_dir);
-	if (mkdir(dir, 0755) && errno != EEXIST)
-		goto fail;
+	in = freezer_free(pid, why, len);
+	if (in < 0)
+		return in;
 	snprintf(dir, sizeof(dir), "%s/%s/%d", freezer, hold_dir, (int)pid);
+	if (in) {
+		/* in its group since its first hold, its agent's threads
+		 * out: only freezing is left, in microseconds, where a
+		 * move waits on the kernel's thread-group lock (tens of
+		 * ms on a busy machine, while the job fills); a child it
+		 * forked meanwhile goes back out */
+		move_out(dir, "cgroup.procs", pid, not_pid, &moved, &kept);
+		goto freeze;
+	}
+	snprintf(path, sizeof(path), "%s/%s", freezer, hold_dir);
+	if (mkdir(path, 0755) && errno != EEXIST)
+		goto fail;
 	if (mkdir(dir, 0755) && errno != EEXIST)
 		goto fail;
-	/* its agent may thaw it when we go away during the hold
-	 * (freezer_thaw_own): a daemon killed and not started again must
-	 * not leave it frozen, and SIGKILL waits for a thaw too */
-	snprintf(path, sizeof(path), "%s/freezer.state", dir);
-	if (uid && chown(path, uid, (gid_t)-1))
-		log_debug("%s: chown: %s", path, strerror(errno));
 	/* all its threads at once, then the agent's back out */
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
 	snprintf(v, sizeof(v), "%d", (int)pid);
 	err = write_str(path, v);
 	if (!err)
-		err = move_out(dir, "tasks", pid, &moved, &kept);
+		err = move_out(dir, "tasks", pid, agent_thread, &moved, &kept);
 	if (err)
 		goto undo;
 	if (!moved) {
 		let_go(dir);
-		snprintf(why, len, "no thread of its is named %s",
-			 UZ_AGENT_THREAD_NAME);
+		snprintf(why, len, "no thread of its is named %s (%u other "
+			 "thread(s))", UZ_AGENT_THREAD_NAME, kept);
 		return -ESRCH;
 	}
+	log_debug("%d goes into %s, but its agent's %u thread(s)", (int)pid,
+		  dir, moved);
+freeze:
+	/* its agent may thaw it when we go away during the hold
+	 * (freezer_thaw_own): a daemon killed and not started again must
+	 * not leave it frozen, and SIGKILL waits for a thaw too.  The
+	 * file goes to the user the process acts as now (its fsuid: it
+	 * may have dropped root since it connected), root included, so
+	 * that no earlier owner of a group by that name keeps it */
 	snprintf(path, sizeof(path), "%s/freezer.state", dir);
+	{
+		uid_t fsuid;
+
+		if (procfs_fsuid(pid, &fsuid) || chown(path, fsuid, (gid_t)-1))
+			log_debug("%s: its owner stays: %s", path,
+				  strerror(errno));
+	}
 	err = write_str(path, "FROZEN");
 	if (err)
 		goto undo;
-	log_debug("holding %u thread(s) of %d while its agent's %u take "
-		  "memory out", kept, (int)pid, moved);
+	log_debug("holding %d while its agent takes memory out", (int)pid);
 	return 0;
 undo:
 	let_go(dir);
@@ -302,11 +331,25 @@ undo:
 	return err;
 fail:
 	err = -errno;
-	snprintf(why, len, "%s: %s", dir, strerror(errno));
+	snprintf(why, len, "%s: %s", path, strerror(errno));
 	return err;
 }
 
 void hold_end(pid_t pid)
+{
+	char path[800];
+	int err;
+
+	if (!freezer[0])
+		return;
+	snprintf(path, sizeof(path), "%s/%s/%d/freezer.state", freezer,
+		 hold_dir, (int)pid);
+	err = write_str(path, "THAWED");
+	if (err && err != -ENOENT)
+		log_warn("could not thaw %s: %s", path, strerror(-err));
+}
+
+void hold_forget(pid_t pid)
 {
 	char dir[700];
 

@@ -20,16 +20,19 @@
  * no freezer (then every hold_begin fails, and nothing is held). */
 int hold_init(const char *socket);
 /* Hold the threads of process @pid but its agent's, its group's
- * freezer.state given to @uid (the client's: its agent thaws itself if
- * we go away meanwhile): 0, or -errno with
+ * freezer.state given to the user it acts as now (its agent thaws
+ * itself if we go away meanwhile): 0, or -errno with
  * @why (for the log) filled: no freezer (-ENODEV), the process is in a
  * freezer cgroup of someone else's (-EBUSY: a container's, which a
  * move would take it out of), no agent thread found (-ESRCH: it would
  * hold the agent too). */
-int hold_begin(pid_t pid, uid_t uid, char *why, size_t len);
-/* Let @pid's threads go on, and remove its cgroup: at once, whatever
- * became of @pid. */
+int hold_begin(pid_t pid, char *why, size_t len);
+/* Let @pid's threads go on (thaw its group).  It stays in the group
+ * till hold_forget, so that its next hold only freezes. */
 void hold_end(pid_t pid);
+/* Thaw @pid, put it back in the freezer's root and remove its group:
+ * it is no longer a client. */
+void hold_forget(pid_t pid);
 /* Remove groups that could not be removed when their hold ended (the
  * process was ending), at most once a second (@now, ms). */
 void hold_sweep(uint64_t now);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "memcg.h"
+#include "procfs.h"
 #include "psi.h"
 
 #define V1_ROOT "/sys/fs/cgroup/memory"
@@ -158,7 +159,8 @@ int memcg_of(pid_t pid, struct memcg_use *out)
 	FILE *f;
 	int found = 0, partial = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/cgroup", (int)pid,
+		 (int)procfs_live_thread(pid));
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;

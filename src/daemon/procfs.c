@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* What uzswapd reads from /proc: a client's anonymous RSS, fd kinds. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/magic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -71,6 +73,58 @@ int procfs_start_ticks(pid_t pid, uint64_t *ticks)
 		return -ENODATA;
 	*ticks = t;
 	return 0;
+}
+
+int procfs_fsuid(pid_t pid, uid_t *uid)
+{
+	char buf[UZ_STATUS_MAX], *p;
+	unsigned r, e, sv, fs;
+	int err = read_proc(pid, "status", buf, sizeof(buf));
+
+	if (err)
+		return err;
+	p = strstr(buf, "\nUid:");
+	if (!p || sscanf(p + 5, "%u %u %u %u", &r, &e, &sv, &fs) != 4)
+		return -ENODATA;
+	*uid = (uid_t)fs;
+	return 0;
+}
+
+/* The state letter of thread @tid of @pid ('Z': ended), or 0. */
+static char thread_state(pid_t pid, pid_t tid)
+{
+	char name[64], buf[1024], *p;
+
+	snprintf(name, sizeof(name), "task/%d/stat", (int)tid);
+	if (read_proc(pid, name, buf, sizeof(buf)))
+		return 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+pid_t procfs_live_thread(pid_t pid)
+{
+	char path[64];
+	struct dirent *de;
+	pid_t tid = pid;
+	DIR *d;
+
+	if (thread_state(pid, pid) != 'Z')
+		return pid;
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return pid;
+	while ((de = readdir(d))) {
+		pid_t t = (pid_t)atoi(de->d_name);
+
+		if (t > 0 && thread_state(pid, t) != 'Z') {
+			tid = t;
+			break;
+		}
+	}
+	closedir(d);
+	return tid;
 }
 
 /*

@@ -15,6 +15,15 @@ int procfs_rss_anon(pid_t pid, uint64_t *bytes);
  * the same pid.  Returns 0 or -errno. */
 int procfs_start_ticks(pid_t pid, uint64_t *ticks);
 
+/* The filesystem uid of process @pid (what its file writes are checked
+ * as), from /proc/PID/status.  0 or -errno. */
+int procfs_fsuid(pid_t pid, uid_t *uid);
+
+/* A thread of process @pid that has not ended: @pid itself, or, when its
+ * main thread has ended (pthread_exit) and others run on, one of those:
+ * a dead main thread's /proc files show it in no cgroup. */
+pid_t procfs_live_thread(pid_t pid);
+
 /* Is our descriptor @fd a memfd?  Returns 1, 0, or -errno. */
 int procfs_fd_is_memfd(int fd);
 

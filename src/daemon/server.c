@@ -231,8 +231,13 @@ static void peer_identity(int fd, struct conn *c)
 	c->pid_ino = 0;
 	if (procfs_start_ticks(c->pid, &c->start_ticks))
 		return;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len))
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len)) {
+		/* before 6.16 it fails for a peer already reaped: then the
+		 * start time just read is of the pid's next owner */
+		if (errno != ENOPROTOOPT && errno != EOPNOTSUPP)
+			c->start_ticks = 0;
 		return;
+	}
 	{
 		struct pollfd p = { pidfd, POLLIN, 0 };
 

@@ -16,6 +16,7 @@
  * Root, the cgroup v1 memory controller and freezer.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,7 +110,17 @@ static int log_has(const char *what)
 	return found;
 }
 
-static pid_t start_job(void)
+/* The job's filler when its main thread has ended (pthread_exit): the
+ * daemon read such a process's cgroup as the root's, and the agent its
+ * empty /proc/self/smaps, so it was neither held nor evicted. */
+static void *orphan_filler(void *arg)
+{
+	(void)arg;
+	it_cgroup_job(cg, FILL, 0);
+	_exit(0);
+}
+
+static pid_t start_job_as(int main_ends)
 {
 	char path[300], v[32];
 	pid_t c;
@@ -122,11 +133,23 @@ static pid_t start_job(void)
 	it_write_file(path, v);
 	c = fork();
 	it_assert(c >= 0, "fork failed");
+	if (!c && main_ends) {
+		pthread_t t;
+
+		it_assert(!pthread_create(&t, NULL, orphan_filler, NULL),
+			  "pthread_create failed");
+		pthread_exit(NULL);
+	}
 	if (!c) {
 		it_cgroup_job(cg, FILL, 0);
 		_exit(0);
 	}
 	return c;
+}
+
+static pid_t start_job(void)
+{
+	return start_job_as(0);
 }
 
 static void wait_job(pid_t c, const char *what)
@@ -311,13 +334,20 @@ int main(int argc, char **argv)
 	c = start_job();
 	wait_job(c, "filling at full speed");
 	it_assert(log_has("holding"), "the daemon never held the job");
+	/* the job stays in its group between holds; the daemon removes
+	 * it once the job is gone (its disconnect, or the sweep after) */
 	snprintf(path, sizeof(path), "%s/%d", group, (int)c);
+	for (int i = 0; i < 50 && !stat(path, &sb); i++)
+		usleep(100000);
 	it_assert(stat(path, &sb), "%s was left behind", path);
 	freezer_of(getpid(), where, sizeof(where));
 	it_assert(!strcmp(where, "/"), "the test itself is in freezer %s", where);
+	/* 1b. the same with the job's main thread ended */
+	c = start_job_as(1);
+	wait_job(c, "filling at full speed, its main thread ended");
 	printf("a %lu MB fill at full speed in a %lu MB cgroup finished, held "
-	       "while memory was taken: every byte right\n", FILL >> 20,
-	       LIMIT >> 20);
+	       "while memory was taken, with its main thread running or "
+	       "ended: every byte right\n", FILL >> 20, LIMIT >> 20);
 
 	/* 2. in a freezer cgroup of someone else's: never moved */
 	snprintf(own_freezer, sizeof(own_freezer), FREEZER "/uzswap-it-%d",
