@@ -189,6 +189,22 @@ static unsigned sweep(int all)
 	return n;
 }
 
+void hold_shutdown(void)
+{
+	/* a process that was ending as its client went cannot be moved
+	 * out, and its group not removed, until it is gone: a moment */
+	for (int i = 0; i < 50 && freezer[0]; i++) {
+		leftovers = 0;
+		sweep(1);
+		if (!leftovers)
+			return;
+		usleep(20000);
+	}
+	if (leftovers)
+		log_warn("a hold group is left in %s/%s: removed at the next "
+			 "start", freezer, hold_dir);
+}
+
 void hold_sweep(uint64_t now)
 {
 	static uint64_t last;

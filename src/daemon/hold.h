@@ -33,6 +33,9 @@ void hold_end(pid_t pid);
 /* Thaw @pid, put it back in the freezer's root and remove its group:
  * it is no longer a client. */
 void hold_forget(pid_t pid);
+/* We stop: let go of every group, waiting up to a second for those
+ * whose process is ending. */
+void hold_shutdown(void);
 /* Remove groups that could not be removed when their hold ended (the
  * process was ending), at most once a second (@now, ms). */
 void hold_sweep(uint64_t now);

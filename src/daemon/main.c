@@ -280,6 +280,7 @@ int main(int argc, char **argv)
 
 	err = server_run();
 	systemd_notify("STOPPING=1");
+	hold_shutdown();
 	listen_close();
 	if (err) {
 		log_err("event loop: %s", strerror(-err));
