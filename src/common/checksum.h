@@ -8,4 +8,8 @@
 
 uint64_t checksum64(const void *p, size_t len, uint64_t seed);
 
+/* FNV-1a of the string @s: a name's id (a cgroup's path, a socket's),
+ * not an integrity check. */
+uint64_t name_hash(const char *s);
+
 #endif

@@ -45,6 +45,18 @@ int freezer_mount(char *out, size_t len)
 	return found ? 0 : -ENODEV;
 }
 
+int freezer_write(const char *path, const char *v)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, v, strlen(v)) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
 unsigned freezer_thaw_own(pid_t pid)
 {
 	char mnt[512], path[1024];
@@ -58,18 +70,12 @@ unsigned freezer_thaw_own(pid_t pid)
 	if (!d)
 		return 0;
 	while ((de = readdir(d))) {
-		int fd;
-
 		if (strncmp(de->d_name, UZ_HOLD_PREFIX, strlen(UZ_HOLD_PREFIX)))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/%d/freezer.state", mnt,
 			 de->d_name, (int)pid);
-		fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		if (write(fd, "THAWED", 6) == 6)
+		if (!freezer_write(path, "THAWED"))
 			n++;
-		close(fd);
 	}
 	closedir(d);
 	return n;

@@ -16,6 +16,9 @@
 /* The mount point of the cgroup v1 hierarchy with the freezer, from
  * /proc/self/mountinfo, into @out: 0, or -ENODEV (none), -errno. */
 int freezer_mount(char *out, size_t len);
+/* Write @v to cgroup file @path (freezer.state, cgroup.procs): 0 or
+ * -errno. */
+int freezer_write(const char *path, const char *v);
 /* Thaw every hold group of process @pid (FREEZER/uzswapd-* /PID), as
  * far as we may write its freezer.state: how many were thawed. */
 unsigned freezer_thaw_own(pid_t pid);

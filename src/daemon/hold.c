@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "checksum.h"
 #include "freezer.h"
 #include "hold.h"
 #include "log.h"
@@ -36,34 +37,13 @@ static char freezer[512]; /* the freezer's mount point, or "" */
 static char hold_dir[64];
 static int leftovers; /* a group could not be removed yet (hold_sweep) */
 
-static int write_str(const char *path, const char *v)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), err = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, v, strlen(v)) < 0)
-		err = -errno;
-	close(fd);
-	return err;
-}
-
-/* Is thread @tid of process @pid named as our agent's?  Read through its
- * process: a thread id of another process is not one of ours. */
+/* Is thread @tid of process @pid named as our agent's? */
 static int agent_thread(pid_t pid, int tid)
 {
-	char path[64], comm[32] = "";
-	FILE *c;
+	char comm[32];
 
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)pid, tid);
-	c = fopen(path, "re");
-	if (!c)
-		return 0;
-	if (!fgets(comm, sizeof(comm), c))
-		comm[0] = 0;
-	fclose(c);
-	comm[strcspn(comm, "\n")] = 0;
-	return !strcmp(comm, UZ_AGENT_THREAD_NAME);
+	return !procfs_thread_comm(pid, tid, comm, sizeof(comm)) &&
+	       !strcmp(comm, UZ_AGENT_THREAD_NAME);
 }
 
 /* Is process @id another than @pid? */
@@ -125,7 +105,7 @@ static void let_go(const char *dir)
 	int err;
 
 	snprintf(path, sizeof(path), "%s/freezer.state", dir);
-	err = write_str(path, "THAWED");
+	err = freezer_write(path, "THAWED");
 	if (err && err != -ENOENT)
 		log_warn("could not thaw %s: %s", dir, strerror(-err));
 	move_out(dir, "cgroup.procs", 0, NULL, &moved, &kept);
@@ -218,13 +198,10 @@ void hold_sweep(uint64_t now)
 
 int hold_init(const char *socket)
 {
-	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
 	unsigned n;
 
-	while (*socket)
-		h = (h ^ (unsigned char)*socket++) * 0x100000001b3ull;
 	snprintf(hold_dir, sizeof(hold_dir), UZ_HOLD_PREFIX "%016llx",
-		 (unsigned long long)h);
+		 (unsigned long long)name_hash(socket));
 	freezer[0] = 0;
 	if (freezer_mount(freezer, sizeof(freezer))) {
 		freezer[0] = 0;
@@ -308,7 +285,7 @@ int hold_begin(pid_t pid, char *why, size_t len)
 	/* all its threads at once, then the agent's back out */
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
 	snprintf(v, sizeof(v), "%d", (int)pid);
-	err = write_str(path, v);
+	err = freezer_write(path, v);
 	if (!err)
 		err = move_out(dir, "tasks", pid, agent_thread, &moved, &kept);
 	if (err)
@@ -336,7 +313,7 @@ freeze:
 			log_debug("%s: its owner stays: %s", path,
 				  strerror(errno));
 	}
-	err = write_str(path, "FROZEN");
+	err = freezer_write(path, "FROZEN");
 	if (err)
 		goto undo;
 	log_debug("holding %d while its agent takes memory out", (int)pid);
@@ -360,7 +337,7 @@ void hold_end(pid_t pid)
 		return;
 	snprintf(path, sizeof(path), "%s/%s/%d/freezer.state", freezer,
 		 hold_dir, (int)pid);
-	err = write_str(path, "THAWED");
+	err = freezer_write(path, "THAWED");
 	if (err && err != -ENOENT)
 		log_warn("could not thaw %s: %s", path, strerror(-err));
 }

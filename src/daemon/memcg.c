@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "checksum.h"
 #include "memcg.h"
 #include "procfs.h"
 #include "psi.h"
@@ -40,15 +41,6 @@ static int read_bytes(const char *dir, const char *name, uint64_t *out)
 	errno = 0;
 	*out = strtoull(buf, NULL, 10);
 	return errno ? -errno : 0;
-}
-
-static uint64_t path_id(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 0x100000001b3ull;
-	return h;
 }
 
 /* v1's limit: "no limit" is a huge number there (the page counter's
@@ -146,8 +138,8 @@ static int limiting_level(struct memcg_use *out)
 			break;
 		*strrchr(dir, '/') = 0;
 	}
-	out->id = path_id(out->dir);
-	out->path_id = path_id(out->path);
+	out->id = name_hash(out->dir);
+	out->path_id = name_hash(out->path);
 	out->ino = stat(out->dir, &st) ? 0 : (uint64_t)st.st_ino;
 	return 0;
 }

@@ -11,6 +11,7 @@
 
 #include "autoevict.h"
 #include "autopolicy.h"
+#include "checksum.h"
 #include "log.h"
 #include "memcg.h"
 #include "memevents.h"
@@ -218,15 +219,6 @@ uint64_t memevents_limit_expire(uint64_t now, int all)
 	return next;
 }
 
-static uint64_t path_key(const char *s)
-{
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
-
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 1099511628211ull;
-	return h;
-}
-
 static struct cg_trigger *cg_trigger_find(uint64_t key)
 {
 	unsigned i;
@@ -240,7 +232,7 @@ static struct cg_trigger *cg_trigger_find(uint64_t key)
 void memevents_cg_pressure_watch(const char *file, unsigned pct, uint64_t now,
 				 uint64_t keep_ms)
 {
-	struct cg_trigger *t = cg_trigger_find(path_key(file));
+	struct cg_trigger *t = cg_trigger_find(name_hash(file));
 	struct stat st;
 	unsigned i;
 	int fd;
@@ -268,7 +260,7 @@ void memevents_cg_pressure_watch(const char *file, unsigned pct, uint64_t now,
 	if (watch_fd(server_epfd, fd, EPOLLPRI, t))
 		return;
 	t->fd = fd;
-	t->key = path_key(file);
+	t->key = name_hash(file);
 	t->ino = (uint64_t)st.st_ino;
 	t->pct = pct;
 	t->keep_until = now + keep_ms;
@@ -287,7 +279,7 @@ void memevents_cg_pressure_watch(const char *file, unsigned pct, uint64_t now,
 unsigned memevents_cg_pressure_recent(const char *file, uint64_t now,
 				      uint64_t within_ms)
 {
-	const struct cg_trigger *t = file[0] ? cg_trigger_find(path_key(file)) : NULL;
+	const struct cg_trigger *t = file[0] ? cg_trigger_find(name_hash(file)) : NULL;
 
 	return t && t->fired_ms && now - t->fired_ms <= within_ms ? t->pct : 0;
 }

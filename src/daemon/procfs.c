@@ -90,6 +90,18 @@ int procfs_fsuid(pid_t pid, uid_t *uid)
 	return 0;
 }
 
+int procfs_thread_comm(pid_t pid, pid_t tid, char *out, size_t len)
+{
+	char name[64];
+	int err;
+
+	snprintf(name, sizeof(name), "task/%d/comm", (int)tid);
+	err = read_proc(pid, name, out, len);
+	if (!err)
+		out[strcspn(out, "\n")] = 0;
+	return err;
+}
+
 /* The state letter of thread @tid of @pid ('Z': ended), or 0. */
 static char thread_state(pid_t pid, pid_t tid)
 {

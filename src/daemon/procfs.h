@@ -19,6 +19,11 @@ int procfs_start_ticks(pid_t pid, uint64_t *ticks);
  * as), from /proc/PID/status.  0 or -errno. */
 int procfs_fsuid(pid_t pid, uid_t *uid);
 
+/* The name (comm) of thread @tid of process @pid into @out (@len), read
+ * through the process: a thread id of another one is not found.  0 or
+ * -errno. */
+int procfs_thread_comm(pid_t pid, pid_t tid, char *out, size_t len);
+
 /* A thread of process @pid that has not ended: @pid itself, or, when its
  * main thread has ended (pthread_exit) and others run on, one of those:
  * a dead main thread's /proc files show it in no cgroup. */

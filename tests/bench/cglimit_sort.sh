@@ -42,6 +42,7 @@ SRCDIR=$(cd "$(dirname "$0")" && pwd)
 top=${top_builddir:-$(cd "$SRCDIR/../.." && pwd)}
 UZSWAPD=$top/uzswapd AGENT=$top/.libs/libuzswap.so
 . "$SRCDIR/zram.sh"
+. "$SRCDIR/auto_daemon.sh"
 say() { echo "cglimit_sort.sh: $*" >&2; }
 for f in "$UZSWAPD" "$AGENT"; do
 	[ -e "$f" ] || { say "no $f: run make"; exit 99; }
@@ -55,22 +56,7 @@ command -v sort >/dev/null && command -v md5sum >/dev/null ||
 
 INPUT_DIR=${SORT_INPUT_DIR:-/var/tmp}
 INPUT=$INPUT_DIR/uzswap-sort-$LINES.txt
-DIR=$(mktemp -d /tmp/uzswap-sort.XXXXXX) || exit 99
-chmod 755 "$DIR"
-DAEMON_PID= CHILD= CG=
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	[ -n "$CHILD" ] && kill "$CHILD" 2>/dev/null && wait "$CHILD" 2>/dev/null
-	[ -n "$CG" ] && rmdir "$CG" 2>/dev/null
-	zram_teardown
-	[ -n "$DAEMON_PID" ] && kill "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
-	rm -rf "$DIR"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'say interrupted; exit 130' INT
-trap 'say terminated; exit 143' TERM
+auto_bench_dir sort
 
 if [ ! -s "$INPUT" ]; then
 	say "making $INPUT ($LINES lines), once"
@@ -83,13 +69,7 @@ fi
 SORT="sort -S ${BUFFER_MIB}M --parallel=1 -T $INPUT_DIR $INPUT"
 REF=$(LC_ALL=C $SORT | md5sum) || { say "the reference sort failed"; exit 99; }
 
-# a private uzswapd: lz4, automatic eviction at its defaults
-printf '[daemon]\ncodec=lz4\nauto=on\n' >"$DIR/uzswapd.conf"
-env -u LD_PRELOAD "$UZSWAPD" --socket "$DIR/sock" --config "$DIR/uzswapd.conf" \
-	>"$DIR/uzswapd.log" 2>&1 &
-DAEMON_PID=$!
-for _ in $(seq 100); do [ -S "$DIR/sock" ] && break; sleep 0.05; done
-[ -S "$DIR/sock" ] || { say "uzswapd did not start"; cat "$DIR/uzswapd.log" >&2; exit 99; }
+auto_daemon_start
 
 OUT=${SORT_OUT:-$top/results/sort-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT" || { say "cannot make $OUT"; exit 99; }

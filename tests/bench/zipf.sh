@@ -54,6 +54,7 @@ top=${top_builddir:-$(cd "$SRCDIR/../.." && pwd)}
 ZIPF=$top/tests/bench/bench_zipf UZSWAPD=$top/uzswapd UZSWAPCTL=$top/uzswapctl
 AGENT=$top/.libs/libuzswap.so
 . "$SRCDIR/zram.sh"
+. "$SRCDIR/auto_daemon.sh"
 say() { echo "zipf.sh: $*" >&2; }
 for f in "$ZIPF" "$UZSWAPD" "$UZSWAPCTL" "$AGENT"; do
 	[ -x "$f" ] || [ -e "$f" ] || { say "no $f: run make (and make tests/bench/bench_zipf)"; exit 99; }
@@ -64,33 +65,8 @@ if [ -n "$LIMIT_MIB" ] && [ ! -w "$MEMCG/cgroup.procs" ]; then
 	say "SKIP: --limit needs the cgroup v1 memory controller at $MEMCG"
 	exit 77
 fi
-CG=
-
-DIR=$(mktemp -d /tmp/uzswap-zipf.XXXXXX) || exit 99
-chmod 755 "$DIR"
-DAEMON_PID= CHILD=
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	# the run must be gone before swapoff, or swapoff pulls its pages in
-	[ -n "$CHILD" ] && kill "$CHILD" 2>/dev/null && wait "$CHILD" 2>/dev/null
-	[ -n "$CG" ] && rmdir "$CG" 2>/dev/null
-	zram_teardown
-	[ -n "$DAEMON_PID" ] && kill "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
-	rm -rf "$DIR"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'say interrupted; exit 130' INT
-trap 'say terminated; exit 143' TERM
-
-# a private uzswapd: lz4, automatic eviction at its defaults
-printf '[daemon]\ncodec=lz4\nauto=on\n' >"$DIR/uzswapd.conf"
-env -u LD_PRELOAD "$UZSWAPD" --socket "$DIR/sock" --config "$DIR/uzswapd.conf" \
-	>"$DIR/uzswapd.log" 2>&1 &
-DAEMON_PID=$!
-for _ in $(seq 100); do [ -S "$DIR/sock" ] && break; sleep 0.05; done
-[ -S "$DIR/sock" ] || { say "uzswapd did not start"; cat "$DIR/uzswapd.log" >&2; exit 99; }
+auto_bench_dir zipf
+auto_daemon_start
 
 # run SYSTEM ROUND: one bench_zipf; its JSON line to $DIR/SYSTEM.jsonl
 run() {
