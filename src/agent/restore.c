@@ -244,8 +244,10 @@ int restore_frame_done(struct block *b, unsigned f)
 		return 0;
 	b->stored &= ~(1u << f);
 	stat_add(&uz_agent.stats->evicted_bytes, -(int64_t)UZ_FRAME_SIZE);
-	if (b->stored)
+	if (b->stored) {
+		store_release_frame(b->rec, f, b->stored);
 		return 0;
+	}
 	block_release(b);
 	return 1;
 }

@@ -173,6 +173,7 @@ int store_put(const void *payload, uint32_t bytes, uint32_t *idx)
 	r->extent_off = h->data_off + (uint64_t)first * UZ_PAGE_SIZE;
 	r->extent_pages = pages;
 	r->holders = 1ull << uz_agent.holder;
+	r->released_bytes = r->released_pages = 0;
 	r->state = UZ_REC_STORED;
 	rec_hint = i + 1;
 	if (h->rec_high < i + 1)
@@ -275,8 +276,14 @@ static void holding_account(unsigned slot, const struct uz_block_rec *r, int sig
 	struct uz_client_stats *st = (struct uz_client_stats *)
 		((uint8_t *)uz_agent.arena + arena_stats_off(uz_agent.arena, slot));
 
-	stat_add(&st->stored_bytes, sign * (int64_t)r->payload_bytes);
-	stat_add(&st->pool_bytes, sign * (int64_t)r->extent_pages * UZ_PAGE_SIZE);
+	/* what is left of it: only frames its sole holder has back are
+	 * released, and another holder then joins it no more (fork takes
+	 * the frames still stored), so joining and letting go count alike */
+	stat_add(&st->stored_bytes, sign * (int64_t)(r->payload_bytes -
+						    r->released_bytes));
+	stat_add(&st->pool_bytes, sign * (int64_t)(r->extent_pages -
+						  r->released_pages) *
+					   UZ_PAGE_SIZE);
 	stat_add(&st->blocks_stored, sign);
 }
 
@@ -288,6 +295,62 @@ void store_hold(uint32_t idx, unsigned slot)
 	r->holders |= 1ull << slot;
 	store_unlock();
 	holding_account(slot, r, 1);
+}
+
+/* Does a frame of @r in @stored (its len > 0) lie on extent page @pg? */
+static int page_still_needed(const struct uz_block_rec *r, uint32_t stored,
+			     uint64_t pg)
+{
+	unsigned g;
+
+	for (g = 0; g < UZ_FRAMES_PER_BLOCK; g++) {
+		const struct uz_frame_desc *e = &r->frames[g];
+
+		if ((stored & (1u << g)) && e->len &&
+		    e->off / UZ_PAGE_SIZE <= pg &&
+		    pg <= ((uint64_t)e->off + e->len - 1) / UZ_PAGE_SIZE)
+			return 1;
+	}
+	return 0;
+}
+
+void store_release_frame(uint32_t idx, unsigned f, uint32_t stored)
+{
+	struct uz_block_rec *r = store_rec(idx);
+	const struct uz_frame_desc *d = &r->frames[f];
+	uint64_t pg, end, run = 0, punched = 0;
+
+	store_lock();
+	/* another holder may still read every frame (its table is the one
+	 * the fork copied); our records only, and sane ones: a punch
+	 * outside the extent would take another record's bytes */
+	if (r->state != UZ_REC_STORED || r->holders != 1ull << uz_agent.holder ||
+	    !d->len || r->payload_bytes > (uint64_t)r->extent_pages * UZ_PAGE_SIZE ||
+	    d->off > r->payload_bytes || d->len > r->payload_bytes - d->off ||
+	    d->len > r->payload_bytes - r->released_bytes)
+		goto out;
+	r->released_bytes += d->len;
+	stat_add(&uz_agent.stats->stored_bytes, -(int64_t)d->len);
+	/* the pages this frame lies on that no stored frame shares: frames
+	 * lie one after another, so each page goes with its last frame */
+	end = ((uint64_t)d->off + d->len + UZ_PAGE_SIZE - 1) / UZ_PAGE_SIZE;
+	for (pg = d->off / UZ_PAGE_SIZE; pg <= end; pg++) {
+		if (pg < end && !page_still_needed(r, stored, pg)) {
+			run++;
+			continue;
+		}
+		if (run && punched + run <= r->extent_pages - r->released_pages &&
+		    !fallocate(uz_agent.arena_fd,
+			       FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			       (off_t)(r->extent_off + (pg - run) * UZ_PAGE_SIZE),
+			       (off_t)(run * UZ_PAGE_SIZE)))
+			punched += run;
+		run = 0;
+	}
+	r->released_pages += (uint32_t)punched;
+	stat_add(&uz_agent.stats->pool_bytes, -(int64_t)(punched * UZ_PAGE_SIZE));
+out:
+	store_unlock();
 }
 
 /* Take @r's extent out of use, under the lock; returns its place. */

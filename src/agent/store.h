@@ -54,6 +54,15 @@ UZ_HIDDEN int store_put(const void *payload, uint32_t bytes, uint32_t *idx);
  * frees it and punches its memory. */
 UZ_HIDDEN void store_unref(uint32_t idx);
 
+/*
+ * This process has frame @f of record @idx back, @stored the frames it
+ * still needs: when it is the record's only holder, the pages of the
+ * extent that only frames it has back lie on go back to the system
+ * (punched), so that a block read back 64 KB at a time does not keep
+ * its whole compressed copy until its last frame is back.
+ */
+UZ_HIDDEN void store_release_frame(uint32_t idx, unsigned f, uint32_t stored);
+
 /* Holder slots (fork): take a free slot for @pid, mark record @idx as
  * needed by @slot, and let go of everything @slot holds (a child that
  * exited or exec'd) freeing the slot. */

@@ -22,7 +22,7 @@
 #include "stats.h"
 
 #define UZ_ARENA_MAGIC 0x31414e4552415a55ull /* "UZARENA1" */
-#define UZ_ARENA_VERSION 2 /* bump when any on-arena struct changes */
+#define UZ_ARENA_VERSION 3 /* bump when any on-arena struct changes */
 
 /* After fork() parent and child share the arena, each as a "holder"
  * with a slot of its own: its bit in every record it still needs, and
@@ -61,7 +61,8 @@ enum uz_rec_state {
 
 #define UZ_REC_WAS_THP 0x1 /* the block was PMD-mapped when evicted */
 
-/* One stored 2 MB block.  Immutable while stored, except holders. */
+/* One stored 2 MB block.  Immutable while stored, except holders and
+ * what its last holder releases. */
 struct uz_block_rec {
 	uint64_t addr; /* address it was evicted from (informational) */
 	uint32_t state;
@@ -71,6 +72,10 @@ struct uz_block_rec {
 	uint32_t extent_pages;
 	uint32_t payload_bytes; /* compressed bytes in the extent */
 	uint64_t orig_bytes;	/* application bytes it holds (non-hole) */
+	/* frames its last holder has back: their payload bytes, and the
+	 * extent's pages they alone took, punched (store_release_frame) */
+	uint32_t released_bytes;
+	uint32_t released_pages;
 	struct uz_frame_desc frames[UZ_FRAMES_PER_BLOCK];
 };
 

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -488,6 +489,42 @@ static int agent_threads_named(void)
 	}
 	closedir(d);
 	return found;
+}
+
+uint64_t it_arena_bytes(void)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	uint64_t most = 0;
+	struct dirent *t, *f;
+	DIR *td, *fd;
+
+	td = opendir("/proc/self/task");
+	it_assert(td, "/proc/self/task");
+	while ((t = readdir(td))) {
+		if (t->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/fd", t->d_name);
+		fd = opendir(path);
+		if (!fd)
+			continue;
+		while ((f = readdir(fd))) {
+			struct stat st;
+			ssize_t n;
+
+			snprintf(path, sizeof(path), "/proc/self/task/%s/fd/%s",
+				 t->d_name, f->d_name);
+			n = readlink(path, link, sizeof(link) - 1);
+			if (n <= 0)
+				continue;
+			link[n] = 0;
+			if (strstr(link, "memfd:uzswap-arena") && !stat(path, &st) &&
+			    (uint64_t)st.st_blocks * 512 > most)
+				most = (uint64_t)st.st_blocks * 512;
+		}
+		closedir(fd);
+	}
+	closedir(td);
+	return most;
 }
 
 double it_cgroup_job(const char *cg, size_t fill, unsigned pause_us)

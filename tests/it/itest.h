@@ -64,6 +64,10 @@ double it_now_s(void);
 /* Process @pid's AUTO column of uzswapctl stats into @buf. */
 void it_auto_state(pid_t pid, char *buf, size_t len);
 
+/* Bytes of memory the agent's arena (a memfd in the descriptor table
+ * of the agent's threads) holds now; 0 when none was found. */
+uint64_t it_arena_bytes(void);
+
 /* kB of Rss / AnonHugePages over the VMAs that overlap the range. */
 long it_rss_kb(const void *p, size_t len);
 long it_huge_kb(const void *p, size_t len);
