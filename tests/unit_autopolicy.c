@@ -14,10 +14,7 @@ static const struct auto_params params = { 5, 10, 25 };
 
 static struct auto_input calm(void)
 {
-	struct auto_input in = {
-		.managed = 1024 * MB, .last_blocks = 8, .pressure_centi = 150,
-		.cg_limit = UINT64_MAX, .cg_clients = 1, .cg_target = UINT64_MAX,
-	};
+	struct auto_input in = { 1024 * MB, 0, 8, 0, 150, 0, UINT64_MAX, 1, UINT64_MAX, 0 };
 
 	return in;
 }
@@ -124,35 +121,6 @@ static void limit(void)
 	t_assert(d.state == UZ_AUTO_FULL, "a full arena still stops it");
 }
 
-/* Page cache the kernel reclaims first (inactive file pages) is not
- * counted against the limit: it goes before the OOM killer comes. */
-static void limit_cache(void)
-{
-	struct auto_input in = calm();
-	struct auto_decision d;
-
-	in.cg_limit = 1000 * MB;
-	in.cg_usage = 950 * MB;
-	in.cg_reclaimable = 200 * MB;
-	d = auto_decide(&params, &in);
-	t_assert(d.state == UZ_AUTO_TAKING, "95%% charged, 20%% of it cache: "
-		 "75%% counts, not near the limit (state %d)", d.state);
-	in.cg_reclaimable = 50 * MB;
-	d = auto_decide(&params, &in);
-	/* 900 MB counts: 200 MB over 70% */
-	t_assert(d.state == UZ_AUTO_LIMIT && d.bytes == 200 * MB,
-		 "95%% charged, 5%% of it cache: state %d, %llu bytes", d.state,
-		 (unsigned long long)d.bytes);
-	in.cg_reclaimable = 2000 * MB; /* more than charged: a racy read */
-	d = auto_decide(&params, &in);
-	t_assert(d.state == UZ_AUTO_TAKING, "cache above the usage: state %d",
-		 d.state);
-	t_assert(auto_limit_near(900 * MB, 0, 1000 * MB) &&
-		 !auto_limit_near(900 * MB, 100 * MB, 1000 * MB) &&
-		 !auto_limit_near(900 * MB, 0, UINT64_MAX),
-		 "auto_limit_near");
-}
-
 /* A cgroup's target=: taking stops at it and goes on above it, a step
  * at a time but never past it; pressure and refaults still back off
  * above it; its limit still comes first. */
@@ -214,7 +182,6 @@ int main(void)
 	refaults();
 	full();
 	limit();
-	limit_cache();
 	target();
 	printf("autopolicy: steps, pressure, refaults, a full arena, a cgroup "
 	       "limit and a target as expected\n");

@@ -83,8 +83,7 @@ static int limit_near(struct client *cl, struct auto_client *a, uint64_t now)
 	if (a->cg_limit == UINT64_MAX || a->limit_check_ms > now)
 		return 0;
 	a->limit_check_ms = now + limit_period();
-	return !memcg_of(client_pid(cl), &cg) &&
-	       auto_limit_near(cg.usage, cg.reclaimable, cg.limit);
+	return !memcg_of(client_pid(cl), &cg) && auto_limit_near(cg.usage, cg.limit);
 }
 
 /* How many clients were in memory cgroup @id at their last look, and
@@ -313,7 +312,6 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 	in.pressure_centi = l.pressure;
 	in.cg_limit = l.have_cg ? l.cg.limit : UINT64_MAX;
 	in.cg_usage = l.have_cg ? l.cg.usage : 0;
-	in.cg_reclaimable = l.have_cg ? l.cg.reclaimable : 0;
 	in.inactive = a->inactive;
 	if (l.have_cg)
 		in.cg_clients = clients_in(l.cg.id, &in.inactive);

@@ -25,9 +25,8 @@ static struct auto_decision step_of(const struct auto_params *p,
 	return d;
 }
 
-int auto_limit_near(uint64_t usage, uint64_t reclaimable, uint64_t limit)
+int auto_limit_near(uint64_t usage, uint64_t limit)
 {
-	usage -= reclaimable < usage ? reclaimable : usage;
 	return limit != UINT64_MAX && usage / AUTO_LIMIT_HIGH >= limit / 100;
 }
 
@@ -45,13 +44,9 @@ struct auto_decision auto_decide(const struct auto_params *p,
 		d.backoff = 1;
 		return d;
 	}
-	if (auto_limit_near(in->cg_usage, in->cg_reclaimable, in->cg_limit)) {
-		/* its share of the way down to the target, at least a step:
-		 * page cache the kernel reclaims first does not count (sort
-		 * reading its input had 190 MB of it in a 1 GiB cgroup, and
-		 * lost as much of its own memory to eviction) */
-		uint64_t over = in->cg_usage - in->cg_reclaimable -
-				in->cg_limit / 100 * AUTO_LIMIT_TARGET;
+	if (auto_limit_near(in->cg_usage, in->cg_limit)) {
+		/* its share of the way down to the target, at least a step */
+		uint64_t over = in->cg_usage - in->cg_limit / 100 * AUTO_LIMIT_TARGET;
 
 		d = step_of(p, in);
 		over /= in->cg_clients ? in->cg_clients : 1;

@@ -37,9 +37,6 @@ struct auto_input {
 	int32_t last_err;	 /* the last step's error (-errno), or 0 */
 	uint32_t pressure_centi; /* PSI some avg10 x 100, or _UNKNOWN */
 	uint64_t cg_usage;	 /* its memory cgroup's usage, */
-	uint64_t cg_reclaimable; /* of which the kernel reclaims first
-				  * (inactive page cache): not counted
-				  * against the limit, */
 	uint64_t cg_limit;	 /* and limit (UINT64_MAX: none), */
 	uint32_t cg_clients;	 /* shared among that many clients */
 	uint64_t cg_target;	 /* target=: its usage to stop at (UINT64_MAX:
@@ -59,8 +56,7 @@ struct auto_decision auto_decide(const struct auto_params *p,
 				 const struct auto_input *in);
 
 /* Is a cgroup using @usage bytes of its @limit (UINT64_MAX: none) at
- * AUTO_LIMIT_HIGH % or more, not counting the @reclaimable bytes of it
- * the kernel would reclaim before it called the OOM killer? */
-int auto_limit_near(uint64_t usage, uint64_t reclaimable, uint64_t limit);
+ * AUTO_LIMIT_HIGH % or more? */
+int auto_limit_near(uint64_t usage, uint64_t limit);
 
 #endif

@@ -95,28 +95,6 @@ static int level_read(const char *dir, int v1, uint64_t *usage, uint64_t *limit)
 	return err;
 }
 
-/* The inactive file pages of level @dir (hierarchical: its children's
- * too), from its memory.stat; 0 when it cannot be read. */
-static uint64_t inactive_file(const char *dir, int v1)
-{
-	const char *key = v1 ? "total_inactive_file " : "inactive_file ";
-	char path[PATH_MAX_LEN + 128], line[128];
-	uint64_t v = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/memory.stat", dir);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, strlen(key))) {
-			v = strtoull(line + strlen(key), NULL, 10);
-			break;
-		}
-	fclose(f);
-	return v;
-}
-
 /* Is a level of @usage and @limit nearer its limit than @out's? */
 static int nearer(uint64_t usage, uint64_t limit, const struct memcg_use *out)
 {
@@ -159,12 +137,6 @@ static int limiting_level(struct memcg_use *out)
 		if (strlen(dir) <= strlen(root))
 			break;
 		*strrchr(dir, '/') = 0;
-	}
-	out->reclaimable = 0;
-	if (out->limit != MEMCG_NO_LIMIT) {
-		out->reclaimable = inactive_file(out->dir, out->v1);
-		if (out->reclaimable > out->usage)
-			out->reclaimable = out->usage;
 	}
 	out->id = name_hash(out->dir);
 	out->path_id = name_hash(out->path);

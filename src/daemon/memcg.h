@@ -15,10 +15,6 @@
  * limit, dir, id, ino); itself when no level has a limit. */
 struct memcg_use {
 	uint64_t usage; /* bytes charged now (to that level) */
-	/* of which page cache the kernel reclaims first, before it would
-	 * call the OOM killer: that level's inactive file pages (0 for a
-	 * level without a limit, which is not read) */
-	uint64_t reclaimable;
 	uint64_t limit; /* the lowest of its limits, or MEMCG_NO_LIMIT */
 	uint64_t id;	/* tells levels apart (a hash of dir) */
 	uint64_t ino;	/* and a level from one made again at that path */
