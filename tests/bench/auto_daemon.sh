@@ -5,7 +5,8 @@
 #
 #   auto_bench_dir NAME   a scratch directory $DIR (/tmp/uzswap-NAME.*)
 #                         and the traps that undo everything on exit: the
-#                         run in $CHILD, the cgroup $CG, zram, the daemon
+#                         run in $CHILD, the cgroup $CG, zram, zswap
+#                         (when zswap.sh is sourced), the daemon
 #   auto_daemon_start     a private uzswapd on $DIR/sock: lz4, automatic
 #                         eviction at its defaults; its log in
 #                         $DIR/uzswapd.log
@@ -19,6 +20,7 @@ auto_bench_cleanup() {
 	[ -n "$CHILD" ] && kill "$CHILD" 2>/dev/null && wait "$CHILD" 2>/dev/null
 	[ -n "$CG" ] && rmdir "$CG" 2>/dev/null
 	zram_teardown
+	! declare -F zswap_teardown >/dev/null || zswap_teardown
 	[ -n "$DAEMON_PID" ] && kill "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
 	rm -rf "$DIR"
 	exit "$rc"

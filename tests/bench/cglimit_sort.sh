@@ -5,36 +5,45 @@
 # that it needs more memory than the cgroup allows: with no swap at all,
 # under uzswap with automatic eviction (auto=on, the defaults: steps
 # ahead of the limit, the job held while they run) and no kernel swap,
-# and with zram as the kernel's swap under the same limit; round after
-# round, the three in turn.  Each run's output must be the same as that
+# with zram as the kernel's swap under the same limit (its pool is
+# charged to no cgroup on v1), and with zswap in front of a swap file
+# (its pool is charged to the job's cgroup, as uzswap's is); round after
+# round, the four in turn.  Each run's output must be the same as that
 # of a run outside any cgroup (md5).  Prints the wall time per system,
 # median [min..max], and how many runs the OOM killer ended.
 # A report: exit 0 whatever the times, 1 on a wrong output, 77 when zram
-# or the cgroup v1 memory controller cannot be used, 99 when a run broke.
+# or the cgroup v1 memory controller cannot be used, 99 when a run broke;
+# without zswap (or a swap file on /var/tmp) its runs are left out, and
+# said so.
 #
 #   tests/bench/cglimit_sort.sh [--rounds N] [--lines N] [--limit MIB]
-#                               [--buffer MIB]
+#                               [--buffer MIB] [--cap SECONDS]
+#
+# A run still going after --cap seconds (900) is ended and counted as
+# unfinished: a system that thrashes does not hold the others up.
 #
 # The input (--lines lines of about 51 bytes: 15 million, 770 MB, by
 # default) is made once in $SORT_INPUT_DIR (/var/tmp) and kept; sort
 # holds it all in memory with its line records, about 1.6 times the
 # file, in a cgroup of --limit MIB (1024).  Needs root, and the built
 # uzswapd and .libs/libuzswap.so; changes only a zram device of its own,
-# a cgroup of its own and a private uzswapd, all undone on exit.
+# zswap's parameters and a swap file of its own (during zswap's runs), a
+# cgroup of its own and a private uzswapd, all undone on exit.
 set -u
 
-ROUNDS=2 LINES=15000000 LIMIT_MIB=1024 BUFFER_MIB=2048
+ROUNDS=2 LINES=15000000 LIMIT_MIB=1024 BUFFER_MIB=2048 CAP=900
 while [ $# -gt 0 ]; do
 	case $1 in
 	--rounds) ROUNDS=${2:-}; shift ;;
 	--lines) LINES=${2:-}; shift ;;
 	--limit) LIMIT_MIB=${2:-}; shift ;;
 	--buffer) BUFFER_MIB=${2:-}; shift ;;
-	*) echo "usage: $0 [--rounds N] [--lines N] [--limit MIB] [--buffer MIB]" >&2; exit 2 ;;
+	--cap) CAP=${2:-}; shift ;;
+	*) echo "usage: $0 [--rounds N] [--lines N] [--limit MIB] [--buffer MIB] [--cap SECONDS]" >&2; exit 2 ;;
 	esac
 	shift
 done
-for v in "$ROUNDS" "$LINES" "$LIMIT_MIB" "$BUFFER_MIB"; do
+for v in "$ROUNDS" "$LINES" "$LIMIT_MIB" "$BUFFER_MIB" "$CAP"; do
 	case $v in '' | *[!0-9]* | 0) echo "cglimit_sort.sh: whole numbers above 0" >&2; exit 2 ;; esac
 done
 
@@ -42,6 +51,7 @@ SRCDIR=$(cd "$(dirname "$0")" && pwd)
 top=${top_builddir:-$(cd "$SRCDIR/../.." && pwd)}
 UZSWAPD=$top/uzswapd AGENT=$top/.libs/libuzswap.so
 . "$SRCDIR/zram.sh"
+. "$SRCDIR/zswap.sh"
 . "$SRCDIR/auto_daemon.sh"
 say() { echo "cglimit_sort.sh: $*" >&2; }
 for f in "$UZSWAPD" "$AGENT"; do
@@ -77,7 +87,7 @@ mkdir -p "$OUT" || { say "cannot make $OUT"; exit 99; }
 # run SYSTEM ROUND: one sort in a cgroup of its own; "SYSTEM SECONDS"
 # or "SYSTEM killed" to $OUT/runs
 run() {
-	local s=$1 r=$2 rc load t0 t1 pre=
+	local s=$1 r=$2 rc load t0 t1 cap pre=
 	load=$(cut -d' ' -f1 /proc/loadavg)
 	say "round $r: $s (load $load)"
 	CG=$MEMCG/uzswap-sort-$$-$s-$r
@@ -85,18 +95,37 @@ run() {
 		{ say "cannot make $CG"; exit 99; }
 	case $s in
 	zram) zram_setup $((2 * BUFFER_MIB << 20)) || { say "SKIP: zram: $ZRAM_WHY"; exit 77; } ;;
+	zswap)
+		if ! zswap_setup $((2 * BUFFER_MIB << 20)) || ! zswap_on; then
+			say "zswap left out: $ZSWAP_WHY"
+			zswap_teardown
+			rmdir "$CG"
+			CG=
+			return
+		fi ;;
 	uzswap) pre="env LD_PRELOAD=$AGENT UZSWAP_SOCKET=$DIR/sock" ;;
 	esac
 	t0=$(date +%s.%N)
 	LC_ALL=C $pre "$SRCDIR/in-cgroup.sh" "$CG" $SORT >"$DIR/out" &
 	CHILD=$!
+	rm -f "$DIR/capped"
+	( sleep "$CAP" && touch "$DIR/capped" && kill -KILL "$CHILD" ) 2>/dev/null &
+	cap=$!
 	wait "$CHILD"
 	rc=$?
 	t1=$(date +%s.%N)
+	pkill -P "$cap" sleep 2>/dev/null
+	wait "$cap" 2>/dev/null
 	CHILD=
 	[ "$s" = zram ] && zram_teardown
+	[ "$s" = zswap ] && zswap_teardown
 	rmdir "$CG" 2>/dev/null
 	CG=
+	if [ -e "$DIR/capped" ]; then
+		say "$s round $r: still going after $CAP s: ended, unfinished"
+		echo "$s unfinished $load" >>"$OUT/runs"
+		return
+	fi
 	if [ $rc = 137 ]; then
 		say "$s round $r: killed (the OOM killer, in a $LIMIT_MIB MiB cgroup)"
 		echo "$s killed $load" >>"$OUT/runs"
@@ -111,14 +140,14 @@ run() {
 start=$(date -u '+%Y-%m-%d %H:%M UTC')
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 for r in $(seq "$ROUNDS"); do
-	for s in none uzswap zram; do
+	for s in none uzswap zram zswap; do
 		run "$s" "$r"
 	done
 done
 
-awk -v start="$start" -v load0="$load0" -v load1="$(cut -d' ' -f1-3 /proc/loadavg)" \
+awk -v start="$start" -v load0="$load0" -v load1="$(cut -d' ' -f1-3 /proc/loadavg)" -v cap="$CAP" \
     -v limit="$LIMIT_MIB" -v buffer="$BUFFER_MIB" -v input="$(stat -L -c %s "$INPUT")" '
-{ if ($2 == "killed") killed[$1]++; else t[$1, ++n[$1]] = $2; runs[$1]++ }
+{ if ($2 == "killed") killed[$1]++; else if ($2 == "unfinished") capped[$1]++; else t[$1, ++n[$1]] = $2; runs[$1]++ }
 function med(s,   i, j, k, v, x) {
 	k = n[s]
 	for (i = 1; i <= k; i++) v[i] = t[s, i]
@@ -129,11 +158,13 @@ function med(s,   i, j, k, v, x) {
 END {
 	printf "cgroup_limit (sort -S %d MiB of a %d MB file, %d MiB cgroup): %s; load average %s at the start, %s at the end\n\n",
 		buffer, input / 1e6, limit, start, load0, load1
-	printf "| system | finished | seconds |\n|---|---|---|\n"
-	split("none uzswap zram", order, " ")
-	for (o = 1; o <= 3; o++) {
+	printf "| system | finished | OOM-killed | unfinished at %d s | seconds |\n|---|---|---|---|---|\n", cap
+	split("none uzswap zram zswap", order, " ")
+	for (o = 1; o <= 4; o++) {
 		s = order[o]
-		printf "| %s | %d of %d | %s |\n", s, n[s], runs[s], n[s] ? med(s) : "-"
+		if (!runs[s])
+			continue
+		printf "| %s | %d of %d | %d | %d | %s |\n", s, n[s], runs[s], killed[s], capped[s], n[s] ? med(s) : "-"
 	}
 }' "$OUT/runs" | tee "$OUT/table.md"
 cp "$DIR/uzswapd.log" "$OUT/"
