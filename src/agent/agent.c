@@ -21,6 +21,7 @@
 #include "doorbell.h"
 #include "evict.h"
 #include "inactive.h"
+#include "limitguard.h"
 #include "fds.h"
 #include "fork.h"
 #include "log.h"
@@ -419,6 +420,7 @@ static void forget_parent_fds(void)
 	uz_agent.sock = uz_agent.uffd = uz_agent.stage_uffd = -1;
 	uz_agent.arena_fd = uz_agent.uplink = uz_agent.fork_ufd = -1;
 	doorbell_forget();
+	limitguard_forget();
 }
 
 /* Start afresh, with an arena and a daemon connection of our own: a

@@ -506,7 +506,12 @@ struct evict_walk {
 	int wrapped; /* UZ_EVICT_COLD: the walk's second part, below the hand */
 	uint32_t now_ms;
 	uint64_t start_hand; /* where this walk began (cold_hand moves on) */
+	uint64_t spare; /* a block not to take (a fault waits on it) */
 };
+
+/* A walk is under way: one is never started inside another (the
+ * regions' scan and the hand are the walk's). */
+static int walking;
 
 /* UZ_EVICT_COLD: where the last automatic eviction stopped.  Successive
  * samples go round the address space instead of taking the lowest
@@ -520,7 +525,8 @@ static int cold_skip(const struct evict_walk *w, uint64_t block)
 {
 	if (!(w->req->flags & UZ_EVICT_COLD))
 		return 0;
-	if (w->wrapped ? block >= w->start_hand : block < w->start_hand)
+	if (block == w->spare ||
+	    (w->wrapped ? block >= w->start_hand : block < w->start_hand))
 		return 1;
 	return recent_within(block, w->now_ms, w->req->guard_ms);
 }
@@ -583,21 +589,37 @@ static int evict_one(uint64_t block, void *arg)
 	return !(w->req->flags & UZ_EVICT_ALL) && w->done->bytes >= w->target;
 }
 
+static void evict_walk_from(const struct uz_evict *req,
+			    struct uz_evict_done *done,
+			    void (*progress)(uint64_t, uint64_t), uint64_t spare);
+
 void evict_run(const struct uz_evict *req, struct uz_evict_done *done,
 	       void (*progress)(uint64_t done_bytes, uint64_t target))
 {
+	evict_walk_from(req, done, progress, UINT64_MAX);
+}
+
+static void evict_walk_from(const struct uz_evict *req,
+			    struct uz_evict_done *done,
+			    void (*progress)(uint64_t, uint64_t), uint64_t spare)
+{
 	struct evict_walk w = { req, done, progress, req->bytes, 0, 0, now_ms(),
-				cold_hand };
+				cold_hand, spare };
 	uint64_t t0 = now_ns(), busy0 = uz_agent.stats->evict_busy;
 	int64_t managed;
 
 	memset(done, 0, sizeof(*done));
+	if (walking) {
+		done->err = -EBUSY;
+		return;
+	}
 	if (!pagemap_available()) {
 		done->err = -EACCES; /* said at start (agent.c) */
 		return;
 	}
 	/* before any block is registered; see hold_begin() */
 	__atomic_store_n(&uz_agent.evicted_once, 1, __ATOMIC_SEQ_CST);
+	walking = 1;
 	managed = regions_scan(evict_one, &w);
 	if (managed >= 0 && (req->flags & UZ_EVICT_COLD) && !done->err &&
 	    done->bytes < w.target) {
@@ -605,10 +627,30 @@ void evict_run(const struct uz_evict *req, struct uz_evict_done *done,
 		w.wrapped = 1;
 		managed = regions_scan(evict_one, &w);
 	}
+	walking = 0;
 	if (managed < 0)
 		done->err = (int32_t)managed;
 	else
 		uz_agent.stats->registered_bytes = managed;
 	done->busy = uz_agent.stats->evict_busy - busy0;
 	done->usec = (now_ns() - t0) / 1000;
+}
+
+void evict_make_room(uint64_t bytes, uint32_t guard_ms, uint64_t spare,
+		     struct uz_evict_done *done)
+{
+	/* compressed at once (no inactive list: it frees nothing), the
+	 * walk of the automatic steps, the same guard */
+	struct uz_evict req = { .bytes = bytes, .flags = UZ_EVICT_COLD,
+				.guard_ms = guard_ms };
+
+	memset(done, 0, sizeof(*done));
+	/* not inside a walk, nor while a fork is under way (the regions'
+	 * scan would hold the tables' lock as the child is copied) */
+	if (walking || uz_agent.frozen ||
+	    __atomic_load_n(&uz_agent.fork_pending, __ATOMIC_SEQ_CST)) {
+		done->err = -EBUSY;
+		return;
+	}
+	evict_walk_from(&req, done, NULL, spare);
 }

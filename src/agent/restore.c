@@ -19,6 +19,7 @@
 #include "regions.h"
 #include "restore.h"
 #include "stage.h"
+#include "limitguard.h"
 #include "store.h"
 #include "uffd.h"
 #include "uffd_compat.h"
@@ -101,6 +102,10 @@ void restore_set_refill(const struct uz_evict *e)
 		e->finish_after < 1 ? 1 :
 		e->finish_after > UZ_REFILL_FINISH_MAX ? UZ_REFILL_FINISH_MAX :
 							  e->finish_after;
+	/* the room a fault makes at the limit spares what the automatic
+	 * steps spare */
+	if ((e->flags & UZ_EVICT_COLD) && e->guard_ms)
+		limitguard_set_window(e->guard_ms);
 }
 
 int restore_idle(void)
@@ -114,6 +119,12 @@ int restore_idle(void)
 		if (payload_used)
 			madvise(payload, PAYLOAD_MAX, MADV_DONTNEED);
 		payload_used = 0;
+	}
+	/* nothing brought back unasked at the cgroup's limit */
+	if ((finish_addr || prefetch_left) && limitguard_near(UZ_BLOCK_SIZE)) {
+		finish_addr = 0;
+		prefetch_left = 0;
+		return 0;
 	}
 	if (finish_addr) {
 		b = blocks_find(finish_addr);
@@ -387,6 +398,12 @@ static int fault(uint64_t addr, uint64_t t0)
 	if (err < 0)
 		return err;
 	b = blocks_find(blk);
+	if (b && (b->stored & (1u << f))) {
+		/* what comes back is charged: room first, at the limit (the
+		 * table may change: looked up again) */
+		limitguard_make_room(UZ_BLOCK_SIZE, blk);
+		b = blocks_find(blk);
+	}
 	if (!b || !(b->stored & (1u << f))) {
 		err = fault_zero(addr);
 	} else {

@@ -34,7 +34,9 @@ struct uz_client_stats {
 	uint64_t inactive_taken;  /* blocks put on it */
 	uint64_t inactive_back;	  /* ... touched there and moved back */
 	uint64_t inactive_stored; /* ... untouched for the minimum age: compressed */
-	uint64_t reserved[8];
+	/* blocks taken out in the fault path, the cgroup at its limit */
+	uint64_t guard_blocks;
+	uint64_t reserved[7];
 	/* fault latency, read to resolve, in the agent (see latency.h) */
 	uint64_t fault_lat[UZ_LAT_BUCKETS];
 	/* 2 MB restore latency, fault read to block mapped */

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgpath.h"
 #include "checksum.h"
 #include "freezer.h"
 #include "hold.h"
@@ -220,38 +221,28 @@ int hold_init(const char *socket)
  * -EBUSY when in another. */
 static int freezer_free(pid_t pid, char *why, size_t len)
 {
-	char path[64], line[4200], own[128];
-	int ok = -ENOENT;
-	FILE *f;
+	static struct cg_paths cg;
+	char path[64], own[128];
+	int err;
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/cgroup", (int)pid,
 		 (int)procfs_live_thread(pid));
 	snprintf(own, sizeof(own), "/%s/%d", hold_dir, (int)pid);
-	f = fopen(path, "re");
-	if (!f) {
-		snprintf(why, len, "%s: %s", path, strerror(errno));
-		return -errno;
+	err = cg_paths_read(path, &cg);
+	if (err) {
+		snprintf(why, len, "%s: %s", path, strerror(-err));
+		return err;
 	}
-	while (ok == -ENOENT && fgets(line, sizeof(line), f)) {
-		char *ctl = strchr(line, ':'), *cg = ctl ? strchr(ctl + 1, ':') : NULL;
-		char *save, *w;
-
-		if (!cg)
-			continue;
-		*cg++ = 0;
-		cg[strcspn(cg, "\n")] = 0;
-		for (w = strtok_r(ctl + 1, ",", &save); w; w = strtok_r(NULL, ",", &save))
-			if (!strcmp(w, "freezer")) {
-				ok = !strcmp(cg, "/") ? 0 : !strcmp(cg, own) ? 1 : -EBUSY;
-				if (ok < 0)
-					snprintf(why, len, "it is in freezer "
-						 "cgroup %.200s already", cg);
-			}
-	}
-	fclose(f);
-	if (ok == -ENOENT)
+	if (!cg.freezer[0]) {
 		snprintf(why, len, "no freezer in its %s", path);
-	return ok;
+		return -ENOENT;
+	}
+	if (!strcmp(cg.freezer, "/"))
+		return 0;
+	if (!strcmp(cg.freezer, own))
+		return 1;
+	snprintf(why, len, "it is in freezer cgroup %.200s already", cg.freezer);
+	return -EBUSY;
 }
 
 int hold_begin(pid_t pid, char *why, size_t len)

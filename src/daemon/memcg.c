@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgpath.h"
 #include "checksum.h"
 #include "memcg.h"
 #include "procfs.h"
@@ -146,46 +147,20 @@ static int limiting_level(struct memcg_use *out)
 
 int memcg_of(pid_t pid, struct memcg_use *out)
 {
-	char path[64], line[PATH_MAX_LEN + 64];
-	char v2[PATH_MAX_LEN] = "";
-	FILE *f;
-	int found = 0, partial = 0;
+	static struct cg_paths cg;
+	char path[64];
+	int err;
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/cgroup", (int)pid,
 		 (int)procfs_live_thread(pid));
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	/* "ID:CONTROLLERS:PATH" per hierarchy; v2's is "0::PATH" */
-	while (fgets(line, sizeof(line), f)) {
-		char *ctl = strchr(line, ':'), *cg = ctl ? strchr(ctl + 1, ':') : NULL;
-		int whole = !partial;
-		char *w, *save;
-
-		/* a path too long for us is not followed, nor its tail
-		 * read as a line of its own */
-		partial = !strchr(line, '\n');
-		if (!cg || !whole || partial)
-			continue;
-		*cg++ = 0;
-		cg[strcspn(cg, "\n")] = 0;
-		if (ctl[1] == 0) {
-			snprintf(v2, sizeof(v2), "%s", cg);
-			continue;
-		}
-		for (w = strtok_r(ctl + 1, ",", &save); w; w = strtok_r(NULL, ",", &save))
-			if (!strcmp(w, "memory")) {
-				snprintf(out->path, sizeof(out->path), "%s", cg);
-				found = 1;
-			}
-	}
-	fclose(f);
-	out->v1 = found;
-	out->pressure_centi = v2_pressure(v2, out->psi_file, sizeof(out->psi_file));
-	if (!found && !v2[0])
+	err = cg_paths_read(path, &cg);
+	if (err)
+		return err;
+	out->v1 = cg.memory[0] != 0;
+	out->pressure_centi = v2_pressure(cg.v2, out->psi_file, sizeof(out->psi_file));
+	if (!out->v1 && !cg.v2[0])
 		return -ENOENT;
-	if (!found)
-		snprintf(out->path, sizeof(out->path), "%s", v2);
+	snprintf(out->path, sizeof(out->path), "%s", out->v1 ? cg.memory : cg.v2);
 	return limiting_level(out);
 }
 

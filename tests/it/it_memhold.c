@@ -122,15 +122,11 @@ static void *orphan_filler(void *arg)
 
 static pid_t start_job_as(int main_ends)
 {
-	char path[300], v[32];
 	pid_t c;
 
 	if (rmdir(cg) && errno != ENOENT)
 		it_fail("rmdir %s: %s", cg, strerror(errno));
-	it_assert(!mkdir(cg, 0755), "mkdir %s: %s", cg, strerror(errno));
-	snprintf(path, sizeof(path), "%s/memory.limit_in_bytes", cg);
-	snprintf(v, sizeof(v), "%lu", LIMIT);
-	it_write_file(path, v);
+	it_memcg_make(cg, LIMIT);
 	c = fork();
 	it_assert(c >= 0, "fork failed");
 	if (!c && main_ends) {

@@ -76,7 +76,6 @@ static void job(unsigned pause_us)
 
 int main(int argc, char **argv)
 {
-	char v[32];
 	int st;
 	pid_t c;
 
@@ -87,8 +86,6 @@ int main(int argc, char **argv)
 	snprintf(cg, sizeof(cg), V1 "/uzswap-it-%d", getpid());
 	atexit(cg_remove);
 	for (int fast = 0; fast < 2; fast++) {
-		char path[300];
-
 		/* 20 MB/s: the loop's look at the limit, every quarter
 		 * interval, keeps up; 100 MB/s: only the usage threshold
 		 * event does (without it, the job is killed).  The cgroup is
@@ -97,10 +94,7 @@ int main(int argc, char **argv)
 		 * (the daemon once kept the old one's, and the job was
 		 * killed in 5 of 8 runs) */
 		it_assert(!fast || !rmdir(cg), "rmdir %s: %s", cg, strerror(errno));
-		it_assert(!mkdir(cg, 0755), "mkdir %s: %s", cg, strerror(errno));
-		snprintf(path, sizeof(path), "%s/memory.limit_in_bytes", cg);
-		snprintf(v, sizeof(v), "%lu", LIMIT);
-		it_write_file(path, v);
+		it_memcg_make(cg, LIMIT);
 		c = fork();
 		it_assert(c >= 0, "fork failed");
 		if (!c)

@@ -527,12 +527,19 @@ uint64_t it_arena_bytes(void)
 	return most;
 }
 
-double it_cgroup_job(const char *cg, size_t fill, unsigned pause_us)
+void it_memcg_make(const char *cg, uint64_t limit)
 {
-	const size_t chunk = 8 * IT_MB;
+	char path[300], v[32];
+
+	it_assert(!mkdir(cg, 0755), "mkdir %s: %s", cg, strerror(errno));
+	snprintf(path, sizeof(path), "%s/memory.limit_in_bytes", cg);
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)limit);
+	it_write_file(path, v);
+}
+
+void it_cgroup_join(const char *cg)
+{
 	char pid[32], path[300];
-	uint64_t *m;
-	double t0;
 
 	snprintf(pid, sizeof(pid), "%d", getpid());
 	snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
@@ -543,6 +550,15 @@ double it_cgroup_job(const char *cg, size_t fill, unsigned pause_us)
 	 * cannot take memory yet is not what is tested */
 	for (int i = 0; i < 100 && !agent_threads_named(); i++)
 		usleep(100000);
+}
+
+double it_cgroup_job(const char *cg, size_t fill, unsigned pause_us)
+{
+	const size_t chunk = 8 * IT_MB;
+	uint64_t *m;
+	double t0;
+
+	it_cgroup_join(cg);
 	m = it_alloc(fill, 1);
 	for (size_t w = 0; w < fill / 8; w++) {
 		m[w] = it_text_word(w);

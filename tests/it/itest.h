@@ -95,6 +95,12 @@ void it_fill(void *p, size_t len, uint64_t seed);
  * it_fill's mix has incompressible pages, whose stored copies alone
  * would not fit in a memory cgroup's limit. */
 uint64_t it_text_word(size_t w);
+/* Make memory cgroup @cg (its directory) with a limit of @limit bytes,
+ * or fail the test. */
+void it_memcg_make(const char *cg, uint64_t limit);
+/* Join memory cgroup @cg (its directory), then wait for the daemon to
+ * look at us and for our agent's threads. */
+void it_cgroup_join(const char *cg);
 /* A job in memory cgroup @cg (its directory): join it, wait for the
  * daemon to look at us, fill @fill bytes of text words in 8 MB chunks
  * with a pause of @pause_us after each (0: as fast as it can), then

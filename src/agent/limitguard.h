@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Restores that look at the memory cgroup's limit first.  What comes
+ * back is charged to the application's cgroup; with no swap the kernel
+ * meets a restore at the limit with its OOM killer (sort(1) in a 1 GiB
+ * cgroup was killed so, in the agent's UFFDIO_COPY).  Near the limit
+ * the agent takes cold memory out first, as the kernel's reclaim would,
+ * right here: the daemon's steps run on this same thread, so a fault
+ * cannot wait for one.
+ */
+#ifndef UZ_AGENT_LIMITGUARD_H
+#define UZ_AGENT_LIMITGUARD_H
+
+#include <stdint.h>
+
+#include "agent.h"
+
+/* Before bringing back up to @need bytes for a fault in block @spare:
+ * when the cgroup would come within UZ_GUARD_MARGIN of its limit, evict
+ * cold blocks (never @spare; those brought back lately last) until it
+ * would not, a few at most.  Only on the agent thread, never nested. */
+UZ_HIDDEN void limitguard_make_room(uint64_t need, uint64_t spare);
+/* Would @need more bytes take the cgroup within the margin of its
+ * limit?  (Read-ahead and finishing are skipped then.) */
+UZ_HIDDEN int limitguard_near(uint64_t need);
+/* The thrash guard's window the daemon last sent (ms). */
+UZ_HIDDEN void limitguard_set_window(uint32_t guard_ms);
+/* Forget the cgroup's files, not closed: they were in another agent
+ * thread's table (a forked child, the agent starting afresh). */
+UZ_HIDDEN void limitguard_forget(void);
+
+#endif

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Restores look at the memory cgroup's limit first (limitguard.c): a
+ * job that reads back more than its cgroup has room for, with no
+ * automatic loop to take anything ahead of it and no kernel swap, is
+ * not OOM-killed: near the limit its agent takes cold memory out before
+ * it brings any back, as the kernel's reclaim would.  sort(1) was killed
+ * so in a 1 GiB cgroup (the kernel's report named the agent's
+ * UFFDIO_COPY).  Root and the cgroup v1 memory controller.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "itest.h"
+
+#define LIMIT (128 * IT_MB)
+#define A_LEN (80 * IT_MB)
+#define B_LEN (48 * IT_MB)
+
+static char cg[256];
+
+static void cg_remove(void)
+{
+	if (cg[0] && rmdir(cg) && errno != ENOENT)
+		fprintf(stderr, "it_memguard: could not remove %s: %s\n", cg,
+			strerror(errno));
+}
+
+static void fill(uint64_t *m, size_t len, size_t from)
+{
+	for (size_t w = 0; w < len / 8; w++)
+		m[w] = it_text_word(from + w);
+}
+
+static void check(const uint64_t *m, size_t len, size_t from, const char *what)
+{
+	for (size_t w = 0; w < len / 8; w++)
+		it_assert(m[w] == it_text_word(from + w), "%s: wrong byte in "
+			  "word %zu", what, w);
+}
+
+/* In the cgroup: A evicted, B filled, then A, B and A again read back
+ * whole: each needs room the other holds. */
+static void job(void)
+{
+	uint64_t *a, *b;
+
+	it_cgroup_join(cg);
+	a = it_alloc(A_LEN, 1);
+	fill(a, A_LEN, 0);
+	it_evict_all();
+	b = it_alloc(B_LEN, 1);
+	fill(b, B_LEN, A_LEN / 8);
+	check(a, A_LEN, 0, "A");
+	check(b, B_LEN, A_LEN / 8, "B");
+	check(a, A_LEN, 0, "A again");
+	printf("%lu MB evicted, %lu MB filled, then all read back twice in a "
+	       "%lu MB cgroup: every byte right\n", A_LEN >> 20, B_LEN >> 20,
+	       LIMIT >> 20);
+	fflush(stdout);
+	_exit(0);
+}
+
+int main(int argc, char **argv)
+{
+	pid_t c;
+	int st;
+
+	it_need_memcg_v1();
+	it_setup(argc, argv);
+	it_watchdog(180, "it_memguard");
+	snprintf(cg, sizeof(cg), IT_MEMCG_V1 "/uzswap-it-%d", getpid());
+	atexit(cg_remove);
+	it_memcg_make(cg, LIMIT);
+	c = fork();
+	it_assert(c >= 0, "fork");
+	if (!c)
+		job();
+	it_assert(waitpid(c, &st, 0) == c, "waitpid");
+	it_assert(!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL), "the job was "
+		  "killed (the OOM killer, in a %lu MB cgroup)", LIMIT >> 20);
+	it_assert(WIFEXITED(st) && !WEXITSTATUS(st), "the job failed (status %#x)",
+		  st);
+	return 0;
+}
