@@ -316,25 +316,33 @@ static int page_still_needed(const struct uz_block_rec *r, uint32_t stored,
 
 void store_release_frame(uint32_t idx, unsigned f, uint32_t stored)
 {
+	const struct uz_arena_hdr *h = uz_agent.arena;
 	struct uz_block_rec *r = store_rec(idx);
-	const struct uz_frame_desc *d = &r->frames[f];
-	uint64_t pg, end, run = 0, punched = 0;
+	uint64_t pg, end, run = 0, punched = 0, ext_off, ext_len;
+	struct uz_frame_desc d;
 
 	store_lock();
+	/* one look at what a process sharing the arena could rewrite */
+	d = r->frames[f];
+	ext_off = r->extent_off;
+	ext_len = (uint64_t)r->extent_pages * UZ_PAGE_SIZE;
 	/* another holder may still read every frame (its table is the one
 	 * the fork copied); our records only, and sane ones: a punch
-	 * outside the extent would take another record's bytes */
+	 * outside the extent, or the extent outside the data, would take
+	 * other bytes */
 	if (r->state != UZ_REC_STORED || r->holders != 1ull << uz_agent.holder ||
-	    !d->len || r->payload_bytes > (uint64_t)r->extent_pages * UZ_PAGE_SIZE ||
-	    d->off > r->payload_bytes || d->len > r->payload_bytes - d->off ||
-	    d->len > r->payload_bytes - r->released_bytes)
+	    !d.len || ext_off < h->data_off || ext_off > uz_agent.arena_size ||
+	    ext_len > uz_agent.arena_size - ext_off ||
+	    r->payload_bytes > ext_len || d.off > r->payload_bytes ||
+	    d.len > r->payload_bytes - d.off ||
+	    d.len > r->payload_bytes - r->released_bytes)
 		goto out;
-	r->released_bytes += d->len;
-	stat_add(&uz_agent.stats->stored_bytes, -(int64_t)d->len);
+	r->released_bytes += d.len;
+	stat_add(&uz_agent.stats->stored_bytes, -(int64_t)d.len);
 	/* the pages this frame lies on that no stored frame shares: frames
 	 * lie one after another, so each page goes with its last frame */
-	end = ((uint64_t)d->off + d->len + UZ_PAGE_SIZE - 1) / UZ_PAGE_SIZE;
-	for (pg = d->off / UZ_PAGE_SIZE; pg <= end; pg++) {
+	end = ((uint64_t)d.off + d.len + UZ_PAGE_SIZE - 1) / UZ_PAGE_SIZE;
+	for (pg = d.off / UZ_PAGE_SIZE; pg <= end; pg++) {
 		if (pg < end && !page_still_needed(r, stored, pg)) {
 			run++;
 			continue;
@@ -342,7 +350,7 @@ void store_release_frame(uint32_t idx, unsigned f, uint32_t stored)
 		if (run && punched + run <= r->extent_pages - r->released_pages &&
 		    !fallocate(uz_agent.arena_fd,
 			       FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-			       (off_t)(r->extent_off + (pg - run) * UZ_PAGE_SIZE),
+			       (off_t)(ext_off + (pg - run) * UZ_PAGE_SIZE),
 			       (off_t)(run * UZ_PAGE_SIZE)))
 			punched += run;
 		run = 0;
