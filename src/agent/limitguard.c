@@ -95,9 +95,9 @@ static void look(void)
 	looked = 1;
 	looked_ms = now;
 	close_all();
-	/* charges follow the process, not the thread: any of its threads
-	 * but a moved one says where it is; ours is not moved */
-	if (cg_paths_read("/proc/thread-self/cgroup", &cg))
+	/* charges follow the process (the owner of its memory, its first
+	 * thread), not the thread: ours may have been moved alone */
+	if (cg_paths_read("/proc/self/cgroup", &cg))
 		return;
 	if (cg.memory[0]) {
 		snprintf(dir, sizeof(dir), V1_MEMORY "%s", cg.memory);

@@ -18,7 +18,7 @@
 /* Before bringing back up to @need bytes for a fault in block @spare:
  * when the cgroup would come within UZ_GUARD_MARGIN of its limit, evict
  * cold blocks (never @spare; those brought back lately last) until it
- * would not, a few at most.  Only on the agent thread, never nested. */
+ * would not, 16 MB at most for one fault.  Only on the agent thread, never nested. */
 UZ_HIDDEN void limitguard_make_room(uint64_t need, uint64_t spare);
 /* Would @need more bytes take the cgroup within the margin of its
  * limit?  (Read-ahead and finishing are skipped then.) */

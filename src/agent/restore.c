@@ -384,6 +384,11 @@ static int fault(uint64_t addr, uint64_t t0)
 	struct block *b;
 	int err = 0, whole = 0;
 
+	/* what comes back is charged: room first, at the limit.  First
+	 * of all: making it serves the application's events (an mremap
+	 * onto this page, an UNMAP), and all below must see them, as it
+	 * sees them when the kernel's EAGAIN sends a fault back */
+	limitguard_make_room(UZ_BLOCK_SIZE, blk);
 	/* stored pages an mremap moved here are copied in first */
 	err = events_pending_run(addr);
 	if (err)
@@ -398,12 +403,6 @@ static int fault(uint64_t addr, uint64_t t0)
 	if (err < 0)
 		return err;
 	b = blocks_find(blk);
-	if (b && (b->stored & (1u << f))) {
-		/* what comes back is charged: room first, at the limit (the
-		 * table may change: looked up again) */
-		limitguard_make_room(UZ_BLOCK_SIZE, blk);
-		b = blocks_find(blk);
-	}
 	if (!b || !(b->stored & (1u << f))) {
 		err = fault_zero(addr);
 	} else {

@@ -35,7 +35,7 @@ int cg_paths_read(const char *file, struct cg_paths *out)
 {
 	/* no stdio: the agent reads it, and malloc's lock may be held by
 	 * a thread that waits for the agent */
-	static char buf[4 * CG_PATH_MAX];
+	static char buf[16 * CG_PATH_MAX]; /* a dozen v1 hierarchies */
 	size_t have = 0;
 	char *line, *nl;
 	ssize_t n;

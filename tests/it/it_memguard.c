@@ -6,7 +6,11 @@
  * not OOM-killed: near the limit its agent takes cold memory out before
  * it brings any back, as the kernel's reclaim would.  sort(1) was killed
  * so in a 1 GiB cgroup (the kernel's report named the agent's
- * UFFDIO_COPY).  Root and the cgroup v1 memory controller.
+ * UFFDIO_COPY).  Again with the agent's threads alone moved to another
+ * memory cgroup: what a restore brings back is charged to the process's
+ * (its first thread's), and the guard looked at the agent thread's own
+ * cgroup (review probe p6_cgmove, agentonly: killed).  Root and the
+ * cgroup v1 memory controller.
  */
 #include <errno.h>
 #include <signal.h>
@@ -22,13 +26,30 @@
 #define A_LEN (80 * IT_MB)
 #define B_LEN (48 * IT_MB)
 
-static char cg[256];
+static char cg[256], elsewhere[256];
 
 static void cg_remove(void)
 {
 	if (cg[0] && rmdir(cg) && errno != ENOENT)
 		fprintf(stderr, "it_memguard: could not remove %s: %s\n", cg,
 			strerror(errno));
+	if (elsewhere[0] && rmdir(elsewhere) && errno != ENOENT)
+		fprintf(stderr, "it_memguard: could not remove %s: %s\n",
+			elsewhere, strerror(errno));
+}
+
+static void write_tid(const char *tid, void *tasks)
+{
+	it_write_file(tasks, tid);
+}
+
+/* Move our agent's threads (and them only) to memory cgroup @to. */
+static void move_agent_threads(const char *to)
+{
+	char tasks[300];
+
+	snprintf(tasks, sizeof(tasks), "%s/tasks", to);
+	it_assert(it_agent_threads(write_tid, tasks), "no agent thread found");
 }
 
 static void fill(uint64_t *m, size_t len, size_t from)
@@ -46,11 +67,13 @@ static void check(const uint64_t *m, size_t len, size_t from, const char *what)
 
 /* In the cgroup: A evicted, B filled, then A, B and A again read back
  * whole: each needs room the other holds. */
-static void job(void)
+static void job(int agent_elsewhere)
 {
 	uint64_t *a, *b;
 
 	it_cgroup_join(cg);
+	if (agent_elsewhere)
+		move_agent_threads(elsewhere);
 	a = it_alloc(A_LEN, 1);
 	fill(a, A_LEN, 0);
 	it_evict_all();
@@ -60,8 +83,9 @@ static void job(void)
 	check(b, B_LEN, A_LEN / 8, "B");
 	check(a, A_LEN, 0, "A again");
 	printf("%lu MB evicted, %lu MB filled, then all read back twice in a "
-	       "%lu MB cgroup: every byte right\n", A_LEN >> 20, B_LEN >> 20,
-	       LIMIT >> 20);
+	       "%lu MB cgroup%s: every byte right\n", A_LEN >> 20, B_LEN >> 20,
+	       LIMIT >> 20, agent_elsewhere ? ", the agent's threads in "
+	       "another" : "");
 	fflush(stdout);
 	_exit(0);
 }
@@ -75,16 +99,23 @@ int main(int argc, char **argv)
 	it_setup(argc, argv);
 	it_watchdog(180, "it_memguard");
 	snprintf(cg, sizeof(cg), IT_MEMCG_V1 "/uzswap-it-%d", getpid());
+	snprintf(elsewhere, sizeof(elsewhere), IT_MEMCG_V1 "/uzswap-it-%d-agent",
+		 getpid());
 	atexit(cg_remove);
 	it_memcg_make(cg, LIMIT);
-	c = fork();
-	it_assert(c >= 0, "fork");
-	if (!c)
-		job();
-	it_assert(waitpid(c, &st, 0) == c, "waitpid");
-	it_assert(!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL), "the job was "
-		  "killed (the OOM killer, in a %lu MB cgroup)", LIMIT >> 20);
-	it_assert(WIFEXITED(st) && !WEXITSTATUS(st), "the job failed (status %#x)",
-		  st);
+	it_assert(!mkdir(elsewhere, 0755), "mkdir %s: %s", elsewhere,
+		  strerror(errno));
+	for (int moved = 0; moved < 2; moved++) {
+		c = fork();
+		it_assert(c >= 0, "fork");
+		if (!c)
+			job(moved);
+		it_assert(waitpid(c, &st, 0) == c, "waitpid");
+		it_assert(!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL), "the job "
+			  "was killed (the OOM killer, in a %lu MB cgroup%s)",
+			  LIMIT >> 20, moved ? ", its agent's threads in another" : "");
+		it_assert(WIFEXITED(st) && !WEXITSTATUS(st), "the job failed "
+			  "(status %#x)", st);
+	}
 	return 0;
 }

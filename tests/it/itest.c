@@ -464,16 +464,15 @@ uint64_t it_text_word(size_t w)
 	return w % 16 ? v : (uint64_t)w;
 }
 
-/* Has this process a thread named as the agent's (uzswap-agent)? */
-static int agent_threads_named(void)
+unsigned it_agent_threads(void (*fn)(const char *tid, void *arg), void *arg)
 {
 	DIR *d = opendir("/proc/self/task");
 	struct dirent *de;
-	int found = 0;
+	unsigned found = 0;
 
 	if (!d)
 		return 0;
-	while (!found && (de = readdir(d))) {
+	while ((de = readdir(d))) {
 		char path[300], comm[32] = "";
 		FILE *f;
 
@@ -483,12 +482,21 @@ static int agent_threads_named(void)
 		f = fopen(path, "r");
 		if (!f)
 			continue;
-		if (fgets(comm, sizeof(comm), f))
-			found = !strncmp(comm, "uzswap-agent", 12);
+		if (fgets(comm, sizeof(comm), f) && !strncmp(comm, "uzswap-agent", 12)) {
+			found++;
+			if (fn)
+				fn(de->d_name, arg);
+		}
 		fclose(f);
 	}
 	closedir(d);
 	return found;
+}
+
+/* Has this process a thread named as the agent's (uzswap-agent)? */
+static int agent_threads_named(void)
+{
+	return it_agent_threads(NULL, NULL) > 0;
 }
 
 uint64_t it_arena_bytes(void)

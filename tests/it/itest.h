@@ -98,6 +98,9 @@ uint64_t it_text_word(size_t w);
 /* Make memory cgroup @cg (its directory) with a limit of @limit bytes,
  * or fail the test. */
 void it_memcg_make(const char *cg, uint64_t limit);
+/* Call @fn with the id of each of this process's threads named as the
+ * agent's (uzswap-agent); how many there are. */
+unsigned it_agent_threads(void (*fn)(const char *tid, void *arg), void *arg);
 /* Join memory cgroup @cg (its directory), then wait for the daemon to
  * look at us and for our agent's threads. */
 void it_cgroup_join(const char *cg);
