@@ -14,7 +14,7 @@
 /* bump when a message's size or the meaning of a field changes; a field
  * put in padding behind a new flag (older peers send zeros and read
  * nothing there) needs none */
-#define UZ_PROTOCOL_VERSION 4
+#define UZ_PROTOCOL_VERSION 5
 #define UZ_SOCKET_DEFAULT "/run/uzswap/uzswapd.sock"
 #define UZ_SOCKET_ENV "UZSWAP_SOCKET"
 #define UZ_MSG_MAX 4096
@@ -219,6 +219,11 @@ struct uz_stats_client {
 	uint64_t inactive_taken;
 	uint64_t inactive_back;
 	uint64_t inactive_stored;
+	/* blocks its agent took out before a restore, at its cgroup's
+	 * limit (limitguard.c); the times the daemon held its threads
+	 * while a step at the limit ran (hold.c) */
+	uint64_t guard_blocks;
+	uint64_t holds;
 };
 
 struct uz_stats_end {

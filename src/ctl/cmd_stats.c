@@ -46,6 +46,8 @@ enum {
 	COL_INACT_TAKEN,
 	COL_INACT_BACK,
 	COL_INACT_AGED,
+	COL_GUARD,
+	COL_HOLDS,
 	COL_COUNT
 };
 
@@ -109,6 +111,10 @@ static const struct col_info infos[COL_COUNT] = {
 			     "... touched there and moved back whole" },
 	[COL_INACT_AGED] = { "INACT-AGED", "inactive_stored", N,
 			     "... untouched for min-age, then compressed" },
+	[COL_GUARD] = { "GUARD", "guard_blocks", N,
+			"blocks taken out before a restore at its cgroup's limit" },
+	[COL_HOLDS] = { "HOLDS", "holds", N,
+			"times held while a step at its cgroup's limit ran" },
 };
 #undef N
 
@@ -153,6 +159,8 @@ static void totals(const struct stats_reply *r, struct uz_stats_client *t)
 		t->inactive_taken = sat_add(t->inactive_taken, s->inactive_taken);
 		t->inactive_back = sat_add(t->inactive_back, s->inactive_back);
 		t->inactive_stored = sat_add(t->inactive_stored, s->inactive_stored);
+		t->guard_blocks = sat_add(t->guard_blocks, s->guard_blocks);
+		t->holds = sat_add(t->holds, s->holds);
 	}
 	t->registered_bytes = r->end.registered_bytes;
 	t->evicted_bytes = r->end.evicted_bytes;
@@ -276,6 +284,8 @@ static void cell_text(int col, const struct uz_stats_client *s, int total,
 	case COL_INACT_TAKEN: count = s->inactive_taken; break;
 	case COL_INACT_BACK: count = s->inactive_back; break;
 	case COL_INACT_AGED: count = s->inactive_stored; break;
+	case COL_GUARD: count = s->guard_blocks; break;
+	case COL_HOLDS: count = s->holds; break;
 	default: count = s->csum_failures; break;
 	}
 	snprintf(buf, len, "%llu", (unsigned long long)count);

@@ -224,6 +224,7 @@ static void hold(struct client *cl, struct auto_client *a, uint64_t now,
 		return;
 	}
 	a->hold_until = now + ms;
+	a->holds++;
 	log_limited(UZ_LOG_INFO, 3, 60, "client %d (%s): held while memory is "
 		    "taken out at its cgroup's limit (limit-hold)",
 		    (int)client_pid(cl), client_comm(cl));

@@ -29,6 +29,7 @@ struct auto_client {
 	uint64_t backoff_ms;	    /* and when */
 	uint64_t hold_until;	    /* its threads are held (hold.c) while a
 				     * limit step runs, until then; 0: not */
+	uint64_t holds;		    /* how many times */
 };
 
 /* Take the steps that are due at @now; when the next one is (ms), or

@@ -468,6 +468,7 @@ void client_stats(struct client *cl, struct uz_stats_client *out)
 	memcpy(out->comm, cl->comm, sizeof(out->comm));
 	out->connected = 1;
 	out->auto_state = auto_enabled() ? cl->autoev.state : UZ_AUTO_OFF;
+	out->holds = cl->autoev.holds;
 	auto_cgroup_stats(cl, out);
 	procfs_rss_anon(cl->pid, &out->resident_bytes);
 	if (stats_read(cl->memfd, cl->holder, &st, &size)) {
@@ -498,6 +499,7 @@ void client_stats(struct client *cl, struct uz_stats_client *out)
 	out->inactive_taken = s->inactive_taken;
 	out->inactive_back = s->inactive_back;
 	out->inactive_stored = s->inactive_stored;
+	out->guard_blocks = s->guard_blocks;
 }
 
 int client_auto_counters(struct client *cl, uint32_t young_ms,

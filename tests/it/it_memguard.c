@@ -80,6 +80,9 @@ static void job(int agent_elsewhere)
 	b = it_alloc(B_LEN, 1);
 	fill(b, B_LEN, A_LEN / 8);
 	check(a, A_LEN, 0, "A");
+	/* room was made (uzswapctl stats: GUARD) */
+	it_assert(it_stat("guard_blocks") > 0, "A read back whole in a cgroup "
+		  "without room for it, yet GUARD is 0");
 	check(b, B_LEN, A_LEN / 8, "B");
 	check(a, A_LEN, 0, "A again");
 	printf("%lu MB evicted, %lu MB filled, then all read back twice in a "
