@@ -644,11 +644,12 @@ void evict_make_room(uint64_t bytes, uint32_t guard_ms, uint64_t spare,
 	struct uz_evict req = { .bytes = bytes, .flags = UZ_EVICT_COLD,
 				.guard_ms = guard_ms };
 
-	memset(done, 0, sizeof(*done));
-	/* not inside a walk, nor while a fork is under way (the regions'
-	 * scan would hold the tables' lock as the child is copied) */
-	if (walking || uz_agent.frozen ||
+	/* not while a fork is under way (the regions' scan would hold the
+	 * tables' lock as the child is copied); inside another walk, the
+	 * walk says -EBUSY itself */
+	if (uz_agent.frozen ||
 	    __atomic_load_n(&uz_agent.fork_pending, __ATOMIC_SEQ_CST)) {
+		memset(done, 0, sizeof(*done));
 		done->err = -EBUSY;
 		return;
 	}

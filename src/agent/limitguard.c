@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cgpath.h"
@@ -13,9 +12,8 @@
 #include "fds.h"
 #include "limitguard.h"
 #include "log.h"
+#include "loop.h"
 
-#define V1_MEMORY "/sys/fs/cgroup/memory"
-#define V2_ROOTS { "/sys/fs/cgroup/unified", "/sys/fs/cgroup" }
 /* Room kept under the limit: an eviction writes its compressed copy
  * before it frees the block, and other threads allocate meanwhile. */
 #define UZ_GUARD_MARGIN (3 * UZ_BLOCK_SIZE)
@@ -57,18 +55,9 @@ void limitguard_set_window(uint32_t guard_ms)
 /* A byte count from @fd ("max": none); UINT64_MAX when unreadable. */
 static uint64_t read_bytes(int fd)
 {
-	char buf[32];
-	ssize_t n;
+	uint64_t v;
 
-	if (fd < 0)
-		return UINT64_MAX;
-	n = pread(fd, buf, sizeof(buf) - 1, 0);
-	if (n <= 0)
-		return UINT64_MAX;
-	buf[n] = 0;
-	if (!strncmp(buf, "max", 3))
-		return UINT64_MAX;
-	return strtoull(buf, NULL, 10);
+	return fd >= 0 && !cg_bytes_read(fd, &v) ? v : UINT64_MAX;
 }
 
 static int open_in(const char *dir, const char *name)
@@ -85,7 +74,7 @@ static int open_in(const char *dir, const char *name)
  * its limit read again (it may have changed), once a second. */
 static void look(void)
 {
-	static const char *const v2_roots[] = V2_ROOTS;
+	static const char *const v2_roots[] = { CG_V2_HYBRID_ROOT, CG_V2_ROOT };
 	static struct cg_paths cg;
 	char dir[CG_PATH_MAX + 64];
 	uint32_t now = now_ms();
@@ -100,7 +89,7 @@ static void look(void)
 	if (cg_paths_read("/proc/self/cgroup", &cg))
 		return;
 	if (cg.memory[0]) {
-		snprintf(dir, sizeof(dir), V1_MEMORY "%s", cg.memory);
+		snprintf(dir, sizeof(dir), CG_V1_MEMORY_ROOT "%s", cg.memory);
 		usage_fd = open_in(dir, "memory.usage_in_bytes");
 		limit_fd[0] = open_in(dir, "memory.limit_in_bytes");
 	} else if (cg.v2[0]) {
@@ -114,10 +103,9 @@ static void look(void)
 		}
 	}
 	for (int i = 0; i < 2; i++) {
-		uint64_t l = read_bytes(limit_fd[i]);
+		uint64_t l = cg_v1_limit(read_bytes(limit_fd[i]));
 
-		/* v1's "none" is the page counter's maximum */
-		if (l < (1ull << 62) && l < limit)
+		if (l < limit)
 			limit = l;
 	}
 	if (limit == UINT64_MAX)
@@ -130,7 +118,7 @@ static uint64_t over_by(uint64_t need)
 {
 	uint64_t usage, want;
 
-	if (syscall(SYS_gettid) != uz_agent.thread_tid)
+	if (!loop_is_agent_thread())
 		return 0; /* our descriptors are the agent thread's */
 	look();
 	if (limit == UINT64_MAX)

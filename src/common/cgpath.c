@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -56,4 +57,23 @@ int cg_paths_read(const char *file, struct cg_paths *out)
 		take_line(line, out);
 	}
 	return 0;
+}
+
+int cg_bytes_read(int fd, uint64_t *out)
+{
+	char buf[64];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -EINVAL;
+	buf[n] = 0;
+	if (!strncmp(buf, "max", 3)) {
+		*out = CG_NO_LIMIT;
+		return 0;
+	}
+	errno = 0;
+	*out = strtoull(buf, NULL, 10);
+	return errno ? -errno : 0;
 }

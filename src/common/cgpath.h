@@ -3,7 +3,13 @@
 #ifndef UZ_CGPATH_H
 #define UZ_CGPATH_H
 
+#include <stdint.h>
+
 #define CG_PATH_MAX 4096
+#define CG_V1_MEMORY_ROOT "/sys/fs/cgroup/memory"
+#define CG_V2_ROOT "/sys/fs/cgroup"
+#define CG_V2_HYBRID_ROOT "/sys/fs/cgroup/unified" /* beside v1 controllers */
+#define CG_NO_LIMIT UINT64_MAX
 
 /* A task's place in cgroup v1's memory and freezer hierarchies and in
  * cgroup v2 ("" where it is in none): paths as the file gives them,
@@ -22,5 +28,16 @@ struct cg_paths {
  * -errno when the file cannot be opened.
  */
 int cg_paths_read(const char *file, struct cg_paths *out);
+
+/* The byte count in cgroup file @fd (from its start; "max": CG_NO_LIMIT):
+ * 0, or -errno.  No stdio either. */
+int cg_bytes_read(int fd, uint64_t *out);
+
+/* A v1 limit as a limit: "none" is a huge number there (the page
+ * counter's maximum, rounded down to pages). */
+static inline uint64_t cg_v1_limit(uint64_t v)
+{
+	return v >= (1ull << 62) ? CG_NO_LIMIT : v;
+}
 
 #endif

@@ -14,41 +14,24 @@
 #include "procfs.h"
 #include "psi.h"
 
-#define V1_ROOT "/sys/fs/cgroup/memory"
-#define V2_ROOT "/sys/fs/cgroup"
-#define V2_HYBRID_ROOT "/sys/fs/cgroup/unified" /* beside v1 controllers */
+#define V1_ROOT CG_V1_MEMORY_ROOT
+#define V2_ROOT CG_V2_ROOT
+#define V2_HYBRID_ROOT CG_V2_HYBRID_ROOT
 #define PATH_MAX_LEN MEMCG_PATH_MAX
 
 /* A byte count in file @dir/@name ("max": none), or -errno. */
 static int read_bytes(const char *dir, const char *name, uint64_t *out)
 {
-	char path[PATH_MAX_LEN + 64], buf[64];
-	ssize_t n;
-	int fd;
+	char path[PATH_MAX_LEN + 64];
+	int fd, err;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
+	err = cg_bytes_read(fd, out);
 	close(fd);
-	if (n <= 0)
-		return -EINVAL;
-	buf[n] = 0;
-	if (!strncmp(buf, "max", 3)) {
-		*out = MEMCG_NO_LIMIT;
-		return 0;
-	}
-	errno = 0;
-	*out = strtoull(buf, NULL, 10);
-	return errno ? -errno : 0;
-}
-
-/* v1's limit: "no limit" is a huge number there (the page counter's
- * maximum, rounded down to pages). */
-static uint64_t v1_limit(uint64_t v)
-{
-	return v >= (1ull << 62) ? MEMCG_NO_LIMIT : v;
+	return err;
 }
 
 /* The "some avg10" of cgroup v2 @path's memory.pressure, or PSI_UNKNOWN
@@ -85,7 +68,7 @@ static int level_read(const char *dir, int v1, uint64_t *usage, uint64_t *limit)
 		if (!err)
 			err = read_bytes(dir, "memory.limit_in_bytes", limit);
 		if (!err)
-			*limit = v1_limit(*limit);
+			*limit = cg_v1_limit(*limit);
 		return err;
 	}
 	err = read_bytes(dir, "memory.current", usage);

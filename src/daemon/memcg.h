@@ -6,7 +6,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define MEMCG_NO_LIMIT UINT64_MAX
+#include "cgpath.h"
+
+#define MEMCG_NO_LIMIT CG_NO_LIMIT
 
 #define MEMCG_PATH_MAX 4096
 
