@@ -212,27 +212,18 @@ static void nested(void)
 	printf("nested: the raw-clone grandchild read its memory right\n");
 }
 
+static void count_one(const char *path, void *n)
+{
+	(void)path;
+	++*(int *)n;
+}
+
 /* Descriptors in every thread's table (the agent thread has its own). */
 static int count_fds(void)
 {
-	DIR *tasks = opendir("/proc/self/task"), *d;
-	struct dirent *t;
-	char path[300];
 	int n = 0;
 
-	it_assert(tasks != NULL, "opendir /proc/self/task");
-	while ((t = readdir(tasks))) {
-		if (t->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/fd", t->d_name);
-		d = opendir(path);
-		if (!d)
-			continue;
-		while (readdir(d))
-			n++;
-		closedir(d);
-	}
-	closedir(tasks);
+	it_task_fds(count_one, &n);
 	return n;
 }
 

@@ -499,10 +499,9 @@ static int agent_threads_named(void)
 	return it_agent_threads(NULL, NULL) > 0;
 }
 
-uint64_t it_arena_bytes(void)
+void it_task_fds(void (*fn)(const char *path, void *arg), void *arg)
 {
-	char path[PATH_MAX], link[PATH_MAX];
-	uint64_t most = 0;
+	char path[PATH_MAX];
 	struct dirent *t, *f;
 	DIR *td, *fd;
 
@@ -516,22 +515,36 @@ uint64_t it_arena_bytes(void)
 		if (!fd)
 			continue;
 		while ((f = readdir(fd))) {
-			struct stat st;
-			ssize_t n;
-
 			snprintf(path, sizeof(path), "/proc/self/task/%s/fd/%s",
 				 t->d_name, f->d_name);
-			n = readlink(path, link, sizeof(link) - 1);
-			if (n <= 0)
-				continue;
-			link[n] = 0;
-			if (strstr(link, "memfd:uzswap-arena") && !stat(path, &st) &&
-			    (uint64_t)st.st_blocks * 512 > most)
-				most = (uint64_t)st.st_blocks * 512;
+			fn(path, arg);
 		}
 		closedir(fd);
 	}
 	closedir(td);
+}
+
+/* The most memory a descriptor at @path that is the arena holds. */
+static void arena_held(const char *path, void *arg)
+{
+	uint64_t *most = arg;
+	char link[PATH_MAX];
+	struct stat st;
+	ssize_t n = readlink(path, link, sizeof(link) - 1);
+
+	if (n <= 0)
+		return;
+	link[n] = 0;
+	if (strstr(link, "memfd:uzswap-arena") && !stat(path, &st) &&
+	    (uint64_t)st.st_blocks * 512 > *most)
+		*most = (uint64_t)st.st_blocks * 512;
+}
+
+uint64_t it_arena_bytes(void)
+{
+	uint64_t most = 0;
+
+	it_task_fds(arena_held, &most);
 	return most;
 }
 

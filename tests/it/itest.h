@@ -64,6 +64,10 @@ double it_now_s(void);
 /* Process @pid's AUTO column of uzswapctl stats into @buf. */
 void it_auto_state(pid_t pid, char *buf, size_t len);
 
+/* Call @fn with the /proc path of each descriptor entry ("." and ".."
+ * too) in the table of each of this process's threads (the agent's
+ * threads have their own). */
+void it_task_fds(void (*fn)(const char *path, void *arg), void *arg);
 /* Bytes of memory the agent's arena (a memfd in the descriptor table
  * of the agent's threads) holds now; 0 when none was found. */
 uint64_t it_arena_bytes(void);
