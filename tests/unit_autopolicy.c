@@ -14,7 +14,11 @@ static const struct auto_params params = { 5, 10, 25 };
 
 static struct auto_input calm(void)
 {
-	struct auto_input in = { 1024 * MB, 0, 8, 0, 150, 0, UINT64_MAX, 1, UINT64_MAX, 0 };
+	struct auto_input in = {
+		.managed = 1024 * MB, .last_blocks = 8, .pressure_centi = 150,
+		.cg_limit = UINT64_MAX, .fill_rate = UINT64_MAX, .cg_clients = 1,
+		.cg_target = UINT64_MAX,
+	};
 
 	return in;
 }
@@ -88,34 +92,73 @@ static void full(void)
 	t_assert(d.state == UZ_AUTO_FULL && d.backoff && !d.bytes, "arena full");
 }
 
-/* Near its cgroup's limit: taken down to the target, ahead of the
- * kernel, whatever the pressure and refaults; shared among the cgroup's
- * clients; a step at least; not below the threshold. */
+/* Near its cgroup's limit (within 15 % of it, 64 MB at most), ahead of
+ * the kernel, whatever the pressure and refaults: a job that fills fast
+ * is held and taken down to twice that below it, its share among the
+ * cgroup's clients, a step at least; one that fills slower keeps what
+ * it fills in a second free, 8 MB at least, and no more is taken;
+ * nothing below the line. */
 static void limit(void)
 {
 	struct auto_input in = calm();
 	struct auto_decision d;
 
 	in.cg_limit = 1000 * MB;
-	in.cg_usage = 849 * MB;
+	in.cg_usage = 935 * MB;
 	d = auto_decide(&params, &in);
-	t_assert(d.state == UZ_AUTO_TAKING, "84.9%% of the limit: an ordinary step");
+	t_assert(d.state == UZ_AUTO_TAKING, "65 MB under a 1000 MB limit (64 MB "
+		 "of room at most): an ordinary step, not state %d", d.state);
 	in.cg_usage = 950 * MB;
 	in.pressure_centi = 5000;
 	in.refaults = 100;
 	d = auto_decide(&params, &in);
-	/* down to 70%: 250 MB over, and more than a 52 MB step */
-	t_assert(d.state == UZ_AUTO_LIMIT && !d.backoff && d.bytes == 250 * MB,
-		 "95%% of the limit: state %d, %llu bytes", d.state,
+	/* down to 872 MB: 78 MB over, and more than a 52 MB step */
+	t_assert(d.state == UZ_AUTO_LIMIT && !d.backoff && d.bytes == 78 * MB,
+		 "50 MB under the limit: state %d, %llu bytes", d.state,
 		 (unsigned long long)d.bytes);
+	t_assert(d.hold, "growing at a speed not known: held");
+	in.fill_rate = 63 * MB;
+	d = auto_decide(&params, &in);
+	t_assert(d.state == UZ_AUTO_LIMIT && !d.hold && d.bytes == 14 * MB,
+		 "filling at 63 MB/s would take more than a second to cross "
+		 "64 MB of room: not held, 63 MB kept free (14 MB taken), not "
+		 "%llu bytes", (unsigned long long)d.bytes);
+	in.fill_rate = 0;
+	d = auto_decide(&params, &in);
+	t_assert(d.state == UZ_AUTO_LIMIT && !d.hold && !d.bytes, "a job that "
+		 "reads its memory back, 50 MB under its limit: nothing taken "
+		 "(the agent's guard keeps 8 MB), not %llu bytes",
+		 (unsigned long long)d.bytes);
+	in.cg_usage = 995 * MB;
+	d = auto_decide(&params, &in);
+	t_assert(!d.hold && d.bytes == 4 * MB, "5 MB under: 3 MB to 8 MB "
+		 "(4 MB in whole blocks), not %llu bytes", (unsigned long long)d.bytes);
+	in.cg_usage = 950 * MB;
+	in.fill_rate = 64 * MB;
+	d = auto_decide(&params, &in);
+	t_assert(d.hold && d.bytes == 78 * MB, "64 MB/s crosses it in a "
+		 "second: held, taken down to 872 MB");
+	in.managed = 100 * MB; /* a 6 MB step */
+	in.cg_usage = 1000 * MB;
 	in.cg_clients = 3;
 	d = auto_decide(&params, &in);
-	t_assert(d.bytes == 84 * MB, "shared by 3: 83.3 MB in whole blocks, not %llu",
-		 (unsigned long long)d.bytes);
-	in.cg_clients = 6;
+	t_assert(d.bytes == 44 * MB, "128 MB shared by 3: 42.7 MB in whole blocks, "
+		 "not %llu", (unsigned long long)d.bytes);
+	in.cg_clients = 64;
 	d = auto_decide(&params, &in);
-	t_assert(d.bytes == 52 * MB, "shared by 6: a step (52 MB), not %llu",
+	t_assert(d.bytes == 6 * MB, "shared by 64: a step (6 MB), not %llu",
 		 (unsigned long long)d.bytes);
+	in.cg_clients = 1;
+	in.cg_limit = 100 * MB; /* room: 15 % of it */
+	in.cg_usage = 84 * MB;
+	d = auto_decide(&params, &in);
+	t_assert(d.state == UZ_AUTO_PRESSURE, "84%% of a 100 MB limit: pressure "
+		 "rules, not state %d", d.state);
+	in.cg_usage = 85 * MB;
+	d = auto_decide(&params, &in);
+	t_assert(d.state == UZ_AUTO_LIMIT && d.bytes == 16 * MB, "85%% of it: down "
+		 "to 70%% (16 MB in whole blocks), not state %d, %llu bytes",
+		 d.state, (unsigned long long)d.bytes);
 	in.last_err = -ENOSPC;
 	d = auto_decide(&params, &in);
 	t_assert(d.state == UZ_AUTO_FULL, "a full arena still stops it");

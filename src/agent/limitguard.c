@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cgpath.h"
@@ -21,29 +22,36 @@
 #define UZ_GUARD_MAX_BYTES (8 * UZ_BLOCK_SIZE)
 #define UZ_GUARD_DEFAULT_WINDOW_MS 60000 /* auto-guard's default */
 
-static int usage_fd = -1;		/* the cgroup's usage file */
-static int limit_fd[2] = { -1, -1 };	/* its limit files (v2: max, high) */
-static uint64_t limit = UINT64_MAX;	/* the lowest of them; none: MAX */
-static uint32_t looked_ms;		/* when they were last read */
+/* The process's memory cgroup and its ancestors that have a limit (a
+ * slice's limit binds the services in it, which have none of their
+ * own), nearest first: the first UZ_GUARD_LEVELS of them. */
+#define UZ_GUARD_LEVELS 4
+struct level {
+	int usage_fd;	/* its usage file */
+	int stat_fd;	/* its memory.stat (-1: none) */
+	uint64_t limit; /* the lowest of its limits */
+};
+static struct level levels[UZ_GUARD_LEVELS];
+static unsigned nlevels;
+static int v1;			/* cgroup v1's memory controller */
+static uint32_t looked_ms;	/* when they were last found */
 static int looked;
 static uint32_t window_ms = UZ_GUARD_DEFAULT_WINDOW_MS;
 static int busy; /* making room: a fault served meanwhile does not */
 
 static void close_all(void)
 {
-	if (usage_fd >= 0)
-		fd_close(usage_fd);
-	for (int i = 0; i < 2; i++)
-		if (limit_fd[i] >= 0)
-			fd_close(limit_fd[i]);
-	usage_fd = limit_fd[0] = limit_fd[1] = -1;
-	limit = UINT64_MAX;
+	for (unsigned i = 0; i < nlevels; i++) {
+		fd_close(levels[i].usage_fd);
+		if (levels[i].stat_fd >= 0)
+			fd_close(levels[i].stat_fd);
+	}
+	nlevels = 0;
 }
 
 void limitguard_forget(void)
 {
-	usage_fd = limit_fd[0] = limit_fd[1] = -1;
-	limit = UINT64_MAX;
+	nlevels = 0;
 	looked = 0;
 }
 
@@ -70,13 +78,57 @@ static int open_in(const char *dir, const char *name)
 	return fd < 0 ? -1 : fd_hide(fd);
 }
 
-/* Our memory cgroup's files, found again (we may have been moved) and
- * its limit read again (it may have changed), once a second. */
+/* The lowest limit of level @dir (UINT64_MAX: none), read now. */
+static uint64_t level_limit(const char *dir)
+{
+	static const char *const files[2][2] = {
+		{ "memory.max", "memory.high" },
+		{ "memory.limit_in_bytes", NULL },
+	};
+	uint64_t limit = UINT64_MAX;
+
+	for (int i = 0; i < 2 && files[v1][i]; i++) {
+		char path[CG_PATH_MAX + 128];
+		uint64_t l = UINT64_MAX;
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, files[v1][i]);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (!cg_bytes_read(fd, &l))
+			l = cg_v1_limit(l);
+		close(fd);
+		if (l < limit)
+			limit = l;
+	}
+	return limit;
+}
+
+/* Level @dir into levels[] when it has a limit. */
+static void level_add(const char *dir)
+{
+	struct level *l = &levels[nlevels];
+
+	l->limit = level_limit(dir);
+	if (l->limit == UINT64_MAX)
+		return;
+	l->usage_fd = open_in(dir, v1 ? "memory.usage_in_bytes" : "memory.current");
+	if (l->usage_fd < 0)
+		return;
+	l->stat_fd = open_in(dir, "memory.stat");
+	nlevels++;
+}
+
+/* Our memory cgroup's levels, found again (we may have been moved) and
+ * their limits read again (they may have changed), once a second. */
 static void look(void)
 {
 	static const char *const v2_roots[] = { CG_V2_HYBRID_ROOT, CG_V2_ROOT };
 	static struct cg_paths cg;
-	char dir[CG_PATH_MAX + 64];
+	static char dir[CG_PATH_MAX + 64];
+	const char *root = NULL;
+	struct stat st;
 	uint32_t now = now_ms();
 
 	if (looked && now - looked_ms < 1000)
@@ -88,46 +140,63 @@ static void look(void)
 	 * thread), not the thread: ours may have been moved alone */
 	if (cg_paths_read("/proc/self/cgroup", &cg))
 		return;
-	if (cg.memory[0]) {
-		snprintf(dir, sizeof(dir), CG_V1_MEMORY_ROOT "%s", cg.memory);
-		usage_fd = open_in(dir, "memory.usage_in_bytes");
-		limit_fd[0] = open_in(dir, "memory.limit_in_bytes");
+	v1 = cg.memory[0] != 0;
+	if (v1) {
+		root = CG_V1_MEMORY_ROOT;
+		snprintf(dir, sizeof(dir), "%s%s", root, cg.memory);
 	} else if (cg.v2[0]) {
-		for (int i = 0; i < 2 && usage_fd < 0; i++) {
+		for (int i = 0; i < 2 && !root; i++) {
 			snprintf(dir, sizeof(dir), "%s%s", v2_roots[i], cg.v2);
-			usage_fd = open_in(dir, "memory.current");
-			if (usage_fd >= 0) {
-				limit_fd[0] = open_in(dir, "memory.max");
-				limit_fd[1] = open_in(dir, "memory.high");
-			}
+			if (!stat(dir, &st))
+				root = v2_roots[i];
 		}
 	}
-	for (int i = 0; i < 2; i++) {
-		uint64_t l = cg_v1_limit(read_bytes(limit_fd[i]));
+	if (!root)
+		return;
+	/* up from ours to below the hierarchy's root (no limit there) */
+	for (size_t rootlen = strlen(root); nlevels < UZ_GUARD_LEVELS;) {
+		size_t n = strlen(dir);
 
-		if (l < limit)
-			limit = l;
+		while (n > rootlen && dir[n - 1] == '/')
+			dir[--n] = 0;
+		if (n <= rootlen)
+			break;
+		level_add(dir);
+		*strrchr(dir, '/') = 0;
 	}
-	if (limit == UINT64_MAX)
-		close_all(); /* nothing to watch */
 }
 
-/* Bytes over the point @need more would take the cgroup to; 0 when it
- * stays clear of the limit by the margin. */
+/* Bytes over the point @need more would take the tightest of our
+ * cgroup's limited levels to; 0 when each stays clear of its limit by
+ * the margin. */
 static uint64_t over_by(uint64_t need)
 {
-	uint64_t usage, want;
+	uint64_t most = 0;
 
 	if (!loop_is_agent_thread())
 		return 0; /* our descriptors are the agent thread's */
 	look();
-	if (limit == UINT64_MAX)
-		return 0;
-	usage = read_bytes(usage_fd);
-	if (usage == UINT64_MAX)
-		return 0;
-	want = usage + need + UZ_GUARD_MARGIN;
-	return want > limit ? want - limit : 0;
+	for (unsigned i = 0; i < nlevels; i++) {
+		const struct level *l = &levels[i];
+		uint64_t usage = read_bytes(l->usage_fd), want;
+
+		if (usage == UINT64_MAX)
+			continue;
+		want = usage + need + UZ_GUARD_MARGIN;
+		if (want > l->limit && l->stat_fd >= 0) {
+			/* page cache the kernel drops at the limit first
+			 * (sort's input, read once: 560 MB in a 1 GiB
+			 * cgroup) is room; taking the job's memory instead
+			 * kept it there for good */
+			uint64_t cache;
+
+			cg_cache_read(l->stat_fd, v1, &cache);
+			want = want > cache ? want - cache : 0;
+		}
+		if (want > l->limit && want - l->limit > most)
+			most = want - l->limit;
+	}
+	return most;
 }
 
 int limitguard_near(uint64_t need)

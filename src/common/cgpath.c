@@ -77,3 +77,48 @@ int cg_bytes_read(int fd, uint64_t *out)
 	*out = strtoull(buf, NULL, 10);
 	return errno ? -errno : 0;
 }
+
+/* The value of key @key ("name ") in memory.stat text @buf, or 0. */
+static uint64_t stat_value(const char *buf, const char *key)
+{
+	size_t len = strlen(key);
+	const char *p = buf;
+
+	for (;;) {
+		if (!strncmp(p, key, len))
+			return strtoull(p + len, NULL, 10);
+		p = strchr(p, '\n');
+		if (!p++)
+			return 0;
+	}
+}
+
+int cg_cache_read(int fd, int v1, uint64_t *out)
+{
+	/* the same keys on v1 (hierarchical totals) and on v2 */
+	static const char *const keys[2][5] = {
+		{ "inactive_file ", "active_file ", "file_mapped ",
+		  "file_dirty ", "file_writeback " },
+		{ "total_inactive_file ", "total_active_file ",
+		  "total_mapped_file ", "total_dirty ", "total_writeback " },
+	};
+	const char *const *k = keys[!!v1];
+	char buf[8192]; /* v2's memory.stat is about 1.6 KB in 6.18 */
+	uint64_t file, kept;
+	ssize_t n;
+
+	*out = 0;
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	/* dirty pages and those under writeback are reclaimed once
+	 * written, which reclaim at the limit starts (a job writing its
+	 * output has them all the time: sort 70 MB); half count, so that
+	 * a cgroup full of them has its memory taken before it waits */
+	file = stat_value(buf, k[0]) + stat_value(buf, k[1]);
+	kept = stat_value(buf, k[2]) + (stat_value(buf, k[3]) +
+	       stat_value(buf, k[4])) / 2 + CG_CACHE_RESERVE;
+	*out = file > kept ? file - kept : 0;
+	return 0;
+}

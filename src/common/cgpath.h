@@ -33,6 +33,22 @@ int cg_paths_read(const char *file, struct cg_paths *out);
  * 0, or -errno.  No stdio either. */
 int cg_bytes_read(int fd, uint64_t *out);
 
+/* Page cache a cgroup's limit does not bind: kept back from what
+ * memory.stat counts as reclaimable, for pages reclaim leaves. */
+#define CG_CACHE_RESERVE (16ull << 20)
+
+/*
+ * The page cache the kernel reclaims from a cgroup at its limit before
+ * it calls the OOM killer, from its memory.stat in @fd (@v1: the
+ * hierarchy's total_ keys): file pages, active and inactive, less the
+ * mapped (programs' text, which reclaim keeps), half the dirty and those
+ * under writeback (reclaim has them written first), and CG_CACHE_RESERVE.  Read
+ * afresh each time: the cache goes as restores and the job charge, and
+ * a stale figure lets a restore meet the OOM killer.  No stdio.  0, or
+ * -errno (then *@out is 0).
+ */
+int cg_cache_read(int fd, int v1, uint64_t *out);
+
 /* A v1 limit as a limit: "none" is a huge number there (the page
  * counter's maximum, rounded down to pages). */
 static inline uint64_t cg_v1_limit(uint64_t v)

@@ -65,6 +65,12 @@ static void say_state(struct client *cl, struct auto_client *a,
 	}
 }
 
+/* The shortest time a job's fill rate is judged over (fill_rate). */
+#define FILL_WINDOW_MS 100
+/* How often a cgroup whose page cache fills the room under its limit is
+ * looked at: a job filling at 1 GB/s takes 20 MB meanwhile. */
+#define LIMIT_CACHE_CHECK_MS 20
+
 /* How often a client in a cgroup with a memory limit is looked at, in a
  * pause too, and how soon its next step comes near that limit. */
 static uint64_t limit_period(void)
@@ -74,16 +80,51 @@ static uint64_t limit_period(void)
 	return q > 50 ? q : 50;
 }
 
+/*
+ * How fast a job fills new memory, in bytes a second, from @footprint
+ * now: its cgroup's usage less page cache, plus what its client has
+ * away less the pool that takes (its own word): restores and evictions
+ * only move memory from one to the other.  UINT64_MAX without a look in
+ * the last second to tell (as fast as can be).  Noted for the next
+ * look, when FILL_WINDOW_MS have passed: over less, a look sees mostly
+ * noise.
+ */
+static uint64_t fill_rate(struct auto_client *a, uint64_t footprint, uint64_t now)
+{
+	uint64_t rate = UINT64_MAX, dt = now - a->footprint_ms;
+
+	if (a->footprint_ms && dt <= 1000)
+		rate = footprint > a->footprint ? (footprint - a->footprint) *
+		       1000 / (dt > FILL_WINDOW_MS ? dt : FILL_WINDOW_MS) : 0;
+	if (!a->footprint_ms || dt >= FILL_WINDOW_MS) {
+		a->footprint = footprint;
+		a->footprint_ms = now;
+	}
+	return rate;
+}
+
 /* Is @cl, paused or between steps, in a cgroup near its memory limit?
  * Then its step is due now: a pause must not let the OOM killer in. */
 static int limit_near(struct client *cl, struct auto_client *a, uint64_t now)
 {
+	uint64_t managed, refaults, inactive, away;
 	struct memcg_use cg;
 
 	if (a->cg_limit == UINT64_MAX || a->limit_check_ms > now)
 		return 0;
 	a->limit_check_ms = now + limit_period();
-	return !memcg_of(client_pid(cl), &cg) && auto_limit_near(cg.usage, cg.limit);
+	if (memcg_of(client_pid(cl), &cg))
+		return 0;
+	if (auto_limit_near(memcg_firm_usage(&cg), cg.limit))
+		return 1; /* the step judges how fast it came */
+	/* page cache fills the room: a job filling now takes the cache's
+	 * place unseen by the kernel's threshold event (the usage stays
+	 * where it is), so it is looked at often */
+	if (auto_limit_near(cg.usage, cg.limit))
+		a->limit_check_ms = now + LIMIT_CACHE_CHECK_MS;
+	if (!client_auto_counters(cl, 0, &managed, &refaults, &inactive, &away))
+		fill_rate(a, memcg_firm_usage(&cg) + away, now);
+	return 0;
 }
 
 /* How many clients were in memory cgroup @id at their last look, and
@@ -253,7 +294,7 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 	static struct look l;
 	const struct auto_config *c = &l.set;
 	struct auto_params p;
-	uint64_t managed, refaults, interval = uzd.cfg.autoev.interval_ms;
+	uint64_t managed, refaults, away, interval = uzd.cfg.autoev.interval_ms;
 	struct auto_input in;
 	struct auto_decision d;
 	int err;
@@ -288,8 +329,10 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 	 * refaults of blocks younger than two intervals, not the trickle
 	 * of old cold memory read now and then */
 	if (client_auto_counters(cl, 2 * interval, &managed, &refaults,
-				 &a->inactive))
+				 &a->inactive, &away))
 		return 0; /* its arena's header is not valid: nothing to judge */
+	in.fill_rate = l.have_cg ?
+		       fill_rate(a, memcg_firm_usage(&l.cg) + away, now) : 0;
 	/* a client's own word: no list holds more than this */
 	if (a->inactive > UZ_INACTIVE_MAX_BYTES)
 		a->inactive = 0;
@@ -312,7 +355,7 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 	in.last_err = a->last_err;
 	in.pressure_centi = l.pressure;
 	in.cg_limit = l.have_cg ? l.cg.limit : UINT64_MAX;
-	in.cg_usage = l.have_cg ? l.cg.usage : 0;
+	in.cg_usage = l.have_cg ? memcg_firm_usage(&l.cg) : 0;
 	in.inactive = a->inactive;
 	if (l.have_cg)
 		in.cg_clients = clients_in(l.cg.id, &in.inactive);
@@ -342,7 +385,7 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 	/* near the limit, memory touched lately goes too, and compressed
 	 * at once: compressed is better than the OOM killer (kernel swap
 	 * would take it as well), and the inactive list frees nothing */
-	if (d.state == UZ_AUTO_LIMIT && c->hold_ms)
+	if (d.hold && c->hold_ms)
 		hold(cl, a, now, c->hold_ms);
 	err = d.state == UZ_AUTO_LIMIT ? client_evict_auto(cl, d.bytes, 0, 0, c) :
 	      client_evict_auto(cl, d.bytes, c->guard_s * 1000u,

@@ -23,6 +23,8 @@ struct auto_client {
 				 * (capped: its own word for it) */
 	uint64_t cg_id;		/* its memory cgroup at the last look, */
 	uint64_t cg_limit;	/* and that cgroup's limit (UINT64_MAX: none) */
+	uint64_t footprint;	/* its job's footprint (autoevict.c fill_rate) */
+	uint64_t footprint_ms;	/* when last looked at (0: not yet) */
 	uint64_t limit_check_ms; /* a limited cgroup is looked at this often
 				  * even in a pause */
 	enum uz_auto_state backoff; /* why it last backed off (OFF: never) */

@@ -16,7 +16,7 @@ static uint64_t round_blocks(uint64_t bytes)
 static struct auto_decision step_of(const struct auto_params *p,
 				    const struct auto_input *in)
 {
-	struct auto_decision d = { 0, UZ_AUTO_NOTHING, 0 };
+	struct auto_decision d = { 0, UZ_AUTO_NOTHING, 0, 0 };
 
 	if (!in->managed)
 		return d;
@@ -25,15 +25,58 @@ static struct auto_decision step_of(const struct auto_params *p,
 	return d;
 }
 
+uint64_t auto_limit_room(uint64_t limit)
+{
+	uint64_t room = limit / 100 * (100 - AUTO_LIMIT_HIGH);
+
+	return room < AUTO_LIMIT_ROOM_MAX ? room : AUTO_LIMIT_ROOM_MAX;
+}
+
 int auto_limit_near(uint64_t usage, uint64_t limit)
 {
-	return limit != UINT64_MAX && usage / AUTO_LIMIT_HIGH >= limit / 100;
+	return limit != UINT64_MAX && usage >= limit - auto_limit_room(limit);
+}
+
+/*
+ * Near the limit: how far below it to take the job.  One that fills new
+ * memory a room a second or faster (or at a speed not known) is held
+ * while its share of the way down to twice the room below the limit is
+ * taken, at least a step.  One that fills slower keeps what it fills in
+ * a second free, AUTO_LIMIT_SLACK at least, and nothing more is taken:
+ * a job that grows by reading its memory back has the agent's guard
+ * keep its restores under the limit (limitguard.c); taken down to twice
+ * the room at every look, and held, sort read back what was taken for
+ * most of its run.
+ */
+static struct auto_decision limit_step(const struct auto_params *p,
+				       const struct auto_input *in)
+{
+	uint64_t room = auto_limit_room(in->cg_limit), below, to, over;
+	uint32_t clients = in->cg_clients ? in->cg_clients : 1;
+	struct auto_decision d = { 0, UZ_AUTO_LIMIT, 0, 0 };
+
+	d.hold = in->fill_rate >= room;
+	below = d.hold ? 2 * room : in->fill_rate;
+	if (below < AUTO_LIMIT_SLACK)
+		below = AUTO_LIMIT_SLACK;
+	to = in->cg_limit > below ? in->cg_limit - below : 0;
+	if (in->cg_usage <= to)
+		return d; /* the guard holds it there */
+	over = (in->cg_usage - to) / clients;
+	if (d.hold) {
+		d.bytes = step_of(p, in).bytes;
+		if (round_blocks(over) > d.bytes)
+			d.bytes = round_blocks(over);
+	} else {
+		d.bytes = round_blocks(over);
+	}
+	return d;
 }
 
 struct auto_decision auto_decide(const struct auto_params *p,
 				 const struct auto_input *in)
 {
-	struct auto_decision d = { 0, UZ_AUTO_TAKING, 0 };
+	struct auto_decision d = { 0, UZ_AUTO_TAKING, 0, 0 };
 	/* a step that took nothing still counts as one block: memory
 	 * coming back while we take nothing means we took too much before */
 	uint64_t base = in->last_blocks ? in->last_blocks : 1;
@@ -44,17 +87,8 @@ struct auto_decision auto_decide(const struct auto_params *p,
 		d.backoff = 1;
 		return d;
 	}
-	if (auto_limit_near(in->cg_usage, in->cg_limit)) {
-		/* its share of the way down to the target, at least a step */
-		uint64_t over = in->cg_usage - in->cg_limit / 100 * AUTO_LIMIT_TARGET;
-
-		d = step_of(p, in);
-		over /= in->cg_clients ? in->cg_clients : 1;
-		if (over > d.bytes)
-			d.bytes = round_blocks(over);
-		d.state = UZ_AUTO_LIMIT;
-		return d;
-	}
+	if (auto_limit_near(in->cg_usage, in->cg_limit))
+		return limit_step(p, in);
 	/* against the target, what waits on the inactive list is gone
 	 * already: counted, it would be taken again and again meanwhile
 	 * (the limit, above, counts it: it is still charged) */

@@ -17,12 +17,16 @@
 
 #define AUTO_BACKOFF_INTERVALS 10 /* a back-off lasts that many intervals */
 #define AUTO_PRESSURE_UNKNOWN UINT32_MAX /* = PSI_UNKNOWN (psi.h) */
-/* A cgroup at AUTO_LIMIT_HIGH % of its memory limit is taken down to
- * AUTO_LIMIT_TARGET %, ahead of the kernel (whose reclaim, with no swap
- * for anonymous memory, ends in the OOM killer), whatever the pressure
- * and the refaults say. */
+/* A cgroup within its room (auto_limit_room) of its memory limit is
+ * taken further below it, ahead of the kernel (whose reclaim, with no
+ * swap for anonymous memory, ends in the OOM killer), whatever the
+ * pressure and the refaults say: twice the room below for a job that
+ * fills fast, held meanwhile; what it fills in a second, AUTO_LIMIT_SLACK
+ * at least, for one that does not (autopolicy.c limit_step).  The room
+ * is 100 - AUTO_LIMIT_HIGH % of the limit, AUTO_LIMIT_ROOM_MAX at most. */
 #define AUTO_LIMIT_HIGH 85
-#define AUTO_LIMIT_TARGET 70
+#define AUTO_LIMIT_SLACK (8ull << 20) /* the agent's guard keeps 8 MB */
+#define AUTO_LIMIT_ROOM_MAX (64ull << 20)
 
 struct auto_params {
 	unsigned step_pct;     /* of the client's managed memory per step */
@@ -36,8 +40,12 @@ struct auto_input {
 	uint32_t last_blocks;	 /* blocks the last step took */
 	int32_t last_err;	 /* the last step's error (-errno), or 0 */
 	uint32_t pressure_centi; /* PSI some avg10 x 100, or _UNKNOWN */
-	uint64_t cg_usage;	 /* its memory cgroup's usage, */
+	uint64_t cg_usage;	 /* its memory cgroup's usage (less the page
+				  * cache the kernel drops first), */
 	uint64_t cg_limit;	 /* and limit (UINT64_MAX: none), */
+	uint64_t fill_rate;	 /* how fast the job fills new memory lately
+				  * (not what it reads back), bytes a second
+				  * (UINT64_MAX: not known) */
 	uint32_t cg_clients;	 /* shared among that many clients */
 	uint64_t cg_target;	 /* target=: its usage to stop at (UINT64_MAX:
 				  * none; taking goes on while all is well) */
@@ -50,13 +58,22 @@ struct auto_decision {
 	uint64_t bytes;		   /* to take now; 0: none this interval */
 	enum uz_auto_state state;  /* what that is, for uzswapctl */
 	int backoff;		   /* 1: wait AUTO_BACKOFF_INTERVALS */
+	int hold;		   /* 1: hold the job while it runs (limit-hold):
+				    * it fills faster than a step takes */
 };
 
 struct auto_decision auto_decide(const struct auto_params *p,
 				 const struct auto_input *in);
 
-/* Is a cgroup using @usage bytes of its @limit (UINT64_MAX: none) at
- * AUTO_LIMIT_HIGH % or more? */
+/* The room kept under a memory @limit: 15 % of it (a job filling at a
+ * GB/s crosses 20 MB of a 128 MB cgroup in tens of ms), 64 MB at most
+ * (15 % of 1 GiB kept empty, and 30 % taken down to, left sort reading
+ * its memory back with 300 MB less of it, while restores have a guard
+ * of their own at the limit: limitguard.c). */
+uint64_t auto_limit_room(uint64_t limit);
+
+/* Is a cgroup using @usage bytes of its @limit (UINT64_MAX: none)
+ * within auto_limit_room() of it? */
 int auto_limit_near(uint64_t usage, uint64_t limit);
 
 #endif

@@ -504,7 +504,7 @@ void client_stats(struct client *cl, struct uz_stats_client *out)
 
 int client_auto_counters(struct client *cl, uint32_t young_ms,
 			 uint64_t *managed, uint64_t *young_refaults,
-			 uint64_t *inactive)
+			 uint64_t *inactive, uint64_t *away)
 {
 	static struct uz_client_stats st;
 	uint64_t size, h[UZ_LAT_BUCKETS];
@@ -514,6 +514,9 @@ int client_auto_counters(struct client *cl, uint32_t young_ms,
 		return err;
 	*managed = st.registered_bytes;
 	*inactive = st.inactive_bytes;
+	if (away)
+		*away = st.evicted_bytes > st.pool_bytes ?
+			st.evicted_bytes - st.pool_bytes : 0;
 	hist_clamped(st.refault_age_ms, h);
 	*young_refaults = latency_count_below(h, young_ms);
 	return 0;

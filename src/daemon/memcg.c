@@ -122,6 +122,18 @@ static int limiting_level(struct memcg_use *out)
 			break;
 		*strrchr(dir, '/') = 0;
 	}
+	out->cache = 0;
+	if (out->limit != MEMCG_NO_LIMIT) {
+		char path[sizeof(out->dir) + 16];
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/memory.stat", out->dir);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			cg_cache_read(fd, out->v1, &out->cache);
+			close(fd);
+		}
+	}
 	out->id = name_hash(out->dir);
 	out->path_id = name_hash(out->path);
 	out->ino = stat(out->dir, &st) ? 0 : (uint64_t)st.st_ino;

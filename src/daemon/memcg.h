@@ -18,6 +18,9 @@
 struct memcg_use {
 	uint64_t usage; /* bytes charged now (to that level) */
 	uint64_t limit; /* the lowest of its limits, or MEMCG_NO_LIMIT */
+	/* of usage, the page cache the kernel drops at the limit before it
+	 * calls the OOM killer (cg_cache_read); 0 without a limit */
+	uint64_t cache;
 	uint64_t id;	/* tells levels apart (a hash of dir) */
 	uint64_t ino;	/* and a level from one made again at that path */
 	/* its memory pressure: "some avg10" x 100 of its cgroup v2
@@ -29,6 +32,14 @@ struct memcg_use {
 	int v1;			   /* cgroup v1's memory controller */
 	char dir[MEMCG_PATH_MAX + 64]; /* that level's directory */
 };
+
+/* What of @cg's usage counts against its limit: its page cache does
+ * not (a job's input read once stays cached until the limit is met; the
+ * kernel drops it first, so taking the job's memory instead keeps it). */
+static inline uint64_t memcg_firm_usage(const struct memcg_use *cg)
+{
+	return cg->usage > cg->cache ? cg->usage - cg->cache : 0;
+}
 
 /*
  * The memory cgroup of process @pid, from /proc/PID/cgroup: cgroup v1's

@@ -328,7 +328,7 @@ void memevents_limit_watch(const struct memcg_use *cg, uint64_t now,
 			watch_close(w);
 		return;
 	}
-	threshold = cg->limit / 100 * AUTO_LIMIT_HIGH;
+	threshold = cg->limit - auto_limit_room(cg->limit);
 	if (w && w->threshold == threshold && w->ino == cg->ino) {
 		w->keep_until = now + keep_ms;
 		return;

@@ -3,7 +3,7 @@
  * What wakes the automatic loop before its timer: a PSI trigger on the
  * machine's memory pressure and on each cgroup v2's with clients (its
  * memory.pressure), and cgroup v1 usage thresholds (an eventfd
- * per limited memory cgroup at AUTO_LIMIT_HIGH % of its limit).  They
+ * per limited memory cgroup, auto_limit_room() below its limit).  They
  * sit in an epoll set of their own, whose descriptor the daemon's loop
  * watches.  Without them (no PSI, no cgroup v1, too many cgroups) the
  * loop's polling still does the work, later.
@@ -30,8 +30,8 @@ void memevents_pressure_arm(unsigned pct);
 /* The % the pressure trigger is armed at if it fired in the @within_ms
  * before @now (pressure was at least that), else 0. */
 unsigned memevents_pressure_recent(uint64_t now, uint64_t within_ms);
-/* Watch @cg (cgroup v1, with a limit) for crossing AUTO_LIMIT_HIGH % of
- * its limit, until @now + @keep_ms unless renewed; with no limit, let go
+/* Watch @cg (cgroup v1, with a limit) for its usage crossing its limit
+ * less auto_limit_room() (autopolicy.h), until @now + @keep_ms unless renewed; with no limit, let go
  * of its watch. */
 void memevents_limit_watch(const struct memcg_use *cg, uint64_t now,
 			   uint64_t keep_ms);

@@ -9,8 +9,10 @@
  * UFFDIO_COPY).  Again with the agent's threads alone moved to another
  * memory cgroup: what a restore brings back is charged to the process's
  * (its first thread's), and the guard looked at the agent thread's own
- * cgroup (review probe p6_cgmove, agentonly: killed).  Root and the
- * cgroup v1 memory controller.
+ * cgroup (review probe p6_cgmove, agentonly: killed).  Again in a cgroup
+ * of no limit inside the limited one, as a service in a slice with a
+ * limit is: the guard looked at its own level only (killed).  Root and
+ * the cgroup v1 memory controller.
  */
 #include <errno.h>
 #include <signal.h>
@@ -26,10 +28,13 @@
 #define A_LEN (80 * IT_MB)
 #define B_LEN (48 * IT_MB)
 
-static char cg[256], elsewhere[256];
+static char cg[256], elsewhere[256], inner[300];
 
 static void cg_remove(void)
 {
+	if (inner[0] && rmdir(inner) && errno != ENOENT)
+		fprintf(stderr, "it_memguard: could not remove %s: %s\n", inner,
+			strerror(errno));
 	if (cg[0] && rmdir(cg) && errno != ENOENT)
 		fprintf(stderr, "it_memguard: could not remove %s: %s\n", cg,
 			strerror(errno));
@@ -67,11 +72,11 @@ static void check(const uint64_t *m, size_t len, size_t from, const char *what)
 
 /* In the cgroup: A evicted, B filled, then A, B and A again read back
  * whole: each needs room the other holds. */
-static void job(int agent_elsewhere)
+static void job(int agent_elsewhere, const char *where)
 {
 	uint64_t *a, *b;
 
-	it_cgroup_join(cg);
+	it_cgroup_join(where);
 	if (agent_elsewhere)
 		move_agent_threads(elsewhere);
 	a = it_alloc(A_LEN, 1);
@@ -86,9 +91,9 @@ static void job(int agent_elsewhere)
 	check(b, B_LEN, A_LEN / 8, "B");
 	check(a, A_LEN, 0, "A again");
 	printf("%lu MB evicted, %lu MB filled, then all read back twice in a "
-	       "%lu MB cgroup%s: every byte right\n", A_LEN >> 20, B_LEN >> 20,
+	       "%lu MB cgroup%s%s: every byte right\n", A_LEN >> 20, B_LEN >> 20,
 	       LIMIT >> 20, agent_elsewhere ? ", the agent's threads in "
-	       "another" : "");
+	       "another" : "", where == inner ? " (its parent's limit)" : "");
 	fflush(stdout);
 	_exit(0);
 }
@@ -108,15 +113,20 @@ int main(int argc, char **argv)
 	it_memcg_make(cg, LIMIT);
 	it_assert(!mkdir(elsewhere, 0755), "mkdir %s: %s", elsewhere,
 		  strerror(errno));
-	for (int moved = 0; moved < 2; moved++) {
+	snprintf(inner, sizeof(inner), "%s/inner", cg);
+	it_assert(!mkdir(inner, 0755), "mkdir %s: %s", inner, strerror(errno));
+	for (int run = 0; run < 3; run++) {
+		int moved = run == 1;
+
 		c = fork();
 		it_assert(c >= 0, "fork");
 		if (!c)
-			job(moved);
+			job(moved, run == 2 ? inner : cg);
 		it_assert(waitpid(c, &st, 0) == c, "waitpid");
 		it_assert(!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL), "the job "
 			  "was killed (the OOM killer, in a %lu MB cgroup%s)",
-			  LIMIT >> 20, moved ? ", its agent's threads in another" : "");
+			  LIMIT >> 20, moved ? ", its agent's threads in another" :
+			  run == 2 ? ", its parent's" : "");
 		it_assert(WIFEXITED(st) && !WEXITSTATUS(st), "the job failed "
 			  "(status %#x)", st);
 	}
