@@ -92,64 +92,62 @@ static void full(void)
 	t_assert(d.state == UZ_AUTO_FULL && d.backoff && !d.bytes, "arena full");
 }
 
-/* Near its cgroup's limit (within 15 % of it, 64 MB at most), ahead of
- * the kernel, whatever the pressure and refaults: a job that fills fast
- * is held and taken down to twice that below it, its share among the
- * cgroup's clients, a step at least; one that fills slower keeps what
- * it fills in a second free, 8 MB at least, and no more is taken;
- * nothing below the line. */
+/* Near its cgroup's limit (within 15 % of it), ahead of the kernel,
+ * whatever the pressure and refaults: a job that fills new memory (8 MB/s
+ * or more) is held and taken down to twice that below it, its share
+ * among the cgroup's clients, a step at least; one that barely fills
+ * keeps 24 MB free, and no more is taken; nothing below the line. */
 static void limit(void)
 {
 	struct auto_input in = calm();
 	struct auto_decision d;
 
 	in.cg_limit = 1000 * MB;
-	in.cg_usage = 935 * MB;
+	in.cg_usage = 849 * MB;
 	d = auto_decide(&params, &in);
-	t_assert(d.state == UZ_AUTO_TAKING, "65 MB under a 1000 MB limit (64 MB "
-		 "of room at most): an ordinary step, not state %d", d.state);
+	t_assert(d.state == UZ_AUTO_TAKING, "151 MB under a 1000 MB limit (150 MB "
+		 "of room): an ordinary step, not state %d", d.state);
 	in.cg_usage = 950 * MB;
 	in.pressure_centi = 5000;
 	in.refaults = 100;
 	d = auto_decide(&params, &in);
-	/* down to 872 MB: 78 MB over, and more than a 52 MB step */
-	t_assert(d.state == UZ_AUTO_LIMIT && !d.backoff && d.bytes == 78 * MB,
+	/* down to 700 MB: 250 MB over, and more than a 52 MB step */
+	t_assert(d.state == UZ_AUTO_LIMIT && !d.backoff && d.bytes == 250 * MB,
 		 "50 MB under the limit: state %d, %llu bytes", d.state,
 		 (unsigned long long)d.bytes);
 	t_assert(d.hold, "growing at a speed not known: held");
-	in.fill_rate = 63 * MB;
+	in.fill_rate = 8 * MB;
 	d = auto_decide(&params, &in);
-	t_assert(d.state == UZ_AUTO_LIMIT && !d.hold && d.bytes == 14 * MB,
-		 "filling at 63 MB/s would take more than a second to cross "
-		 "64 MB of room: not held, 63 MB kept free (14 MB taken), not "
-		 "%llu bytes", (unsigned long long)d.bytes);
+	t_assert(d.hold && d.bytes == 250 * MB, "filling at 8 MB/s: held, "
+		 "taken down to 700 MB, not %llu bytes", (unsigned long long)d.bytes);
+	in.fill_rate = 8 * MB - 1;
+	d = auto_decide(&params, &in);
+	t_assert(!d.hold && !d.bytes, "barely filling, 50 MB under its limit: "
+		 "not held, nothing taken");
 	in.fill_rate = 0;
 	d = auto_decide(&params, &in);
 	t_assert(d.state == UZ_AUTO_LIMIT && !d.hold && !d.bytes, "a job that "
 		 "reads its memory back, 50 MB under its limit: nothing taken "
-		 "(the agent's guard keeps 8 MB), not %llu bytes",
+		 "(24 MB are kept), not %llu bytes",
 		 (unsigned long long)d.bytes);
 	in.cg_usage = 995 * MB;
 	d = auto_decide(&params, &in);
-	t_assert(!d.hold && d.bytes == 4 * MB, "5 MB under: 3 MB to 8 MB "
-		 "(4 MB in whole blocks), not %llu bytes", (unsigned long long)d.bytes);
+	t_assert(!d.hold && d.bytes == 20 * MB, "5 MB under: 19 MB to 24 MB "
+		 "(20 MB in whole blocks), not %llu bytes", (unsigned long long)d.bytes);
 	in.cg_usage = 950 * MB;
-	in.fill_rate = 64 * MB;
-	d = auto_decide(&params, &in);
-	t_assert(d.hold && d.bytes == 78 * MB, "64 MB/s crosses it in a "
-		 "second: held, taken down to 872 MB");
+	in.fill_rate = 150 * MB;
 	in.managed = 100 * MB; /* a 6 MB step */
 	in.cg_usage = 1000 * MB;
 	in.cg_clients = 3;
 	d = auto_decide(&params, &in);
-	t_assert(d.bytes == 44 * MB, "128 MB shared by 3: 42.7 MB in whole blocks, "
-		 "not %llu", (unsigned long long)d.bytes);
+	t_assert(d.bytes == 100 * MB, "300 MB shared by 3: 100 MB, not %llu",
+		 (unsigned long long)d.bytes);
 	in.cg_clients = 64;
 	d = auto_decide(&params, &in);
 	t_assert(d.bytes == 6 * MB, "shared by 64: a step (6 MB), not %llu",
 		 (unsigned long long)d.bytes);
 	in.cg_clients = 1;
-	in.cg_limit = 100 * MB; /* room: 15 % of it */
+	in.cg_limit = 100 * MB; /* room: 15 MB */
 	in.cg_usage = 84 * MB;
 	d = auto_decide(&params, &in);
 	t_assert(d.state == UZ_AUTO_PRESSURE, "84%% of a 100 MB limit: pressure "

@@ -589,24 +589,59 @@ static int evict_one(uint64_t block, void *arg)
 	return !(w->req->flags & UZ_EVICT_ALL) && w->done->bytes >= w->target;
 }
 
-static void evict_walk_from(const struct uz_evict *req,
-			    struct uz_evict_done *done,
-			    void (*progress)(uint64_t, uint64_t), uint64_t spare);
+/*
+ * The blocks an automatic walk may take, in the order a scan offers
+ * them (COLD-hinted first, then the rest, each in address order): read
+ * once per walk.  The scan reads /proc/self/smaps for each VMA's flags,
+ * which walks every page table (20 ms for sort's 2 GB buffer), and a
+ * walk went through it up to four times (hinted and not, from the hand
+ * and round again), eight more for the guard's passes: sort's agent
+ * spent 80 % of its time in the kernel doing it.
+ */
+#define WALK_MAX_BLOCKS 32768 /* 64 GB of 2 MB blocks; beyond: scans */
+static uint64_t walk_blocks[WALK_MAX_BLOCKS];
+static uint32_t walk_n;
+static int walk_full;
 
-void evict_run(const struct uz_evict *req, struct uz_evict_done *done,
-	       void (*progress)(uint64_t done_bytes, uint64_t target))
+static int collect(uint64_t block, void *arg)
 {
-	evict_walk_from(req, done, progress, UINT64_MAX);
+	(void)arg;
+	if (walk_n == WALK_MAX_BLOCKS) {
+		walk_full = 1;
+		return 1;
+	}
+	walk_blocks[walk_n++] = block;
+	return 0;
 }
 
+/* One round of @w over what collect() listed, or over a scan when it
+ * could not list them all; < 0: the scan's error. */
+static int64_t walk_round(struct evict_walk *w, int listed)
+{
+	if (!listed)
+		return regions_scan(evict_one, w);
+	for (uint32_t i = 0; i < walk_n; i++)
+		if (evict_one(walk_blocks[i], w))
+			break;
+	return 0;
+}
+
+/*
+ * Walk @req, then (UZ_EVICT_COLD) again with each of the @n_more guard
+ * windows in @more while less than the target was taken: the list is
+ * read once.  Never block @spare.
+ */
 static void evict_walk_from(const struct uz_evict *req,
 			    struct uz_evict_done *done,
-			    void (*progress)(uint64_t, uint64_t), uint64_t spare)
+			    void (*progress)(uint64_t, uint64_t), uint64_t spare,
+			    const uint32_t *more, unsigned n_more)
 {
-	struct evict_walk w = { req, done, progress, req->bytes, 0, 0, now_ms(),
-				cold_hand, spare };
+	struct uz_evict pass = *req;
+	struct evict_walk w = { &pass, done, progress, req->bytes, 0, 0,
+				now_ms(), cold_hand, spare };
 	uint64_t t0 = now_ns(), busy0 = uz_agent.stats->evict_busy;
-	int64_t managed;
+	int cold = req->flags & UZ_EVICT_COLD, listed = 0;
+	int64_t managed = 0, registered = 0;
 
 	memset(done, 0, sizeof(*done));
 	if (walking) {
@@ -620,29 +655,48 @@ static void evict_walk_from(const struct uz_evict *req,
 	/* before any block is registered; see hold_begin() */
 	__atomic_store_n(&uz_agent.evicted_once, 1, __ATOMIC_SEQ_CST);
 	walking = 1;
-	managed = regions_scan(evict_one, &w);
-	if (managed >= 0 && (req->flags & UZ_EVICT_COLD) && !done->err &&
-	    done->bytes < w.target) {
-		/* round again from the bottom, up to where this one began */
-		w.wrapped = 1;
-		managed = regions_scan(evict_one, &w);
+	if (cold) {
+		walk_n = 0;
+		walk_full = 0;
+		managed = registered = regions_scan(collect, NULL);
+		listed = managed >= 0 && !walk_full;
+	}
+	for (unsigned i = 0; managed >= 0 && i <= n_more; i++) {
+		if (i)
+			pass.guard_ms = more[i - 1];
+		w.wrapped = 0;
+		managed = walk_round(&w, listed);
+		if (managed >= 0 && cold && !done->err && done->bytes < w.target) {
+			/* round again from the bottom, up to where this
+			 * one began */
+			w.wrapped = 1;
+			managed = walk_round(&w, listed);
+		}
+		if (done->err || done->bytes >= w.target || !cold)
+			break;
 	}
 	walking = 0;
 	if (managed < 0)
 		done->err = (int32_t)managed;
 	else
-		uz_agent.stats->registered_bytes = managed;
+		uz_agent.stats->registered_bytes = listed ? registered : managed;
 	done->busy = uz_agent.stats->evict_busy - busy0;
 	done->usec = (now_ns() - t0) / 1000;
 }
 
-void evict_make_room(uint64_t bytes, uint32_t guard_ms, uint64_t spare,
-		     struct uz_evict_done *done)
+void evict_run(const struct uz_evict *req, struct uz_evict_done *done,
+	       void (*progress)(uint64_t done_bytes, uint64_t target))
+{
+	evict_walk_from(req, done, progress, UINT64_MAX, NULL, 0);
+}
+
+void evict_make_room(uint64_t bytes, const uint32_t *guard_ms, unsigned n,
+		     uint64_t spare, struct uz_evict_done *done)
 {
 	/* compressed at once (no inactive list: it frees nothing), the
 	 * walk of the automatic steps, the same guard */
 	struct uz_evict req = { .bytes = bytes, .flags = UZ_EVICT_COLD,
-				.guard_ms = guard_ms };
+				.guard_ms = n ? guard_ms[0] : 0 };
 
 	/* not while a fork is under way (the regions' scan would hold the
 	 * tables' lock as the child is copied); inside another walk, the
@@ -653,5 +707,6 @@ void evict_make_room(uint64_t bytes, uint32_t guard_ms, uint64_t spare,
 		done->err = -EBUSY;
 		return;
 	}
-	evict_walk_from(&req, done, NULL, spare);
+	evict_walk_from(&req, done, NULL, spare, n ? guard_ms + 1 : NULL,
+			n ? n - 1 : 0);
 }

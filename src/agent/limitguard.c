@@ -16,8 +16,14 @@
 #include "loop.h"
 
 /* Room kept under the limit: an eviction writes its compressed copy
- * before it frees the block, and other threads allocate meanwhile. */
-#define UZ_GUARD_MARGIN (3 * UZ_BLOCK_SIZE)
+ * before it frees the block, and the agent's threads (a staging block
+ * filled ahead, buffers) and the application's allocate meanwhile: with
+ * 6 MB the agent itself met the OOM killer, reading 2.6 GB back in a
+ * 2 GiB cgroup (review probe pF). */
+#define UZ_GUARD_MARGIN (8 * UZ_BLOCK_SIZE)
+/* At least this much taken out once the guard acts: a walk reads the
+ * regions' list (smaps) first, 20 ms for a 2 GB mapping. */
+#define UZ_GUARD_MIN_BYTES (4 * UZ_BLOCK_SIZE)
 /* At most this much taken out for one fault: a fault waits for it. */
 #define UZ_GUARD_MAX_BYTES (8 * UZ_BLOCK_SIZE)
 #define UZ_GUARD_DEFAULT_WINDOW_MS 60000 /* auto-guard's default */
@@ -206,7 +212,10 @@ int limitguard_near(uint64_t need)
 
 void limitguard_make_room(uint64_t need, uint64_t spare)
 {
+	const uint32_t windows[] = { window_ms, 10000, 1000, 0 };
+	uint32_t kept[4], last = UINT32_MAX;
 	struct uz_evict_done done;
+	unsigned n = 0;
 	uint64_t over;
 
 	if (busy)
@@ -215,17 +224,19 @@ void limitguard_make_room(uint64_t need, uint64_t spare)
 	if (!over)
 		return;
 	busy = 1;
+	if (over < UZ_GUARD_MIN_BYTES)
+		over = UZ_GUARD_MIN_BYTES;
 	if (over > UZ_GUARD_MAX_BYTES)
 		over = UZ_GUARD_MAX_BYTES;
-	evict_make_room(over, window_ms, spare, &done);
-	if (done.bytes < over && !done.err) {
-		/* the rest from what came back lately too, as the daemon's
-		 * steps at the limit do: better than the OOM killer */
-		uint32_t first = done.blocks;
-
-		evict_make_room(over - done.bytes, 0, spare, &done);
-		done.blocks += first;
-	}
+	/* what faulted longest ago first, as the kernel's LRU would take
+	 * what was touched longest ago: blocks with no fault within the
+	 * daemon's guard window, then within 10 s, 1 s, then any (better
+	 * than the OOM killer).  sort's line records, read once in order,
+	 * go before its text, read at random all the time */
+	for (unsigned i = 0; i < 4; i++)
+		if (windows[i] < last) /* the guard's own may be shorter */
+			last = kept[n++] = windows[i];
+	evict_make_room(over, kept, n, spare, &done);
 	busy = 0;
 	stat_add(&uz_agent.stats->guard_blocks, done.blocks);
 	log_limited(UZ_LOG_INFO, 3, 60, "at its memory cgroup's limit: %u "

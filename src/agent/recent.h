@@ -5,9 +5,10 @@
 #include <stdint.h>
 
 /*
- * The thrash guard of automatic eviction: which blocks came back lately
- * (their first fault after an eviction), so that the daemon's sampling
- * does not take them again at once.  A fixed table, hashed by block,
+ * The thrash guard of automatic eviction: which blocks faulted lately
+ * (the latest fault that brought something back), so that the daemon's
+ * sampling does not take them again at once, and the guard at the limit
+ * takes them last (limitguard.c).  A fixed table, hashed by block,
  * that forgets the oldest entry of a bucket when it is full: forgetting
  * costs at most one more sample of a warm block, never a byte.  Only the
  * agent thread uses it (faults and evictions both run there).  Pure:

@@ -411,16 +411,17 @@ static int fault(uint64_t addr, uint64_t t0)
 					   refill_params };
 		struct refill_history h = history_of(b);
 		struct refill_plan plan = refill_decide(&h, &rf);
+		uint32_t now = now_ms();
 
 		/* the refault history: how long the block stayed cold */
 		if (!(b->flags & UZ_BLK_REFAULTED)) {
-			uint32_t now = now_ms();
-
 			b->flags |= UZ_BLK_REFAULTED;
 			latency_add(uz_agent.stats->refault_age_ms,
 				    now - b->evicted_ms);
-			recent_note(blk, now); /* the automatic loop's guard */
 		}
+		/* the thrash guard, and what the guard at the limit takes
+		 * last: its latest fault */
+		recent_note(blk, now);
 
 		b->last_frame = h.last_frame;
 		b->seq_refills = h.seq_refills;

@@ -80,11 +80,35 @@ static uint64_t limit_period(void)
 	return q > 50 ? q : 50;
 }
 
+/* How long @a's threads were held in all, to @now (ms). */
+static uint64_t held_ms(const struct auto_client *a, uint64_t now)
+{
+	return a->held_ms + (a->hold_until ? now - a->hold_start_ms : 0);
+}
+
+/* How many clients were in memory cgroup @id at their last look, and
+ * the bytes on their inactive lists then (*@inactive) and those they
+ * had away less their pools (*@away). */
+static uint32_t clients_in(uint64_t id, uint64_t *inactive, uint64_t *away)
+{
+	struct client *cl;
+	uint32_t n = 0;
+
+	*inactive = *away = 0;
+	for (cl = client_first(); cl; cl = client_next(cl))
+		if (client_auto(cl)->cg_id == id) {
+			n++;
+			*inactive += client_auto(cl)->inactive;
+			*away += client_auto(cl)->away;
+		}
+	return n;
+}
+
 /*
  * How fast a job fills new memory, in bytes a second, from @footprint
- * now: its cgroup's usage less page cache, plus what its client has
- * away less the pool that takes (its own word): restores and evictions
- * only move memory from one to the other.  UINT64_MAX without a look in
+ * now: its cgroup's usage less page cache, plus what the cgroup's
+ * clients have away less the pools that takes (their own word): restores
+ * and evictions only move memory from one to the other.  UINT64_MAX without a look in
  * the last second to tell (as fast as can be).  Noted for the next
  * look, when FILL_WINDOW_MS have passed: over less, a look sees mostly
  * noise.
@@ -92,13 +116,21 @@ static uint64_t limit_period(void)
 static uint64_t fill_rate(struct auto_client *a, uint64_t footprint, uint64_t now)
 {
 	uint64_t rate = UINT64_MAX, dt = now - a->footprint_ms;
+	uint64_t held = held_ms(a, now);
 
-	if (a->footprint_ms && dt <= 1000)
+	if (a->footprint_ms && dt <= 1000) {
+		/* the time it was held does not count: a job frozen for
+		 * most of the window looked slow, went unheld, and was
+		 * OOM-killed filling at full speed (review probe pF) */
+		uint64_t ran = dt - (held - a->footprint_held);
+
 		rate = footprint > a->footprint ? (footprint - a->footprint) *
-		       1000 / (dt > FILL_WINDOW_MS ? dt : FILL_WINDOW_MS) : 0;
+		       1000 / (ran > FILL_WINDOW_MS ? ran : FILL_WINDOW_MS) : 0;
+	}
 	if (!a->footprint_ms || dt >= FILL_WINDOW_MS) {
 		a->footprint = footprint;
 		a->footprint_ms = now;
+		a->footprint_held = held;
 	}
 	return rate;
 }
@@ -122,25 +154,11 @@ static int limit_near(struct client *cl, struct auto_client *a, uint64_t now)
 	 * where it is), so it is looked at often */
 	if (auto_limit_near(cg.usage, cg.limit))
 		a->limit_check_ms = now + LIMIT_CACHE_CHECK_MS;
-	if (!client_auto_counters(cl, 0, &managed, &refaults, &inactive, &away))
+	if (!client_auto_counters(cl, 0, &managed, &refaults, &inactive, &a->away)) {
+		clients_in(cg.id, &inactive, &away);
 		fill_rate(a, memcg_firm_usage(&cg) + away, now);
+	}
 	return 0;
-}
-
-/* How many clients were in memory cgroup @id at their last look, and
- * the bytes on their inactive lists then (*@inactive). */
-static uint32_t clients_in(uint64_t id, uint64_t *inactive)
-{
-	struct client *cl;
-	uint32_t n = 0;
-
-	*inactive = 0;
-	for (cl = client_first(); cl; cl = client_next(cl))
-		if (client_auto(cl)->cg_id == id) {
-			n++;
-			*inactive += client_auto(cl)->inactive;
-		}
-	return n;
 }
 
 /* target= of @set in bytes for a cgroup of @limit, or UINT64_MAX */
@@ -265,6 +283,7 @@ static void hold(struct client *cl, struct auto_client *a, uint64_t now,
 		return;
 	}
 	a->hold_until = now + ms;
+	a->hold_start_ms = now;
 	a->holds++;
 	log_limited(UZ_LOG_INFO, 3, 60, "client %d (%s): held while memory is "
 		    "taken out at its cgroup's limit (limit-hold)",
@@ -277,6 +296,7 @@ static void release(struct client *cl, struct auto_client *a)
 	if (!a->hold_until)
 		return;
 	hold_end(client_pid(cl));
+	a->held_ms = held_ms(a, now_ms());
 	a->hold_until = 0;
 }
 
@@ -329,10 +349,8 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 	 * refaults of blocks younger than two intervals, not the trickle
 	 * of old cold memory read now and then */
 	if (client_auto_counters(cl, 2 * interval, &managed, &refaults,
-				 &a->inactive, &away))
+				 &a->inactive, &a->away))
 		return 0; /* its arena's header is not valid: nothing to judge */
-	in.fill_rate = l.have_cg ?
-		       fill_rate(a, memcg_firm_usage(&l.cg) + away, now) : 0;
 	/* a client's own word: no list holds more than this */
 	if (a->inactive > UZ_INACTIVE_MAX_BYTES)
 		a->inactive = 0;
@@ -357,10 +375,13 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 	in.cg_limit = l.have_cg ? l.cg.limit : UINT64_MAX;
 	in.cg_usage = l.have_cg ? memcg_firm_usage(&l.cg) : 0;
 	in.inactive = a->inactive;
-	if (l.have_cg)
-		in.cg_clients = clients_in(l.cg.id, &in.inactive);
-	else
+	if (l.have_cg) {
+		in.cg_clients = clients_in(l.cg.id, &in.inactive, &away);
+		in.fill_rate = fill_rate(a, memcg_firm_usage(&l.cg) + away, now);
+	} else {
 		in.cg_clients = 1;
+		in.fill_rate = 0;
+	}
 	in.cg_target = l.target;
 	a->refaults_seen = refaults;
 	d = auto_decide(&p, &in);

@@ -23,8 +23,11 @@ struct auto_client {
 				 * (capped: its own word for it) */
 	uint64_t cg_id;		/* its memory cgroup at the last look, */
 	uint64_t cg_limit;	/* and that cgroup's limit (UINT64_MAX: none) */
+	uint64_t away;		/* bytes it had away less its pool, at the
+				 * last look (its own word) */
 	uint64_t footprint;	/* its job's footprint (autoevict.c fill_rate) */
 	uint64_t footprint_ms;	/* when last looked at (0: not yet) */
+	uint64_t footprint_held; /* held_ms then */
 	uint64_t limit_check_ms; /* a limited cgroup is looked at this often
 				  * even in a pause */
 	enum uz_auto_state backoff; /* why it last backed off (OFF: never) */
@@ -32,6 +35,8 @@ struct auto_client {
 	uint64_t hold_until;	    /* its threads are held (hold.c) while a
 				     * limit step runs, until then; 0: not */
 	uint64_t holds;		    /* how many times */
+	uint64_t hold_start_ms;	    /* when the hold under way began */
+	uint64_t held_ms;	    /* how long holds lasted, in all */
 };
 
 /* Take the steps that are due at @now; when the next one is (ms), or

@@ -27,9 +27,7 @@ static struct auto_decision step_of(const struct auto_params *p,
 
 uint64_t auto_limit_room(uint64_t limit)
 {
-	uint64_t room = limit / 100 * (100 - AUTO_LIMIT_HIGH);
-
-	return room < AUTO_LIMIT_ROOM_MAX ? room : AUTO_LIMIT_ROOM_MAX;
+	return limit / 100 * (100 - AUTO_LIMIT_HIGH);
 }
 
 int auto_limit_near(uint64_t usage, uint64_t limit)
@@ -39,14 +37,15 @@ int auto_limit_near(uint64_t usage, uint64_t limit)
 
 /*
  * Near the limit: how far below it to take the job.  One that fills new
- * memory a room a second or faster (or at a speed not known) is held
- * while its share of the way down to twice the room below the limit is
- * taken, at least a step.  One that fills slower keeps what it fills in
- * a second free, AUTO_LIMIT_SLACK at least, and nothing more is taken:
- * a job that grows by reading its memory back has the agent's guard
- * keep its restores under the limit (limitguard.c); taken down to twice
- * the room at every look, and held, sort read back what was taken for
- * most of its run.
+ * memory at AUTO_HOLD_FILL_RATE or faster (or at a speed not
+ * known) is held while its share of the way down to twice the room
+ * below the limit is taken, at least a step: a fill at a GB/s crosses
+ * the room in as long as a hold takes to start.  One that barely fills
+ * keeps AUTO_LIMIT_SLACK free, and nothing more is taken: a job that
+ * grows by reading its memory back has the agent's guard keep its
+ * restores under the limit (limitguard.c); taken down to twice the room
+ * at every look, and held, sort read back what was taken for most of
+ * its run.
  */
 static struct auto_decision limit_step(const struct auto_params *p,
 				       const struct auto_input *in)
@@ -55,10 +54,8 @@ static struct auto_decision limit_step(const struct auto_params *p,
 	uint32_t clients = in->cg_clients ? in->cg_clients : 1;
 	struct auto_decision d = { 0, UZ_AUTO_LIMIT, 0, 0 };
 
-	d.hold = in->fill_rate >= room;
-	below = d.hold ? 2 * room : in->fill_rate;
-	if (below < AUTO_LIMIT_SLACK)
-		below = AUTO_LIMIT_SLACK;
+	d.hold = in->fill_rate >= AUTO_HOLD_FILL_RATE;
+	below = d.hold ? 2 * room : AUTO_LIMIT_SLACK;
 	to = in->cg_limit > below ? in->cg_limit - below : 0;
 	if (in->cg_usage <= to)
 		return d; /* the guard holds it there */

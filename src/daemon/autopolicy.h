@@ -21,12 +21,16 @@
  * taken further below it, ahead of the kernel (whose reclaim, with no
  * swap for anonymous memory, ends in the OOM killer), whatever the
  * pressure and the refaults say: twice the room below for a job that
- * fills fast, held meanwhile; what it fills in a second, AUTO_LIMIT_SLACK
- * at least, for one that does not (autopolicy.c limit_step).  The room
- * is 100 - AUTO_LIMIT_HIGH % of the limit, AUTO_LIMIT_ROOM_MAX at most. */
+ * fills new memory (AUTO_HOLD_FILL_RATE), held meanwhile; AUTO_LIMIT_SLACK
+ * below for one that barely does (it reads its memory back: autopolicy.c
+ * limit_step).  The room
+ * is 100 - AUTO_LIMIT_HIGH % of the limit. */
 #define AUTO_LIMIT_HIGH 85
-#define AUTO_LIMIT_SLACK (8ull << 20) /* the agent's guard keeps 8 MB */
-#define AUTO_LIMIT_ROOM_MAX (64ull << 20)
+/* kept free under the limit for a job that barely fills: the agent's
+ * guard keeps 16 MB and a restore's 2 MB, and more is in flight */
+#define AUTO_LIMIT_SLACK (24ull << 20)
+/* a job filling new memory this fast or faster (bytes/s) is held */
+#define AUTO_HOLD_FILL_RATE (8ull << 20)
 
 struct auto_params {
 	unsigned step_pct;     /* of the client's managed memory per step */
@@ -65,11 +69,11 @@ struct auto_decision {
 struct auto_decision auto_decide(const struct auto_params *p,
 				 const struct auto_input *in);
 
-/* The room kept under a memory @limit: 15 % of it (a job filling at a
- * GB/s crosses 20 MB of a 128 MB cgroup in tens of ms), 64 MB at most
- * (15 % of 1 GiB kept empty, and 30 % taken down to, left sort reading
- * its memory back with 300 MB less of it, while restores have a guard
- * of their own at the limit: limitguard.c). */
+/* The room under a memory @limit where the daemon steps in: 15 % of it.
+ * A job that fills at a GB/s crosses it in tens of ms, as long as a
+ * hold takes on a busy machine: 64 MB of a 1 GiB cgroup was too little
+ * (sort was OOM-killed in its sort phase, writing memory it had not
+ * touched yet, in 1 run of 2). */
 uint64_t auto_limit_room(uint64_t limit);
 
 /* Is a cgroup using @usage bytes of its @limit (UINT64_MAX: none)

@@ -79,13 +79,36 @@ static int level_read(const char *dir, int v1, uint64_t *usage, uint64_t *limit)
 	return err;
 }
 
-/* Is a level of @usage and @limit nearer its limit than @out's? */
-static int nearer(uint64_t usage, uint64_t limit, const struct memcg_use *out)
+/* Level @dir's page cache the kernel drops at its limit (cgpath.h);
+ * 0 when its memory.stat cannot be read. */
+static uint64_t level_cache(const char *dir, int v1)
 {
+	char path[PATH_MAX_LEN + 80];
+	uint64_t cache = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/memory.stat", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		cg_cache_read(fd, v1, &cache);
+		close(fd);
+	}
+	return cache;
+}
+
+/* Is a level of @usage (@cache of it page cache) and @limit nearer its
+ * limit than @out's?  Page cache left out: a parent full of a sibling's
+ * cache hid the job's own, tighter limit (review probe pA). */
+static int nearer(uint64_t usage, uint64_t cache, uint64_t limit,
+		  const struct memcg_use *out)
+{
+	uint64_t firm = usage > cache ? usage - cache : 0;
+
 	if (limit == MEMCG_NO_LIMIT)
 		return 0;
 	return out->limit == MEMCG_NO_LIMIT ||
-	       (double)usage / (double)limit > (double)out->usage / (double)out->limit;
+	       (double)firm / (double)limit >
+	       (double)memcg_firm_usage(out) / (double)out->limit;
 }
 
 /*
@@ -98,7 +121,7 @@ static int limiting_level(struct memcg_use *out)
 {
 	const char *root = out->v1 ? V1_ROOT : V2_ROOT;
 	char dir[sizeof(out->dir)];
-	uint64_t usage, limit;
+	uint64_t usage, limit, cache;
 	int have = 0, err;
 	size_t n;
 	struct stat st;
@@ -111,9 +134,11 @@ static int limiting_level(struct memcg_use *out)
 		err = level_read(dir, out->v1, &usage, &limit);
 		if (err && !have)
 			return err; /* the process's own cgroup: it must read */
-		if (!err && (!have || nearer(usage, limit, out))) {
+		cache = !err && limit != MEMCG_NO_LIMIT ? level_cache(dir, out->v1) : 0;
+		if (!err && (!have || nearer(usage, cache, limit, out))) {
 			out->usage = usage;
 			out->limit = limit;
+			out->cache = cache;
 			snprintf(out->dir, sizeof(out->dir), "%s", dir);
 			have = 1;
 		}
@@ -121,18 +146,6 @@ static int limiting_level(struct memcg_use *out)
 		if (strlen(dir) <= strlen(root))
 			break;
 		*strrchr(dir, '/') = 0;
-	}
-	out->cache = 0;
-	if (out->limit != MEMCG_NO_LIMIT) {
-		char path[sizeof(out->dir) + 16];
-		int fd;
-
-		snprintf(path, sizeof(path), "%s/memory.stat", out->dir);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			cg_cache_read(fd, out->v1, &out->cache);
-			close(fd);
-		}
 	}
 	out->id = name_hash(out->dir);
 	out->path_id = name_hash(out->path);

@@ -63,6 +63,20 @@ static uint8_t *away_block(uint8_t *p, size_t len)
 	return NULL;
 }
 
+/* Wait up to 30 s for a block of [@p, @p + @len) to be away (the loop
+ * takes them in its own time: on a loaded machine one was not yet, a
+ * tenth of a second after the list held enough); @what if none. */
+static uint8_t *wait_away(uint8_t *p, size_t len, const char *what)
+{
+	double t0 = it_now_s();
+	uint8_t *b;
+
+	while (!(b = away_block(p, len)) && it_now_s() - t0 < 30)
+		usleep(100000);
+	it_assert(b, "after 30 s, %s", what);
+	return b;
+}
+
 /* Wait up to 30 s for @key to reach @want; returns it. */
 static uint64_t wait_stat(const char *key, uint64_t want)
 {
@@ -160,8 +174,7 @@ int main(int argc, char **argv)
 
 	/* 4: MADV_DONTNEED of 64 KB of a block on the list */
 	wait_stat("inactive_bytes", 4 * IT_MB);
-	b = away_block(cold + COLD / 2, COLD / 2);
-	it_assert(b, "no block away in the second half");
+	b = wait_away(cold + COLD / 2, COLD / 2, "no block away in the second half");
 	it_assert(!madvise(b + 65536, 65536, MADV_DONTNEED), "madvise");
 	memset(ref + (b - cold) + 65536, 0, 65536);
 	check_range(b, ref + (b - cold), IT_BLOCK, "after MADV_DONTNEED");
@@ -175,8 +188,7 @@ int main(int argc, char **argv)
 		uint8_t *dst = aligned ? to : to + 2 * IT_BLOCK - 8192;
 
 		wait_stat("inactive_bytes", 2 * IT_MB);
-		b = away_block(cold + COLD / 2, COLD / 2);
-		it_assert(b, "no block away for mremap");
+		b = wait_away(cold + COLD / 2, COLD / 2, "no block away for mremap");
 		it_assert(mremap(b, IT_BLOCK, IT_BLOCK,
 				 MREMAP_MAYMOVE | MREMAP_FIXED, dst) == dst,
 			  "mremap");
