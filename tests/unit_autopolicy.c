@@ -96,7 +96,8 @@ static void full(void)
  * whatever the pressure and refaults: a job that fills new memory (8 MB/s
  * or more) is held and taken down to twice that below it, its share
  * among the cgroup's clients, a step at least; one that barely fills
- * keeps 24 MB free, and no more is taken; nothing below the line. */
+ * keeps what it reads back in a second free, 24 MB at least, twice the
+ * room at most, and no more is taken; nothing below the line. */
 static void limit(void)
 {
 	struct auto_input in = calm();
@@ -130,6 +131,17 @@ static void limit(void)
 		 "reads its memory back, 50 MB under its limit: nothing taken "
 		 "(24 MB are kept), not %llu bytes",
 		 (unsigned long long)d.bytes);
+	in.back_rate = 100 * MB;
+	d = auto_decide(&params, &in);
+	t_assert(!d.hold && d.bytes == 50 * MB, "reading back 100 MB/s: a "
+		 "second of it kept free, 50 MB taken, not %llu",
+		 (unsigned long long)d.bytes);
+	in.back_rate = 1000 * MB;
+	d = auto_decide(&params, &in);
+	t_assert(!d.hold && d.bytes == 250 * MB, "reading back 1 GB/s: twice "
+		 "the room kept free at most, 250 MB taken, not %llu",
+		 (unsigned long long)d.bytes);
+	in.back_rate = 0;
 	in.cg_usage = 995 * MB;
 	d = auto_decide(&params, &in);
 	t_assert(!d.hold && d.bytes == 20 * MB, "5 MB under: 19 MB to 24 MB "

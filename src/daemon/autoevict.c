@@ -87,19 +87,21 @@ static uint64_t held_ms(const struct auto_client *a, uint64_t now)
 }
 
 /* How many clients were in memory cgroup @id at their last look, and
- * the bytes on their inactive lists then (*@inactive) and those they
- * had away less their pools (*@away). */
-static uint32_t clients_in(uint64_t id, uint64_t *inactive, uint64_t *away)
+ * the bytes on their inactive lists then (*@inactive), those they had
+ * away less their pools (*@away) and brought back in all (*@back). */
+static uint32_t clients_in(uint64_t id, uint64_t *inactive, uint64_t *away,
+			   uint64_t *back)
 {
 	struct client *cl;
 	uint32_t n = 0;
 
-	*inactive = *away = 0;
+	*inactive = *away = *back = 0;
 	for (cl = client_first(); cl; cl = client_next(cl))
 		if (client_auto(cl)->cg_id == id) {
 			n++;
 			*inactive += client_auto(cl)->inactive;
 			*away += client_auto(cl)->away;
+			*back += client_auto(cl)->back;
 		}
 	return n;
 }
@@ -108,29 +110,37 @@ static uint32_t clients_in(uint64_t id, uint64_t *inactive, uint64_t *away)
  * How fast a job fills new memory, in bytes a second, from @footprint
  * now: its cgroup's usage less page cache, plus what the cgroup's
  * clients have away less the pools that takes (their own word): restores
- * and evictions only move memory from one to the other.  UINT64_MAX without a look in
- * the last second to tell (as fast as can be).  Noted for the next
+ * and evictions only move memory from one to the other; and in
+ * *@back_rate how fast they bring memory back, from @back, the sum of
+ * their counts.  UINT64_MAX without a look in the last second to tell (as fast as can be).  Noted for the next
  * look, when FILL_WINDOW_MS have passed: over less, a look sees mostly
  * noise.
  */
-static uint64_t fill_rate(struct auto_client *a, uint64_t footprint, uint64_t now)
+static uint64_t fill_rate(struct auto_client *a, uint64_t footprint,
+			  uint64_t back, uint64_t now, uint64_t *back_rate)
 {
 	uint64_t rate = UINT64_MAX, dt = now - a->footprint_ms;
 	uint64_t held = held_ms(a, now);
 
+	*back_rate = UINT64_MAX;
 	if (a->footprint_ms && dt <= 1000) {
 		/* the time it was held does not count: a job frozen for
 		 * most of the window looked slow, went unheld, and was
 		 * OOM-killed filling at full speed (review probe pF) */
 		uint64_t ran = dt - (held - a->footprint_held);
 
-		rate = footprint > a->footprint ? (footprint - a->footprint) *
-		       1000 / (ran > FILL_WINDOW_MS ? ran : FILL_WINDOW_MS) : 0;
+		if (ran < FILL_WINDOW_MS)
+			ran = FILL_WINDOW_MS;
+		rate = footprint > a->footprint ?
+		       (footprint - a->footprint) * 1000 / ran : 0;
+		*back_rate = back > a->back_then ?
+			     (back - a->back_then) * 1000 / ran : 0;
 	}
 	if (!a->footprint_ms || dt >= FILL_WINDOW_MS) {
 		a->footprint = footprint;
 		a->footprint_ms = now;
 		a->footprint_held = held;
+		a->back_then = back;
 	}
 	return rate;
 }
@@ -139,7 +149,7 @@ static uint64_t fill_rate(struct auto_client *a, uint64_t footprint, uint64_t no
  * Then its step is due now: a pause must not let the OOM killer in. */
 static int limit_near(struct client *cl, struct auto_client *a, uint64_t now)
 {
-	uint64_t managed, refaults, inactive, away;
+	uint64_t managed, refaults, inactive, away, back, back_rate;
 	struct memcg_use cg;
 
 	if (a->cg_limit == UINT64_MAX || a->limit_check_ms > now)
@@ -154,9 +164,10 @@ static int limit_near(struct client *cl, struct auto_client *a, uint64_t now)
 	 * where it is), so it is looked at often */
 	if (auto_limit_near(cg.usage, cg.limit))
 		a->limit_check_ms = now + LIMIT_CACHE_CHECK_MS;
-	if (!client_auto_counters(cl, 0, &managed, &refaults, &inactive, &a->away)) {
-		clients_in(cg.id, &inactive, &away);
-		fill_rate(a, memcg_firm_usage(&cg) + away, now);
+	if (!client_auto_counters(cl, 0, &managed, &refaults, &inactive,
+				  &a->away, &a->back)) {
+		clients_in(cg.id, &inactive, &away, &back);
+		fill_rate(a, memcg_firm_usage(&cg) + away, back, now, &back_rate);
 	}
 	return 0;
 }
@@ -314,7 +325,7 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 	static struct look l;
 	const struct auto_config *c = &l.set;
 	struct auto_params p;
-	uint64_t managed, refaults, away, interval = uzd.cfg.autoev.interval_ms;
+	uint64_t managed, refaults, away, back, interval = uzd.cfg.autoev.interval_ms;
 	struct auto_input in;
 	struct auto_decision d;
 	int err;
@@ -349,7 +360,7 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 	 * refaults of blocks younger than two intervals, not the trickle
 	 * of old cold memory read now and then */
 	if (client_auto_counters(cl, 2 * interval, &managed, &refaults,
-				 &a->inactive, &a->away))
+				 &a->inactive, &a->away, &a->back))
 		return 0; /* its arena's header is not valid: nothing to judge */
 	/* a client's own word: no list holds more than this */
 	if (a->inactive > UZ_INACTIVE_MAX_BYTES)
@@ -376,11 +387,12 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 	in.cg_usage = l.have_cg ? memcg_firm_usage(&l.cg) : 0;
 	in.inactive = a->inactive;
 	if (l.have_cg) {
-		in.cg_clients = clients_in(l.cg.id, &in.inactive, &away);
-		in.fill_rate = fill_rate(a, memcg_firm_usage(&l.cg) + away, now);
+		in.cg_clients = clients_in(l.cg.id, &in.inactive, &away, &back);
+		in.fill_rate = fill_rate(a, memcg_firm_usage(&l.cg) + away,
+					 back, now, &in.back_rate);
 	} else {
 		in.cg_clients = 1;
-		in.fill_rate = 0;
+		in.fill_rate = in.back_rate = 0;
 	}
 	in.cg_target = l.target;
 	a->refaults_seen = refaults;

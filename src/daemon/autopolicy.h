@@ -47,6 +47,8 @@ struct auto_input {
 	uint64_t cg_usage;	 /* its memory cgroup's usage (less the page
 				  * cache the kernel drops first), */
 	uint64_t cg_limit;	 /* and limit (UINT64_MAX: none), */
+	uint64_t back_rate;	 /* how fast it reads memory back, bytes a
+				  * second (UINT64_MAX: not known) */
 	uint64_t fill_rate;	 /* how fast the job fills new memory lately
 				  * (not what it reads back), bytes a second
 				  * (UINT64_MAX: not known) */

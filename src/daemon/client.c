@@ -504,7 +504,7 @@ void client_stats(struct client *cl, struct uz_stats_client *out)
 
 int client_auto_counters(struct client *cl, uint32_t young_ms,
 			 uint64_t *managed, uint64_t *young_refaults,
-			 uint64_t *inactive, uint64_t *away)
+			 uint64_t *inactive, uint64_t *away, uint64_t *back)
 {
 	static struct uz_client_stats st;
 	uint64_t size, h[UZ_LAT_BUCKETS];
@@ -517,6 +517,9 @@ int client_auto_counters(struct client *cl, uint32_t young_ms,
 	if (away)
 		*away = st.evicted_bytes > st.pool_bytes ?
 			st.evicted_bytes - st.pool_bytes : 0;
+	if (back) /* sums of counters it could make anything of: its own */
+		*back = (st.restores_2m + st.prefetch_2m + st.inactive_back) *
+			UZ_BLOCK_SIZE + st.restores_64k * UZ_FRAME_SIZE;
 	hist_clamped(st.refault_age_ms, h);
 	*young_refaults = latency_count_below(h, young_ms);
 	return 0;

@@ -56,11 +56,12 @@ void client_stats(struct client *cl, struct uz_stats_client *out);
  * /proc/PID/status: the memory it manages, and how many blocks came
  * back younger than @young_ms since evicted, the bytes on its inactive
  * list, and (@away, may be NULL) the bytes it has away less the pool
- * they take, which is charged to its memory cgroup.  0, or -errno when
- * the arena's header is not valid. */
+ * they take, which is charged to its memory cgroup, and (@back) how many
+ * it brought back since it started.  0, or -errno when the arena's
+ * header is not valid. */
 int client_auto_counters(struct client *cl, uint32_t young_ms,
 			 uint64_t *managed, uint64_t *young_refaults,
-			 uint64_t *inactive, uint64_t *away);
+			 uint64_t *inactive, uint64_t *away, uint64_t *back);
 /* Add @s to @sum, saturating. */
 void client_sum(struct uz_stats_end *sum, const struct uz_stats_client *s);
 /* Totals over every client. */
