@@ -96,7 +96,7 @@ static void full(void)
  * whatever the pressure and refaults: a job that fills new memory (8 MB/s
  * or more) is held and taken down to twice that below it, its share
  * among the cgroup's clients, a step at least; one that barely fills
- * keeps what it reads back in a second free, 24 MB at least, twice the
+ * keeps what it reads back in a quarter second free, 24 MB at least, twice the
  * room at most, and no more is taken; nothing below the line. */
 static void limit(void)
 {
@@ -131,14 +131,14 @@ static void limit(void)
 		 "reads its memory back, 50 MB under its limit: nothing taken "
 		 "(24 MB are kept), not %llu bytes",
 		 (unsigned long long)d.bytes);
-	in.back_rate = 100 * MB;
+	in.back_rate = 400 * MB;
 	d = auto_decide(&params, &in);
-	t_assert(!d.hold && d.bytes == 50 * MB, "reading back 100 MB/s: a "
-		 "second of it kept free, 50 MB taken, not %llu",
+	t_assert(!d.hold && d.bytes == 50 * MB, "reading back 400 MB/s: a "
+		 "quarter second of it kept free, 50 MB taken, not %llu",
 		 (unsigned long long)d.bytes);
-	in.back_rate = 1000 * MB;
+	in.back_rate = 4000 * MB;
 	d = auto_decide(&params, &in);
-	t_assert(!d.hold && d.bytes == 250 * MB, "reading back 1 GB/s: twice "
+	t_assert(!d.hold && d.bytes == 250 * MB, "reading back 4 GB/s: twice "
 		 "the room kept free at most, 250 MB taken, not %llu",
 		 (unsigned long long)d.bytes);
 	in.back_rate = 0;

@@ -14,6 +14,7 @@
 #include "limitguard.h"
 #include "log.h"
 #include "loop.h"
+#include "stage.h"
 
 /* Room kept under the limit: an eviction writes its compressed copy
  * before it frees the block, and the agent's threads (a staging block
@@ -178,6 +179,7 @@ static void look(void)
 static uint64_t over_by(uint64_t need)
 {
 	uint64_t most = 0;
+	int near = 0;
 
 	if (!loop_is_agent_thread())
 		return 0; /* our descriptors are the agent thread's */
@@ -201,7 +203,11 @@ static uint64_t over_by(uint64_t need)
 		}
 		if (want > l->limit && want - l->limit > most)
 			most = want - l->limit;
+		/* the filler's huge pages would come on top */
+		if (want + UZ_STAGES * UZ_BLOCK_SIZE > l->limit)
+			near = 1;
 	}
+	stage_near_limit(near);
 	return most;
 }
 

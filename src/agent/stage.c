@@ -29,6 +29,10 @@ enum { ST_EMPTY, ST_FILLING, ST_READY, ST_IN_USE, ST_BROKEN };
 static uint8_t *blocks[UZ_STAGES];
 static int state[UZ_STAGES];
 static int wanted; /* fill while set */
+/* the memory cgroup is near its limit (limitguard.c): no filling, the
+ * filler's huge pages are charged there unasked, and one that could not
+ * be met the OOM killer in the filler's own fault (it_memfill) */
+static int near_limit;
 static unsigned filler_wakes; /* futex word (see worker.c) */
 static int filler_running, filler_quit;
 static pthread_t filler;
@@ -91,6 +95,7 @@ static void *filler_main(void *arg)
 		creds_catch_up();
 		for (i = 0; i < UZ_STAGES; i++)
 			if (__atomic_load_n(&wanted, __ATOMIC_ACQUIRE) &&
+			    !__atomic_load_n(&near_limit, __ATOMIC_ACQUIRE) &&
 			    claim(i, ST_EMPTY, ST_FILLING)) {
 				fill(i);
 				__atomic_store_n(&state[i], ST_READY, __ATOMIC_RELEASE);
@@ -197,6 +202,12 @@ void stage_put(int slot, int drop)
 	__atomic_store_n(&state[slot], drop ? clear(slot) : ST_EMPTY,
 			 __ATOMIC_RELEASE);
 	stage_wake();
+}
+
+void stage_near_limit(int near)
+{
+	if (__atomic_exchange_n(&near_limit, near, __ATOMIC_ACQ_REL) && !near)
+		stage_wake(); /* room again: fill what was used meanwhile */
 }
 
 void stage_want(void)

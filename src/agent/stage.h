@@ -32,6 +32,9 @@ UZ_HIDDEN int stage_decode_split(const struct block *b, uint8_t *stage);
 UZ_HIDDEN void stage_free(void);
 /* End the filler thread and wait for it (agent thread only). */
 UZ_HIDDEN void stage_stop(void);
+/* The memory cgroup is near its limit (@near), or no longer: the filler
+ * faults no huge page in meanwhile. */
+UZ_HIDDEN void stage_near_limit(int near);
 /* Ask the filler for ready blocks (something was evicted). */
 UZ_HIDDEN void stage_want(void);
 /* Wake the filler thread (it catches up with credential changes). */

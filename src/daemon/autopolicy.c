@@ -41,7 +41,7 @@ int auto_limit_near(uint64_t usage, uint64_t limit)
  * known) is held while its share of the way down to twice the room
  * below the limit is taken, at least a step: a fill at a GB/s crosses
  * the room in as long as a hold takes to start.  One that barely fills
- * keeps what it reads back in a second free, AUTO_LIMIT_SLACK at least
+ * keeps what it reads back in a quarter second free, AUTO_LIMIT_SLACK at least
  * and twice the room at most, and nothing more is taken: a job that
  * grows by reading its memory back has the agent's guard keep its
  * restores under the limit (limitguard.c); taken down to twice the room
@@ -56,11 +56,16 @@ static struct auto_decision limit_step(const struct auto_params *p,
 	struct auto_decision d = { 0, UZ_AUTO_LIMIT, 0, 0 };
 
 	d.hold = in->fill_rate >= AUTO_HOLD_FILL_RATE;
-	/* one that reads back fast keeps a second of that free, twice the
-	 * room at most: at the guard's 16 MB, the agent's own allocations
-	 * beside restores at hundreds of MB/s met the OOM killer (zipf) */
-	below = in->back_rate < AUTO_LIMIT_SLACK ? AUTO_LIMIT_SLACK :
-		in->back_rate < 2 * room ? in->back_rate : 2 * room;
+	/* one that reads back fast keeps a quarter second of that free,
+	 * twice the room at most: at the guard's 16 MB, the agent's own
+	 * allocations beside restores at hundreds of MB/s met the OOM
+	 * killer (zipf); a whole second kept sort, reading back 128 MB/s,
+	 * from 130 MB of its memory */
+	below = in->back_rate / 4;
+	if (below < AUTO_LIMIT_SLACK)
+		below = AUTO_LIMIT_SLACK;
+	if (below > 2 * room)
+		below = 2 * room;
 	if (d.hold)
 		below = 2 * room;
 	to = in->cg_limit > below ? in->cg_limit - below : 0;
