@@ -11,6 +11,7 @@
  *     machine, in an anonymous fault of its own at the limit: open,
  *     DESIGN.md §16.)
  *  2. 600 MB filled at 100 MB/s in a 400 MB cgroup inside a 1 GiB one
+ *     (read back the same way)
  *     whose other child holds 700 MB of a file's page cache: the daemon
  *     chose the level nearest its limit by usage with the cache in, the
  *     parent, and left the job's own limit unwatched (killed 2 of 2).
@@ -116,7 +117,7 @@ static void big_fill(void)
 static void slow_fill(void)
 {
 	/* 8 MB every 80 ms: 100 MB/s */
-	fill_and_check(JOB_FILL, 80000, 0);
+	fill_and_check(JOB_FILL, 80000, 1);
 }
 
 /* In the cache's cgroup: the file read once, into its page cache. */
