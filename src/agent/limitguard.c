@@ -85,40 +85,12 @@ static int open_in(const char *dir, const char *name)
 	return fd < 0 ? -1 : fd_hide(fd);
 }
 
-/* The lowest limit of level @dir (UINT64_MAX: none), read now. */
-static uint64_t level_limit(const char *dir)
-{
-	static const char *const files[2][2] = {
-		{ "memory.max", "memory.high" },
-		{ "memory.limit_in_bytes", NULL },
-	};
-	uint64_t limit = UINT64_MAX;
-
-	for (int i = 0; i < 2 && files[v1][i]; i++) {
-		char path[CG_PATH_MAX + 128];
-		uint64_t l = UINT64_MAX;
-		int fd;
-
-		snprintf(path, sizeof(path), "%s/%s", dir, files[v1][i]);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		if (!cg_bytes_read(fd, &l))
-			l = cg_v1_limit(l);
-		close(fd);
-		if (l < limit)
-			limit = l;
-	}
-	return limit;
-}
-
 /* Level @dir into levels[] when it has a limit. */
 static void level_add(const char *dir)
 {
 	struct level *l = &levels[nlevels];
 
-	l->limit = level_limit(dir);
-	if (l->limit == UINT64_MAX)
+	if (cg_level_limit(dir, v1, &l->limit) || l->limit == CG_NO_LIMIT)
 		return;
 	l->usage_fd = open_in(dir, v1 ? "memory.usage_in_bytes" : "memory.current");
 	if (l->usage_fd < 0)

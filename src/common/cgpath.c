@@ -78,6 +78,36 @@ int cg_bytes_read(int fd, uint64_t *out)
 	return errno ? -errno : 0;
 }
 
+int cg_level_limit(const char *dir, int v1, uint64_t *out)
+{
+	static const char *const files[2][2] = {
+		{ "memory.max", "memory.high" },
+		{ "memory.limit_in_bytes", NULL },
+	};
+
+	*out = CG_NO_LIMIT;
+	for (int i = 0; i < 2 && files[!!v1][i]; i++) {
+		char path[CG_PATH_MAX + 128];
+		uint64_t l;
+		int fd, err;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, files[!!v1][i]);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		err = fd < 0 ? -errno : cg_bytes_read(fd, &l);
+		if (fd >= 0)
+			close(fd);
+		if (err) {
+			if (!i)
+				return err;
+			continue;
+		}
+		l = cg_v1_limit(l);
+		if (l < *out)
+			*out = l;
+	}
+	return 0;
+}
+
 /* The value of key @key ("name ") in memory.stat text @buf, or 0. */
 static uint64_t stat_value(const char *buf, const char *key)
 {

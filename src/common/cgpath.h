@@ -49,6 +49,12 @@ int cg_bytes_read(int fd, uint64_t *out);
  */
 int cg_cache_read(int fd, int v1, uint64_t *out);
 
+/* The lowest limit of cgroup level @dir (CG_NO_LIMIT: none): v1
+ * memory.limit_in_bytes, v2 the lower of memory.max and memory.high (the
+ * latter when readable).  0, or -errno when the first cannot be read.
+ * No stdio. */
+int cg_level_limit(const char *dir, int v1, uint64_t *out);
+
 /* A v1 limit as a limit: "none" is a huge number there (the page
  * counter's maximum, rounded down to pages). */
 static inline uint64_t cg_v1_limit(uint64_t v)

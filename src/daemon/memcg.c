@@ -60,23 +60,10 @@ static uint32_t v2_pressure(const char *path, char *file, size_t len)
 /* One level's usage and limit (the lowest of its limits) */
 static int level_read(const char *dir, int v1, uint64_t *usage, uint64_t *limit)
 {
-	uint64_t high = MEMCG_NO_LIMIT;
-	int err;
+	int err = read_bytes(dir, v1 ? "memory.usage_in_bytes" : "memory.current",
+			     usage);
 
-	if (v1) {
-		err = read_bytes(dir, "memory.usage_in_bytes", usage);
-		if (!err)
-			err = read_bytes(dir, "memory.limit_in_bytes", limit);
-		if (!err)
-			*limit = cg_v1_limit(*limit);
-		return err;
-	}
-	err = read_bytes(dir, "memory.current", usage);
-	if (!err)
-		err = read_bytes(dir, "memory.max", limit);
-	if (!err && !read_bytes(dir, "memory.high", &high) && high < *limit)
-		*limit = high;
-	return err;
+	return err ? err : cg_level_limit(dir, v1, limit);
 }
 
 /* Level @dir's page cache the kernel drops at its limit (cgpath.h);
