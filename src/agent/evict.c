@@ -13,6 +13,7 @@
 #include "events.h"
 #include "evict.h"
 #include "inactive.h"
+#include "limitguard.h"
 #include "rawkid.h"
 #include "recent.h"
 #include "log.h"
@@ -111,8 +112,30 @@ void evict_free(int in_child)
 	uz_agent.evict_stage = NULL;
 }
 
+/* Set once out_buf and the scratch frames are resident. */
+static int buffers_resident;
+
+void evict_buffers_ready(void)
+{
+	uint8_t *bufs[3] = { uz_agent.out_buf, uz_agent.frame_buf,
+			     uz_agent.frame_buf2 };
+	size_t lens[3] = { uz_agent.out_cap, UZ_FRAME_SIZE, UZ_FRAME_SIZE };
+
+	if (buffers_resident || !uz_agent.out_buf)
+		return;
+	for (int i = 0; i < 3; i++) {
+		if (!madvise(bufs[i], lens[i], MADV_POPULATE_WRITE))
+			continue;
+		if (errno != EINVAL)
+			return; /* no room now (ENOMEM): not by faulting either */
+		memset(bufs[i], 0, lens[i]); /* before Linux 5.14 */
+	}
+	buffers_resident = 1;
+}
+
 int evict_init(void)
 {
+	buffers_resident = 0;
 	uz_agent.out_cap = UZ_FRAMES_PER_BLOCK * frame_bound();
 	uz_agent.out_buf = map_anon(uz_agent.out_cap, 0);
 	uz_agent.frame_buf = map_anon(UZ_FRAME_SIZE, 0);
@@ -350,6 +373,33 @@ static int stage_ready(int huge)
 }
 
 /*
+ * The block's only copy is its encoding in out_buf (its pages were freed
+ * and the payload could not be written): decode it into staging and put
+ * it back.  Zero frames stay holes, which read as zero.
+ */
+static void put_back_encoded(uint64_t addr, const struct uz_frame_desc *frames,
+			     int64_t len)
+{
+	unsigned f;
+
+	for (f = 0; f < UZ_FRAMES_PER_BLOCK; f++) {
+		const struct uz_frame_desc *d = &frames[f];
+
+		if (d->kind == UZ_FRAME_ZERO)
+			continue;
+		/* our own encoding, just made: a failure here is a bug */
+		if (d->off > (uint64_t)len ||
+		    frame_decode(uz_agent.codec, d, uz_agent.out_buf + d->off,
+				 (size_t)(len - d->off),
+				 uz_agent.evict_stage + f * UZ_FRAME_SIZE))
+			log_err("block %#lx: frame %u of its own encoding does "
+				"not decode", (unsigned long)addr, f);
+	}
+	uz_agent.evict_stage_dirty = 1; /* 4 KB pages, maybe */
+	evict_put_back(addr, uz_agent.evict_stage);
+}
+
+/*
  * Encode and store the block staged for @addr (registered on the main
  * uffd; @pp: its pages in staging).  1 when stored; on failure it is put
  * back and unregistered, and -errno returned.
@@ -371,10 +421,7 @@ static int store_staged(uint64_t addr, int huge, const struct page_presence *pp,
 		err = -EBUSY;
 	}
 	len = err ? err : encode_block(pp, frames, &orig);
-	if (len >= 0)
-		err = store_put(uz_agent.out_buf, len, &idx);
-	else
-		err = len;
+	err = len < 0 ? (int)len : store_reserve((uint32_t)len, &idx);
 	if (!err) {
 		b = blocks_insert(addr);
 		if (!b) {
@@ -399,10 +446,18 @@ static int store_staged(uint64_t addr, int huge, const struct page_presence *pp,
 	b->stored = (uint32_t)((1ull << UZ_FRAMES_PER_BLOCK) - 1);
 	b->flags = huge ? UZ_BLK_WAS_THP : 0;
 	b->evicted_ms = now_ms();
-
-	stage_want();
-	/* the data is safe in the arena: free the application's pages */
+	/* the block is whole in out_buf: free its pages before the payload
+	 * takes new ones, or a job held at its cgroup's limit is
+	 * OOM-killed in this very write */
 	mem_zap(uz_agent.evict_stage, UZ_BLOCK_SIZE);
+	err = store_write(idx, uz_agent.out_buf, (uint32_t)len);
+	if (err) {
+		blocks_remove(b); /* and the record */
+		put_back_encoded(addr, frames, len);
+		uffd_unregister(uz_agent.uffd, addr, UZ_BLOCK_SIZE);
+		return err;
+	}
+	stage_want();
 
 	stat_add(&uz_agent.stats->evicted_bytes, UZ_BLOCK_SIZE);
 	stat_add(&uz_agent.stats->evicted_blocks_total, 1);
@@ -644,6 +699,10 @@ static void evict_walk_from(const struct uz_evict *req,
 	int64_t managed = 0, registered = 0;
 
 	memset(done, 0, sizeof(*done));
+	evict_buffers_ready();
+	/* near the limit, the staging filler's huge pages would take what
+	 * this walk frees (limitguard tells it) */
+	limitguard_near(0);
 	if (walking) {
 		done->err = -EBUSY;
 		return;

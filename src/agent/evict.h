@@ -47,6 +47,14 @@ UZ_HIDDEN uint64_t evict_putting_back(const uint8_t **src);
 UZ_HIDDEN void evict_run(const struct uz_evict *req, struct uz_evict_done *done,
 		  void (*progress)(uint64_t done_bytes, uint64_t target));
 
+/*
+ * Fault in the buffers a block is encoded into, once: an eviction at the
+ * memory cgroup's limit frees the block's pages before it takes new ones
+ * (the payload's), so it must need none before that.  Called when the
+ * agent first sees a limit above it, and at the first eviction.
+ */
+UZ_HIDDEN void evict_buffers_ready(void);
+
 /* Unmap the eviction buffers and staging (the agent stepped aside, or
  * a forked child starts afresh: @in_child, the staging is a hole). */
 UZ_HIDDEN void evict_free(int in_child);

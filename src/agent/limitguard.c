@@ -143,6 +143,8 @@ static void look(void)
 		level_add(dir);
 		*strrchr(dir, '/') = 0;
 	}
+	if (nlevels)
+		evict_buffers_ready();
 }
 
 /* Bytes over the point @need more would take the tightest of our

@@ -275,6 +275,9 @@ static int serve_daemon(void)
 			evict_run(&m.u.evict, &done, send_progress);
 		return msg_send(uz_agent.sock, UZ_MSG_EVICT_DONE, m.hdr.seq, &done,
 				sizeof(done), -1);
+	case UZ_MSG_LIMITED:
+		evict_buffers_ready();
+		return 0;
 	case UZ_MSG_ERROR:
 		m.u.error.msg[sizeof(m.u.error.msg) - 1] = 0;
 		log_warn("uzswapd: %s", m.u.error.msg);

@@ -146,7 +146,7 @@ static void bitmap_set(uint64_t first, uint64_t n, int on)
 	}
 }
 
-int store_put(const void *payload, uint32_t bytes, uint32_t *idx)
+int store_reserve(uint32_t bytes, uint32_t *idx)
 {
 	struct uz_arena_hdr *h = uz_agent.arena;
 	uint64_t pages = (bytes + UZ_PAGE_SIZE - 1) / UZ_PAGE_SIZE;
@@ -174,20 +174,47 @@ int store_put(const void *payload, uint32_t bytes, uint32_t *idx)
 	r->extent_pages = pages;
 	r->holders = 1ull << uz_agent.holder;
 	r->released_bytes = r->released_pages = 0;
+	r->payload_bytes = bytes; /* written by store_write */
 	r->state = UZ_REC_STORED;
 	rec_hint = i + 1;
 	if (h->rec_high < i + 1)
 		__atomic_store_n(&h->rec_high, i + 1, __ATOMIC_RELEASE);
 	store_unlock();
-
-	/* pwrite, not a copy through the mapping: the page cache takes the
-	 * pages in one call instead of one fault per 4 KB page */
-	if (pwrite(uz_agent.arena_fd, payload, bytes, r->extent_off) != (ssize_t)bytes)
-		memcpy((uint8_t *)h + r->extent_off, payload, bytes);
-	r->payload_bytes = bytes;
 	holding_account(uz_agent.holder, r, 1);
 	*idx = i;
 	return 0;
+}
+
+int store_write(uint32_t idx, const void *payload, uint32_t bytes)
+{
+	const struct uz_block_rec *r = store_rec(idx);
+	const uint8_t *p = payload;
+	uint64_t at = r->extent_off;
+	ssize_t n;
+
+	/* pwrite, not a copy through a mapping: the page cache takes the
+	 * pages in one call instead of one fault per 4 KB page (and only
+	 * the arena's head is mapped) */
+	while (bytes) {
+		n = pwrite(uz_agent.arena_fd, p, bytes, (off_t)at);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		at += (uint64_t)n;
+		bytes -= (uint32_t)n;
+	}
+	return 0;
+}
+
+int store_put(const void *payload, uint32_t bytes, uint32_t *idx)
+{
+	int err = store_reserve(bytes, idx);
+
+	if (!err && (err = store_write(*idx, payload, bytes)))
+		store_unref(*idx);
+	return err;
 }
 
 /* All @len bytes at @at of @fd, or -EBADMSG: a memfd we sized cannot

@@ -46,9 +46,20 @@ UZ_HIDDEN int store_copy_in(const struct uz_block_rec *from, int from_fd,
 
 /*
  * Take a free record and an extent of @bytes, copy @payload in, and
- * return the record index (refs = 1) or -ENOSPC.
+ * return the record index (refs = 1); -ENOSPC, or store_write's error.
  */
 UZ_HIDDEN int store_put(const void *payload, uint32_t bytes, uint32_t *idx);
+
+/*
+ * store_put in two steps, for a caller that must free memory between
+ * them: a record and an extent of @bytes (-ENOSPC when there is none;
+ * store_unref gives them back), then its payload written (0, or -errno
+ * when the kernel found no memory for it: a process being killed).
+ * Writing takes new pages of the job's cgroup, reserving at most a
+ * record's.
+ */
+UZ_HIDDEN int store_reserve(uint32_t bytes, uint32_t *idx);
+UZ_HIDDEN int store_write(uint32_t idx, const void *payload, uint32_t bytes);
 
 /* This process no longer needs record @idx; the last holder to let go
  * frees it and punches its memory. */

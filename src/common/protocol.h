@@ -14,7 +14,7 @@
 /* bump when a message's size or the meaning of a field changes; a field
  * put in padding behind a new flag (older peers send zeros and read
  * nothing there) needs none */
-#define UZ_PROTOCOL_VERSION 5
+#define UZ_PROTOCOL_VERSION 6
 #define UZ_SOCKET_DEFAULT "/run/uzswap/uzswapd.sock"
 #define UZ_SOCKET_ENV "UZSWAP_SOCKET"
 #define UZ_MSG_MAX 4096
@@ -51,6 +51,10 @@ enum uz_msg_type {
 	UZ_MSG_ERROR = 12,
 	/* agent -> daemon: a stored frame failed its checksum */
 	UZ_MSG_CSUM_FAIL = 13,
+	/* daemon -> agent, no payload, no reply: the client's memory
+	 * cgroup has a limit; have ready what an eviction at the limit
+	 * needs (it must free before it takes: evict_buffers_ready) */
+	UZ_MSG_LIMITED = 14,
 	UZ_MSG_TYPE_MAX
 };
 

@@ -344,6 +344,12 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 		return 0;
 	}
 	a->cg_limit = l.have_cg ? l.cg.limit : UINT64_MAX;
+	if (a->cg_limit != UINT64_MAX && a->told_limited != a->cg_id) {
+		/* before its first step at the limit, not in it */
+		a->told_limited = a->cg_id;
+		if (client_tell_limited(cl))
+			return 1; /* the client is gone */
+	}
 	/* woken when it nears its limit, or its own pressure rises, not
 	 * only when next polled */
 	if (l.have_cg) {

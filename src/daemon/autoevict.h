@@ -39,6 +39,8 @@ struct auto_client {
 	uint64_t holds;		    /* how many times */
 	uint64_t hold_start_ms;	    /* when the hold under way began */
 	uint64_t held_ms;	    /* how long holds lasted, in all */
+	uint64_t told_limited;	    /* cg_id it was last told has a limit
+				     * (UZ_MSG_LIMITED); 0: none */
 };
 
 /* Take the steps that are due at @now; when the next one is (ms), or

@@ -617,6 +617,11 @@ int client_evict_auto(struct client *cl, uint64_t bytes, uint32_t guard_ms,
 	return 0;
 }
 
+int client_tell_limited(struct client *cl)
+{
+	return conn_send(cl->conn, UZ_MSG_LIMITED, 0, NULL, 0, -1) ? -ECONNRESET : 0;
+}
+
 void client_evict_forget(struct client *cl)
 {
 	cl->evict_ctl = NULL;

@@ -88,6 +88,9 @@ int client_evict(struct client *cl, struct conn *ctl, uint64_t seq,
 struct auto_config;
 int client_evict_auto(struct client *cl, uint64_t bytes, uint32_t guard_ms,
 		      uint32_t min_age_ms, const struct auto_config *set);
+/* Tell @cl's agent its memory cgroup has a limit (UZ_MSG_LIMITED);
+ * 0, or -ECONNRESET (@cl is gone). */
+int client_tell_limited(struct client *cl);
 /* @cl's eviction has nobody waiting any more; a late answer is ignored. */
 void client_evict_forget(struct client *cl);
 /* Fail evictions past their deadline; returns the next deadline (ms). */

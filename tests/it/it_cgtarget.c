@@ -184,7 +184,7 @@ int main(int argc, char **argv)
 
 	it_need_memcg_v1();
 	it_setup_config(argc, argv, config);
-	alarm(170);
+	it_timeout(170);
 	/* the name it_setup removes if we die; the unit's cgroup in it */
 	snprintf(top, sizeof(top), V1 "/uzswap-it-%d", getpid());
 	snprintf(unit, sizeof(unit), "%s/" UNIT, top);

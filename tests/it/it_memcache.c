@@ -46,7 +46,7 @@ static void cleanup(void)
 {
 	if (file[0])
 		unlink(file);
-	if (cg[0] && rmdir(cg) && errno != ENOENT)
+	if (cg[0] && it_memcg_remove(cg))
 		fprintf(stderr, "it_memcache: could not remove %s: %s\n", cg,
 			strerror(errno));
 }

@@ -52,7 +52,7 @@ static void cleanup(void)
 	if (file[0])
 		unlink(file);
 	for (unsigned i = 0; i < 4; i++)
-		if (dirs[i][0] && rmdir(dirs[i]) && errno != ENOENT)
+		if (dirs[i][0] && it_memcg_remove(dirs[i]))
 			fprintf(stderr, "it_memfill: could not remove %s: %s\n",
 				dirs[i], strerror(errno));
 }

@@ -35,7 +35,7 @@ static void cg_remove(void)
 	if (inner[0] && rmdir(inner) && errno != ENOENT)
 		fprintf(stderr, "it_memguard: could not remove %s: %s\n", inner,
 			strerror(errno));
-	if (cg[0] && rmdir(cg) && errno != ENOENT)
+	if (cg[0] && it_memcg_remove(cg))
 		fprintf(stderr, "it_memguard: could not remove %s: %s\n", cg,
 			strerror(errno));
 	if (elsewhere[0] && rmdir(elsewhere) && errno != ENOENT)

@@ -32,19 +32,11 @@
 #define LIMIT (128 * IT_MB)
 #define FILL (192 * IT_MB)
 
-static const char config[] =
-	"[daemon]\n"
-	"auto=on\n"
-	/* ordinary steps far too small to keep up: only the limit's */
-	"auto-interval=1000\n"
-	"auto-step=1\n"
-	"auto-pressure=100\n"
-	"auto-refaults=100\n";
 static char cg[256], own_freezer[256], hold_base[300];
 
 static void cg_remove(void)
 {
-	if (cg[0] && rmdir(cg) && errno != ENOENT)
+	if (cg[0] && it_memcg_remove(cg))
 		fprintf(stderr, "it_memhold: could not remove %s: %s\n", cg,
 			strerror(errno));
 	if (own_freezer[0]) {
@@ -319,8 +311,8 @@ int main(int argc, char **argv)
 		printf("SKIP: no cgroup v1 freezer at " FREEZER "\n");
 		return 77;
 	}
-	it_setup_config(argc, argv, config);
-	alarm(240);
+	it_setup_config(argc, argv, IT_CONFIG_LIMIT_STEPS);
+	it_timeout(240);
 	snprintf(cg, sizeof(cg), V1 "/uzswap-hold-%d", getpid());
 	atexit(cg_remove);
 	hold_group(group, sizeof(group));

@@ -26,21 +26,12 @@
 #define FILL (192 * IT_MB)
 #define CHUNK (8 * IT_MB)
 
-static const char config[] =
-	"[daemon]\n"
-	"auto=on\n"
-	/* ordinary steps far too small to keep up (1 % a second): only
-	 * the look at the cgroup's limit can */
-	"auto-interval=1000\n"
-	"auto-step=1\n"
-	"auto-pressure=100\n"
-	"auto-refaults=100\n";
 static char cg[256];
 
 /* Removed whatever happened to the job (it is gone by then). */
 static void cg_remove(void)
 {
-	if (cg[0] && rmdir(cg) && errno != ENOENT)
+	if (cg[0] && it_memcg_remove(cg))
 		fprintf(stderr, "it_memlimit: could not remove %s: %s\n", cg,
 			strerror(errno));
 }
@@ -80,8 +71,8 @@ int main(int argc, char **argv)
 	pid_t c;
 
 	it_need_memcg_v1();
-	it_setup_config(argc, argv, config);
-	alarm(180);
+	it_setup_config(argc, argv, IT_CONFIG_LIMIT_STEPS);
+	it_timeout(180);
 	/* the name it_setup removes, whatever happens to us */
 	snprintf(cg, sizeof(cg), V1 "/uzswap-it-%d", getpid());
 	atexit(cg_remove);

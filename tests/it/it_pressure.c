@@ -66,7 +66,7 @@ static void cleanup(void)
 		waitpid(staller, NULL, 0);
 		staller = 0;
 	}
-	if (cg[0] && rmdir(cg) && errno != ENOENT)
+	if (cg[0] && it_memcg_remove(cg))
 		fprintf(stderr, "it_pressure: could not remove %s: %s\n", cg,
 			strerror(errno));
 	if (v2[0] && rmdir(v2) && errno != ENOENT)
@@ -122,7 +122,7 @@ int main(int argc, char **argv)
 
 	it_need_memcg_v1();
 	it_setup_config(argc, argv, config);
-	alarm(120);
+	it_timeout(120);
 	atexit(cleanup);
 	if (log_has("no memory pressure trigger")) {
 		printf("SKIP: the kernel refused a PSI trigger (see the log)\n");

@@ -558,6 +558,53 @@ void it_memcg_make(const char *cg, uint64_t limit)
 	it_write_file(path, v);
 }
 
+int it_memcg_remove(const char *cg)
+{
+	char path[300];
+	int tid;
+
+	for (int i = 0; i < 50; i++) {
+		FILE *f;
+		int left = 0;
+
+		snprintf(path, sizeof(path), "%s/tasks", cg);
+		f = fopen(path, "r");
+		if (!f)
+			return errno == ENOENT ? 0 : -1;
+		while (fscanf(f, "%d", &tid) == 1) {
+			char own[64];
+			struct stat sb;
+
+			snprintf(own, sizeof(own), "/proc/self/task/%d", tid);
+			if (!stat(own, &sb))
+				continue; /* ours: the caller left it there */
+			kill(tid, SIGKILL);
+			left = 1;
+		}
+		fclose(f);
+		if (!left)
+			break;
+		usleep(100000);
+	}
+	return rmdir(cg) && errno != ENOENT ? -1 : 0;
+}
+
+static unsigned timeout_s;
+
+static void timed_out(int sig)
+{
+	(void)sig;
+	fprintf(stderr, "FAIL: timed out after %u s\n", timeout_s);
+	exit(1);
+}
+
+void it_timeout(unsigned seconds)
+{
+	timeout_s = seconds;
+	signal(SIGALRM, timed_out);
+	alarm(seconds);
+}
+
 void it_cgroup_join(const char *cg)
 {
 	char pid[32], path[300];

@@ -23,6 +23,16 @@ void it_setup(int argc, char **argv);
 /* The same, the daemon started with the configuration @text (its
  * restarts too). */
 void it_setup_config(int argc, char **argv, const char *text);
+/* The automatic loop on with ordinary steps far too small to keep up
+ * (1 % a second, never backing off): only the look at a cgroup's limit
+ * takes anything. */
+#define IT_CONFIG_LIMIT_STEPS \
+	"[daemon]\n"          \
+	"auto=on\n"           \
+	"auto-interval=1000\n" \
+	"auto-step=1\n"       \
+	"auto-pressure=100\n" \
+	"auto-refaults=100\n"
 /* Skip (77), before it_setup, unless root with the cgroup v1 memory
  * controller at IT_MEMCG_V1, where a test makes its own cgroups and
  * counts their charge (so not under a sanitizer). */
@@ -102,6 +112,12 @@ uint64_t it_text_word(size_t w);
 /* Make memory cgroup @cg (its directory) with a limit of @limit bytes,
  * or fail the test. */
 void it_memcg_make(const char *cg, uint64_t limit);
+/* Remove memory cgroup @cg, SIGKILLing what is left in it first (a job
+ * of a failed test, even one the OOM killer cannot see); 0 (or gone
+ * already), else -1 with errno. */
+int it_memcg_remove(const char *cg);
+/* Fail (exit 1, so that atexit's cleanups run) after @seconds. */
+void it_timeout(unsigned seconds);
 /* Call @fn with the id of each of this process's threads named as the
  * agent's (uzswap-agent); how many there are. */
 unsigned it_agent_threads(void (*fn)(const char *tid, void *arg), void *arg);
