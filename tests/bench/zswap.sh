@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # shellcheck shell=bash disable=SC2034 # ZSWAP_* are read by the sourcing script
-# zswap in front of a swap file, for the benchmarks (sourced).
+# zswap in front of a swap file, for the benchmarks (sourced, after
+# zram.sh: its swapoff_patiently).
 #
 #   zswap_setup BYTES  saves zswap's parameters, picks the compressor,
 #                      makes a swap file of BYTES on the root filesystem
@@ -150,7 +151,7 @@ zswap_on() {
 
 zswap_off() {
 	if [ "$ZSWAP_SWAPON" = 1 ]; then
-		swapoff "$ZSWAP_FILE" || echo "zswap.sh: swapoff $ZSWAP_FILE failed" >&2
+		swapoff_patiently "$ZSWAP_FILE" zswap.sh
 		ZSWAP_SWAPON=0
 	fi
 	[ -n "$ZSWAP_SAVED" ] && zswap_set enabled N

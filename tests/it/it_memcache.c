@@ -106,7 +106,6 @@ static void job(void)
 int main(int argc, char **argv)
 {
 	static char buf[1 << 20];
-	char v[32], path[300];
 	pid_t c;
 	int st, fd;
 
@@ -126,10 +125,7 @@ int main(int argc, char **argv)
 	it_assert(!fdatasync(fd) && !posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED),
 		  "dropping %s from the page cache", file);
 	close(fd);
-	it_assert(!mkdir(cg, 0755), "mkdir %s: %s", cg, strerror(errno));
-	snprintf(path, sizeof(path), "%s/memory.limit_in_bytes", cg);
-	snprintf(v, sizeof(v), "%lu", LIMIT);
-	it_write_file(path, v);
+	it_memcg_make(cg, LIMIT);
 	c = fork();
 	it_assert(c >= 0, "fork");
 	if (!c)

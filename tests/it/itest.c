@@ -556,6 +556,12 @@ void it_memcg_make(const char *cg, uint64_t limit)
 	snprintf(path, sizeof(path), "%s/memory.limit_in_bytes", cg);
 	snprintf(v, sizeof(v), "%llu", (unsigned long long)limit);
 	it_write_file(path, v);
+	/* no kernel swap for the job, whatever swap the machine has on: the
+	 * benchmark's zram runs beside these tests in make check, a job at
+	 * its limit swapped into it, and the benchmark's swapoff then
+	 * failed (ENOMEM), leaving zram on for the zswap runs */
+	snprintf(path, sizeof(path), "%s/memory.swappiness", cg);
+	it_write_file(path, "0");
 }
 
 int it_memcg_remove(const char *cg)

@@ -109,8 +109,8 @@ void it_fill(void *p, size_t len, uint64_t seed);
  * it_fill's mix has incompressible pages, whose stored copies alone
  * would not fit in a memory cgroup's limit. */
 uint64_t it_text_word(size_t w);
-/* Make memory cgroup @cg (its directory) with a limit of @limit bytes,
- * or fail the test. */
+/* Make memory cgroup @cg (its directory) with a limit of @limit bytes
+ * and no kernel swap (swappiness 0), or fail the test. */
 void it_memcg_make(const char *cg, uint64_t limit);
 /* Remove memory cgroup @cg, SIGKILLing what is left in it first (a job
  * of a failed test, even one the OOM killer cannot see); 0 (or gone
