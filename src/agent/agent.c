@@ -256,6 +256,20 @@ static void agent_codec_close(struct codec *c)
 	codec_close(c);
 }
 
+/* In a forked child: the parent's codecs are its pages shared
+ * copy-on-write, which the first encode on either side would copy (at a
+ * cgroup's limit, the OOM killer: review probe pA_forkcow). */
+static int codecs_of_our_own(void)
+{
+	agent_codec_close(uz_agent.codec);
+	agent_codec_close(uz_agent.codec2);
+	uz_agent.codec = agent_codec_open(uz_agent.arena->codec,
+					  uz_agent.arena->level);
+	uz_agent.codec2 = agent_codec_open(uz_agent.arena->codec,
+					   uz_agent.arena->level);
+	return uz_agent.codec && uz_agent.codec2 ? 0 : -ENOMEM;
+}
+
 /* The pieces that need the daemon's answer: uffds and the codec. */
 static int agent_setup(int dev_fd, const struct uz_agent_welcome *w)
 {
@@ -513,6 +527,9 @@ void agent_restart_child(int ufd, int arena_fd, unsigned slot)
 		err = pagemap_or_none();
 	if (!err)
 		err = evict_stage_reset();
+	if (!err)
+		err = codecs_of_our_own();
+	evict_buffers_forked();
 	/* the parent's slots are holes here (MADV_DONTFORK) that a child
 	 * handler of the program's may have mapped: new ones elsewhere */
 	inactive_free(1);

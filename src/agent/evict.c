@@ -117,13 +117,18 @@ static int buffers_resident;
 
 void evict_buffers_ready(void)
 {
-	uint8_t *bufs[3] = { uz_agent.out_buf, uz_agent.frame_buf,
-			     uz_agent.frame_buf2 };
-	size_t lens[3] = { uz_agent.out_cap, UZ_FRAME_SIZE, UZ_FRAME_SIZE };
+	void *bufs[5] = { uz_agent.out_buf, uz_agent.frame_buf,
+			  uz_agent.frame_buf2, uz_agent.codec, uz_agent.codec2 };
+	size_t lens[5] = { uz_agent.out_cap, UZ_FRAME_SIZE, UZ_FRAME_SIZE };
 
-	if (buffers_resident || !uz_agent.out_buf)
+	if (buffers_resident || !uz_agent.out_buf || !uz_agent.codec ||
+	    !uz_agent.codec2)
 		return;
-	for (int i = 0; i < 3; i++) {
+	/* the codecs' state: 32 KB for lz4, 1.3 MB at zstd:3, 3.5 MB at
+	 * zstd:19, first written by the first encode */
+	lens[3] = codec_map_len(uz_agent.codec);
+	lens[4] = codec_map_len(uz_agent.codec2);
+	for (int i = 0; i < 5; i++) {
 		if (!madvise(bufs[i], lens[i], MADV_POPULATE_WRITE))
 			continue;
 		if (errno != EINVAL)
@@ -131,6 +136,11 @@ void evict_buffers_ready(void)
 		memset(bufs[i], 0, lens[i]); /* before Linux 5.14 */
 	}
 	buffers_resident = 1;
+}
+
+void evict_buffers_forked(void)
+{
+	buffers_resident = 0;
 }
 
 int evict_init(void)
@@ -142,6 +152,12 @@ int evict_init(void)
 	uz_agent.frame_buf2 = map_anon(UZ_FRAME_SIZE, 0);
 	if (!uz_agent.out_buf || !uz_agent.frame_buf || !uz_agent.frame_buf2)
 		return -ENOMEM;
+	/* a forked child's are its own, not the parent's pages shared
+	 * copy-on-write: the first encode after a fork would copy them,
+	 * on either side, at the limit (review probe pA_forkcow) */
+	madvise(uz_agent.out_buf, uz_agent.out_cap, MADV_WIPEONFORK);
+	madvise(uz_agent.frame_buf, UZ_FRAME_SIZE, MADV_WIPEONFORK);
+	madvise(uz_agent.frame_buf2, UZ_FRAME_SIZE, MADV_WIPEONFORK);
 	return stage_map();
 }
 
@@ -452,6 +468,11 @@ static int store_staged(uint64_t addr, int huge, const struct page_presence *pp,
 	mem_zap(uz_agent.evict_stage, UZ_BLOCK_SIZE);
 	err = store_write(idx, uz_agent.out_buf, (uint32_t)len);
 	if (err) {
+		/* EFBIG under a lowered RLIMIT_FSIZE, ENOSPC under strict
+		 * overcommit, ENOMEM at a limit with the OOM killer off */
+		log_limited(UZ_LOG_WARN, 3, 600, "the pool's write failed (%s): "
+			    "block %#lx put back, eviction stops",
+			    strerror(-err), (unsigned long)addr);
 		blocks_remove(b); /* and the record */
 		put_back_encoded(addr, frames, len);
 		uffd_unregister(uz_agent.uffd, addr, UZ_BLOCK_SIZE);
@@ -620,10 +641,11 @@ static int evict_one(uint64_t block, void *arg)
 		ret = evict_block(block, &bytes, &stored);
 	if (ret < 0) {
 		w->done->skipped++;
-		if (ret != -ENOSPC)
+		if (ret != -ENOSPC && ret != -ENOMEM && ret != -EFBIG &&
+		    ret != -EIO)
 			return 0;
 		w->done->err = ret;
-		return 1; /* the arena is full */
+		return 1; /* the arena is full, or takes no more writes */
 	}
 	if (ret == 0)
 		return 0;

@@ -55,6 +55,10 @@ UZ_HIDDEN void evict_run(const struct uz_evict *req, struct uz_evict_done *done,
  */
 UZ_HIDDEN void evict_buffers_ready(void);
 
+/* In a forked child: its buffers are fresh (MADV_WIPEONFORK), not yet
+ * resident. */
+UZ_HIDDEN void evict_buffers_forked(void);
+
 /* Unmap the eviction buffers and staging (the agent stepped aside, or
  * a forked child starts afresh: @in_child, the staging is a hole). */
 UZ_HIDDEN void evict_free(int in_child);

@@ -11,8 +11,12 @@
  * report named the agent's pwrite into its pool.  Now the buffers are
  * resident once the daemon says the cgroup has a limit, and a block's
  * pages go before its payload is written.  The job must not be killed
- * and must read back every byte.  Root and the cgroup v1 memory
- * controller.
+ * and must read back every byte.  Again after the job evicted some and
+ * forked an idle child: the buffers and codecs were then the parent's
+ * pages shared copy-on-write, copied by the first encode (review probe
+ * pA_forkcow).  it_zstd.sh runs it on zstd, whose codec state (1.3 MB
+ * at level 3) was faulted in by the first encode too.  Root and the
+ * cgroup v1 memory controller.
  */
 #include <errno.h>
 #include <signal.h>
@@ -99,13 +103,38 @@ static char hear(int fd)
 
 /* The job: filled to the limit less MARGIN, then (once the daemon has
  * had its go) every byte read back. */
-static void job(int up, int down)
+/* With @forked: first 4 MB evicted, then an idle child forked (it
+ * shares the arena, and would share the agent's buffers and codecs
+ * copy-on-write: review probe pA_forkcow, killed 4 of 4). */
+static void job(int up, int down, int forked)
 {
 	uint64_t *m;
 	size_t w, words = 0;
 	int full = 0;
 
 	it_cgroup_join(cg); /* the daemon looks at us there: a limit */
+	if (forked) {
+		uint64_t *e = it_alloc(4 * IT_MB, 1);
+		int idle[2];
+		pid_t k;
+
+		for (w = 0; w < 4 * IT_MB / 8; w++)
+			e[w] = word_at(w);
+		it_evict_all();
+		it_assert(!pipe(idle), "pipe: %s", strerror(errno));
+		k = fork();
+		it_assert(k >= 0, "fork failed");
+		if (!k) {
+			char x;
+
+			close(idle[1]);
+			while (read(idle[0], &x, 1) > 0)
+				; /* until the job ends */
+			_exit(0);
+		}
+		close(idle[0]);
+		usleep(500000);
+	}
 	m = it_alloc(AREA, 1);
 	say(up, 'j');
 	it_assert(hear(down) == 'f', "no go from the test");
@@ -126,17 +155,15 @@ static void job(int up, int down)
 	_exit(0);
 }
 
-int main(int argc, char **argv)
+/* One job, filled to the limit less MARGIN with the daemon stopped,
+ * then its limit step, then every byte read back. */
+static void round_at_limit(int forked)
 {
 	int up[2], down[2], st;
 	pid_t c, d;
 
-	it_need_memcg_v1();
-	it_setup_config(argc, argv, IT_CONFIG_LIMIT_STEPS);
-	it_timeout(150);
-	snprintf(cg, sizeof(cg), V1 "/uzswap-atlimit-%d", getpid());
-	owner = getpid();
-	atexit(cg_remove);
+	if (it_memcg_remove(cg))
+		it_fail("rmdir %s: %s", cg, strerror(errno));
 	it_memcg_make(cg, LIMIT);
 	it_assert(!pipe(up) && !pipe(down), "pipe: %s", strerror(errno));
 	c = fork();
@@ -144,7 +171,7 @@ int main(int argc, char **argv)
 	if (!c) {
 		close(up[0]);
 		close(down[1]);
-		job(up[1], down[0]);
+		job(up[1], down[0], forked);
 	}
 	/* a job that fails is heard as the end of the pipe */
 	close(up[1]);
@@ -165,12 +192,27 @@ int main(int argc, char **argv)
 	say(down[1], 'c');
 	it_assert(waitpid(c, &st, 0) == c, "waitpid failed");
 	it_assert(!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL), "the job was "
-		  "killed (the OOM killer, in a %lu MB cgroup at its limit)",
-		  LIMIT >> 20);
+		  "killed (the OOM killer, in a %lu MB cgroup at its limit)%s",
+		  LIMIT >> 20, forked ? ", after a fork" : "");
 	it_assert(WIFEXITED(st) && !WEXITSTATUS(st), "the job failed (status "
 		  "%#x)", st);
+	close(up[0]);
+	close(down[1]);
+}
+
+int main(int argc, char **argv)
+{
+	it_need_memcg_v1();
+	it_setup_config(argc, argv, IT_CONFIG_LIMIT_STEPS);
+	it_timeout(150);
+	snprintf(cg, sizeof(cg), V1 "/uzswap-atlimit-%d", getpid());
+	owner = getpid();
+	atexit(cg_remove);
+	for (int forked = 0; forked < 2; forked++)
+		round_at_limit(forked);
 	printf("a job filled to %lu KB under its %lu MB limit, its memory "
-	       "taken out there and read back: not killed, every byte "
-	       "right\n", (unsigned long)(MARGIN >> 10), LIMIT >> 20);
+	       "taken out there and read back, as it is and after an "
+	       "eviction and a fork: not killed, every byte right\n",
+	       (unsigned long)(MARGIN >> 10), LIMIT >> 20);
 	return 0;
 }

@@ -34,16 +34,23 @@
 
 static char cg[256], own_freezer[256], hold_base[300];
 
+static pid_t owner;
+
 static void cg_remove(void)
 {
+	char path[300];
+
+	if (getpid() != owner) /* a job's exit */
+		return;
+	/* thawed first: a frozen task dies of SIGKILL only once thawed */
+	if (own_freezer[0]) {
+		snprintf(path, sizeof(path), "%s/freezer.state", own_freezer);
+		it_write_file(path, "THAWED");
+	}
 	if (cg[0] && it_memcg_remove(cg))
 		fprintf(stderr, "it_memhold: could not remove %s: %s\n", cg,
 			strerror(errno));
 	if (own_freezer[0]) {
-		char path[300];
-
-		snprintf(path, sizeof(path), "%s/freezer.state", own_freezer);
-		it_write_file(path, "THAWED");
 		if (rmdir(own_freezer) && errno != ENOENT)
 			fprintf(stderr, "it_memhold: could not remove %s: %s\n",
 				own_freezer, strerror(errno));
@@ -314,6 +321,7 @@ int main(int argc, char **argv)
 	it_setup_config(argc, argv, IT_CONFIG_LIMIT_STEPS);
 	it_timeout(240);
 	snprintf(cg, sizeof(cg), V1 "/uzswap-hold-%d", getpid());
+	owner = getpid();
 	atexit(cg_remove);
 	hold_group(group, sizeof(group));
 	snprintf(hold_base, sizeof(hold_base), "%s", group);

@@ -114,9 +114,12 @@ uint64_t it_text_word(size_t w);
 void it_memcg_make(const char *cg, uint64_t limit);
 /* Remove memory cgroup @cg, SIGKILLing what is left in it first (a job
  * of a failed test, even one the OOM killer cannot see); 0 (or gone
- * already), else -1 with errno. */
+ * already, or not ours: called in another process than the one that
+ * made the test's cgroups), else -1 with errno.  Async-signal-safe. */
 int it_memcg_remove(const char *cg);
-/* Fail (exit 1, so that atexit's cleanups run) after @seconds. */
+/* Fail after @seconds: what is left in the cgroups it_memcg_make made is
+ * killed and they are removed, then _exit(1) (no atexit cleanups: they
+ * may take locks the interrupted code holds). */
 void it_timeout(unsigned seconds);
 /* Call @fn with the id of each of this process's threads named as the
  * agent's (uzswap-agent); how many there are. */
