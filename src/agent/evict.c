@@ -726,7 +726,7 @@ static void evict_walk_from(const struct uz_evict *req,
 	 * this walk frees (limitguard tells it) */
 	limitguard_near(0);
 	if (walking) {
-		done->err = -EBUSY;
+		done->err = -EINPROGRESS; /* evict_make_room's caller waits */
 		return;
 	}
 	if (!pagemap_available()) {
