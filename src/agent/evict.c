@@ -391,12 +391,13 @@ static int stage_ready(int huge)
 /*
  * The block's only copy is its encoding in out_buf (its pages were freed
  * and the payload could not be written): decode it into staging and put
- * it back.  Zero frames stay holes, which read as zero.
+ * it back, the pages that were there (@pp) only: the others were holes,
+ * and read as zero again.
  */
-static void put_back_encoded(uint64_t addr, const struct uz_frame_desc *frames,
-			     int64_t len)
+static void put_back_encoded(uint64_t addr, const struct page_presence *pp,
+			     const struct uz_frame_desc *frames, int64_t len)
 {
-	unsigned f;
+	unsigned f, p;
 
 	for (f = 0; f < UZ_FRAMES_PER_BLOCK; f++) {
 		const struct uz_frame_desc *d = &frames[f];
@@ -411,6 +412,12 @@ static void put_back_encoded(uint64_t addr, const struct uz_frame_desc *frames,
 			log_err("block %#lx: frame %u of its own encoding does "
 				"not decode", (unsigned long)addr, f);
 	}
+	/* staging faulted in whole (a huge page, maybe): not more than the
+	 * application had goes back (review probe pB_putback) */
+	for (p = 0; p < UZ_PAGES_PER_BLOCK; p++)
+		if (!page_present(pp, p))
+			mem_zap(uz_agent.evict_stage + (uint64_t)p * UZ_PAGE_SIZE,
+				UZ_PAGE_SIZE);
 	uz_agent.evict_stage_dirty = 1; /* 4 KB pages, maybe */
 	evict_put_back(addr, uz_agent.evict_stage);
 }
@@ -474,7 +481,7 @@ static int store_staged(uint64_t addr, int huge, const struct page_presence *pp,
 			    "block %#lx put back, eviction stops",
 			    strerror(-err), (unsigned long)addr);
 		blocks_remove(b); /* and the record */
-		put_back_encoded(addr, frames, len);
+		put_back_encoded(addr, pp, frames, len);
 		uffd_unregister(uz_agent.uffd, addr, UZ_BLOCK_SIZE);
 		return err;
 	}
