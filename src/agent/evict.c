@@ -733,7 +733,7 @@ static void evict_walk_from(const struct uz_evict *req,
 	 * this walk frees (limitguard tells it) */
 	limitguard_near(0);
 	if (walking) {
-		done->err = -EINPROGRESS; /* evict_make_room's caller waits */
+		done->err = -EBUSY;
 		return;
 	}
 	if (!pagemap_available()) {

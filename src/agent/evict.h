@@ -67,8 +67,8 @@ UZ_HIDDEN void evict_free(int in_child);
  * would (its walk and hand), never the block @spare: a fault at the
  * memory cgroup's limit (limitguard.c).  Blocks that faulted within
  * @guard_ms[0] are left out, then, while that was not enough, within
- * each next of the @n windows.  Nothing inside another walk
- * (-EINPROGRESS in done->err) or while a fork is under way (-EBUSY). */
+ * each next of the @n windows.  Nothing (-EBUSY in done->err) inside
+ * another walk or while a fork is under way. */
 UZ_HIDDEN void evict_make_room(uint64_t bytes, const uint32_t *guard_ms,
 			       unsigned n, uint64_t spare,
 			       struct uz_evict_done *done);

@@ -190,7 +190,7 @@ int limitguard_near(uint64_t need)
 	return over_by(need) != 0;
 }
 
-int limitguard_make_room(uint64_t need, uint64_t spare)
+void limitguard_make_room(uint64_t need, uint64_t spare)
 {
 	const uint32_t windows[] = { window_ms, 10000, 1000, 0 };
 	uint32_t kept[4], last = UINT32_MAX;
@@ -198,11 +198,11 @@ int limitguard_make_room(uint64_t need, uint64_t spare)
 	unsigned n = 0;
 	uint64_t over;
 
+	if (busy)
+		return;
 	over = over_by(need);
 	if (!over)
-		return 0;
-	if (busy)
-		return -EINPROGRESS; /* a fault served inside our own walk */
+		return;
 	busy = 1;
 	if (over < UZ_GUARD_MIN_BYTES)
 		over = UZ_GUARD_MIN_BYTES;
@@ -219,10 +219,7 @@ int limitguard_make_room(uint64_t need, uint64_t spare)
 	evict_make_room(over, kept, n, spare, &done);
 	busy = 0;
 	stat_add(&uz_agent.stats->guard_blocks, done.blocks);
-	if (done.err == -EINPROGRESS)
-		return -EINPROGRESS; /* inside a walk: it frees as it goes */
 	log_limited(UZ_LOG_INFO, 3, 60, "at its memory cgroup's limit: %u "
 		    "block(s) taken out before a restore%s%s", done.blocks,
 		    done.err ? ": " : "", done.err ? strerror(-done.err) : "");
-	return 0;
 }

@@ -18,12 +18,8 @@
 /* Before bringing back up to @need bytes for a fault in block @spare:
  * when the cgroup would come within UZ_GUARD_MARGIN of its limit, evict
  * cold blocks (never @spare; those brought back lately last) until it
- * would not, 16 MB at most for one fault.  Only on the agent thread.
- * -EINPROGRESS when a walk is under way (the fault was read between its
- * blocks, restore_poll in evict_one), which cannot be nested: the fault
- * waits until the walk has freed more or ended; else 0, room made or
- * not (better tried than never served). */
-UZ_HIDDEN int limitguard_make_room(uint64_t need, uint64_t spare);
+ * would not, 16 MB at most for one fault.  Only on the agent thread, never nested. */
+UZ_HIDDEN void limitguard_make_room(uint64_t need, uint64_t spare);
 /* Would @need more bytes take the cgroup within the margin of its
  * limit?  (Read-ahead and finishing are skipped then.) */
 UZ_HIDDEN int limitguard_near(uint64_t need);

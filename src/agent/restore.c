@@ -388,12 +388,7 @@ static int fault(uint64_t addr, uint64_t t0)
 	 * of all: making it serves the application's events (an mremap
 	 * onto this page, an UNMAP), and all below must see them, as it
 	 * sees them when the kernel's EAGAIN sends a fault back */
-	if (limitguard_make_room(UZ_BLOCK_SIZE, blk) == -EINPROGRESS)
-		/* at the limit inside a walk: served at the next poll, once
-		 * the walk has taken another block out (or after it); what
-		 * came back here before met the OOM killer (it_memfill's
-		 * job, read back whole, 4 of 10 runs on a loaded machine) */
-		return -EAGAIN;
+	limitguard_make_room(UZ_BLOCK_SIZE, blk);
 	/* stored pages an mremap moved here are copied in first */
 	err = events_pending_run(addr);
 	if (err)
