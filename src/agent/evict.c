@@ -728,10 +728,6 @@ static void evict_walk_from(const struct uz_evict *req,
 	int64_t managed = 0, registered = 0;
 
 	memset(done, 0, sizeof(*done));
-	evict_buffers_ready();
-	/* near the limit, the staging filler's huge pages would take what
-	 * this walk frees (limitguard tells it) */
-	limitguard_near(0);
 	if (walking) {
 		done->err = -EBUSY;
 		return;
@@ -775,6 +771,12 @@ static void evict_walk_from(const struct uz_evict *req,
 void evict_run(const struct uz_evict *req, struct uz_evict_done *done,
 	       void (*progress)(uint64_t done_bytes, uint64_t target))
 {
+	/* the daemon's or uzswapctl's walk; the guard's (evict_make_room)
+	 * has just done both, its look at the limit */
+	evict_buffers_ready();
+	/* near the limit, the staging filler's huge pages would take what
+	 * this walk frees (limitguard tells it) */
+	limitguard_near(0);
 	evict_walk_from(req, done, progress, UINT64_MAX, NULL, 0);
 }
 
