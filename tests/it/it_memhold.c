@@ -95,20 +95,6 @@ static void freezer_of(pid_t pid, char *out, size_t len)
 	fclose(f);
 }
 
-static int log_has(const char *what)
-{
-	const char *log = getenv("IT_DAEMON_LOG");
-	char line[1024];
-	int found = 0;
-	FILE *f = log ? fopen(log, "r") : NULL;
-
-	it_assert(f, "no daemon log");
-	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, what) != NULL;
-	fclose(f);
-	return found;
-}
-
 /* The job's filler when its main thread has ended (pthread_exit): the
  * daemon read such a process's cgroup as the root's, and the agent its
  * empty /proc/self/smaps, so it was neither held nor evicted. */
@@ -329,7 +315,7 @@ int main(int argc, char **argv)
 	/* 1. as fast as it can: held, not killed */
 	c = start_job();
 	wait_job(c, "filling at full speed");
-	it_assert(log_has("holding"), "the daemon never held the job");
+	it_assert(it_log_has("holding", NULL), "the daemon never held the job");
 	/* the job stays in its group between holds; the daemon removes
 	 * it once the job is gone (its disconnect, or the sweep after) */
 	snprintf(path, sizeof(path), "%s/%d", group, (int)c);
@@ -365,7 +351,7 @@ int main(int argc, char **argv)
 		it_assert(waitpid(c, &st, 0) == c, "waitpid failed");
 		/* no hold: killed or not, as without one */
 	}
-	it_assert(log_has("already"), "the daemon did not say why a job in "
+	it_assert(it_log_has("already", NULL), "the daemon did not say why a job in "
 		  "another freezer cgroup was not held");
 	freezer_of(getpid(), where, sizeof(where));
 	snprintf(path, sizeof(path), "/uzswap-it-%d", getpid());

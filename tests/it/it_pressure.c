@@ -99,20 +99,6 @@ static void stall(int go)
 	_exit(3);
 }
 
-static int log_has(const char *what)
-{
-	const char *log = getenv("IT_DAEMON_LOG");
-	char line[1024];
-	int found = 0;
-	FILE *f = log ? fopen(log, "r") : NULL;
-
-	while (f && !found && fgets(line, sizeof(line), f))
-		found = strstr(line, what) != NULL;
-	if (f)
-		fclose(f);
-	return found;
-}
-
 int main(int argc, char **argv)
 {
 	char state[32] = "", v[32];
@@ -124,7 +110,7 @@ int main(int argc, char **argv)
 	it_setup_config(argc, argv, config);
 	it_timeout(120);
 	atexit(cleanup);
-	if (log_has("no memory pressure trigger")) {
+	if (it_log_has("no memory pressure trigger", NULL)) {
 		printf("SKIP: the kernel refused a PSI trigger (see the log)\n");
 		return 77;
 	}
@@ -179,9 +165,9 @@ int main(int argc, char **argv)
 	 * every window), and the client backs off */
 	for (int i = 0; i < 600 && (!fired || strcmp(state, "pressure")); i++) {
 		usleep(100000);
-		fired = fired || log_has(FIRED);
+		fired = fired || it_log_has(FIRED, NULL);
 #ifdef IT_CGROUP_V2
-		if (log_has(": no pressure trigger (")) {
+		if (it_log_has(": no pressure trigger (", NULL)) {
 			printf("SKIP: the kernel refused a PSI trigger on the "
 			       "cgroup's memory.pressure (see the log)\n");
 			return 77;

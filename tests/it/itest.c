@@ -548,6 +548,20 @@ uint64_t it_arena_bytes(void)
 	return most;
 }
 
+int it_log_has(const char *what, const char *also)
+{
+	const char *log = getenv("IT_DAEMON_LOG");
+	char line[1024];
+	int found = 0;
+	FILE *f = log ? fopen(log, "r") : NULL;
+
+	it_assert(f, "no daemon log");
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, what) && (!also || strstr(line, also));
+	fclose(f);
+	return found;
+}
+
 /* The memory cgroups it_memcg_make made, and the process that made
  * them: only it removes them (a job's exit runs the atexit cleanups it
  * inherited, and would kill its siblings). */

@@ -109,6 +109,9 @@ void it_fill(void *p, size_t len, uint64_t seed);
  * it_fill's mix has incompressible pages, whose stored copies alone
  * would not fit in a memory cgroup's limit. */
 uint64_t it_text_word(size_t w);
+/* Has the daemon logged a line with @what in it (and @also, unless
+ * NULL)?  Fails the test when there is no log. */
+int it_log_has(const char *what, const char *also);
 /* Make memory cgroup @cg (its directory) with a limit of @limit bytes
  * and no kernel swap (swappiness 0), or fail the test. */
 void it_memcg_make(const char *cg, uint64_t limit);
