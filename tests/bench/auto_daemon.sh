@@ -15,7 +15,7 @@ DAEMON_PID= CHILD= CG=
 
 auto_bench_cleanup() {
 	local rc=$?
-	trap - EXIT INT TERM
+	trap - EXIT INT TERM HUP
 	# the run must be gone before swapoff, or swapoff pulls its pages in
 	[ -n "$CHILD" ] && kill "$CHILD" 2>/dev/null && wait "$CHILD" 2>/dev/null
 	[ -n "$CG" ] && rmdir "$CG" 2>/dev/null
@@ -32,6 +32,7 @@ auto_bench_dir() {
 	trap auto_bench_cleanup EXIT
 	trap 'say interrupted; exit 130' INT
 	trap 'say terminated; exit 143' TERM
+	trap 'say hung up; exit 129' HUP
 }
 
 auto_daemon_start() {

@@ -138,7 +138,7 @@ INTEGRITY=
 cleanup() {
 	local rc=$?
 	[ -n "${warm:-}" ] && rm -f "$warm"
-	trap - EXIT INT TERM
+	trap - EXIT INT TERM HUP
 	# the run must be gone before swapoff, or swapoff pulls its pages in
 	if [ -n "$CHILD" ]; then
 		kill "$CHILD" 2>/dev/null
@@ -156,6 +156,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'say interrupted; exit 130' INT
 trap 'say terminated; exit 143' TERM
+trap 'say hung up; exit 129' HUP
 
 daemon_log() {
 	[ -s "$OUT/uzswapd.log" ] || return 0
