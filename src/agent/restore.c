@@ -10,6 +10,7 @@
 #include "codec.h"
 #include "creds.h"
 #include "events.h"
+#include "faultq.h"
 #include "inactive.h"
 #include "latency.h"
 #include "log.h"
@@ -36,18 +37,14 @@ static int payload_used;
 
 /* faults the kernel asked us to retry (-EAGAIN: the address space was
  * changing) wait here until the events that changed it are read */
-static struct {
-	uint64_t addr;
-	uint64_t flags;
-	uint64_t t0;
-} retry[RETRY_MAX];
-static unsigned n_retry;
+static struct faultq_entry retry_slots[RETRY_MAX];
+static struct faultq retry = { retry_slots, RETRY_MAX, 0, 0, 0 };
 
 /* faults read while waiting out an EAGAIN (restore_settle), served at
  * the next restore_poll */
 #define DEFER_MAX 4096
-static struct uffd_msg *deferred;
-static unsigned n_deferred;
+static struct faultq_entry *deferred_slots;
+static struct faultq deferred;
 
 static uint64_t finish_addr; /* block to finish, frame by frame, idle */
 static int finish_one(struct block *b);
@@ -71,10 +68,10 @@ void restore_free(int in_child)
 {
 	map_release(dec_buf, UZ_FRAME_SIZE);
 	map_release(payload, PAYLOAD_MAX);
-	map_release(deferred, DEFER_MAX * sizeof(*deferred));
+	map_release(deferred_slots, DEFER_MAX * sizeof(*deferred_slots));
 	dec_buf = payload = NULL;
-	deferred = NULL;
-	n_deferred = 0;
+	deferred_slots = NULL;
+	faultq_init(&deferred, NULL, 0);
 	if (in_child)
 		stage_forget();
 	else
@@ -85,9 +82,10 @@ int restore_init(void)
 {
 	dec_buf = map_anon(UZ_FRAME_SIZE, 0);
 	payload = map_aligned(PAYLOAD_MAX, UZ_BLOCK_SIZE, 1);
-	deferred = map_anon(DEFER_MAX * sizeof(*deferred), 0);
-	if (!dec_buf || !payload || !deferred)
+	deferred_slots = map_anon(DEFER_MAX * sizeof(*deferred_slots), 0);
+	if (!dec_buf || !payload || !deferred_slots)
 		return -ENOMEM;
+	faultq_init(&deferred, deferred_slots, DEFER_MAX);
 	return stage_init();
 }
 
@@ -457,12 +455,9 @@ static void fault_or_queue(uint64_t addr, uint64_t flags, uint64_t t0)
 {
 	int err = fault(addr, t0);
 
-	if (err == -EAGAIN && n_retry < RETRY_MAX) {
-		retry[n_retry].addr = addr;
-		retry[n_retry].flags = flags;
-		retry[n_retry].t0 = t0;
-		n_retry++;
-	} else if (err) {
+	if (err == -EAGAIN && !faultq_push(&retry, addr, flags, t0))
+		return;
+	if (err) {
 		log_limited(UZ_LOG_WARN, 5, 10, "fault at %#lx not served: %s; "
 			    "waking the thread", (unsigned long)addr,
 			    strerror(-err));
@@ -472,18 +467,15 @@ static void fault_or_queue(uint64_t addr, uint64_t flags, uint64_t t0)
 	}
 }
 
-static void retry_pending(void)
+static void serve_queued(const struct faultq_entry *e, void *arg)
 {
-	unsigned i, n = n_retry;
-
-	n_retry = 0;
-	for (i = 0; i < n; i++)
-		fault_or_queue(retry[i].addr, retry[i].flags, retry[i].t0);
+	(void)arg;
+	fault_or_queue(e->addr, e->flags, e->t0);
 }
 
 int restore_pending(void)
 {
-	return n_retry > 0 || events_pending_run(0) > 0;
+	return faultq_len(&retry) > 0 || events_pending_run(0) > 0;
 }
 
 static void handle(const struct uffd_msg *m, uint64_t t0)
@@ -497,10 +489,9 @@ static void handle(const struct uffd_msg *m, uint64_t t0)
 /* A fault kept for later (@keep_faults of read_messages). */
 static void defer(const struct uffd_msg *m)
 {
-	if (n_deferred < DEFER_MAX) {
-		deferred[n_deferred++] = *m;
+	if (!faultq_push(&deferred, m->arg.pagefault.address,
+			 m->arg.pagefault.flags, now_ns()))
 		return;
-	}
 	/* no room: let the thread fault again later instead */
 	uffd_wake(uz_agent.uffd, m->arg.pagefault.address &
 		  ~(uint64_t)(UZ_PAGE_SIZE - 1), UZ_PAGE_SIZE);
@@ -585,17 +576,13 @@ void restore_settle_wait(uint64_t t0, const char *what)
 
 void restore_replay(void)
 {
-	unsigned i;
-
-	for (i = 0; i < n_deferred; i++)
-		handle(&deferred[i], now_ns());
-	n_deferred = 0;
+	faultq_drain(&deferred, serve_queued, NULL);
 }
 
 void restore_reset(void)
 {
-	n_deferred = 0;
-	n_retry = 0;
+	faultq_clear(&deferred);
+	faultq_clear(&retry);
 	prefetch_left = 0;
 	/* shared with the parent until written: useless to UFFDIO_MOVE */
 	stage_reset();
@@ -606,12 +593,11 @@ int restore_poll(void)
 	int handled = 0;
 
 	/* faults read while the agent could not serve them (restore_settle) */
-	if (n_deferred) {
-		handled = n_deferred;
+	if (faultq_len(&deferred)) {
+		handled = faultq_len(&deferred);
 		restore_replay();
 	}
 	handled += read_messages(0);
-	if (n_retry)
-		retry_pending();
+	faultq_drain(&retry, serve_queued, NULL);
 	return handled;
 }
