@@ -595,6 +595,19 @@ struct evict_walk {
 /* A walk is under way: one is never started inside another (the
  * regions' scan and the hand are the walk's). */
 static int walking;
+/* Moves on when a walk begins and with each block it takes out: a fault
+ * waiting for room inside a walk looks at the limit again only then. */
+static uint64_t walk_progress;
+
+int evict_walking(void)
+{
+	return walking;
+}
+
+uint64_t evict_walk_progress(void)
+{
+	return walk_progress;
+}
 
 /* UZ_EVICT_COLD: where the last automatic eviction stopped.  Successive
  * samples go round the address space instead of taking the lowest
@@ -663,6 +676,7 @@ static int evict_one(uint64_t block, void *arg)
 		if (b) /* its first touch brings it back whole (refill.c) */
 			b->flags |= UZ_BLK_SAMPLED;
 	}
+	walk_progress++;
 	w->done->blocks++;
 	w->done->bytes += bytes;
 	w->done->stored += stored;
@@ -739,6 +753,7 @@ static void evict_walk_from(const struct uz_evict *req,
 	/* before any block is registered; see hold_begin() */
 	__atomic_store_n(&uz_agent.evicted_once, 1, __ATOMIC_SEQ_CST);
 	walking = 1;
+	walk_progress++;
 	if (cold) {
 		walk_n = 0;
 		walk_full = 0;

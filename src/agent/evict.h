@@ -63,6 +63,10 @@ UZ_HIDDEN void evict_buffers_forked(void);
  * a forked child starts afresh: @in_child, the staging is a hole). */
 UZ_HIDDEN void evict_free(int in_child);
 
+/* Is a walk under way (a fault is being served between its blocks)? */
+UZ_HIDDEN int evict_walking(void);
+/* A count that moves on when a walk begins and as it takes blocks out. */
+UZ_HIDDEN uint64_t evict_walk_progress(void);
 /* Take @bytes of cold memory out now, compressed, as an automatic step
  * would (its walk and hand), never the block @spare: a fault at the
  * memory cgroup's limit (limitguard.c).  Blocks that faulted within

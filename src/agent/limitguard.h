@@ -15,11 +15,18 @@
 
 #include "agent.h"
 
-/* Before bringing back up to @need bytes for a fault in block @spare:
- * when the cgroup would come within UZ_GUARD_MARGIN of its limit, evict
- * cold blocks (never @spare; those brought back lately last) until it
- * would not, 16 MB at most for one fault.  Only on the agent thread, never nested. */
-UZ_HIDDEN void limitguard_make_room(uint64_t need, uint64_t spare);
+/* Before bringing back up to @need bytes for a fault in block @spare
+ * read @waited_ns ago: when the cgroup would come within
+ * UZ_GUARD_MARGIN of its limit, evict cold blocks (never @spare; those
+ * brought back lately last) until it would not, 16 MB at most for one
+ * fault, and return 0 (room made or not: better tried than never
+ * served).  Only on the agent thread.  Inside a walk, which cannot
+ * nest (the fault was read between its blocks), -EINPROGRESS while the
+ * cgroup is over the line: the fault waits for the walk to free more,
+ * or to end, a second at most.  Served with no room made, a decode
+ * there met the OOM killer. */
+UZ_HIDDEN int limitguard_make_room(uint64_t need, uint64_t spare,
+				   uint64_t waited_ns);
 /* Would @need more bytes take the cgroup within the margin of its
  * limit?  (Read-ahead and finishing are skipped then.) */
 UZ_HIDDEN int limitguard_near(uint64_t need);

@@ -386,7 +386,11 @@ static int fault(uint64_t addr, uint64_t t0)
 	 * of all: making it serves the application's events (an mremap
 	 * onto this page, an UNMAP), and all below must see them, as it
 	 * sees them when the kernel's EAGAIN sends a fault back */
-	limitguard_make_room(UZ_BLOCK_SIZE, blk);
+	if (limitguard_make_room(UZ_BLOCK_SIZE, blk, now_ns() - t0) ==
+	    -EINPROGRESS)
+		/* at the limit inside a walk: retried once the walk has
+		 * taken another block out, or after it */
+		return -EAGAIN;
 	/* stored pages an mremap moved here are copied in first */
 	err = events_pending_run(addr);
 	if (err)
