@@ -482,14 +482,6 @@ int restore_pending(void)
 	return faultq_len(&retry) > 0 || events_pending_run(0) > 0;
 }
 
-static void handle(const struct uffd_msg *m, uint64_t t0)
-{
-	if (m->event == UFFD_EVENT_PAGEFAULT)
-		fault_or_queue(m->arg.pagefault.address, m->arg.pagefault.flags, t0);
-	else
-		events_handle(m);
-}
-
 /* A fault kept for later (@keep_faults of read_messages). */
 static void defer(const struct uffd_msg *m)
 {
@@ -528,30 +520,34 @@ static int read_messages(int keep_faults)
 	for (;;) {
 		ssize_t n = read(uz_agent.uffd, msgs, sizeof(msgs));
 		uint64_t t0 = now_ns();
-		int i, last;
+		int i, count = n > 0 ? (int)(n / (ssize_t)sizeof(msgs[0])) : 0;
 
 		if (n <= 0)
 			break;
-		/* a raw clone's child first, with the events before it in
-		 * order (an mremap moved what it misses): it was copied
-		 * before these faults, and serving them changes the table */
-		for (last = -1, i = 0; i < n / (ssize_t)sizeof(msgs[0]); i++)
-			if (msgs[i].event == UFFD_EVENT_FORK && !uz_agent.frozen)
-				last = i;
-		for (i = 0; i <= last; i++)
-			if (msgs[i].event != UFFD_EVENT_PAGEFAULT) {
-				events_handle(&msgs[i]);
-				msgs[i].event = 0;
-			}
-		for (i = 0; i < n / (ssize_t)sizeof(msgs[0]); i++, got++)
-			if (!msgs[i].event)
-				continue;
-			else if (msgs[i].event == UFFD_EVENT_PAGEFAULT && keep_faults)
-				defer(&msgs[i]);
-			else if (msgs[i].event == UFFD_EVENT_FORK && uz_agent.frozen)
+		/* every event of the batch first, in order, then its faults.
+		 * Reading an event let its thread go on, so the table must
+		 * follow before anything else runs, and serving a fault can
+		 * run a walk (the guard's, at the limit), which reads and
+		 * serves the uffd again and evicts: an UNMAP left in this
+		 * batch meanwhile dropped what the application had since
+		 * written to the range mapped again there (review probe
+		 * p_mut: whole blocks of zeros).  A raw clone's child was
+		 * copied before these faults, too, and serving them changes
+		 * the table. */
+		for (i = 0; i < count; i++)
+			if (msgs[i].event == UFFD_EVENT_FORK && uz_agent.frozen)
 				fork_event(&msgs[i]);
+			else if (msgs[i].event != UFFD_EVENT_PAGEFAULT)
+				events_handle(&msgs[i]);
+		for (i = 0; i < count; i++)
+			if (msgs[i].event != UFFD_EVENT_PAGEFAULT)
+				continue;
+			else if (keep_faults)
+				defer(&msgs[i]);
 			else
-				handle(&msgs[i], t0);
+				fault_or_queue(msgs[i].arg.pagefault.address,
+					       msgs[i].arg.pagefault.flags, t0);
+		got += count;
 	}
 	return got;
 }

@@ -138,9 +138,6 @@ static void cg_remove(void)
 
 int main(int argc, char **argv)
 {
-	pid_t pid;
-	int st;
-
 	it_need_memcg_v1();
 	it_need_auto_loop();
 	it_setup_config(argc, argv, config);
@@ -148,18 +145,6 @@ int main(int argc, char **argv)
 	atexit(cg_remove);
 	snprintf(cg, sizeof(cg), IT_MEMCG_V1 "/uzswap-it-%d-threads", getpid());
 	it_memcg_make(cg, LIMIT);
-	pid = fork();
-	it_assert(pid >= 0, "fork: %s", strerror(errno));
-	if (!pid) {
-		it_cgroup_join(cg);
-		job();
-		fflush(stdout);
-		_exit(0);
-	}
-	it_assert(waitpid(pid, &st, 0) == pid, "waitpid: %s", strerror(errno));
-	it_assert(!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL),
-		  "the job was killed (the OOM killer)");
-	it_assert(WIFEXITED(st) && !WEXITSTATUS(st), "the job failed (status %#x)",
-		  st);
+	it_memcg_run(cg, job);
 	return 0;
 }

@@ -696,6 +696,25 @@ void it_cgroup_join(const char *cg)
 		usleep(100000);
 }
 
+void it_memcg_run(const char *cg, void (*job)(void))
+{
+	pid_t pid = fork();
+	int st;
+
+	it_assert(pid >= 0, "fork: %s", strerror(errno));
+	if (!pid) {
+		it_cgroup_join(cg);
+		job();
+		fflush(stdout);
+		_exit(0);
+	}
+	it_assert(waitpid(pid, &st, 0) == pid, "waitpid: %s", strerror(errno));
+	it_assert(!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL),
+		  "the job was killed (the OOM killer)");
+	it_assert(WIFEXITED(st) && !WEXITSTATUS(st), "the job failed (status "
+		  "%#x)", st);
+}
+
 double it_cgroup_job(const char *cg, size_t fill, unsigned pause_us)
 {
 	const size_t chunk = 8 * IT_MB;

@@ -139,6 +139,10 @@ void it_cgroup_join(const char *cg);
  * with the daemon's eviction that a job lost in 3 of 17 runs
  * (DESIGN.md §16).  The seconds the check took. */
 double it_cgroup_job(const char *cg, size_t fill, unsigned pause_us);
+/* Run @job in a child process in memory cgroup @cg (it_cgroup_join
+ * first); fail the test when the child was killed (the OOM killer) or
+ * did not exit 0.  @job ends with _exit or returns (exit 0). */
+void it_memcg_run(const char *cg, void (*job)(void));
 long it_check(const void *p, size_t len, uint64_t seed);
 
 #endif
