@@ -171,6 +171,19 @@ static int task_run(const struct remap_task *t)
 	return 0;
 }
 
+/* Will a task copy stored pages into [s, e)?  That range must stay
+ * registered until it has: UFFDIO_COPY goes only where we registered. */
+static int dest_of_task(uint64_t s, uint64_t e)
+{
+	unsigned i;
+
+	for (i = 0; i < n_tasks; i++)
+		if (tasks[i].from + tasks[i].delta < e &&
+		    tasks[i].to + tasks[i].delta > s)
+			return 1;
+	return 0;
+}
+
 /* Unregister [s, s+len) where no block of ours is: a registration
  * that moved with a VMA (mremap) after its block was released or
  * copied page by page. */
@@ -182,7 +195,8 @@ static void unregister_unowned(uint64_t s, uint64_t len)
 		uint64_t from = s > blk ? s : blk;
 		uint64_t to = e < blk + UZ_BLOCK_SIZE ? e : blk + UZ_BLOCK_SIZE;
 
-		if (!blocks_find(blk) && !inactive_has(blk))
+		if (!blocks_find(blk) && !inactive_has(blk) &&
+		    !dest_of_task(from, to))
 			uffd_unregister(uz_agent.uffd, from, to - from);
 	}
 }
@@ -242,6 +256,42 @@ static void task_add(uint64_t blk, uint64_t from, uint64_t to, int64_t delta)
 		return;
 	}
 	tasks[n_tasks++] = t;
+}
+
+/*
+ * The part of each task whose destination lies in [s, e): @moved by
+ * @shift (an mremap moved it again before the copy: the copy follows,
+ * or it went to a range no longer mapped and its pages were lost), or
+ * else dropped (unmapped or MADV_DONTNEED'd there: the pages read as
+ * zero, so the stored ones go).  Parts are split off as needed; tasks
+ * added here (past @n) are not looked at again.
+ */
+static void tasks_at_dest(uint64_t s, uint64_t e, int moved, int64_t shift)
+{
+	unsigned i, n = n_tasks, kept;
+
+	for (i = 0; i < n; i++) {
+		struct remap_task t = tasks[i];
+		uint64_t ds = t.from + t.delta, de = t.to + t.delta;
+		uint64_t lo = (ds > s ? ds : s) - t.delta;
+		uint64_t hi = (de < e ? de : e) - t.delta;
+
+		if (lo >= hi)
+			continue;
+		tasks[i].to = tasks[i].from; /* emptied: removed below */
+		if (t.from < lo)
+			task_add(t.blk, t.from, lo, t.delta);
+		if (hi < t.to)
+			task_add(t.blk, hi, t.to, t.delta);
+		if (moved)
+			task_add(t.blk, lo, hi, t.delta + shift);
+		else
+			drop_range(lo, hi); /* not in a task now */
+	}
+	for (i = kept = 0; i < n_tasks; i++)
+		if (tasks[i].from < tasks[i].to)
+			tasks[kept++] = tasks[i];
+	n_tasks = kept;
 }
 
 /*
@@ -310,6 +360,11 @@ static void remap(uint64_t from, uint64_t to, uint64_t len)
 		  (unsigned long)to, (unsigned long)len);
 	if (from == to)
 		return;
+	/* pages still to be copied here from an earlier mremap move on
+	 * with it (two quick moves, as glibc's realloc makes: the copy
+	 * went to the first range, gone, and the pages were lost) */
+	if (n_tasks)
+		tasks_at_dest(from, end, 1, delta);
 	for (blk = block_of(from); blk < end; blk += UZ_BLOCK_SIZE) {
 		struct block *b = blocks_find(blk);
 		uint64_t s = from > blk ? from : blk;
@@ -351,6 +406,9 @@ void events_handle(const struct uffd_msg *m)
 		note_remove(m->arg.remove.start, m->arg.remove.end);
 		/* fall through */
 	case UFFD_EVENT_UNMAP:
+		/* pages an mremap moved there, still to be copied, go too */
+		if (n_tasks)
+			tasks_at_dest(m->arg.remove.start, m->arg.remove.end, 0, 0);
 		drop_range(m->arg.remove.start, m->arg.remove.end);
 		break;
 	case UFFD_EVENT_REMAP:
