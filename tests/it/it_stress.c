@@ -6,7 +6,7 @@
  *
  *   it_stress [--seed N] [--seconds S] [--threads T] [--kills K]
  *             [--clients C] [--ops read,write,...]  (only those operations)
- *             [--auto MIN_AGE_S]
+ *             [--auto MIN_AGE_S] [--limit MB]
  *
  * Worker threads pick operations at random on a set of regions: read and
  * check, write, MADV_DONTNEED a part, move the region with mremap (2 MB-
@@ -23,6 +23,10 @@
  * moments, and K times during the run kills the daemon with SIGKILL and
  * starts a new one.  With --auto the daemon also takes memory on its own
  * (auto=on, a guard of 1 s), through the inactive list with that min-age.
+ * With --limit every client runs in a memory cgroup v1 of that many MB,
+ * with its shadow copies in unnamed files (page cache the kernel can
+ * write out): restores at the limit make room first, inside the agent's
+ * fault handling (root and cgroup v1 only).
  * With C clients, C - 1 forked processes do the same
  * work on regions of their own, evicted at random too.  The shadow lives in MAP_SHARED memory, which the
  * agent never takes.  Each thread draws from its own generator seeded
@@ -152,13 +156,47 @@ static void region_fill(struct region *r, uint64_t *s)
 	memcpy(r->mem, r->shadow, r->len);
 }
 
+/* --limit: shadows in files, not charged memory the cgroup cannot give
+ * back (the kernel writes them out at the limit) */
+static int shadow_in_files;
+
+/* A shadow of @len bytes, shared with the other clients' checks: memory
+ * the agent never takes (MAP_SHARED), or an unnamed file in /var/tmp. */
+static uint8_t *shadow_new(size_t len)
+{
+	int fd = -1;
+	void *p;
+
+	if (shadow_in_files) {
+		fd = open("/var/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		it_assert(fd >= 0 && !ftruncate(fd, (off_t)len),
+			  "shadow file in /var/tmp: %s", strerror(errno));
+	}
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | (fd < 0 ? MAP_ANONYMOUS : 0), fd, 0);
+	it_assert(p != MAP_FAILED, "shadow mmap failed: %s", strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return p;
+}
+
 static void region_new(struct region *r, uint64_t *s)
 {
 	r->len = (1 + rng_below(s, MAX_REGION / IT_BLOCK)) * IT_BLOCK;
 	r->mem = it_alloc(r->len, (int)rng_below(s, 2));
-	r->shadow = mmap(NULL, r->len, PROT_READ | PROT_WRITE,
-			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	it_assert(r->shadow != MAP_FAILED, "shadow mmap failed");
+	r->shadow = shadow_new(r->len);
+	region_fill(r, s);
+}
+
+/* A fresh mapping over @r itself (mmap MAP_FIXED), filled anew: its
+ * UNMAP comes while other threads fault, and the address is the same. */
+static void region_map_over(struct region *r, uint64_t *s)
+{
+	void *p = mmap(r->mem, r->len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+
+	it_assert(p == r->mem, "mmap MAP_FIXED: %s", strerror(errno));
+	madvise(p, r->len, rng_below(s, 2) ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 	region_fill(r, s);
 }
 
@@ -373,8 +411,12 @@ static void do_op(enum op op, uint64_t *s, unsigned thread)
 		break;
 	case OP_REPLACE:
 		check(r, 0, r->len, "before replace");
-		region_free(r);
-		region_new(r, s);
+		if (rng_below(s, 2)) {
+			region_free(r);
+			region_new(r, s);
+		} else {
+			region_map_over(r, s);
+		}
 		break;
 	default:
 		break;
@@ -527,6 +569,28 @@ static const char auto_config[] =
 	"auto-refaults=100\n"
 	"min-age=%u\n";
 
+/* --limit: this process and the clients it forks, in a memory cgroup of
+ * their own, removed at the end. */
+static int limit_mb;
+static char limit_cg[256];
+
+static void limit_remove(void)
+{
+	if (limit_cg[0] && it_memcg_remove(limit_cg))
+		fprintf(stderr, "it_stress: could not remove %s: %s\n", limit_cg,
+			strerror(errno));
+}
+
+static void limit_join(uint64_t bytes)
+{
+	snprintf(limit_cg, sizeof(limit_cg), IT_MEMCG_V1 "/uzswap-it-%d-stress",
+		 (int)getpid());
+	it_memcg_make(limit_cg, bytes);
+	shadow_in_files = 1;
+	atexit(limit_remove);
+	it_cgroup_join(limit_cg);
+}
+
 int main(int argc, char **argv)
 {
 	int threads = 4, i;
@@ -536,6 +600,9 @@ int main(int argc, char **argv)
 	char config[sizeof(auto_config) + 16];
 	int auto_on;
 
+	for (i = 1; i + 1 < argc; i += 2)
+		if (!strcmp(argv[i], "--limit"))
+			it_need_memcg_v1(); /* before the daemon starts */
 	for (i = 1; i + 1 < argc && strcmp(argv[i], "--auto"); i += 2)
 		;
 	auto_on = i + 1 < argc;
@@ -567,15 +634,26 @@ int main(int argc, char **argv)
 			n_clients = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--auto"))
 			continue; /* read above */
+		else if (!strcmp(argv[i], "--limit"))
+			limit_mb = atoi(argv[i + 1]);
 		else
-			it_fail("usage: it_stress [--seed N] [--seconds S] [--threads T] [--kills K]");
+			it_fail("usage: it_stress [--seed N] [--seconds S] [--threads T] "
+				"[--kills K] [--clients C] [--ops LIST] [--auto MIN_AGE_S] "
+				"[--limit MB]");
 	}
 	if (threads < 1 || threads > 16)
 		it_fail("--threads takes 1 to 16");
 	if (n_clients < 1 || n_clients > MAX_CLIENTS)
 		it_fail("--clients takes 1 to %d", MAX_CLIENTS);
-	printf("seed %llu, %.0f s, %d threads, %d daemon kills, %d clients\n",
-	       seed, seconds, threads, kills_wanted, n_clients);
+	if (limit_mb < 0 || limit_mb > (1 << 20))
+		it_fail("--limit takes a size in MB");
+	if (limit_mb)
+		limit_join((uint64_t)limit_mb * IT_MB);
+	printf("seed %llu, %.0f s, %d threads, %d daemon kills, %d clients%s\n",
+	       seed, seconds, threads, kills_wanted, n_clients,
+	       limit_mb ? ", in a memory cgroup" : "");
+	if (limit_mb)
+		printf("memory cgroup limit %d MB\n", limit_mb);
 	if (op_mask == DEFAULT_OPS && DEFAULT_OPS != (1u << N_OPS) - 1)
 		printf("ThreadSanitizer build: no rawclone operation (its runtime "
 		       "cannot follow a raw clone() of a threaded process)\n");
@@ -653,6 +731,10 @@ int main(int argc, char **argv)
 		       (unsigned long long)it_stat("inactive_taken"),
 		       (unsigned long long)it_stat("inactive_back"),
 		       (unsigned long long)it_stat("inactive_stored"));
+	if (limit_mb)
+		printf("at the cgroup's limit: %llu blocks taken out before a "
+		       "restore\n",
+		       (unsigned long long)it_stat("guard_blocks"));
 	printf("seed %llu: %lu operations, %lu evictions, %lu daemon kills, %lu errors\n",
 	       seed, total, atomic_load(&evictions), atomic_load(&kills),
 	       atomic_load(&errors));
