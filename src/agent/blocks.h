@@ -71,6 +71,15 @@ static inline int block_frame_zeroed(const struct block *b, unsigned f)
 	       ((1ull << UZ_PAGES_PER_FRAME) - 1);
 }
 
+/* Were all of frame @f's pages dropped since eviction? */
+static inline int block_frame_all_zeroed(const struct block *b, unsigned f)
+{
+	unsigned first = f * UZ_PAGES_PER_FRAME;
+	uint64_t all = (1ull << UZ_PAGES_PER_FRAME) - 1;
+
+	return ((b->zeroed[first / 64] >> (first % 64)) & all) == all;
+}
+
 /* Bytes of application memory @b still holds in the pool. */
 static inline uint64_t block_stored_bytes(const struct block *b)
 {

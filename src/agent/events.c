@@ -108,13 +108,16 @@ static void drop_range(uint64_t s, uint64_t e)
 				continue;
 			b->zeroed[p / 64] |= 1ull << (p % 64);
 		}
+		/* a frame all of whose pages are gone is forgotten, also
+		 * when they went in parts (the two halves of a split remap
+		 * task): else it stays stored for ever, and the block with
+		 * it, which keeps the next mapping there from eviction */
 		for (f = 0; f < UZ_FRAMES_PER_BLOCK; f++) {
 			uint64_t fs = blk + (uint64_t)f * UZ_FRAME_SIZE;
 
-			if (fs >= from && fs + UZ_FRAME_SIZE <= to &&
+			if (fs < to && fs + UZ_FRAME_SIZE > from &&
 			    (b->stored & (1u << f)) &&
-			    !(n_tasks && (page_in_task(fs) ||
-					  page_in_task(fs + UZ_FRAME_SIZE - 1)))) {
+			    block_frame_all_zeroed(b, f)) {
 				stat_add(&uz_agent.stats->dropped_bytes, UZ_FRAME_SIZE);
 				if (restore_frame_done(b, f))
 					break; /* b is gone */
@@ -178,7 +181,8 @@ static int dest_of_task(uint64_t s, uint64_t e)
 	unsigned i;
 
 	for (i = 0; i < n_tasks; i++)
-		if (tasks[i].from + tasks[i].delta < e &&
+		if (tasks[i].from < tasks[i].to && /* not emptied */
+		    tasks[i].from + tasks[i].delta < e &&
 		    tasks[i].to + tasks[i].delta > s)
 			return 1;
 	return 0;
@@ -195,10 +199,22 @@ static void unregister_unowned(uint64_t s, uint64_t len)
 		uint64_t from = s > blk ? s : blk;
 		uint64_t to = e < blk + UZ_BLOCK_SIZE ? e : blk + UZ_BLOCK_SIZE;
 
-		if (!blocks_find(blk) && !inactive_has(blk) &&
+		/* nor the block an eviction has in flight */
+		if (blk != watch_blk && !blocks_find(blk) && !inactive_has(blk) &&
 		    !dest_of_task(from, to))
 			uffd_unregister(uz_agent.uffd, from, to - from);
 	}
+}
+
+/* unregister_unowned over the whole 2 MB blocks around [s, e): what
+ * a task left (dropped parts, or its own) goes when the block's last
+ * task is done, not before: unregistering part of a VMA splits it, and
+ * the application's next mremap of the range would fail (EFAULT). */
+static void unregister_unowned_blocks(uint64_t s, uint64_t e)
+{
+	uint64_t from = block_of(s), to = block_of(e - 1) + UZ_BLOCK_SIZE;
+
+	unregister_unowned(from, to - from);
 }
 
 void events_tasks_each(void (*fn)(uint64_t, uint64_t, int64_t, void *), void *arg)
@@ -236,7 +252,7 @@ int events_pending_run(uint64_t addr)
 			/* nor is the new range, which came registered with
 			 * the VMA: left so, it would split VMAs (mremap then
 			 * fails) and route first touches through us */
-			unregister_unowned(from + delta, to - from);
+			unregister_unowned_blocks(from + delta, to + delta);
 		}
 	}
 	return addr ? err : (int)n_tasks;
@@ -283,10 +299,14 @@ static void tasks_at_dest(uint64_t s, uint64_t e, int moved, int64_t shift)
 			task_add(t.blk, t.from, lo, t.delta);
 		if (hi < t.to)
 			task_add(t.blk, hi, t.to, t.delta);
-		if (moved)
+		if (moved) {
 			task_add(t.blk, lo, hi, t.delta + shift);
-		else
+		} else {
 			drop_range(lo, hi); /* not in a task now */
+			/* and nothing comes there: left registered, the VMA
+			 * stays split for good (mremap fails with EFAULT) */
+			unregister_unowned_blocks(lo + t.delta, hi + t.delta);
+		}
 	}
 	for (i = kept = 0; i < n_tasks; i++)
 		if (tasks[i].from < tasks[i].to)

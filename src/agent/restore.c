@@ -72,6 +72,8 @@ void restore_free(int in_child)
 	dec_buf = payload = NULL;
 	deferred_slots = NULL;
 	faultq_init(&deferred, NULL, 0);
+	/* faults of the uffd we had (a parent's threads, in a child) */
+	faultq_clear(&retry);
 	if (in_child)
 		stage_forget();
 	else
