@@ -576,14 +576,7 @@ static char limit_cg[256];
 
 static void limit_remove(void)
 {
-	char pid[32];
-
-	if (!limit_cg[0])
-		return;
-	/* out of it first: what is left in it is killed, then it goes */
-	snprintf(pid, sizeof(pid), "%d", (int)getpid());
-	it_write_file(IT_MEMCG_V1 "/cgroup.procs", pid);
-	if (it_memcg_remove(limit_cg))
+	if (limit_cg[0] && it_memcg_remove(limit_cg))
 		fprintf(stderr, "it_stress: could not remove %s: %s\n", limit_cg,
 			strerror(errno));
 }

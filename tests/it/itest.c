@@ -603,9 +603,11 @@ void it_memcg_make(const char *cg, uint64_t limit)
 	it_write_file(path, "0");
 }
 
-/* SIGKILL each task listed in @tasks but our own threads; 1 when some
- * were there.  Async-signal-safe. */
-static int kill_tasks(const char *tasks)
+/* SIGKILL each task listed in @tasks but our own threads, which move to
+ * the cgroup whose cgroup.procs is @out (the caller joined it: rmdir
+ * would fail while we are in it); 1 when others were there.
+ * Async-signal-safe. */
+static int kill_tasks(const char *tasks, const char *out)
 {
 	char buf[4096], own[64];
 	int fd = open(tasks, O_RDONLY | O_CLOEXEC), any = 0;
@@ -630,8 +632,17 @@ static int kill_tasks(const char *tasks)
 		for (long t = tid; t; t /= 10)
 			*--q = (char)('0' + t % 10);
 		path_join(own, sizeof(own), "/proc/self/task/", q);
-		if (!stat(own, &sb))
-			continue; /* ours: the caller left it there */
+		if (!stat(own, &sb)) {
+			int o = open(out, O_WRONLY | O_CLOEXEC);
+
+			if (o >= 0) {
+				if (write(o, q, strlen(q)) < 0) {
+					/* then rmdir fails, and says so */
+				}
+				close(o);
+			}
+			continue;
+		}
 		kill((pid_t)tid, SIGKILL);
 		any = 1;
 	}
@@ -641,14 +652,19 @@ static int kill_tasks(const char *tasks)
 int it_memcg_remove(const char *cg)
 {
 	const struct timespec tenth = { 0, 100000000 };
-	char tasks[300];
+	char tasks[300], parent[300], out[320], *slash;
 	int left;
 
 	if (memcg_owner && getpid() != memcg_owner)
 		return 0; /* a job's exit: not its to remove */
 	path_join(tasks, sizeof(tasks), cg, "/tasks");
+	path_join(parent, sizeof(parent), cg, "");
+	slash = strrchr(parent, '/');
+	if (slash)
+		*slash = 0;
+	path_join(out, sizeof(out), parent, "/cgroup.procs");
 	for (int i = 0; i < 50; i++) {
-		left = kill_tasks(tasks);
+		left = kill_tasks(tasks, out);
 		if (left < 0)
 			return errno == ENOENT ? 0 : -1;
 		if (!left)

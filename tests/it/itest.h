@@ -116,7 +116,8 @@ int it_log_has(const char *what, const char *also);
  * and no kernel swap (swappiness 0), or fail the test. */
 void it_memcg_make(const char *cg, uint64_t limit);
 /* Remove memory cgroup @cg, SIGKILLing what is left in it first (a job
- * of a failed test, even one the OOM killer cannot see); 0 (or gone
+ * of a failed test, even one the OOM killer cannot see) but the calling
+ * process, which moves to the parent cgroup; 0 (or gone
  * already, or not ours: called in another process than the one that
  * made the test's cgroups), else -1 with errno.  Async-signal-safe. */
 int it_memcg_remove(const char *cg);
