@@ -522,10 +522,11 @@ static int read_messages(int keep_faults)
 	for (;;) {
 		ssize_t n = read(uz_agent.uffd, msgs, sizeof(msgs));
 		uint64_t t0 = now_ns();
-		int i, count = n > 0 ? (int)(n / (ssize_t)sizeof(msgs[0])) : 0;
+		int i, count;
 
 		if (n <= 0)
 			break;
+		count = (int)(n / (ssize_t)sizeof(msgs[0]));
 		/* every event of the batch first, in order, then its faults.
 		 * Reading an event let its thread go on, so the table must
 		 * follow before anything else runs, and serving a fault can
