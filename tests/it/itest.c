@@ -142,16 +142,26 @@ void it_need_memcg_v1(void)
 	}
 }
 
+static void timed_out(int sig);
+static pid_t watched; /* the process it_watchdog watches */
+
 void it_watchdog(int seconds, const char *what)
 {
-	pid_t me = getpid(), w = fork();
+	pid_t me = getpid(), w;
 
+	watched = me;
+	/* SIGTERM first: the test's memory cgroups go with it (a job left
+	 * in one went on for minutes after its test was killed) */
+	signal(SIGTERM, timed_out);
+	w = fork();
 	it_assert(w >= 0, "fork failed");
 	if (w)
 		return;
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	sleep((unsigned)seconds);
 	fprintf(stderr, "FAIL: hung for %d s%s\n", seconds, what);
+	kill(me, SIGTERM);
+	sleep(30);
 	kill(me, SIGKILL);
 	_exit(0);
 }
@@ -548,18 +558,23 @@ uint64_t it_arena_bytes(void)
 	return most;
 }
 
-int it_log_has(const char *what, const char *also)
+unsigned it_log_count(const char *what, const char *also)
 {
 	const char *log = getenv("IT_DAEMON_LOG");
 	char line[1024];
-	int found = 0;
+	unsigned n = 0;
 	FILE *f = log ? fopen(log, "r") : NULL;
 
 	it_assert(f, "no daemon log");
-	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, what) && (!also || strstr(line, also));
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, what) && (!also || strstr(line, also));
 	fclose(f);
-	return found;
+	return n;
+}
+
+int it_log_has(const char *what, const char *also)
+{
+	return it_log_count(what, also) > 0;
 }
 
 /* The memory cgroups it_memcg_make made, and the process that made
@@ -682,7 +697,12 @@ static void timed_out(int sig)
 {
 	static const char msg[] = "FAIL: the test timed out (it_timeout)\n";
 
-	(void)sig;
+	if (sig == SIGTERM && getpid() != watched) {
+		/* a child forked with the handler: SIGTERM as usual */
+		signal(SIGTERM, SIG_DFL);
+		raise(SIGTERM);
+		return;
+	}
 	if (write(2, msg, sizeof(msg) - 1) < 0) {
 		/* nothing to do about it */
 	}

@@ -112,6 +112,8 @@ uint64_t it_text_word(size_t w);
 /* Has the daemon logged a line with @what in it (and @also, unless
  * NULL)?  Fails the test when there is no log. */
 int it_log_has(const char *what, const char *also);
+/* How many lines of the daemon's log have @what (and @also if given). */
+unsigned it_log_count(const char *what, const char *also);
 /* Make memory cgroup @cg (its directory) with a limit of @limit bytes
  * and no kernel swap (swappiness 0), or fail the test. */
 void it_memcg_make(const char *cg, uint64_t limit);
