@@ -32,12 +32,54 @@ struct remap_task {
 static struct remap_task *tasks;
 static unsigned n_tasks;
 
-/* the block an eviction has in flight (not in the table yet), and its
- * pages the application dropped meanwhile (see events_watch) */
+/* the block being put back (not in the table: see events_watch): how
+ * far each of its pages moved with the application's mremaps meanwhile
+ * (two raw moves in a row too: that page is where both took it), and
+ * which of them the application dropped where they are now */
 static uint64_t watch_blk;
+static int64_t watch_delta[UZ_PAGES_PER_BLOCK];
+static int watch_moved_any;
 static uint64_t watch_dropped[UZ_PAGES_PER_BLOCK / 64];
-/* ... and the part of it an mremap moved meanwhile, and by how much */
-static struct { uint64_t from, to; int64_t delta; } watch_moved;
+
+static uint64_t watch_page_now(unsigned p)
+{
+	return watch_blk + (uint64_t)p * UZ_PAGE_SIZE + watch_delta[p];
+}
+
+/* Watched pages now in [s, e) moved by @delta (an mremap), or were
+ * dropped there (@delta 0: MADV_DONTNEED, munmap).  The UNMAP of an
+ * mremap's old range finds the pages it moved gone from there. */
+static void watch_follow(uint64_t s, uint64_t e, int64_t delta)
+{
+	unsigned p;
+
+	for (p = 0; p < UZ_PAGES_PER_BLOCK; p++) {
+		uint64_t a = watch_page_now(p);
+
+		if (a < s || a >= e)
+			continue;
+		if (delta) {
+			watch_delta[p] += delta;
+			watch_moved_any = 1;
+		} else {
+			watch_dropped[p / 64] |= 1ull << (p % 64);
+		}
+	}
+}
+
+/* Is a watched page now in [s, e)?  Its range stays registered: it
+ * goes back there with UFFDIO_COPY. */
+static int watch_in(uint64_t s, uint64_t e)
+{
+	unsigned p;
+
+	if (!watch_blk)
+		return 0;
+	for (p = 0; p < UZ_PAGES_PER_BLOCK; p++)
+		if (watch_page_now(p) >= s && watch_page_now(p) < e)
+			return 1;
+	return 0;
+}
 
 /* Is page @a waiting in a remap task?  It belongs to its new home. */
 static int page_in_task(uint64_t a)
@@ -85,16 +127,6 @@ static void drop_range(uint64_t s, uint64_t e)
 		uint64_t to = e < blk + UZ_BLOCK_SIZE ? e : blk + UZ_BLOCK_SIZE;
 		unsigned p, f;
 
-		if (blk == watch_blk)
-			for (p = (from - blk) / UZ_PAGE_SIZE;
-			     p < (to - blk + UZ_PAGE_SIZE - 1) / UZ_PAGE_SIZE; p++) {
-				uint64_t a = blk + (uint64_t)p * UZ_PAGE_SIZE;
-
-				/* the UNMAP after an mremap: moved, not dropped */
-				if (a >= watch_moved.from && a < watch_moved.to)
-					continue;
-				watch_dropped[p / 64] |= 1ull << (p % 64);
-			}
 		if (!b) {
 			if (inactive_has(blk))
 				drop_inactive(blk, from, to);
@@ -176,7 +208,7 @@ static int task_run(const struct remap_task *t)
 
 /* Will a task copy stored pages into [s, e)?  That range must stay
  * registered until it has: UFFDIO_COPY goes only where we registered. */
-static int dest_of_task(uint64_t s, uint64_t e)
+int events_task_dest_in(uint64_t s, uint64_t e)
 {
 	unsigned i;
 
@@ -186,6 +218,12 @@ static int dest_of_task(uint64_t s, uint64_t e)
 		    tasks[i].to + tasks[i].delta > s)
 			return 1;
 	return 0;
+}
+
+void events_unregister_block(uint64_t blk)
+{
+	if (!events_task_dest_in(blk, blk + UZ_BLOCK_SIZE))
+		uffd_unregister(uz_agent.uffd, blk, UZ_BLOCK_SIZE);
 }
 
 /* Unregister [s, s+len) where no block of ours is: a registration
@@ -199,9 +237,9 @@ static void unregister_unowned(uint64_t s, uint64_t len)
 		uint64_t from = s > blk ? s : blk;
 		uint64_t to = e < blk + UZ_BLOCK_SIZE ? e : blk + UZ_BLOCK_SIZE;
 
-		/* nor the block an eviction has in flight */
+		/* nor where the block being put back is, or its pages */
 		if (blk != watch_blk && !blocks_find(blk) && !inactive_has(blk) &&
-		    !dest_of_task(from, to))
+		    !events_task_dest_in(from, to) && !watch_in(from, to))
 			uffd_unregister(uz_agent.uffd, from, to - from);
 	}
 }
@@ -225,20 +263,45 @@ void events_tasks_each(void (*fn)(uint64_t, uint64_t, int64_t, void *), void *ar
 		fn(tasks[i].from, tasks[i].to, tasks[i].delta, arg);
 }
 
-int events_pending_run(uint64_t addr)
+/*
+ * Must task @t run before block @blk's stored pages go back at @blk?
+ * Its pages come from @blk: they belong elsewhere now, and a second
+ * mremap may have put new memory at @blk's old place.  Or it copies
+ * into the block: what it brings is the memory there now, not what
+ * a block stored at that address before held (review probe p_chain
+ * back2m: 13 to 392 of 1024 pages wrong).
+ */
+static int task_before_block(const struct remap_task *t, uint64_t blk)
+{
+	return t->blk == blk || (t->from + t->delta < blk + UZ_BLOCK_SIZE &&
+				 t->to + t->delta > blk);
+}
+
+int events_block_in_task(uint64_t blk)
 {
 	unsigned i;
-	int err = 0;
+
+	for (i = 0; i < n_tasks; i++)
+		if (task_before_block(&tasks[i], blk))
+			return 1;
+	return 0;
+}
+
+int events_pending_run(uint64_t blk)
+{
+	unsigned i;
+	int err = 0, left = 0;
 
 	for (i = 0; i < n_tasks;) {
 		struct remap_task *t = &tasks[i];
 
-		if (addr && !(addr >= t->from + t->delta && addr < t->to + t->delta)) {
+		if (blk && !task_before_block(t, blk)) {
 			i++;
 			continue;
 		}
 		err = task_run(t);
 		if (err) {
+			left = err;
 			i++;
 			continue;
 		}
@@ -255,7 +318,7 @@ int events_pending_run(uint64_t addr)
 			unregister_unowned_blocks(from + delta, to + delta);
 		}
 	}
-	return addr ? err : (int)n_tasks;
+	return blk ? left : (int)n_tasks;
 }
 
 static void task_add(uint64_t blk, uint64_t from, uint64_t to, int64_t delta)
@@ -352,17 +415,18 @@ void events_watch(uint64_t blk)
 {
 	watch_blk = blk;
 	memset(watch_dropped, 0, sizeof(watch_dropped));
-	memset(&watch_moved, 0, sizeof(watch_moved));
+	memset(watch_delta, 0, sizeof(watch_delta));
+	watch_moved_any = 0;
 }
 
 int events_watch_moved_any(void)
 {
-	return watch_moved.to > watch_moved.from;
+	return watch_moved_any;
 }
 
 int64_t events_watch_moved(uint64_t addr)
 {
-	return addr >= watch_moved.from && addr < watch_moved.to ? watch_moved.delta : 0;
+	return watch_delta[(addr - watch_blk) / UZ_PAGE_SIZE];
 }
 
 int events_watch_dropped(unsigned page)
@@ -385,20 +449,17 @@ static void remap(uint64_t from, uint64_t to, uint64_t len)
 	 * went to the first range, gone, and the pages were lost) */
 	if (n_tasks)
 		tasks_at_dest(from, end, 1, delta);
+	/* and so do the pages of a block being put back */
+	if (watch_blk)
+		watch_follow(from, end, delta);
 	for (blk = block_of(from); blk < end; blk += UZ_BLOCK_SIZE) {
 		struct block *b = blocks_find(blk);
 		uint64_t s = from > blk ? from : blk;
 		uint64_t e = end < blk + UZ_BLOCK_SIZE ? end : blk + UZ_BLOCK_SIZE;
 		struct block *there;
 
-		if (blk == watch_blk) {
-			watch_moved.from = s;
-			watch_moved.to = e;
-			watch_moved.delta = delta;
-		}
 		if (!b && !inactive_has(blk)) {
-			if (blk != watch_blk)
-				unregister_unowned(s + delta, e - s);
+			unregister_unowned(s + delta, e - s);
 			continue;
 		}
 		if (blk >= from && blk + UZ_BLOCK_SIZE <= end &&
@@ -429,6 +490,9 @@ void events_handle(const struct uffd_msg *m)
 		/* pages an mremap moved there, still to be copied, go too */
 		if (n_tasks)
 			tasks_at_dest(m->arg.remove.start, m->arg.remove.end, 0, 0);
+		/* and pages of a block being put back that are there now */
+		if (watch_blk)
+			watch_follow(m->arg.remove.start, m->arg.remove.end, 0);
 		drop_range(m->arg.remove.start, m->arg.remove.end);
 		break;
 	case UFFD_EVENT_REMAP:

@@ -645,7 +645,8 @@ static int evict_one(uint64_t block, void *arg)
 		w->done->err = -EBUSY;
 		return 1;
 	}
-	if (events_recently_removed(block) || cold_skip(w, block))
+	if (events_recently_removed(block) || events_block_in_task(block) ||
+	    cold_skip(w, block))
 		return 0; /* the next eviction takes it */
 	ret = -ENOSPC;
 	stored = 0;

@@ -15,6 +15,7 @@
 #include "blocks.h"
 #include "coredump.h"
 #include "evict.h"
+#include "events.h"
 #include "inactive.h"
 #include "latency.h"
 #include "log.h"
@@ -241,7 +242,7 @@ void inactive_drop(uint64_t blk, uint64_t s, uint64_t e)
 		/* nothing left: faults there are the kernel's again */
 		mem_zap(slot_of(en), UZ_BLOCK_SIZE);
 		forget(en);
-		uffd_unregister(uz_agent.uffd, blk, UZ_BLOCK_SIZE);
+		events_unregister_block(blk);
 	}
 }
 

@@ -127,12 +127,16 @@ int restore_idle(void)
 		return 0;
 	}
 	if (finish_addr) {
+		if (events_pending_run(finish_addr))
+			return 0; /* an mremap's copy waits: later */
 		b = blocks_find(finish_addr);
 		if (!b || !finish_one(b))
 			finish_addr = 0;
 		return 1;
 	}
 	if (!prefetch_left)
+		return 0;
+	if (events_pending_run(prefetch_next))
 		return 0;
 	b = blocks_find(prefetch_next);
 	if (b) {
@@ -246,7 +250,7 @@ static void block_release(struct block *b)
 	uint64_t addr = b->addr;
 
 	blocks_remove(b);
-	uffd_unregister(uz_agent.uffd, addr, UZ_BLOCK_SIZE);
+	events_unregister_block(addr);
 }
 
 int restore_frame_done(struct block *b, unsigned f)
@@ -393,8 +397,9 @@ static int fault(uint64_t addr, uint64_t t0)
 		/* at the limit inside a walk: retried once the walk has
 		 * taken another block out, or after it */
 		return -EAGAIN;
-	/* stored pages an mremap moved here are copied in first */
-	err = events_pending_run(addr);
+	/* stored pages an mremap moved here are copied in first, and
+	 * pages moved away from here go first (the block is not theirs) */
+	err = events_pending_run(blk);
 	if (err)
 		return err;
 	/* on the inactive list: moved back whole, nothing to decode */

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "blocks.h"
+#include "events.h"
 #include "inactive.h"
 #include "log.h"
 #include "restore.h"
@@ -59,7 +60,11 @@ static int peek(uint64_t addr, void *out, size_t len, uint64_t blk)
 		remote.iov_base = (void *)(uintptr_t)inactive_read_addr(addr);
 	}
 	for (b = block_of(addr); b < addr + len; b += UZ_BLOCK_SIZE) {
-		struct block *evicted = blocks_find(b);
+		struct block *evicted;
+
+		if (events_pending_run(b))
+			return -EAGAIN;
+		evicted = blocks_find(b);
 
 		if (evicted) {
 			log_limited(UZ_LOG_INFO, 3, 60, "robust mutex list in "

@@ -12,7 +12,11 @@
  * and right elsewhere; the range is still one mapping that moves again
  * (a part left registered split it: EFAULT, review probe p_chain); no
  * frame stays stored at the end; and glibc's realloc, twice, after an
- * eviction.
+ * eviction.  The second move may land 2 MB off the first one's source,
+ * on the old place of a block whose pages still wait to be copied: a
+ * fault there restored that block's old pages, and the release of a
+ * block copied away unregistered the range a copy was still to fill
+ * (review probe p_chain back2m/back2mb: 13 to 392 of 1024 pages wrong).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -72,6 +76,29 @@ static void twice(int round, size_t shift1, size_t shift2, int drop)
 	munmap(second, LEN + IT_BLOCK);
 }
 
+/* Moved 4 KB away, then back 2 MB before (@dir -1) or after (+1) its
+ * first place: half of it where a block of it was stored. */
+static void back_onto_source(int round, int dir)
+{
+	uint8_t *area = it_alloc(LEN + 2 * IT_BLOCK, 1);
+	uint8_t *m = area + IT_BLOCK, *first = it_alloc(LEN + IT_BLOCK, 1);
+	uint8_t *ref = malloc(LEN), *p;
+
+	it_assert(ref, "malloc");
+	it_fill(ref, LEN, 200 + round);
+	it_fill(m, LEN, 200 + round);
+	it_evict_all();
+	p = raw_mremap(m, LEN, first + 4096);
+	p = raw_mremap(p, LEN, m + dir * (long)IT_BLOCK);
+	for (size_t off = 0; off < LEN; off += 4096)
+		it_assert(!memcmp(p + off, ref + off, 4096), "round %d (moved "
+			  "away, then %s its first place by 2 MB): page at %zu "
+			  "reads wrong", round, dir < 0 ? "before" : "after", off);
+	free(ref);
+	munmap(area, LEN + 2 * IT_BLOCK);
+	munmap(first, LEN + IT_BLOCK);
+}
+
 int main(int argc, char **argv)
 {
 	it_setup(argc, argv);
@@ -80,6 +107,8 @@ int main(int argc, char **argv)
 		twice(r, 4096, 12288, 0);
 		twice(r, IT_BLOCK, 8192, 0);
 		twice(r, 4096, 0, 1);
+		back_onto_source(r, 1);
+		back_onto_source(r, -1);
 	}
 	/* nothing left stored: a frame dropped in parts (the halves of a
 	 * task split by a drop or a move) stayed stored for good, and its
@@ -87,7 +116,7 @@ int main(int argc, char **argv)
 	it_assert(it_stat("evicted_bytes") == 0, "%lu bytes still stored after "
 		  "every moved range was read back or unmapped",
 		  (unsigned long)it_stat("evicted_bytes"));
-	printf("%d rounds of four double moves of evicted memory: every "
+	printf("%d rounds of six double moves of evicted memory: every "
 	       "byte right, nothing left stored\n", ROUNDS);
 	for (int r = 0; r < ROUNDS; r++) {
 		size_t n = LEN - 64;

@@ -10,7 +10,8 @@
  *
  * Worker threads pick operations at random on a set of regions: read and
  * check, write, MADV_DONTNEED a part, move the region with mremap (2 MB-
- * aligned or not), mprotect it read-only and read it, mlock and read it,
+ * aligned or not; or by the raw system call, which no interposer sees,
+ * at times twice in a row onto where it was), mprotect it read-only and read it, mlock and read it,
  * fork a child that checks it (and writes its own copy; fork() or the raw
  * clone system call, which runs no atfork hook), replace it with
  * a fresh mapping; a signal handler checks a constant region from
@@ -56,11 +57,11 @@
 
 enum op { OP_READ, OP_WRITE, OP_DONTNEED, OP_MOVE, OP_PROTECT, OP_LOCK,
 	  OP_FORK, OP_REPLACE, OP_MALLOC, OP_SIGNAL, OP_RAWCLONE, OP_USERNS,
-	  OP_SETUID, OP_DUP2, OP_ADVISE, N_OPS };
+	  OP_SETUID, OP_DUP2, OP_ADVISE, OP_RAWMOVE, N_OPS };
 static const char *const op_name[N_OPS] = {
 	"read", "write", "dontneed", "mremap", "mprotect", "mlock",
 	"fork", "replace", "malloc", "signal", "rawclone", "userns", "setuid",
-	"dup2", "advise",
+	"dup2", "advise", "rawmove",
 };
 
 struct region {
@@ -236,6 +237,98 @@ static void op_move(struct region *r, uint64_t *s)
 	check(r, 0, r->len, "after mremap");
 }
 
+/* How much of [p, p + len) is unmapped from its start. */
+static size_t unmapped_head(uint8_t *p, size_t len)
+{
+	unsigned char v;
+	size_t k;
+
+	for (k = 0; k < len; k += 4096)
+		if (!mincore(p + k, 4096, &v))
+			break;
+	return k;
+}
+
+/*
+ * The mremap system call itself, which glibc's realloc makes and no
+ * interposer sees: evicted pages follow the move without being brought
+ * back first.  @r to @to, an address we own; 0 or -1 (counted).
+ * A range the agent split into several VMAs (its registrations) fails
+ * with EFAULT, and since Linux 6.17 a move to a fixed place first moves
+ * the VMAs before the one it cannot: the rest follows, by the raw call
+ * while that moves something, else by the interposed one, which brings
+ * the range back first (what a program that knows its range may be in
+ * pieces does; the pieces must keep their bytes).
+ */
+static int raw_move(struct region *r, uint8_t *to)
+{
+	uint8_t *from = r->mem;
+	size_t done = 0, len = r->len;
+
+	while (done < len) {
+		void *p = (void *)syscall(SYS_mremap, from + done, len - done,
+					  len - done, MREMAP_MAYMOVE | MREMAP_FIXED,
+					  to + done);
+		size_t moved;
+
+		if (p == to + done)
+			break;
+		moved = errno == EFAULT ? unmapped_head(from + done, len - done) : 0;
+		if (!moved) {
+			p = mremap(from + done, len - done, len - done,
+				   MREMAP_MAYMOVE | MREMAP_FIXED, to + done);
+			if (p == to + done)
+				break;
+			atomic_fetch_add(&errors, 1);
+			fprintf(stderr, "ERROR (seed %llu): raw mremap %p+%#zx -> %p: %s\n", seed, (void *)(from + done), len - done, (void *)(to + done), strerror(errno));
+			return -1; /* torn: the check after it says where */
+		}
+		done += moved;
+	}
+	r->mem = to;
+	return 0;
+}
+
+/* Into a window of our own (2 MB-aligned or a page off), and mostly
+ * then away and straight back into the window, before any copy the
+ * first move left could run: 2 MB or a page either side of where it
+ * was, or onto it, where blocks of it are still stored. */
+static void op_rawmove(struct region *r, uint64_t *s)
+{
+	static const long back[] = { IT_BLOCK, -(long)IT_BLOCK, 4096, -4096, 0 };
+	size_t win_len = r->len + 2 * IT_BLOCK + 8192, at = IT_BLOCK + rng_below(s, 2) * 4096;
+	size_t away_len = r->len + IT_BLOCK, shift = (1 + rng_below(s, 511)) * 4096;
+	uint8_t *win = it_alloc(win_len, 0), *away = it_alloc(away_len, 0);
+
+	if (!raw_move(r, win + at) && rng_below(s, 4) && !raw_move(r, away + shift)) {
+		/* the window has a hole now: ours again, unless another
+		 * thread's mmap took part of it meanwhile */
+		void *fill = mmap(win + at, r->len, PROT_NONE, MAP_PRIVATE |
+				  MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+
+		if (fill == win + at) {
+			at += back[rng_below(s, 5)];
+			raw_move(r, win + at);
+		} else if (fill != MAP_FAILED) {
+			munmap(fill, r->len); /* an old kernel's hint */
+		}
+	}
+	/* what is left of the window and of the landing place */
+	if (r->mem == win + at) {
+		munmap(win, at);
+		munmap(win + at + r->len, win_len - at - r->len);
+		munmap(away, away_len);
+	} else if (r->mem == away + shift) {
+		munmap(win, win_len);
+		munmap(away, shift);
+		munmap(away + shift + r->len, away_len - shift - r->len);
+	} else {
+		munmap(win, win_len);
+		munmap(away, away_len);
+	}
+	check(r, 0, r->len, "after a raw mremap");
+}
+
 /* fork(), or the raw system call (no atfork hooks, no agent in the
  * child: the parent's agent fills it), or fork() and a child that
  * enters a user namespace of its own (its agent steps aside) */
@@ -379,6 +472,9 @@ static void do_op(enum op op, uint64_t *s, unsigned thread)
 		memset(r->shadow + off, 0, len);
 		check(r, off, len, "after MADV_DONTNEED");
 		break;
+	case OP_RAWMOVE:
+		op_rawmove(r, s);
+		break;
 	case OP_MOVE:
 		op_move(r, s);
 		break;
@@ -428,7 +524,7 @@ static void *worker(void *arg)
 {
 	uint64_t s = seed * 1000003 + (uintptr_t)arg;
 	/* reads and writes most often; the rest now and then */
-	static const unsigned weight[N_OPS] = { 30, 20, 8, 4, 4, 3, 3, 2, 6, 4, 2, 1, 1, 2, 4 };
+	static const unsigned weight[N_OPS] = { 30, 20, 8, 4, 4, 3, 3, 2, 6, 4, 2, 1, 1, 2, 4, 4 };
 	unsigned total = 0, i;
 
 	for (i = 0; i < N_OPS; i++)
