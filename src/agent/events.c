@@ -244,6 +244,22 @@ static void unregister_unowned(uint64_t s, uint64_t len)
 	}
 }
 
+void events_unregister_restored(uint64_t s, uint64_t len)
+{
+	uint64_t e = s + len, one;
+
+	if (!len || e < s)
+		return;
+	if (!blocks_collect(s, e, &one, 1) && !inactive_may_hold(s, len) &&
+	    !events_task_dest_in(s, e) && !watch_in(s, e) &&
+	    !(watch_blk >= block_of(s) && watch_blk < e) &&
+	    !uffd_unregister(uz_agent.uffd, s, len))
+		return;
+	/* something of ours is still there, or a VMA we cannot
+	 * unregister: block by block */
+	unregister_unowned(s, len);
+}
+
 /* unregister_unowned over the whole 2 MB blocks around [s, e): what
  * a task left (dropped parts, or its own) goes when the block's last
  * task is done, not before: unregistering part of a VMA splits it, and

@@ -28,6 +28,15 @@ UZ_HIDDEN int events_task_dest_in(uint64_t s, uint64_t e);
  * copy still goes there (a second mremap can put it at a released
  * block's old place; review probe p_chain back2mb lost 392 pages). */
 UZ_HIDDEN void events_unregister_block(uint64_t blk);
+/*
+ * [s, s+len) was just brought back for the application's own call on
+ * it (an mremap, a madvise): unregister what is left registered there
+ * with nothing of ours in it (the tail a raw growing mremap left, a
+ * task's range), all at once.  An uffd-armed VMA in the range makes a
+ * move across several VMAs (MREMAP_FIXED, Linux 6.17+) fail part way,
+ * leaving the range torn (the stress test's rawmove, seed 206).
+ */
+UZ_HIDDEN void events_unregister_restored(uint64_t s, uint64_t len);
 /* Call @fn on each pending copy: stored pages [from, to) now belong
  * @delta away (a raw clone's child was copied with them there). */
 UZ_HIDDEN void events_tasks_each(void (*fn)(uint64_t from, uint64_t to,

@@ -204,6 +204,10 @@ void loop_reset_child(void)
 	__atomic_store_n(&req.pending, 0, __ATOMIC_RELEASE);
 }
 
+/* a range brought back for the application's call is unregistered
+ * afterwards up to this size (a walk of its 2 MB blocks, if need be) */
+#define UZ_UNREGISTER_RANGE_MAX (64ull << 30)
+
 static void serve_request(void)
 {
 	int ret = -EINVAL;
@@ -214,8 +218,11 @@ static void serve_request(void)
 	 * deadlocked a fork that failed (no FORK event, and the forking
 	 * thread waits for the request's lock to say so) */
 	if (req.pending) {
-		if (req.op == LOOP_RESTORE_RANGE)
+		if (req.op == LOOP_RESTORE_RANGE) {
 			ret = restore_range(req.start, req.len);
+			if (!ret && req.len <= UZ_UNREGISTER_RANGE_MAX)
+				events_unregister_restored(req.start, req.len);
+		}
 		else if (req.op == LOOP_FORK_PREPARE)
 			ret = fork_prepare_at(req.start);
 		else if (req.op == LOOP_FORK_DONE)
