@@ -20,7 +20,8 @@
  * And a range grown by the raw call (its new tail comes registered),
  * then moved whole to a fixed place by the program's own mremap: the
  * registered pieces left made the move fail with EFAULT every time,
- * Linux 6.17+ having moved part of it first.
+ * Linux 6.17+ having moved part of it first.  And three moves, the
+ * last one by a multiple of 2 MB, before any copy ran.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -103,6 +104,33 @@ static void back_onto_source(int round, int dir)
 	munmap(first, LEN + IT_BLOCK);
 }
 
+/* Away, back 2 MB after its first place, then away again by a multiple
+ * of 2 MB before any copy ran: that last move re-keyed the first
+ * place's block, whose pages still waited in a copy, and the copy then
+ * found nothing (review probe p_rev c3al: 392 of 1024 pages zero). */
+static void three_moves_last_aligned(int round)
+{
+	uint8_t *area = it_alloc(LEN + 2 * IT_BLOCK, 1);
+	uint8_t *m = area + IT_BLOCK, *first = it_alloc(LEN + IT_BLOCK, 1);
+	uint8_t *last = it_alloc(LEN, 1), *ref = malloc(LEN), *p;
+
+	it_assert(ref, "malloc");
+	it_fill(ref, LEN, 500 + round);
+	it_fill(m, LEN, 500 + round);
+	it_evict_all();
+	p = raw_mremap(m, LEN, first + 4096);
+	p = raw_mremap(p, LEN, m + IT_BLOCK);
+	p = raw_mremap(p, LEN, last);
+	for (size_t off = 0; off < LEN; off += 4096)
+		it_assert(!memcmp(p + off, ref + off, 4096), "round %d (three "
+			  "moves, the last one aligned): page at %zu reads wrong",
+			  round, off);
+	free(ref);
+	munmap(area, LEN + 2 * IT_BLOCK);
+	munmap(first, LEN + IT_BLOCK);
+	munmap(last, LEN);
+}
+
 /* Grown by 2 MB by the raw call, then moved by the interposed one. */
 static void grown_then_moved(int round)
 {
@@ -142,6 +170,7 @@ int main(int argc, char **argv)
 		back_onto_source(r, 1);
 		back_onto_source(r, -1);
 		grown_then_moved(r);
+		three_moves_last_aligned(r);
 	}
 	/* nothing left stored: a frame dropped in parts (the halves of a
 	 * task split by a drop or a move) stayed stored for good, and its
@@ -149,9 +178,9 @@ int main(int argc, char **argv)
 	it_assert(it_stat("evicted_bytes") == 0, "%lu bytes still stored after "
 		  "every moved range was read back or unmapped",
 		  (unsigned long)it_stat("evicted_bytes"));
-	printf("%d rounds of six double moves of evicted memory and a grown "
-	       "range moved whole: every byte right, nothing left stored\n",
-	       ROUNDS);
+	printf("%d rounds of six double moves of evicted memory, three moves "
+	       "and a grown range moved whole: every byte right, nothing left "
+	       "stored\n", ROUNDS);
 	for (int r = 0; r < ROUNDS; r++) {
 		size_t n = LEN - 64;
 		uint8_t *a = malloc(n);
