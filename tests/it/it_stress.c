@@ -303,6 +303,8 @@ static void op_rawmove(struct region *r, uint64_t *s)
 	size_t win_len = r->len + 2 * IT_BLOCK + 8192, at = IT_BLOCK + rng_below(s, 2) * 4096;
 	size_t away_len = r->len + IT_BLOCK, shift = (1 + rng_below(s, 511)) * 4096;
 	uint8_t *win = it_alloc(win_len, 0), *away = it_alloc(away_len, 0);
+	size_t first_at = at;
+	int hole_ours = 1; /* [win + first_at, + len) is ours when not moved to */
 
 	if (!raw_move(r, win + at) && rng_below(s, 4) && !raw_move(r, away + shift)) {
 		/* the window has a hole now: ours again, unless another
@@ -310,20 +312,27 @@ static void op_rawmove(struct region *r, uint64_t *s)
 		void *fill = mmap(win + at, r->len, PROT_NONE, MAP_PRIVATE |
 				  MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 
-		if (fill == win + at) {
+		hole_ours = fill == win + at;
+		if (hole_ours) {
 			at += back[rng_below(s, 5)];
 			raw_move(r, win + at);
 		} else if (fill != MAP_FAILED) {
 			munmap(fill, r->len); /* an old kernel's hint */
 		}
 	}
-	/* what is left of the window and of the landing place */
+	/* what is left of the window and of the landing place; a hole
+	 * another thread's mmap took part of is not ours to unmap */
 	if (r->mem == win + at) {
 		munmap(win, at);
 		munmap(win + at + r->len, win_len - at - r->len);
 		munmap(away, away_len);
 	} else if (r->mem == away + shift) {
-		munmap(win, win_len);
+		if (hole_ours) {
+			munmap(win, win_len);
+		} else {
+			munmap(win, first_at);
+			munmap(win + first_at + r->len, win_len - first_at - r->len);
+		}
 		munmap(away, shift);
 		munmap(away + shift + r->len, away_len - shift - r->len);
 	} else {

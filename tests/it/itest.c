@@ -158,6 +158,8 @@ void it_watchdog(int seconds, const char *what)
 	if (w)
 		return;
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != me)
+		_exit(0); /* the test ended before the line above */
 	sleep((unsigned)seconds);
 	fprintf(stderr, "FAIL: hung for %d s%s\n", seconds, what);
 	kill(me, SIGTERM);
@@ -695,7 +697,8 @@ int it_memcg_remove(const char *cg)
  * (the latest first: children before parents), and that is all. */
 static void timed_out(int sig)
 {
-	static const char msg[] = "FAIL: the test timed out (it_timeout)\n";
+	static const char msg[] = "FAIL: the test timed out (it_timeout or "
+				  "it_watchdog); its memory cgroups go too\n";
 
 	if (sig == SIGTERM && getpid() != watched) {
 		/* a child forked with the handler: SIGTERM as usual */
