@@ -92,24 +92,33 @@ static int page_in_task(uint64_t a)
 	return 0;
 }
 
-/* Pages [from, to) of inactive block @blk were dropped, but for those
- * still on their way to a new range (a remap task). */
-static void drop_inactive(uint64_t blk, uint64_t from, uint64_t to)
+/* Call @fn on each run of pages of [from, to) (in block @blk) that no
+ * remap task holds: those are still at their address. */
+static void each_run_not_in_task(uint64_t blk, uint64_t from, uint64_t to,
+				 void (*fn)(uint64_t blk, uint64_t s,
+					    uint64_t e, int64_t arg),
+				 int64_t arg)
 {
 	uint64_t a, run = from;
 
 	if (!n_tasks) {
-		inactive_drop(blk, from, to);
+		fn(blk, from, to, arg);
 		return;
 	}
 	for (a = from; a < to; a += UZ_PAGE_SIZE)
 		if (page_in_task(a)) {
 			if (run < a)
-				inactive_drop(blk, run, a);
+				fn(blk, run, a, arg);
 			run = a + UZ_PAGE_SIZE;
 		}
 	if (run < to)
-		inactive_drop(blk, run, to);
+		fn(blk, run, to, arg);
+}
+
+static void inactive_drop_run(uint64_t blk, uint64_t s, uint64_t e, int64_t unused)
+{
+	(void)unused;
+	inactive_drop(blk, s, e);
 }
 
 /*
@@ -128,8 +137,10 @@ static void drop_range(uint64_t s, uint64_t e)
 		unsigned p, f;
 
 		if (!b) {
+			/* but for pages still on their way to a new range */
 			if (inactive_has(blk))
-				drop_inactive(blk, from, to);
+				each_run_not_in_task(blk, from, to,
+						     inactive_drop_run, 0);
 			continue;
 		}
 		for (p = (from - blk) / UZ_PAGE_SIZE;
@@ -465,26 +476,6 @@ static int task_source(uint64_t blk)
 	return 0;
 }
 
-/* Stored pages [s, e) of block @blk moved by @delta: tasks for those
- * still at that address (not already on their way elsewhere). */
-static void add_moved_pages(uint64_t blk, uint64_t s, uint64_t e, int64_t delta)
-{
-	uint64_t a, run = s;
-
-	if (!task_source(blk)) {
-		task_add(blk, s, e, delta);
-		return;
-	}
-	for (a = s; a < e; a += UZ_PAGE_SIZE)
-		if (page_in_task(a)) {
-			if (run < a)
-				task_add(blk, run, a, delta);
-			run = a + UZ_PAGE_SIZE;
-		}
-	if (run < e)
-		task_add(blk, run, e, delta);
-}
-
 /* mremap moved [from, from+len) to @to: the stored copy follows. */
 static void remap(uint64_t from, uint64_t to, uint64_t len)
 {
@@ -527,7 +518,9 @@ static void remap(uint64_t from, uint64_t to, uint64_t len)
 				inactive_rekey(blk, blk + delta);
 			continue;
 		}
-		add_moved_pages(blk, s, e, delta);
+		/* its stored pages still here go as tasks; those already
+		 * on their way elsewhere (task_source) stay in theirs */
+		each_run_not_in_task(blk, s, e, task_add, delta);
 	}
 }
 
