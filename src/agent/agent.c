@@ -19,6 +19,7 @@
 #include "coredump.h"
 #include "codec.h"
 #include "doorbell.h"
+#include "events.h"
 #include "evict.h"
 #include "inactive.h"
 #include "limitguard.h"
@@ -304,6 +305,8 @@ static int agent_setup(int dev_fd, const struct uz_agent_welcome *w)
 		err = evict_init();
 	if (!err)
 		err = restore_init();
+	if (!err)
+		err = events_init();
 	return err;
 }
 

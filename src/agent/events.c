@@ -27,7 +27,13 @@ struct remap_task {
 };
 /* a full list must never make us wait (only this thread can read the
  * event the kernel's EAGAIN waits on): room for more copies than any
- * program has mremaps in flight, mapped on first use, touched as used */
+ * program has mremaps in flight, touched as used.  Mapped when the agent
+ * starts, not on first use: that was right after an mremap, and the
+ * kernel put it in the hole the move had just left, where the program
+ * then moved memory back with MREMAP_FIXED (its own range to it),
+ * replacing our list with its evicted pages: the agent's next look at
+ * the list faulted on its own userfaultfd, and both waited for good
+ * (review probe p_rev unmap; it_remaptwice's back_onto_source) */
 #define TASKS_MAX 65536
 static struct remap_task *tasks;
 static unsigned n_tasks;
@@ -282,6 +288,13 @@ static void unregister_unowned_blocks(uint64_t s, uint64_t e)
 	unregister_unowned(from, to - from);
 }
 
+int events_init(void)
+{
+	if (!tasks)
+		tasks = map_anon(TASKS_MAX * sizeof(*tasks), 0);
+	return tasks ? 0 : -ENOMEM;
+}
+
 void events_tasks_each(void (*fn)(uint64_t, uint64_t, int64_t, void *), void *arg)
 {
 	unsigned i;
@@ -352,8 +365,6 @@ static void task_add(uint64_t blk, uint64_t from, uint64_t to, int64_t delta)
 {
 	struct remap_task t = { blk, from, to, delta };
 
-	if (!tasks)
-		tasks = map_anon(TASKS_MAX * sizeof(*tasks), 0);
 	if (!tasks || n_tasks == TASKS_MAX) {
 		/* nowhere to keep it: the moved pages read as zero */
 		log_limited(UZ_LOG_ERR, 3, 10, "mremap of %#lx: no room to "

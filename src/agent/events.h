@@ -8,6 +8,9 @@
 #include "agent.h"
 
 UZ_HIDDEN void events_handle(const struct uffd_msg *m);
+/* Map the list of pending copies (when the agent starts: see events.c);
+ * 0 or -ENOMEM. */
+UZ_HIDDEN int events_init(void);
 
 /*
  * Run the copies an unaligned mremap left: with @blk, those that must
