@@ -30,6 +30,7 @@
 #include "msg.h"
 #include "rawkid.h"
 #include "regions.h"
+#include "reserve.h"
 #include "restore.h"
 #include "stage.h"
 #include "store.h"
@@ -229,32 +230,50 @@ static int pagemap_or_none(void)
 
 /*
  * A codec whose memory is never evicted: the agent thread encodes and
- * decodes with it, and would wait on itself for a fault on it.  Its
- * mapping is plain anonymous memory, which the kernel merges with a
- * neighbour of the application's (ThreadSanitizer's heap was one): an
- * eviction took the block holding it, and the next encode faulted.
+ * decodes with it, and would wait on itself for a fault on it.  It lives
+ * in agent memory (map_anon).  A test may place it instead, as a plain
+ * mapping the kernel merges with a neighbour of the application's
+ * (ThreadSanitizer's heap once was one: an eviction took the block
+ * holding it, and the next encode faulted).
  */
 static struct codec *agent_codec_open(int id, int level)
 {
-	/* a test's: where it surrounds the codec with its own memory */
 	const char *at = getenv("UZSWAP_TEST_CODEC_AT");
-	struct codec *c = codec_open_at(id, level,
-					at ? (void *)strtoull(at, NULL, 0) : NULL);
+	size_t len = codec_mem_size(id, level);
+	struct codec *c;
+	void *mem;
 
-	if (c && map_keep(c, codec_map_len(c), 0)) {
-		codec_close(c); /* the table is full */
+	if (at) {
+		c = codec_open_at(id, level, (void *)strtoull(at, NULL, 0));
+		if (c && map_keep(c, codec_map_len(c), 0)) {
+			codec_close(c); /* the table is full */
+			errno = ENOMEM;
+			return NULL;
+		}
+		return c;
+	}
+	if (!len)
+		return NULL;
+	mem = map_anon(len, 0);
+	if (!mem) {
 		errno = ENOMEM;
 		return NULL;
 	}
+	c = codec_open_in(id, level, mem, len);
+	if (!c)
+		map_release(mem, len);
 	return c;
 }
 
 static void agent_codec_close(struct codec *c)
 {
+	size_t len;
+
 	if (!c)
 		return;
-	regions_unexclude((uintptr_t)c, codec_map_len(c));
-	codec_close(c);
+	len = codec_map_len(c);
+	codec_close(c); /* unmaps a test's placed one only */
+	map_release(c, len);
 }
 
 /* In a forked child: the parent's codecs are its pages shared
@@ -389,6 +408,8 @@ void agent_start(void)
 	preconnected = -1;
 	if (sock < 0)
 		return; /* no daemon: behave as if we were not loaded */
+	/* before the first mapping of ours (once; kept by a restart) */
+	reserve_init();
 	agent_claim_mm();
 	if (!objects_excluded) /* once: the table keeps them */
 		dl_iterate_phdr(exclude_object, NULL);

@@ -106,11 +106,12 @@ UZ_HIDDEN void agent_claim_mm(void);
  * is full (nothing done: the caller unmaps). */
 UZ_HIDDEN int map_keep(void *p, size_t len, int huge);
 UZ_HIDDEN void *map_anon(size_t len, int huge);
-/* Unmap what map_anon gave, and let its range be the application's. */
+/* Unmap what map_anon gave: back to the agent's reserved range
+ * (reserve.c), or, mapped elsewhere, the application's. */
 UZ_HIDDEN void map_release(void *p, size_t len);
-/* Let the range be the application's, not unmapping it: in a forked
- * child, what was mapped MADV_DONTFORK is a hole that a new mapping of
- * the child's may fill. */
+/* In a forked child, what was mapped MADV_DONTFORK is a hole that a new
+ * mapping of the child's may fill: reserved again if nothing did, else
+ * left to the child (nothing unmapped). */
 UZ_HIDDEN void map_forget(void *p, size_t len);
 UZ_HIDDEN void *map_aligned(size_t len, size_t align, int huge);
 UZ_HIDDEN uint64_t now_ns(void);

@@ -32,6 +32,7 @@
 #include "log.h"
 #include "loop.h"
 #include "regions.h"
+#include "reserve.h"
 #include "restore.h"
 #include "store.h"
 #include "uffd.h"
@@ -597,6 +598,8 @@ void fork_child_hook(void)
 {
 	int ufd, arena_fd = -1;
 
+	/* whatever held it is not in the child */
+	reserve_reset_child();
 	if (!holding_fork_lock)
 		return;
 	/* not inherited (store_map): mapped again from the descriptor the

@@ -17,18 +17,35 @@
 #include "agent.h"
 #include "fds.h"
 #include "regions.h"
+#include "reserve.h"
 #include "uffd_compat.h"
 #include "util.h"
+
+static void map_advise(void *p, size_t len, int huge)
+{
+	if (huge)
+		madvise(p, len, MADV_HUGEPAGE);
+	/* nothing of the application's own in a core dump */
+	madvise(p, len, MADV_DONTDUMP);
+}
 
 int map_keep(void *p, size_t len, int huge)
 {
 	if (regions_exclude((uint64_t)p, len))
 		return -ENOMEM;
-	if (huge)
-		madvise(p, len, MADV_HUGEPAGE);
-	/* nothing of the application's own in a core dump */
-	madvise(p, len, MADV_DONTDUMP);
+	map_advise(p, len, huge);
 	return 0;
+}
+
+/* In the agent's reserved range (reserve.c), already kept out of
+ * evictions, while it has room: NULL when it has none. */
+static void *map_reserved(size_t len, size_t align, int huge)
+{
+	void *p = align <= UZ_BLOCK_SIZE ? reserve_map(len, align) : NULL;
+
+	if (p)
+		map_advise(p, len, huge);
+	return p;
 }
 
 /* The agent's own memory: mapped directly (never malloc, which the
@@ -37,9 +54,12 @@ int map_keep(void *p, size_t len, int huge)
  * when the exclusion table is full: such memory could be evicted). */
 void *map_anon(size_t len, int huge)
 {
-	void *p = (void *)syscall(SYS_mmap, NULL, len, PROT_READ | PROT_WRITE,
-				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *p = map_reserved(len, UZ_PAGE_SIZE, huge);
 
+	if (p)
+		return p;
+	p = (void *)syscall(SYS_mmap, NULL, len, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
 	if (map_keep(p, len, huge)) {
@@ -53,23 +73,32 @@ void map_release(void *p, size_t len)
 {
 	if (!p)
 		return;
+	if (reserve_holds(p, len)) {
+		reserve_unmap(p, len);
+		return;
+	}
 	syscall(SYS_munmap, p, len);
 	regions_unexclude((uint64_t)p, len);
 }
 
 void map_forget(void *p, size_t len)
 {
-	if (p)
+	if (!p)
+		return;
+	if (reserve_holds(p, len))
+		reserve_refill(p, len);
+	else
 		regions_unexclude((uint64_t)p, len);
 }
 
 void *map_aligned(size_t len, size_t align, int huge)
 {
-	uint8_t *p = (void *)syscall(SYS_mmap, NULL, len + align,
-				     PROT_READ | PROT_WRITE,
-				     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	uint8_t *a;
+	uint8_t *p = map_reserved(len, align, huge), *a;
 
+	if (p)
+		return p;
+	p = (void *)syscall(SYS_mmap, NULL, len + align, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
 	a = (uint8_t *)(((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1));
@@ -168,13 +197,17 @@ int thread_spawn(void *(*fn)(void *), size_t stack_size, pthread_t *out)
 	/* ThreadSanitizer puts its per-thread state (~1 MB) on the stack */
 	stack_size += 2u << 20;
 #endif
+	/* a guard page below: agent memory lies next to it */
+	stack_size += UZ_PAGE_SIZE;
 	stack = map_anon(stack_size, 0);
 	if (!stack)
 		return -ENOMEM;
+	mprotect(stack, UZ_PAGE_SIZE, PROT_NONE);
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	pthread_attr_init(&attr);
-	pthread_attr_setstack(&attr, stack, stack_size);
+	pthread_attr_setstack(&attr, (uint8_t *)stack + UZ_PAGE_SIZE,
+			      stack_size - UZ_PAGE_SIZE);
 	slot = out ? stack_claim(stack, stack_size) : -1;
 	err = -pthread_create(&t, &attr, fn, NULL);
 	pthread_attr_destroy(&attr);

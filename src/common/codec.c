@@ -26,6 +26,7 @@ struct codec {
 	const struct codec_ops *ops;
 	int level;
 	size_t map_len;
+	int owned; /* mapped by codec_open_at(), unmapped on close */
 	void *lz4_state;
 	ZSTD_CCtx *cctx;
 	ZSTD_DCtx *dctx;
@@ -210,50 +211,86 @@ struct codec *codec_open(int id, int level)
 	return codec_open_at(id, level, NULL);
 }
 
-struct codec *codec_open_at(int id, int level, void *hint)
+/* Where each part of a codec's memory goes: 0 when @id and @level are
+ * not a codec's (errno EINVAL). */
+static size_t codec_layout(int id, int level, size_t *off_lz4, size_t *lz4_len,
+			   size_t *off_cctx, size_t *cctx_len, size_t *off_dctx)
 {
 	const struct codec_ops *ops = codec_ops_by_id(id);
-	size_t off_lz4, off_cctx, off_dctx, lz4_len = 0, cctx_len = 0,
-		dctx_len, len;
-	struct codec *c;
-	uint8_t *p;
+	size_t dctx_len;
 
 	if (!ops || level < ops->min_level || level > ops->max_level) {
 		errno = EINVAL;
+		return 0;
+	}
+	*lz4_len = id == UZ_CODEC_LZ4 ? (size_t)LZ4_sizeofState() : 0;
+	*cctx_len = id == UZ_CODEC_LZ4 ? 0 : zstd_cctx_size(level);
+	dctx_len = ZSTD_estimateDCtxSize();
+	*off_lz4 = align_up(sizeof(struct codec));
+	*off_cctx = *off_lz4 + align_up(*lz4_len);
+	*off_dctx = *off_cctx + align_up(*cctx_len);
+	return *off_dctx + align_up(dctx_len);
+}
+
+size_t codec_mem_size(int id, int level)
+{
+	size_t a, b, c, d, e;
+
+	return codec_layout(id, level, &a, &b, &c, &d, &e);
+}
+
+struct codec *codec_open_in(int id, int level, void *mem, size_t len)
+{
+	size_t off_lz4, lz4_len, off_cctx, cctx_len, off_dctx;
+	size_t need = codec_layout(id, level, &off_lz4, &lz4_len, &off_cctx,
+				   &cctx_len, &off_dctx);
+	uint8_t *p = mem;
+	struct codec *c = mem;
+
+	if (!need)
+		return NULL;
+	if (len < need) {
+		errno = EINVAL;
 		return NULL;
 	}
-	if (id == UZ_CODEC_LZ4)
-		lz4_len = (size_t)LZ4_sizeofState();
-	else
-		cctx_len = zstd_cctx_size(level);
-	dctx_len = ZSTD_estimateDCtxSize();
-	off_lz4 = align_up(sizeof(*c));
-	off_cctx = off_lz4 + align_up(lz4_len);
-	off_dctx = off_cctx + align_up(cctx_len);
-	len = off_dctx + align_up(dctx_len);
-
-	p = mmap(hint, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		 -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-	c = (struct codec *)p;
-	c->ops = ops;
+	c->ops = codec_ops_by_id(id);
 	c->level = level;
 	c->map_len = len;
+	c->owned = 0;
 	c->lz4_state = lz4_len ? p + off_lz4 : NULL;
 	c->cctx = cctx_len ? ZSTD_initStaticCCtx(p + off_cctx, cctx_len) : NULL;
-	c->dctx = ZSTD_initStaticDCtx(p + off_dctx, dctx_len);
+	c->dctx = ZSTD_initStaticDCtx(p + off_dctx, len - off_dctx);
 	if ((cctx_len && !c->cctx) || !c->dctx) {
-		munmap(p, len);
 		errno = ENOMEM;
 		return NULL;
 	}
 	return c;
 }
 
+struct codec *codec_open_at(int id, int level, void *hint)
+{
+	size_t len = codec_mem_size(id, level);
+	struct codec *c;
+	void *p;
+
+	if (!len)
+		return NULL;
+	p = mmap(hint, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		 -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	c = codec_open_in(id, level, p, len);
+	if (!c) {
+		munmap(p, len);
+		return NULL;
+	}
+	c->owned = 1;
+	return c;
+}
+
 void codec_close(struct codec *c)
 {
-	if (c)
+	if (c && c->owned)
 		munmap(c, c->map_len);
 }
 

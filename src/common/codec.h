@@ -53,9 +53,15 @@ const struct codec_ops *codec_ops_by_id(int id);
 struct codec *codec_open(int id, int level);
 /* The same, its mapping placed at @hint if that is free (a test's). */
 struct codec *codec_open_at(int id, int level, void *hint);
+/* How much memory codec_open_in() needs: 0 (errno EINVAL) for a codec
+ * or level that does not exist. */
+size_t codec_mem_size(int id, int level);
+/* A codec in the caller's memory (@len bytes, at least codec_mem_size(),
+ * 64-byte aligned), which stays the caller's to unmap after close. */
+struct codec *codec_open_in(int id, int level, void *mem, size_t len);
 void codec_close(struct codec *c);
-/* The codec's own memory (one anonymous mapping, the struct first): the
- * agent keeps it out of evictions. */
+/* The codec's own memory (one mapping, the struct first): the agent
+ * keeps it out of evictions. */
 size_t codec_map_len(const struct codec *c);
 const struct codec_ops *codec_get_ops(struct codec *c);
 int codec_level(struct codec *c);

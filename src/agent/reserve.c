@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The agent's own address range.  Memory the agent mapped while the
+ * program ran used to go wherever the kernel put it, and that can be a
+ * hole the program has just left and is about to fill again with
+ * MAP_FIXED or MREMAP_FIXED (glibc's realloc moves memory away and back
+ * so): the program's mapping then replaced the agent's, and the agent
+ * thread faulted on its own uffd and waited on itself (review F3,
+ * it_remaptwice).  So one range is reserved, PROT_NONE, when the library
+ * loads, before the program has made any hole, and the agent's mappings
+ * are carved out of it with MAP_FIXED, never elsewhere while there is
+ * room.
+ *
+ * A bitmap of pages says what is taken.  A page is marked before it is
+ * mapped and cleared only after it is reserved again, so a fork in
+ * between leaves the child with a page marked that is free (never one
+ * free that is mapped).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "loop.h"
+#include "regions.h"
+#include "reserve.h"
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
+/* What the agent maps: staging and inactive slots (136 MB), buffers, the
+ * block table, thread stacks.  Address space only until touched, but it
+ * counts against RLIMIT_AS: halved until it fits.  What does not fit is
+ * mapped elsewhere, as before. */
+#define RESERVE_MAX (512ul << 20)
+#define RESERVE_MIN (32ul << 20)
+#define PAGES_MAX (RESERVE_MAX / UZ_PAGE_SIZE)
+
+static uint8_t *base;
+static size_t n_pages;
+static uint64_t taken[PAGES_MAX / 64];
+static int lock_word;
+
+/* Never held across a system call; signals held back on an application
+ * thread (a handler would spin on it for ever). */
+static void lock(sigset_t *saved)
+{
+	if (!loop_is_agent_thread())
+		uz_signals_hold(saved);
+	while (__atomic_exchange_n(&lock_word, 1, __ATOMIC_ACQUIRE))
+		while (__atomic_load_n(&lock_word, __ATOMIC_RELAXED))
+			__builtin_ia32_pause();
+}
+
+static void unlock(const sigset_t *saved)
+{
+	__atomic_store_n(&lock_word, 0, __ATOMIC_RELEASE);
+	if (!loop_is_agent_thread())
+		uz_signals_restore(saved);
+}
+
+void reserve_reset_child(void)
+{
+	__atomic_store_n(&lock_word, 0, __ATOMIC_RELEASE);
+}
+
+static int is_taken(size_t i)
+{
+	return (taken[i / 64] >> (i % 64)) & 1;
+}
+
+static void mark(size_t first, size_t n, int on)
+{
+	size_t i;
+
+	for (i = first; i < first + n; i++)
+		if (on)
+			taken[i / 64] |= 1ull << (i % 64);
+		else
+			taken[i / 64] &= ~(1ull << (i % 64));
+}
+
+/* PROT_NONE over [p, p + len): with MAP_FIXED (replacing ours) or
+ * MAP_FIXED_NOREPLACE (a hole that may be someone else's by now). */
+static void *reserve_at(void *p, size_t len, int fixed_flag)
+{
+	return (void *)syscall(SYS_mmap, p, len, PROT_NONE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+				       fixed_flag,
+			       -1, 0);
+}
+
+void reserve_init(void)
+{
+	size_t len = RESERVE_MAX;
+	uint8_t *p = MAP_FAILED, *a;
+	struct rlimit as;
+
+	if (base)
+		return;
+	/* under an address-space limit, an eighth of it at most: the
+	 * program's own mappings count against it too */
+	if (!getrlimit(RLIMIT_AS, &as) && as.rlim_cur != RLIM_INFINITY)
+		while (len >= RESERVE_MIN && len > as.rlim_cur / 8)
+			len /= 2;
+	/* 2 MB more, to start on a huge page boundary */
+	while (len >= RESERVE_MIN &&
+	       (p = reserve_at(NULL, len + UZ_BLOCK_SIZE, 0)) == MAP_FAILED)
+		len /= 2;
+	if (p == MAP_FAILED)
+		return;
+	a = (uint8_t *)(((uintptr_t)p + UZ_BLOCK_SIZE - 1) &
+			~(uintptr_t)(UZ_BLOCK_SIZE - 1));
+	if (a > p)
+		syscall(SYS_munmap, p, a - p);
+	syscall(SYS_munmap, a + len, p + len + UZ_BLOCK_SIZE - (a + len));
+	/* one exclusion for all of it: the agent thread must never fault
+	 * on its own memory, and the table keeps its room for the rest */
+	if (regions_exclude((uint64_t)a, len)) {
+		syscall(SYS_munmap, a, len);
+		return;
+	}
+	madvise(a, len, MADV_DONTDUMP);
+	n_pages = len / UZ_PAGE_SIZE;
+	base = a;
+}
+
+int reserve_holds(const void *p, size_t len)
+{
+	return base && (const uint8_t *)p >= base &&
+	       (const uint8_t *)p + len <= base + n_pages * UZ_PAGE_SIZE;
+}
+
+/* First fit of @n pages starting on a multiple of @step pages, marked
+ * taken: its first page, or n_pages when there is no room. */
+static size_t claim(size_t n, size_t step)
+{
+	size_t i = 0, j;
+	sigset_t saved;
+
+	lock(&saved);
+	while (i + n <= n_pages) {
+		for (j = i; j < i + n && !is_taken(j); j++)
+			;
+		if (j == i + n) {
+			mark(i, n, 1);
+			unlock(&saved);
+			return i;
+		}
+		i = (j + step) / step * step; /* past the taken page */
+	}
+	unlock(&saved);
+	return n_pages;
+}
+
+static void unclaim(size_t first, size_t n)
+{
+	sigset_t saved;
+
+	lock(&saved);
+	mark(first, n, 0);
+	unlock(&saved);
+}
+
+void *reserve_map(size_t len, size_t align)
+{
+	size_t n = (len + UZ_PAGE_SIZE - 1) / UZ_PAGE_SIZE;
+	size_t step = align > UZ_PAGE_SIZE ? align / UZ_PAGE_SIZE : 1;
+	size_t first;
+	uint8_t *p;
+
+	if (!base || !n)
+		return NULL;
+	first = claim(n, step);
+	if (first == n_pages)
+		return NULL;
+	p = base + first * UZ_PAGE_SIZE;
+	if ((void *)syscall(SYS_mmap, p, n * UZ_PAGE_SIZE, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+			    0) == MAP_FAILED) {
+		/* the range is as it was (MAP_FIXED failed before replacing) */
+		unclaim(first, n);
+		return NULL;
+	}
+	return p;
+}
+
+void reserve_unmap(void *p, size_t len)
+{
+	size_t n = (len + UZ_PAGE_SIZE - 1) / UZ_PAGE_SIZE;
+
+	if (reserve_at(p, n * UZ_PAGE_SIZE, MAP_FIXED) == MAP_FAILED)
+		return; /* still mapped: stays taken */
+	madvise(p, n * UZ_PAGE_SIZE, MADV_DONTDUMP);
+	unclaim((size_t)((uint8_t *)p - base) / UZ_PAGE_SIZE, n);
+}
+
+void reserve_refill(void *p, size_t len)
+{
+	size_t n = (len + UZ_PAGE_SIZE - 1) / UZ_PAGE_SIZE;
+
+	void *r = reserve_at(p, n * UZ_PAGE_SIZE, MAP_FIXED_NOREPLACE);
+
+	if (r != p) {
+		/* a kernel older than 4.17 takes the flag as a hint */
+		if (r != MAP_FAILED)
+			syscall(SYS_munmap, r, n * UZ_PAGE_SIZE);
+		return; /* the child's now: stays taken */
+	}
+	unclaim((size_t)((uint8_t *)p - base) / UZ_PAGE_SIZE, n);
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/* The agent's own address range, reserved when the library loads. */
+#ifndef UZ_AGENT_RESERVE_H
+#define UZ_AGENT_RESERVE_H
+
+#include <stddef.h>
+
+#include "agent.h"
+
+/* Reserve the range (PROT_NONE) and keep it out of evictions; once, in
+ * the library's constructor.  Without it (an address-space limit),
+ * agent memory is mapped wherever the kernel puts it, as before. */
+UZ_HIDDEN void reserve_init(void);
+/* Map @len bytes (a multiple of the page size), aligned to @align (a
+ * power of two, at most 2 MB), read-write anonymous, inside the range:
+ * NULL when it has no such room (the caller maps elsewhere). */
+UZ_HIDDEN void *reserve_map(size_t len, size_t align);
+/* Is [p, p + len) inside the range? */
+UZ_HIDDEN int reserve_holds(const void *p, size_t len);
+/* Give back what reserve_map gave: reserved again, free for the next. */
+UZ_HIDDEN void reserve_unmap(void *p, size_t len);
+/* A forked child's hole where the parent had MADV_DONTFORK memory:
+ * reserved again unless something of the child's was mapped there
+ * since (then it stays marked as taken, never handed out). */
+UZ_HIDDEN void reserve_refill(void *p, size_t len);
+/* In a forked child, before anything maps: the lock may have been held
+ * by a thread of the parent's. */
+UZ_HIDDEN void reserve_reset_child(void);
+
+#endif

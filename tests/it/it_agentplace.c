@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The agent never maps its own memory into a hole the program has left.
+ * A program may unmap (or mremap away) a range and map it again later at
+ * the same address with MAP_FIXED, as glibc's realloc does with
+ * MREMAP_FIXED: an agent mapping made in between, where the kernel put
+ * it (the first free range that fits, often that very hole), was
+ * replaced, and the agent thread then faulted on its own memory and
+ * waited on itself (review F3).
+ *
+ * Here the program leaves a 256 MB hole, and fills every free range above
+ * it with PROT_NONE mappings of its own, so that any new mapping the
+ * kernel places lands in the hole; then it forks: the child's agent maps
+ * its codecs, staging, its thread's stack anew.  In the child and
+ * then in the parent, nothing may have been mapped in the hole, and the
+ * program gets its range back (MAP_FIXED_NOREPLACE), fills it, has it
+ * evicted and reads every byte back, with its older evicted memory.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "itest.h"
+
+#define OLD (32 * IT_MB)
+#define HOLE (256 * IT_MB)
+
+static uint8_t *old;
+
+/* The first mapping of this process inside [p, p + len), as a
+ * /proc/self/maps line in @line, or 0 when there is none. */
+static int mapped_in(const uint8_t *p, size_t len, char *line, size_t line_len)
+{
+	unsigned long s, e;
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	it_assert(f, "/proc/self/maps: %s", strerror(errno));
+	while (fgets(line, (int)line_len, f))
+		if (sscanf(line, "%lx-%lx", &s, &e) == 2 &&
+		    s < (unsigned long)(p + len) && (unsigned long)p < e) {
+			fclose(f);
+			return 1;
+		}
+	fclose(f);
+	return 0;
+}
+
+/* Map PROT_NONE over every free range above @from, up to the stack
+ * (whose guard gap stays): the kernel places a new mapping in the
+ * highest free range that fits, which is now the hole below @from. */
+static void fill_gaps_above(const uint8_t *from)
+{
+	unsigned long s, e, prev = (unsigned long)from;
+	char line[512];
+	FILE *f = fopen("/proc/self/maps", "r");
+	unsigned long gaps[256][2];
+	unsigned n = 0, i;
+
+	it_assert(f, "/proc/self/maps: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f) && n < 256) {
+		if (sscanf(line, "%lx-%lx", &s, &e) != 2 || e <= prev)
+			continue;
+		if (strstr(line, "[stack]"))
+			break;
+		if (s > prev) {
+			gaps[n][0] = prev;
+			gaps[n++][1] = s;
+		}
+		prev = e;
+	}
+	fclose(f);
+	/* mapped after reading: the file is read with no mapping changing */
+	for (i = 0; i < n; i++) {
+		void *p = mmap((void *)gaps[i][0], gaps[i][1] - gaps[i][0],
+			       PROT_NONE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+				       MAP_FIXED_NOREPLACE,
+			       -1, 0);
+
+		it_assert(p == (void *)gaps[i][0], "cannot fill the gap at %#lx: %s",
+			  gaps[i][0], p == MAP_FAILED ? strerror(errno) : "elsewhere");
+	}
+}
+
+/* The hole is still the program's: back, filled, evicted, read back. */
+static void take_back(uint8_t *hole, const char *who, uint64_t seed)
+{
+	char line[512];
+	uint8_t *p;
+
+	it_assert(!mapped_in(hole, HOLE, line, sizeof(line)),
+		  "%s: something was mapped in the program's hole: %s", who, line);
+	p = mmap(hole, HOLE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	it_assert(p == hole, "%s: the hole could not be mapped again: %s", who,
+		  p == MAP_FAILED ? strerror(errno) : "placed elsewhere");
+	madvise(p, HOLE, MADV_HUGEPAGE);
+	it_fill(p, HOLE, seed);
+	it_evict_all();
+	it_assert(it_check(p, HOLE, seed) < 0, "%s: wrong bytes in the hole", who);
+	it_assert(it_check(old, OLD, 1) < 0, "%s: wrong bytes in older memory", who);
+	munmap(p, HOLE);
+}
+
+int main(int argc, char **argv)
+{
+	uint8_t *hole;
+	pid_t c;
+	int st;
+
+	it_setup(argc, argv);
+	it_watchdog(300, "the agent waited on itself");
+	old = it_alloc(OLD, 1);
+	it_fill(old, OLD, 1);
+	it_evict_all();
+
+	hole = mmap(NULL, HOLE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	it_assert(hole != MAP_FAILED, "mmap: %s", strerror(errno));
+	fill_gaps_above(hole + HOLE);
+	munmap(hole, HOLE);
+
+	c = fork();
+	it_assert(c >= 0, "fork: %s", strerror(errno));
+	if (c == 0) {
+		take_back(hole, "child", 2);
+		_exit(0);
+	}
+	it_assert(waitpid(c, &st, 0) == c, "waitpid: %s", strerror(errno));
+	it_assert(WIFEXITED(st) && !WEXITSTATUS(st), "the child failed (status %#x)",
+		  st);
+	take_back(hole, "parent", 3);
+	printf("a 256 MB hole the program left stayed free through a fork and "
+	       "the child's agent restart; mapped again, filled, evicted and "
+	       "read back in both\n");
+	return 0;
+}
