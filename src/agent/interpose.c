@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mmap, munmap and mremap as the application calls them.  They issue the
- * system call themselves (no dlsym, no allocation) and keep the API's
- * registrations and hints to memory that still exists: a range that is
- * unmapped, mapped over or moved away loses them.  What to evict is found
+ * mmap, munmap, mremap and mlockall as the application calls them.  They
+ * issue the system call themselves (no dlsym, no allocation) and keep the
+ * API's registrations and hints to memory that still exists: a range
+ * that is unmapped, mapped over or moved away loses them.  What to evict is found
  * by scanning /proc/self/maps (glibc's own calls bypass any interposer),
  * and evicted data follows the uffd's UNMAP and REMAP events.  They take
  * no lock across the system call: munmap of an evicted range waits for
@@ -22,6 +22,7 @@
 #include "fork.h"
 #include "loop.h"
 #include "regions.h"
+#include "reserve.h"
 #include "uzswap.h"
 
 #define UZ_EXPORT __attribute__((visibility("default")))
@@ -47,6 +48,17 @@ UZ_EXPORT int munmap(void *addr, size_t len)
 
 	if (!r)
 		regions_note_unmap((uintptr_t)addr, len);
+	return (int)r;
+}
+
+/* The agent's reserved range (PROT_NONE, 256 MB) would count as locked
+ * memory, against the program's RLIMIT_MEMLOCK too. */
+UZ_EXPORT int mlockall(int flags)
+{
+	long r = syscall(SYS_mlockall, flags);
+
+	if (!r && (flags & MCL_CURRENT))
+		reserve_unlock();
 	return (int)r;
 }
 

@@ -32,11 +32,12 @@
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
 
-/* What the agent maps: staging and inactive slots (136 MB), buffers, the
- * block table, thread stacks.  Address space only until touched, but it
- * counts against RLIMIT_AS: halved until it fits.  What does not fit is
- * mapped elsewhere, as before. */
-#define RESERVE_MAX (512ul << 20)
+/* What the agent maps: staging and inactive slots (138 MB), buffers and
+ * codecs (about 15 MB), the block table (3 MB for 24 GB of RAM), thread
+ * stacks.  Address space only until touched, but it counts against
+ * RLIMIT_AS: halved until it fits.  What does not fit is mapped
+ * elsewhere, as before. */
+#define RESERVE_MAX (256ul << 20)
 #define RESERVE_MIN (32ul << 20)
 #define PAGES_MAX (RESERVE_MAX / UZ_PAGE_SIZE)
 
@@ -92,6 +93,22 @@ static void *reserve_at(void *p, size_t len, int fixed_flag)
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
 				       fixed_flag,
 			       -1, 0);
+}
+
+/* After mlockall(MCL_FUTURE) every new mapping is locked, PROT_NONE
+ * too: counted in the program's VmLck and against its RLIMIT_MEMLOCK,
+ * where a later mmap() of its own then failed.  The agent's memory needs
+ * no lock (staging must not have one: UFFDIO_MOVE wants both sides
+ * alike). */
+static void not_locked(void *p, size_t len)
+{
+	munlock(p, len);
+}
+
+void reserve_unlock(void)
+{
+	if (base)
+		not_locked(base, n_pages * UZ_PAGE_SIZE);
 }
 
 void reserve_init(void)
@@ -186,6 +203,7 @@ void *reserve_map(size_t len, size_t align)
 		unclaim(first, n);
 		return NULL;
 	}
+	not_locked(p, n * UZ_PAGE_SIZE);
 	return p;
 }
 
@@ -195,6 +213,7 @@ void reserve_unmap(void *p, size_t len)
 
 	if (reserve_at(p, n * UZ_PAGE_SIZE, MAP_FIXED) == MAP_FAILED)
 		return; /* still mapped: stays taken */
+	not_locked(p, n * UZ_PAGE_SIZE);
 	madvise(p, n * UZ_PAGE_SIZE, MADV_DONTDUMP);
 	unclaim((size_t)((uint8_t *)p - base) / UZ_PAGE_SIZE, n);
 }
@@ -211,5 +230,6 @@ void reserve_refill(void *p, size_t len)
 			syscall(SYS_munmap, r, n * UZ_PAGE_SIZE);
 		return; /* the child's now: stays taken */
 	}
+	not_locked(p, n * UZ_PAGE_SIZE);
 	unclaim((size_t)((uint8_t *)p - base) / UZ_PAGE_SIZE, n);
 }

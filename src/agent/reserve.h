@@ -23,6 +23,9 @@ UZ_HIDDEN void reserve_unmap(void *p, size_t len);
  * reserved again unless something of the child's was mapped there
  * since (then it stays marked as taken, never handed out). */
 UZ_HIDDEN void reserve_refill(void *p, size_t len);
+/* After the program's mlockall(MCL_CURRENT): all of the range unlocked
+ * again, so that it counts neither in VmLck nor against RLIMIT_MEMLOCK. */
+UZ_HIDDEN void reserve_unlock(void);
 /* In a forked child, before anything maps: the lock may have been held
  * by a thread of the parent's. */
 UZ_HIDDEN void reserve_reset_child(void);
