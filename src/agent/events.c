@@ -428,12 +428,21 @@ static void tasks_at_dest(uint64_t s, uint64_t e, int moved, int64_t shift)
 #define REMOVE_QUIET_NS 1000000000ull
 static struct { uint64_t start, end, t; } removes[REMOVE_RING];
 static unsigned remove_next;
+/* when an entry still in its second was overwritten (more than
+ * REMOVE_RING removes in a second: an allocator purging): until a second
+ * after it, every block counts as just removed */
+static uint64_t ring_overrun_t;
 
 static void note_remove(uint64_t start, uint64_t end)
 {
-	removes[remove_next % REMOVE_RING].start = start;
-	removes[remove_next % REMOVE_RING].end = end;
-	removes[remove_next % REMOVE_RING].t = now_ns();
+	unsigned i = remove_next % REMOVE_RING;
+	uint64_t now = now_ns();
+
+	if (removes[i].end && now - removes[i].t < REMOVE_QUIET_NS)
+		ring_overrun_t = removes[i].t;
+	removes[i].start = start;
+	removes[i].end = end;
+	removes[i].t = now;
 	remove_next++;
 }
 
@@ -442,6 +451,8 @@ int events_recently_removed(uint64_t blk)
 	uint64_t now = now_ns();
 	unsigned i;
 
+	if (ring_overrun_t && now - ring_overrun_t < REMOVE_QUIET_NS)
+		return 1;
 	for (i = 0; i < REMOVE_RING; i++)
 		if (removes[i].end > blk && removes[i].start < blk + UZ_BLOCK_SIZE &&
 		    now - removes[i].t < REMOVE_QUIET_NS)

@@ -118,12 +118,26 @@ static uint64_t rng_below(uint64_t *s, uint64_t n)
 	return n ? rng_next(s) % n : 0;
 }
 
-static void report(const char *what, const struct region *r, size_t off)
+/* The first wrong byte, and how many of the checked pages are wrong
+ * and where they end (a page, a 64 KB frame, a block: which path). */
+static void report(const char *what, const struct region *r, size_t off,
+		   size_t end)
 {
+	size_t pg, bad_pages = 0, last = off;
+
+	for (pg = off & ~(size_t)4095; pg < end; pg += 4096) {
+		size_t n = end - pg < 4096 ? end - pg : 4096;
+
+		if (memcmp(r->mem + pg, r->shadow + pg, n)) {
+			bad_pages++;
+			last = pg;
+		}
+	}
 	atomic_fetch_add(&errors, 1);
 	fprintf(stderr, "ERROR (seed %llu): %s: region %ld offset %zu of %zu: "
-		"%#x, want %#x\n", seed, what, (long)(r - regions), off, r->len,
-		r->mem[off], r->shadow[off]);
+		"%#x, want %#x (%zu pages wrong, the last at %zu; region at %p)\n",
+		seed, what, (long)(r - regions), off, r->len, r->mem[off],
+		r->shadow[off], bad_pages, last, (void *)r->mem);
 }
 
 static void check(const struct region *r, size_t off, size_t len, const char *what)
@@ -133,7 +147,7 @@ static void check(const struct region *r, size_t off, size_t len, const char *wh
 	if (memcmp(r->mem + off, r->shadow + off, len))
 		for (i = off; i < off + len; i++)
 			if (r->mem[i] != r->shadow[i]) {
-				report(what, r, i);
+				report(what, r, i, off + len);
 				return;
 			}
 }
@@ -241,16 +255,29 @@ static void op_move(struct region *r, uint64_t *s)
 	check(r, 0, r->len, "after mremap");
 }
 
-/* How much of [p, p + len) is unmapped from its start. */
-static size_t unmapped_head(uint8_t *p, size_t len)
+/* How much of [to, to + len) a move that failed part way moved there:
+ * the read-write mappings from its start, the rest of the landing
+ * place having been made PROT_NONE first.  (Not what is unmapped at the
+ * source: another thread's mmap may take that hole at once, and the
+ * next piece of the move then took that thread's memory along: a
+ * shadow torn, a thread stack moved away, a crash in a page of zeros.) */
+static size_t moved_head(const uint8_t *to, size_t len)
 {
-	unsigned char v;
-	size_t k;
+	unsigned long s, e, at = (unsigned long)to, end = at + len;
+	char line[512], perm[8];
+	FILE *f = fopen("/proc/self/maps", "r");
 
-	for (k = 0; k < len; k += 4096)
-		if (!mincore(p + k, 4096, &v))
-			break;
-	return k;
+	if (!f)
+		return 0;
+	while (at < end && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx %7s", &s, &e, perm) == 3 && s <= at &&
+		    at < e) {
+			if (strncmp(perm, "rw", 2))
+				break;
+			at = e < end ? e : end;
+		}
+	fclose(f);
+	return at - (unsigned long)to;
 }
 
 /*
@@ -269,6 +296,9 @@ static int raw_move(struct region *r, uint8_t *to)
 	uint8_t *from = r->mem;
 	size_t done = 0, len = r->len;
 
+	/* the landing place is ours (a window): what lands there is told
+	 * apart from what was there (moved_head) */
+	mprotect(to, len, PROT_NONE);
 	while (done < len) {
 		void *p = (void *)syscall(SYS_mremap, from + done, len - done,
 					  len - done, MREMAP_MAYMOVE | MREMAP_FIXED,
@@ -277,7 +307,7 @@ static int raw_move(struct region *r, uint8_t *to)
 
 		if (p == to + done)
 			break;
-		moved = errno == EFAULT ? unmapped_head(from + done, len - done) : 0;
+		moved = errno == EFAULT ? moved_head(to + done, len - done) : 0;
 		if (!moved) {
 			p = mremap(from + done, len - done, len - done,
 				   MREMAP_MAYMOVE | MREMAP_FIXED, to + done);
@@ -481,7 +511,12 @@ static void do_op(enum op op, uint64_t *s, unsigned thread)
 		break;
 	}
 	case OP_DONTNEED:
-		madvise(r->mem + off, len, MADV_DONTNEED);
+		if (madvise(r->mem + off, len, MADV_DONTNEED)) {
+			atomic_fetch_add(&errors, 1);
+			fprintf(stderr, "ERROR (seed %llu): MADV_DONTNEED %p+%#zx: %s\n",
+				seed, (void *)(r->mem + off), len, strerror(errno));
+			break;
+		}
 		memset(r->shadow + off, 0, len);
 		check(r, off, len, "after MADV_DONTNEED");
 		break;
