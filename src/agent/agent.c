@@ -243,18 +243,20 @@ static struct codec *agent_codec_open(int id, int level)
 	struct codec *c;
 	void *mem;
 
-	if (at) {
-		c = codec_open_at(id, level, (void *)strtoull(at, NULL, 0));
-		if (c && map_keep(c, codec_map_len(c), 0)) {
-			codec_close(c); /* the table is full */
-			errno = ENOMEM;
-			return NULL;
-		}
-		return c;
-	}
 	if (!len)
 		return NULL;
-	mem = map_anon(len, 0);
+	if (at) {
+		mem = (void *)syscall(SYS_mmap, strtoull(at, NULL, 0), len,
+				      PROT_READ | PROT_WRITE,
+				      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (mem == MAP_FAILED || map_keep(mem, len, 0)) {
+			if (mem != MAP_FAILED) /* the table is full */
+				syscall(SYS_munmap, mem, len);
+			mem = NULL;
+		}
+	} else {
+		mem = map_anon(len, 0);
+	}
 	if (!mem) {
 		errno = ENOMEM;
 		return NULL;
@@ -272,7 +274,7 @@ static void agent_codec_close(struct codec *c)
 	if (!c)
 		return;
 	len = codec_map_len(c);
-	codec_close(c); /* unmaps a test's placed one only */
+	codec_close(c); /* its memory is ours to unmap */
 	map_release(c, len);
 }
 

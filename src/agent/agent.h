@@ -110,9 +110,12 @@ UZ_HIDDEN void *map_anon(size_t len, int huge);
  * (reserve.c), or, mapped elsewhere, the application's. */
 UZ_HIDDEN void map_release(void *p, size_t len);
 /* In a forked child, what was mapped MADV_DONTFORK is a hole that a new
- * mapping of the child's may fill: reserved again if nothing did, else
- * left to the child (nothing unmapped). */
+ * mapping of the child's may fill: left to the child (nothing unmapped;
+ * in the reserved range the fork hook reserved it again already). */
 UZ_HIDDEN void map_forget(void *p, size_t len);
+/* MADV_DONTFORK on agent memory (not copied into a forked child, where
+ * it is a hole): 0 or -errno. */
+UZ_HIDDEN int map_dontfork(void *p, size_t len);
 UZ_HIDDEN void *map_aligned(size_t len, size_t align, int huge);
 UZ_HIDDEN uint64_t now_ns(void);
 /* Milliseconds of the monotonic clock, wrapping every 49 days: ages

@@ -47,7 +47,7 @@ int stage_block_ready(uint8_t *p)
 	/* a child gets staging of its own (evict_stage_reset), and an
 	 * empty inactive list: sharing these copy-on-write would make
 	 * their pages unmovable */
-	madvise(p, UZ_BLOCK_SIZE, MADV_DONTFORK);
+	map_dontfork(p, UZ_BLOCK_SIZE);
 	/* an mlockall(MCL_FUTURE) of the application locks and fills new
 	 * mappings: moves need an empty, unlocked destination */
 	mem_zap(p, UZ_BLOCK_SIZE);

@@ -598,8 +598,10 @@ void fork_child_hook(void)
 {
 	int ufd, arena_fd = -1;
 
-	/* whatever held it is not in the child */
-	reserve_reset_child();
+	/* first: the parent's MADV_DONTFORK memory left holes in the
+	 * agent's range, where the arena mapped below (or anything) would
+	 * go, and the range would stay short by that much for good */
+	reserve_forked_child();
 	if (!holding_fork_lock)
 		return;
 	/* not inherited (store_map): mapped again from the descriptor the

@@ -111,8 +111,7 @@ int inactive_take(uint64_t addr, uint32_t min_age_ms, uint64_t *bytes)
 		if (!slots)
 			return -ENOMEM;
 		/* a forked child has holes here, not copies to give back */
-		madvise(slots, (size_t)UZ_INACTIVE_MAX * UZ_BLOCK_SIZE,
-			MADV_DONTFORK);
+		map_dontfork(slots, (size_t)UZ_INACTIVE_MAX * UZ_BLOCK_SIZE);
 	}
 	err = pagemap_block(addr, &pp);
 	if (err || !pp.count)

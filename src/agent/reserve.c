@@ -43,7 +43,10 @@
 
 static uint8_t *base;
 static size_t n_pages;
-static uint64_t taken[PAGES_MAX / 64];
+static int tried;
+/* pages handed out (or lost to a child's mapping); pages whose mapping
+ * is MADV_DONTFORK, holes in a forked child */
+static uint64_t taken[PAGES_MAX / 64], dontfork[PAGES_MAX / 64];
 static int lock_word;
 
 /* Never held across a system call; signals held back on an application
@@ -64,25 +67,20 @@ static void unlock(const sigset_t *saved)
 		uz_signals_restore(saved);
 }
 
-void reserve_reset_child(void)
+static int bit(const uint64_t *map, size_t i)
 {
-	__atomic_store_n(&lock_word, 0, __ATOMIC_RELEASE);
+	return (map[i / 64] >> (i % 64)) & 1;
 }
 
-static int is_taken(size_t i)
-{
-	return (taken[i / 64] >> (i % 64)) & 1;
-}
-
-static void mark(size_t first, size_t n, int on)
+static void mark(uint64_t *map, size_t first, size_t n, int on)
 {
 	size_t i;
 
 	for (i = first; i < first + n; i++)
 		if (on)
-			taken[i / 64] |= 1ull << (i % 64);
+			map[i / 64] |= 1ull << (i % 64);
 		else
-			taken[i / 64] &= ~(1ull << (i % 64));
+			map[i / 64] &= ~(1ull << (i % 64));
 }
 
 /* PROT_NONE over [p, p + len): with MAP_FIXED (replacing ours) or
@@ -117,8 +115,11 @@ void reserve_init(void)
 	uint8_t *p = MAP_FAILED, *a;
 	struct rlimit as;
 
-	if (base)
+	/* once: tried again later (a restart), it would map while the
+	 * program runs, where the kernel puts it */
+	if (tried)
 		return;
+	tried = 1;
 	/* under an address-space limit, an eighth of it at most: the
 	 * program's own mappings count against it too */
 	if (!getrlimit(RLIMIT_AS, &as) && as.rlim_cur != RLIM_INFINITY)
@@ -161,10 +162,10 @@ static size_t claim(size_t n, size_t step)
 
 	lock(&saved);
 	while (i + n <= n_pages) {
-		for (j = i; j < i + n && !is_taken(j); j++)
+		for (j = i; j < i + n && !bit(taken, j); j++)
 			;
 		if (j == i + n) {
-			mark(i, n, 1);
+			mark(taken, i, n, 1);
 			unlock(&saved);
 			return i;
 		}
@@ -179,7 +180,8 @@ static void unclaim(size_t first, size_t n)
 	sigset_t saved;
 
 	lock(&saved);
-	mark(first, n, 0);
+	mark(taken, first, n, 0);
+	mark(dontfork, first, n, 0);
 	unlock(&saved);
 }
 
@@ -207,29 +209,79 @@ void *reserve_map(size_t len, size_t align)
 	return p;
 }
 
+/* [p, p + len) reserved again, as reserve_init left it: 0, or -1 when
+ * it could not be (with @fixed_flag MAP_FIXED_NOREPLACE: something is
+ * mapped there, errno EEXIST). */
+static int reserve_again(uint8_t *p, size_t len, int fixed_flag)
+{
+	void *r = reserve_at(p, len, fixed_flag);
+
+	if (r != p) {
+		if (r != MAP_FAILED) { /* a kernel older than 4.17: a hint */
+			syscall(SYS_munmap, r, len);
+			errno = EEXIST;
+		}
+		return -1;
+	}
+	not_locked(p, len);
+	madvise(p, len, MADV_DONTDUMP);
+	return 0;
+}
+
 void reserve_unmap(void *p, size_t len)
 {
 	size_t n = (len + UZ_PAGE_SIZE - 1) / UZ_PAGE_SIZE;
 
-	if (reserve_at(p, n * UZ_PAGE_SIZE, MAP_FIXED) == MAP_FAILED)
+	if (reserve_again(p, n * UZ_PAGE_SIZE, MAP_FIXED))
 		return; /* still mapped: stays taken */
-	not_locked(p, n * UZ_PAGE_SIZE);
-	madvise(p, n * UZ_PAGE_SIZE, MADV_DONTDUMP);
 	unclaim((size_t)((uint8_t *)p - base) / UZ_PAGE_SIZE, n);
 }
 
-void reserve_refill(void *p, size_t len)
+void reserve_dontfork(void *p, size_t len)
 {
-	size_t n = (len + UZ_PAGE_SIZE - 1) / UZ_PAGE_SIZE;
+	sigset_t saved;
 
-	void *r = reserve_at(p, n * UZ_PAGE_SIZE, MAP_FIXED_NOREPLACE);
+	if (!reserve_holds(p, len))
+		return;
+	lock(&saved);
+	mark(dontfork, (size_t)((uint8_t *)p - base) / UZ_PAGE_SIZE,
+	     (len + UZ_PAGE_SIZE - 1) / UZ_PAGE_SIZE, 1);
+	unlock(&saved);
+}
 
-	if (r != p) {
-		/* a kernel older than 4.17 takes the flag as a hint */
-		if (r != MAP_FAILED)
-			syscall(SYS_munmap, r, n * UZ_PAGE_SIZE);
-		return; /* the child's now: stays taken */
+/* Pages [first, first + n), a hole in this forked child, reserved again;
+ * where something of the child's was mapped first (a handler that ran
+ * before ours), those pages stay taken, never handed out, and may be
+ * evicted: they are the program's. */
+static void refill(size_t first, size_t n)
+{
+	uint8_t *p = base + first * UZ_PAGE_SIZE;
+
+	mark(dontfork, first, n, 0);
+	if (!reserve_again(p, n * UZ_PAGE_SIZE, MAP_FIXED_NOREPLACE)) {
+		mark(taken, first, n, 0);
+		return;
 	}
-	not_locked(p, n * UZ_PAGE_SIZE);
-	unclaim((size_t)((uint8_t *)p - base) / UZ_PAGE_SIZE, n);
+	if (errno != EEXIST) /* nothing to split */
+		return;
+	if (n == 1) {
+		regions_unexclude((uint64_t)p, UZ_PAGE_SIZE);
+		return;
+	}
+	refill(first, n / 2);
+	refill(first + n / 2, n - n / 2);
+}
+
+void reserve_forked_child(void)
+{
+	size_t i, j;
+
+	/* whatever held it is not in the child, which has one thread */
+	__atomic_store_n(&lock_word, 0, __ATOMIC_RELEASE);
+	for (i = 0; base && i < n_pages; i = j + 1) {
+		for (j = i; j < n_pages && bit(dontfork, j); j++)
+			;
+		if (j > i)
+			refill(i, j - i);
+	}
 }

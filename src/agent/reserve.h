@@ -7,9 +7,10 @@
 
 #include "agent.h"
 
-/* Reserve the range (PROT_NONE) and keep it out of evictions; once, in
- * the library's constructor.  Without it (an address-space limit),
- * agent memory is mapped wherever the kernel puts it, as before. */
+/* Reserve the range (PROT_NONE) and keep it out of evictions; once,
+ * when the agent first starts, before it maps anything.  Without it (an
+ * address-space limit), agent memory is mapped wherever the kernel puts
+ * it, as before. */
 UZ_HIDDEN void reserve_init(void);
 /* Map @len bytes (a multiple of the page size), aligned to @align (a
  * power of two, at most 2 MB), read-write anonymous, inside the range:
@@ -19,15 +20,16 @@ UZ_HIDDEN void *reserve_map(size_t len, size_t align);
 UZ_HIDDEN int reserve_holds(const void *p, size_t len);
 /* Give back what reserve_map gave: reserved again, free for the next. */
 UZ_HIDDEN void reserve_unmap(void *p, size_t len);
-/* A forked child's hole where the parent had MADV_DONTFORK memory:
- * reserved again unless something of the child's was mapped there
- * since (then it stays marked as taken, never handed out). */
-UZ_HIDDEN void reserve_refill(void *p, size_t len);
+/* [p, p + len), handed out by reserve_map, was made MADV_DONTFORK: a
+ * hole in a forked child (nothing if it is not in the range). */
+UZ_HIDDEN void reserve_dontfork(void *p, size_t len);
 /* After the program's mlockall(MCL_CURRENT): all of the range unlocked
  * again, so that it counts neither in VmLck nor against RLIMIT_MEMLOCK. */
 UZ_HIDDEN void reserve_unlock(void);
-/* In a forked child, before anything maps: the lock may have been held
- * by a thread of the parent's. */
-UZ_HIDDEN void reserve_reset_child(void);
+/* In a forked child, first thing (before anything maps: the arena, a
+ * handler's mmap would go into them): the holes the parent's
+ * MADV_DONTFORK memory left reserved again, and free; the lock, which a
+ * thread of the parent's may have held, let go. */
+UZ_HIDDEN void reserve_forked_child(void);
 
 #endif

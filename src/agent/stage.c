@@ -44,7 +44,7 @@ static int map_block(int i)
 		return -ENOMEM;
 	/* shared with a child copy-on-write, its huge pages could no
 	 * longer be moved; a child maps its own (stage_reset) */
-	madvise(blocks[i], UZ_BLOCK_SIZE, MADV_DONTFORK);
+	map_dontfork(blocks[i], UZ_BLOCK_SIZE);
 	return 0;
 }
 
@@ -192,7 +192,7 @@ static int clear(int i)
 			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
 		return ST_BROKEN; /* its old bytes would show through */
 	madvise(blocks[i], UZ_BLOCK_SIZE, MADV_HUGEPAGE);
-	madvise(blocks[i], UZ_BLOCK_SIZE, MADV_DONTFORK);
+	map_dontfork(blocks[i], UZ_BLOCK_SIZE);
 	munlock(blocks[i], UZ_BLOCK_SIZE);
 	return ST_EMPTY;
 }

@@ -83,12 +83,17 @@ void map_release(void *p, size_t len)
 
 void map_forget(void *p, size_t len)
 {
-	if (!p)
-		return;
-	if (reserve_holds(p, len))
-		reserve_refill(p, len);
-	else
+	/* in the range, the fork hook did it (reserve_forked_child) */
+	if (p && !reserve_holds(p, len))
 		regions_unexclude((uint64_t)p, len);
+}
+
+int map_dontfork(void *p, size_t len)
+{
+	if (madvise(p, len, MADV_DONTFORK))
+		return -errno;
+	reserve_dontfork(p, len);
+	return 0;
 }
 
 void *map_aligned(size_t len, size_t align, int huge)

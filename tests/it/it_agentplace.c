@@ -30,68 +30,13 @@
 
 static uint8_t *old;
 
-/* The first mapping of this process inside [p, p + len), as a
- * /proc/self/maps line in @line, or 0 when there is none. */
-static int mapped_in(const uint8_t *p, size_t len, char *line, size_t line_len)
-{
-	unsigned long s, e;
-	FILE *f = fopen("/proc/self/maps", "r");
-
-	it_assert(f, "/proc/self/maps: %s", strerror(errno));
-	while (fgets(line, (int)line_len, f))
-		if (sscanf(line, "%lx-%lx", &s, &e) == 2 &&
-		    s < (unsigned long)(p + len) && (unsigned long)p < e) {
-			fclose(f);
-			return 1;
-		}
-	fclose(f);
-	return 0;
-}
-
-/* Map PROT_NONE over every free range above @from, up to the stack
- * (whose guard gap stays): the kernel places a new mapping in the
- * highest free range that fits, which is now the hole below @from. */
-static void fill_gaps_above(const uint8_t *from)
-{
-	unsigned long s, e, prev = (unsigned long)from;
-	char line[512];
-	FILE *f = fopen("/proc/self/maps", "r");
-	unsigned long gaps[256][2];
-	unsigned n = 0, i;
-
-	it_assert(f, "/proc/self/maps: %s", strerror(errno));
-	while (fgets(line, sizeof(line), f) && n < 256) {
-		if (sscanf(line, "%lx-%lx", &s, &e) != 2 || e <= prev)
-			continue;
-		if (strstr(line, "[stack]"))
-			break;
-		if (s > prev) {
-			gaps[n][0] = prev;
-			gaps[n++][1] = s;
-		}
-		prev = e;
-	}
-	fclose(f);
-	/* mapped after reading: the file is read with no mapping changing */
-	for (i = 0; i < n; i++) {
-		void *p = mmap((void *)gaps[i][0], gaps[i][1] - gaps[i][0],
-			       PROT_NONE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
-				       MAP_FIXED_NOREPLACE,
-			       -1, 0);
-
-		it_assert(p == (void *)gaps[i][0], "cannot fill the gap at %#lx: %s",
-			  gaps[i][0], p == MAP_FAILED ? strerror(errno) : "elsewhere");
-	}
-}
-
 /* The hole is still the program's: back, filled, evicted, read back. */
 static void take_back(uint8_t *hole, const char *who, uint64_t seed)
 {
 	char line[512];
 	uint8_t *p;
 
-	it_assert(!mapped_in(hole, HOLE, line, sizeof(line)),
+	it_assert(!it_mapped_in(hole, HOLE, line, sizeof(line)),
 		  "%s: something was mapped in the program's hole: %s", who, line);
 	p = mmap(hole, HOLE, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
@@ -120,7 +65,7 @@ int main(int argc, char **argv)
 	hole = mmap(NULL, HOLE, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	it_assert(hole != MAP_FAILED, "mmap: %s", strerror(errno));
-	fill_gaps_above(hole + HOLE);
+	it_fill_gaps_above(hole + HOLE);
 	munmap(hole, HOLE);
 
 	c = fork();

@@ -32,15 +32,6 @@
 #define COLD3 (8 * IT_MB)
 #define SEED3 93
 
-static const char config[] =
-	"[daemon]\n"
-	"auto=on\n"
-	"auto-interval=200\n"
-	"auto-step=25\n"
-	"auto-guard=600\n"
-	"auto-pressure=100\n" /* the machine's own pressure plays no part */
-	"auto-refaults=100\n" /* nor do our touches: no back-off */
-	"min-age=600\n";
 
 /* Is the block at @p out of the mapping (no page of it resident)? */
 static int block_away(const uint8_t *p)
@@ -118,7 +109,7 @@ int main(int argc, char **argv)
 	pid_t kid;
 
 	it_need_auto_loop();
-	it_setup_config(argc, argv, config);
+	it_setup_config(argc, argv, it_config_inactive);
 	alarm(240);
 	ref = reference(COLD, SEED);
 	cold = it_alloc(COLD, 1);
@@ -229,7 +220,7 @@ int main(int argc, char **argv)
 
 	/* 8: with min-age=1 what is taken is compressed on its own */
 	{
-		char *text = strdup(config);
+		char *text = strdup(it_config_inactive);
 		uint8_t *cold2;
 		uint64_t stored0 = it_stat("inactive_stored");
 
@@ -251,7 +242,7 @@ int main(int argc, char **argv)
 		uint8_t *cold4;
 		double t0;
 
-		it_reload(config); /* min-age=600 again */
+		it_reload(it_config_inactive); /* min-age=600 again */
 		/* everything back: what is taken from here on is on the list */
 		it_assert(!it_ctl(NULL, 0, "restore %d", getpid()), "uzswapctl restore");
 		it_assert(!it_stat("evicted_bytes"), "evicted memory after a restore");
@@ -276,7 +267,7 @@ int main(int argc, char **argv)
 		}
 		wait_stat("inactive_bytes", 4 * IT_MB);
 		{
-			char *text = strdup(config);
+			char *text = strdup(it_config_inactive);
 
 			it_assert(text, "strdup");
 			memcpy(strstr(text, "min-age=600"), "min-age=0  ", 11);

@@ -461,6 +461,64 @@ long it_rss_kb(const void *p, size_t len)
 	return smaps_sum(p, len, "Rss");
 }
 
+const char it_config_inactive[] =
+	"[daemon]\n"
+	"auto=on\n"
+	"auto-interval=200\n"
+	"auto-step=25\n"
+	"auto-guard=600\n"
+	"auto-pressure=100\n" /* the machine's own pressure plays no part */
+	"auto-refaults=100\n" /* nor do our touches: no back-off */
+	"min-age=600\n";
+
+int it_mapped_in(const void *p, size_t len, char *line, size_t line_len)
+{
+	unsigned long s, e, lo = (unsigned long)p, hi = lo + len;
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	it_assert(f, "/proc/self/maps: %s", strerror(errno));
+	while (fgets(line, (int)line_len, f))
+		if (sscanf(line, "%lx-%lx", &s, &e) == 2 && s < hi && lo < e) {
+			fclose(f);
+			return 1;
+		}
+	fclose(f);
+	return 0;
+}
+
+void it_fill_gaps_above(const void *from)
+{
+	unsigned long s, e, prev = (unsigned long)from, gaps[256][2];
+	char line[512];
+	FILE *f = fopen("/proc/self/maps", "r");
+	unsigned n = 0, i;
+
+	it_assert(f, "/proc/self/maps: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f) && n < 256) {
+		if (sscanf(line, "%lx-%lx", &s, &e) != 2 || e <= prev)
+			continue;
+		if (strstr(line, "[stack]"))
+			break;
+		if (s > prev) {
+			gaps[n][0] = prev;
+			gaps[n++][1] = s;
+		}
+		prev = e;
+	}
+	fclose(f);
+	/* mapped after reading: the file is read with no mapping changing */
+	for (i = 0; i < n; i++) {
+		void *p = mmap((void *)gaps[i][0], gaps[i][1] - gaps[i][0],
+			       PROT_NONE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+				       MAP_FIXED_NOREPLACE,
+			       -1, 0);
+
+		it_assert(p == (void *)gaps[i][0], "cannot fill the gap at %#lx: %s",
+			  gaps[i][0], p == MAP_FAILED ? strerror(errno) : "elsewhere");
+	}
+}
+
 long it_huge_kb(const void *p, size_t len)
 {
 	return smaps_sum(p, len, "AnonHugePages");

@@ -84,6 +84,17 @@ uint64_t it_arena_bytes(void);
 
 /* kB of Rss / AnonHugePages over the VMAs that overlap the range. */
 long it_rss_kb(const void *p, size_t len);
+/* A daemon configuration whose automatic loop takes memory every
+ * 200 ms onto the inactive list and leaves it there (min-age 600 s),
+ * whatever the machine's pressure and the test's refaults. */
+extern const char it_config_inactive[];
+/* The first mapping of this process inside [p, p + len), as its
+ * /proc/self/maps line in @line; 0 when there is none. */
+int it_mapped_in(const void *p, size_t len, char *line, size_t line_len);
+/* Map PROT_NONE over every free range above @from up to the stack (its
+ * guard gap left), so that the kernel places any new mapping below
+ * @from, in the highest free range there that fits. */
+void it_fill_gaps_above(const void *from);
 long it_huge_kb(const void *p, size_t len);
 
 /* Fail with file:line and a message. */
