@@ -117,6 +117,10 @@ UZ_HIDDEN void map_forget(void *p, size_t len);
  * it is a hole): 0 or -errno. */
 UZ_HIDDEN int map_dontfork(void *p, size_t len);
 UZ_HIDDEN void *map_aligned(size_t len, size_t align, int huge);
+/* Memory the agent can do without (the inactive list): while the agent
+ * has its reserved range, only there, never where the kernel would put
+ * it while the program runs; NULL when there is no room. */
+UZ_HIDDEN void *map_optional(size_t len, size_t align, int huge);
 UZ_HIDDEN uint64_t now_ns(void);
 /* Milliseconds of the monotonic clock, wrapping every 49 days: ages
  * are differences of two (refault history). */

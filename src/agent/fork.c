@@ -598,6 +598,8 @@ void fork_child_hook(void)
 {
 	int ufd, arena_fd = -1;
 
+	/* before anything maps or unmaps: that takes the tables' lock */
+	regions_reset_child();
 	/* first: the parent's MADV_DONTFORK memory left holes in the
 	 * agent's range, where the arena mapped below (or anything) would
 	 * go, and the range would stay short by that much for good */
@@ -608,8 +610,6 @@ void fork_child_hook(void)
 	 * parent sends, or a new arena is made */
 	uz_agent.arena = NULL;
 	uz_agent.stats = NULL;
-	/* before anything maps or unmaps: that takes the tables' lock */
-	regions_reset_child();
 	/* the parent's raw clones' children are the parent's to fill */
 	rawkid_forget();
 	/* the child's copy, held by a thread that is not in the child */

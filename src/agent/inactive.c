@@ -106,10 +106,18 @@ int inactive_take(uint64_t addr, uint32_t min_age_ms, uint64_t *bytes)
 	if (!e)
 		return -ENOSPC;
 	if (!slots) {
-		slots = map_aligned((size_t)UZ_INACTIVE_MAX * UZ_BLOCK_SIZE,
-				    UZ_BLOCK_SIZE, 1);
-		if (!slots)
-			return -ENOMEM;
+		/* only in the agent's range: placed by the kernel now, they
+		 * could land in a hole the program will fill again; without
+		 * them, blocks are compressed at once (-ENOSPC) */
+		slots = map_optional((size_t)UZ_INACTIVE_MAX * UZ_BLOCK_SIZE,
+				     UZ_BLOCK_SIZE, 1);
+		if (!slots) {
+			log_limited(UZ_LOG_WARN, 1, 3600, "no room for the "
+				    "inactive list in the agent's range (an "
+				    "address-space limit?): blocks are "
+				    "compressed at once");
+			return -ENOSPC;
+		}
 		/* a forked child has holes here, not copies to give back */
 		map_dontfork(slots, (size_t)UZ_INACTIVE_MAX * UZ_BLOCK_SIZE);
 	}

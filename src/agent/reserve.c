@@ -147,6 +147,11 @@ void reserve_init(void)
 	base = a;
 }
 
+int reserve_active(void)
+{
+	return base != NULL;
+}
+
 int reserve_holds(const void *p, size_t len)
 {
 	return base && (const uint8_t *)p >= base &&

@@ -16,6 +16,8 @@ UZ_HIDDEN void reserve_init(void);
  * power of two, at most 2 MB), read-write anonymous, inside the range:
  * NULL when it has no such room (the caller maps elsewhere). */
 UZ_HIDDEN void *reserve_map(size_t len, size_t align);
+/* Is there a range (reserve_init succeeded)? */
+UZ_HIDDEN int reserve_active(void);
 /* Is [p, p + len) inside the range? */
 UZ_HIDDEN int reserve_holds(const void *p, size_t len);
 /* Give back what reserve_map gave: reserved again, free for the next. */

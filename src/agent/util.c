@@ -96,6 +96,12 @@ int map_dontfork(void *p, size_t len)
 	return 0;
 }
 
+void *map_optional(size_t len, size_t align, int huge)
+{
+	return reserve_active() ? map_reserved(len, align, huge) :
+					map_aligned(len, align, huge);
+}
+
 void *map_aligned(size_t len, size_t align, int huge)
 {
 	uint8_t *p = map_reserved(len, align, huge), *a;
