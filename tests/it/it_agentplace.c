@@ -30,24 +30,11 @@
 
 static uint8_t *old;
 
-/* The hole is still the program's: back, filled, evicted, read back. */
+/* The hole is still the program's, and its older memory right. */
 static void take_back(uint8_t *hole, const char *who, uint64_t seed)
 {
-	char line[512];
-	uint8_t *p;
-
-	it_assert(!it_mapped_in(hole, HOLE, line, sizeof(line)),
-		  "%s: something was mapped in the program's hole: %s", who, line);
-	p = mmap(hole, HOLE, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-	it_assert(p == hole, "%s: the hole could not be mapped again: %s", who,
-		  p == MAP_FAILED ? strerror(errno) : "placed elsewhere");
-	madvise(p, HOLE, MADV_HUGEPAGE);
-	it_fill(p, HOLE, seed);
-	it_evict_all();
-	it_assert(it_check(p, HOLE, seed) < 0, "%s: wrong bytes in the hole", who);
+	it_take_back_hole(hole, HOLE, seed, who);
 	it_assert(it_check(old, OLD, 1) < 0, "%s: wrong bytes in older memory", who);
-	munmap(p, HOLE);
 }
 
 int main(int argc, char **argv)
@@ -62,11 +49,7 @@ int main(int argc, char **argv)
 	it_fill(old, OLD, 1);
 	it_evict_all();
 
-	hole = mmap(NULL, HOLE, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	it_assert(hole != MAP_FAILED, "mmap: %s", strerror(errno));
-	it_fill_gaps_above(hole + HOLE);
-	munmap(hole, HOLE);
+	hole = it_leave_hole(HOLE);
 
 	c = fork();
 	it_assert(c >= 0, "fork: %s", strerror(errno));

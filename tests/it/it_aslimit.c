@@ -29,8 +29,7 @@
 int main(int argc, char **argv)
 {
 	struct rlimit as = { AS_LIMIT, AS_LIMIT };
-	uint8_t *cold, *hole, *p;
-	char line[512];
+	uint8_t *cold, *hole;
 	double t0;
 
 	it_need_auto_loop();
@@ -41,11 +40,7 @@ int main(int argc, char **argv)
 	cold = it_alloc(COLD, 1);
 	it_fill(cold, COLD, 81);
 
-	hole = mmap(NULL, HOLE, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	it_assert(hole != MAP_FAILED, "mmap: %s", strerror(errno));
-	it_fill_gaps_above(hole + HOLE);
-	munmap(hole, HOLE);
+	hole = it_leave_hole(HOLE);
 
 	/* the loop takes something: on the list, or compressed at once */
 	t0 = it_now_s();
@@ -54,15 +49,7 @@ int main(int argc, char **argv)
 		usleep(100000);
 	it_assert(it_stat("inactive_bytes") + it_stat("evicted_bytes") >= 2 * IT_MB,
 		  "the automatic loop took nothing in 60 s");
-	it_assert(!it_mapped_in(hole, HOLE, line, sizeof(line)),
-		  "the agent mapped into the program's hole: %s", line);
-	p = mmap(hole, HOLE, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-	it_assert(p == hole, "the hole could not be mapped again: %s",
-		  p == MAP_FAILED ? strerror(errno) : "placed elsewhere");
-	it_fill(p, HOLE, 82);
-	it_evict_all();
-	it_assert(it_check(p, HOLE, 82) < 0, "wrong bytes in the hole");
+	it_take_back_hole(hole, HOLE, 82, "under the limit");
 	it_assert(it_check(cold, COLD, 81) < 0, "wrong bytes in the cold memory");
 	printf("under a 1 GB address-space limit: a hole the program left stayed "
 	       "free while the automatic loop took memory (%llu bytes on the "

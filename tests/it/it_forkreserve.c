@@ -70,27 +70,13 @@ static uint8_t *own_memory(int gen)
 
 static void last_generation(int gen, uint8_t *mine)
 {
-	uint8_t *hole, *p, *fresh = fresh_memory(gen);
-	char line[512];
+	uint8_t *fresh = fresh_memory(gen), *hole = it_leave_hole(HOLE);
+	char who[32];
 
-	hole = mmap(NULL, HOLE, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	it_assert(hole != MAP_FAILED, "mmap: %s", strerror(errno));
-	it_fill_gaps_above(hole + HOLE);
-	munmap(hole, HOLE);
 	it_assert(it_check(mine, COLD, 40 + gen) < 0, "generation %d: wrong bytes", gen);
 	wait_inactive(gen, fresh);
-	it_assert(!it_mapped_in(hole, HOLE, line, sizeof(line)),
-		  "generation %d: the agent mapped into the program's hole: %s",
-		  gen, line);
-	p = mmap(hole, HOLE, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-	it_assert(p == hole, "generation %d: the hole could not be mapped again: %s",
-		  gen, p == MAP_FAILED ? strerror(errno) : "placed elsewhere");
-	it_fill(p, HOLE, 7);
-	it_evict_all();
-	it_assert(it_check(p, HOLE, 7) < 0, "generation %d: wrong bytes in the hole",
-		  gen);
+	snprintf(who, sizeof(who), "generation %d", gen);
+	it_take_back_hole(hole, HOLE, 7, who);
 }
 
 static void generation(int gen)

@@ -519,6 +519,35 @@ void it_fill_gaps_above(const void *from)
 	}
 }
 
+uint8_t *it_leave_hole(size_t len)
+{
+	uint8_t *hole = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	it_assert(hole != MAP_FAILED, "mmap %zu: %s", len, strerror(errno));
+	it_fill_gaps_above(hole + len);
+	munmap(hole, len);
+	return hole;
+}
+
+void it_take_back_hole(uint8_t *hole, size_t len, uint64_t seed, const char *who)
+{
+	char line[512];
+	uint8_t *p;
+
+	it_assert(!it_mapped_in(hole, len, line, sizeof(line)),
+		  "%s: something was mapped in the program's hole: %s", who, line);
+	p = mmap(hole, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	it_assert(p == hole, "%s: the hole could not be mapped again: %s", who,
+		  p == MAP_FAILED ? strerror(errno) : "placed elsewhere");
+	madvise(p, len, MADV_HUGEPAGE);
+	it_fill(p, len, seed);
+	it_evict_all();
+	it_assert(it_check(p, len, seed) < 0, "%s: wrong bytes in the hole", who);
+	munmap(p, len);
+}
+
 long it_huge_kb(const void *p, size_t len)
 {
 	return smaps_sum(p, len, "AnonHugePages");

@@ -95,6 +95,12 @@ int it_mapped_in(const void *p, size_t len, char *line, size_t line_len);
  * guard gap left), so that the kernel places any new mapping below
  * @from, in the highest free range there that fits. */
 void it_fill_gaps_above(const void *from);
+/* A hole of @len bytes the program leaves, every free range above it
+ * filled: the next mapping made without an address lands in it. */
+uint8_t *it_leave_hole(size_t len);
+/* The hole is still free (else fail, naming @who): mapped again there
+ * (MAP_FIXED_NOREPLACE), filled from @seed, evicted, read back, unmapped. */
+void it_take_back_hole(uint8_t *hole, size_t len, uint64_t seed, const char *who);
 long it_huge_kb(const void *p, size_t len);
 
 /* Fail with file:line and a message. */
