@@ -146,6 +146,14 @@ UZ_HIDDEN void stat_add(uint64_t *counter, int64_t delta);
  * agent thread would need; *@old is given back by uz_signals_restore. */
 UZ_HIDDEN void uz_signals_hold(sigset_t *old);
 UZ_HIDDEN void uz_signals_restore(const sigset_t *old);
+/* A spinlock the interposers and the agent thread share, never held
+ * across a system call.  An application thread holds it with every
+ * signal held back (*@saved, given back by spin_unlock): a handler
+ * taking it again, or touching evicted memory the agent thread serves
+ * only after taking it too, would wait for ever.  The agent thread,
+ * which blocks signals for good, takes it as is. */
+UZ_HIDDEN void spin_lock(int *word, sigset_t *saved);
+UZ_HIDDEN void spin_unlock(int *word, const sigset_t *saved);
 /* A test's way to widen a window: sleep for the milliseconds environment
  * variable @name says (read once, into *@cached, which starts at -1). */
 UZ_HIDDEN void uz_test_delay(const char *name, int *cached);

@@ -6,7 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "loop.h"
 #include "regions.h"
 #include "tsan.h"
 #include "uzswap.h"
@@ -27,27 +26,18 @@ static struct range excluded[UZ_MAX_RANGES], hinted[UZ_MAX_RANGES];
 static struct range shaped[UZ_MAX_RANGES], explicit_[UZ_MAX_RANGES];
 static unsigned n_excluded, n_hinted, n_shaped, n_explicit;
 static int lock_word;
-/* An application thread holds the lock with every signal held back: a
- * handler taking it again (madvise() or munmap() from a handler), or
- * touching evicted memory, which the agent thread serves only after it
- * took the lock too, waited for ever.  The agent thread, which blocks
- * signals for good, takes it as is (on every fault). */
+/* the signal mask an application thread had before it took the lock
+ * (madvise() or munmap() from a handler would take it again) */
 static __thread sigset_t lock_mask;
 
 static void lock(void)
 {
-	if (!loop_is_agent_thread())
-		uz_signals_hold(&lock_mask);
-	while (__atomic_exchange_n(&lock_word, 1, __ATOMIC_ACQUIRE))
-		while (__atomic_load_n(&lock_word, __ATOMIC_RELAXED))
-			__builtin_ia32_pause();
+	spin_lock(&lock_word, &lock_mask);
 }
 
 static void unlock(void)
 {
-	__atomic_store_n(&lock_word, 0, __ATOMIC_RELEASE);
-	if (!loop_is_agent_thread())
-		uz_signals_restore(&lock_mask);
+	spin_unlock(&lock_word, &lock_mask);
 }
 
 void regions_reset_child(void)

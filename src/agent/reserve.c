@@ -24,7 +24,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "loop.h"
 #include "regions.h"
 #include "reserve.h"
 
@@ -49,22 +48,14 @@ static int tried;
 static uint64_t taken[PAGES_MAX / 64], dontfork[PAGES_MAX / 64];
 static int lock_word;
 
-/* Never held across a system call; signals held back on an application
- * thread (a handler would spin on it for ever). */
 static void lock(sigset_t *saved)
 {
-	if (!loop_is_agent_thread())
-		uz_signals_hold(saved);
-	while (__atomic_exchange_n(&lock_word, 1, __ATOMIC_ACQUIRE))
-		while (__atomic_load_n(&lock_word, __ATOMIC_RELAXED))
-			__builtin_ia32_pause();
+	spin_lock(&lock_word, saved);
 }
 
 static void unlock(const sigset_t *saved)
 {
-	__atomic_store_n(&lock_word, 0, __ATOMIC_RELEASE);
-	if (!loop_is_agent_thread())
-		uz_signals_restore(saved);
+	spin_unlock(&lock_word, saved);
 }
 
 static int bit(const uint64_t *map, size_t i)

@@ -16,6 +16,7 @@
 
 #include "agent.h"
 #include "fds.h"
+#include "loop.h"
 #include "regions.h"
 #include "reserve.h"
 #include "uffd_compat.h"
@@ -330,6 +331,22 @@ void uz_signals_hold(sigset_t *old)
 void uz_signals_restore(const sigset_t *old)
 {
 	syscall(SYS_rt_sigprocmask, SIG_SETMASK, old, NULL, _NSIG / 8);
+}
+
+void spin_lock(int *word, sigset_t *saved)
+{
+	if (!loop_is_agent_thread())
+		uz_signals_hold(saved);
+	while (__atomic_exchange_n(word, 1, __ATOMIC_ACQUIRE))
+		while (__atomic_load_n(word, __ATOMIC_RELAXED))
+			__builtin_ia32_pause();
+}
+
+void spin_unlock(int *word, const sigset_t *saved)
+{
+	__atomic_store_n(word, 0, __ATOMIC_RELEASE);
+	if (!loop_is_agent_thread())
+		uz_signals_restore(saved);
 }
 
 /* Counters in the arena are read concurrently by the daemon. */
