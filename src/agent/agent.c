@@ -245,18 +245,8 @@ static struct codec *agent_codec_open(int id, int level)
 
 	if (!len)
 		return NULL;
-	if (at) {
-		mem = (void *)syscall(SYS_mmap, strtoull(at, NULL, 0), len,
-				      PROT_READ | PROT_WRITE,
-				      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (mem == MAP_FAILED || map_keep(mem, len, 0)) {
-			if (mem != MAP_FAILED) /* the table is full */
-				syscall(SYS_munmap, mem, len);
-			mem = NULL;
-		}
-	} else {
-		mem = map_anon(len, 0);
-	}
+	mem = at ? map_anon_at((void *)strtoull(at, NULL, 0), len, 0) :
+		   map_anon(len, 0);
 	if (!mem) {
 		errno = ENOMEM;
 		return NULL;

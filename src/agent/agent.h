@@ -106,6 +106,9 @@ UZ_HIDDEN void agent_claim_mm(void);
  * is full (nothing done: the caller unmaps). */
 UZ_HIDDEN int map_keep(void *p, size_t len, int huge);
 UZ_HIDDEN void *map_anon(size_t len, int huge);
+/* The same outside the reserved range, where the kernel puts it (at
+ * @hint if that is free): what the range has no room for, or a test's. */
+UZ_HIDDEN void *map_anon_at(void *hint, size_t len, int huge);
 /* Unmap what map_anon gave: back to the agent's reserved range
  * (reserve.c), or, mapped elsewhere, the application's. */
 UZ_HIDDEN void map_release(void *p, size_t len);

@@ -3,9 +3,10 @@
  * mmap, munmap, mremap and mlockall as the application calls them.  They
  * issue the system call themselves (no dlsym, no allocation) and keep the
  * API's registrations and hints to memory that still exists: a range
- * that is unmapped, mapped over or moved away loses them.  What to evict is found
- * by scanning /proc/self/maps (glibc's own calls bypass any interposer),
- * and evicted data follows the uffd's UNMAP and REMAP events.  They take
+ * that is unmapped, mapped over or moved away loses them.  What to
+ * evict is found by scanning /proc/self/maps (glibc's own calls bypass
+ * any interposer), and evicted data follows the uffd's UNMAP and REMAP
+ * events.  They take
  * no lock across the system call: munmap of an evicted range waits for
  * the agent thread to read the UNMAP event.
  */

@@ -57,10 +57,14 @@ void *map_anon(size_t len, int huge)
 {
 	void *p = map_reserved(len, UZ_PAGE_SIZE, huge);
 
-	if (p)
-		return p;
-	p = (void *)syscall(SYS_mmap, NULL, len, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p ? p : map_anon_at(NULL, len, huge);
+}
+
+void *map_anon_at(void *hint, size_t len, int huge)
+{
+	void *p = (void *)syscall(SYS_mmap, hint, len, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
 	if (p == MAP_FAILED)
 		return NULL;
 	if (map_keep(p, len, huge)) {

@@ -26,7 +26,7 @@ struct codec {
 	const struct codec_ops *ops;
 	int level;
 	size_t map_len;
-	int owned; /* mapped by codec_open_at(), unmapped on close */
+	int owned; /* mapped by codec_open(), unmapped on close */
 	void *lz4_state;
 	ZSTD_CCtx *cctx;
 	ZSTD_DCtx *dctx;
@@ -206,50 +206,45 @@ static size_t zstd_cctx_size(int level)
 	return ZSTD_estimateCCtxSize_usingCParams(cp);
 }
 
-struct codec *codec_open(int id, int level)
-{
-	return codec_open_at(id, level, NULL);
-}
+/* Where each part of a codec's memory goes, the struct first. */
+struct codec_layout {
+	size_t lz4, lz4_len, cctx, cctx_len, dctx, total;
+};
 
-/* Where each part of a codec's memory goes: 0 when @id and @level are
- * not a codec's (errno EINVAL). */
-static size_t codec_layout(int id, int level, size_t *off_lz4, size_t *lz4_len,
-			   size_t *off_cctx, size_t *cctx_len, size_t *off_dctx)
+/* 0 when @id and @level are not a codec's (errno EINVAL). */
+static size_t codec_layout(int id, int level, struct codec_layout *l)
 {
 	const struct codec_ops *ops = codec_ops_by_id(id);
-	size_t dctx_len;
 
 	if (!ops || level < ops->min_level || level > ops->max_level) {
 		errno = EINVAL;
 		return 0;
 	}
-	*lz4_len = id == UZ_CODEC_LZ4 ? (size_t)LZ4_sizeofState() : 0;
-	*cctx_len = id == UZ_CODEC_LZ4 ? 0 : zstd_cctx_size(level);
-	dctx_len = ZSTD_estimateDCtxSize();
-	*off_lz4 = align_up(sizeof(struct codec));
-	*off_cctx = *off_lz4 + align_up(*lz4_len);
-	*off_dctx = *off_cctx + align_up(*cctx_len);
-	return *off_dctx + align_up(dctx_len);
+	l->lz4_len = id == UZ_CODEC_LZ4 ? (size_t)LZ4_sizeofState() : 0;
+	l->cctx_len = id == UZ_CODEC_LZ4 ? 0 : zstd_cctx_size(level);
+	l->lz4 = align_up(sizeof(struct codec));
+	l->cctx = l->lz4 + align_up(l->lz4_len);
+	l->dctx = l->cctx + align_up(l->cctx_len);
+	l->total = l->dctx + align_up(ZSTD_estimateDCtxSize());
+	return l->total;
 }
 
 size_t codec_mem_size(int id, int level)
 {
-	size_t a, b, c, d, e;
+	struct codec_layout l;
 
-	return codec_layout(id, level, &a, &b, &c, &d, &e);
+	return codec_layout(id, level, &l);
 }
 
 struct codec *codec_open_in(int id, int level, void *mem, size_t len)
 {
-	size_t off_lz4, lz4_len, off_cctx, cctx_len, off_dctx;
-	size_t need = codec_layout(id, level, &off_lz4, &lz4_len, &off_cctx,
-				   &cctx_len, &off_dctx);
+	struct codec_layout l;
 	uint8_t *p = mem;
 	struct codec *c = mem;
 
-	if (!need)
+	if (!codec_layout(id, level, &l))
 		return NULL;
-	if (len < need) {
+	if (len < l.total) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -257,17 +252,17 @@ struct codec *codec_open_in(int id, int level, void *mem, size_t len)
 	c->level = level;
 	c->map_len = len;
 	c->owned = 0;
-	c->lz4_state = lz4_len ? p + off_lz4 : NULL;
-	c->cctx = cctx_len ? ZSTD_initStaticCCtx(p + off_cctx, cctx_len) : NULL;
-	c->dctx = ZSTD_initStaticDCtx(p + off_dctx, len - off_dctx);
-	if ((cctx_len && !c->cctx) || !c->dctx) {
+	c->lz4_state = l.lz4_len ? p + l.lz4 : NULL;
+	c->cctx = l.cctx_len ? ZSTD_initStaticCCtx(p + l.cctx, l.cctx_len) : NULL;
+	c->dctx = ZSTD_initStaticDCtx(p + l.dctx, len - l.dctx);
+	if ((l.cctx_len && !c->cctx) || !c->dctx) {
 		errno = ENOMEM;
 		return NULL;
 	}
 	return c;
 }
 
-struct codec *codec_open_at(int id, int level, void *hint)
+struct codec *codec_open(int id, int level)
 {
 	size_t len = codec_mem_size(id, level);
 	struct codec *c;
@@ -275,7 +270,7 @@ struct codec *codec_open_at(int id, int level, void *hint)
 
 	if (!len)
 		return NULL;
-	p = mmap(hint, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 		 -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;

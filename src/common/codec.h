@@ -51,8 +51,6 @@ const struct codec_ops *codec_ops_by_id(int id);
  * NULL with errno set.  One instance per thread.
  */
 struct codec *codec_open(int id, int level);
-/* The same, its mapping placed at @hint if that is free (a test's). */
-struct codec *codec_open_at(int id, int level, void *hint);
 /* How much memory codec_open_in() needs: 0 (errno EINVAL) for a codec
  * or level that does not exist. */
 size_t codec_mem_size(int id, int level);
