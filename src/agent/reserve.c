@@ -6,10 +6,10 @@
  * MAP_FIXED or MREMAP_FIXED (glibc's realloc moves memory away and back
  * so): the program's mapping then replaced the agent's, and the agent
  * thread faulted on its own uffd and waited on itself (review F3,
- * it_remaptwice).  So one range is reserved, PROT_NONE, when the library
- * loads, before the program has made any hole, and the agent's mappings
- * are carved out of it with MAP_FIXED, never elsewhere while there is
- * room.
+ * it_remaptwice).  So one range is reserved, PROT_NONE, when the agent
+ * starts (in the library's constructor, before the program has made any
+ * hole), and the agent's mappings are carved out of it with MAP_FIXED,
+ * never elsewhere while there is room.
  *
  * A bitmap of pages says what is taken.  A page is marked before it is
  * mapped and cleared only after it is reserved again, so a fork in
@@ -35,7 +35,7 @@
  * codecs (about 15 MB), the block table (3 MB for 24 GB of RAM), thread
  * stacks.  Address space only until touched, but it counts against
  * RLIMIT_AS: halved until it fits.  What does not fit is mapped
- * elsewhere, as before. */
+ * elsewhere, as before, but for the inactive slots (map_optional). */
 #define RESERVE_MAX (256ul << 20)
 #define RESERVE_MIN (32ul << 20)
 #define PAGES_MAX (RESERVE_MAX / UZ_PAGE_SIZE)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The agent's own address range, reserved when the library loads. */
+/* The agent's own address range, reserved when the agent starts. */
 #ifndef UZ_AGENT_RESERVE_H
 #define UZ_AGENT_RESERVE_H
 

@@ -10,11 +10,11 @@
  *
  * Worker threads pick operations at random on a set of regions: read and
  * check, write, MADV_DONTNEED a part, move the region with mremap (2 MB-
- * aligned or not; or by the raw system call, which no interposer
- * sees, at times twice in a row onto where it was), mprotect it read-only and read it, mlock and read it,
- * fork a child that checks it (and writes its own copy; fork() or the raw
- * clone system call, which runs no atfork hook), replace it with
- * a fresh mapping; a signal handler checks a constant region from
+ * aligned or not; or by the raw system call, which no interposer sees,
+ * at times twice in a row onto where it was), mprotect it read-only and
+ * read it, mlock and read it, fork a child that checks it (and writes
+ * its own copy; fork() or the raw clone system call, which runs no
+ * atfork hook), replace it with a fresh mapping; a signal handler checks a constant region from
  * whatever thread it lands on; malloc/free churn checks its own blocks;
  * dup2() onto the high numbers where the agent's descriptors pass
  * (fds.c) checks the copy is still there before closing it; madvise()
