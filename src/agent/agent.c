@@ -394,6 +394,11 @@ void agent_start(void)
 		strcpy(uz_agent.sock_path, path);
 		log_init("libuzswap", getenv("UZSWAP_DEBUG") ? UZ_LOG_DEBUG : UZ_LOG_WARN);
 		trusted_uid_read();
+		/* a test's: only the interposer's guard against evicting
+		 * what an madvise() is about to zap (events.c) */
+		if (getenv("UZSWAP_TEST_REMOVE_WINDOW_MS"))
+			events_set_remove_window(strtoull(
+				getenv("UZSWAP_TEST_REMOVE_WINDOW_MS"), NULL, 10) * 1000000ull);
 	}
 	path = uz_agent.sock_path;
 	sock = preconnected >= 0 ? preconnected : daemon_dial(path);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <string.h>
 
+#include "advising.h"
 #include "blocks.h"
 #include "events.h"
 #include "inactive.h"
@@ -420,12 +421,17 @@ static void tasks_at_dest(uint64_t s, uint64_t e, int moved, int64_t shift)
  * until we read the REMOVE event, then takes the mmap lock again and
  * zaps.  An eviction that moves those pages out in between stores the
  * data the application threw away (read back later instead of zeros),
- * and nothing tells us when the zap is done.  So a block a REMOVE was
- * read for in the last second is not evicted (it is left for the next
- * eviction): the zap follows the wake-up by far less than that.
+ * and nothing tells us when the zap is done.  A call made through the
+ * interposed madvise() holds the blocks it covers until it returns
+ * (advising.c).  Other calls (glibc's own, raw system calls) have a
+ * window: a block a REMOVE was read for in the last second is not
+ * evicted (it is left for the next eviction); the zap follows the
+ * wake-up by far less than that, unless the thread is kept from running
+ * (a loaded machine).
  */
 #define REMOVE_RING 256
-#define REMOVE_QUIET_NS 1000000000ull
+#define REMOVE_QUIET_NS_DEFAULT 1000000000ull
+static uint64_t remove_quiet_ns = REMOVE_QUIET_NS_DEFAULT;
 static struct { uint64_t start, end, t; } removes[REMOVE_RING];
 static unsigned remove_next;
 /* when an entry still in its second was overwritten (more than
@@ -438,7 +444,7 @@ static void note_remove(uint64_t start, uint64_t end)
 	unsigned i = remove_next % REMOVE_RING;
 	uint64_t now = now_ns();
 
-	if (removes[i].end && now - removes[i].t < REMOVE_QUIET_NS)
+	if (removes[i].end && now - removes[i].t < remove_quiet_ns)
 		ring_overrun_t = removes[i].t;
 	removes[i].start = start;
 	removes[i].end = end;
@@ -446,16 +452,24 @@ static void note_remove(uint64_t start, uint64_t end)
 	remove_next++;
 }
 
+void events_set_remove_window(uint64_t ns)
+{
+	remove_quiet_ns = ns;
+}
+
 int events_recently_removed(uint64_t blk)
 {
 	uint64_t now = now_ns();
 	unsigned i;
 
-	if (ring_overrun_t && now - ring_overrun_t < REMOVE_QUIET_NS)
+	if (advising_over(blk, blk + UZ_BLOCK_SIZE))
+		return 1;
+
+	if (ring_overrun_t && now - ring_overrun_t < remove_quiet_ns)
 		return 1;
 	for (i = 0; i < REMOVE_RING; i++)
 		if (removes[i].end > blk && removes[i].start < blk + UZ_BLOCK_SIZE &&
-		    now - removes[i].t < REMOVE_QUIET_NS)
+		    now - removes[i].t < remove_quiet_ns)
 			return 1;
 	return 0;
 }

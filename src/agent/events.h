@@ -53,9 +53,13 @@ UZ_HIDDEN void events_tasks_each(void (*fn)(uint64_t from, uint64_t to,
  * (0 stops), events_watch_dropped() and events_watch_moved() tell.
  */
 UZ_HIDDEN void events_watch(uint64_t blk);
-/* Was a REMOVE (MADV_DONTNEED) read for block @blk within the last
- * second?  Its zap may not have happened yet: do not evict it now. */
+/* Is an interposed madvise() that zaps under way over block @blk, or was
+ * a REMOVE (MADV_DONTNEED) read for it within the last second?  Its zap
+ * may not have happened yet: do not evict it now. */
 UZ_HIDDEN int events_recently_removed(uint64_t blk);
+/* The second above, for a test (UZSWAP_TEST_REMOVE_WINDOW_MS): 0 leaves
+ * only the interposer's guard. */
+UZ_HIDDEN void events_set_remove_window(uint64_t ns);
 UZ_HIDDEN int events_watch_dropped(unsigned page);
 /* How far page @addr of the watched block moved with the mremaps read
  * meanwhile, all of them (0: it did not): its copy goes back there. */

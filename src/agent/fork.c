@@ -24,6 +24,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "advising.h"
 #include "blocks.h"
 #include "doorbell.h"
 #include "fds.h"
@@ -600,6 +601,7 @@ void fork_child_hook(void)
 
 	/* before anything maps or unmaps: that takes the tables' lock */
 	regions_reset_child();
+	advising_reset_child(); /* those calls were other threads' */
 	/* first: the parent's MADV_DONTFORK memory left holes in the
 	 * agent's range, where the arena mapped below (or anything) would
 	 * go, and the range would stay short by that much for good */

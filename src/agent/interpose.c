@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "advising.h"
 #include "agent.h"
 #include "blocks.h"
 #include "inactive.h"
@@ -167,6 +168,13 @@ static void take_advice(void *addr, size_t len, int advice)
 	}
 }
 
+/* Advice whose kernel path tells us (a REMOVE event) before it zaps */
+static int advice_zaps(int advice)
+{
+	return advice == MADV_DONTNEED || advice == MADV_FREE ||
+	       advice == MADV_REMOVE || advice == MADV_DONTNEED_LOCKED;
+}
+
 /*
  * MADV_WIPEONFORK: a child must read that memory as zeros, but a child
  * shares what is stored.  Mark it hot (never evicted again; unmapping it
@@ -180,8 +188,14 @@ UZ_EXPORT int madvise(void *addr, size_t len, int advice)
 	sigset_t old, mask;
 
 	if (advice != MADV_WIPEONFORK || !agent_here()) {
+		int zaps = agent_here() && !loop_is_agent_thread() &&
+			   advice_zaps(advice);
+		int slot = zaps ? advising_begin((uintptr_t)addr, len) : 0;
+
 		r = (int)syscall(SYS_madvise, addr, len, advice);
 		saved = errno;
+		if (zaps)
+			advising_end(slot);
 		/* the agent's threads' own calls are not advice */
 		if (!r && len && agent_here() && !loop_is_agent_thread())
 			take_advice(addr, len, advice);
