@@ -175,7 +175,7 @@ static int handshake(int sock, int readopt, struct uz_agent_welcome *w,
 		return err;
 	}
 	/* a hung daemon must not hang the application's start-up */
-	if (poll(&p, 1, HANDSHAKE_MS) != 1)
+	if (fd_poll(&p, 1, HANDSHAKE_MS) != 1)
 		return -ETIMEDOUT;
 	err = msg_recv(sock, &m, dev_fd, &cause);
 	if (err)

@@ -354,3 +354,61 @@ UZ_EXPORT void closefrom(int lowfd)
 	/* glibc takes a negative one as 0 */
 	close_range_around(lowfd > 0 ? (unsigned)lowfd : 0, ~0U, 0);
 }
+
+/*
+ * poll() refuses more entries than RLIMIT_NOFILE (EINVAL), and a program
+ * may lower its limit to anything, 0 too: the agent thread then spun on
+ * the error and served no fault again (it_nofile).  The select system
+ * call checks no such limit.  Its sets here are small enough for any
+ * thread's stack (a fork hook runs on the program's): ours sit just
+ * above 900 (fd_hide).
+ */
+#define SELECT_FDS 4096
+static int select_instead(struct pollfd *p, nfds_t n, int timeout_ms)
+{
+	uint64_t in[SELECT_FDS / 64] = { 0 }, out[SELECT_FDS / 64] = { 0 };
+	struct timespec ts = { timeout_ms / 1000, timeout_ms % 1000 * 1000000L };
+	int top = -1, ready = 0;
+	nfds_t i;
+
+	for (i = 0; i < n; i++) {
+		int fd = p[i].fd;
+
+		p[i].revents = 0;
+		if (fd < 0)
+			continue;
+		if (fd >= SELECT_FDS) {
+			errno = EINVAL;
+			return -1;
+		}
+		if (p[i].events & POLLIN)
+			in[fd / 64] |= 1ull << (fd % 64);
+		if (p[i].events & POLLOUT)
+			out[fd / 64] |= 1ull << (fd % 64);
+		top = fd > top ? fd : top;
+	}
+	if (syscall(SYS_pselect6, top + 1, in, out, NULL,
+		    timeout_ms < 0 ? NULL : &ts, NULL) < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		int fd = p[i].fd;
+
+		if (fd < 0)
+			continue;
+		if ((in[fd / 64] >> (fd % 64)) & 1)
+			p[i].revents |= POLLIN;
+		if ((out[fd / 64] >> (fd % 64)) & 1)
+			p[i].revents |= POLLOUT;
+		ready += p[i].revents != 0;
+	}
+	return ready;
+}
+
+int fd_poll(struct pollfd *p, nfds_t n, int timeout_ms)
+{
+	int r = poll(p, n, timeout_ms);
+
+	if (r >= 0 || errno != EINVAL)
+		return r;
+	return select_instead(p, n, timeout_ms);
+}

@@ -2,6 +2,7 @@
 #ifndef UZ_AGENT_FDS_H
 #define UZ_AGENT_FDS_H
 
+#include <poll.h>
 #include <signal.h>
 
 #include "agent.h"
@@ -42,5 +43,7 @@ UZ_HIDDEN void fds_leave_app(void);
 /* Agent thread: a copy of descriptor @fd of thread @tid's table (the
  * application's) in ours.  The new fd or -errno. */
 UZ_HIDDEN int fds_pull(pid_t tid, int fd);
+/* poll(), also when the program's RLIMIT_NOFILE is below @n. */
+UZ_HIDDEN int fd_poll(struct pollfd *p, nfds_t n, int timeout_ms);
 
 #endif

@@ -263,7 +263,7 @@ static int nurse_child(int ufd, int link)
 				       { uz_agent.uffd, POLLIN, 0 },
 				       { doorbell_fd(), POLLIN, 0 } };
 
-		if (poll(p, 4, -1) < 0 && errno != EINTR)
+		if (fd_poll(p, 4, -1) < 0 && errno != EINTR)
 			break;
 		if (p[0].revents & POLLIN)
 			nurse_read(ufd);
@@ -303,7 +303,7 @@ static void child_handoff(void)
 	ssize_t n = -1;
 
 	if (send(uz_agent.uplink, &c, 1, MSG_NOSIGNAL) == 1) {
-		while (poll(&p, 1, -1) < 0 && errno == EINTR)
+		while (fd_poll(&p, 1, -1) < 0 && errno == EINTR)
 			;
 		n = recv(uz_agent.uplink, answer, sizeof(answer), MSG_DONTWAIT);
 	}
@@ -564,7 +564,7 @@ static int child_receive(int sock, int *arena_fd)
 	int n;
 
 	/* the parent's end closes if it dies first: then poll returns */
-	while ((n = poll(&p, 1, CHILD_WAIT_WARN_MS)) == 0 ||
+	while ((n = fd_poll(&p, 1, CHILD_WAIT_WARN_MS)) == 0 ||
 	       (n < 0 && errno == EINTR)) {
 		waited += n ? 0 : CHILD_WAIT_WARN_MS / 1000;
 		if (!n)

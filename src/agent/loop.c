@@ -21,6 +21,7 @@
 #include "lifeline.h"
 #include "log.h"
 #include "loop.h"
+#include "procmaps.h"
 #include "msg.h"
 #include "regions.h"
 #include "restore.h"
@@ -332,6 +333,9 @@ static void *agent_main(void *arg)
 				 strerror(-err));
 		shared = err != 0;
 	}
+	/* in the table just taken, while no limit of the program's is
+	 * in the way yet */
+	procmaps_open();
 	/* started from here, they share our table: the worker reads the
 	 * arena through its descriptor.  Both are optional.  Only then is
 	 * the start said to be done: in a forked child, creating a thread
@@ -398,9 +402,9 @@ static void *agent_main(void *arg)
 		/* the sock slot stays, ignored (fd -1) while disconnected */
 		kids = fork_pollfds(p + 4, UZ_MAX_HOLDERS);
 		raw = rawkid_pollfds(p + 4 + kids, RAWKID_POLL);
-		n = poll(p, 4 + kids + raw, timeout);
+		n = fd_poll(p, 4 + kids + raw, timeout);
 		if (n < 0 && errno != EINTR)
-			log_err("poll: %s", strerror(errno));
+			log_limited(UZ_LOG_ERR, 3, 60, "poll: %s", strerror(errno));
 		if (!held && (p[0].revents & POLLIN || restore_pending()))
 			if (restore_poll())
 				spin_until = now_ns() + SPIN_NS;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "procmaps.h"
 #include "regions.h"
 #include "tsan.h"
 #include "uzswap.h"
@@ -43,6 +44,7 @@ static void unlock(void)
 void regions_reset_child(void)
 {
 	__atomic_store_n(&lock_word, 0, __ATOMIC_RELEASE);
+	procmaps_forget();
 }
 
 static int overlaps(const struct range *r, uint64_t s, uint64_t e)
@@ -439,23 +441,27 @@ int64_t regions_scan(int (*fn)(uint64_t block, void *arg), void *arg)
 	/* pass 0 takes COLD-hinted blocks first; without hints it is empty */
 	for (st.pass = fn && hints ? 0 : 1; st.pass < 2; st.pass++) {
 		size_t have = 0;
+		off_t off = 0;
 		ssize_t n;
-		/* the calling thread's: a main thread that ended
-		 * (pthread_exit) leaves /proc/self's empty, and nothing
-		 * was ever evicted from such a process */
-		int fd = open(smaps ? "/proc/thread-self/smaps" :
-				      "/proc/thread-self/maps",
-			      O_RDONLY | O_CLOEXEC);
+		int fd = procmaps_fd(smaps), reopened = 0;
 
 		if (fd < 0)
-			return -errno;
+			return fd;
 		st.pending = 0;
 		for (;;) {
 			char *l = buf, *nl;
 
-			n = read(fd, buf + have, sizeof(buf) - 1 - have);
+			n = pread(fd, buf + have, sizeof(buf) - 1 - have, off);
+			if (n < 0 && errno == ESRCH && !off && !reopened++) {
+				/* opened by an agent thread that ended */
+				fd = procmaps_reopen(smaps);
+				if (fd < 0)
+					return fd;
+				continue;
+			}
 			if (n <= 0)
 				break;
+			off += n;
 			have += n;
 			buf[have] = 0;
 			while ((nl = strchr(l, '\n'))) {
@@ -465,7 +471,6 @@ int64_t regions_scan(int (*fn)(uint64_t block, void *arg), void *arg)
 			have -= l - buf;
 			memmove(buf, l, have);
 		}
-		close(fd);
 	}
 	return st.managed;
 }
