@@ -10,6 +10,7 @@
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/sysinfo.h>
 #include <sys/syscall.h>
@@ -321,17 +322,53 @@ static int agent_setup(int dev_fd, const struct uz_agent_welcome *w)
 	return err;
 }
 
+/* The least pool worth having under a file-size limit */
+#define POOL_MIN (64ull << 20)
+
+/*
+ * @data bytes of pool, or less under RLIMIT_FSIZE: the pool is a file,
+ * and growing a file past the limit is refused with SIGXFSZ, which kills
+ * (a program started under `ulimit -f` was killed as its agent started,
+ * it_rlimits).  -EFBIG when not even POOL_MIN fits.
+ */
+static int pool_within_file_limit(uint32_t recs, uint64_t *data)
+{
+	struct uz_arena_hdr h;
+	struct rlimit rl;
+	int err;
+
+	if (getrlimit(RLIMIT_FSIZE, &rl) || rl.rlim_cur == RLIM_INFINITY)
+		return 0;
+	err = arena_layout(&h, recs, *data);
+	if (err || h.size <= rl.rlim_cur)
+		return err;
+	if (rl.rlim_cur < h.data_off + POOL_MIN) {
+		log_warn("RLIMIT_FSIZE (%llu bytes) leaves no room for a pool",
+			 (unsigned long long)rl.rlim_cur);
+		return -EFBIG;
+	}
+	/* the bitmap only shrinks with it: the file fits */
+	*data = (rl.rlim_cur - h.data_off) & ~(uint64_t)(UZ_PAGE_SIZE - 1);
+	log_info("RLIMIT_FSIZE: a pool of %llu MB", (unsigned long long)(*data >> 20));
+	return 0;
+}
+
 /* Arena sizing: enough records and address space for all of RAM (it
  * is sparse: only what is stored takes memory). */
 int agent_arena_make(void)
 {
 	struct sysinfo si;
-	uint64_t ram;
+	uint64_t ram, data;
+	uint32_t recs;
+	int err;
 
 	if (sysinfo(&si))
 		return -errno;
 	ram = (uint64_t)si.totalram * si.mem_unit;
-	return store_create(ram / UZ_BLOCK_SIZE + 64, ram);
+	recs = (uint32_t)(ram / UZ_BLOCK_SIZE + 64);
+	data = ram;
+	err = pool_within_file_limit(recs, &data);
+	return err ? err : store_create(recs, data);
 }
 
 /* Every loaded object's data and bss.  A bss is anonymous memory and

@@ -358,7 +358,7 @@ UZ_EXPORT void closefrom(int lowfd)
 /*
  * poll() refuses more entries than RLIMIT_NOFILE (EINVAL), and a program
  * may lower its limit to anything, 0 too: the agent thread then spun on
- * the error and served no fault again (it_nofile).  The select system
+ * the error and served no fault again (it_rlimits).  The select system
  * call checks no such limit.  Its sets here are small enough for any
  * thread's stack (a fork hook runs on the program's): ours sit just
  * above 900 (fd_hide).

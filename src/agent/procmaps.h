@@ -10,7 +10,7 @@
  * an open() at a memory cgroup's limit charges a struct file, and the
  * step that was to free memory there was OOM-killed for it (it_atlimit);
  * a program may lower RLIMIT_NOFILE below the next free number of the
- * agent's table (it_nofile).  The agent thread's own: a main thread that
+ * agent's table (it_rlimits).  The agent thread's own: a main thread that
  * ended leaves /proc/self's empty.
  */
 

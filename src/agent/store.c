@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "fds.h"
+#include "reserve.h"
 #include "store.h"
 
 void store_lock(void)
@@ -185,6 +186,33 @@ int store_reserve(uint32_t bytes, uint32_t *idx)
 	return 0;
 }
 
+/*
+ * pwrite refuses to write past RLIMIT_FSIZE (EFBIG), which a program may
+ * have lowered (a sandbox, `ulimit -f`), and the pool is a file sized to
+ * RAM: then nothing was ever evicted.  A fault in a mapping of a memfd
+ * checks only the file's size, so such a write goes through a window on
+ * the extent, mapped over a piece of the agent's range for the copy.
+ */
+static int write_through_window(const uint8_t *p, uint32_t bytes, uint64_t at)
+{
+	uint64_t start = at & ~(uint64_t)(UZ_PAGE_SIZE - 1);
+	size_t len = (at + bytes - start + UZ_PAGE_SIZE - 1) & ~(size_t)(UZ_PAGE_SIZE - 1);
+	void *w = reserve_map(len, UZ_PAGE_SIZE);
+
+	if (!w)
+		return -EFBIG; /* no range of our own: not evicted, as before */
+	if (mmap(w, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		 uz_agent.arena_fd, (off_t)start) == MAP_FAILED) {
+		int err = -errno;
+
+		reserve_unmap(w, len);
+		return err;
+	}
+	memcpy((uint8_t *)w + (at - start), p, bytes);
+	reserve_unmap(w, len);
+	return 0;
+}
+
 int store_write(uint32_t idx, const void *payload, uint32_t bytes)
 {
 	const struct uz_block_rec *r = store_rec(idx);
@@ -199,6 +227,8 @@ int store_write(uint32_t idx, const void *payload, uint32_t bytes)
 		n = pwrite(uz_agent.arena_fd, p, bytes, (off_t)at);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == EFBIG)
+			return write_through_window(p, bytes, at);
 		if (n <= 0)
 			return n < 0 ? -errno : -EIO;
 		p += n;
