@@ -48,13 +48,37 @@ int doorbell_fd(void)
 	return bell_fd;
 }
 
+/*
+ * A ring finds no room in the signal queue when the user's
+ * RLIMIT_SIGPENDING is used up (or set to 0): it is lost, and what it
+ * asked for waited for a turn of the loop (a fork() took 2 s).  No other
+ * signal would do (any the program may send to the process could be read
+ * by our signalfd instead of reaching it), so once a ring is lost the
+ * agent thread looks every LOST_LOOK_MS, until a ring gets through again.
+ */
+#define LOST_LOOK_MS 10
+static int ring_lost;
+
 void doorbell_ring(void)
 {
 	pid_t tid = __atomic_load_n(&uz_agent.thread_tid, __ATOMIC_ACQUIRE);
+	int saved = errno, lost;
 
 	/* the agent's process id: a vfork() child rings from another */
-	if (tid > 0)
-		syscall(SYS_tgkill, uz_agent.pid, tid, BELL_SIGNAL);
+	if (tid <= 0)
+		return;
+	lost = syscall(SYS_tgkill, uz_agent.pid, tid, BELL_SIGNAL) && errno == EAGAIN;
+	if (lost != __atomic_load_n(&ring_lost, __ATOMIC_RELAXED))
+		__atomic_store_n(&ring_lost, lost, __ATOMIC_RELAXED);
+	errno = saved;
+}
+
+int doorbell_timeout(int timeout_ms)
+{
+	if (__atomic_load_n(&ring_lost, __ATOMIC_RELAXED) &&
+	    (timeout_ms < 0 || timeout_ms > LOST_LOOK_MS))
+		return LOST_LOOK_MS;
+	return timeout_ms;
 }
 
 int doorbell_drain(void)

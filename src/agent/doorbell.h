@@ -13,6 +13,9 @@ UZ_HIDDEN int doorbell_listen(void);
 UZ_HIDDEN int doorbell_fd(void);
 /* Wake the agent thread (never waits; async-signal-safe). */
 UZ_HIDDEN void doorbell_ring(void);
+/* Agent thread: how long its poll may wait, @timeout_ms or less (a ring
+ * was lost lately, see doorbell.c). */
+UZ_HIDDEN int doorbell_timeout(int timeout_ms);
 /* Agent thread: take in every wake-up waiting; non-zero if there was one. */
 UZ_HIDDEN int doorbell_drain(void);
 /* In a forked child: the parent's descriptor is not in our table. */

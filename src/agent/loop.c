@@ -402,7 +402,7 @@ static void *agent_main(void *arg)
 		/* the sock slot stays, ignored (fd -1) while disconnected */
 		kids = fork_pollfds(p + 4, UZ_MAX_HOLDERS);
 		raw = rawkid_pollfds(p + 4 + kids, RAWKID_POLL);
-		n = fd_poll(p, 4 + kids + raw, timeout);
+		n = fd_poll(p, 4 + kids + raw, doorbell_timeout(timeout));
 		if (n < 0 && errno != EINTR)
 			log_limited(UZ_LOG_ERR, 3, 60, "poll: %s", strerror(errno));
 		if (!held && (p[0].revents & POLLIN || restore_pending()))

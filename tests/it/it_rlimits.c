@@ -8,6 +8,8 @@
  *   and its scan's /proc files, fds.c and procmaps.c);
  * - RLIMIT_FSIZE 1 MB, lowered while running: the pool is a file, and
  *   pwrite refuses past the limit (store.c);
+ * - RLIMIT_SIGPENDING 0: the application's threads wake the agent thread
+ *   with a signal, which then finds no room (doorbell.c);
  * - RLIMIT_FSIZE inherited across exec: the agent sizes its pool to fit
  *   (256 MB), or stays out when none fits (1 MB), since growing a file
  *   past the limit kills with SIGXFSZ (agent.c).
@@ -50,6 +52,21 @@ static size_t resident_pages(const void *p, size_t len)
 	return n;
 }
 
+/* VmData now (kB) */
+static rlim_t data_now(void)
+{
+	char line[256];
+	unsigned long kb = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmData: %lu kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return (rlim_t)kb << 10;
+}
+
 static int lower(int resource, rlim_t to)
 {
 	struct rlimit r;
@@ -66,10 +83,13 @@ static void child(int ready, int go)
 	size_t left;
 	char c = 'r';
 	pid_t grandchild;
-	int st;
+	int st, i;
+	double t0;
 
 	signal(SIGXFSZ, on_xfsz);
 	it_fill(mem, LEN, 41);
+	if (getenv("IT_DATA_LIMIT") && lower(RLIMIT_DATA, data_now() + (4 << 20)))
+		_exit(NOLIMIT);
 	if (write(ready, &c, 1) != 1 || read(go, &c, 1) != 1)
 		_exit(NOPIPE);
 	left = resident_pages(mem, LEN);
@@ -78,6 +98,17 @@ static void child(int ready, int go)
 	fflush(stdout);
 	if (left > LEN / 4096 / 2 && !getenv("IT_NOT_EVICTED"))
 		_exit(KEPT);
+	t0 = it_now_s();
+	for (i = 0; i < 5; i++) { /* forks ring the agent (doorbell.c) */
+		grandchild = fork();
+		if (grandchild < 0)
+			_exit(NOFORK);
+		if (!grandchild)
+			_exit(0);
+		waitpid(grandchild, NULL, 0);
+	}
+	printf("child: 5 forks took %.3f s\n", it_now_s() - t0);
+	fflush(stdout);
 	grandchild = fork();
 	if (grandchild < 0)
 		_exit(NOFORK);
@@ -108,7 +139,9 @@ static void run(const char *what, int resource, rlim_t to, int by_exec,
 	if (!kid) {
 		char r[16], g[16];
 
-		if (lower(resource, to))
+		if (resource == RLIMIT_DATA) /* the child's own, once it has it */
+			setenv("IT_DATA_LIMIT", "1", 1);
+		else if (lower(resource, to))
 			_exit(NOLIMIT);
 		if (!evicted) /* said to the child, which checks all else */
 			setenv("IT_NOT_EVICTED", "1", 1);
@@ -157,6 +190,9 @@ int main(int argc, char **argv)
 	it_setup(argc, argv);
 	run("RLIMIT_NOFILE lowered to 0", RLIMIT_NOFILE, 0, 0, 1, argv[0]);
 	run("RLIMIT_FSIZE lowered to 1 MB", RLIMIT_FSIZE, 1 << 20, 0, 1, argv[0]);
+	run("RLIMIT_SIGPENDING 0", RLIMIT_SIGPENDING, 0, 0, 1, argv[0]);
+	run("RLIMIT_DATA 4 MB above what is mapped", RLIMIT_DATA, 0, 0, 1,
+	    argv[0]);
 	run("RLIMIT_FSIZE of 256 MB from the start", RLIMIT_FSIZE, 256 << 20,
 	    1, 1, argv[0]);
 	run("RLIMIT_FSIZE of 1 MB from the start (no pool fits: the agent "
