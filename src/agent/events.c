@@ -12,6 +12,8 @@
 #include "log.h"
 #include "restore.h"
 #include "uffd.h"
+#include "util.h"
+#include "zapwait.h"
 
 static uint8_t frame_tmp[UZ_FRAME_SIZE] __attribute__((aligned(4096)));
 
@@ -289,8 +291,29 @@ static void unregister_unowned_blocks(uint64_t s, uint64_t e)
 	unregister_unowned(from, to - from);
 }
 
+/* Is a page of [s, e) there (present, or swapped by the kernel)?  When
+ * pagemap cannot say: yes, which holds the blocks. */
+static int range_present(uint64_t s, uint64_t e)
+{
+	struct page_presence pp;
+	uint64_t blk, a;
+
+	for (blk = block_of(s); blk < e; blk += UZ_BLOCK_SIZE) {
+		uint64_t from = s > blk ? s : blk;
+		uint64_t to = e < blk + UZ_BLOCK_SIZE ? e : blk + UZ_BLOCK_SIZE;
+
+		if (pagemap_block(blk, &pp))
+			return 1;
+		for (a = from & ~(uint64_t)(UZ_PAGE_SIZE - 1); a < to; a += UZ_PAGE_SIZE)
+			if (page_present(&pp, (unsigned)((a - blk) / UZ_PAGE_SIZE)))
+				return 1;
+	}
+	return 0;
+}
+
 int events_init(void)
 {
+	zapwait_init(range_present);
 	if (!tasks)
 		tasks = map_anon(TASKS_MAX * sizeof(*tasks), 0);
 	return tasks ? 0 : -ENOMEM;
@@ -423,11 +446,10 @@ static void tasks_at_dest(uint64_t s, uint64_t e, int moved, int64_t shift)
  * data the application threw away (read back later instead of zeros),
  * and nothing tells us when the zap is done.  A call made through the
  * interposed madvise() holds the blocks it covers until it returns
- * (advising.c).  Other calls (glibc's own, raw system calls) have a
- * window: a block a REMOVE was read for in the last second is not
- * evicted (it is left for the next eviction); the zap follows the
- * wake-up by far less than that, unless the thread is kept from running
- * (a loaded machine).
+ * (advising.c); another (glibc's own, a raw system call) holds them
+ * until its range is seen zapped (zapwait.c).  And, as before those two,
+ * a block a REMOVE was read for in the last second is not evicted (it
+ * is left for the next eviction).
  */
 #define REMOVE_RING 256
 #define REMOVE_QUIET_NS_DEFAULT 1000000000ull
@@ -462,7 +484,8 @@ int events_recently_removed(uint64_t blk)
 	uint64_t now = now_ns();
 	unsigned i;
 
-	if (advising_over(blk, blk + UZ_BLOCK_SIZE))
+	if (advising_over(blk, blk + UZ_BLOCK_SIZE) ||
+	    zapwait_holds(blk, blk + UZ_BLOCK_SIZE))
 		return 1;
 
 	if (ring_overrun_t && now - ring_overrun_t < remove_quiet_ns)
@@ -565,6 +588,9 @@ void events_handle(const struct uffd_msg *m)
 	switch (m->event) {
 	case UFFD_EVENT_REMOVE:
 		note_remove(m->arg.remove.start, m->arg.remove.end);
+		/* an interposed call holds its blocks until it returns */
+		if (!advising_over(m->arg.remove.start, m->arg.remove.end))
+			zapwait_note(m->arg.remove.start, m->arg.remove.end);
 		/* fall through */
 	case UFFD_EVENT_UNMAP:
 		/* pages an mremap moved there, still to be copied, go too */

@@ -38,6 +38,7 @@
 #include "store.h"
 #include "uffd.h"
 #include "uffd_compat.h"
+#include "zapwait.h"
 
 /* a child waits for its parent's word as long as the parent lives: a
  * parent slowed by load, a frozen cgroup or a debugger only delays it */
@@ -602,6 +603,7 @@ void fork_child_hook(void)
 	/* before anything maps or unmaps: that takes the tables' lock */
 	regions_reset_child();
 	advising_reset_child(); /* those calls were other threads' */
+	zapwait_clear();
 	/* first: the parent's MADV_DONTFORK memory left holes in the
 	 * agent's range, where the arena mapped below (or anything) would
 	 * go, and the range would stay short by that much for good */
