@@ -53,29 +53,31 @@ int doorbell_fd(void)
  * RLIMIT_SIGPENDING is used up (or set to 0): it is lost, and what it
  * asked for waited for a turn of the loop (a fork() took 2 s).  No other
  * signal would do (any the program may send to the process could be read
- * by our signalfd instead of reaching it), so once a ring is lost the
- * agent thread looks every LOST_LOOK_MS, until a ring gets through again.
+ * by our signalfd instead of reaching it), so after a lost ring the agent
+ * thread looks every LOST_LOOK_MS for LOST_WINDOW_NS (not for ever: an
+ * idle process would wake 100 times a second).
  */
 #define LOST_LOOK_MS 10
-static int ring_lost;
+#define LOST_WINDOW_NS (10 * 1000000000ull)
+static uint64_t lost_at;
 
 void doorbell_ring(void)
 {
 	pid_t tid = __atomic_load_n(&uz_agent.thread_tid, __ATOMIC_ACQUIRE);
-	int saved = errno, lost;
+	int saved = errno;
 
 	/* the agent's process id: a vfork() child rings from another */
-	if (tid <= 0)
-		return;
-	lost = syscall(SYS_tgkill, uz_agent.pid, tid, BELL_SIGNAL) && errno == EAGAIN;
-	if (lost != __atomic_load_n(&ring_lost, __ATOMIC_RELAXED))
-		__atomic_store_n(&ring_lost, lost, __ATOMIC_RELAXED);
+	if (tid > 0 && syscall(SYS_tgkill, uz_agent.pid, tid, BELL_SIGNAL) &&
+	    errno == EAGAIN)
+		__atomic_store_n(&lost_at, now_ns(), __ATOMIC_RELAXED);
 	errno = saved;
 }
 
 int doorbell_timeout(int timeout_ms)
 {
-	if (__atomic_load_n(&ring_lost, __ATOMIC_RELAXED) &&
+	uint64_t lost = __atomic_load_n(&lost_at, __ATOMIC_RELAXED);
+
+	if (lost && now_ns() - lost < LOST_WINDOW_NS &&
 	    (timeout_ms < 0 || timeout_ms > LOST_LOOK_MS))
 		return LOST_LOOK_MS;
 	return timeout_ms;

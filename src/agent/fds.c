@@ -24,6 +24,7 @@
 #include <linux/kcmp.h>
 #include <sched.h>
 #include <signal.h>
+#include <string.h>
 #include <time.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -359,27 +360,34 @@ UZ_EXPORT void closefrom(int lowfd)
  * poll() refuses more entries than RLIMIT_NOFILE (EINVAL), and a program
  * may lower its limit to anything, 0 too: the agent thread then spun on
  * the error and served no fault again (it_rlimits).  The select system
- * call checks no such limit.  Its sets here are small enough for any
- * thread's stack (a fork hook runs on the program's): ours sit just
- * above 900 (fd_hide).
+ * call checks no such limit.  Its sets are on the stack up to SELECT_FDS
+ * (a fork hook runs on the program's stack; ours sit just above 900,
+ * fd_hide), mapped beyond.  A closed descriptor fails all of select with
+ * EBADF where poll flags only its entry: each is looked at then, and
+ * flagged POLLNVAL as poll would.
  */
 #define SELECT_FDS 4096
-static int select_instead(struct pollfd *p, nfds_t n, int timeout_ms)
+
+static int select_in(struct pollfd *p, nfds_t n, int timeout_ms,
+		     uint64_t *in, uint64_t *out, size_t words)
 {
-	uint64_t in[SELECT_FDS / 64] = { 0 }, out[SELECT_FDS / 64] = { 0 };
 	struct timespec ts = { timeout_ms / 1000, timeout_ms % 1000 * 1000000L };
-	int top = -1, ready = 0;
+	struct timespec *wait = timeout_ms < 0 ? NULL : &ts;
+	int top = -1, ready = 0, r;
 	nfds_t i;
 
+	memset(in, 0, words * 8);
+	memset(out, 0, words * 8);
 	for (i = 0; i < n; i++) {
 		int fd = p[i].fd;
 
 		p[i].revents = 0;
 		if (fd < 0)
 			continue;
-		if (fd >= SELECT_FDS) {
-			errno = EINVAL;
-			return -1;
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+			p[i].revents = POLLNVAL;
+			ready++;
+			continue;
 		}
 		if (p[i].events & POLLIN)
 			in[fd / 64] |= 1ull << (fd % 64);
@@ -387,13 +395,17 @@ static int select_instead(struct pollfd *p, nfds_t n, int timeout_ms)
 			out[fd / 64] |= 1ull << (fd % 64);
 		top = fd > top ? fd : top;
 	}
-	if (syscall(SYS_pselect6, top + 1, in, out, NULL,
-		    timeout_ms < 0 ? NULL : &ts, NULL) < 0)
+	if (ready) { /* POLLNVAL to report: no waiting */
+		ts.tv_sec = ts.tv_nsec = 0;
+		wait = &ts;
+	}
+	r = (int)syscall(SYS_pselect6, top + 1, in, out, NULL, wait, NULL);
+	if (r < 0)
 		return -1;
 	for (i = 0; i < n; i++) {
 		int fd = p[i].fd;
 
-		if (fd < 0)
+		if (fd < 0 || p[i].revents)
 			continue;
 		if ((in[fd / 64] >> (fd % 64)) & 1)
 			p[i].revents |= POLLIN;
@@ -402,6 +414,32 @@ static int select_instead(struct pollfd *p, nfds_t n, int timeout_ms)
 		ready += p[i].revents != 0;
 	}
 	return ready;
+}
+
+static int select_instead(struct pollfd *p, nfds_t n, int timeout_ms)
+{
+	uint64_t in[SELECT_FDS / 64], out[SELECT_FDS / 64];
+	size_t words, bytes;
+	uint64_t *sets;
+	int top = -1, r, saved;
+	nfds_t i;
+
+	for (i = 0; i < n; i++)
+		top = p[i].fd > top ? p[i].fd : top;
+	if (top < SELECT_FDS)
+		return select_in(p, n, timeout_ms, in, out, SELECT_FDS / 64);
+	words = (size_t)top / 64 + 1;
+	bytes = (2 * words * 8 + UZ_PAGE_SIZE - 1) & ~(size_t)(UZ_PAGE_SIZE - 1);
+	sets = map_anon(bytes, 0); /* never in a hole of the program's */
+	if (!sets) {
+		errno = ENOMEM;
+		return -1;
+	}
+	r = select_in(p, n, timeout_ms, sets, sets + words, words);
+	saved = errno;
+	map_release(sets, bytes);
+	errno = saved;
+	return r;
 }
 
 int fd_poll(struct pollfd *p, nfds_t n, int timeout_ms)

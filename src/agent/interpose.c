@@ -168,6 +168,10 @@ static void take_advice(void *addr, size_t len, int advice)
 	}
 }
 
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102 /* Linux 6.13 */
+#endif
+
 /* Advice whose kernel path tells us (a REMOVE event) before it zaps */
 static int advice_zaps(int advice)
 {
@@ -187,15 +191,36 @@ UZ_EXPORT int madvise(void *addr, size_t len, int advice)
 	int held, r, saved, forking = fork_in_hooks();
 	sigset_t old, mask;
 
+	if (advice == MADV_GUARD_INSTALL) {
+		/* zaps the range with no REMOVE event: what is stored of it
+		 * would come back after MADV_GUARD_REMOVE where the program
+		 * must read zeros.  Brought back first, and kept in. */
+		held = hold_begin(addr, len, &mask);
+		r = (int)syscall(SYS_madvise, addr, len, advice);
+		saved = errno;
+		hold_end(held, &mask);
+		errno = saved;
+		return r;
+	}
 	if (advice != MADV_WIPEONFORK || !agent_here()) {
 		int zaps = agent_here() && !loop_is_agent_thread() &&
 			   advice_zaps(advice);
-		int slot = zaps ? advising_begin((uintptr_t)addr, len) : 0;
+		int slot = 0;
 
+		if (zaps) {
+			/* a handler that siglongjmp()s out of the call would
+			 * leave the mark for good (and, past the table's
+			 * slots, every block held) */
+			sigfillset(&mask);
+			pthread_sigmask(SIG_BLOCK, &mask, &old);
+			slot = advising_begin((uintptr_t)addr, len);
+		}
 		r = (int)syscall(SYS_madvise, addr, len, advice);
 		saved = errno;
-		if (zaps)
+		if (zaps) {
 			advising_end(slot);
+			pthread_sigmask(SIG_SETMASK, &old, NULL);
+		}
 		/* the agent's threads' own calls are not advice */
 		if (!r && len && agent_here() && !loop_is_agent_thread())
 			take_advice(addr, len, advice);

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fds.h"
 #include "procmaps.h"
 
 static struct kept {
@@ -17,15 +18,17 @@ static int open_one(int smaps)
 {
 	struct kept *k = &kept[smaps];
 	struct stat st;
-	int fd = open(smaps ? "/proc/thread-self/smaps" : "/proc/thread-self/maps",
-		      O_RDONLY | O_CLOEXEC);
+	/* hidden and marked ours: in a table shared with the program (no
+	 * table of our own), low numbers were inherited by every fork */
+	int fd = fd_hide(open(smaps ? "/proc/thread-self/smaps" :
+				      "/proc/thread-self/maps", O_RDONLY | O_CLOEXEC));
 
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st)) {
 		int err = -errno;
 
-		close(fd);
+		fd_close(fd);
 		return err;
 	}
 	k->dev = st.st_dev;
@@ -34,20 +37,26 @@ static int open_one(int smaps)
 	return fd;
 }
 
-void procmaps_open(void)
-{
-	/* a number of an earlier table is not ours to close */
-	kept[0].fd = kept[1].fd = -1;
-	open_one(0);
-	open_one(1);
-}
-
 static int still_ours(const struct kept *k)
 {
 	struct stat st;
 
 	return k->fd >= 0 && !fstat(k->fd, &st) && st.st_dev == k->dev &&
 	       st.st_ino == k->ino;
+}
+
+void procmaps_open(void)
+{
+	unsigned i;
+
+	/* an earlier agent thread's, still here in a table shared with the
+	 * program (after an aside); in a new table its number is another's */
+	for (i = 0; i < 2; i++) {
+		if (still_ours(&kept[i]))
+			fd_close(kept[i].fd);
+		kept[i].fd = -1;
+		open_one((int)i);
+	}
 }
 
 int procmaps_fd(int smaps)
@@ -65,12 +74,17 @@ int procmaps_reopen(int smaps)
 	struct kept *k = &kept[!!smaps];
 
 	if (still_ours(k))
-		close(k->fd);
+		fd_close(k->fd);
 	k->fd = -1;
 	return open_one(!!smaps);
 }
 
 void procmaps_forget(void)
 {
+	/* in a table shared with the program, the child has them: they
+	 * would pin the parent's mm (fd_close leaves numbers not marked
+	 * ours, as they are in a table of our own) */
+	fd_close(kept[0].fd);
+	fd_close(kept[1].fd);
 	kept[0].fd = kept[1].fd = -1;
 }

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* The cgroup v1 freezer: see freezer.h. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,40 +8,83 @@
 
 #include "freezer.h"
 
+/*
+ * Call @fn on each line of @path (without its newline) until it returns
+ * non-zero; a line longer than the buffer is skipped.  Plain read()s into
+ * the stack, no stdio, no malloc: the agent's fault-serving thread calls
+ * this, and glibc's fork() holds the malloc and stdio locks while it
+ * waits for that very thread to read its userfaultfd event (stress:
+ * 17 hangs in 18 failing runs with daemon kills).
+ */
+static int each_line(const char *path, int (*fn)(char *line, void *arg),
+		     void *arg)
+{
+	char buf[8192];
+	size_t have = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), skipping = 0, r = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	while (!r && (n = read(fd, buf + have, sizeof(buf) - 1 - have)) > 0) {
+		char *l = buf, *nl;
+
+		have += (size_t)n;
+		buf[have] = 0;
+		while (!r && (nl = strchr(l, '\n'))) {
+			*nl = 0;
+			if (!skipping)
+				r = fn(l, arg);
+			skipping = 0;
+			l = nl + 1;
+		}
+		have -= (size_t)(l - buf);
+		memmove(buf, l, have);
+		if (have == sizeof(buf) - 1) { /* a line too long: skip it */
+			have = 0;
+			skipping = 1;
+		}
+	}
+	close(fd);
+	return r > 0 ? r : 0;
+}
+
+struct mount_want {
+	char *out;
+	size_t len;
+};
+
+/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS ... - cgroup SRC SUPEROPTS" */
+static int freezer_line(char *line, void *arg)
+{
+	struct mount_want *w = arg;
+	char *dash = strstr(line, " - cgroup "), *mnt, *opt, *save;
+	int field;
+
+	if (!dash)
+		return 0;
+	/* the 5th field is the mount point (no spaces: escaped) */
+	mnt = strtok_r(line, " ", &save);
+	for (field = 1; mnt && field < 5; field++)
+		mnt = strtok_r(NULL, " ", &save);
+	/* the super options are the last word */
+	opt = strrchr(dash + 10, ' ');
+	if (!mnt || !opt || strlen(mnt) >= w->len)
+		return 0;
+	for (char *o = strtok_r(opt + 1, ",", &save); o; o = strtok_r(NULL, ",", &save))
+		if (!strcmp(o, "freezer")) {
+			memcpy(w->out, mnt, strlen(mnt) + 1);
+			return 1;
+		}
+	return 0;
+}
+
 int freezer_mount(char *out, size_t len)
 {
-	char line[4096];
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	int found = 0;
+	struct mount_want w = { out, len };
+	int r = each_line("/proc/self/mountinfo", freezer_line, &w);
 
-	if (!f)
-		return -errno;
-	/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS ... - cgroup SRC SUPEROPTS" */
-	while (!found && fgets(line, sizeof(line), f)) {
-		char *dash = strstr(line, " - cgroup "), *mnt, *opt, *save;
-		int field;
-
-		if (!dash)
-			continue;
-		/* the 5th field is the mount point (no spaces: escaped) */
-		mnt = strtok_r(line, " ", &save);
-		for (field = 1; mnt && field < 5; field++)
-			mnt = strtok_r(NULL, " ", &save);
-		/* the super options are the last word */
-		opt = strrchr(dash + 10, ' ');
-		if (!mnt || !opt || strlen(mnt) >= len)
-			continue;
-		opt[strcspn(opt, "\n")] = 0;
-		for (char *w = strtok_r(opt + 1, ",", &save); w;
-		     w = strtok_r(NULL, ",", &save))
-			if (!strcmp(w, "freezer")) {
-				snprintf(out, len, "%s", mnt);
-				found = 1;
-				break;
-			}
-	}
-	fclose(f);
-	return found ? 0 : -ENODEV;
+	return r < 0 ? r : r ? 0 : -ENODEV;
 }
 
 int freezer_write(const char *path, const char *v)
@@ -57,26 +99,37 @@ int freezer_write(const char *path, const char *v)
 	return err;
 }
 
+/* "ID:CONTROLLERS:PATH": the freezer's path, into w->out */
+static int cgroup_line(char *line, void *arg)
+{
+	struct mount_want *w = arg;
+	char *ctl = strchr(line, ':'), *path, *save;
+
+	path = ctl ? strchr(ctl + 1, ':') : NULL;
+	if (!path)
+		return 0;
+	*path++ = 0;
+	for (char *c = strtok_r(ctl + 1, ",", &save); c; c = strtok_r(NULL, ",", &save))
+		if (!strcmp(c, "freezer") && strlen(path) < w->len) {
+			memcpy(w->out, path, strlen(path) + 1);
+			return 1;
+		}
+	return 0;
+}
+
 unsigned freezer_thaw_own(pid_t pid)
 {
-	char mnt[512], path[1024];
-	struct dirent *de;
-	unsigned n = 0;
-	DIR *d;
+	char mnt[512], group[512], path[1100], procfile[64];
+	struct mount_want w = { group, sizeof(group) };
+	const char *hold = "/" UZ_HOLD_PREFIX;
 
 	if (freezer_mount(mnt, sizeof(mnt)))
 		return 0;
-	d = opendir(mnt);
-	if (!d)
+	/* where the process is: a hold group is FREEZER/uzswapd-X/PID */
+	snprintf(procfile, sizeof(procfile), "/proc/%d/cgroup", (int)pid);
+	if (each_line(procfile, cgroup_line, &w) <= 0 ||
+	    strncmp(group, hold, strlen(hold)))
 		return 0;
-	while ((de = readdir(d))) {
-		if (strncmp(de->d_name, UZ_HOLD_PREFIX, strlen(UZ_HOLD_PREFIX)))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s/%d/freezer.state", mnt,
-			 de->d_name, (int)pid);
-		if (!freezer_write(path, "THAWED"))
-			n++;
-	}
-	closedir(d);
-	return n;
+	snprintf(path, sizeof(path), "%s%s/freezer.state", mnt, group);
+	return !freezer_write(path, "THAWED");
 }
