@@ -25,7 +25,8 @@ static int read_bytes(const char *dir, const char *name, uint64_t *out)
 	char path[PATH_MAX_LEN + 64];
 	int fd, err;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
