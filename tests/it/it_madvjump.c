@@ -59,6 +59,9 @@ int main(int argc, char **argv)
 		madvise(mem + LEN - IT_BLOCK, 4096, MADV_DONTNEED);
 		calls++;
 	}
+	/* a late signal must not jump back into the loop once it is left
+	 * (it then joined the thread twice: SIGSEGV under load) */
+	signal(SIGUSR1, SIG_IGN);
 	stop = 1;
 	pthread_join(t, NULL);
 	printf("%lu madvise calls, %d jumps out of the handler\n", (unsigned long)calls, jumps);
