@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* REMOVEs whose zap has not been seen (src/agent/zapwait.c), against a
- * model of which pages are there: held while a page of the range is,
- * forgotten once none is, and a full table holding more, never less. */
+ * model of which pages are there: a block held while a page of its range
+ * has not been seen absent, free once each has been (even if there again
+ * later), and a full table noting no more, never holding more. */
 #include <stdio.h>
 #include <string.h>
 
@@ -9,22 +10,23 @@
 #include "zapwait.h"
 
 #define MB2 (2ull << 20)
-#define PAGES 4096 /* the model: 8 blocks of 512 pages at BASE */
+#define BLOCKS 256 /* the model: blocks of 512 pages at BASE */
 #define BASE 0x7f0000000000ull
 #define BLK(i) (BASE + (uint64_t)(i) * MB2)
-#define PG(i) (BASE + (uint64_t)(i) * 4096)
+#define PG(b, i) (BLK(b) + (uint64_t)(i) * 4096)
 
-static unsigned char there[PAGES];
+static unsigned char there[BLOCKS][512];
 static unsigned looks;
 
-static int model_present(uint64_t s, uint64_t e)
+static int model_pages(uint64_t blk, uint64_t *bits)
 {
-	uint64_t a;
+	unsigned b = (unsigned)((blk - BASE) / MB2), p;
 
 	looks++;
-	for (a = s; a < e; a += 4096)
-		if (a >= BASE && a < BASE + PAGES * 4096ull && there[(a - BASE) / 4096])
-			return 1;
+	memset(bits, 0, 64);
+	for (p = 0; p < 512; p++)
+		if (there[b][p])
+			bits[p / 64] |= 1ull << (p % 64);
 	return 0;
 }
 
@@ -32,19 +34,40 @@ static void one_range(void)
 {
 	zapwait_clear();
 	memset(there, 1, sizeof(there));
-	zapwait_note(PG(10), PG(20));
-	t_assert(zapwait_holds(BLK(0), BLK(1)), "its block, pages still there");
-	t_assert(!zapwait_holds(BLK(1), BLK(2)), "the next block");
-	memset(there + 10, 0, 9); /* all but page 19 zapped */
-	t_assert(zapwait_holds(BLK(0), BLK(1)), "one page of it still there");
-	there[19] = 0;
-	t_assert(!zapwait_holds(BLK(0), BLK(1)), "all of it zapped");
-	t_assert(zapwait_count() == 0, "forgotten once seen zapped");
+	t_assert(zapwait_note(PG(0, 10), PG(0, 20)), "noted");
+	t_assert(zapwait_holds(BLK(0)), "its block, pages still there");
+	t_assert(!zapwait_holds(BLK(1)), "the next block");
+	memset(there[0] + 10, 0, 9); /* all but page 19 zapped */
+	t_assert(zapwait_holds(BLK(0)), "one page of it still there");
+	memset(there[0] + 10, 1, 9); /* and the program writes them again */
+	there[0][19] = 0;
+	t_assert(!zapwait_holds(BLK(0)), "each page seen absent once: free");
+	/* a fault on a page says it is absent too */
+	t_assert(zapwait_note(PG(2, 0), PG(2, 2)), "noted");
+	zapwait_faulted(PG(2, 0) + 100);
+	t_assert(zapwait_holds(BLK(2)), "page 1 not yet seen absent");
+	zapwait_faulted(PG(2, 1));
+	t_assert(!zapwait_holds(BLK(2)), "both faulted: free");
+	t_assert(zapwait_count() == 0, "forgotten");
 	looks = 0;
-	t_assert(!zapwait_holds(BLK(0), BLK(1)), "nothing noted");
+	t_assert(!zapwait_holds(BLK(0)), "nothing noted");
 	t_assert(!looks, "nothing noted: no look at the pages");
-	zapwait_note(PG(5), PG(5)); /* empty */
-	t_assert(zapwait_count() == 0, "an empty range is not noted");
+	/* across three blocks: one entry each */
+	t_assert(zapwait_note(PG(3, 500), PG(5, 3)), "noted");
+	t_assert(zapwait_count() == 3, "%u entries for three blocks",
+		 zapwait_count());
+	memset(there[4], 0, 512);
+	t_assert(!zapwait_holds(BLK(4)), "the middle block zapped");
+	t_assert(zapwait_holds(BLK(3)) && zapwait_holds(BLK(5)),
+		 "the ends not yet");
+	/* unmapped: a new mapping there, its pages present, is not held */
+	zapwait_forget(BLK(3), BLK(4));
+	t_assert(!zapwait_holds(BLK(3)), "unmapped: forgotten");
+	zapwait_forget(PG(5, 0), PG(5, 1));
+	t_assert(zapwait_holds(BLK(5)), "pages 1 and 2 of it still noted");
+	zapwait_forget(PG(5, 1), PG(5, 3));
+	t_assert(!zapwait_holds(BLK(5)), "all of it unmapped");
+	t_assert(zapwait_count() == 0, "%u left", zapwait_count());
 }
 
 static void full_table(void)
@@ -53,33 +76,25 @@ static void full_table(void)
 
 	zapwait_clear();
 	memset(there, 1, sizeof(there));
-	/* one page in every 16, each still there */
 	for (i = 0; i < ZAPWAIT_SLOTS; i++)
-		zapwait_note(PG(i * 16), PG(i * 16 + 1));
-	t_assert(zapwait_count() == ZAPWAIT_SLOTS, "table full");
-	/* one more: nothing was zapped, so the nearest range grows over it */
-	zapwait_note(PG(2049), PG(2050));
-	t_assert(zapwait_count() == ZAPWAIT_SLOTS, "still full");
-	t_assert(zapwait_holds(PG(2049), PG(2050)), "the new range is held");
-	there[2049] = 0;
-	t_assert(zapwait_holds(PG(2049), PG(2050)),
-		 "held with the range it joined, whose page is still there");
-	/* half of them zapped: a new note finds room after a sweep */
-	for (i = 0; i < ZAPWAIT_SLOTS; i += 2)
-		there[i * 16] = 0;
-	zapwait_note(PG(3000), PG(3001));
-	t_assert(zapwait_count() <= ZAPWAIT_SLOTS / 2 + 2, "%u left after the "
-		 "sweep", zapwait_count());
-	t_assert(zapwait_holds(PG(3000), PG(3001)), "the newest is held");
-	t_assert(zapwait_holds(PG(16), PG(17)), "one still there is held");
-	t_assert(!zapwait_holds(PG(32), PG(33)), "a zapped one is not");
+		t_assert(zapwait_note(PG(i, 0), PG(i, 1)), "room for %u", i);
+	/* full: the new block is not noted, and nothing else grows */
+	t_assert(!zapwait_note(PG(200, 0), PG(200, 1)), "no room said");
+	t_assert(!zapwait_holds(BLK(200)), "not noted: not held here");
+	t_assert(!zapwait_holds(BLK(199)), "nothing between held");
+	t_assert(zapwait_holds(BLK(5)), "the noted ones still held");
+	there[5][0] = 0;
+	t_assert(!zapwait_holds(BLK(5)), "one zapped");
+	t_assert(zapwait_note(PG(200, 0), PG(200, 1)), "room again");
+	t_assert(zapwait_holds(BLK(200)), "noted now");
 }
 
 int main(void)
 {
-	zapwait_init(model_present);
+	zapwait_init(model_pages);
 	one_range();
 	full_table();
-	printf("zapwait: held until seen zapped, a full table holding more\n");
+	printf("zapwait: held until each page is seen absent, a full table "
+	       "noting no more\n");
 	return 0;
 }

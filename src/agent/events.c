@@ -291,29 +291,21 @@ static void unregister_unowned_blocks(uint64_t s, uint64_t e)
 	unregister_unowned(from, to - from);
 }
 
-/* Is a page of [s, e) there (present, or swapped by the kernel)?  When
- * pagemap cannot say: yes, which holds the blocks. */
-static int range_present(uint64_t s, uint64_t e)
+/* The pages of block @blk there now (present, or swapped by the kernel)
+ * into @bits; non-zero when pagemap cannot say. */
+static int block_pages(uint64_t blk, uint64_t *bits)
 {
 	struct page_presence pp;
-	uint64_t blk, a;
 
-	for (blk = block_of(s); blk < e; blk += UZ_BLOCK_SIZE) {
-		uint64_t from = s > blk ? s : blk;
-		uint64_t to = e < blk + UZ_BLOCK_SIZE ? e : blk + UZ_BLOCK_SIZE;
-
-		if (pagemap_block(blk, &pp))
-			return 1;
-		for (a = from & ~(uint64_t)(UZ_PAGE_SIZE - 1); a < to; a += UZ_PAGE_SIZE)
-			if (page_present(&pp, (unsigned)((a - blk) / UZ_PAGE_SIZE)))
-				return 1;
-	}
+	if (pagemap_block(blk, &pp))
+		return 1;
+	memcpy(bits, pp.bits, sizeof(pp.bits));
 	return 0;
 }
 
 int events_init(void)
 {
-	zapwait_init(range_present);
+	zapwait_init(block_pages);
 	if (!tasks)
 		tasks = map_anon(TASKS_MAX * sizeof(*tasks), 0);
 	return tasks ? 0 : -ENOMEM;
@@ -485,7 +477,7 @@ int events_recently_removed(uint64_t blk)
 	unsigned i;
 
 	if (advising_over(blk, blk + UZ_BLOCK_SIZE) ||
-	    zapwait_holds(blk, blk + UZ_BLOCK_SIZE))
+	    zapwait_holds(blk))
 		return 1;
 
 	if (ring_overrun_t && now - ring_overrun_t < remove_quiet_ns)
@@ -593,6 +585,10 @@ void events_handle(const struct uffd_msg *m)
 			zapwait_note(m->arg.remove.start, m->arg.remove.end);
 		/* fall through */
 	case UFFD_EVENT_UNMAP:
+		/* no zap can come after an unmap: what comes there later is
+		 * a new mapping's */
+		if (m->event == UFFD_EVENT_UNMAP)
+			zapwait_forget(m->arg.remove.start, m->arg.remove.end);
 		/* pages an mremap moved there, still to be copied, go too */
 		if (n_tasks)
 			tasks_at_dest(m->arg.remove.start, m->arg.remove.end, 0, 0);
@@ -602,6 +598,8 @@ void events_handle(const struct uffd_msg *m)
 		drop_range(m->arg.remove.start, m->arg.remove.end);
 		break;
 	case UFFD_EVENT_REMAP:
+		/* moved away: a zap still to come finds nothing there */
+		zapwait_forget(m->arg.remap.from, m->arg.remap.from + m->arg.remap.len);
 		remap(m->arg.remap.from, m->arg.remap.to, m->arg.remap.len);
 		break;
 	case UFFD_EVENT_FORK:

@@ -19,6 +19,7 @@
 #include "refill.h"
 #include "regions.h"
 #include "restore.h"
+#include "zapwait.h"
 #include "stage.h"
 #include "limitguard.h"
 #include "store.h"
@@ -388,6 +389,7 @@ static int fault(uint64_t addr, uint64_t t0)
 	struct block *b;
 	int err = 0, whole = 0;
 
+	zapwait_faulted(addr); /* absent: a REMOVE's zap of it is done */
 	/* what comes back is charged: room first, at the limit.  First
 	 * of all: making it serves the application's events (an mremap
 	 * onto this page, an UNMAP), and all below must see them, as it

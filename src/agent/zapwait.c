@@ -4,79 +4,115 @@
 
 #include "zapwait.h"
 
-static struct range {
-	uint64_t s, e;
+#define PAGE 4096ull
+#define BLOCK (2ull << 20)
+#define PAGES (BLOCK / PAGE)
+
+/* one block each: the pages of a REMOVE not yet seen absent */
+static struct wait {
+	uint64_t blk;
+	uint64_t pages[PAGES / 64];
 } waits[ZAPWAIT_SLOTS];
 static unsigned n_waits;
-static int (*present)(uint64_t s, uint64_t e);
+static int (*present)(uint64_t blk, uint64_t *bits);
 
-void zapwait_init(int (*any_present)(uint64_t s, uint64_t e))
+void zapwait_init(int (*present_pages)(uint64_t blk, uint64_t *bits))
 {
-	present = any_present;
+	present = present_pages;
 }
 
-static void forget(unsigned i)
+static struct wait *find(uint64_t blk)
 {
-	waits[i] = waits[--n_waits];
+	unsigned i;
+
+	for (i = 0; i < n_waits; i++)
+		if (waits[i].blk == blk)
+			return &waits[i];
+	return NULL;
 }
 
-/* Forget what has been zapped since; returns how many are left. */
-static unsigned sweep(void)
+int zapwait_note(uint64_t s, uint64_t e)
 {
-	unsigned i = 0;
+	uint64_t blk, a;
+	int all = 1;
 
-	while (i < n_waits)
-		if (!present(waits[i].s, waits[i].e))
-			forget(i);
-		else
-			i++;
-	return n_waits;
-}
+	for (blk = s & ~(BLOCK - 1); blk < e; blk += BLOCK) {
+		struct wait *w = find(blk);
 
-static uint64_t gap(const struct range *r, uint64_t s, uint64_t e)
-{
-	if (e < r->s)
-		return r->s - e;
-	return s > r->e ? s - r->e : 0;
-}
+		if (!w) {
+			if (n_waits == ZAPWAIT_SLOTS) {
+				all = 0; /* the caller's window holds it */
+				continue;
+			}
+			w = &waits[n_waits++];
+			memset(w, 0, sizeof(*w));
+			w->blk = blk;
+		}
+		for (a = (s > blk ? s : blk) & ~(PAGE - 1);
+		     a < e && a < blk + BLOCK; a += PAGE) {
+			unsigned p = (unsigned)((a - blk) / PAGE);
 
-void zapwait_note(uint64_t s, uint64_t e)
-{
-	unsigned i, near = 0;
-
-	if (s >= e)
-		return;
-	if (n_waits == ZAPWAIT_SLOTS && sweep() == ZAPWAIT_SLOTS) {
-		/* full of ranges still there: the nearest one grows over
-		 * the new one, which holds more, never less */
-		for (i = 1; i < n_waits; i++)
-			if (gap(&waits[i], s, e) < gap(&waits[near], s, e))
-				near = i;
-		if (s < waits[near].s)
-			waits[near].s = s;
-		if (e > waits[near].e)
-			waits[near].e = e;
-		return;
+			w->pages[p / 64] |= 1ull << (p % 64);
+		}
 	}
-	waits[n_waits].s = s;
-	waits[n_waits].e = e;
-	n_waits++;
+	return all;
 }
 
-int zapwait_holds(uint64_t s, uint64_t e)
+int zapwait_holds(uint64_t blk)
 {
-	unsigned i = 0;
+	struct wait *w = find(blk);
+	uint64_t there[PAGES / 64], left = 0;
+	unsigned i;
+
+	if (!w)
+		return 0;
+	if (present(blk, there))
+		return 1; /* cannot look: held */
+	/* a page seen absent once was zapped (or never there): later it
+	 * may be there again, the program's anew */
+	for (i = 0; i < PAGES / 64; i++) {
+		w->pages[i] &= there[i];
+		left |= w->pages[i];
+	}
+	if (left)
+		return 1;
+	*w = waits[--n_waits];
+	return 0;
+}
+
+void zapwait_faulted(uint64_t addr)
+{
+	struct wait *w = n_waits ? find(addr & ~(BLOCK - 1)) : NULL;
+	unsigned p;
+
+	if (!w)
+		return;
+	p = (unsigned)((addr & (BLOCK - 1)) / PAGE);
+	w->pages[p / 64] &= ~(1ull << (p % 64));
+}
+
+void zapwait_forget(uint64_t s, uint64_t e)
+{
+	unsigned i = 0, p;
 
 	while (i < n_waits) {
-		if (waits[i].s < e && s < waits[i].e) {
-			if (present(waits[i].s, waits[i].e))
-				return 1;
-			forget(i); /* zapped: the slot now holds another */
+		struct wait *w = &waits[i];
+		uint64_t left = 0;
+
+		if (w->blk >= e || w->blk + BLOCK <= s) {
+			i++;
 			continue;
 		}
-		i++;
+		for (p = 0; p < PAGES; p++)
+			if (w->blk + p * PAGE >= s && w->blk + p * PAGE < e)
+				w->pages[p / 64] &= ~(1ull << (p % 64));
+		for (p = 0; p < PAGES / 64; p++)
+			left |= w->pages[p];
+		if (left)
+			i++;
+		else
+			*w = waits[--n_waits];
 	}
-	return 0;
 }
 
 unsigned zapwait_count(void)

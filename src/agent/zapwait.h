@@ -10,27 +10,39 @@
  * zap keeps the bytes the program threw away.  A call through the
  * interposer marks its range until it returns (advising.c); one that
  * does not (glibc's free() trimming a thread's heap with its internal
- * __madvise, a raw system call) is noted here, and holds the blocks it
- * covers until every page of its range has been seen absent: zapped, or
- * never there (then nothing can be moved out before the zap either: only
- * a fault, which we serve, brings a page back).  No time limit: a range
- * whose pages stay (a raw MADV_FREE, a call that failed after its event)
- * stays unevicted, which loses nothing.
+ * __madvise, a raw system call) is noted here, block by block, and
+ * holds its block until each page of it has been seen absent once (by a
+ * look, or by a missing-page fault on it):
+ * zapped, or never there (then nothing can be moved out before the zap
+ * either: only a fault, which we serve, brings a page back).  Seen absent
+ * once is enough: the page that is there later is the program's anew
+ * (a review found reused heap pages holding blocks for good, and, when
+ * ranges were merged, everything between them).  A raw MADV_FREE, whose
+ * pages stay, keeps its block resident, which loses nothing.  When the
+ * table is full a block is not noted, and the caller's one-second window
+ * is all it has.
  *
  * Only the thread that reads the uffd's events uses it.  Pure but for
- * @any_present, which says whether a page of [s, e) is there now
- * (pagemap in the agent, a model in tests/unit_zapwait.c).
+ * @present_pages, which fills a block's bitmap of pages there now
+ * (pagemap in the agent, a model in tests/unit_zapwait.c), non-zero when
+ * it cannot tell.
  */
 
-#define ZAPWAIT_SLOTS 128
+#define ZAPWAIT_SLOTS 128 /* blocks */
 
-void zapwait_init(int (*any_present)(uint64_t s, uint64_t e));
-/* A REMOVE of [s, e) was read and no interposed call covers it. */
-void zapwait_note(uint64_t s, uint64_t e);
-/* May [s, e) (a block) not be moved out yet?  Ranges seen zapped by the
- * look are forgotten. */
-int zapwait_holds(uint64_t s, uint64_t e);
-/* Ranges noted and not yet seen zapped */
+void zapwait_init(int (*present_pages)(uint64_t blk, uint64_t *bits));
+/* A REMOVE of [s, e) was read and no interposed call covers it: 0 when a
+ * block of it found no room. */
+int zapwait_note(uint64_t s, uint64_t e);
+/* May block @blk not be moved out yet?  A block whose pages have all
+ * been seen absent is forgotten. */
+int zapwait_holds(uint64_t blk);
+/* A missing-page fault at @addr was read: that page was absent too (the
+ * program wrote it again before a look saw it gone). */
+void zapwait_faulted(uint64_t addr);
+/* [s, e) was unmapped or moved away: no zap will come there. */
+void zapwait_forget(uint64_t s, uint64_t e);
+/* Blocks noted and not yet seen zapped */
 unsigned zapwait_count(void);
 /* Forget everything (a forked child: the calls were its parent's). */
 void zapwait_clear(void);

@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "freezer.h"
@@ -26,9 +28,14 @@ static int each_line(const char *path, int (*fn)(char *line, void *arg),
 
 	if (fd < 0)
 		return -errno;
-	while (!r && (n = read(fd, buf + have, sizeof(buf) - 1 - have)) > 0) {
+	while (!r) {
 		char *l = buf, *nl;
 
+		n = read(fd, buf + have, sizeof(buf) - 1 - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
 		have += (size_t)n;
 		buf[have] = 0;
 		while (!r && (nl = strchr(l, '\n'))) {
@@ -99,37 +106,46 @@ int freezer_write(const char *path, const char *v)
 	return err;
 }
 
-/* "ID:CONTROLLERS:PATH": the freezer's path, into w->out */
-static int cgroup_line(char *line, void *arg)
-{
-	struct mount_want *w = arg;
-	char *ctl = strchr(line, ':'), *path, *save;
-
-	path = ctl ? strchr(ctl + 1, ':') : NULL;
-	if (!path)
-		return 0;
-	*path++ = 0;
-	for (char *c = strtok_r(ctl + 1, ",", &save); c; c = strtok_r(NULL, ",", &save))
-		if (!strcmp(c, "freezer") && strlen(path) < w->len) {
-			memcpy(w->out, path, strlen(path) + 1);
-			return 1;
-		}
-	return 0;
-}
+/* The kernel's directory entry (getdents64): opendir() would malloc */
+struct dirent64_raw {
+	uint64_t ino;
+	int64_t off;
+	unsigned short reclen;
+	unsigned char type;
+	char name[];
+};
 
 unsigned freezer_thaw_own(pid_t pid)
 {
-	char mnt[512], group[512], path[1100], procfile[64];
-	struct mount_want w = { group, sizeof(group) };
-	const char *hold = "/" UZ_HOLD_PREFIX;
+	char mnt[512], path[1100], buf[4096];
+	unsigned n = 0;
+	long got;
+	int fd;
 
 	if (freezer_mount(mnt, sizeof(mnt)))
 		return 0;
-	/* where the process is: a hold group is FREEZER/uzswapd-X/PID */
-	snprintf(procfile, sizeof(procfile), "/proc/%d/cgroup", (int)pid);
-	if (each_line(procfile, cgroup_line, &w) <= 0 ||
-	    strncmp(group, hold, strlen(hold)))
+	/* every hold group's PID: not /proc/PID/cgroup, which is the main
+	 * thread's (one that ended stays where it was when the rest of the
+	 * process was moved), nor ours (the agent's threads are moved back
+	 * out, to serve faults during the hold) */
+	fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
 		return 0;
-	snprintf(path, sizeof(path), "%s%s/freezer.state", mnt, group);
-	return !freezer_write(path, "THAWED");
+	while ((got = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+		long at;
+
+		for (at = 0; at < got;) {
+			const struct dirent64_raw *de = (const void *)(buf + at);
+
+			at += de->reclen;
+			if (strncmp(de->name, UZ_HOLD_PREFIX, strlen(UZ_HOLD_PREFIX)))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s/%d/freezer.state", mnt,
+				 de->name, (int)pid);
+			if (!freezer_write(path, "THAWED"))
+				n++;
+		}
+	}
+	close(fd);
+	return n;
 }
