@@ -72,18 +72,24 @@ UZ_EXPORT int mlockall(int flags)
  * range before failing.  The round trip only once an eviction has
  * ever started in this process.
  */
+/* Every signal held back on this thread, the mask before in @old: no
+ * handler can siglongjmp() out of what follows (as far as glibc lets us:
+ * not its own SIGCANCEL and SIGSETXID). */
+static void signals_hold(sigset_t *old)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, old);
+}
+
 static int hold_begin(void *addr, size_t len, sigset_t *mask)
 {
 	if (!agent_here() || !len || loop_is_agent_thread())
 		return 0;
 	/* a handler that siglongjmp()s out of the call would skip
 	 * hold_end, and no eviction would ever run again */
-	{
-		sigset_t all;
-
-		sigfillset(&all);
-		pthread_sigmask(SIG_BLOCK, &all, mask);
-	}
+	signals_hold(mask);
 	/* hold first, then look: an eviction that starts after the hold
 	 * stops before its first block, one that started before has set
 	 * evicted_once (evict_run) and may have a block in flight, which
@@ -211,8 +217,7 @@ UZ_EXPORT int madvise(void *addr, size_t len, int advice)
 			/* a handler that siglongjmp()s out of the call would
 			 * leave the mark for good (and, past the table's
 			 * slots, every block held) */
-			sigfillset(&mask);
-			pthread_sigmask(SIG_BLOCK, &mask, &old);
+			signals_hold(&old);
 			slot = advising_begin((uintptr_t)addr, len);
 		}
 		r = (int)syscall(SYS_madvise, addr, len, advice);

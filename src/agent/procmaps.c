@@ -45,20 +45,6 @@ static int still_ours(const struct kept *k)
 	       st.st_ino == k->ino;
 }
 
-void procmaps_open(void)
-{
-	unsigned i;
-
-	/* an earlier agent thread's, still here in a table shared with the
-	 * program (after an aside); in a new table its number is another's */
-	for (i = 0; i < 2; i++) {
-		if (still_ours(&kept[i]))
-			fd_close(kept[i].fd);
-		kept[i].fd = -1;
-		open_one((int)i);
-	}
-}
-
 int procmaps_fd(int smaps)
 {
 	struct kept *k = &kept[!!smaps];
@@ -77,6 +63,15 @@ int procmaps_reopen(int smaps)
 		fd_close(k->fd);
 	k->fd = -1;
 	return open_one(!!smaps);
+}
+
+void procmaps_open(void)
+{
+	/* an earlier agent thread's, still here in a table shared with the
+	 * program (after an aside), go; in a new table a number of theirs
+	 * is another's, left alone (still_ours) */
+	procmaps_reopen(0);
+	procmaps_reopen(1);
 }
 
 void procmaps_forget(void)
