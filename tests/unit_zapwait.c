@@ -2,7 +2,8 @@
 /* REMOVEs whose zap has not been seen (src/agent/zapwait.c), against a
  * model of which pages are there: a block held while a page of its range
  * has not been seen absent, free once each has been (even if there again
- * later), and a full table noting no more, never holding more. */
+ * later) or no madvise call is under way, and a full table noting no
+ * more, never holding more. */
 #include <stdio.h>
 #include <string.h>
 
@@ -17,6 +18,14 @@
 
 static unsigned char there[BLOCKS][512];
 static unsigned looks;
+static int calls_inside = 1; /* the model: a madvise call under way */
+static unsigned asked;
+
+static int model_under_way(void)
+{
+	asked++;
+	return calls_inside;
+}
 
 static int model_pages(uint64_t blk, uint64_t *bits)
 {
@@ -89,12 +98,39 @@ static void full_table(void)
 	t_assert(zapwait_holds(BLK(200)), "noted now");
 }
 
+/* pages that stay (MADV_FREE, a range mapped again): held while a call
+ * may be under way, every note let go once none is */
+static void no_call_inside(void)
+{
+	zapwait_clear();
+	memset(there, 1, sizeof(there));
+	calls_inside = 1;
+	t_assert(zapwait_note(PG(7, 0), PG(7, 16)) && zapwait_note(PG(9, 3), PG(9, 4)),
+		 "noted");
+	asked = 0;
+	t_assert(zapwait_holds(BLK(7)), "a call inside: held");
+	t_assert(asked == 1, "asked %u times", asked);
+	memset(there[9], 0, 512);
+	asked = 0;
+	t_assert(!zapwait_holds(BLK(9)), "zapped: free");
+	t_assert(!asked, "zapped: no need to ask");
+	t_assert(zapwait_note(PG(9, 3), PG(9, 4)), "noted again");
+	there[9][3] = 1;
+	calls_inside = 0;
+	t_assert(!zapwait_holds(BLK(7)), "no call inside: free");
+	t_assert(zapwait_count() == 0, "every note let go (%u left)",
+		 zapwait_count());
+	t_assert(!zapwait_holds(BLK(9)), "the other one too");
+	calls_inside = 1;
+}
+
 int main(void)
 {
-	zapwait_init(model_pages);
+	zapwait_init(model_pages, model_under_way);
 	one_range();
 	full_table();
-	printf("zapwait: held until each page is seen absent, a full table "
-	       "noting no more\n");
+	no_call_inside();
+	printf("zapwait: held until each page is seen absent or no call is "
+	       "under way, a full table noting no more\n");
 	return 0;
 }

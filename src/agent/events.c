@@ -10,6 +10,7 @@
 #include "inactive.h"
 #include "rawkid.h"
 #include "log.h"
+#include "madvcalls.h"
 #include "restore.h"
 #include "uffd.h"
 #include "util.h"
@@ -305,7 +306,7 @@ static int block_pages(uint64_t blk, uint64_t *bits)
 
 int events_init(void)
 {
-	zapwait_init(block_pages);
+	zapwait_init(block_pages, madvcalls_under_way);
 	if (!tasks)
 		tasks = map_anon(TASKS_MAX * sizeof(*tasks), 0);
 	return tasks ? 0 : -ENOMEM;
@@ -580,7 +581,10 @@ void events_handle(const struct uffd_msg *m)
 	switch (m->event) {
 	case UFFD_EVENT_REMOVE:
 		note_remove(m->arg.remove.start, m->arg.remove.end);
-		/* an interposed call holds its blocks until it returns */
+		/* an interposed call holds its blocks until it returns; one
+		 * that returned already (reading the event let it go on) is
+		 * noted, and let go by the first look that finds no call
+		 * under way */
 		if (!advising_over(m->arg.remove.start, m->arg.remove.end))
 			zapwait_note(m->arg.remove.start, m->arg.remove.end);
 		/* fall through */

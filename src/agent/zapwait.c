@@ -15,10 +15,13 @@ static struct wait {
 } waits[ZAPWAIT_SLOTS];
 static unsigned n_waits;
 static int (*present)(uint64_t blk, uint64_t *bits);
+static int (*calls_under_way)(void);
 
-void zapwait_init(int (*present_pages)(uint64_t blk, uint64_t *bits))
+void zapwait_init(int (*present_pages)(uint64_t blk, uint64_t *bits),
+		  int (*madvise_under_way)(void))
 {
 	present = present_pages;
+	calls_under_way = madvise_under_way;
 }
 
 static struct wait *find(uint64_t blk)
@@ -74,9 +77,17 @@ int zapwait_holds(uint64_t blk)
 		w->pages[i] &= there[i];
 		left |= w->pages[i];
 	}
-	if (left)
+	if (!left) {
+		*w = waits[--n_waits];
+		return 0;
+	}
+	/* pages still there: a call that zaps late, or one that never
+	 * zaps (MADV_FREE), or one whose range has since been unmapped
+	 * without an UNMAP (the block was no longer registered) and mapped
+	 * again.  With no call under way, every one noted is done. */
+	if (calls_under_way())
 		return 1;
-	*w = waits[--n_waits];
+	zapwait_clear();
 	return 0;
 }
 
