@@ -21,6 +21,7 @@
 #include "log.h"
 #include "protocol.h"
 #include "recent.h"
+#include "restore.h"
 #include "robust.h"
 #include "uffd.h"
 #include "uffd_compat.h"
@@ -218,14 +219,42 @@ int inactive_fault(uint64_t blk)
 	return 1;
 }
 
+static int overlaps(const struct entry *e, uint64_t start, uint64_t end)
+{
+	return e->addr && e->addr < end && e->addr + UZ_BLOCK_SIZE > start;
+}
+
+/*
+ * Pages of block @addr that an mremap moved wait in copy tasks: copied
+ * to their new place first.  Put back at the old address with the rest
+ * of the slot, they were lost (the task found the block gone): a
+ * fork() put the whole list back after a raw mremap that was read while
+ * the forking thread's stack came back, past restore_range's first wait
+ * for tasks (it_stress --auto, 173 pages of zeros).
+ */
+static void tasks_first(uint64_t addr)
+{
+	uint64_t t0 = 0;
+
+	while (events_pending_run(addr)) {
+		if (!t0)
+			t0 = now_ns();
+		restore_settle_wait(t0, "putting a block back");
+	}
+}
+
 void inactive_put_back(uint64_t start, uint64_t end)
 {
 	unsigned i;
 
-	for (i = 0; i < UZ_INACTIVE_MAX && hint.count; i++)
-		if (list[i].addr && list[i].addr < end &&
-		    list[i].addr + UZ_BLOCK_SIZE > start)
+	for (i = 0; i < UZ_INACTIVE_MAX && hint.count; i++) {
+		if (!overlaps(&list[i], start, end))
+			continue;
+		tasks_first(list[i].addr);
+		/* events read meanwhile may have dropped or moved it */
+		if (overlaps(&list[i], start, end))
 			put_back(&list[i]);
+	}
 }
 
 void inactive_drop(uint64_t blk, uint64_t s, uint64_t e)
@@ -341,7 +370,9 @@ int inactive_tick(void)
 	for (i = 0; i < UZ_INACTIVE_MAX && hint.count; i++) {
 		struct entry *e = &list[i];
 
-		if (!e->addr)
+		/* pages of it in a copy task go first (tasks_first); the
+		 * tick does not wait for them */
+		if (!e->addr || events_block_in_task(e->addr))
 			continue;
 		if (e->flags & E_BACK) {
 			put_back(e);

@@ -28,7 +28,8 @@ UZ_HIDDEN int inactive_may_hold(uint64_t start, uint64_t len);
 /* A fault in @blk: put the block back whole.  1 done, 0 not on the
  * list, -errno. */
 UZ_HIDDEN int inactive_fault(uint64_t blk);
-/* Put back every block on the list that overlaps [start, end). */
+/* Put back every block on the list that overlaps [start, end), the copy
+ * tasks of its pages an mremap moved first (waiting for them). */
 UZ_HIDDEN void inactive_put_back(uint64_t start, uint64_t end);
 /* Pages [s, e) of @blk were dropped or unmapped: forget them. */
 UZ_HIDDEN void inactive_drop(uint64_t blk, uint64_t s, uint64_t e);

@@ -120,7 +120,13 @@ static int restore_range(uint64_t start, uint64_t len)
 
 			if (!b)
 				continue;
-			err = restore_all_frames(b);
+			/* pages of it that an mremap read since the wait
+			 * above moved go to their new place first, not
+			 * back here (events_pending_run: 0 or -EAGAIN) */
+			err = events_pending_run(addrs[i]);
+			b = err ? NULL : blocks_find(addrs[i]);
+			if (b)
+				err = restore_all_frames(b);
 			if (err == -EAGAIN) {
 				if (!t0)
 					t0 = now_ns();
