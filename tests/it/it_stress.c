@@ -332,6 +332,7 @@ static void op_rawmove(struct region *r, uint64_t *s)
 	uint8_t *win = it_alloc(win_len, 0), *away = it_alloc(away_len, 0);
 	size_t first_at = at;
 	int hole_ours = 1; /* [win + first_at, + len) is ours when not moved to */
+	int went_away = 0; /* the region landed in away, and may have left it */
 
 	if (!raw_move(r, win + at) && rng_below(s, 4) && !raw_move(r, away + shift)) {
 		/* the window has a hole now: ours again, unless another
@@ -339,6 +340,7 @@ static void op_rawmove(struct region *r, uint64_t *s)
 		void *fill = mmap(win + at, r->len, PROT_NONE, MAP_PRIVATE |
 				  MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 
+		went_away = 1;
 		hole_ours = fill == win + at;
 		if (hole_ours) {
 			at += back[rng_below(s, 5)];
@@ -352,7 +354,15 @@ static void op_rawmove(struct region *r, uint64_t *s)
 	if (r->mem == win + at) {
 		munmap(win, at);
 		munmap(win + at + r->len, win_len - at - r->len);
-		munmap(away, away_len);
+		if (went_away) {
+			/* the hole the region left there may be another
+			 * thread's mapping now (a thread stack glibc had just
+			 * mapped: pthread_create() died writing it, seed 615) */
+			munmap(away, shift);
+			munmap(away + shift + r->len, away_len - shift - r->len);
+		} else {
+			munmap(away, away_len);
+		}
 	} else if (r->mem == away + shift) {
 		if (hole_ours) {
 			munmap(win, win_len);
