@@ -281,15 +281,19 @@ static int put_back_pages(uint64_t addr, const uint8_t *src, uint64_t t0)
 	for (p = 0; p < UZ_PAGES_PER_BLOCK; p++) {
 		uint64_t a = addr + (uint64_t)p * UZ_PAGE_SIZE;
 
-		if (events_watch_dropped(p))
-			continue;
-		while ((err = uffd_fill_range(uz_agent.uffd, uffd_op_copy,
+		/* looked at again after each wait: a REMOVE read meanwhile
+		 * may have dropped this very page */
+		while (!events_watch_dropped(p)) {
+			err = uffd_fill_range(uz_agent.uffd, uffd_op_copy,
 					      a + events_watch_moved(a),
 					      src + (uint64_t)p * UZ_PAGE_SIZE,
-					      UZ_PAGE_SIZE)) == -EAGAIN)
+					      UZ_PAGE_SIZE);
+			if (!err)
+				break;
+			if (err != -EAGAIN)
+				return err;
 			restore_settle_wait(t0, "putting a block back");
-		if (err)
-			return err;
+		}
 	}
 	return 0;
 }
@@ -302,18 +306,28 @@ static int put_back_pages(uint64_t addr, const uint8_t *src, uint64_t t0)
  * the application dropped while the block was away stay dropped.
  * Returns 0 or -errno when even the copy failed.
  */
+/* Pages the application dropped while the block was away (REMOVEs read
+ * since events_watch) are zeros in @src: what is put back there reads as
+ * they do now. */
+static void zap_dropped(uint8_t *src)
+{
+	unsigned p;
+
+	for (p = 0; p < UZ_PAGES_PER_BLOCK; p++)
+		if (events_watch_dropped(p))
+			mem_zap(src + (uint64_t)p * UZ_PAGE_SIZE, UZ_PAGE_SIZE);
+}
+
 static int move_back(uint64_t addr, uint8_t *src)
 {
 	uint64_t done, t0 = now_ns();
-	unsigned kept, p;
+	unsigned kept;
 	int err;
 
 	for (;;) {
 		if (events_watch_moved_any())
 			return put_back_pages(addr, src, t0);
-		for (p = 0; p < UZ_PAGES_PER_BLOCK; p++)
-			if (events_watch_dropped(p))
-				mem_zap(src + (uint64_t)p * UZ_PAGE_SIZE, UZ_PAGE_SIZE);
+		zap_dropped(src);
 		err = uffd_move_around(uz_agent.uffd, addr, (uint64_t)src,
 				       UZ_BLOCK_SIZE, -EEXIST, 0, &kept, &done);
 		if (err != -EAGAIN)
@@ -331,6 +345,10 @@ static int move_back(uint64_t addr, uint8_t *src)
 	while (err) {
 		if (events_watch_moved_any())
 			return put_back_pages(addr, src, t0);
+		/* a REMOVE read while waiting: its pages must not be copied
+		 * back with the rest (old data after MADV_DONTNEED, it_stress
+		 * --auto 1 --clients 2 --kills 2: 46 pages, traced) */
+		zap_dropped(src);
 		err = uffd_fill_range(uz_agent.uffd, uffd_op_copy, addr + done,
 				      src + done, UZ_BLOCK_SIZE - done);
 		if (err != -EAGAIN)
