@@ -378,6 +378,15 @@ int events_pending_run(uint64_t blk)
 	return blk ? left : (int)n_tasks;
 }
 
+void events_pending_wait(uint64_t blk, uint64_t *t0, const char *what)
+{
+	while (events_pending_run(blk)) {
+		if (!*t0)
+			*t0 = now_ns();
+		restore_settle_wait(*t0, what);
+	}
+}
+
 static void task_add(uint64_t blk, uint64_t from, uint64_t to, int64_t delta)
 {
 	struct remap_task t = { blk, from, to, delta };

@@ -21,6 +21,10 @@ UZ_HIDDEN int events_init(void);
  * looks the block up: a copy done may release it.
  */
 UZ_HIDDEN int events_pending_run(uint64_t blk);
+/* events_pending_run(@blk) until nothing of it is left waiting, reading
+ * events meanwhile (restore_settle_wait, from *@t0, set on the first
+ * wait if 0; @what names the wait in its log line). */
+UZ_HIDDEN void events_pending_wait(uint64_t blk, uint64_t *t0, const char *what);
 /* Is block @blk a source or a destination of a pending copy?  It is
  * not evicted until the copy is done. */
 UZ_HIDDEN int events_block_in_task(uint64_t blk);

@@ -298,14 +298,6 @@ static int put_back_pages(uint64_t addr, const uint8_t *src, uint64_t t0)
 	return 0;
 }
 
-/*
- * Move a block held at @src (staging, or an inactive slot) back into the
- * application, page by page around anything already there; what will
- * not move is copied.  Waits out the kernel's EAGAIN (an event to read
- * first) for as long as it lasts: giving up would lose the block.  Pages
- * the application dropped while the block was away stay dropped.
- * Returns 0 or -errno when even the copy failed.
- */
 /* Pages the application dropped while the block was away (REMOVEs read
  * since events_watch) are zeros in @src: what is put back there reads as
  * they do now. */
@@ -318,6 +310,14 @@ static void zap_dropped(uint8_t *src)
 			mem_zap(src + (uint64_t)p * UZ_PAGE_SIZE, UZ_PAGE_SIZE);
 }
 
+/*
+ * Move a block held at @src (staging, or an inactive slot) back into the
+ * application, page by page around anything already there; what will
+ * not move is copied.  Waits out the kernel's EAGAIN (an event to read
+ * first) for as long as it lasts: giving up would lose the block.  Pages
+ * the application dropped while the block was away stay dropped.
+ * Returns 0 or -errno when even the copy failed.
+ */
 static int move_back(uint64_t addr, uint8_t *src)
 {
 	uint64_t done, t0 = now_ns();

@@ -21,7 +21,6 @@
 #include "log.h"
 #include "protocol.h"
 #include "recent.h"
-#include "restore.h"
 #include "robust.h"
 #include "uffd.h"
 #include "uffd_compat.h"
@@ -224,33 +223,23 @@ static int overlaps(const struct entry *e, uint64_t start, uint64_t end)
 	return e->addr && e->addr < end && e->addr + UZ_BLOCK_SIZE > start;
 }
 
-/*
- * Pages of block @addr that an mremap moved wait in copy tasks: copied
- * to their new place first.  Put back at the old address with the rest
- * of the slot, they were lost (the task found the block gone): a
- * fork() put the whole list back after a raw mremap that was read while
- * the forking thread's stack came back, past restore_range's first wait
- * for tasks (it_stress --auto, 173 pages of zeros).
- */
-static void tasks_first(uint64_t addr)
-{
-	uint64_t t0 = 0;
-
-	while (events_pending_run(addr)) {
-		if (!t0)
-			t0 = now_ns();
-		restore_settle_wait(t0, "putting a block back");
-	}
-}
-
 void inactive_put_back(uint64_t start, uint64_t end)
 {
 	unsigned i;
 
 	for (i = 0; i < UZ_INACTIVE_MAX && hint.count; i++) {
+		uint64_t t0 = 0;
+
 		if (!overlaps(&list[i], start, end))
 			continue;
-		tasks_first(list[i].addr);
+		/* pages of it an mremap moved wait in copy tasks: copied to
+		 * their new place first.  Put back at the old address with
+		 * the rest of the slot, they were lost (the task found the
+		 * block gone): a fork() put the whole list back after a raw
+		 * mremap read while the forking thread's stack came back,
+		 * past restore_range's first wait (it_stress --auto, 173
+		 * pages of zeros) */
+		events_pending_wait(list[i].addr, &t0, "putting a block back");
 		/* events read meanwhile may have dropped or moved it */
 		if (overlaps(&list[i], start, end))
 			put_back(&list[i]);
@@ -370,8 +359,8 @@ int inactive_tick(void)
 	for (i = 0; i < UZ_INACTIVE_MAX && hint.count; i++) {
 		struct entry *e = &list[i];
 
-		/* pages of it in a copy task go first (tasks_first); the
-		 * tick does not wait for them */
+		/* pages of it in a copy task go first (inactive_put_back);
+		 * the tick does not wait for them */
 		if (!e->addr || events_block_in_task(e->addr))
 			continue;
 		if (e->flags & E_BACK) {

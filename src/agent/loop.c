@@ -105,11 +105,7 @@ static int restore_range(uint64_t start, uint64_t len)
 
 	/* stored pages an unaligned mremap moved wait in copy tasks, and
 	 * their new range stays registered until copied: copy them first */
-	while (events_pending_run(0) > 0) {
-		if (!t0)
-			t0 = now_ns();
-		restore_settle_wait(t0, "restoring a range");
-	}
+	events_pending_wait(0, &t0, "restoring a range");
 	inactive_put_back(start, end);
 	do {
 		n = blocks_collect(start, end, addrs, 512);

@@ -11,7 +11,9 @@
  * process_madvise() now?  Each thread's /proc/self/task/TID/syscall
  * says which system call it sleeps in; one on a CPU, or runnable, reads
  * "running" and counts as inside (it may be zapping).  Unreadable
- * counts as inside too.  The agent thread's own is not looked at.
+ * counts as inside too, as does an io_uring worker (its file never shows
+ * the madvise it runs), and a look during which the thread count
+ * changed.  The agent thread's own is not looked at.
  *
  * A REMOVE event's call is inside until its zap is done: none inside
  * means every REMOVE read so far has been applied (zapwait.h).

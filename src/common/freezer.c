@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The cgroup v1 freezer: see freezer.h. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <stdint.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -106,15 +106,6 @@ int freezer_write(const char *path, const char *v)
 	return err;
 }
 
-/* The kernel's directory entry (getdents64): opendir() would malloc */
-struct dirent64_raw {
-	uint64_t ino;
-	int64_t off;
-	unsigned short reclen;
-	unsigned char type;
-	char name[];
-};
-
 unsigned freezer_thaw_own(pid_t pid)
 {
 	char mnt[512], path[1100], buf[4096];
@@ -135,13 +126,14 @@ unsigned freezer_thaw_own(pid_t pid)
 		long at;
 
 		for (at = 0; at < got;) {
-			const struct dirent64_raw *de = (const void *)(buf + at);
+			/* read with getdents64: opendir() would malloc */
+			const struct dirent64 *de = (const void *)(buf + at);
 
-			at += de->reclen;
-			if (strncmp(de->name, UZ_HOLD_PREFIX, strlen(UZ_HOLD_PREFIX)))
+			at += de->d_reclen;
+			if (strncmp(de->d_name, UZ_HOLD_PREFIX, strlen(UZ_HOLD_PREFIX)))
 				continue;
 			snprintf(path, sizeof(path), "%s/%s/%d/freezer.state", mnt,
-				 de->name, (int)pid);
+				 de->d_name, (int)pid);
 			if (!freezer_write(path, "THAWED"))
 				n++;
 		}
