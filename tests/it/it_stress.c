@@ -324,6 +324,14 @@ static int raw_move(struct region *r, uint8_t *to)
  * then away and straight back into the window, before any copy the
  * first move left could run: 2 MB or a page either side of where it
  * was, or onto it, where blocks of it are still stored. */
+/* Unmap [base, base + len) but for the hole [base + at, + hole) in it,
+ * which is not ours (another mapping may be there now). */
+static void unmap_around(uint8_t *base, size_t len, size_t at, size_t hole)
+{
+	munmap(base, at);
+	munmap(base + at + hole, len - at - hole);
+}
+
 static void op_rawmove(struct region *r, uint64_t *s)
 {
 	static const long back[] = { IT_BLOCK, -(long)IT_BLOCK, 4096, -4096, 0 };
@@ -352,26 +360,20 @@ static void op_rawmove(struct region *r, uint64_t *s)
 	/* what is left of the window and of the landing place; a hole
 	 * another thread's mmap took part of is not ours to unmap */
 	if (r->mem == win + at) {
-		munmap(win, at);
-		munmap(win + at + r->len, win_len - at - r->len);
-		if (went_away) {
+		unmap_around(win, win_len, at, r->len);
+		if (went_away)
 			/* the hole the region left there may be another
 			 * thread's mapping now (a thread stack glibc had just
 			 * mapped: pthread_create() died writing it, seed 615) */
-			munmap(away, shift);
-			munmap(away + shift + r->len, away_len - shift - r->len);
-		} else {
+			unmap_around(away, away_len, shift, r->len);
+		else
 			munmap(away, away_len);
-		}
 	} else if (r->mem == away + shift) {
-		if (hole_ours) {
+		if (hole_ours)
 			munmap(win, win_len);
-		} else {
-			munmap(win, first_at);
-			munmap(win + first_at + r->len, win_len - first_at - r->len);
-		}
-		munmap(away, shift);
-		munmap(away + shift + r->len, away_len - shift - r->len);
+		else
+			unmap_around(win, win_len, first_at, r->len);
+		unmap_around(away, away_len, shift, r->len);
 	} else {
 		munmap(win, win_len);
 		munmap(away, away_len);
