@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <stdlib.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "direntries.h"
 #include "fds.h"
 #include "loop.h"
 #include "regions.h"
@@ -130,30 +130,26 @@ void *map_aligned(size_t len, size_t align, int huge)
 	return a;
 }
 
+struct task_walk {
+	int (*fn)(pid_t tid, void *arg);
+	void *arg;
+};
+
+static int task_named(const char *name, void *arg)
+{
+	const struct task_walk *w = arg;
+	pid_t tid = (pid_t)atoi(name);
+
+	return tid > 0 ? w->fn(tid, w->arg) : 0;
+}
+
 int tasks_each(int (*fn)(pid_t tid, void *arg), void *arg)
 {
-	/* getdents64 into the stack: no allocation (the agent thread's
-	 * faulting application thread, or a signal handler's interrupted
-	 * one, may hold malloc's lock) */
-	char buf[4096];
-	int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int ret = 0;
-	long n, off;
+	struct task_walk w = { fn, arg };
 
-	if (fd < 0)
-		return -errno;
-	while (!ret && (n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0)
-		for (off = 0; off < n && !ret;
-		     off += ((struct dirent64 *)(buf + off))->d_reclen) {
-			pid_t tid = (pid_t)atoi(((struct dirent64 *)(buf + off))->d_name);
-
-			if (tid > 0)
-				ret = fn(tid, arg);
-		}
-	if (!ret && n < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
+	/* no allocation: the agent thread's faulting application thread,
+	 * or a signal handler's interrupted one, may hold malloc's lock */
+	return dir_each("/proc/self/task", task_named, &w);
 }
 
 int mem_zap(void *p, size_t len)

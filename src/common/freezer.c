@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* The cgroup v1 freezer: see freezer.h. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "direntries.h"
 #include "freezer.h"
 
 /*
@@ -106,12 +105,30 @@ int freezer_write(const char *path, const char *v)
 	return err;
 }
 
+struct thaw_walk {
+	const char *mnt;
+	pid_t pid;
+	unsigned thawed;
+};
+
+static int thaw_in_group(const char *name, void *arg)
+{
+	struct thaw_walk *w = arg;
+	char path[1100];
+
+	if (strncmp(name, UZ_HOLD_PREFIX, strlen(UZ_HOLD_PREFIX)))
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s/%d/freezer.state", w->mnt, name,
+		 (int)w->pid);
+	if (!freezer_write(path, "THAWED"))
+		w->thawed++;
+	return 0;
+}
+
 unsigned freezer_thaw_own(pid_t pid)
 {
-	char mnt[512], path[1100], buf[4096];
-	unsigned n = 0;
-	long got;
-	int fd;
+	char mnt[512];
+	struct thaw_walk w = { mnt, pid, 0 };
 
 	if (freezer_mount(mnt, sizeof(mnt)))
 		return 0;
@@ -119,25 +136,6 @@ unsigned freezer_thaw_own(pid_t pid)
 	 * thread's (one that ended stays where it was when the rest of the
 	 * process was moved), nor ours (the agent's threads are moved back
 	 * out, to serve faults during the hold) */
-	fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	while ((got = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
-		long at;
-
-		for (at = 0; at < got;) {
-			/* read with getdents64: opendir() would malloc */
-			const struct dirent64 *de = (const void *)(buf + at);
-
-			at += de->d_reclen;
-			if (strncmp(de->d_name, UZ_HOLD_PREFIX, strlen(UZ_HOLD_PREFIX)))
-				continue;
-			snprintf(path, sizeof(path), "%s/%s/%d/freezer.state", mnt,
-				 de->d_name, (int)pid);
-			if (!freezer_write(path, "THAWED"))
-				n++;
-		}
-	}
-	close(fd);
-	return n;
+	dir_each(mnt, thaw_in_group, &w);
+	return w.thawed;
 }
