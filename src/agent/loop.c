@@ -163,10 +163,36 @@ static void restore_run(struct uz_evict_done *done)
  * (evictions are held from here to the fork).
  */
 #define CHILD_STACK_BYTES (128u << 10)
+
+/*
+ * A child reads MADV_WIPEONFORK memory as zeros, but it would share
+ * what is stored of it.  The madvise() interposer brings it back before
+ * the flag is set; a raw system call does not pass there, so evicted
+ * memory that has the flag now comes back before the copy (the kernel
+ * then wipes it in the child).  One read of smaps, only while something
+ * is evicted.
+ */
+static void restore_wipeonfork(void)
+{
+	static uint64_t wiped[64][2];
+	int64_t n, i;
+
+	if (!blocks_count())
+		return;
+	n = regions_flagged("wf", wiped, 64);
+	if (n > 64) {
+		restore_range(0, UINT64_MAX); /* too many to list: all */
+		return;
+	}
+	for (i = 0; i < n; i++)
+		restore_range(wiped[i][0], wiped[i][1] - wiped[i][0]);
+}
+
 static int fork_prepare_at(uint64_t sp)
 {
 	if (sp > CHILD_STACK_BYTES)
 		restore_range(sp - CHILD_STACK_BYTES, CHILD_STACK_BYTES + UZ_PAGE_SIZE);
+	restore_wipeonfork();
 	/* the child's copy of the table has no inactive list: all back
 	 * (a move each), not compressed, to keep fork() quick */
 	inactive_put_back(0, UINT64_MAX);

@@ -388,6 +388,20 @@ static void scan_vma(struct scan_state *st, uint64_t s, uint64_t e)
 	}
 }
 
+/* Does the smaps "VmFlags:" line @l (past its key) carry the two
+ * letters @flag? */
+static int vmflag_has(const char *l, const char *flag)
+{
+	const char *end = strchr(l, '\n'), *f = l;
+
+	while ((f = strstr(f, flag)) && (!end || f < end)) {
+		if (f[-1] == ' ' && (f[2] == ' ' || f[2] == '\n' || !f[2]))
+			return 1;
+		f += 2;
+	}
+	return 0;
+}
+
 /*
  * Is the smaps "VmFlags:" line @l free of the flags that rule eviction
  * out?  lo: mlock()ed (the application asked it to stay resident);
@@ -396,17 +410,7 @@ static void scan_vma(struct scan_state *st, uint64_t s, uint64_t e)
  */
 static int vmflags_allow(const char *l)
 {
-	static const char *const deny[] = { " lo", " wf", " dc" };
-	const char *end = strchr(l, '\n');
-	unsigned i;
-
-	for (i = 0; i < sizeof(deny) / sizeof(deny[0]); i++) {
-		const char *f = strstr(l, deny[i]);
-
-		if (f && (!end || f < end) && (f[3] == ' ' || f[3] == '\n'))
-			return 0;
-	}
-	return 1;
+	return !vmflag_has(l, "lo") && !vmflag_has(l, "wf") && !vmflag_has(l, "dc");
 }
 
 /* One line of maps, or of smaps when evicting: there an eligible VMA is
@@ -426,13 +430,60 @@ static void scan_line(struct scan_state *st, const char *l, int smaps)
 		scan_vma(st, st->s, st->e);
 }
 
+/* Call @line on each line of maps (@smaps 0) or smaps, read in pieces
+ * into @buf (@size bytes; no allocation).  0 or -errno. */
+static int read_lines(int smaps, char *buf, size_t size,
+		      void (*line)(const char *l, void *arg), void *arg)
+{
+	size_t have = 0;
+	off_t off = 0;
+	ssize_t n;
+	int fd = procmaps_fd(smaps), reopened = 0;
+
+	if (fd < 0)
+		return fd;
+	for (;;) {
+		char *l = buf, *nl;
+
+		n = pread(fd, buf + have, size - 1 - have, off);
+		if (n < 0 && errno == ESRCH && !off && !reopened++) {
+			/* opened by an agent thread that ended */
+			fd = procmaps_reopen(smaps);
+			if (fd < 0)
+				return fd;
+			continue;
+		}
+		if (n <= 0)
+			break;
+		off += n;
+		have += n;
+		buf[have] = 0;
+		while ((nl = strchr(l, '\n'))) {
+			line(l, arg);
+			l = nl + 1;
+		}
+		have -= l - buf;
+		memmove(buf, l, have);
+	}
+	return 0;
+}
+
+static void scan_maps_line(const char *l, void *arg)
+{
+	scan_line(arg, l, 0);
+}
+
+static void scan_smaps_line(const char *l, void *arg)
+{
+	scan_line(arg, l, 1);
+}
+
 int64_t regions_scan(int (*fn)(uint64_t block, void *arg), void *arg)
 {
-	/* maps is read in pieces into a buffer of our own: no allocation */
 	static char buf[64 * 1024];
 	struct scan_state st = { .fn = fn, .arg = arg };
 	/* an eviction needs each VMA's flags (smaps); a count does not */
-	int smaps = fn != NULL, hints;
+	int smaps = fn != NULL, hints, err;
 
 	/* the interposers change it meanwhile (madvise, munmap) */
 	lock();
@@ -440,37 +491,53 @@ int64_t regions_scan(int (*fn)(uint64_t block, void *arg), void *arg)
 	unlock();
 	/* pass 0 takes COLD-hinted blocks first; without hints it is empty */
 	for (st.pass = fn && hints ? 0 : 1; st.pass < 2; st.pass++) {
-		size_t have = 0;
-		off_t off = 0;
-		ssize_t n;
-		int fd = procmaps_fd(smaps), reopened = 0;
-
-		if (fd < 0)
-			return fd;
 		st.pending = 0;
-		for (;;) {
-			char *l = buf, *nl;
-
-			n = pread(fd, buf + have, sizeof(buf) - 1 - have, off);
-			if (n < 0 && errno == ESRCH && !off && !reopened++) {
-				/* opened by an agent thread that ended */
-				fd = procmaps_reopen(smaps);
-				if (fd < 0)
-					return fd;
-				continue;
-			}
-			if (n <= 0)
-				break;
-			off += n;
-			have += n;
-			buf[have] = 0;
-			while ((nl = strchr(l, '\n'))) {
-				scan_line(&st, l, smaps);
-				l = nl + 1;
-			}
-			have -= l - buf;
-			memmove(buf, l, have);
-		}
+		err = read_lines(smaps, buf, sizeof(buf),
+				 smaps ? scan_smaps_line : scan_maps_line, &st);
+		if (err)
+			return err;
 	}
 	return st.managed;
+}
+
+struct flagged_state {
+	const char *flag;
+	uint64_t s, e;
+	int vma; /* s, e hold the VMA whose VmFlags come next */
+	uint64_t (*out)[2];
+	uint32_t max, n;
+};
+
+static void flagged_line(const char *l, void *arg)
+{
+	struct flagged_state *st = arg;
+	char *p;
+
+	if (!strncmp(l, "VmFlags:", 8)) {
+		if (st->vma && vmflag_has(l + 8, st->flag)) {
+			if (st->n < st->max) {
+				st->out[st->n][0] = st->s;
+				st->out[st->n][1] = st->e;
+			}
+			st->n++;
+		}
+		st->vma = 0;
+		return;
+	}
+	if (!((*l >= '0' && *l <= '9') || (*l >= 'a' && *l <= 'f')))
+		return;
+	st->s = strtoull(l, &p, 16);
+	st->vma = *p == '-';
+	if (st->vma)
+		st->e = strtoull(p + 1, NULL, 16);
+}
+
+int64_t regions_flagged(const char *flag, uint64_t (*out)[2], uint32_t max)
+{
+	/* not the scan's: a fork's request is served inside a scan's walk */
+	static char buf[16 * 1024];
+	struct flagged_state st = { flag, 0, 0, 0, out, max, 0 };
+	int err = read_lines(1, buf, sizeof(buf), flagged_line, &st);
+
+	return err ? err : (int64_t)st.n;
 }

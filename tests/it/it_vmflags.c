@@ -3,14 +3,15 @@
  * Memory whose VMA flags say it must stay or must not reach a child:
  * mlock()ed and mlockall()ed memory is never evicted and eviction still
  * works after munlockall() (the agent's own staging was locked too);
- * MADV_WIPEONFORK memory, set before or after eviction, reads as zeros
- * in a child and as its data in the parent; the arena is left out of
- * core dumps.
+ * MADV_WIPEONFORK memory, set before or after eviction (also by the raw
+ * system call, on a range that cuts blocks), reads as zeros in a child
+ * and as its data in the parent; the arena is left out of core dumps.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -122,6 +123,42 @@ static void wipe_on_fork(void)
 	printf("wipe on fork: ok\n");
 }
 
+/*
+ * The flag set by the raw system call, which no interposer sees, on
+ * evicted memory, from 64 KB into the second block to 64 KB into the
+ * third: the child must read zeros there and the data around it (it
+ * read the stored copy, 2088953 bytes of it, before the fork hook
+ * looked at the VMAs' flags).
+ */
+static void raw_wipe_on_fork(void)
+{
+	uint8_t *p = it_alloc(LEN, 1), *want = malloc(LEN);
+	size_t wipe_at = 2 * IT_MB + 64 * 1024, wipe_len = 2 * IT_MB;
+	pid_t pid;
+	int st;
+
+	it_assert(want, "malloc");
+	it_fill(p, LEN, 8);
+	it_fill(want, LEN, 8);
+	it_evict_all();
+	it_assert(it_rss_kb(p, LEN) < 4096, "the memory was not evicted");
+	it_assert(!syscall(SYS_madvise, p + wipe_at, wipe_len, MADV_WIPEONFORK),
+		  "MADV_WIPEONFORK (raw) failed: %s", strerror(errno));
+	memset(want + wipe_at, 0, wipe_len);
+	pid = fork();
+	it_assert(pid >= 0, "fork failed");
+	if (!pid)
+		_exit(memcmp(p, want, LEN) ? 1 : 0);
+	it_assert(waitpid(pid, &st, 0) == pid, "waitpid");
+	it_assert(WIFEXITED(st) && !WEXITSTATUS(st),
+		  "raw flag on evicted memory: the child read wrong bytes "
+		  "(status %#x)", st);
+	it_assert(it_check(p, LEN, 8) < 0, "raw flag: the parent's data is wrong");
+	free(want);
+	munmap(p, LEN);
+	printf("wipe on fork, raw system call: ok\n");
+}
+
 /* The arena (a shared memfd sized to RAM) carries VM_DONTDUMP: a core
  * dump of the application leaves it out. */
 static void arena_not_dumped(void)
@@ -174,6 +211,7 @@ int main(int argc, char **argv)
 	it_setup(argc, argv);
 	alarm(120);
 	wipe_on_fork();
+	raw_wipe_on_fork();
 	locked();
 	arena_not_dumped();
 	lock_everything_now();
