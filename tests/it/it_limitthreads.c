@@ -39,20 +39,57 @@ static uint64_t word_of(long t, size_t w)
 	return it_text_word(w + (size_t)t * 1000003);
 }
 
+/* The cgroup's usage in bytes, 0 when it cannot be read. */
+static uint64_t cg_usage(void)
+{
+	char path[300];
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/memory.usage_in_bytes", cg);
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%llu", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
+
+/*
+ * The fill is not what is tested: it waits while the cgroup is within a
+ * tenth of its limit (past the 15 % at which the daemon takes memory out
+ * ahead of the limit), for those steps to take memory out, 3 s at most
+ * (threads reading back keep the cgroup near its limit).  At a fixed 100 MB/s the job was
+ * OOM-killed while filling in a fresh-clone CI run (2026-12-04, load
+ * about 4: the steps fell behind).
+ */
+static void fill_pace(void)
+{
+	double t0 = it_now_s();
+
+	while (cg_usage() > LIMIT / 10 * 9 && it_now_s() - t0 < 3)
+		usleep(100000);
+}
+
 static void *reader(void *arg)
 {
 	long t = (long)arg;
 	size_t words = PER_THREAD / 8, pages = PER_THREAD / 4096;
 	uint64_t *m = it_alloc(PER_THREAD, 1);
 
-	/* filled at about 6 MB/s a thread, 100 MB/s in all: the daemon's
-	 * steps keep up, and take memory out while the others read */
+	/* filled at about 6 MB/s a thread, 100 MB/s in all, slower near
+	 * the limit: the daemon's steps take memory out while the others
+	 * read */
 	for (size_t w = 0; w < words; w++) {
 		m[w] = word_of(t, w);
 		if (!(w & 4095))
 			progress[t]++;
-		if (w % IT_MB == IT_MB - 1)
+		if (w % IT_MB == IT_MB - 1) {
 			usleep(1280000);
+			fill_pace();
+			progress[t]++; /* waiting for room is no stall */
+		}
 	}
 	for (int r = 0; r < ROUNDS; r++)
 		for (size_t k = 0; k < pages; k++) {
