@@ -164,28 +164,46 @@ static void restore_run(struct uz_evict_done *done)
  */
 #define CHILD_STACK_BYTES (128u << 10)
 
+/* Does [s, e) hold evicted blocks? */
+static int holds_blocks(uint64_t s, uint64_t e)
+{
+	uint64_t one;
+
+	/* the hint first: a walk of the table for each such VMA otherwise */
+	return blocks_may_hold(s, e - s) && blocks_collect(s, e, &one, 1) > 0;
+}
+
 /*
  * A child reads MADV_WIPEONFORK memory as zeros, but it would share
  * what is stored of it.  The madvise() interposer brings it back before
  * the flag is set; a raw system call does not pass there, so evicted
  * memory that has the flag now comes back before the copy (the kernel
- * then wipes it in the child).  One read of smaps, only while something
- * is evicted.
+ * then wipes it in the child): a read of smaps, only while something is
+ * evicted, in rounds of 64 such VMAs that hold blocks.  When smaps
+ * cannot be read whole, everything comes back: no child may read what
+ * the kernel would have wiped.
  */
 static void restore_wipeonfork(void)
 {
 	static uint64_t wiped[64][2];
 	int64_t n, i;
+	uint32_t before;
 
-	if (!blocks_count())
-		return;
-	n = regions_flagged("wf", wiped, 64);
-	if (n > 64) {
-		restore_range(0, UINT64_MAX); /* too many to list: all */
-		return;
-	}
-	for (i = 0; i < n; i++)
-		restore_range(wiped[i][0], wiped[i][1] - wiped[i][0]);
+	do {
+		before = blocks_count();
+		if (!before)
+			return;
+		n = regions_flagged("wf", holds_blocks, wiped, 64);
+		if (n < 0) {
+			log_limited(UZ_LOG_WARN, 3, 60, "fork: cannot read which "
+				    "memory is MADV_WIPEONFORK (%s); bringing "
+				    "everything back first", strerror((int)-n));
+			restore_range(0, UINT64_MAX);
+			return;
+		}
+		for (i = 0; i < n && i < 64; i++)
+			restore_range(wiped[i][0], wiped[i][1] - wiped[i][0]);
+	} while (n > 64 && blocks_count() < before);
 }
 
 static int fork_prepare_at(uint64_t sp)

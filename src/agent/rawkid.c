@@ -40,7 +40,6 @@
 #include "log.h"
 #include "inactive.h"
 #include "rawkid.h"
-#include "regions.h"
 #include "restore.h"
 #include "store.h"
 #include "uffd.h"
@@ -530,58 +529,16 @@ static void take_moved(uint64_t from, uint64_t to, int64_t delta, void *arg)
 	child_moved(arg, from, from + (uint64_t)delta, to - from);
 }
 
-/*
- * The child's MADV_WIPEONFORK memory (the flag set by a raw system call
- * after eviction; madvise() brings the memory back first): the kernel
- * wiped the child's copy, so it must read zeros there, not our data.
- * Read from smaps as the child is adopted, in address order.
- */
-#define WIPED_MAX 256
-static uint64_t wiped[WIPED_MAX][2];
-static uint32_t n_wiped;
-
-static void find_wiped(void)
-{
-	int64_t n = regions_flagged("wf", wiped, WIPED_MAX);
-
-	if (n > WIPED_MAX)
-		log_limited(UZ_LOG_WARN, 3, 60, "raw-clone child: %ld "
-			    "MADV_WIPEONFORK ranges, only %d looked at", (long)n,
-			    WIPED_MAX);
-	n_wiped = n < 0 ? 0 : n > WIPED_MAX ? WIPED_MAX : (uint32_t)n;
-}
-
-/* Copy [addr, addr + len) from @src into the child.  0 or -errno. */
-static int copy_in(uint32_t ki, uint64_t addr, const uint8_t *src, uint64_t len)
+/* A whole block the child was copied without, held at @src: copied
+ * into it at once. */
+static void take_held(uint32_t ki, uint64_t addr, const uint8_t *src)
 {
 	int err;
 
 	while ((err = uffd_fill_range(kids[ki].ufd, uffd_op_copy, addr, src,
-				      len)) == -EAGAIN)
+				      UZ_BLOCK_SIZE)) == -EAGAIN)
 		if (!child_messages(ki))
 			nanosleep(&(struct timespec){ 0, 50000 }, NULL);
-	return err;
-}
-
-/* A whole block the child was copied without, held at @src: copied
- * into it at once, but for what is wiped in the child. */
-static void take_held(uint32_t ki, uint64_t addr, const uint8_t *src)
-{
-	uint64_t at = addr, end = addr + UZ_BLOCK_SIZE;
-	uint32_t i;
-	int err = 0;
-
-	for (i = 0; i < n_wiped && at < end && !err; i++) {
-		if (wiped[i][1] <= at)
-			continue;
-		if (wiped[i][0] >= end)
-			break;
-		if (wiped[i][0] > at)
-			err = copy_in(ki, at, src + (at - addr), wiped[i][0] - at);
-		at = wiped[i][1];
-	}
-	if (!err && at < end)
-		err = copy_in(ki, at, src + (at - addr), end - at);
 	if (err && err != -ESRCH)
 		log_err("raw-clone child: the block held at %#lx did not go "
 			"in: %s", (unsigned long)addr, strerror(-err));
@@ -623,9 +580,6 @@ static void adopt(int ufd, int from_snapshot, const struct uffd_msg *seen,
 	else
 		blocks_for_each(take_each, k);
 	events_tasks_each(take_moved, k);
-	find_wiped();
-	for (i = 0; i < n_wiped; i++)
-		child_dropped(k, wiped[i][0], wiped[i][1]);
 	/* what the child did before we took it, read by someone else */
 	for (i = 0; i < n_seen; i++)
 		child_changed(k, &seen[i]);

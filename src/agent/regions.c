@@ -388,17 +388,14 @@ static void scan_vma(struct scan_state *st, uint64_t s, uint64_t e)
 	}
 }
 
-/* Does the smaps "VmFlags:" line @l (past its key) carry the two
- * letters @flag? */
+/* Does the smaps "VmFlags:" line @l (past its key: two letters a flag,
+ * each after a space) carry the two letters @flag? */
 static int vmflag_has(const char *l, const char *flag)
 {
-	const char *end = strchr(l, '\n'), *f = l;
-
-	while ((f = strstr(f, flag)) && (!end || f < end)) {
-		if (f[-1] == ' ' && (f[2] == ' ' || f[2] == '\n' || !f[2]))
+	for (; *l && *l != '\n'; l++)
+		if (l[0] == ' ' && l[1] == flag[0] && l[2] == flag[1] &&
+		    (l[3] == ' ' || l[3] == '\n' || !l[3]))
 			return 1;
-		f += 2;
-	}
 	return 0;
 }
 
@@ -430,30 +427,36 @@ static void scan_line(struct scan_state *st, const char *l, int smaps)
 		scan_vma(st, st->s, st->e);
 }
 
-/* Call @line on each line of maps (@smaps 0) or smaps, read in pieces
- * into @buf (@size bytes; no allocation).  0 or -errno. */
-static int read_lines(int smaps, char *buf, size_t size,
+/* Call @line on each line of @which, read in pieces into @buf (@size
+ * bytes; no allocation).  0; -errno when it cannot be opened; -EIO when
+ * a read failed part way or a line did not fit (the lines seen are
+ * not all there are). */
+static int read_lines(enum procmaps_file which, char *buf, size_t size,
 		      void (*line)(const char *l, void *arg), void *arg)
 {
 	size_t have = 0;
 	off_t off = 0;
 	ssize_t n;
-	int fd = procmaps_fd(smaps), reopened = 0;
+	int fd = procmaps_fd(which), reopened = 0;
 
 	if (fd < 0)
 		return fd;
 	for (;;) {
 		char *l = buf, *nl;
 
+		if (have == size - 1)
+			return -EIO; /* a line longer than the buffer */
 		n = pread(fd, buf + have, size - 1 - have, off);
 		if (n < 0 && errno == ESRCH && !off && !reopened++) {
 			/* opened by an agent thread that ended */
-			fd = procmaps_reopen(smaps);
+			fd = procmaps_reopen(which);
 			if (fd < 0)
 				return fd;
 			continue;
 		}
-		if (n <= 0)
+		if (n < 0)
+			return -EIO;
+		if (!n)
 			break;
 		off += n;
 		have += n;
@@ -492,9 +495,11 @@ int64_t regions_scan(int (*fn)(uint64_t block, void *arg), void *arg)
 	/* pass 0 takes COLD-hinted blocks first; without hints it is empty */
 	for (st.pass = fn && hints ? 0 : 1; st.pass < 2; st.pass++) {
 		st.pending = 0;
-		err = read_lines(smaps, buf, sizeof(buf),
-				 smaps ? scan_smaps_line : scan_maps_line, &st);
-		if (err)
+		err = read_lines(smaps ? PROCMAPS_SMAPS : PROCMAPS_MAPS, buf,
+				 sizeof(buf), smaps ? scan_smaps_line : scan_maps_line,
+				 &st);
+		/* what was read part way is walked still, as it always was */
+		if (err && err != -EIO)
 			return err;
 	}
 	return st.managed;
@@ -502,6 +507,7 @@ int64_t regions_scan(int (*fn)(uint64_t block, void *arg), void *arg)
 
 struct flagged_state {
 	const char *flag;
+	int (*keep)(uint64_t s, uint64_t e);
 	uint64_t s, e;
 	int vma; /* s, e hold the VMA whose VmFlags come next */
 	uint64_t (*out)[2];
@@ -514,7 +520,8 @@ static void flagged_line(const char *l, void *arg)
 	char *p;
 
 	if (!strncmp(l, "VmFlags:", 8)) {
-		if (st->vma && vmflag_has(l + 8, st->flag)) {
+		if (st->vma && vmflag_has(l + 8, st->flag) &&
+		    (!st->keep || st->keep(st->s, st->e))) {
 			if (st->n < st->max) {
 				st->out[st->n][0] = st->s;
 				st->out[st->n][1] = st->e;
@@ -532,12 +539,14 @@ static void flagged_line(const char *l, void *arg)
 		st->e = strtoull(p + 1, NULL, 16);
 }
 
-int64_t regions_flagged(const char *flag, uint64_t (*out)[2], uint32_t max)
+int64_t regions_flagged(const char *flag, int (*keep)(uint64_t s, uint64_t e),
+			uint64_t (*out)[2], uint32_t max)
 {
-	/* not the scan's: a fork's request is served inside a scan's walk */
+	/* not the scan's buffer nor its descriptor: a fork's request is
+	 * served inside a scan's walk */
 	static char buf[16 * 1024];
-	struct flagged_state st = { flag, 0, 0, 0, out, max, 0 };
-	int err = read_lines(1, buf, sizeof(buf), flagged_line, &st);
+	struct flagged_state st = { flag, keep, 0, 0, 0, out, max, 0 };
+	int err = read_lines(PROCMAPS_SMAPS_FLAGS, buf, sizeof(buf), flagged_line, &st);
 
 	return err ? err : (int64_t)st.n;
 }

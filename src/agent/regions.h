@@ -39,10 +39,12 @@ UZ_HIDDEN int regions_advise(uint64_t start, uint64_t len, int hint);
  * for ever on it). */
 UZ_HIDDEN void regions_reset_child(void);
 UZ_HIDDEN int64_t regions_scan(int (*fn)(uint64_t block, void *arg), void *arg);
-/* The VMAs whose smaps VmFlags carry the two letters @flag ("wf"): the
- * first @max into @out as [start, end), in address order.  Returns how
- * many there are (more than @max: not all are in @out), or -errno.
- * The agent thread's (one buffer). */
-UZ_HIDDEN int64_t regions_flagged(const char *flag, uint64_t (*out)[2], uint32_t max);
+/* The VMAs whose smaps VmFlags carry the two letters @flag ("wf") and
+ * that @keep (unless NULL) says yes to: the first @max into @out as
+ * [start, end), in address order.  Returns how many there are (more
+ * than @max: not all are in @out), or -errno (-EIO: smaps could not be
+ * read whole).  The agent thread's (one buffer). */
+UZ_HIDDEN int64_t regions_flagged(const char *flag, int (*keep)(uint64_t s, uint64_t e),
+				  uint64_t (*out)[2], uint32_t max);
 
 #endif

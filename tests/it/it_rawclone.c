@@ -7,8 +7,6 @@
  * waited for ever on an agent thread it does not have.  Each case runs
  * in a child that reports through its exit status:
  *   plain    the child reads all of its evicted memory
- *   wiped    the parent sets MADV_WIPEONFORK on evicted memory by the raw
- *            system call: the child reads zeros there (it read the data)
  *   busy     a parent thread reads evicted memory back while the main
  *            thread clones (the child was copied before those restores)
  *   calls    the child mremaps, drops and forks through the C library
@@ -97,33 +95,6 @@ static void plain(void)
 	it_assert(it_check(m, LEN, 11) < 0, "plain: the parent reads wrong bytes");
 	munmap(m, LEN);
 	printf("plain: the child read its evicted memory right\n");
-}
-
-/*
- * MADV_WIPEONFORK set by the raw system call on evicted memory, from
- * 64 KB into the second block to 64 KB into the third: the child must
- * read zeros there (its copy was wiped) and its data around it.
- */
-static void wiped(void)
-{
-	uint8_t *m = fresh(12), *want = malloc(LEN);
-	size_t at = 2 * IT_MB + 64 * 1024, len = 2 * IT_MB;
-	pid_t c;
-
-	it_assert(want, "malloc");
-	it_fill(want, LEN, 12);
-	memset(want + at, 0, len);
-	it_assert(!syscall(SYS_madvise, m + at, len, MADV_WIPEONFORK),
-		  "wiped: MADV_WIPEONFORK: %s", strerror(errno));
-	c = raw_clone();
-	if (!c)
-		_exit(memcmp(m, want, LEN) ? 1 : 0);
-	it_assert(!reap(c, "wiped"), "wiped: the raw-clone child read the "
-		  "parent's data where it must read zeros, or wrong bytes");
-	it_assert(it_check(m, LEN, 12) < 0, "wiped: the parent reads wrong bytes");
-	free(want);
-	munmap(m, LEN);
-	printf("wiped: the child read zeros in its MADV_WIPEONFORK memory\n");
 }
 
 static uint8_t *busy_mem;
@@ -538,8 +509,7 @@ static void twofork(void)
 int main(int argc, char **argv)
 {
 	static const struct { const char *name; void (*run)(void); } cases[] = {
-		{ "plain", plain }, { "wiped", wiped }, { "busy", busy },
-		{ "calls", calls },
+		{ "plain", plain }, { "busy", busy }, { "calls", calls },
 		{ "nested", nested }, { "exits", exits }, { "moved", moved },
 		{ "files", files }, { "vfork", vfork_mremap }, { "chain", chain },
 		{ "orphan", orphan }, { "queue", queue }, { "twofork", twofork },
