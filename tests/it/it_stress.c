@@ -416,12 +416,18 @@ static void op_fork(struct region *r, uint64_t *s, enum op op)
 	}
 	waitpid(pid, &st, 0);
 	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+
 		atomic_fetch_add(&errors, 1);
-		fprintf(stderr, "ERROR (seed %llu): %s: the child read wrong "
-			"bytes of region %ld (status %#x)\n", seed,
+		fprintf(stderr, "ERROR (seed %llu): %s: the child %s (region "
+			"%ld, status %#x)\n", seed,
 			op == OP_RAWCLONE ? "raw clone" :
 			op == OP_USERNS ? "fork + unshare(CLONE_NEWUSER)" :
 			op == OP_SETUID ? "fork + setresuid" : "fork",
+			code == 1 ? "read wrong bytes" :
+			code == 2 ? "got EINVAL from unshare (the agent did not "
+				    "step aside)" :
+			code == 3 ? "could not drop root" : "died",
 			(long)(r - regions), st);
 	}
 	/* and the parent's copy is untouched by the child's writes */
