@@ -39,23 +39,6 @@ static uint64_t word_of(long t, size_t w)
 	return it_text_word(w + (size_t)t * 1000003);
 }
 
-/* The cgroup's usage in bytes, 0 when it cannot be read. */
-static uint64_t cg_usage(void)
-{
-	char path[300];
-	unsigned long long v = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/memory.usage_in_bytes", cg);
-	f = fopen(path, "r");
-	if (f) {
-		if (fscanf(f, "%llu", &v) != 1)
-			v = 0;
-		fclose(f);
-	}
-	return v;
-}
-
 /*
  * The fill is not what is tested: it waits while the cgroup is within a
  * tenth of its limit (past the 15 % at which the daemon takes memory out
@@ -68,7 +51,8 @@ static void fill_pace(void)
 {
 	double t0 = it_now_s();
 
-	while (cg_usage() > LIMIT / 10 * 9 && it_now_s() - t0 < 3)
+	while (it_memcg_read(cg, "memory.usage_in_bytes") > LIMIT / 10 * 9 &&
+	       it_now_s() - t0 < 3)
 		usleep(100000);
 }
 

@@ -36,22 +36,6 @@ static void cg_remove(void)
 			strerror(errno));
 }
 
-static unsigned long long max_usage(void)
-{
-	char path[300];
-	unsigned long long v = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/memory.max_usage_in_bytes", cg);
-	f = fopen(path, "r");
-	if (f) {
-		if (fscanf(f, "%llu", &v) != 1)
-			v = 0;
-		fclose(f);
-	}
-	return v;
-}
-
 /* The job, in the cgroup: FILL at CHUNK / @pause_us, checked. */
 static void job(unsigned pause_us)
 {
@@ -60,7 +44,8 @@ static void job(unsigned pause_us)
 	printf("the job filled %lu MB at %u MB/s in a %lu MB cgroup and read it "
 	       "back in %.2f s (at most %llu MB charged): every byte right\n",
 	       FILL >> 20, (unsigned)((CHUNK >> 20) * 1000000 / pause_us),
-	       LIMIT >> 20, t, (unsigned long long)(max_usage() >> 20));
+	       LIMIT >> 20, t,
+	       (unsigned long long)(it_memcg_read(cg, "memory.max_usage_in_bytes") >> 20));
 	fflush(stdout);
 	_exit(0);
 }

@@ -753,6 +753,22 @@ static int kill_tasks(const char *tasks, const char *out)
 	return any;
 }
 
+uint64_t it_memcg_read(const char *cg, const char *name)
+{
+	char path[400];
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", cg, name);
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%llu", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
+
 int it_memcg_remove(const char *cg)
 {
 	const struct timespec tenth = { 0, 100000000 };

@@ -131,6 +131,9 @@ uint64_t it_text_word(size_t w);
 int it_log_has(const char *what, const char *also);
 /* How many lines of the daemon's log have @what (and @also if given). */
 unsigned it_log_count(const char *what, const char *also);
+/* The number in file @name of cgroup directory @cg (memory.usage_in_bytes,
+ * say); 0 when it cannot be read. */
+uint64_t it_memcg_read(const char *cg, const char *name);
 /* Make memory cgroup @cg (its directory) with a limit of @limit bytes
  * and no kernel swap (swappiness 0), or fail the test. */
 void it_memcg_make(const char *cg, uint64_t limit);
