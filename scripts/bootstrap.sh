@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 # build: compiler, autotools, the libraries; run: ps/pgrep (procps),
 # setpriv/mkswap/swapon (util-linux), python3 (demo checks, stats --json)
 PKGS="build-essential autoconf automake libtool pkg-config liblz4-dev
-      libzstd-dev liburing-dev libcgroup-dev libxxhash-dev python3 coreutils
+      libzstd-dev liburing-dev libxxhash-dev python3 coreutils
       util-linux procps"
 # tests: clang (the second compiler CI builds with), git (the clang build
 # copies the tracked files), kmod (modprobe zram), gdb (real_gdb.sh),

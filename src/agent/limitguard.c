@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgmount.h"
 #include "cgpath.h"
 #include "evict.h"
 #include "fds.h"
@@ -110,11 +110,8 @@ static void level_add(const char *dir)
  * their limits read again (they may have changed), once a second. */
 static void look(void)
 {
-	static const char *const v2_roots[] = { CG_V2_HYBRID_ROOT, CG_V2_ROOT };
 	static struct cg_paths cg;
-	static char dir[CG_PATH_MAX + 64];
-	const char *root = NULL;
-	struct stat st;
+	static char root[CG_PATH_MAX], dir[CG_PATH_MAX + 64];
 	uint32_t now = now_ms();
 
 	if (looked && now - looked_ms < 1000)
@@ -127,17 +124,10 @@ static void look(void)
 	if (cg_paths_read("/proc/self/cgroup", &cg))
 		return;
 	v1 = cg.memory[0] != 0;
-	if (v1) {
-		root = CG_V1_MEMORY_ROOT;
-		snprintf(dir, sizeof(dir), "%s%s", root, cg.memory);
-	} else if (cg.v2[0]) {
-		for (int i = 0; i < 2 && !root; i++) {
-			snprintf(dir, sizeof(dir), "%s%s", v2_roots[i], cg.v2);
-			if (!stat(dir, &st))
-				root = v2_roots[i];
-		}
-	}
-	if (!root)
+	if ((!v1 && !cg.v2[0]) ||
+	    cg_mount_find(v1 ? "memory" : CG_MOUNT_V2, root, sizeof(root)) ||
+	    (size_t)snprintf(dir, sizeof(dir), "%s%s", root,
+			     v1 ? cg.memory : cg.v2) >= sizeof(dir))
 		return;
 	/* up from ours to below the hierarchy's root (no limit there) */
 	for (size_t rootlen = strlen(root); nlevels < UZ_GUARD_LEVELS;) {

@@ -6,9 +6,6 @@
 #include <stdint.h>
 
 #define CG_PATH_MAX 4096
-#define CG_V1_MEMORY_ROOT "/sys/fs/cgroup/memory"
-#define CG_V2_ROOT "/sys/fs/cgroup"
-#define CG_V2_HYBRID_ROOT "/sys/fs/cgroup/unified" /* beside v1 controllers */
 #define CG_NO_LIMIT UINT64_MAX
 
 /* A task's place in cgroup v1's memory and freezer hierarchies and in

@@ -13,9 +13,6 @@
 /* A hold group's name: FREEZER/UZ_HOLD_PREFIX<hash of the socket>/PID */
 #define UZ_HOLD_PREFIX "uzswapd-"
 
-/* The mount point of the cgroup v1 hierarchy with the freezer, from
- * /proc/self/mountinfo, into @out: 0, or -ENODEV (none), -errno. */
-int freezer_mount(char *out, size_t len);
 /* Write @v to cgroup file @path (freezer.state, cgroup.procs): 0 or
  * -errno. */
 int freezer_write(const char *path, const char *v);

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgmount.h"
 #include "cgpath.h"
 #include "checksum.h"
 #include "freezer.h"
@@ -204,7 +205,7 @@ int hold_init(const char *socket)
 	snprintf(hold_dir, sizeof(hold_dir), UZ_HOLD_PREFIX "%016llx",
 		 (unsigned long long)name_hash(socket));
 	freezer[0] = 0;
-	if (freezer_mount(freezer, sizeof(freezer))) {
+	if (cg_mount_find("freezer", freezer, sizeof(freezer))) {
 		freezer[0] = 0;
 		log_info("no cgroup v1 freezer: a job near its memory limit is "
 			 "not held while memory is taken out");

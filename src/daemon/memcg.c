@@ -8,15 +8,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgmount.h"
 #include "cgpath.h"
 #include "checksum.h"
 #include "memcg.h"
 #include "procfs.h"
 #include "psi.h"
 
-#define V1_ROOT CG_V1_MEMORY_ROOT
-#define V2_ROOT CG_V2_ROOT
-#define V2_HYBRID_ROOT CG_V2_HYBRID_ROOT
 #define PATH_MAX_LEN MEMCG_PATH_MAX
 
 /* A byte count in file @dir/@name ("max": none), or -errno. */
@@ -40,22 +38,21 @@ static int read_bytes(const char *dir, const char *name, uint64_t *out)
  * the file it came from in @file ("" with none). */
 static uint32_t v2_pressure(const char *path, char *file, size_t len)
 {
-	static const char *const roots[] = { V2_HYBRID_ROOT, V2_ROOT };
-	unsigned i;
+	char root[PATH_MAX_LEN];
+	uint32_t p;
 
 	file[0] = 0;
-	if (!path[0] || !strcmp(path, "/"))
+	if (!path[0] || !strcmp(path, "/") ||
+	    cg_mount_find(CG_MOUNT_V2, root, sizeof(root)))
 		return PSI_UNKNOWN;
-	for (i = 0; i < 2; i++) {
-		uint32_t p;
-
-		snprintf(file, len, "%s%s/memory.pressure", roots[i], path);
-		p = psi_some_centi(file);
-		if (p != PSI_UNKNOWN)
-			return p;
+	if ((size_t)snprintf(file, len, "%s%s/memory.pressure", root, path) >= len) {
+		file[0] = 0;
+		return PSI_UNKNOWN;
 	}
-	file[0] = 0;
-	return PSI_UNKNOWN;
+	p = psi_some_centi(file);
+	if (p == PSI_UNKNOWN)
+		file[0] = 0;
+	return p;
 }
 
 /* One level's usage and limit (the lowest of its limits) */
@@ -107,14 +104,17 @@ static int nearer(uint64_t usage, uint64_t cache, uint64_t limit,
  */
 static int limiting_level(struct memcg_use *out)
 {
-	const char *root = out->v1 ? V1_ROOT : V2_ROOT;
-	char dir[sizeof(out->dir)];
+	char root[PATH_MAX_LEN], dir[sizeof(out->dir)];
 	uint64_t usage, limit, cache;
 	int have = 0, err;
 	size_t n;
 	struct stat st;
 
-	snprintf(dir, sizeof(dir), "%s%s", root, out->path);
+	err = cg_mount_find(out->v1 ? "memory" : CG_MOUNT_V2, root, sizeof(root));
+	if (err)
+		return err;
+	if ((size_t)snprintf(dir, sizeof(dir), "%s%s", root, out->path) >= sizeof(dir))
+		return -ENAMETOOLONG;
 	n = strlen(dir);
 	while (n > 0 && dir[n - 1] == '/')
 		dir[--n] = 0; /* "/" itself: the root directory */

@@ -45,9 +45,9 @@ static inline uint64_t memcg_firm_usage(const struct memcg_use *cg)
  * The memory cgroup of process @pid, from /proc/PID/cgroup: cgroup v1's
  * memory controller (memory.usage_in_bytes, memory.limit_in_bytes) when
  * it has one, else cgroup v2 (memory.current, the lower of memory.max
- * and memory.high).  Plain files: the same reads libcgroup would make.
- * The pressure is that of its cgroup v2 (mounted at /sys/fs/cgroup, or
- * /sys/fs/cgroup/unified beside v1), whose PSI needs no controller.
+ * and memory.high), under the hierarchy's mount (cg_mount_find).  The
+ * pressure is that of its cgroup v2 (mounted beside v1 or alone), whose
+ * PSI needs no controller.
  * 0, or -errno (no such process, no memory controller).
  */
 int memcg_of(pid_t pid, struct memcg_use *out);

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgmount.h"
 #include "config.h"
 #include "policy.h"
 
@@ -107,43 +108,6 @@ static int has_own_way(uid_t uid, gid_t gid, const gid_t *groups, int n,
 }
 
 /*
- * Where the hierarchy of a /proc/PID/cgroup line is mounted (in our mount
- * namespace): cgroup2 for "0::", the cgroup v1 hierarchy named systemd
- * for "N:name=systemd:".  Only a mount of the hierarchy's root will do.
- */
-static int hierarchy_mount(const char *controllers, char *out, size_t len)
-{
-	int v2 = !*controllers;
-	char *line = NULL, root[1024], point[1024], type[64], opts[1024];
-	size_t cap = 0;
-	ssize_t got;
-	FILE *f;
-	int found = 0;
-
-	if (!v2 && strcmp(controllers, "name=systemd"))
-		return 0;
-	f = fopen("/proc/self/mountinfo", "re");
-	while (f && !found && (got = getline(&line, &cap, f)) > 0) {
-		const char *dash = strstr(line, " - ");
-
-		if (line[got - 1] != '\n')
-			break; /* whole lines only (see in_unit) */
-		if (!dash || strlen(line) > 4000 || sscanf(line, "%*s %*s %*s %1023s %1023s", root, point) != 2 ||
-		    sscanf(dash + 3, "%63s %*s %1023s", type, opts) != 2 ||
-		    strcmp(root, "/"))
-			continue;
-		found = v2 ? !strcmp(type, "cgroup2") :
-			     !strcmp(type, "cgroup") && strstr(opts, "name=systemd");
-	}
-	free(line);
-	if (f)
-		fclose(f);
-	if (found && (size_t)snprintf(out, len, "%s", point) >= len)
-		found = 0;
-	return found;
-}
-
-/*
  * Is the cgroup directory @path (from @controllers' hierarchy) one only
  * root made?  A user's delegated subtree (their systemd user manager,
  * user@UID.service, or a unit with Delegate=) is theirs to make cgroups
@@ -156,7 +120,10 @@ static int made_by_root(const char *controllers, const char *path)
 	struct stat st;
 	size_t n;
 
-	if (!hierarchy_mount(controllers, dir, sizeof(dir)))
+	/* only cgroup v2 ("0::") and the hierarchy named systemd have
+	 * unit names in their paths */
+	if ((*controllers && strcmp(controllers, "name=systemd")) ||
+	    cg_mount_find(controllers, dir, sizeof(dir)))
 		return 0;
 	n = strlen(dir);
 	if (snprintf(dir + n, sizeof(dir) - n, "%s", path) >= (int)(sizeof(dir) - n))
