@@ -33,7 +33,10 @@
 #include "loop.h"
 
 #define UZ_EXPORT __attribute__((visibility("default")))
-#define GONE_WAIT_MS 1000 /* the kernel lets go of an ended thread */
+/* how long the agent's threads may take to say who they are, and the
+ * kernel to let go of them once ended: seconds on a busy machine (a
+ * thread that has not run yet); past it, the call gets EINVAL */
+#define ASIDE_WAIT_MS 10000
 
 /* unshare() flags that need a process of one thread, and all it takes */
 #define ONE_THREAD_FLAGS (CLONE_NEWUSER | CLONE_THREAD | CLONE_SIGHAND | CLONE_VM)
@@ -95,7 +98,7 @@ static long without_agent(long nr, long a, long b)
 
 	/* just after the agent started (in a forked child, say), its last
 	 * threads may not have said who they are yet */
-	for (waited = 0; waited < GONE_WAIT_MS && agent_here() &&
+	for (waited = 0; waited < ASIDE_WAIT_MS && agent_here() &&
 			 !lifeline_agents_known(); waited++)
 		nanosleep(&ms, NULL);
 	n = count_threads(&agents);
@@ -122,7 +125,7 @@ static long without_agent(long nr, long a, long b)
 	}
 	loop_join();
 	uz_agent.active = 0;
-	for (waited = 0; waited < GONE_WAIT_MS &&
+	for (waited = 0; waited < ASIDE_WAIT_MS &&
 			 count_threads(&agents) > 1; waited++)
 		nanosleep(&ms, NULL);
 	/* whom to trust is told here, in the namespace we started in */

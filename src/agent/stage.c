@@ -82,11 +82,14 @@ static void *filler_main(void *arg)
 	struct sched_param idle = { 0 };
 	int i;
 
+	/* who it is said first: at SCHED_IDLE on a busy machine this
+	 * thread may not run again for seconds, and a step-aside waits
+	 * for it to be known (aside.c) */
+	creds_thread_start();
+	lifeline_thread_start();
 	/* only on time no one else wants: a restore waiting on a core
 	 * matters more than the next staging block */
 	pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
-	creds_thread_start();
-	lifeline_thread_start();
 	for (;;) {
 		unsigned seen = __atomic_load_n(&filler_wakes, __ATOMIC_ACQUIRE);
 
