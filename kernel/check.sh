@@ -507,9 +507,11 @@ selftests_tap() {	# log record(0/1) [rerun results, rerun ids]
 
 # Counts the TAP test points of our tests (in the log) and of the mm
 # selftests ($st_tap): prints "pass fail skip flaky tests", and why a test
-# failed as a whole on stderr.
+# failed as a whole on stderr. On the patched kernel a thp_swap_* point
+# that skips fails: each skips only where PMD swap entries or what they
+# need are missing, which the patched guest must have.
 count_tap() {	# log st_tap
-	awk '
+	awk -v strict="$([ "$flavour" = patched ] && echo 1 || echo 0)" '
 	function close_test() {
 		if (name == "") return
 		if (!plan) { print "# " name ": no TAP plan" > "/dev/stderr"; fail++ }
@@ -522,7 +524,13 @@ count_tap() {	# log st_tap
 	!intap { next }
 	/^1\.\.[0-9]+/ { plan = 1; planned = substr($1, 4) + 0; next }
 	/^not ok / { seen++; if ($0 ~ /# *TODO/) skip++; else { fail++; tfail++ }; next }
-	/^ok / { seen++; if (name ~ /^mm:/ && / # FLAKY /) flaky++; else if (toupper($0) ~ /# *SKIP/) skip++; else pass++; next }
+	/^ok / { seen++
+		if (name ~ /^mm:/ && / # FLAKY /) flaky++
+		else if (toupper($0) ~ /# *SKIP/ && strict && name ~ /^thp_swap_/) {
+			print "# " name ": skipped on the patched kernel: " $0 > "/dev/stderr"; fail++; tfail++
+		} else if (toupper($0) ~ /# *SKIP/) skip++
+		else pass++
+		next }
 	END { close_test(); printf "%d %d %d %d %d\n", pass, fail, skip, flaky, ntests }' "$1" "$2"
 }
 
@@ -569,9 +577,27 @@ st_rerun() {	# ids...
 	return 0
 }
 
+# 0 when thp_swap_baseline's swap-out made PMD swap entries and its
+# swap-in mapped them back as PMDs (its "# pageout:" and "# swap-in:"
+# lines: thp_swpout_pmd and thp_swpin_pmd above 0); else why not. A
+# patched kernel that never made one passed every other test as stock.
+pmd_entries_made() {	# log
+	awk '/^=== TAP BEGIN thp_swap_baseline /{ b = 1; ran = 1; next }
+	/^=== TAP END thp_swap_baseline/{ b = 0 }
+	b && /^# pageout: / { for (i = 3; i < NF; i++) if ($i == "thp_swpout_pmd") out = $(i + 1) + 0 }
+	b && /^# swap-in: / { for (i = 3; i < NF; i++) if ($i == "thp_swpin_pmd") in_ = $(i + 1) + 0 }
+	END {
+		if (!ran) { print "thp_swap_baseline did not run"; exit 1 }
+		if (out <= 0 || in_ <= 0) {
+			printf "thp_swap_baseline saw thp_swpout_pmd +%d and thp_swpin_pmd +%d: no PMD swap entries\n", out, in_
+			exit 1
+		}
+	}' "$1"
+}
+
 judge() {	# [serial log without CRs] [record stock results: 0/1]
 	local log=${1:-$out/serial.log.txt} record=${2:-0} st_tap=/dev/null
-	local pass fail skip flaky ntests hard=0 r cases ids names=
+	local pass fail skip flaky ntests hard=0 r cases ids names= why
 	# print each test's TAP as the guest collected it
 	awk '/^=== TAP BEGIN /{p=1; next} /^=== TAP END /{p=0} p' "$log"
 	if [ -s "$out/selftests/list" ]; then
@@ -585,6 +611,10 @@ judge() {	# [serial log without CRs] [record stock results: 0/1]
 		hard=$((hard + 1))
 	fi
 	kernel_errors "$log" || hard=$((hard + 1))
+	if [ "$flavour" = patched ] && ! why=$(pmd_entries_made "$log"); then
+		say "the patched kernel made no PMD swap entry: $why"
+		hard=$((hard + 1))
+	fi
 	r=$(count_tap "$log" "$st_tap")
 	read -r pass fail skip flaky ntests <<<"$r"
 	[ "$ntests" -gt 0 ] || { say "no test ran"; hard=$((hard + 1)); }

@@ -8,8 +8,9 @@
 #
 # It runs a copy of check.sh (with list, fragment, results.awk, compare.awk)
 # in a temporary directory, on serial logs made from judge-cases.serial (the
-# blocks of uffd-events, pagemap_ioctl and map_fixed_noreplace of a real
-# patched run) with a line or two changed, against a stock.expected of
+# TAP of our five thp_swap_* programs and the blocks of uffd-events,
+# pagemap_ioctl and map_fixed_noreplace of real patched runs) with a line or
+# two changed, against a stock.expected of
 # judge-cases.expected (the stock results of those three programs: all PASS
 # but uffd-events[8] and its end FLAKY, pagemap_ioctl 54-59 SKIP; not the
 # real stock.expected, whose results change when it is recorded again) under
@@ -97,6 +98,11 @@ block map_fixed_noreplace >"$L/mfn-nodone"
 { printf '=== SELFTEST BEGIN pagemap_ioctl 137 120\n=== SELFTEST END pagemap_ioctl\n'; done_tail; } >"$L/pm-killed"
 { block pagemap_ioctl; done_tail; } >"$L/pm-skip"
 { block pagemap_ioctl | sed 's/^ok 54 # SKIP /ok 54 /'; done_tail; } >"$L/pm-pass"
+# a thp_swap_* point skips on the patched kernel / its baseline made no PMD
+# swap entry / our tests did not run at all
+awk '/^=== TAP BEGIN thp_swap_pmd /{ p = 1 } p && /^ok 3 /{ $0 = "ok 3 # SKIP crafted"; p = 0 } 1' "$F" >"$L/thpskip"
+sed 's/^# pageout: thp_swpout_pmd +[0-9]* /# pageout: thp_swpout_pmd +0 /' "$F" >"$L/nopmd"
+sed '/^=== TAP BEGIN thp_swap_/,/^=== TAP END thp_swap_/d' "$F" >"$L/nothp"
 # uffd-events: every test passes, then the program is killed (rc 137)
 { block uffd-events | sed '1s/ 0 20$/ 137 90/'; done_tail; } >"$L/ue-killed"
 
@@ -111,7 +117,8 @@ before=$(cd "$W" && find . -type f -exec sha256sum {} + | sort)
 
 bad=0
 # expected: the closing line(s), "|" between them (counts include mm:baseline's
-# 2 points; uffd-events has 11 cases, pagemap_ioctl 116, map_fixed_noreplace 10)
+# 2 points and the thp_swap_* programs' 33; uffd-events has 11 cases,
+# pagemap_ioctl 116, map_fixed_noreplace 10)
 run() {	# label kdir first rerun rc closing
 	local label=$1 k=$2 first=$3 rerun=$4 want_rc=$5 want=$6 rc got
 	UZ_KWORK=$W TMPDIR=$tmp/t UZ_SELFTESTS=$ids UZ_JUDGE_LOG=$L/$first \
@@ -129,22 +136,25 @@ flk() { echo "kernel: flaky (failed once, passed on rerun): $1|"; }
 M3='map_fixed_noreplace[3] mmap() 5*PAGE_SIZE at base'
 P54='pagemap_ioctl[54] Hugetlb shmem testing: all new pages must not be written (dirty)'
 
-run base-clean                 "$tmp/k" base   -                0 'kernel: 133 passed, 0 failed, 6 skipped'
-run A-stockpass-rerunok        "$tmp/k" mfn3   mfn-ok           0 "$(flk "$M3")kernel: 132 passed, 0 failed, 6 skipped, 1 flaky"
-run B-stockpass-reruncrash     "$tmp/k" mfn3   mfn-crash-after4 1 'kernel: 132 passed, 7 failed, 6 skipped'
-run C-stockskip-reruncrash     "$tmp/k" pm54   pm-crash         1 'kernel: 133 passed, 101 failed, 5 skipped'
-run C2-stockskip-rerunkilled   "$tmp/k" pm54   pm-killed        1 'kernel: 133 passed, 112 failed, 5 skipped'
-run C3-stockskip-rerunskips    "$tmp/k" pm54   pm-skip          1 'kernel: 133 passed, 1 failed, 5 skipped'
-run C4-stockskip-rerunpasses   "$tmp/k" pm54   pm-pass          0 "$(flk "$P54")kernel: 133 passed, 0 failed, 5 skipped, 1 flaky"
-run D-newcase-rerunok          "$tmp/k" mfnnew mfn-ok           1 'kernel: 133 passed, 1 failed, 6 skipped'
-run E-rerun-warning            "$tmp/k" mfn3   mfn-warn         1 'kernel: 132 passed, 2 failed, 6 skipped'
-run F-rerun-nodone             "$tmp/k" mfn3   mfn-nodone       1 'kernel: 132 passed, 2 failed, 6 skipped'
-run G-no-rerun-log             "$tmp/k" mfn3   -                1 'kernel: 132 passed, 1 failed, 6 skipped'
-run H-rerun-newfail            "$tmp/k" mfn3   mfn-5fails       1 "$(flk "$M3")kernel: 132 passed, 1 failed, 6 skipped, 1 flaky"
-run I-rerun-killed             "$tmp/k" mfn3   mfn-killed       1 'kernel: 132 passed, 2 failed, 6 skipped'
-run J-stockflakyend-killed     "$tmp/k" ue1    ue-killed        1 'kernel: 132 passed, 2 failed, 6 skipped'
-run K-header-without-boot      "$tmp/k-noboot" base -           1 'kernel: 132 passed, 1 failed, 6 skipped'
-run L-header-other-boot        "$tmp/k-otherboot" base -        1 'kernel: 132 passed, 1 failed, 6 skipped'
+run base-clean                 "$tmp/k" base   -                0 'kernel: 166 passed, 0 failed, 6 skipped'
+run A-stockpass-rerunok        "$tmp/k" mfn3   mfn-ok           0 "$(flk "$M3")kernel: 165 passed, 0 failed, 6 skipped, 1 flaky"
+run B-stockpass-reruncrash     "$tmp/k" mfn3   mfn-crash-after4 1 'kernel: 165 passed, 7 failed, 6 skipped'
+run C-stockskip-reruncrash     "$tmp/k" pm54   pm-crash         1 'kernel: 166 passed, 101 failed, 5 skipped'
+run C2-stockskip-rerunkilled   "$tmp/k" pm54   pm-killed        1 'kernel: 166 passed, 112 failed, 5 skipped'
+run C3-stockskip-rerunskips    "$tmp/k" pm54   pm-skip          1 'kernel: 166 passed, 1 failed, 5 skipped'
+run C4-stockskip-rerunpasses   "$tmp/k" pm54   pm-pass          0 "$(flk "$P54")kernel: 166 passed, 0 failed, 5 skipped, 1 flaky"
+run D-newcase-rerunok          "$tmp/k" mfnnew mfn-ok           1 'kernel: 166 passed, 1 failed, 6 skipped'
+run E-rerun-warning            "$tmp/k" mfn3   mfn-warn         1 'kernel: 165 passed, 2 failed, 6 skipped'
+run F-rerun-nodone             "$tmp/k" mfn3   mfn-nodone       1 'kernel: 165 passed, 2 failed, 6 skipped'
+run G-no-rerun-log             "$tmp/k" mfn3   -                1 'kernel: 165 passed, 1 failed, 6 skipped'
+run H-rerun-newfail            "$tmp/k" mfn3   mfn-5fails       1 "$(flk "$M3")kernel: 165 passed, 1 failed, 6 skipped, 1 flaky"
+run I-rerun-killed             "$tmp/k" mfn3   mfn-killed       1 'kernel: 165 passed, 2 failed, 6 skipped'
+run J-stockflakyend-killed     "$tmp/k" ue1    ue-killed        1 'kernel: 165 passed, 2 failed, 6 skipped'
+run K-header-without-boot      "$tmp/k-noboot" base -           1 'kernel: 165 passed, 1 failed, 6 skipped'
+run L-header-other-boot        "$tmp/k-otherboot" base -        1 'kernel: 165 passed, 1 failed, 6 skipped'
+run N-thp-skip-patched         "$tmp/k" thpskip -               1 'kernel: 165 passed, 1 failed, 6 skipped'
+run O-no-pmd-swap-entries      "$tmp/k" nopmd  -                1 'kernel: 166 passed, 1 failed, 6 skipped'
+run P-thp-tests-missing        "$tmp/k" nothp  -                1 'kernel: 133 passed, 1 failed, 6 skipped'
 for label in K-header-without-boot L-header-other-boot; do
 	grep -q '^not ok 2 stock.expected was recorded with these boot arguments .*re-run make -C kernel check-stock)$' \
 		"$tmp/$label.out" || { echo "$label: no 'not ok 2 ... re-run make -C kernel check-stock' line"; bad=1; }
