@@ -7,7 +7,9 @@
  * is split and only that THP goes the PTE way). Every point checks the
  * contents word by word and the vmstat counters. MADV_COLLAPSE takes a
  * swapped-out THP for a THP already; MADV_COLD, MADV_PAGEOUT and mbind
- * leave it alone; MADV_WILLNEED reads it into the swap cache whole.
+ * leave it alone; MADV_WILLNEED reads it into the swap cache whole. With
+ * THP switched off in sysfs after the swap-out, the fault brings small
+ * pages back, as a fresh fault would (the setting is obeyed).
  *
  * Skips on a kernel without PMD swap entries (no thp_swpout_pmd counter).
  */
@@ -25,6 +27,8 @@
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE	25	/* Linux 6.1; older C library headers lack it */
 #endif
+
+#define THP_ENABLED "/sys/kernel/mm/transparent_hugepage/enabled"
 
 #define LEN	(8UL << 20)
 #define NR_THP	(LEN / PMD_SIZE)
@@ -102,7 +106,7 @@ int main(void)
 	size_t bad;
 
 	ksft_print_header();
-	ksft_set_plan(15);
+	ksft_set_plan(16);
 	require_pmd_swap();
 
 	/* 1: swap-out installs one PMD swap entry per THP */
@@ -407,6 +411,34 @@ int main(void)
 				 rd, incore, mj);
 	}
 	munmap(a, LEN);
+
+	/* 16: THP set to never after the swap-out: each entry is split and
+	 * the fault maps small pages, no THP (sysfs obeyed on swap-in) */
+	{
+		char was[128], *open_br, *close_br;
+
+		a = swapped_area(LEN, 16);
+		ok = a && !read_file(THP_ENABLED, was, sizeof(was)) &&
+		     (open_br = strchr(was, '[')) && (close_br = strchr(open_br, ']'));
+		if (ok) {
+			*close_br = 0; /* "[madvise]": write back "madvise" */
+			ok = !write_file(THP_ENABLED, "never");
+			snap(&s1);
+			bad = ok ? check(a, LEN, 16, "THP never") : 0;
+			snap(&s2);
+			thp = smaps_kb(a, "AnonHugePages");
+			swap = smaps_kb(a, "Swap");
+			if (write_file(THP_ENABLED, open_br + 1))
+				ksft_exit_fail_msg("cannot set THP back to %s", open_br + 1);
+			print_snap_delta("read back with THP never", &s1, &s2);
+		}
+		ksft_test_result(ok && !bad && d(&s1, &s2, V_SWPIN_PMD) == 0 &&
+				 thp == 0 && swap == 0,
+				 "THP set to never after swap-out: read back as small pages (thp_swpin_pmd +%lld, AnonHugePages %ld kB, Swap %ld kB), contents intact",
+				 ok ? d(&s1, &s2, V_SWPIN_PMD) : -1, ok ? thp : -1, ok ? swap : -1);
+		if (a)
+			munmap(a, LEN);
+	}
 
 	ksft_finished();
 }
