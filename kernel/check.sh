@@ -11,13 +11,15 @@
 # temporary directory, or in UZ_JUDGE_OUT=<dir>; nothing under $UZ_KWORK).
 set -uo pipefail
 
-# "bench" builds both flavours and runs kernel/bench/ on each instead of the tests
+# "bench" builds both flavours and runs kernel/bench/ on each instead of the
+# tests; "cross [arch...]" builds the patched mm/ for other architectures
 flavour=${1:-patched}
 mode=check
 case $flavour in
 patched|stock) ;;
 bench) mode=bench flavour=stock ;;
-*) echo "usage: $0 patched|stock|bench" >&2; exit 2;;
+cross) mode=cross flavour=patched; shift; cross_arches=("$@") ;;
+*) echo "usage: $0 patched|stock|bench|cross [arm64|riscv...]" >&2; exit 2;;
 esac
 
 kdir=$(cd "$(dirname "$0")" && pwd)
@@ -713,6 +715,81 @@ bench_main() {
 	exit 0
 }
 
+# --- cross -------------------------------------------------------------------
+# The series' mm/ built for arm64 and riscv (tinyconfig with THP, swap, THP
+# migration and userfaultfd), which no test boots: it must compile, and
+# pmd_swap_entries_supported() must be false there (no pmd_swp_mkexclusive:
+# their entries would lose the exclusive bit), as the preprocessed vmscan.c
+# shows; the x86_64 build beside it must have it true.
+cross_gcc() {	# arch: the Debian cross compiler's prefix
+	case $1 in
+	arm64) echo aarch64-linux-gnu- ;;
+	riscv) echo riscv64-linux-gnu- ;;
+	x86_64) echo "" ;;	# the host's: the one where it must be true
+	*) return 1 ;;
+	esac
+}
+
+cross_one() {	# arch: 0 when mm/ builds and the answer is as expected
+	local arch=$1 cc dir want got
+	cc=$(cross_gcc "$arch") || { say "cross: no compiler known for $arch"; return 1; }
+	dir=$work/build-cross-$arch
+	mkdir -p "$dir"
+	local mk=(make -C "$src" O="$dir" ARCH="$arch" CROSS_COMPILE="$cc" CC="ccache ${cc}gcc")
+	step "$arch: tinyconfig" "$dir/config.log" "${mk[@]}" tinyconfig
+	"$src/scripts/config" --file "$dir/.config" -e 64BIT -e MMU -e BLOCK -e SWAP \
+		-e TRANSPARENT_HUGEPAGE -e MIGRATION -e COMPACTION -e USERFAULTFD \
+		-e ADVISE_SYSCALLS -e PROC_FS -e SYSFS
+	step "$arch: olddefconfig" "$dir/config.log" "${mk[@]}" olddefconfig
+	local o
+	for o in TRANSPARENT_HUGEPAGE ARCH_ENABLE_THP_MIGRATION SWAP MIGRATION USERFAULTFD; do
+		grep -q "^CONFIG_$o=y" "$dir/.config" || { say "cross: $arch has no CONFIG_$o"; return 1; }
+	done
+	step "$arch: build mm/" "$dir/build.log" "${mk[@]}" -j"$jobs" mm/
+	step "$arch: preprocess mm/vmscan.c" "$dir/vmscan.log" "${mk[@]}" mm/vmscan.i
+	# shrink_folio_list()'s test, as the compiler sees it (the line above
+	# its "!folio_test_anon(folio) ||"): "!false" where there are none,
+	# "!1" where there are
+	got=$(awk '/!folio_test_anon\(folio\) \|\|/ && prev ~ /if \(!/ { gsub(/^[ \t]+/, "", prev); print prev; exit } { prev = $0 }' \
+		"$dir/mm/vmscan.i")
+	want="if (!false ||"
+	[ "$arch" = x86_64 ] && want="if (!1 ||"
+	if [ "$got" != "$want" ]; then
+		say "cross: $arch: pmd_swap_entries_supported() is not what it should be in mm/vmscan.i (found '$got')"
+		return 1
+	fi
+	say "cross: $arch: mm/ builds; shrink_folio_list() tests '$got'"
+	return 0
+}
+
+cross_main() {
+	local a pass=0 fail=0 pkgs=()
+	[ ${#cross_arches[@]} -gt 0 ] || cross_arches=(arm64 riscv x86_64)
+	mkdir -p "$work"
+	need_pkgs
+	for a in "${cross_arches[@]}"; do
+		[ "$a" = x86_64 ] && continue
+		a=$(cross_gcc "$a") || die "cross: no compiler known for that architecture (arm64, riscv)"
+		dpkg-query -W -f='${Status}' "gcc-${a%-}" 2>/dev/null | grep -q 'ok installed' || pkgs+=("gcc-${a%-}")
+	done
+	if [ ${#pkgs[@]} -gt 0 ]; then
+		[ "$(id -u)" -eq 0 ] || die "missing packages (need root to install): ${pkgs[*]}"
+		step "apt-get install ${pkgs[*]}" "$work/apt-cross.log" \
+			env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${pkgs[@]}"
+	fi
+	exec 8>"$work/.lock-$flavour"
+	flock 8
+	exec 9>"$work/.lock-pristine"
+	flock 9
+	prepare_pristine
+	prepare_worktree
+	exec 9>&-
+	for a in "${cross_arches[@]}"; do
+		if cross_one "$a"; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
+	done
+	finish "$pass" "$fail" 0
+}
+
 # --- main ----------------------------------------------------------------------
 prepare_kernel() {
 	mkdir -p "$out"
@@ -763,6 +840,7 @@ main() {
 	if [ -n "${UZ_JUDGE_LOG:-}" ]; then judge_only; fi
 	mkdir -p "$work" "$CCACHE_DIR"
 	if [ "$mode" = bench ]; then bench_main; fi
+	if [ "$mode" = cross ]; then cross_main; fi
 	prepare_kernel
 	build_selftests
 	build_initramfs
