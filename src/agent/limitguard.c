@@ -112,6 +112,10 @@ static void look(void)
 {
 	static struct cg_paths cg;
 	static char root[CG_PATH_MAX], dir[CG_PATH_MAX + 64];
+	/* the hierarchy's mount, found once per kind: each open here is a
+	 * kernel allocation charged to a cgroup that may be at its limit
+	 * (mountinfo's seq_file buffer the largest), once a second */
+	static int root_v1 = -1;
 	uint32_t now = now_ms();
 
 	if (looked && now - looked_ms < 1000)
@@ -124,9 +128,14 @@ static void look(void)
 	if (cg_paths_read("/proc/self/cgroup", &cg))
 		return;
 	v1 = cg.memory[0] != 0;
-	if ((!v1 && !cg.v2[0]) ||
-	    cg_mount_find(v1 ? "memory" : CG_MOUNT_V2, root, sizeof(root)) ||
-	    (size_t)snprintf(dir, sizeof(dir), "%s%s", root,
+	if (!v1 && !cg.v2[0])
+		return;
+	if (root_v1 != v1) {
+		if (cg_mount_find(v1 ? "memory" : CG_MOUNT_V2, root, sizeof(root)))
+			return;
+		root_v1 = v1;
+	}
+	if ((size_t)snprintf(dir, sizeof(dir), "%s%s", root,
 			     v1 ? cg.memory : cg.v2) >= sizeof(dir))
 		return;
 	/* up from ours to below the hierarchy's root (no limit there) */
@@ -142,6 +151,8 @@ static void look(void)
 	}
 	if (nlevels)
 		evict_buffers_ready();
+	else
+		root_v1 = -1; /* nothing found there: the mount, again */
 }
 
 /* Bytes over the point @need more would take the tightest of our
