@@ -9,7 +9,9 @@
  * swapped-out THP for a THP already; MADV_COLD, MADV_PAGEOUT and mbind
  * leave it alone; MADV_WILLNEED reads it into the swap cache whole. With
  * THP switched off in sysfs after the swap-out, the fault brings small
- * pages back, as a fresh fault would (the setting is obeyed).
+ * pages back, as a fresh fault would (the setting is obeyed); with THP
+ * switched off for the range (MADV_NOHUGEPAGE), MADV_WILLNEED reads no
+ * THP into the swap cache that the fault could not map whole.
  *
  * Skips on a kernel without PMD swap entries (no thp_swpout_pmd counter).
  */
@@ -106,7 +108,7 @@ int main(void)
 	size_t bad;
 
 	ksft_print_header();
-	ksft_set_plan(16);
+	ksft_set_plan(17);
 	require_pmd_swap();
 
 	/* 1: swap-out installs one PMD swap entry per THP */
@@ -439,6 +441,28 @@ int main(void)
 		if (a)
 			munmap(a, LEN);
 	}
+
+	/* 17: MADV_NOHUGEPAGE after the swap-out, then MADV_WILLNEED: the
+	 * fault will split the entries, so the prefetch must not read a THP
+	 * it could not map whole (a large folio left in the swap cache for
+	 * the 4 KB paths); the read brings small pages */
+	a = swapped_area(LEN, 17);
+	ok = a && !madvise(a, LEN, MADV_NOHUGEPAGE);
+	snap(&s0);
+	ok = ok && !madvise(a, LEN, MADV_WILLNEED);
+	snap(&s1);
+	bad = ok ? check(a, LEN, 17, "NOHUGEPAGE, WILLNEED") : 0;
+	snap(&s2);
+	thp = ok ? smaps_kb(a, "AnonHugePages") : -1;
+	swap = ok ? smaps_kb(a, "Swap") : -1;
+	print_snap_delta("MADV_WILLNEED after MADV_NOHUGEPAGE", &s0, &s1);
+	print_snap_delta("read back", &s1, &s2);
+	ksft_test_result(ok && !bad && d(&s0, &s1, V_PSWPIN) == 0 &&
+			 d(&s0, &s2, V_SWPIN_PMD) == 0 && thp == 0 && swap == 0,
+			 "MADV_NOHUGEPAGE then MADV_WILLNEED: no THP read ahead (pswpin +%lld), read back as small pages (AnonHugePages %ld kB, Swap %ld kB), contents intact",
+			 d(&s0, &s1, V_PSWPIN), thp, swap);
+	if (a)
+		munmap(a, LEN);
 
 	ksft_finished();
 }
