@@ -112,11 +112,11 @@ wait_for() {	# pid seconds: 0 once pid has exited
 #   Kconfig probe for a driver that is off), gawk, pkg-config (objtool
 #   falls back to -lelf), rustc (probed by Kconfig only), kmod (no modules).
 # initramfs/init runs in the guest, on busybox alone.
-need_pkgs() {
+need_pkgs() {	# [more packages a mode needs]
 	local missing=() p
 	for p in linux-source-$kver qemu-system-x86 busybox-static ccache gcc make \
 		 flex bison bc libelf-dev libssl-dev cpio git libc6-dev xz-utils \
-		 liburing-dev libnuma-dev rsync; do
+		 liburing-dev libnuma-dev rsync "$@"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
 			missing+=("$p")
 	done
@@ -763,27 +763,14 @@ cross_one() {	# arch: 0 when mm/ builds and the answer is as expected
 }
 
 cross_main() {
-	local a pass=0 fail=0 pkgs=()
+	local a cc pass=0 fail=0 pkgs=()
 	[ ${#cross_arches[@]} -gt 0 ] || cross_arches=(arm64 riscv x86_64)
 	mkdir -p "$work"
-	need_pkgs
 	for a in "${cross_arches[@]}"; do
-		[ "$a" = x86_64 ] && continue
-		a=$(cross_gcc "$a") || die "cross: no compiler known for that architecture (arm64, riscv)"
-		dpkg-query -W -f='${Status}' "gcc-${a%-}" 2>/dev/null | grep -q 'ok installed' || pkgs+=("gcc-${a%-}")
+		cc=$(cross_gcc "$a") || die "cross: no compiler known for $a (arm64, riscv, x86_64)"
+		[ -n "$cc" ] && pkgs+=("gcc-${cc%-}")
 	done
-	if [ ${#pkgs[@]} -gt 0 ]; then
-		[ "$(id -u)" -eq 0 ] || die "missing packages (need root to install): ${pkgs[*]}"
-		step "apt-get install ${pkgs[*]}" "$work/apt-cross.log" \
-			env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${pkgs[@]}"
-	fi
-	exec 8>"$work/.lock-$flavour"
-	flock 8
-	exec 9>"$work/.lock-pristine"
-	flock 9
-	prepare_pristine
-	prepare_worktree
-	exec 9>&-
+	prepare_source "${pkgs[@]}"
 	for a in "${cross_arches[@]}"; do
 		if cross_one "$a"; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
 	done
@@ -791,21 +778,27 @@ cross_main() {
 }
 
 # --- main ----------------------------------------------------------------------
-prepare_kernel() {
-	mkdir -p "$out"
-	say "flavour $flavour, work dir $work"
+# The flavour's tree, pristine plus (for patched) the series, under its
+# lock, with what the host needs installed (and the packages given).
+prepare_source() {	# [more packages]
 	# one run per flavour at a time; the pristine tree is shared by both
 	exec 8>"$work/.lock-$flavour"
 	if ! flock -n 8; then
 		say "another '$flavour' run is using $work: waiting for it"
 		flock 8
 	fi
-	need_pkgs
+	need_pkgs "$@"
 	exec 9>"$work/.lock-pristine"
 	flock 9
 	prepare_pristine
 	prepare_worktree
 	exec 9>&-
+}
+
+prepare_kernel() {
+	mkdir -p "$out"
+	say "flavour $flavour, work dir $work"
+	prepare_source
 	configure
 	build_kernel
 }
