@@ -33,17 +33,17 @@ static int read_bytes(const char *dir, const char *name, uint64_t *out)
 	return err;
 }
 
-/* The "some avg10" of cgroup v2 @path's memory.pressure, or PSI_UNKNOWN
- * for the root (whose file, beside v1, says nothing) or without one;
- * the file it came from in @file ("" with none). */
-static uint32_t v2_pressure(const char *path, char *file, size_t len)
+/* The "some avg10" of cgroup v2 @path's memory.pressure (under @root,
+ * cgroup v2's mount, "" without one), or PSI_UNKNOWN for the root (whose
+ * file, beside v1, says nothing) or without one; the file it came from
+ * in @file ("" with none). */
+static uint32_t v2_pressure(const char *root, const char *path, char *file,
+			    size_t len)
 {
-	char root[PATH_MAX_LEN];
 	uint32_t p;
 
 	file[0] = 0;
-	if (!path[0] || !strcmp(path, "/") ||
-	    cg_mount_find(CG_MOUNT_V2, root, sizeof(root)))
+	if (!path[0] || !strcmp(path, "/") || !root[0])
 		return PSI_UNKNOWN;
 	if ((size_t)snprintf(file, len, "%s%s/memory.pressure", root, path) >= len) {
 		file[0] = 0;
@@ -100,19 +100,17 @@ static int nearer(uint64_t usage, uint64_t cache, uint64_t limit,
  * The level of out->path, itself or an ancestor, whose limit applies:
  * the one nearest its limit (a slice's limit binds the services in it,
  * which have none of their own), or out->path itself when no level has
- * one.  Its usage, limit, directory, id and inode into @out.
+ * one.  Its usage, limit, directory, id and inode into @out.  @root: the
+ * hierarchy's mount.
  */
-static int limiting_level(struct memcg_use *out)
+static int limiting_level(struct memcg_use *out, const char *root)
 {
-	char root[PATH_MAX_LEN], dir[sizeof(out->dir)];
+	char dir[sizeof(out->dir)];
 	uint64_t usage, limit, cache;
 	int have = 0, err;
 	size_t n;
 	struct stat st;
 
-	err = cg_mount_find(out->v1 ? "memory" : CG_MOUNT_V2, root, sizeof(root));
-	if (err)
-		return err;
 	if ((size_t)snprintf(dir, sizeof(dir), "%s%s", root, out->path) >= sizeof(dir))
 		return -ENAMETOOLONG;
 	n = strlen(dir);
@@ -144,8 +142,8 @@ static int limiting_level(struct memcg_use *out)
 int memcg_of(pid_t pid, struct memcg_use *out)
 {
 	static struct cg_paths cg;
-	char path[64];
-	int err;
+	char path[64], v2_root[PATH_MAX_LEN], v1_root[PATH_MAX_LEN];
+	int err, v2_err;
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/cgroup", (int)pid,
 		 (int)procfs_live_thread(pid));
@@ -153,11 +151,19 @@ int memcg_of(pid_t pid, struct memcg_use *out)
 	if (err)
 		return err;
 	out->v1 = cg.memory[0] != 0;
-	out->pressure_centi = v2_pressure(cg.v2, out->psi_file, sizeof(out->psi_file));
+	/* found once here: the pressure's and (without v1) the limit's */
+	v2_err = cg_mount_find(CG_MOUNT_V2, v2_root, sizeof(v2_root));
+	if (v2_err)
+		v2_root[0] = 0;
+	out->pressure_centi = v2_pressure(v2_root, cg.v2, out->psi_file,
+					  sizeof(out->psi_file));
 	if (!out->v1 && !cg.v2[0])
 		return -ENOENT;
 	snprintf(out->path, sizeof(out->path), "%s", out->v1 ? cg.memory : cg.v2);
-	return limiting_level(out);
+	if (!out->v1)
+		return v2_err ? v2_err : limiting_level(out, v2_root);
+	err = cg_mount_find("memory", v1_root, sizeof(v1_root));
+	return err ? err : limiting_level(out, v1_root);
 }
 
 const char *memcg_printable(const char *path)
