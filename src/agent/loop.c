@@ -183,9 +183,11 @@ static int holds_blocks(uint64_t s, uint64_t e)
  * cannot be read whole, everything comes back: no child may read what
  * the kernel would have wiped.
  */
+#define WIPED_ROUND 64 /* such VMAs listed per read of smaps */
+
 static void restore_wipeonfork(void)
 {
-	static uint64_t wiped[64][2];
+	static uint64_t wiped[WIPED_ROUND][2];
 	int64_t n, i;
 	uint32_t before;
 
@@ -193,7 +195,7 @@ static void restore_wipeonfork(void)
 		before = blocks_count();
 		if (!before)
 			return;
-		n = regions_flagged("wf", holds_blocks, wiped, 64);
+		n = regions_flagged("wf", holds_blocks, wiped, WIPED_ROUND);
 		if (n < 0) {
 			log_limited(UZ_LOG_WARN, 3, 60, "fork: cannot read which "
 				    "memory is MADV_WIPEONFORK (%s); bringing "
@@ -201,9 +203,9 @@ static void restore_wipeonfork(void)
 			restore_range(0, UINT64_MAX);
 			return;
 		}
-		for (i = 0; i < n && i < 64; i++)
+		for (i = 0; i < n && i < WIPED_ROUND; i++)
 			restore_range(wiped[i][0], wiped[i][1] - wiped[i][0]);
-	} while (n > 64 && blocks_count() < before);
+	} while (n > WIPED_ROUND && blocks_count() < before);
 }
 
 static int fork_prepare_at(uint64_t sp)

@@ -57,17 +57,30 @@ static int in_child(int (*fn)(uint8_t *), uint8_t *m)
 	return WEXITSTATUS(st);
 }
 
-/* 0 ok, 77 user namespaces not allowed here, else a failure code. */
-static int new_userns(uint8_t *m)
+/* unshare(CLONE_NEWUSER) with the agent's threads here (@when for the
+ * message): 0 ok, 77 user namespaces not allowed here, 10 no agent
+ * threads (the test would prove nothing), 2 the call failed. */
+static int unshare_under_agent(const char *when)
 {
 	if (threads() < 2)
-		return 10; /* no agent threads: the test would prove nothing */
+		return 10;
 	if (unshare(CLONE_NEWUSER)) {
 		if (errno == EPERM || errno == ENOSPC || errno == EACCES)
 			return 77;
-		fprintf(stderr, "unshare(CLONE_NEWUSER): %s\n", strerror(errno));
+		fprintf(stderr, "unshare(CLONE_NEWUSER)%s: %s\n", when,
+			strerror(errno));
 		return 2;
 	}
+	return 0;
+}
+
+/* 0 ok, 77 user namespaces not allowed here, else a failure code. */
+static int new_userns(uint8_t *m)
+{
+	int r = unshare_under_agent("");
+
+	if (r)
+		return r;
 	if (it_check(m, LEN, 21) >= 0)
 		return 3;
 	if (threads() < 2)
@@ -161,15 +174,10 @@ static int threaded(uint8_t *m)
  * as soon as main() runs; 0 ok, 77 not allowed here, else a failure. */
 static int unshare_at_start(void)
 {
-	if (threads() < 2)
-		return 10; /* no agent threads: the test would prove nothing */
-	if (unshare(CLONE_NEWUSER)) {
-		if (errno == EPERM || errno == ENOSPC || errno == EACCES)
-			return 77;
-		fprintf(stderr, "unshare(CLONE_NEWUSER) at start: %s\n",
-			strerror(errno));
-		return 2;
-	}
+	int r = unshare_under_agent(" at start");
+
+	if (r)
+		return r;
 	return threads() < 2 ? 4 : 0;
 }
 
