@@ -3,7 +3,9 @@
  * thp_swap_race - swap-in of a PMD swap entry racing other work on the same
  * THP, round after round: four threads faulting it at once, a fault racing
  * MADV_DONTNEED of one of its pages (which splits the entry), a fault racing
- * fork(), and a fault racing swapoff. Each round checks every byte; each
+ * fork(), a fault racing swapoff, and a fault that cannot have a THP (its
+ * order-9 allocations fail) racing three that can. Each round checks every
+ * byte, and where a fault mapped the THP whole, that it still is; each
  * case then checks that the kernel logged no BUG, WARNING or "Bad page" and
  * that the THPs it made are all gone again after munmap (AnonHugePages back
  * to where it was).
@@ -12,11 +14,14 @@
  * swapcache_prepare() and add_to_swap_cache() split the entry instead of
  * waiting, and a fault whose PMD changed during the read left its unmapped
  * 2 MB folio in the swap cache, where the 4 KB path mapped it with a PMD's
- * mapcounts ("Bad page state ... nonzero entire_mapcount" at munmap).
+ * mapcounts ("Bad page state ... nonzero entire_mapcount" at munmap); and
+ * a fault that fell back split whatever the PMD held by then, even a THP
+ * another fault had just mapped whole.
  *
  * Skips on a kernel without PMD swap entries (no thp_swpout_pmd counter).
  */
 #include <pthread.h>
+#include <sys/mount.h>
 #include <sys/swap.h>
 #include <sys/wait.h>
 
@@ -149,27 +154,70 @@ static int fault_or_swapoff(char *a, int who, uint64_t seed)
 	return 0;
 }
 
+/*
+ * Worker 0 cannot have a THP (its order-9 allocations fail: it falls back
+ * and splits), the others can. Whichever way a round goes, a THP that one
+ * of them mapped whole must stay whole: the fallback split used to split
+ * whatever the PMD held by then.
+ */
+static int fault_without_thp(char *a, int who, uint64_t seed)
+{
+	int bad;
+
+	if (who)
+		return read_share(a, who, seed);
+	if (write_file("/proc/thread-self/make-it-fail", "1"))
+		return 1;
+	bad = read_share(a, 0, seed);
+	return write_file("/proc/thread-self/make-it-fail", "0") || bad;
+}
+
+#define FAIL	"/sys/kernel/debug/fail_page_alloc/"
+
+/* order >= 9 allocations fail for tasks with make-it-fail set, while on */
+static int fail_pmd_order(int on)
+{
+	if (!on)
+		return write_file(FAIL "probability", "0");
+	if (access(FAIL "probability", W_OK))
+		mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+	return write_file(FAIL "task-filter", "Y") ||
+	       write_file(FAIL "min-order", "9") ||
+	       write_file(FAIL "ignore-gfp-wait", "N") ||
+	       write_file(FAIL "ignore-gfp-highmem", "N") ||
+	       write_file(FAIL "verbose", "0") ||
+	       write_file(FAIL "interval", "1") ||
+	       write_file(FAIL "times", "-1") ||
+	       write_file(FAIL "space", "0") ||
+	       write_file(FAIL "probability", "100");
+}
+
 struct race_case {
 	const char *name;
 	race_fn fn;
 	int rounds;
 	int dropped;		/* the page at DROPPED_OFF reads back zero */
 	int swapoff;		/* swap must be turned on again each round */
+	int fail_thp;		/* fail_page_alloc set up for fault_without_thp */
+	int whole_stays;	/* a THP swapped in whole must not be split */
 };
 
 static const struct race_case cases[] = {
-	{ "four threads fault the same swapped-out THP", read_share, 1000, 0, 0 },
-	{ "a fault races MADV_DONTNEED of one of its pages", fault_or_drop, 400, 1, 0 },
-	{ "a fault races fork(), the child checks its copy", fault_or_fork, 200, 0, 0 },
-	{ "a fault races swapoff", fault_or_swapoff, 40, 0, 1 },
+	{ "four threads fault the same swapped-out THP", read_share, 1000, 0, 0, 0, 1 },
+	{ "a fault races MADV_DONTNEED of one of its pages", fault_or_drop, 400, 1, 0, 0, 0 },
+	{ "a fault races fork(), the child checks its copy", fault_or_fork, 200, 0, 0, 0, 0 },
+	{ "a fault races swapoff", fault_or_swapoff, 40, 0, 1, 0, 0 },
+	{ "a fault that cannot have a THP races three that can",
+	  fault_without_thp, 300, 0, 0, 1, 1 },
 };
 
 /* one round: a fresh THP from seed, paged out, raced, checked; 1 if it
  * went as a PMD swap entry, 0 if not, -1 on a wrong byte or a setup error */
 static int one_round(const struct race_case *c, uint64_t seed)
 {
-	struct vm_snap s0, s1;
+	struct vm_snap s0, s1, s2;
 	int pmd, bad;
+	long thp;
 	char *a = thp_area_paged_out(PMD_SIZE, seed, &s0, &s1);
 
 	if (!a)
@@ -181,6 +229,14 @@ static int one_round(const struct race_case *c, uint64_t seed)
 	pthread_barrier_wait(&race.go);
 	pthread_barrier_wait(&race.done);
 	bad = race.bad;
+	snap(&s2);
+	/* mapped whole by one of the faults: nothing may have split it since */
+	if (c->whole_stays && d(&s1, &s2, V_SWPIN_PMD) > 0 &&
+	    (thp = smaps_kb(a, "AnonHugePages")) != (long)(PMD_SIZE >> 10)) {
+		ksft_print_msg("seed %llu: swapped in whole, then split (AnonHugePages %ld kB)\n",
+			       (unsigned long long)seed, thp);
+		bad++;
+	}
 	if (c->dropped) {
 		bad += nonzero(a + DROPPED_OFF, PAGE_SZ) != 0;
 		bad += check(a, DROPPED_OFF, seed, "before the dropped page") != 0;
@@ -209,6 +265,12 @@ static void run_case(const struct race_case *c, int idx)
 	struct vm_snap s0, s1;
 	int r, pmds = 0, failed = 0;
 
+	if (c->fail_thp && fail_pmd_order(1)) {
+		fail_pmd_order(0);
+		ksft_test_result_skip("no fail_page_alloc in debugfs (CONFIG_FAIL_PAGE_ALLOC)",
+				      "%s", c->name);
+		return;
+	}
 	snap(&s0);
 	for (r = 0; r < c->rounds && !failed; r++) {
 		int ret;
@@ -221,6 +283,8 @@ static void run_case(const struct race_case *c, int idx)
 			pmds += ret;
 	}
 	snap(&s1);
+	if (c->fail_thp)
+		fail_pmd_order(0);
 	print_snap_delta(c->name, &s0, &s1);
 	thp1 = meminfo_kb("AnonHugePages");
 	trouble = klog_trouble(klog);
