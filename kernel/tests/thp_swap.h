@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -351,6 +352,30 @@ static inline char *swapped_area(size_t len, uint64_t seed)
 		return NULL;
 	}
 	return a;
+}
+
+#define FAIL_PAGE_ALLOC	"/sys/kernel/debug/fail_page_alloc/"
+
+/*
+ * fail_page_alloc set to fail every order >= 9 allocation of the tasks that
+ * have make-it-fail set (on), or turned off again; nonzero if it cannot be
+ * (no CONFIG_FAIL_PAGE_ALLOC)
+ */
+static inline int fail_pmd_order_tasks(int on)
+{
+	if (!on)
+		return write_file(FAIL_PAGE_ALLOC "probability", "0");
+	if (access(FAIL_PAGE_ALLOC "probability", W_OK))
+		mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+	return write_file(FAIL_PAGE_ALLOC "task-filter", "Y") ||
+	       write_file(FAIL_PAGE_ALLOC "min-order", "9") ||
+	       write_file(FAIL_PAGE_ALLOC "ignore-gfp-wait", "N") ||
+	       write_file(FAIL_PAGE_ALLOC "ignore-gfp-highmem", "N") ||
+	       write_file(FAIL_PAGE_ALLOC "verbose", "0") ||
+	       write_file(FAIL_PAGE_ALLOC "interval", "1") ||
+	       write_file(FAIL_PAGE_ALLOC "times", "-1") ||
+	       write_file(FAIL_PAGE_ALLOC "space", "0") ||
+	       write_file(FAIL_PAGE_ALLOC "probability", "100");
 }
 
 static inline long majflt(void)

@@ -21,7 +21,6 @@
  * Skips on a kernel without PMD swap entries (no thp_swpout_pmd counter).
  */
 #include <pthread.h>
-#include <sys/mount.h>
 #include <sys/swap.h>
 #include <sys/wait.h>
 
@@ -172,26 +171,6 @@ static int fault_without_thp(char *a, int who, uint64_t seed)
 	return write_file("/proc/thread-self/make-it-fail", "0") || bad;
 }
 
-#define FAIL	"/sys/kernel/debug/fail_page_alloc/"
-
-/* order >= 9 allocations fail for tasks with make-it-fail set, while on */
-static int fail_pmd_order(int on)
-{
-	if (!on)
-		return write_file(FAIL "probability", "0");
-	if (access(FAIL "probability", W_OK))
-		mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
-	return write_file(FAIL "task-filter", "Y") ||
-	       write_file(FAIL "min-order", "9") ||
-	       write_file(FAIL "ignore-gfp-wait", "N") ||
-	       write_file(FAIL "ignore-gfp-highmem", "N") ||
-	       write_file(FAIL "verbose", "0") ||
-	       write_file(FAIL "interval", "1") ||
-	       write_file(FAIL "times", "-1") ||
-	       write_file(FAIL "space", "0") ||
-	       write_file(FAIL "probability", "100");
-}
-
 struct race_case {
 	const char *name;
 	race_fn fn;
@@ -265,8 +244,8 @@ static void run_case(const struct race_case *c, int idx)
 	struct vm_snap s0, s1;
 	int r, pmds = 0, failed = 0;
 
-	if (c->fail_thp && fail_pmd_order(1)) {
-		fail_pmd_order(0);
+	if (c->fail_thp && fail_pmd_order_tasks(1)) {
+		fail_pmd_order_tasks(0);
 		ksft_test_result_skip("no fail_page_alloc in debugfs (CONFIG_FAIL_PAGE_ALLOC)",
 				      "%s", c->name);
 		return;
@@ -284,7 +263,7 @@ static void run_case(const struct race_case *c, int idx)
 	}
 	snap(&s1);
 	if (c->fail_thp)
-		fail_pmd_order(0);
+		fail_pmd_order_tasks(0);
 	print_snap_delta(c->name, &s0, &s1);
 	thp1 = meminfo_kb("AnonHugePages");
 	trouble = klog_trouble(klog);

@@ -25,7 +25,6 @@
 #define LEN	(8UL << 20)
 #define NR_THP	(LEN / PMD_SIZE)
 #define LEN_KB	((long)(LEN >> 10))
-#define FAIL	"/sys/kernel/debug/fail_page_alloc/"
 #define ZSWAP	"/sys/module/zswap/parameters/enabled"
 
 static double now(void)
@@ -41,20 +40,9 @@ static int fail_pmd_order(int on)
 {
 	if (!on)
 		return write_file("/proc/self/make-it-fail", "0") |
-		       write_file(FAIL "probability", "0");
-	if (access(FAIL "probability", W_OK))
-		mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
-	if (write_file(FAIL "task-filter", "Y") ||
-	    write_file(FAIL "min-order", "9") ||
-	    write_file(FAIL "ignore-gfp-wait", "N") ||
-	    write_file(FAIL "ignore-gfp-highmem", "N") ||
-	    write_file(FAIL "verbose", "0") ||
-	    write_file(FAIL "interval", "1") ||
-	    write_file(FAIL "times", "-1") ||
-	    write_file(FAIL "space", "0") ||
-	    write_file(FAIL "probability", "100"))
-		return -1;
-	return write_file("/proc/self/make-it-fail", "1");
+		       fail_pmd_order_tasks(0);
+	return fail_pmd_order_tasks(1) ||
+	       write_file("/proc/self/make-it-fail", "1");
 }
 
 /*
