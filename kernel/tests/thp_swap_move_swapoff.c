@@ -130,7 +130,7 @@ int main(void)
 	int fd;
 
 	ksft_print_header();
-	ksft_set_plan(4);
+	ksft_set_plan(5);
 	require_pmd_swap();
 
 	/* 1: UFFDIO_MOVE of whole swapped-out THPs moves the PMD entries */
@@ -249,6 +249,57 @@ int main(void)
 			ksft_print_msg("swapon(%s) again: %s\n", SWAPDEV, strerror(errno));
 	}
 	munmap(src, LEN);
+
+	/*
+	 * 5: MADV_WILLNEED reads swapped-out THPs into the swap cache (whole,
+	 * never mapped), then UFFDIO_MOVE takes their entries and gives the
+	 * folios their new anon mapping. The first is then mapped whole by a
+	 * fault; the second, split by MADV_DONTNEED of one page, is mapped
+	 * page by page. No page may be left with a wrong mapcount: the kernel
+	 * logs nothing, and AnonHugePages comes back to where it was.
+	 */
+	{
+		long thp0 = meminfo_kb("AnonHugePages"), thp1;
+		int klog = klog_from_now();
+		long trouble;
+
+		src = swapped_area(LEN, 5);
+		dst = map_thp(LEN);
+		if (!src || !dst)
+			ksft_exit_fail_msg("could not set up a swapped-out THP area");
+		fd = uffd_for(dst, LEN);
+		if (fd < 0)
+			ksft_exit_fail_msg("userfaultfd: %s", strerror(errno));
+		snap(&s0);
+		if (madvise(src, LEN, MADV_WILLNEED))
+			ksft_print_msg("MADV_WILLNEED: %s\n", strerror(errno));
+		snap(&s1);
+		moved = uffd_move(fd, dst, src, LEN);
+		close(fd);
+		madvise(dst + PMD_SIZE + PAGE_SZ, PAGE_SZ, MADV_DONTNEED);
+		bad = check(dst, PMD_SIZE, 5, "moved, mapped whole");
+		bad += check_from(dst + PMD_SIZE, PAGE_SZ, 5, PMD_SIZE / 8,
+				  "moved, split: before the dropped page");
+		bad += nonzero(dst + PMD_SIZE + PAGE_SZ, PAGE_SZ);
+		bad += check_from(dst + PMD_SIZE + 2 * PAGE_SZ,
+				  LEN - PMD_SIZE - 2 * PAGE_SZ, 5,
+				  (PMD_SIZE + 2 * PAGE_SZ) / 8,
+				  "moved, split: after the dropped page");
+		snap(&s2);
+		munmap(src, LEN);
+		munmap(dst, LEN);
+		thp1 = meminfo_kb("AnonHugePages");
+		trouble = klog_trouble(klog);
+		print_snap_delta("WILLNEED", &s0, &s1);
+		print_snap_delta("UFFDIO_MOVE and read", &s1, &s2);
+		ksft_print_msg("AnonHugePages %ld kB before, %ld kB after; %ld kernel log lines of trouble\n",
+			       thp0, thp1, trouble);
+		ksft_test_result(moved == (long long)LEN && !bad && !trouble &&
+				 thp1 == thp0 &&
+				 d(&s0, &s1, V_PSWPIN) == (long long)(LEN / PAGE_SZ) &&
+				 d(&s1, &s2, V_MOVE_SWAP_PMD) == (long long)NR_THP,
+				 "UFFDIO_MOVE of THPs read ahead into the swap cache: mapped whole or page by page, all freed at munmap");
+	}
 
 	ksft_finished();
 }

@@ -54,41 +54,6 @@ static void *worker(void *arg)
 	}
 }
 
-/*
- * The kernel log from now on: a /dev/kmsg reader at its end. Lines it
- * reads later that say something went wrong are counted by klog_trouble().
- */
-static int klog_from_now(void)
-{
-	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
-
-	if (fd >= 0)
-		lseek(fd, 0, SEEK_END);
-	return fd;
-}
-
-static long klog_trouble(int fd)
-{
-	char rec[8192];
-	long n = 0;
-	ssize_t len;
-
-	if (fd < 0)
-		return 0;
-	for (;;) {
-		len = read(fd, rec, sizeof(rec) - 1);
-		if (len < 0 && errno == EPIPE)
-			continue;	/* records overwritten: go on */
-		if (len <= 0)
-			break;
-		rec[len] = 0;
-		n += strstr(rec, "BUG:") || strstr(rec, "WARNING:") ||
-		     strstr(rec, "Bad page");
-	}
-	close(fd);
-	return n;
-}
-
 /* one word of each 64 KB the worker is given, compared with the pattern */
 static int read_share(char *a, int who, uint64_t seed)
 {
