@@ -120,6 +120,24 @@ static long long uffd_move(int fd, void *dst, void *src, size_t len)
 	return mv.move;
 }
 
+/*
+ * A swapped-out source from @seed, a THP destination and a userfaultfd to
+ * move into it; the test stops if any of them cannot be had.
+ */
+static int move_setup(uint64_t seed, char **src, char **dst)
+{
+	int fd;
+
+	*src = swapped_area(LEN, seed);
+	*dst = map_thp(LEN);
+	if (!*src || !*dst)
+		ksft_exit_fail_msg("could not set up a swapped-out THP area");
+	fd = uffd_for(*dst, LEN);
+	if (fd < 0)
+		ksft_exit_fail_msg("userfaultfd: %s", strerror(errno));
+	return fd;
+}
+
 int main(void)
 {
 	struct vm_snap s0, s1, s2;
@@ -163,13 +181,7 @@ int main(void)
 	munmap(dst, LEN);
 
 	/* 2: UFFDIO_MOVE of 1 MB of a swapped-out THP splits that entry */
-	src = swapped_area(LEN, 2);
-	dst = map_thp(LEN);
-	if (!src || !dst)
-		ksft_exit_fail_msg("could not set up a swapped-out THP area");
-	fd = uffd_for(dst, LEN);
-	if (fd < 0)
-		ksft_exit_fail_msg("userfaultfd: %s", strerror(errno));
+	fd = move_setup(2, &src, &dst);
 	snap(&s0);
 	moved = uffd_move(fd, dst, src, PMD_SIZE / 2);
 	close(fd);
@@ -263,13 +275,7 @@ int main(void)
 		int klog = klog_from_now();
 		long trouble;
 
-		src = swapped_area(LEN, 5);
-		dst = map_thp(LEN);
-		if (!src || !dst)
-			ksft_exit_fail_msg("could not set up a swapped-out THP area");
-		fd = uffd_for(dst, LEN);
-		if (fd < 0)
-			ksft_exit_fail_msg("userfaultfd: %s", strerror(errno));
+		fd = move_setup(5, &src, &dst);
 		snap(&s0);
 		if (madvise(src, LEN, MADV_WILLNEED))
 			ksft_print_msg("MADV_WILLNEED: %s\n", strerror(errno));
