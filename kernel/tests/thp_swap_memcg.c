@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: MIT
+/*
+ * thp_swap_memcg - PMD swap entries in a cgroup v2 memory cgroup:
+ *   1. swapped-out THPs are charged to memory.swap.current; with
+ *      memory.max too small for a 2 MB folio, swap-in cannot charge one
+ *      and falls back to 4 KB pages (thp_swpin_pmd_fallback), every byte
+ *      right;
+ *   2. with memory.swap.max at half of the area, MADV_PAGEOUT swaps out
+ *      only what the limit allows, the rest stays, every byte right.
+ * Each point runs in a child in the cgroup. Once it exited and the
+ * cgroup's swap cache was reclaimed (memory.reclaim), memory.swap.current
+ * must be back to 0, but for the freed slots per-CPU caches hold for a
+ * while; the kernel log must be quiet and AnonHugePages where it was. A
+ * first point does the same with 4 KB pages, as stock swap would.
+ *
+ * Skips on a kernel without PMD swap entries, or without the memory
+ * controller on cgroup v2.
+ */
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "thp_swap.h"
+
+#define LEN	(8UL << 20)
+#define NR_THP	(LEN / PMD_SIZE)
+#define CGROOT	"/sys/fs/cgroup"
+#define CG	CGROOT "/thp_swap"
+#define SLOTS_CACHE	64	/* SWAP_SLOTS_CACHE_SIZE */
+
+static long cg_read(const char *file)
+{
+	char path[256], buf[64];
+
+	snprintf(path, sizeof(path), CG "/%s", file);
+	if (read_file(path, buf, sizeof(buf)))
+		return -1;
+	return strtol(buf, NULL, 10);
+}
+
+static int cg_write(const char *file, const char *val)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), CG "/%s", file);
+	return write_file(path, val);
+}
+
+/* a fresh memory cgroup; NULL, or why not */
+static const char *cg_setup(void)
+{
+	if (access(CGROOT "/cgroup.controllers", R_OK)) {
+		mkdir(CGROOT, 0755);
+		if (mount("cgroup2", CGROOT, "cgroup2", 0, NULL))
+			return "cannot mount cgroup2";
+	}
+	if (write_file(CGROOT "/cgroup.subtree_control", "+memory"))
+		return "no memory controller on cgroup v2";
+	rmdir(CG);
+	if (mkdir(CG, 0755))
+		return "cannot make a cgroup";
+	if (access(CG "/memory.swap.current", R_OK))
+		return "no swap accounting (memory.swap.current)";
+	return NULL;
+}
+
+/* kernel log quiet and AnonHugePages back to thp0; said why not */
+static int clean_after(int klog, long thp0)
+{
+	long trouble = klog_trouble(klog), thp = meminfo_kb("AnonHugePages");
+
+	if (trouble || thp != thp0)
+		ksft_print_msg("%ld kernel log lines of trouble; AnonHugePages %ld kB, was %ld kB\n",
+			       trouble, thp, thp0);
+	return !trouble && thp == thp0;
+}
+
+/*
+ * 1, in the cgroup: swapped-out THPs read back with no room for a 2 MB
+ * folio; nonzero on a wrong byte or when swap-in did not fall back
+ */
+static int read_at_small_limit(void)
+{
+	struct vm_snap s0, s1;
+	long swap_out;
+	size_t bad;
+	char *a = swapped_area(LEN, 1);
+
+	if (!a)
+		return 2;
+	swap_out = cg_read("memory.swap.current");
+	snap(&s0);
+	cg_write("memory.max", "1M");
+	bad = check(a, LEN, 1, "read back at a 1 MB limit");
+	cg_write("memory.max", "max");
+	snap(&s1);
+	print_snap_delta("read back at a 1 MB limit", &s0, &s1);
+	ksft_print_msg("memory.swap.current %ld after swap-out\n", swap_out);
+	return bad || swap_out < (long)LEN ||
+	       d(&s0, &s1, V_SWPIN_PMD_FB) != (long long)NR_THP ||
+	       d(&s0, &s1, V_SWPIN_PMD) != 0;
+}
+
+/* the same with 4 KB pages only: what stock swap leaves behind */
+static int read_small_pages_at_small_limit(void)
+{
+	size_t bad;
+	char *a = mmap(NULL, LEN, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (a == MAP_FAILED || madvise(a, LEN, MADV_NOHUGEPAGE))
+		return 2;
+	fill(a, LEN, 3);
+	if (pageout(a, LEN))
+		return 2;
+	cg_write("memory.max", "1M");
+	bad = check(a, LEN, 3, "4 KB pages read back at a 1 MB limit");
+	cg_write("memory.max", "max");
+	return bad != 0;
+}
+
+/* 2, in the cgroup: MADV_PAGEOUT under memory.swap.max 4M */
+static int pageout_at_swap_max(void)
+{
+	struct vm_snap s0, s1, s2;
+	long swap_out;
+	size_t bad;
+	char *a;
+
+	cg_write("memory.swap.max", "4M");
+	a = thp_area_paged_out(LEN, 2, &s0, &s1);
+	if (!a)
+		return 2;
+	swap_out = cg_read("memory.swap.current");
+	bad = check(a, LEN, 2, "read back after a limited swap-out");
+	snap(&s2);
+	print_snap_delta("pageout at memory.swap.max 4M", &s0, &s1);
+	print_snap_delta("read back", &s1, &s2);
+	ksft_print_msg("memory.swap.current %ld after swap-out\n", swap_out);
+	return bad || d(&s0, &s1, V_PSWPOUT) <= 0 || swap_out > (4L << 20);
+}
+
+/*
+ * Run fn in a child that joins the cgroup; then, with the child gone, its
+ * swap charge must be too, the kernel log quiet and AnonHugePages back
+ */
+static int in_cgroup(int (*fn)(void))
+{
+	long thp0 = meminfo_kb("AnonHugePages"), swap_end, swap_left;
+	int klog = klog_from_now(), status, ok;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return 0;
+	if (!pid)
+		_exit(cg_write("cgroup.procs", "0") ? 3 : fn());
+	if (waitpid(pid, &status, 0) != pid)
+		return 0;
+	/*
+	 * What the process had in the swap cache when it exited (pages read
+	 * ahead, or swapped in and still there) stays charged, with its slot,
+	 * until reclaim takes it: reclaim it now, then nothing may be left.
+	 */
+	cg_write("memory.reclaim", "64M");
+	swap_end = cg_read("memory.swap.current");
+	/*
+	 * Freed slots wait in a per-CPU cache (64 each) and stay charged until
+	 * it is flushed: allow those, which is less than one PMD swap entry.
+	 */
+	swap_left = SLOTS_CACHE * PAGE_SZ * sysconf(_SC_NPROCESSORS_ONLN);
+	ksft_print_msg("after the child: memory.current %ld, memory.swap.current %ld\n",
+		       cg_read("memory.current"), swap_end);
+	ok = WIFEXITED(status) && !WEXITSTATUS(status);
+	if (!ok)
+		ksft_print_msg("the child ended with status %#x\n", status);
+	if (swap_end > swap_left)
+		ksft_print_msg("memory.swap.current %ld after the child exited, more than the %ld the slot caches may hold\n",
+			       swap_end, swap_left);
+	cg_write("memory.swap.max", "max");
+	return clean_after(klog, thp0) && ok && swap_end <= swap_left;
+}
+
+int main(void)
+{
+	const char *why;
+
+	ksft_print_header();
+	ksft_set_plan(3);
+	require_pmd_swap();
+	why = cg_setup();
+	if (why) {
+		rmdir(CG);
+		ksft_exit_skip_rest(why);
+	}
+	ksft_test_result(in_cgroup(read_small_pages_at_small_limit),
+			 "control: 4 KB pages read back at a 1 MB limit, swap charge gone with the process");
+	ksft_test_result(in_cgroup(read_at_small_limit),
+			 "memory.max too small for a THP: swap-in charges 4 KB pages instead (thp_swpin_pmd_fallback), swap charge gone with the process");
+	ksft_test_result(in_cgroup(pageout_at_swap_max),
+			 "memory.swap.max 4M: only what it allows goes out, every byte back, swap charge gone with the process");
+	rmdir(CG);
+	ksft_finished();
+	return 0;
+}
