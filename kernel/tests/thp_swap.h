@@ -389,6 +389,37 @@ static inline long klog_trouble(int fd)
 	return n;
 }
 
+/*
+ * Where a test point starts from, to show it left nothing behind: the
+ * kernel log from now on, and AnonHugePages (every THP it made freed).
+ */
+struct clean_mark {
+	int klog;
+	long thp_kb;
+};
+
+static inline struct clean_mark clean_mark(void)
+{
+	struct clean_mark m = { klog_from_now(), meminfo_kb("AnonHugePages") };
+
+	return m;
+}
+
+/* 1 when the kernel logged no trouble since @m and AnonHugePages is back
+ * where it was; else 0, said why. Ends @m's log reader. */
+static inline int clean_since(struct clean_mark m)
+{
+	long trouble = klog_trouble(m.klog), thp = meminfo_kb("AnonHugePages");
+
+	if (trouble)
+		ksft_print_msg("the kernel logged %ld BUG/WARNING/Bad page lines\n",
+			       trouble);
+	if (thp != m.thp_kb)
+		ksft_print_msg("AnonHugePages %ld kB before, %ld kB after\n",
+			       m.thp_kb, thp);
+	return !trouble && thp == m.thp_kb;
+}
+
 #define FAIL_PAGE_ALLOC	"/sys/kernel/debug/fail_page_alloc/"
 
 /*

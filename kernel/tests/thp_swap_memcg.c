@@ -64,17 +64,6 @@ static const char *cg_setup(void)
 	return NULL;
 }
 
-/* kernel log quiet and AnonHugePages back to thp0; said why not */
-static int clean_after(int klog, long thp0)
-{
-	long trouble = klog_trouble(klog), thp = meminfo_kb("AnonHugePages");
-
-	if (trouble || thp != thp0)
-		ksft_print_msg("%ld kernel log lines of trouble; AnonHugePages %ld kB, was %ld kB\n",
-			       trouble, thp, thp0);
-	return !trouble && thp == thp0;
-}
-
 /*
  * 1, in the cgroup: swapped-out THPs read back with no room for a 2 MB
  * folio; nonzero on a wrong byte or when swap-in did not fall back
@@ -146,8 +135,9 @@ static int pageout_at_swap_max(void)
  */
 static int in_cgroup(int (*fn)(void))
 {
-	long thp0 = meminfo_kb("AnonHugePages"), swap_end, swap_left;
-	int klog = klog_from_now(), status, ok;
+	struct clean_mark mark = clean_mark();
+	long swap_end, swap_left;
+	int status, ok;
 	pid_t pid;
 
 	fflush(stdout);
@@ -179,7 +169,7 @@ static int in_cgroup(int (*fn)(void))
 		ksft_print_msg("memory.swap.current %ld after the child exited, more than the %ld the slot caches may hold\n",
 			       swap_end, swap_left);
 	cg_write("memory.swap.max", "max");
-	return clean_after(klog, thp0) && ok && swap_end <= swap_left;
+	return clean_since(mark) && ok && swap_end <= swap_left;
 }
 
 int main(void)

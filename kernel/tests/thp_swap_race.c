@@ -204,8 +204,7 @@ static int one_round(const struct race_case *c, uint64_t seed)
 
 static void run_case(const struct race_case *c, int idx)
 {
-	long thp0 = meminfo_kb("AnonHugePages"), thp1, trouble;
-	int klog = klog_from_now();
+	struct clean_mark mark = clean_mark();
 	struct vm_snap s0, s1;
 	int r, pmds = 0, failed = 0;
 
@@ -230,17 +229,9 @@ static void run_case(const struct race_case *c, int idx)
 	if (c->fail_thp)
 		fail_pmd_order_tasks(0);
 	print_snap_delta(c->name, &s0, &s1);
-	thp1 = meminfo_kb("AnonHugePages");
-	trouble = klog_trouble(klog);
 	if (failed)
 		ksft_print_msg("round %d went wrong\n", failed);
-	if (trouble)
-		ksft_print_msg("the kernel logged %ld BUG/WARNING/Bad page lines\n",
-			       trouble);
-	if (thp1 != thp0)
-		ksft_print_msg("AnonHugePages %ld kB before, %ld kB after\n",
-			       thp0, thp1);
-	ksft_test_result(!failed && !trouble && thp1 == thp0 &&
+	ksft_test_result(clean_since(mark) && !failed &&
 			 pmds * 10 >= c->rounds * 9,
 			 "%s: %d rounds, %d as PMD swap entries, every byte right",
 			 c->name, c->rounds, pmds);
