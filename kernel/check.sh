@@ -12,14 +12,19 @@
 set -uo pipefail
 
 # "bench" builds both flavours and runs kernel/bench/ on each instead of the
-# tests; "cross [arch...]" builds the patched mm/ for other architectures
+# tests; "cross [arch...]" builds the patched mm/ for other architectures;
+# "bisect" builds and boots the series one patch at a time; "kasan" is
+# "patched" with KASAN on too (config.kasan), in a tree of its own
 flavour=${1:-patched}
 mode=check
+extra_fragment=
 case $flavour in
 patched|stock) ;;
+kasan) flavour=patched tree_name=kasan extra_fragment=$(cd "$(dirname "$0")" && pwd)/config.kasan ;;
 bench) mode=bench flavour=stock ;;
 cross) mode=cross flavour=patched; shift; cross_arches=("$@") ;;
-*) echo "usage: $0 patched|stock|bench|cross [arm64|riscv...]" >&2; exit 2;;
+bisect) mode=bisect flavour=patched ;;
+*) echo "usage: $0 patched|stock|bench|cross [arm64|riscv...]|bisect|kasan" >&2; exit 2;;
 esac
 
 kdir=$(cd "$(dirname "$0")" && pwd)
@@ -34,13 +39,18 @@ st_list=$kdir/selftests/list		# mm selftests run in the guest
 st_expected=$kdir/selftests/stock.expected
 t0=$SECONDS
 
-set_flavour() {
+# tree: the name of the worktree, build and output directories (the
+# flavour's own, but for bisect's); strict: judged as the whole series is
+set_flavour() {	# flavour [tree]
 	flavour=$1
-	src=$work/src-$flavour		# worktree the build uses
-	build=$work/build-$flavour
-	out=$work/out-$flavour
+	tree=${2:-$1}
+	src=$work/src-$tree		# worktree the build uses
+	build=$work/build-$tree
+	out=$work/out-$tree
+	strict=0
+	[ "$flavour" = patched ] && strict=1
 }
-set_flavour "$flavour"
+set_flavour "$flavour" "${tree_name:-}"
 
 say() { printf 'kernel: [%4ds] %s\n' $((SECONDS - t0)) "$*"; }
 
@@ -151,10 +161,12 @@ prepare_pristine() {
 # and reset rewrites only files that differ: files the unchanged prefix of the
 # series touched keep their mtimes, so the build stays incremental.
 prepare_worktree() {
-	local state=$work/applied-$flavour patches=() hashes=() old=() new=()
+	local state=$work/applied-$tree patches=() hashes=() old=() new=()
 	local p i k n head expect base
 	if [ "$flavour" = patched ]; then
 		mapfile -t patches < <(ls "$kdir"/patches/*.patch 2>/dev/null | sort)
+		# bisect: only the first $series_upto patches
+		[ -n "${series_upto:-}" ] && patches=("${patches[@]:0:series_upto}")
 	fi
 	n=${#patches[@]}
 	# hash without the "[PATCH n/m]" numbering, which adding a patch changes
@@ -165,8 +177,8 @@ prepare_worktree() {
 	if [ ! -e "$src/.git" ]; then
 		rm -rf "$src"
 		git_q -C "$pristine" worktree prune
-		step "worktree $src" "$work/worktree-$flavour.log" \
-			git_q -C "$pristine" worktree add -f -B "uz-$flavour" "$src" pristine
+		step "worktree $src" "$work/worktree-$tree.log" \
+			git_q -C "$pristine" worktree add -f -B "uz-$tree" "$src" pristine
 		rm -f "$state"
 	fi
 	[ -f "$state" ] && mapfile -t old <"$state"
@@ -229,14 +241,15 @@ kmake() { make -C "$src" O="$build" ARCH=x86_64 CC="ccache gcc" HOSTCC="ccache g
 
 do_configure() {
 	kmake tinyconfig &&
-	(cd "$build" && "$src/scripts/kconfig/merge_config.sh" -m -O "$build" .config "$kdir/config.fragment") &&
+	(cd "$build" && "$src/scripts/kconfig/merge_config.sh" -m -O "$build" .config \
+		"$kdir/config.fragment" $extra_fragment) &&
 	kmake olddefconfig
 }
 
 configure() {
 	local want have
 	# reconfigure only when the fragment or the series' Kconfig changes do
-	want=$( (cat "$kdir/config.fragment"
+	want=$( (cat "$kdir/config.fragment" $extra_fragment
 		git -C "$src" diff pristine HEAD -- '*Kconfig*' '*/configs/*') | sha256sum | cut -c1-16)
 	have=$(cat "$build/.uz-config.id" 2>/dev/null)
 	[ "$have" = "$want" ] && [ -f "$build/.config" ] && return 0
@@ -244,7 +257,8 @@ configure() {
 	step "configure (tinyconfig + config.fragment)" "$out/config.log" do_configure
 	# merge_config only warns; a fragment option that did not stick is an error
 	local bad
-	bad=$(grep -E '^(CONFIG_[A-Za-z0-9_]+=|# CONFIG_[A-Za-z0-9_]+ is not set)' "$kdir/config.fragment" |
+	bad=$(cat "$kdir/config.fragment" $extra_fragment |
+		grep -E '^(CONFIG_[A-Za-z0-9_]+=|# CONFIG_[A-Za-z0-9_]+ is not set)' |
 		while read -r line; do
 			sym=${line#\# }; sym=${sym%%=*}; sym=${sym%% is not set}
 			got=$(grep -E "^($sym=|# $sym is not set)" "$build/.config")
@@ -372,6 +386,8 @@ build_initramfs() {
 	for t in "$kdir"/tests/*.c; do
 		[ -e "$t" ] || continue
 		name=$(basename "$t" .c)
+		# UZ_TESTS="name ...": only those (a quick look while developing)
+		case " ${UZ_TESTS:-$name} " in *" $name "*) ;; *) continue ;; esac
 		gcc -static -O2 -g -Wall -Wextra -Werror -I"$kdir/tests" -o "$out/tests/$name" "$t" ||
 			die "test $name does not compile"
 	done
@@ -384,8 +400,8 @@ build_initramfs() {
 		cpio_selftests "$out/selftests/list"
 	} >"$list"
 	gen_cpio "$list" "$out/initramfs.cpio"
-	say "initramfs: $(ls "$out"/tests | wc -l) tests, $(grep -c . "$out/selftests/list" 2>/dev/null ||
-		echo 0) mm selftest runs, $(stat -c %s "$out/initramfs.cpio") bytes"
+	say "initramfs: $(ls "$out"/tests | wc -l) tests, $(cat "$out/selftests/list" 2>/dev/null |
+		grep -c .) mm selftest runs, $(stat -c %s "$out/initramfs.cpio") bytes"
 }
 
 # --- boot and judge --------------------------------------------------------
@@ -513,7 +529,7 @@ selftests_tap() {	# log record(0/1) [rerun results, rerun ids]
 # that skips fails: each skips only where PMD swap entries or what they
 # need are missing, which the patched guest must have.
 count_tap() {	# log st_tap
-	awk -v strict="$([ "$flavour" = patched ] && echo 1 || echo 0)" '
+	awk -v strict="$strict" '
 	function close_test() {
 		if (name == "") return
 		if (!plan) { print "# " name ": no TAP plan" > "/dev/stderr"; fail++ }
@@ -613,7 +629,7 @@ judge() {	# [serial log without CRs] [record stock results: 0/1]
 		hard=$((hard + 1))
 	fi
 	kernel_errors "$log" || hard=$((hard + 1))
-	if [ "$flavour" = patched ] && ! why=$(pmd_entries_made "$log"); then
+	if [ "$strict" = 1 ] && ! why=$(pmd_entries_made "$log"); then
 		say "the patched kernel made no PMD swap entry: $why"
 		hard=$((hard + 1))
 	fi
@@ -782,9 +798,9 @@ cross_main() {
 # lock, with what the host needs installed (and the packages given).
 prepare_source() {	# [more packages]
 	# one run per flavour at a time; the pristine tree is shared by both
-	exec 8>"$work/.lock-$flavour"
+	exec 8>"$work/.lock-$tree"
 	if ! flock -n 8; then
-		say "another '$flavour' run is using $work: waiting for it"
+		say "another '$tree' run is using $work: waiting for it"
 		flock 8
 	fi
 	need_pkgs "$@"
@@ -797,7 +813,7 @@ prepare_source() {	# [more packages]
 
 prepare_kernel() {
 	mkdir -p "$out"
-	say "flavour $flavour, work dir $work"
+	say "flavour $flavour, tree $src"
 	prepare_source
 	configure
 	build_kernel
@@ -827,6 +843,43 @@ judge_only() {
 	judge "$UZ_JUDGE_LOG" 0
 }
 
+# Each prefix of the series (patches 1..k) built and booted on its own,
+# with the tests but not the mm selftests, in a tree of its own (src-bisect:
+# the patched one keeps its incremental build). A prefix without the last
+# patch makes no PMD swap entry: the tests that need one skip, the rest must
+# pass and the kernel log stay clean; the whole series is judged as
+# "patched" is. Stops at the first prefix that does not build. One closing
+# line: a prefix is one test. UZ_BISECT_FROM=k starts at patches 1..k.
+bisect_main() {
+	local n k rc pass=0 fail=0 bad=() name
+	n=$(ls "$kdir"/patches/*.patch 2>/dev/null | wc -l)
+	[ "$n" -gt 0 ] || die "no patches in $kdir/patches"
+	UZ_SELFTESTS=none
+	for ((k = ${UZ_BISECT_FROM:-1}; k <= n; k++)); do
+		set_flavour patched bisect
+		series_upto=$k
+		[ "$k" -lt "$n" ] && strict=0
+		name=$(ls "$kdir"/patches/*.patch | sort | sed -n "${k}p")
+		say "=== bisect $k/$n: ${name##*/}"
+		prepare_kernel
+		build_selftests
+		build_initramfs
+		boot "$out/initramfs.cpio" "$out/serial.log"
+		cp "$out/serial.log.txt" "$out/serial-$k.log.txt"
+		(judge "$out/serial.log.txt" 0) >"$out/judge-$k.txt" 2>&1
+		rc=$?
+		grep -E '^kernel: |^not ok ' "$out/judge-$k.txt" | sed "s/^/  [$k] /"
+		if [ $rc -eq 0 ]; then
+			pass=$((pass + 1))
+		else
+			fail=$((fail + 1))
+			bad+=("$k")
+		fi
+	done
+	[ ${#bad[@]} -eq 0 ] || say "bisect: failed at patch(es) ${bad[*]} (logs: $out/judge-<k>.txt, serial-<k>.log.txt)"
+	finish "$pass" "$fail" 0
+}
+
 # the whole run is one function, so editing this file while it runs is safe
 main() {
 	# UZ_JUDGE_LOG=file: only judge a serial log already captured
@@ -834,6 +887,7 @@ main() {
 	mkdir -p "$work" "$CCACHE_DIR"
 	if [ "$mode" = bench ]; then bench_main; fi
 	if [ "$mode" = cross ]; then cross_main; fi
+	if [ "$mode" = bisect ]; then bisect_main; fi
 	prepare_kernel
 	build_selftests
 	build_initramfs

@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ksft.h"
@@ -172,6 +173,25 @@ static inline int read_file(const char *path, char *buf, size_t len)
 	return 0;
 }
 
+static inline void *map_thp(size_t len);
+static inline char *thp_area(size_t len, uint64_t seed);
+static inline int pageout(void *area, size_t len);
+
+/* 1 when a THP paged out leaves a PMD swap entry (thp_swpout_pmd moves) */
+static inline int makes_pmd_swap_entries(void)
+{
+	struct vm_snap s0, s1;
+	char *a = thp_area(PMD_SIZE, 0x9e0be);
+
+	if (!a)
+		ksft_exit_skip_rest("no THP to be had for a probe");
+	snap(&s0);
+	pageout(a, PMD_SIZE);
+	snap(&s1);
+	munmap(a, PMD_SIZE);
+	return d(&s0, &s1, V_SWPOUT_PMD) > 0;
+}
+
 /*
  * Skip the whole test, with a reason, on a kernel that cannot show what
  * it is about: no THP, no swap, no event counters, or no PMD swap entries
@@ -202,6 +222,9 @@ static inline void require_pmd_swap(void)
 	if (!read_file("/sys/module/zswap/parameters/enabled", buf, sizeof(buf)) &&
 	    buf[0] == 'Y')
 		ksft_exit_skip_rest("zswap is enabled (PMD swap entries fall back)");
+	/* the series before its last patch: the counters, but no producer */
+	if (!makes_pmd_swap_entries())
+		ksft_exit_skip_rest("kernel makes no PMD swap entry (a THP paged out: thp_swpout_pmd +0)");
 }
 
 /* a 2 MB-aligned private anonymous area of len bytes, MADV_HUGEPAGE */
@@ -423,25 +446,73 @@ static inline int clean_since(struct clean_mark m)
 #define FAIL_PAGE_ALLOC	"/sys/kernel/debug/fail_page_alloc/"
 
 /*
- * fail_page_alloc set to fail every order >= 9 allocation of the tasks that
- * have make-it-fail set (on), or turned off again; nonzero if it cannot be
- * (no CONFIG_FAIL_PAGE_ALLOC)
+ * fail_page_alloc set to fail, for the tasks that have make-it-fail set,
+ * every page allocation of order @min_order or more, or (@atomic_only)
+ * only those that may not sleep; nonzero if it cannot be (no
+ * CONFIG_FAIL_PAGE_ALLOC). Writing 0 to its probability turns it off.
  */
-static inline int fail_pmd_order_tasks(int on)
+static inline int fail_page_alloc_tasks(const char *min_order, int atomic_only)
 {
-	if (!on)
-		return write_file(FAIL_PAGE_ALLOC "probability", "0");
 	if (access(FAIL_PAGE_ALLOC "probability", W_OK))
 		mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
 	return write_file(FAIL_PAGE_ALLOC "task-filter", "Y") ||
-	       write_file(FAIL_PAGE_ALLOC "min-order", "9") ||
-	       write_file(FAIL_PAGE_ALLOC "ignore-gfp-wait", "N") ||
+	       write_file(FAIL_PAGE_ALLOC "min-order", min_order) ||
+	       write_file(FAIL_PAGE_ALLOC "ignore-gfp-wait", atomic_only ? "Y" : "N") ||
 	       write_file(FAIL_PAGE_ALLOC "ignore-gfp-highmem", "N") ||
 	       write_file(FAIL_PAGE_ALLOC "verbose", "0") ||
 	       write_file(FAIL_PAGE_ALLOC "interval", "1") ||
 	       write_file(FAIL_PAGE_ALLOC "times", "-1") ||
 	       write_file(FAIL_PAGE_ALLOC "space", "0") ||
 	       write_file(FAIL_PAGE_ALLOC "probability", "100");
+}
+
+/* every order >= 9 allocation of the make-it-fail tasks fails (on), or none */
+static inline int fail_pmd_order_tasks(int on)
+{
+	if (!on)
+		return write_file(FAIL_PAGE_ALLOC "probability", "0");
+	return fail_page_alloc_tasks("9", 0);
+}
+
+/*
+ * cgroup v2, mounted at CG2ROOT if it is not yet: a cgroup of its own under
+ * the root, with the controllers asked for ("+memory +io") on; NULL, or
+ * why it cannot be had
+ */
+#define CG2ROOT	"/sys/fs/cgroup"
+
+static inline const char *cg2_make(const char *cg, const char *controllers)
+{
+	if (access(CG2ROOT "/cgroup.controllers", R_OK)) {
+		mkdir(CG2ROOT, 0755);
+		if (mount("cgroup2", CG2ROOT, "cgroup2", 0, NULL))
+			return "cannot mount cgroup2";
+	}
+	if (write_file(CG2ROOT "/cgroup.subtree_control", controllers))
+		return "cannot turn the controllers on (cgroup.subtree_control)";
+	rmdir(cg);
+	if (mkdir(cg, 0755))
+		return "cannot make a cgroup";
+	return NULL;
+}
+
+/* a number in a file of cgroup @cg; -1 if it cannot be read */
+static inline long cg2_read(const char *cg, const char *file)
+{
+	char path[256], buf[64];
+
+	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	if (read_file(path, buf, sizeof(buf)))
+		return -1;
+	return strtol(buf, NULL, 10);
+}
+
+static inline int cg2_write(const char *cg, const char *file, const char *val)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	return write_file(path, val);
 }
 
 static inline long majflt(void)

@@ -6,10 +6,13 @@
  * instead of writing through, and the slots are freed exactly once. A THP
  * split while in the swap cache (the child's copy, through debugfs) makes
  * the parent's entry fall back to PTEs, which find the small folios there.
+ * When the atomic allocation of a swap count continuation fails at fork,
+ * the parent's entry is split and the PTE path retries with GFP_KERNEL.
  *
  * Skips on a kernel without PMD swap entries (no thp_swpout_pmd counter).
  */
 #include <sys/mount.h>
+#include <sys/swap.h>
 #include <sys/wait.h>
 
 #include "thp_swap.h"
@@ -17,6 +20,7 @@
 #define LEN	(8UL << 20)
 #define NR_THP	(LEN / PMD_SIZE)
 #define LEN_KB	((long)(LEN >> 10))
+#define SWAPDEV	"/dev/zram0"
 
 /* fork a child that waits for a byte on *go, runs fn, exits with its result */
 static pid_t child(int *go, int (*fn)(char *), char *a)
@@ -67,6 +71,13 @@ static int child_reads_then_writes_2(char *a)
 	return check(a, LEN, 22, "child's own write") ? 1 : 0;
 }
 
+/* the child of point 6 takes no injected failure: it must fault freely */
+static int child_reads_7(char *a)
+{
+	write_file("/proc/self/make-it-fail", "0");
+	return check(a, PMD_SIZE, 7, "child 62 reads") ? 1 : 0;
+}
+
 static int child_exits(char *a)
 {
 	(void)a;
@@ -92,6 +103,85 @@ static int child_reads_and_splits_5(char *a)
 	return smaps_kb(a, "AnonHugePages") == 0 ? 0 : 4;
 }
 
+#define NR_TO_MAX	61	/* children that bring a swap count to SWAP_MAP_MAX */
+
+
+/*
+ * 6: the fork that needs a swap count continuation (the 62nd sharer) while
+ * GFP_ATOMIC page allocations fail: swap_duplicate() cannot allocate one,
+ * so copy_huge_pmd() splits the parent's entry and copy_pte_range() takes
+ * the references with a GFP_KERNEL continuation. One entry is split, the
+ * fork succeeds, everybody reads the right bytes, every slot is freed. One
+ * THP: a second one could need a continuation page of its own (another
+ * page of swap_map), and be split too.
+ */
+static int continuation_fails_at_fork(void)
+{
+	pid_t kids[NR_TO_MAX + 1];
+	struct vm_snap s0, s1, s2;
+	int p[2], k, nk = 0, st, kids_ok = 1, go = -1, rc = -1;
+	long sf_before, sf_after;
+	char *a;
+	size_t bad;
+
+	/*
+	 * A continuation page, once allocated, stays until swapoff (point 4
+	 * made some): swap off and on again, so this fork needs a new one.
+	 */
+	if (swapoff(SWAPDEV) || swapon(SWAPDEV, 0)) {
+		ksft_print_msg("swapoff/swapon %s: %s\n", SWAPDEV, strerror(errno));
+		return 0;
+	}
+	sf_before = meminfo_kb("SwapFree");
+	a = swapped_area(PMD_SIZE, 7);
+	if (!a || pipe(p))
+		return 0;
+	for (k = 0; k < NR_TO_MAX; k++) {
+		kids[k] = fork();
+		if (kids[k] < 0)
+			break;
+		if (!kids[k]) {
+			close(p[1]);
+			_exit(read(p[0], &st, 1) == 0 ? 0 : 1);
+		}
+		nk++;
+	}
+	close(p[0]);
+	snap(&s0);
+	/*
+	 * every page allocation of this task that may not sleep fails: the
+	 * continuation's GFP_ATOMIC one, and the slab allocator's first tries
+	 * at a higher order (they fall back to the lowest, which may sleep; so
+	 * failing only the next one can miss the continuation)
+	 */
+	if (fail_page_alloc_tasks("0", 1) || write_file("/proc/self/make-it-fail", "1")) {
+		ksft_print_msg("cannot set up fail_page_alloc\n");
+	} else {
+		kids[nk] = child(&go, child_reads_7, a);
+		write_file("/proc/self/make-it-fail", "0");
+		write_file(FAIL_PAGE_ALLOC "probability", "0");
+		snap(&s1);
+		if (kids[nk] > 0)
+			rc = release_and_wait(go, kids[nk]);
+	}
+	bad = check(a, PMD_SIZE, 7, "parent reads after the fork");
+	snap(&s2);
+	close(p[1]);
+	for (k = 0; k < nk; k++)
+		if (waitpid(kids[k], &st, 0) != kids[k] || !WIFEXITED(st) || WEXITSTATUS(st))
+			kids_ok = 0;
+	munmap(a, PMD_SIZE);
+	sf_after = meminfo_kb("SwapFree");
+	print_snap_delta("the fork whose continuation failed", &s0, &s1);
+	print_snap_delta("parent reads", &s1, &s2);
+	ksft_print_msg("%d children, then one more: rc %d; SwapFree %+ld kB at the end\n",
+		       nk, rc, sf_after - sf_before);
+	/* 4 KB slots freed wait in the per-CPU slot caches (64 each) a while */
+	return nk == NR_TO_MAX && kids_ok && rc == 0 && !bad &&
+	       d(&s0, &s1, V_SPLIT_PMD) == 1 && d(&s1, &s2, V_SWPIN_PMD) == 0 &&
+	       sf_before - sf_after <= 64 * (long)(PAGE_SZ >> 10) * sysconf(_SC_NPROCESSORS_ONLN);
+}
+
 int main(void)
 {
 	struct vm_snap s0, s1;
@@ -102,7 +192,7 @@ int main(void)
 	char *a;
 
 	ksft_print_header();
-	ksft_set_plan(5);
+	ksft_set_plan(6);
 	require_pmd_swap();
 
 	/* 1: the child shares the entry; both read it back whole */
@@ -219,7 +309,7 @@ int main(void)
 	if (access(SPLIT_HUGE_PAGES, W_OK)) {
 		ksft_test_result_skip("no " SPLIT_HUGE_PAGES " (CONFIG_DEBUG_FS)",
 				      "THP split in the swap cache");
-		ksft_finished();
+		goto continuation;
 	}
 	a = swapped_area(LEN, 5);
 	if (!a)
@@ -239,5 +329,8 @@ int main(void)
 			 rc, d(&s0, &s1, V_SWPIN_PMD_FB));
 	munmap(a, LEN);
 
+continuation:
+	ksft_test_result(continuation_fails_at_fork(),
+			 "a swap count continuation that cannot be allocated at fork: one entry split, the fork goes on, every byte right, every slot freed");
 	ksft_finished();
 }

@@ -16,49 +16,32 @@
  * Skips on a kernel without PMD swap entries, or without the memory
  * controller on cgroup v2.
  */
-#include <sys/mount.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "thp_swap.h"
 
 #define LEN	(8UL << 20)
 #define NR_THP	(LEN / PMD_SIZE)
-#define CGROOT	"/sys/fs/cgroup"
-#define CG	CGROOT "/thp_swap"
+#define CG	CG2ROOT "/thp_swap"
 #define SLOTS_CACHE	64	/* SWAP_SLOTS_CACHE_SIZE */
 
 static long cg_read(const char *file)
 {
-	char path[256], buf[64];
-
-	snprintf(path, sizeof(path), CG "/%s", file);
-	if (read_file(path, buf, sizeof(buf)))
-		return -1;
-	return strtol(buf, NULL, 10);
+	return cg2_read(CG, file);
 }
 
 static int cg_write(const char *file, const char *val)
 {
-	char path[256];
-
-	snprintf(path, sizeof(path), CG "/%s", file);
-	return write_file(path, val);
+	return cg2_write(CG, file, val);
 }
 
 /* a fresh memory cgroup; NULL, or why not */
 static const char *cg_setup(void)
 {
-	if (access(CGROOT "/cgroup.controllers", R_OK)) {
-		mkdir(CGROOT, 0755);
-		if (mount("cgroup2", CGROOT, "cgroup2", 0, NULL))
-			return "cannot mount cgroup2";
-	}
-	if (write_file(CGROOT "/cgroup.subtree_control", "+memory"))
-		return "no memory controller on cgroup v2";
-	rmdir(CG);
-	if (mkdir(CG, 0755))
-		return "cannot make a cgroup";
+	const char *why = cg2_make(CG, "+memory");
+
+	if (why)
+		return why;
 	if (access(CG "/memory.swap.current", R_OK))
 		return "no swap accounting (memory.swap.current)";
 	return NULL;

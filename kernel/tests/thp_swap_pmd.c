@@ -435,9 +435,11 @@ int main(void)
 			print_snap_delta("read back with THP never", &s1, &s2);
 		}
 		ksft_test_result(ok && !bad && d(&s1, &s2, V_SWPIN_PMD) == 0 &&
+				 d(&s1, &s2, V_SWPIN_PMD_FB) == (long long)NR_THP &&
 				 thp == 0 && swap == 0,
-				 "THP set to never after swap-out: read back as small pages (thp_swpin_pmd +%lld, AnonHugePages %ld kB, Swap %ld kB), contents intact",
-				 ok ? d(&s1, &s2, V_SWPIN_PMD) : -1, ok ? thp : -1, ok ? swap : -1);
+				 "THP set to never after swap-out: read back as small pages (thp_swpin_pmd +%lld, thp_swpin_pmd_fallback +%lld, AnonHugePages %ld kB, Swap %ld kB), contents intact",
+				 ok ? d(&s1, &s2, V_SWPIN_PMD) : -1, ok ? d(&s1, &s2, V_SWPIN_PMD_FB) : -1,
+				 ok ? thp : -1, ok ? swap : -1);
 		if (a)
 			munmap(a, LEN);
 	}
@@ -458,9 +460,10 @@ int main(void)
 	print_snap_delta("MADV_WILLNEED after MADV_NOHUGEPAGE", &s0, &s1);
 	print_snap_delta("read back", &s1, &s2);
 	ksft_test_result(ok && !bad && d(&s0, &s1, V_PSWPIN) == 0 &&
-			 d(&s0, &s2, V_SWPIN_PMD) == 0 && thp == 0 && swap == 0,
-			 "MADV_NOHUGEPAGE then MADV_WILLNEED: no THP read ahead (pswpin +%lld), read back as small pages (AnonHugePages %ld kB, Swap %ld kB), contents intact",
-			 d(&s0, &s1, V_PSWPIN), thp, swap);
+			 d(&s0, &s2, V_SWPIN_PMD) == 0 &&
+			 d(&s0, &s2, V_SWPIN_PMD_FB) == (long long)NR_THP && thp == 0 && swap == 0,
+			 "MADV_NOHUGEPAGE then MADV_WILLNEED: no THP read ahead (pswpin +%lld), read back as small pages (thp_swpin_pmd_fallback +%lld, AnonHugePages %ld kB, Swap %ld kB), contents intact",
+			 d(&s0, &s1, V_PSWPIN), d(&s0, &s2, V_SWPIN_PMD_FB), thp, swap);
 	if (a)
 		munmap(a, LEN);
 
