@@ -20,7 +20,9 @@ mode=check
 extra_fragment=
 case $flavour in
 patched|stock) ;;
-kasan) flavour=patched tree_name=kasan extra_fragment=$(cd "$(dirname "$0")" && pwd)/config.kasan ;;
+kasan) flavour=patched tree_name=kasan extra_fragment=$(cd "$(dirname "$0")" && pwd)/config.kasan
+	# KASAN under TCG is slow: our tests only, unless asked, and more time
+	UZ_SELFTESTS=${UZ_SELFTESTS:-none} UZ_BOOT_TIMEOUT=${UZ_BOOT_TIMEOUT:-2400} ;;
 bench) mode=bench flavour=stock ;;
 cross) mode=cross flavour=patched; shift; cross_arches=("$@") ;;
 bisect) mode=bisect flavour=patched ;;
@@ -30,7 +32,7 @@ esac
 kdir=$(cd "$(dirname "$0")" && pwd)
 work=${UZ_KWORK:-/var/tmp/uzswap-kernel}
 export CCACHE_DIR=${UZ_CCACHE:-/var/tmp/uzswap-ccache}
-boot_timeout=${UZ_BOOT_TIMEOUT:-600}
+boot_timeout=${UZ_BOOT_TIMEOUT:-900}
 jobs=$(nproc)
 kver=6.12
 tarball=/usr/src/linux-source-$kver.tar.xz
@@ -678,7 +680,7 @@ judge() {	# [serial log without CRs] [record stock results: 0/1]
 kernel_errors() {	# log
 	local errs
 	errs=$(awk '/^=== SELFTEST BEGIN /{ s = 1 } /^=== SELFTEST END /{ s = 0; next } !s { print NR ": " $0 }' "$1" |
-		grep -E 'BUG:|WARNING:|Kernel panic|Oops|general protection fault') || return 0
+		grep -E 'BUG:|WARNING:|Kernel panic|Oops|general protection fault|Bad swap|Unused swap') || return 0
 	say "the guest kernel log has BUG/WARNING/panic lines:"
 	head -n 20 <<<"$errs"
 	return 1
@@ -844,7 +846,8 @@ judge_only() {
 }
 
 # Each prefix of the series (patches 1..k) built and booted on its own,
-# with the tests but not the mm selftests, in a tree of its own (src-bisect:
+# with the tests and the mm selftest cow (UZ_BISECT_SELFTESTS="id ..." for
+# others, "none" for none), in a tree of its own (src-bisect:
 # the patched one keeps its incremental build). A prefix without the last
 # patch makes no PMD swap entry: the tests that need one skip, the rest must
 # pass and the kernel log stay clean; the whole series is judged as
@@ -854,7 +857,9 @@ bisect_main() {
 	local n k rc pass=0 fail=0 bad=() name
 	n=$(ls "$kdir"/patches/*.patch 2>/dev/null | wc -l)
 	[ "$n" -gt 0 ] || die "no patches in $kdir/patches"
-	UZ_SELFTESTS=none
+	# cow swaps out, forks and faults back 4 KB pages and small THPs: the
+	# stock paths the series touches on its way (do_swap_page, fork)
+	UZ_SELFTESTS=${UZ_BISECT_SELFTESTS:-cow}
 	for ((k = ${UZ_BISECT_FROM:-1}; k <= n; k++)); do
 		set_flavour patched bisect
 		series_upto=$k

@@ -405,8 +405,10 @@ static inline long klog_trouble(int fd)
 		if (len <= 0)
 			break;
 		rec[len] = 0;
+		/* "Bad swap"/"Unused swap": a slot freed too often (swapfile.c) */
 		n += strstr(rec, "BUG:") || strstr(rec, "WARNING:") ||
-		     strstr(rec, "Bad page");
+		     strstr(rec, "Bad page") || strstr(rec, "Bad swap") ||
+		     strstr(rec, "Unused swap");
 	}
 	close(fd);
 	return n;
@@ -435,7 +437,7 @@ static inline int clean_since(struct clean_mark m)
 	long trouble = klog_trouble(m.klog), thp = meminfo_kb("AnonHugePages");
 
 	if (trouble)
-		ksft_print_msg("the kernel logged %ld BUG/WARNING/Bad page lines\n",
+		ksft_print_msg("the kernel logged %ld BUG/WARNING/Bad page/swap lines\n",
 			       trouble);
 	if (thp != m.thp_kb)
 		ksft_print_msg("AnonHugePages %ld kB before, %ld kB after\n",
@@ -480,6 +482,14 @@ static inline int fail_pmd_order_tasks(int on)
  * why it cannot be had
  */
 #define CG2ROOT	"/sys/fs/cgroup"
+
+/*
+ * One per-CPU swap slot cache, kB (mm/swap_slots.c): each CPU has one of
+ * slots taken for later allocations and one of freed slots not yet given
+ * back, 64 each; /proc/swaps counts both as used, a memcg's swap charge
+ * only the second
+ */
+#define SLOT_CACHE_KB	(64 * (long)(PAGE_SZ >> 10))
 
 static inline const char *cg2_make(const char *cg, const char *controllers)
 {

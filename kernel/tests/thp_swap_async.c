@@ -20,9 +20,13 @@
  *      last one gets SIGBUS;
  *   5. with stable_writes set on the device, a write fault during the
  *      writeback maps the THP read-only (as do_swap_page() does), so the
- *      write copies a 4 KB page (thp_split_pmd +1) and the device gets the
- *      bytes as they were at MADV_PAGEOUT;
- *   6. nothing left behind: every slot of the device free again, the
+ *      write takes a second fault that cannot reuse a folio still under
+ *      writeback: the PMD is split and the first page alone copied
+ *      (thp_split_pmd +1, pagemap: a new frame for it, the others the
+ *      THP's);
+ *   6. a read fault during that writeback maps it read-only too, and a
+ *      write after the writeback ended reuses the THP whole (no split);
+ *   7. nothing left behind: every slot of the device free again, the
  *      kernel log quiet, AnonHugePages back.
  * Each pass runs in a child in a memory cgroup of its own (for
  * memory.reclaim), under a 60 s alarm. The device has a higher swap
@@ -46,7 +50,6 @@
 #define DEV_MB		"64"
 #define DELAY_NS	"1000000000"	/* a second for every request */
 #define CG		CG2ROOT "/thp_swap_async"
-#define SLOTS_CACHE	64		/* SWAP_SLOTS_CACHE_SIZE */
 #define WORD		7		/* the word a write fault changes */
 #define NEW_VALUE	0x5ca1ab1e0ddba11ULL
 
@@ -169,6 +172,20 @@ static uint64_t swap_offset(const void *addr)
 	if (!(e & (1ULL << 62)))
 		return 0;
 	return (e & ((1ULL << 55) - 1)) >> 5;
+}
+
+/* the page frame behind @addr, from pagemap; 0 if not present */
+static uint64_t pfn_of(const void *addr)
+{
+	uint64_t e = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &e, 8, (uintptr_t)addr / PAGE_SZ * 8) != 8)
+		e = 0;
+	close(fd);
+	return (e & (1ULL << 63)) ? e & ((1ULL << 55) - 1) : 0;
 }
 
 /* the THP with word WORD set to NEW_VALUE, the rest the pattern of @seed */
@@ -302,7 +319,9 @@ static int read_error(void)
 	ksft_print_msg("first page: %s (%#llx), last page: %s\n",
 		       first_bus ? "SIGBUS" : "read", (unsigned long long)first,
 		       last_bus ? "SIGBUS" : "read");
+	/* pswpin: the 2 MB read was submitted (and the 4 KB ones after it) */
 	failed = first_bus || first != pat(4, 0) || !last_bus ||
+		 d(&s0, &s1, V_PSWPIN) < (long long)NR_SUB ||
 		 d(&s0, &s1, V_SWPIN_PMD_FB) != 1 || d(&s0, &s1, V_SWPIN_PMD) != 0;
 	munmap(a, PMD_SIZE);
 	return failed;
@@ -351,38 +370,82 @@ static int pass_plain(void)
 	return failed;
 }
 
-/* pass 2 (stable_writes), point 5: 1 if it failed */
-static int pass_stable(void)
+/*
+ * 5: the write fault during writeback on a stable_writes device: mapped
+ * read-only, the write then copies the first page alone. 1 if it failed.
+ */
+static int write_during_stable_writeback(void)
 {
 	struct vm_snap s1, s2;
-	uint64_t slot, *disk = NULL;
+	uint64_t slot, pfn0, pfn1, pfn_last;
 	size_t bad;
-	int fd, failed = 0;
-	char *a;
+	char *a = write_during_writeback(3, &s1, &s2, &slot);
+	int failed;
 
-	a = write_during_writeback(3, &s1, &s2, &slot);
 	if (!a)
 		return 1;
 	bad = check_written(a, 3, "written during writeback to a stable_writes device");
-	if (d(&s1, &s2, V_SWPIN_PMD) != 1 || d(&s1, &s2, V_PSWPIN) != 0 ||
-	    d(&s1, &s2, V_SPLIT_PMD) != 1 || bad)
-		failed = 1;
-	/* what the device got for the first page: the bytes before the write */
-	fd = open(dev, O_RDONLY | O_DIRECT);
-	if (!slot || writeback_done() || fd < 0 || posix_memalign((void **)&disk, PAGE_SZ, PAGE_SZ) ||
-	    pread(fd, disk, PAGE_SZ, slot * PAGE_SZ) != (ssize_t)PAGE_SZ) {
-		ksft_print_msg("cannot read slot %#llx of %s\n", (unsigned long long)slot, dev);
-		failed = 1;
-	} else {
-		ksft_print_msg("slot %#llx on the device: word %d is %#llx\n",
-			       (unsigned long long)slot, WORD, (unsigned long long)disk[WORD]);
-		failed |= check(disk, PAGE_SZ, 3, "the first page as the device wrote it") != 0;
-	}
-	if (fd >= 0)
-		close(fd);
-	free(disk);
+	/* the first page is a copy; the other 511 still the THP read */
+	pfn0 = pfn_of(a);
+	pfn1 = pfn_of(a + PAGE_SZ);
+	pfn_last = pfn_of(a + PMD_SIZE - PAGE_SZ);
+	ksft_print_msg("page frames: first %#llx, second %#llx, last %#llx\n",
+		       (unsigned long long)pfn0, (unsigned long long)pfn1,
+		       (unsigned long long)pfn_last);
+	failed = d(&s1, &s2, V_SWPIN_PMD) != 1 || d(&s1, &s2, V_PSWPIN) != 0 ||
+		 d(&s1, &s2, V_SPLIT_PMD) != 1 || bad || !pfn0 || !pfn1 ||
+		 pfn0 + 1 == pfn1 || pfn_last != pfn1 + NR_SUB - 2;
 	munmap(a, PMD_SIZE);
 	return failed;
+}
+
+/*
+ * 6: a read fault during writeback on a stable_writes device maps the THP
+ * read-only; a write once the writeback ended reuses it whole. 1 if failed.
+ */
+static int write_after_stable_writeback(void)
+{
+	struct vm_snap s0, s1, s2, s3;
+	long wb_after, minflt;
+	struct rusage ru;
+	size_t bad;
+	char *a = thp_area_paged_out(PMD_SIZE, 5, &s0, &s1);
+	int failed, as_pmd;
+
+	if (!a)
+		return 1;
+	as_pmd = out_as_pmds(a, PMD_SIZE, &s0, &s1);
+	bad = check(a, PMD_SIZE, 5, "read during writeback");
+	snap(&s2);
+	wb_after = meminfo_kb("Writeback");
+	if (writeback_done()) {
+		munmap(a, PMD_SIZE);
+		return 1;
+	}
+	/* read-only: the write takes a fault (minor), where a writable
+	 * mapping would take none */
+	getrusage(RUSAGE_SELF, &ru);
+	minflt = ru.ru_minflt;
+	((volatile uint64_t *)a)[WORD] = NEW_VALUE;
+	getrusage(RUSAGE_SELF, &ru);
+	minflt = ru.ru_minflt - minflt;
+	snap(&s3);
+	bad += check_written(a, 5, "written after the writeback");
+	print_snap_delta("read fault during writeback", &s1, &s2);
+	print_snap_delta("write after it", &s2, &s3);
+	ksft_print_msg("Writeback %ld kB after the read fault; the write took %ld fault(s); AnonHugePages %ld kB after it\n",
+		       wb_after, minflt, smaps_kb(a, "AnonHugePages"));
+	failed = !as_pmd || wb_after < (long)(PMD_SIZE >> 10) ||
+		 d(&s1, &s2, V_SWPIN_PMD) != 1 || d(&s2, &s3, V_SPLIT_PMD) != 0 || minflt < 1 ||
+		 smaps_kb(a, "AnonHugePages") != 2048 || bad;
+	munmap(a, PMD_SIZE);
+	return failed;
+}
+
+/* pass 2 (stable_writes), points 5 and 6: a bit set for each that failed */
+static int pass_stable(void)
+{
+	return write_during_stable_writeback() | write_after_stable_writeback() << 1;
 }
 
 /* run @fn in a child in the cgroup, under a 60 s alarm: its failed bits */
@@ -410,8 +473,11 @@ static int in_cgroup(int (*fn)(void), int all_bits)
 
 static void teardown(void)
 {
-	if (dev_used_kb() >= 0 && swapoff(dev))
-		ksft_print_msg("swapoff(%s): %s\n", dev, strerror(errno));
+	/* a device still swapped on must not lose its power */
+	if (dev_used_kb() >= 0 && swapoff(dev)) {
+		ksft_print_msg("swapoff(%s): %s: the device stays\n", dev, strerror(errno));
+		return;
+	}
 	write_file(NULLB "power", "0");
 	rmdir(NULLB);
 	rmdir(CG);
@@ -425,7 +491,7 @@ int main(void)
 	int failed;
 
 	ksft_print_header();
-	ksft_set_plan(6);
+	ksft_set_plan(7);
 	require_pmd_swap();
 	why = nullb_make();
 	if (!why && (queue_set("rotational", "0") || queue_set("stable_writes", "0")))
@@ -452,15 +518,17 @@ int main(void)
 	ksft_test_result(!(failed & 8),
 			 "a read error under the last page: the 2 MB read fails, the fault falls back (thp_swpin_pmd_fallback +1), the first page reads right, the last gets SIGBUS");
 
-	failed = dev_swapon(1) ? 1 : in_cgroup(pass_stable, 1);
-	ksft_test_result(!failed,
-			 "stable_writes device: a write fault during writeback maps the THP read-only, the write copies a 4 KB page (thp_split_pmd +1), the device gets the bytes as they were");
+	failed = dev_swapon(1) ? 3 : in_cgroup(pass_stable, 3);
+	ksft_test_result(!(failed & 1),
+			 "stable_writes device: a write fault during writeback maps the THP read-only, the write then copies the first page alone (thp_split_pmd +1)");
+	ksft_test_result(!(failed & 2),
+			 "stable_writes device: a read fault during writeback maps the THP read-only, a write after the writeback reuses it whole (no split)");
 
 	/* what the children left in the swap cache, then nothing may be left */
 	writeback_done();
 	cg2_write(CG, "memory.reclaim", "64M");
 	left = dev_used_kb();
-	allowance = SLOTS_CACHE * (PAGE_SZ >> 10) * sysconf(_SC_NPROCESSORS_ONLN);
+	allowance = 2 * SLOT_CACHE_KB * sysconf(_SC_NPROCESSORS_ONLN);
 	ksft_print_msg("%s Used %ld kB after both passes (the slot caches may hold %ld kB)\n",
 		       dev, left, allowance);
 	ksft_test_result(clean_since(mark) && left >= 0 && left <= allowance,

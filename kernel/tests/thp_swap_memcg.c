@@ -23,7 +23,6 @@
 #define LEN	(8UL << 20)
 #define NR_THP	(LEN / PMD_SIZE)
 #define CG	CG2ROOT "/thp_swap"
-#define SLOTS_CACHE	64	/* SWAP_SLOTS_CACHE_SIZE */
 
 static long cg_read(const char *file)
 {
@@ -109,7 +108,9 @@ static int pageout_at_swap_max(void)
 	print_snap_delta("pageout at memory.swap.max 4M", &s0, &s1);
 	print_snap_delta("read back", &s1, &s2);
 	ksft_print_msg("memory.swap.current %ld after swap-out\n", swap_out);
-	return bad || d(&s0, &s1, V_PSWPOUT) <= 0 || swap_out > (4L << 20);
+	/* one THP goes out whole; one whose charge fails is split to go out */
+	return bad || d(&s0, &s1, V_PSWPOUT) <= 0 || swap_out > (4L << 20) ||
+	       d(&s0, &s1, V_SWPOUT_PMD) < 1 || d(&s0, &s1, V_THP_SWPOUT_FB) < 1;
 }
 
 /*
@@ -142,7 +143,7 @@ static int in_cgroup(int (*fn)(void))
 	 * Freed slots wait in a per-CPU cache (64 each) and stay charged until
 	 * it is flushed: allow those, which is less than one PMD swap entry.
 	 */
-	swap_left = SLOTS_CACHE * PAGE_SZ * sysconf(_SC_NPROCESSORS_ONLN);
+	swap_left = SLOT_CACHE_KB * 1024 * sysconf(_SC_NPROCESSORS_ONLN);
 	ksft_print_msg("after the child: memory.current %ld, memory.swap.current %ld\n",
 		       cg_read("memory.current"), swap_end);
 	ok = WIFEXITED(status) && !WEXITSTATUS(status);
