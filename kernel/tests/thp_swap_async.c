@@ -158,8 +158,8 @@ static int writeback_done(void)
 	return -1;
 }
 
-/* the swap offset of the page at @addr, from pagemap; 0 if not swapped */
-static uint64_t swap_offset(const void *addr)
+/* the pagemap entry of the page at @addr; 0 if it cannot be read */
+static uint64_t pagemap_entry(const void *addr)
 {
 	uint64_t e = 0;
 	int fd = open("/proc/self/pagemap", O_RDONLY);
@@ -169,22 +169,22 @@ static uint64_t swap_offset(const void *addr)
 	if (pread(fd, &e, 8, (uintptr_t)addr / PAGE_SZ * 8) != 8)
 		e = 0;
 	close(fd);
-	if (!(e & (1ULL << 62)))
-		return 0;
-	return (e & ((1ULL << 55) - 1)) >> 5;
+	return e;
 }
 
-/* the page frame behind @addr, from pagemap; 0 if not present */
+/* the swap offset of the page at @addr; 0 if not swapped */
+static uint64_t swap_offset(const void *addr)
+{
+	uint64_t e = pagemap_entry(addr);
+
+	return (e & (1ULL << 62)) ? (e & ((1ULL << 55) - 1)) >> 5 : 0;
+}
+
+/* the page frame behind @addr; 0 if not present */
 static uint64_t pfn_of(const void *addr)
 {
-	uint64_t e = 0;
-	int fd = open("/proc/self/pagemap", O_RDONLY);
+	uint64_t e = pagemap_entry(addr);
 
-	if (fd < 0)
-		return 0;
-	if (pread(fd, &e, 8, (uintptr_t)addr / PAGE_SZ * 8) != 8)
-		e = 0;
-	close(fd);
 	return (e & (1ULL << 63)) ? e & ((1ULL << 55) - 1) : 0;
 }
 
