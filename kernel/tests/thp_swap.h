@@ -27,6 +27,7 @@
 #define PMD_SIZE	(2UL << 20)
 #define PAGE_SZ		4096UL
 #define NR_SUB		(PMD_SIZE / PAGE_SZ)
+#define SWAPDEV		"/dev/zram0"	/* the guest's swap (initramfs/init) */
 
 /* a counter by name; -1 when the kernel does not have it */
 static inline long long vmstat(const char *want)

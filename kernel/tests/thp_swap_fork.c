@@ -20,7 +20,6 @@
 #define LEN	(8UL << 20)
 #define NR_THP	(LEN / PMD_SIZE)
 #define LEN_KB	((long)(LEN >> 10))
-#define SWAPDEV	"/dev/zram0"
 
 /* fork a child that waits for a byte on *go, runs fn, exits with its result */
 static pid_t child(int *go, int (*fn)(char *), char *a)
@@ -103,8 +102,46 @@ static int child_reads_and_splits_5(char *a)
 	return smaps_kb(a, "AnonHugePages") == 0 ? 0 : 4;
 }
 
-#define NR_TO_MAX	61	/* children that bring a swap count to SWAP_MAP_MAX */
+/*
+ * Up to @n children that share the parent's memory and wait until
+ * release_sharers(): their pids in @kids, the write end of the pipe they
+ * wait on in *@release. How many were forked.
+ */
+static int fork_sharers(pid_t *kids, int n, int *release)
+{
+	int p[2], k;
+	char c;
 
+	*release = -1;
+	if (pipe(p))
+		return 0;
+	for (k = 0; k < n; k++) {
+		kids[k] = fork();
+		if (kids[k] < 0)
+			break;
+		if (!kids[k]) {
+			close(p[1]);
+			_exit(read(p[0], &c, 1) == 0 ? 0 : 1);
+		}
+	}
+	close(p[0]);
+	*release = p[1];
+	return k;
+}
+
+/* let the @n sharers exit; 1 if every one exited 0 */
+static int release_sharers(int release, const pid_t *kids, int n)
+{
+	int k, st, ok = 1;
+
+	close(release);
+	for (k = 0; k < n; k++)
+		if (waitpid(kids[k], &st, 0) != kids[k] || !WIFEXITED(st) || WEXITSTATUS(st))
+			ok = 0;
+	return ok;
+}
+
+#define NR_TO_MAX	61	/* children that bring a swap count to SWAP_MAP_MAX */
 
 /*
  * 6: the fork that needs a swap count continuation (the 62nd sharer) while
@@ -120,7 +157,7 @@ static int continuation_fails_at_fork(void)
 	pid_t kids[NR_TO_MAX + 1];
 	struct vm_snap s0, s1, s2;
 	struct clean_mark mark;
-	int p[2], k, nk = 0, st, kids_ok = 1, go = -1, rc = -1;
+	int release, nk, kids_ok, go = -1, rc = -1;
 	long sf_before, sf_after, slack;
 	char *a;
 	size_t bad;
@@ -140,19 +177,9 @@ static int continuation_fails_at_fork(void)
 	mark = clean_mark();
 	sf_before = meminfo_kb("SwapFree");
 	a = swapped_area(PMD_SIZE, 7);
-	if (!a || pipe(p))
+	if (!a)
 		return 0;
-	for (k = 0; k < NR_TO_MAX; k++) {
-		kids[k] = fork();
-		if (kids[k] < 0)
-			break;
-		if (!kids[k]) {
-			close(p[1]);
-			_exit(read(p[0], &st, 1) == 0 ? 0 : 1);
-		}
-		nk++;
-	}
-	close(p[0]);
+	nk = fork_sharers(kids, NR_TO_MAX, &release);
 	snap(&s0);
 	/*
 	 * every page allocation of this task that may not sleep fails: the
@@ -172,10 +199,7 @@ static int continuation_fails_at_fork(void)
 	}
 	bad = check(a, PMD_SIZE, 7, "parent reads after the fork");
 	snap(&s2);
-	close(p[1]);
-	for (k = 0; k < nk; k++)
-		if (waitpid(kids[k], &st, 0) != kids[k] || !WIFEXITED(st) || WEXITSTATUS(st))
-			kids_ok = 0;
+	kids_ok = release_sharers(release, kids, nk);
 	munmap(a, PMD_SIZE);
 	sf_after = meminfo_kb("SwapFree");
 	print_snap_delta("the fork whose continuation failed", &s0, &s1);
@@ -269,35 +293,20 @@ int main(void)
 	{
 		enum { NR_KIDS = 80 };
 		pid_t kids[NR_KIDS];
-		int p[2], k, nk = 0, st, kids_ok = 1;
+		int release, nk, kids_ok;
 		long sf_before;
-		char c;
 
 		sf_before = meminfo_kb("SwapFree");
 		a = swapped_area(LEN, 6);
-		if (!a || pipe(p))
+		if (!a)
 			ksft_exit_fail_msg("could not set up a swapped-out THP area");
 		snap(&s0);
-		for (k = 0; k < NR_KIDS; k++) {
-			kids[k] = fork();
-			if (kids[k] < 0)
-				break;
-			if (!kids[k]) {
-				close(p[1]);
-				_exit(read(p[0], &c, 1) == 0 ? 0 : 1);
-			}
-			nk++;
-		}
-		close(p[0]);
+		nk = fork_sharers(kids, NR_KIDS, &release);
 		swap = smaps_kb(a, "Swap");
 		pss = smaps_kb(a, "SwapPss");
 		bad = check(a, LEN, 6, "parent reads, shared 81 ways");
 		snap(&s1);
-		close(p[1]);
-		for (k = 0; k < nk; k++)
-			if (waitpid(kids[k], &st, 0) != kids[k] || !WIFEXITED(st) ||
-			    WEXITSTATUS(st))
-				kids_ok = 0;
+		kids_ok = release_sharers(release, kids, nk);
 		munmap(a, LEN);
 		sf1 = meminfo_kb("SwapFree");
 		print_snap_delta("80 forks, parent reads", &s0, &s1);

@@ -41,7 +41,6 @@ struct uffdio_move {
 #define LEN	(8UL << 20)
 #define NR_THP	(LEN / PMD_SIZE)
 #define LEN_KB	((long)(LEN >> 10))
-#define SWAPDEV	"/dev/zram0"
 
 /* a userfaultfd with @features, [a, a + len) registered in @mode */
 static int uffd_on(void *a, size_t len, uint64_t features, uint64_t mode)
