@@ -23,6 +23,13 @@
 #define LEN	(8UL << 20)
 #define NR_THP	(LEN / PMD_SIZE)
 #define CG	CG2ROOT "/thp_swap"
+/*
+ * memory.max below one THP, so that a 2 MB swap-in charge cannot succeed.
+ * Not less: another CPU's charge stock (64 pages) and the process's kernel
+ * memory count too, and at 1 MB on a busy host reclaim once fell behind
+ * and the OOM killer took the child.
+ */
+#define SMALL_MAX	"1536K"
 
 static long cg_read(const char *file)
 {
@@ -32,6 +39,22 @@ static long cg_read(const char *file)
 static int cg_write(const char *file, const char *val)
 {
 	return cg2_write(CG, file, val);
+}
+
+/* the cgroup's OOM kills so far (memory.events), -1 if unknown */
+static long oom_kills(void)
+{
+	FILE *f = fopen(CG "/memory.events", "r");
+	char key[32];
+	long n, kills = -1;
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%31s %ld", key, &n) == 2)
+		if (!strcmp(key, "oom_kill"))
+			kills = n;
+	fclose(f);
+	return kills;
 }
 
 /* a fresh memory cgroup; NULL, or why not */
@@ -61,11 +84,11 @@ static int read_at_small_limit(void)
 		return 2;
 	swap_out = cg_read("memory.swap.current");
 	snap(&s0);
-	cg_write("memory.max", "1M");
-	bad = check(a, LEN, 1, "read back at a 1 MB limit");
+	cg_write("memory.max", SMALL_MAX);
+	bad = check(a, LEN, 1, "read back at a " SMALL_MAX " limit");
 	cg_write("memory.max", "max");
 	snap(&s1);
-	print_snap_delta("read back at a 1 MB limit", &s0, &s1);
+	print_snap_delta("read back at a " SMALL_MAX " limit", &s0, &s1);
 	ksft_print_msg("memory.swap.current %ld after swap-out\n", swap_out);
 	return bad || swap_out < (long)LEN ||
 	       d(&s0, &s1, V_SWPIN_PMD_FB) != (long long)NR_THP ||
@@ -84,8 +107,8 @@ static int read_small_pages_at_small_limit(void)
 	fill(a, LEN, 3);
 	if (pageout(a, LEN))
 		return 2;
-	cg_write("memory.max", "1M");
-	bad = check(a, LEN, 3, "4 KB pages read back at a 1 MB limit");
+	cg_write("memory.max", SMALL_MAX);
+	bad = check(a, LEN, 3, "4 KB pages read back at a " SMALL_MAX " limit");
 	cg_write("memory.max", "max");
 	return bad != 0;
 }
@@ -120,7 +143,7 @@ static int pageout_at_swap_max(void)
 static int in_cgroup(int (*fn)(void))
 {
 	struct clean_mark mark = clean_mark();
-	long swap_end, swap_left;
+	long swap_end, swap_left, kills = oom_kills();
 	int status, ok;
 	pid_t pid;
 
@@ -148,10 +171,13 @@ static int in_cgroup(int (*fn)(void))
 		       cg_read("memory.current"), swap_end);
 	ok = WIFEXITED(status) && !WEXITSTATUS(status);
 	if (!ok)
-		ksft_print_msg("the child ended with status %#x\n", status);
+		ksft_print_msg("the child ended with status %#x, %ld OOM kill(s) in the cgroup\n",
+			       status, oom_kills() - kills);
 	if (swap_end > swap_left)
 		ksft_print_msg("memory.swap.current %ld after the child exited, more than the %ld the slot caches may hold\n",
 			       swap_end, swap_left);
+	/* the child may have died before it put these back */
+	cg_write("memory.max", "max");
 	cg_write("memory.swap.max", "max");
 	return clean_since(mark) && ok && swap_end <= swap_left;
 }
@@ -169,7 +195,7 @@ int main(void)
 		ksft_exit_skip_rest(why);
 	}
 	ksft_test_result(in_cgroup(read_small_pages_at_small_limit),
-			 "control: 4 KB pages read back at a 1 MB limit, swap charge gone with the process");
+			 "control: 4 KB pages read back at a " SMALL_MAX " limit, swap charge gone with the process");
 	ksft_test_result(in_cgroup(read_at_small_limit),
 			 "memory.max too small for a THP: swap-in charges 4 KB pages instead (thp_swpin_pmd_fallback), swap charge gone with the process");
 	ksft_test_result(in_cgroup(pageout_at_swap_max),
