@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/swap.h>
 #include <unistd.h>
 
 #include "ksft.h"
@@ -174,58 +176,35 @@ static inline int read_file(const char *path, char *buf, size_t len)
 	return 0;
 }
 
-static inline void *map_thp(size_t len);
-static inline char *thp_area(size_t len, uint64_t seed);
-static inline int pageout(void *area, size_t len);
-
-/* 1 when a THP paged out leaves a PMD swap entry (thp_swpout_pmd moves) */
-static inline int makes_pmd_swap_entries(void)
+static inline void swapoff_alarm(int sig)
 {
-	struct vm_snap s0, s1;
-	char *a = thp_area(PMD_SIZE, 0x9e0be);
-
-	if (!a)
-		ksft_exit_skip_rest("no THP to be had for a probe");
-	snap(&s0);
-	pageout(a, PMD_SIZE);
-	snap(&s1);
-	munmap(a, PMD_SIZE);
-	return d(&s0, &s1, V_SWPOUT_PMD) > 0;
+	(void)sig;
 }
 
 /*
- * Skip the whole test, with a reason, on a kernel that cannot show what
- * it is about: no THP, no swap, no event counters, or no PMD swap entries
- * (the stock kernel: no thp_swpout_pmd).
+ * swapoff(@dev), given up after @secs: a slot whose count never drops to
+ * zero (a reference leaked) keeps swapoff looping until a signal comes.
+ * 0, or -1 said why (EINTR: not done in time).
  */
-static inline void require_pmd_swap(void)
+static inline int swapoff_within(const char *dev, unsigned int secs)
 {
-	char buf[256];
-	FILE *f;
-	int lines = 0;
+	struct sigaction sa = { .sa_handler = swapoff_alarm }, old;
+	int rc, err;
 
-	if (read_file("/sys/kernel/mm/transparent_hugepage/enabled", buf, sizeof(buf)))
-		ksft_exit_skip_rest("kernel without transparent huge pages");
-	if (strstr(buf, "[never]"))
-		ksft_exit_skip_rest("transparent_hugepage is [never]");
-	f = fopen("/proc/swaps", "r");
-	if (f) {
-		while (fgets(buf, sizeof(buf), f))
-			lines++;
-		fclose(f);
-	}
-	if (lines < 2)
-		ksft_exit_skip_rest("no swap device");
-	if (vmstat("thp_split_pmd") < 0)
-		ksft_exit_skip_rest("no vmstat event counters");
-	if (vmstat("thp_swpout_pmd") < 0)
-		ksft_exit_skip_rest("kernel has no thp_swpout_pmd (no PMD swap entries)");
-	if (!read_file("/sys/module/zswap/parameters/enabled", buf, sizeof(buf)) &&
-	    buf[0] == 'Y')
-		ksft_exit_skip_rest("zswap is enabled (PMD swap entries fall back)");
-	/* the series before its last patch: the counters, but no producer */
-	if (!makes_pmd_swap_entries())
-		ksft_exit_skip_rest("kernel makes no PMD swap entry (a THP paged out: thp_swpout_pmd +0)");
+	/* no SA_RESTART: the alarm ends the swapoff with EINTR */
+	sigaction(SIGALRM, &sa, &old);
+	alarm(secs);
+	rc = swapoff(dev);
+	err = errno;
+	alarm(0);
+	sigaction(SIGALRM, &old, NULL);
+	if (rc && err == EINTR)
+		ksft_print_msg("swapoff(%s) not done after %u s: a slot still referenced\n",
+			       dev, secs);
+	else if (rc)
+		ksft_print_msg("swapoff(%s): %s\n", dev, strerror(err));
+	errno = err;
+	return rc;
 }
 
 /* a 2 MB-aligned private anonymous area of len bytes, MADV_HUGEPAGE */
@@ -378,6 +357,56 @@ static inline char *swapped_area(size_t len, uint64_t seed)
 	return a;
 }
 
+/* 1 when a THP paged out leaves a PMD swap entry (thp_swpout_pmd moves) */
+static inline int makes_pmd_swap_entries(void)
+{
+	struct vm_snap s0, s1;
+	char *a = thp_area(PMD_SIZE, 0x9e0be);
+
+	if (!a)
+		ksft_exit_skip_rest("no THP to be had for a probe");
+	snap(&s0);
+	pageout(a, PMD_SIZE);
+	snap(&s1);
+	munmap(a, PMD_SIZE);
+	return d(&s0, &s1, V_SWPOUT_PMD) > 0;
+}
+
+/*
+ * Skip the whole test, with a reason, on a kernel that cannot show what
+ * it is about: no THP, no swap, no event counters, or no PMD swap entries
+ * (the stock kernel: no thp_swpout_pmd).
+ */
+static inline void require_pmd_swap(void)
+{
+	char buf[256];
+	FILE *f;
+	int lines = 0;
+
+	if (read_file("/sys/kernel/mm/transparent_hugepage/enabled", buf, sizeof(buf)))
+		ksft_exit_skip_rest("kernel without transparent huge pages");
+	if (strstr(buf, "[never]"))
+		ksft_exit_skip_rest("transparent_hugepage is [never]");
+	f = fopen("/proc/swaps", "r");
+	if (f) {
+		while (fgets(buf, sizeof(buf), f))
+			lines++;
+		fclose(f);
+	}
+	if (lines < 2)
+		ksft_exit_skip_rest("no swap device");
+	if (vmstat("thp_split_pmd") < 0)
+		ksft_exit_skip_rest("no vmstat event counters");
+	if (vmstat("thp_swpout_pmd") < 0)
+		ksft_exit_skip_rest("kernel has no thp_swpout_pmd (no PMD swap entries)");
+	if (!read_file("/sys/module/zswap/parameters/enabled", buf, sizeof(buf)) &&
+	    buf[0] == 'Y')
+		ksft_exit_skip_rest("zswap is enabled (PMD swap entries fall back)");
+	/* the series before its last patch: the counters, but no producer */
+	if (!makes_pmd_swap_entries())
+		ksft_exit_skip_rest("kernel makes no PMD swap entry (a THP paged out: thp_swpout_pmd +0)");
+}
+
 /*
  * The kernel log from now on: a /dev/kmsg reader at its end. Lines it
  * reads later that say something went wrong are counted by klog_trouble().
@@ -478,19 +507,19 @@ static inline int fail_pmd_order_tasks(int on)
 }
 
 /*
- * cgroup v2, mounted at CG2ROOT if it is not yet: a cgroup of its own under
- * the root, with the controllers asked for ("+memory +io") on; NULL, or
- * why it cannot be had
- */
-#define CG2ROOT	"/sys/fs/cgroup"
-
-/*
  * One per-CPU swap slot cache, kB (mm/swap_slots.c): each CPU has one of
  * slots taken for later allocations and one of freed slots not yet given
  * back, 64 each; /proc/swaps counts both as used, a memcg's swap charge
  * only the second
  */
 #define SLOT_CACHE_KB	(64 * (long)(PAGE_SZ >> 10))
+
+/*
+ * cgroup v2, mounted at CG2ROOT if it is not yet: a cgroup of its own under
+ * the root, with the controllers asked for (e.g. "+memory") on; NULL, or
+ * why it cannot be had
+ */
+#define CG2ROOT	"/sys/fs/cgroup"
 
 static inline const char *cg2_make(const char *cg, const char *controllers)
 {
