@@ -2,16 +2,18 @@
 # SPDX-License-Identifier: MIT
 # uzswapd's automatic loop against fake agents (tests/daemon_badclient):
 # one whose every eviction fails is said to have failed a few times, not
-# at every step, and shows AUTO "failed", while one that evicts is
-# stepped as ever beside it (a review found a warning per step, with
-# AUTO saying "taking").
+# at every step, and shows AUTO "failed" (a review found a warning per
+# step, with AUTO saying "taking"); one that never answers is given up on
+# at evict-timeout, step after step; one whose counters and answers are
+# absurd lies (all bits set) gets its steps and harms nobody; and one
+# that evicts is stepped as ever beside all three.
 
 . "${top_srcdir:-.}/tests/daemon_lib.sh"
 
 BC=$top_builddir/tests/daemon_badclient
 [ -x "$BC" ] || t_fail "$BC not built (make check builds it)"
 
-printf '[daemon]\nauto=on\nauto-interval=100\nauto-pressure=100\nauto-refaults=100\n' \
+printf '[daemon]\nauto=on\nauto-interval=100\nauto-pressure=100\nauto-refaults=100\nevict-timeout=1\n' \
 	>"$T_DIR/uzswapd.conf"
 t_daemon_start -v
 
@@ -26,6 +28,10 @@ fake_agent() {
 
 fake_agent fail
 FAILING=$APID
+fake_agent silent
+SILENT=$APID
+fake_agent lie
+LIAR=$APID
 fake_agent evict
 GOOD=$APID
 # the failing agent: a step, a pause of ten intervals (1 s), again: about
@@ -40,6 +46,13 @@ failed=$(grep -c "client $FAILING: an automatic eviction failed" "$T_DIR/uzswapd
 t_expect 0 "^ *$FAILING +failed$" "$UZCTL" stats -r -n -o pid,auto
 steps=$(grep -c "client $GOOD (fakeagent): automatic step" "$T_DIR/uzswapd.log")
 [ "$steps" -ge 10 ] || t_fail "the evicting agent got $steps automatic steps in 12 s"
+timeouts=$(grep -c "client $SILENT (fakeagent): an automatic eviction timed out" "$T_DIR/uzswapd.log")
+[ "$timeouts" -ge 2 ] || t_fail "the silent agent's steps timed out $timeouts times in 12 s (evict-timeout 1 s)"
+lies=$(grep -c "^lied once" "$T_DIR/agent-lie.out")
+[ "$lies" -ge 2 ] || t_fail "the lying agent got $lies automatic steps in 12 s"
+t_expect 0 "^ *$LIAR +[a-z]+$" "$UZCTL" stats -r -n -o pid,auto
 kill -0 "$DPID" || t_fail "uzswapd died"
-echo "a failing agent: $tries failures, $failed warnings in 12 s, AUTO failed; the other got $steps steps"
+echo "a failing agent: $tries failures, $failed warnings in 12 s, AUTO failed;" \
+	"a silent one: $timeouts steps timed out; a lying one: $lies steps;" \
+	"the evicting one got $steps steps"
 exit 0

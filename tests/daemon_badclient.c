@@ -748,6 +748,25 @@ static void arena_account(int afd, uint64_t bytes, uint64_t stored)
 	t_check(pwrite(afd, &st, sizeof(st), off) == sizeof(st));
 }
 
+/*
+ * The counters of an agent that lies about everything: more memory than
+ * there is, evicted and back again, every block refaulted at age zero.
+ */
+static void arena_lie(int afd)
+{
+	struct uz_client_stats st;
+	struct uz_arena_hdr h;
+	off_t off;
+	int i;
+
+	t_check(pread(afd, &h, sizeof(h), 0) == sizeof(h));
+	off = arena_stats_off(&h, 0);
+	memset(&st, 0xff, sizeof(st));
+	for (i = 0; i < UZ_LAT_BUCKETS; i++)
+		st.refault_age_ms[i] = UINT64_MAX / UZ_LAT_BUCKETS;
+	t_check(pwrite(afd, &st, sizeof(st), off) == sizeof(st));
+}
+
 static int run_agent(const char *mode)
 {
 	struct uz_evict_progress p;
@@ -768,6 +787,17 @@ static int run_agent(const char *mode)
 			continue;
 		if (!strcmp(mode, "die-early"))
 			_exit(0);
+		if (!strcmp(mode, "lie")) {
+			/* done at once, having taken everything there is */
+			memset(&d, 0xff, sizeof(d));
+			d.err = 0;
+			arena_lie(afd);
+			t_check(!msg_send(s, UZ_MSG_EVICT_DONE, m.hdr.seq, &d,
+					  sizeof(d), -1));
+			printf("lied once\n");
+			fflush(stdout);
+			continue;
+		}
 		if (!strcmp(mode, "fail")) {
 			/* as an agent that cannot read its pagemap */
 			memset(&d, 0, sizeof(d));
@@ -840,7 +870,7 @@ static int run_exec_hello(const char *prog)
 int main(int argc, char **argv)
 {
 	if (argc < 3)
-		t_error("usage: %s SOCKET malformed | agent evict|silent|die|fail | "
+		t_error("usage: %s SOCKET malformed | agent evict|silent|die|fail|lie | "
 			"flood N | exec-hello SETUID-PROG",
 			argv[0]);
 	sock_path = argv[1];
