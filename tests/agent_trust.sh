@@ -121,7 +121,7 @@ threads() {
 }
 daemon_with() {
 	[ -n "${DPID:-}" ] && { kill "$DPID"; wait "$DPID" 2>/dev/null; }
-	printf '[daemon]\n%s\n' "$1" >"$T_DIR/uzswapd.conf"
+	printf '[daemon]\nauto=off\n%s\n' "$1" >"$T_DIR/uzswapd.conf"
 	t_daemon_start
 }
 daemon_with ""

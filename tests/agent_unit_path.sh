@@ -50,7 +50,7 @@ cp "$B/.libs/libuzswap.so" "$AGENT" && chmod 755 "$AGENT" &&
 PRELOAD=${UZ_TEST_PRELOAD_FIRST:+$UZ_TEST_PRELOAD_FIRST:}$AGENT
 [ -d "$V2/$UNIT" ] || { mkdir "$V2/$UNIT" && made_unit=1; }   # root's unit at the v2 root
 mkdir "$DELEG" && chown 65534 "$DELEG"                         # delegated to uid 65534
-printf '[daemon]\nallow=unit:%s\n' "$UNIT" > $T/conf
+printf '[daemon]\nauto=off\nallow=unit:%s\n' "$UNIT" > $T/conf
 $UZD --socket $SOCK --config $T/conf 2>>$T/log & DPID=$!
 for i in $(seq 50); do $UZCTL status >/dev/null 2>&1 && break; sleep 0.1; done
 

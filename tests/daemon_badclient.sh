@@ -7,7 +7,7 @@
 BC=$top_builddir/tests/daemon_badclient
 [ -x "$BC" ] || t_fail "$BC not built (make check builds it)"
 
-printf '[daemon]\nevict-timeout=1\n' >"$T_DIR/uzswapd.conf"
+printf '[daemon]\nauto=off\nevict-timeout=1\n' >"$T_DIR/uzswapd.conf"
 t_daemon_start -v
 
 # the daemon's resident memory, kB
@@ -77,12 +77,12 @@ assert d["totals"]["evicted_bytes"] == 0, d
 	# daemon had not logged the reload yet)
 	reloaded_since() { [ "$(reloads)" -gt "$1" ]; }
 	n0=$(reloads)
-	printf '[daemon]\nevict-timeout=1\nadmin=user:65534\n' >"$T_DIR/uzswapd.conf"
+	printf '[daemon]\nauto=off\nevict-timeout=1\nadmin=user:65534\n' >"$T_DIR/uzswapd.conf"
 	kill -HUP "$DPID"
 	t_wait_for "the reload" reloaded_since "$n0"
 	as_nobody "$UZCTL" stats --json | grep -q "\"pid\": *$APID\b" ||
 		t_fail "admin=user:65534: uid 65534 does not see root's client"
-	printf '[daemon]\nevict-timeout=1\n' >"$T_DIR/uzswapd.conf"
+	printf '[daemon]\nauto=off\nevict-timeout=1\n' >"$T_DIR/uzswapd.conf"
 	n0=$(reloads)
 	kill -HUP "$DPID"
 	t_wait_for "the reload" reloaded_since "$n0"
@@ -118,7 +118,7 @@ wait "$first"
 grep -q "^uzswapctl: eviction from $APID timed out after 1 s" "$T_DIR/first.out" ||
 	t_fail "no timeout message: $(cat "$T_DIR/first.out")"
 # uzswapctl's own --timeout
-printf '[daemon]\nevict-timeout=60\n' >"$T_DIR/uzswapd.conf"
+printf '[daemon]\nauto=off\nevict-timeout=60\n' >"$T_DIR/uzswapd.conf"
 kill -HUP "$DPID"
 t_wait_for "the reload" grep -q "evict-timeout 60 s" "$T_DIR/uzswapd.log"
 t_expect 1 "timed out after 0\.3 s waiting for the eviction from $APID" \

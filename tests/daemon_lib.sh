@@ -38,9 +38,10 @@ t_fail() {
 }
 
 # t_daemon_start [ARGS...]: uzswapd on $SOCK with $T_DIR/uzswapd.conf
-# (empty unless the test wrote one); waits until it answers.
+# (unless the test wrote one: the automatic loop off, as these tests
+# evict by hand); waits until it answers.
 t_daemon_start() {
-	[ -e "$T_DIR/uzswapd.conf" ] || : >"$T_DIR/uzswapd.conf"
+	[ -e "$T_DIR/uzswapd.conf" ] || printf '[daemon]\nauto=off\n' >"$T_DIR/uzswapd.conf"
 	"$UZD" --socket "$SOCK" --config "$T_DIR/uzswapd.conf" "$@" \
 		2>>"$T_DIR/uzswapd.log" &
 	DPID=$!

@@ -171,6 +171,10 @@ enum uz_auto_state {
 	UZ_AUTO_LIMIT,		/* its cgroup nears its memory limit: taking
 				 * ahead of the kernel, whatever else says */
 	UZ_AUTO_TARGET,		/* its cgroup is at or under its target= */
+	UZ_AUTO_RESTORED,	/* restored by hand (uzswapctl restore): left
+				 * alone for auto-guard, but at its limit */
+	UZ_AUTO_TRACED,		/* under a debugger (ptrace): left alone, but
+				 * at its limit */
 	UZ_AUTO_STATE_MAX
 };
 

@@ -26,6 +26,7 @@
 #include "memcg.h"
 #include "memevents.h"
 #include "msg.h"
+#include "procfs.h"
 #include "psi.h"
 
 static void say_state(struct client *cl, struct auto_client *a,
@@ -317,6 +318,30 @@ void auto_gone(struct client *cl)
 	hold_forget(client_pid(cl));
 }
 
+void auto_restored(struct client *cl)
+{
+	struct auto_config set;
+
+	auto_settings_of(cl, &set);
+	client_auto(cl)->restored_until = now_ms() + set.guard_s * 1000ull;
+}
+
+/*
+ * Why a step that is not at the limit leaves @cl alone now: restored by
+ * hand a moment ago, or under a debugger (what gdb or gcore reads must
+ * stay in the mapping: the kernel cannot fault it back for them); else
+ * UZ_AUTO_OFF.
+ */
+static enum uz_auto_state left_alone(struct client *cl, struct auto_client *a,
+				     uint64_t now)
+{
+	if (now < a->restored_until)
+		return UZ_AUTO_RESTORED;
+	if (procfs_tracer(client_pid(cl)) > 0)
+		return UZ_AUTO_TRACED;
+	return UZ_AUTO_OFF;
+}
+
 /* One client's step, due now; 1 when @cl is gone (dropped on a failed
  * send), 0 otherwise. */
 static int step(struct client *cl, struct auto_client *a, uint64_t now,
@@ -328,6 +353,7 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 	uint64_t managed, refaults, away, back, interval = uzd.cfg.autoev.interval_ms;
 	struct auto_input in;
 	struct auto_decision d;
+	enum uz_auto_state alone;
 	int err;
 
 	a->next_ms = now + interval;
@@ -415,6 +441,11 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 		a->last_err = 0;
 		a->paused = 1;
 		say_state(cl, a, c, d.state, l.pressure);
+		return 0;
+	}
+	if (d.bytes && d.state != UZ_AUTO_LIMIT &&
+	    (alone = left_alone(cl, a, now)) != UZ_AUTO_OFF) {
+		say_state(cl, a, c, alone, l.pressure);
 		return 0;
 	}
 	if (!d.bytes) {

@@ -41,6 +41,8 @@ struct auto_client {
 	uint64_t held_ms;	    /* how long holds lasted, in all */
 	uint64_t told_limited;	    /* cg_id it was last told has a limit
 				     * (UZ_MSG_LIMITED); 0: none */
+	uint64_t restored_until;    /* restored by hand: no step before
+				     * then (but at its limit) */
 };
 
 /* Take the steps that are due at @now; when the next one is (ms), or
@@ -65,6 +67,10 @@ void auto_settings_of(struct client *cl, struct auto_config *out);
 void auto_cgroup_stats(struct client *cl, struct uz_stats_client *out);
 /* @cl is going away: let its threads go if they are held. */
 void auto_gone(struct client *cl);
+/* @cl was asked to restore all it has away (uzswapctl restore, before
+ * gdb -p or gcore): no automatic step takes it again for its auto-guard
+ * but one at its cgroup's limit. */
+void auto_restored(struct client *cl);
 /* The automatic eviction @cl was running is over, with @d (NULL: it
  * timed out). */
 void auto_done(struct client *cl, const struct uz_evict_done *d);

@@ -591,6 +591,8 @@ int client_evict(struct client *cl, struct conn *ctl, uint64_t seq,
 		  req->flags & UZ_EVICT_RESTORE ? "restoring" : "evicting",
 		  req->flags & (UZ_EVICT_ALL | UZ_EVICT_RESTORE) ? "all" :
 		  size_format(req->bytes, buf, sizeof(buf)), conn_name(ctl));
+	if (req->flags & UZ_EVICT_RESTORE)
+		auto_restored(cl);
 	cl->evict_ctl = ctl;
 	cl->evict_flags = req->flags;
 	cl->evict_seq = dseq;

@@ -54,6 +54,9 @@ void config_defaults(struct config *cfg)
 	cfg->level = codec_ops_by_id(UZ_CODEC_LZ4)->default_level;
 	cfg->log_level = UZ_LOG_INFO;
 	cfg->evict_timeout = UZ_EVICT_TIMEOUT_DEFAULT;
+	/* a swap system takes cold memory by itself: every client, unless
+	 * the configuration says auto=off */
+	cfg->autoev.on = 1;
 	cfg->autoev.interval_ms = UZ_AUTO_INTERVAL_DEFAULT;
 	cfg->autoev.step_pct = UZ_AUTO_STEP_DEFAULT;
 	cfg->autoev.guard_s = UZ_AUTO_GUARD_DEFAULT;

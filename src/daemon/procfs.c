@@ -54,6 +54,19 @@ int procfs_rss_anon(pid_t pid, uint64_t *bytes)
 	return 0;
 }
 
+int procfs_tracer(pid_t pid)
+{
+	char buf[UZ_STATUS_MAX], *p;
+	int tracer, err = read_proc(pid, "status", buf, sizeof(buf));
+
+	if (err)
+		return err;
+	p = strstr(buf, "\nTracerPid:");
+	if (!p || sscanf(p + 11, "%d", &tracer) != 1 || tracer < 0)
+		return -ENODATA;
+	return tracer;
+}
+
 int procfs_start_ticks(pid_t pid, uint64_t *ticks)
 {
 	char buf[1024], *p;

@@ -15,6 +15,10 @@ int procfs_rss_anon(pid_t pid, uint64_t *bytes);
  * the same pid.  Returns 0 or -errno. */
 int procfs_start_ticks(pid_t pid, uint64_t *ticks);
 
+/* The process tracing @pid (/proc/PID/status TracerPid: a debugger), 0
+ * when none; or -errno. */
+int procfs_tracer(pid_t pid);
+
 /* The filesystem uid of process @pid (what its file writes are checked
  * as), from /proc/PID/status.  0 or -errno. */
 int procfs_fsuid(pid_t pid, uid_t *uid);

@@ -165,8 +165,9 @@ daemon_log() {
 }
 
 daemon_start() {
-	# its own configuration: lz4, whatever /etc/uzswap says
-	printf '[daemon]\ncodec=lz4\n' >"$SOCKDIR/uzswapd.conf"
+	# its own configuration: lz4, whatever /etc/uzswap says; evicted by
+	# hand (uzswapctl evict --all), so no automatic loop beside it
+	printf '[daemon]\ncodec=lz4\nauto=off\n' >"$SOCKDIR/uzswapd.conf"
 	env -u LD_PRELOAD "$UZSWAPD" --socket "$SOCK" --config "$SOCKDIR/uzswapd.conf" \
 		>"$OUT/uzswapd.log" 2>&1 &
 	DAEMON_PID=$!

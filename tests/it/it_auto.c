@@ -63,18 +63,6 @@ static void *reader(void *arg)
 	return (void *)(uintptr_t)sum;
 }
 
-static double resident_share(const void *p, size_t len)
-{
-	size_t pages = len / 4096, n = 0;
-	unsigned char *v = malloc(pages);
-
-	it_assert(v && !mincore((void *)p, len, v), "mincore failed");
-	for (size_t i = 0; i < pages; i++)
-		n += v[i] & 1;
-	free(v);
-	return (double)n / pages;
-}
-
 /* This process's AUTO column. */
 static void auto_state(char *buf, size_t len)
 {
@@ -122,7 +110,7 @@ int main(int argc, char **argv)
 	 * blocks can stay, 17 % in some runs; under ThreadSanitizer on a
 	 * busy machine it is slower, and its own memory is sampled too) */
 	for (t0 = it_now_s(); it_now_s() - t0 < WAIT_S; usleep(200000)) {
-		share = resident_share(cold_m, COLD);
+		share = it_resident_share(cold_m, COLD);
 		if (share <= MOSTLY)
 			break;
 	}

@@ -34,7 +34,7 @@ int main(int argc, char **argv)
 	uint64_t ahead0, faults0, r64k0, huge_kb;
 	uint8_t *p, *small;
 
-	it_setup_config(argc, argv, "[daemon]\nreadahead=0\n");
+	it_setup_config(argc, argv, "[daemon]\nauto=off\nreadahead=0\n");
 	alarm(120);
 	p = it_alloc(LEN, 1);
 	it_fill(p, LEN, 31);
@@ -60,7 +60,7 @@ int main(int argc, char **argv)
 	       (unsigned long)(it_stat("faults") - faults0), (unsigned)BLOCKS);
 
 	/* a reload reaches the agent with its next eviction */
-	it_reload("[daemon]\nreadahead=3\n");
+	it_reload("[daemon]\nauto=off\nreadahead=3\n");
 	usleep(300 * 1000);
 	it_evict_all();
 	ahead0 = it_stat("prefetch_2m");
@@ -78,7 +78,7 @@ int main(int argc, char **argv)
 
 	/* finish-after=1: a block in small pages touched once comes back
 	 * whole at idle; its other frames fault no more */
-	it_reload("[daemon]\nfinish-after=1\n");
+	it_reload("[daemon]\nauto=off\nfinish-after=1\n");
 	usleep(300 * 1000);
 	small = it_alloc(BLOCK * 2, 0);
 	small += BLOCK - ((uintptr_t)small & (BLOCK - 1)); /* one aligned block */

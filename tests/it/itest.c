@@ -70,7 +70,7 @@ static pid_t start_daemon(const char *sock, const char *log)
 	 * is itself something the agent acts on */
 	{
 		/* IT_CODEC picks the daemon's codec (the zstd runs),
-		 * IT_CONFIG a configuration file (it_auto) */
+		 * IT_CONFIG its configuration file (it_setup's) */
 		char *codec = getenv("IT_CODEC"), *conf = getenv("IT_CONFIG");
 		/* uid 65534 too: tests drop to it (it_kernelread) */
 		char *args[] = { "uzswapd", "--socket", (char *)sock, "-v",
@@ -202,11 +202,13 @@ void it_setup(int argc, char **argv)
 	snprintf(lib, sizeof(lib), "%s/uzswapctl", builddir());
 	copy_tool(lib, dir, "uzswapctl");
 	setenv("IT_TOOLS_DIR", dir, 1);
-	if (config_text) {
+	{
 		char conf[300];
 
+		/* a test that gives no configuration evicts by hand: the
+		 * automatic loop (on by default) off */
 		snprintf(conf, sizeof(conf), "%s/uzswapd.conf", dir);
-		it_write_file(conf, config_text);
+		it_write_file(conf, config_text ? config_text : "[daemon]\nauto=off\n");
 		setenv("IT_CONFIG", conf, 1);
 	}
 	snprintf(lib, sizeof(lib), "%s/libuzswap.so", dir);
@@ -459,6 +461,18 @@ static long smaps_sum(const void *ptr, size_t len, const char *field)
 long it_rss_kb(const void *p, size_t len)
 {
 	return smaps_sum(p, len, "Rss");
+}
+
+double it_resident_share(const void *p, size_t len)
+{
+	size_t pages = len / 4096, n = 0;
+	unsigned char *v = malloc(pages);
+
+	it_assert(v && !mincore((void *)p, len, v), "mincore failed");
+	for (size_t i = 0; i < pages; i++)
+		n += v[i] & 1;
+	free(v);
+	return (double)n / pages;
 }
 
 const char it_config_inactive[] =

@@ -84,6 +84,9 @@ uint64_t it_arena_bytes(void);
 
 /* kB of Rss / AnonHugePages over the VMAs that overlap the range. */
 long it_rss_kb(const void *p, size_t len);
+/* The share of the pages of [@p, @p + @len) that are resident (mincore),
+ * 0 to 1. */
+double it_resident_share(const void *p, size_t len);
 /* A daemon configuration whose automatic loop takes memory every
  * 200 ms onto the inactive list and leaves it there (min-age 600 s),
  * whatever the machine's pressure and the test's refaults. */

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A daemon on built-in defaults (an empty configuration file, as on a
+ * fresh machine) takes cold memory by itself: nobody runs uzswapctl evict.
+ *  - memory nobody touches leaves the mapping (most of 32 MB within 60 s:
+ *    a step of 5 % every 2 s);
+ *  - what stayed away for min-age (5 s) is compressed (INACT-AGED);
+ *  - uzswapctl stats says the loop is on for this client (AUTO not off);
+ *  - every byte reads back right;
+ *  - under a debugger (a child that ptrace-seizes it) it is left alone
+ *    (AUTO traced): what gdb reads must stay in the mapping.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "itest.h"
+
+#define COLD (32 * IT_MB)
+#define SEED 111
+#define WAIT_S 60
+#define MOSTLY 0.5
+
+/* Wait up to @secs for this process's AUTO to be @want; 1 if it came. */
+static int wait_state(const char *want, char *state, size_t len, int secs)
+{
+	double t0 = it_now_s();
+
+	do {
+		it_auto_state(getpid(), state, len);
+		if (!strcmp(state, want))
+			return 1;
+		usleep(100000);
+	} while (it_now_s() - t0 < secs);
+	return 0;
+}
+
+/* A child that traces this process (PTRACE_SEIZE: no stop) until killed. */
+static pid_t tracer(void)
+{
+	pid_t parent = getpid(), pid;
+	int go[2];
+	char c = 0;
+
+	it_assert(!pipe(go), "pipe: %s", strerror(errno));
+	/* Yama's ptrace_scope 1 lets only an ancestor trace, unless asked */
+	prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
+	pid = fork();
+	it_assert(pid >= 0, "fork: %s", strerror(errno));
+	if (!pid) {
+		int st;
+
+		c = ptrace(PTRACE_SEIZE, parent, 0, 0) ? 'n' : 'y';
+		if (write(go[1], &c, 1) != 1)
+			_exit(1);
+		/* as a debugger does: every signal the tracee gets stops it
+		 * until the tracer lets it go on with that signal */
+		while (waitpid(parent, &st, __WALL) == parent)
+			if (WIFSTOPPED(st))
+				ptrace(PTRACE_CONT, parent, 0,
+				       WSTOPSIG(st) == SIGTRAP ? 0 : WSTOPSIG(st));
+		_exit(0);
+	}
+	it_assert(read(go[0], &c, 1) == 1 && c == 'y', "the child could not "
+		  "ptrace this process");
+	close(go[0]);
+	close(go[1]);
+	return pid;
+}
+
+int main(int argc, char **argv)
+{
+	char state[32] = "";
+	double t0, share = 1;
+	uint8_t *cold;
+	long bad;
+
+	it_need_auto_loop();
+	/* empty: every setting at its built-in default */
+	it_setup_config(argc, argv, "");
+	alarm(3 * WAIT_S + 60);
+
+	cold = it_alloc(COLD, 1);
+	it_fill(cold, COLD, SEED);
+
+	/* 1: untouched memory goes, with no command */
+	for (t0 = it_now_s(); it_now_s() - t0 < WAIT_S; usleep(250000)) {
+		share = it_resident_share(cold, COLD);
+		if (share <= MOSTLY)
+			break;
+	}
+	it_auto_state(getpid(), state, sizeof(state));
+	it_assert(share <= MOSTLY, "on built-in defaults, after %d s %.0f%% of "
+		  "32 MB nobody touches is still resident (AUTO %s)", WAIT_S,
+		  share * 100, state);
+	printf("on built-in defaults: %.0f%% of the untouched 32 MB resident "
+	       "after %.1f s, AUTO %s\n", share * 100, it_now_s() - t0, state);
+	it_assert(strcmp(state, "off"), "uzswapctl stats says the loop is off");
+
+	/* 2: after min-age, what was taken is compressed */
+	for (t0 = it_now_s(); it_now_s() - t0 < WAIT_S; usleep(250000))
+		if (it_stat("inactive_stored") > 0)
+			break;
+	it_assert(it_stat("inactive_stored") > 0, "after %d s more, nothing "
+		  "taken was compressed (min-age 5 s)", WAIT_S);
+	printf("compressed after min-age: %llu blocks, %llu bytes evicted\n",
+	       (unsigned long long)it_stat("inactive_stored"),
+	       (unsigned long long)it_stat("evicted_bytes"));
+
+	/* 3: every byte back */
+	bad = it_check(cold, COLD, SEED);
+	it_assert(bad < 0, "reading back: a wrong byte at offset %ld", bad);
+	printf("every byte of the 32 MB read back right\n");
+
+	/* 4: traced, it is left alone (its 32 MB are all back: a step would
+	 * take some, once the back-off for reading it all back is over:
+	 * ten intervals, 20 s) */
+	{
+		pid_t t = tracer();
+		int traced = wait_state("traced", state, sizeof(state), 45);
+
+		share = it_resident_share(cold, COLD);
+		kill(t, SIGKILL);
+		waitpid(t, NULL, 0);
+		it_assert(traced, "under a debugger for 45 s, AUTO is '%s', "
+			  "not 'traced'", state);
+		it_assert(share > 0.9, "under a debugger, only %.0f%% of the "
+			  "32 MB stayed resident", share * 100);
+		printf("under a debugger: AUTO traced, %.0f%% of the 32 MB "
+		       "resident\n", share * 100);
+	}
+	return 0;
+}
