@@ -6,7 +6,9 @@
 # step, with AUTO saying "taking"); one that never answers is given up on
 # at evict-timeout, step after step; one whose counters and answers are
 # absurd lies (all bits set) gets its steps and harms nobody; and one
-# that evicts is stepped as ever beside all three.
+# that evicts is stepped as ever beside all three. Stopped (SIGSTOP), the
+# evicting one is left alone (AUTO stopped: a step would only time out,
+# and run late once it goes on), and stepped again once continued.
 
 . "${top_srcdir:-.}/tests/daemon_lib.sh"
 
@@ -50,7 +52,18 @@ timeouts=$(grep -c "client $SILENT (fakeagent): an automatic eviction timed out"
 [ "$timeouts" -ge 2 ] || t_fail "the silent agent's steps timed out $timeouts times in 12 s (evict-timeout 1 s)"
 lies=$(grep -c "^lied once" "$T_DIR/agent-lie.out")
 [ "$lies" -ge 2 ] || t_fail "the lying agent got $lies automatic steps in 12 s"
-t_expect 0 "^ *$LIAR +[a-z]+$" "$UZCTL" stats -r -n -o pid,auto
+t_expect 0 "^ *$LIAR +(taking|nothing|refaults|pressure|full|failed)$" "$UZCTL" stats -r -n -o pid,auto
+# stopped: no step is sent to it; continued: steps again
+kill -STOP "$GOOD"
+t_wait_for "AUTO stopped for the stopped agent" sh -c \
+	"'$UZCTL' stats -r -n -o pid,auto | grep -Eq '^ *$GOOD +stopped\$'"
+sent=$(grep -c "client $GOOD (fakeagent): automatic step" "$T_DIR/uzswapd.log")
+sleep 3
+now=$(grep -c "client $GOOD (fakeagent): automatic step" "$T_DIR/uzswapd.log")
+kill -CONT "$GOOD"
+[ "$now" -le $((sent + 1)) ] || t_fail "$((now - sent)) automatic steps sent to a stopped agent in 3 s"
+t_wait_for "AUTO taking again once continued" sh -c \
+	"'$UZCTL' stats -r -n -o pid,auto | grep -Eq '^ *$GOOD +taking\$'"
 kill -0 "$DPID" || t_fail "uzswapd died"
 echo "a failing agent: $tries failures, $failed warnings in 12 s, AUTO failed;" \
 	"a silent one: $timeouts steps timed out; a lying one: $lies steps;" \

@@ -275,7 +275,7 @@ const char *uz_auto_state_name(unsigned state)
 		[UZ_AUTO_NOTHING] = "nothing",	 [UZ_AUTO_FULL] = "full",
 		[UZ_AUTO_FAILED] = "failed",	 [UZ_AUTO_LIMIT] = "limit",
 		[UZ_AUTO_TARGET] = "target",	 [UZ_AUTO_RESTORED] = "restored",
-		[UZ_AUTO_TRACED] = "traced",
+		[UZ_AUTO_TRACED] = "traced",	 [UZ_AUTO_STOPPED] = "stopped",
 	};
 
 	return state < UZ_AUTO_STATE_MAX ? names[state] : "?";

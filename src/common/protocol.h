@@ -175,6 +175,9 @@ enum uz_auto_state {
 				 * alone for auto-guard, but at its limit */
 	UZ_AUTO_TRACED,		/* under a debugger (ptrace): left alone, but
 				 * at its limit */
+	UZ_AUTO_STOPPED,	/* stopped (SIGSTOP, Ctrl-Z, a freezer): its
+				 * agent cannot answer; left alone, but at
+				 * its limit */
 	UZ_AUTO_STATE_MAX
 };
 

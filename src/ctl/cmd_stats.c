@@ -91,8 +91,8 @@ static const struct col_info infos[COL_COUNT] = {
 			  "median time from a block's eviction to its refault" },
 	[COL_AUTO] = { "AUTO", "auto", 0,
 		       "automatic eviction: off, taking, pressure, refaults, "
-		       "nothing, full, failed, limit, target, restored or "
-		       "traced" },
+		       "nothing, full, failed, limit, target, restored, "
+		       "traced or stopped" },
 	[COL_CGROUP] = { "CGROUP", "cgroup", 0, "its memory cgroup" },
 	[COL_CG_USAGE] = { "CG-USAGE", "cgroup_usage_bytes", N,
 			   "memory charged to that cgroup" },

@@ -43,6 +43,8 @@ struct auto_client {
 				     * (UZ_MSG_LIMITED); 0: none */
 	uint64_t restored_until;    /* restored by hand: no step before
 				     * then (but at its limit) */
+	int section_off;	    /* its section said auto=off at the last
+				     * look */
 };
 
 /* Take the steps that are due at @now; when the next one is (ms), or
@@ -69,7 +71,7 @@ void auto_cgroup_stats(struct client *cl, struct uz_stats_client *out);
 void auto_gone(struct client *cl);
 /* @cl was asked to restore all it has away (uzswapctl restore, before
  * gdb -p or gcore): no automatic step takes it again for its auto-guard
- * but one at its cgroup's limit. */
+ * (from now; a reload ends it) but one at its cgroup's limit. */
 void auto_restored(struct client *cl);
 /* The automatic eviction @cl was running is over, with @d (NULL: it
  * timed out). */

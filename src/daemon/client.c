@@ -637,8 +637,9 @@ uint64_t client_expire(uint64_t now)
 
 	TAILQ_FOREACH(cl, &clients, entry) {
 		if (cl->auto_busy && cl->auto_deadline <= now) {
-			log_warn("client %d (%s): an automatic eviction timed out",
-				 (int)cl->pid, cl->comm);
+			log_limited(UZ_LOG_WARN, 3, 60, "client %d (%s): an "
+				    "automatic eviction timed out",
+				    (int)cl->pid, cl->comm);
 			cl->auto_busy = 0;
 			auto_done(cl, NULL);
 		} else if (cl->auto_busy && cl->auto_deadline < next) {

@@ -54,17 +54,19 @@ int procfs_rss_anon(pid_t pid, uint64_t *bytes)
 	return 0;
 }
 
-int procfs_tracer(pid_t pid)
+int procfs_task_state(pid_t pid, char *state, int *tracer)
 {
-	char buf[UZ_STATUS_MAX], *p;
-	int tracer, err = read_proc(pid, "status", buf, sizeof(buf));
+	char buf[UZ_STATUS_MAX], *s, *t;
+	int err = read_proc(pid, "status", buf, sizeof(buf));
 
 	if (err)
 		return err;
-	p = strstr(buf, "\nTracerPid:");
-	if (!p || sscanf(p + 11, "%d", &tracer) != 1 || tracer < 0)
+	s = strstr(buf, "\nState:");
+	t = strstr(buf, "\nTracerPid:");
+	if (!s || !t || sscanf(s + 7, " %c", state) != 1 ||
+	    sscanf(t + 11, "%d", tracer) != 1 || *tracer < 0)
 		return -ENODATA;
-	return tracer;
+	return 0;
 }
 
 int procfs_start_ticks(pid_t pid, uint64_t *ticks)

@@ -15,9 +15,11 @@ int procfs_rss_anon(pid_t pid, uint64_t *bytes);
  * the same pid.  Returns 0 or -errno. */
 int procfs_start_ticks(pid_t pid, uint64_t *ticks);
 
-/* The process tracing @pid (/proc/PID/status TracerPid: a debugger), 0
- * when none; or -errno. */
-int procfs_tracer(pid_t pid);
+/* Process @pid's state letter (/proc/PID/status State: 'R', 'S', 'T'
+ * stopped, 't' stopped by its tracer...) into *@state, and the process
+ * tracing it (TracerPid: a debugger; 0 when none) into *@tracer.
+ * 0 or -errno. */
+int procfs_task_state(pid_t pid, char *state, int *tracer);
 
 /* The filesystem uid of process @pid (what its file writes are checked
  * as), from /proc/PID/status.  0 or -errno. */

@@ -8,7 +8,10 @@
  *  - uzswapctl stats says the loop is on for this client (AUTO not off);
  *  - every byte reads back right;
  *  - under a debugger (a child that ptrace-seizes it) it is left alone
- *    (AUTO traced): what gdb reads must stay in the mapping.
+ *    (AUTO traced): what gdb reads must stay in the mapping; once the
+ *    debugger is gone the loop takes again;
+ *  - after uzswapctl restore it is left alone (AUTO restored) for its
+ *    auto-guard.
  */
 #include <errno.h>
 #include <signal.h>
@@ -22,6 +25,7 @@
 #include "itest.h"
 
 #define COLD (32 * IT_MB)
+#define MORE (16 * IT_MB)
 #define SEED 111
 #define WAIT_S 60
 #define MOSTLY 0.5
@@ -75,7 +79,7 @@ static pid_t tracer(void)
 
 int main(int argc, char **argv)
 {
-	char state[32] = "";
+	char state[32] = "", state2[32] = "";
 	double t0, share = 1;
 	uint8_t *cold;
 	long bad;
@@ -119,20 +123,57 @@ int main(int argc, char **argv)
 
 	/* 4: traced, it is left alone (its 32 MB are all back: a step would
 	 * take some, once the back-off for reading it all back is over:
-	 * ten intervals, 20 s) */
+	 * ten intervals, 20 s), for five intervals and more */
 	{
 		pid_t t = tracer();
 		int traced = wait_state("traced", state, sizeof(state), 45);
 
+		if (traced)
+			sleep(10);
 		share = it_resident_share(cold, COLD);
+		it_auto_state(getpid(), state2, sizeof(state2));
 		kill(t, SIGKILL);
 		waitpid(t, NULL, 0);
 		it_assert(traced, "under a debugger for 45 s, AUTO is '%s', "
 			  "not 'traced'", state);
-		it_assert(share > 0.9, "under a debugger, only %.0f%% of the "
-			  "32 MB stayed resident", share * 100);
-		printf("under a debugger: AUTO traced, %.0f%% of the 32 MB "
-		       "resident\n", share * 100);
+		it_assert(share == 1 && !strcmp(state2, "traced"), "under a "
+			  "debugger for 10 s: AUTO %s, %.1f%% of the 32 MB "
+			  "resident", state2, share * 100);
+		printf("under a debugger: AUTO traced, all of the 32 MB still "
+		       "resident 10 s on\n");
+	}
+	/* the debugger gone, the loop decides again (nothing to take: all
+	 * of it was read back within auto-guard) */
+	for (t0 = it_now_s(); it_now_s() - t0 < 10; usleep(100000)) {
+		it_auto_state(getpid(), state, sizeof(state));
+		if (strcmp(state, "traced"))
+			break;
+	}
+	it_assert(strcmp(state, "traced"), "10 s after the debugger went, "
+		  "AUTO is still 'traced'");
+	printf("the debugger gone: AUTO %s\n", state);
+
+	/* 5: restored by hand, it is left alone for auto-guard (60 s): 16 MB
+	 * more, never touched since, stay (the 32 MB are guarded anyway);
+	 * the loop may first pause ten intervals after finding nothing */
+	{
+		char out[4096];
+		uint8_t *more = it_alloc(MORE, 1);
+
+		it_fill(more, MORE, SEED + 1);
+		it_assert(!it_ctl(out, sizeof(out), "restore %d", (int)getpid()),
+			  "uzswapctl restore: %s", out);
+		it_assert(wait_state("restored", state, sizeof(state), 30),
+			  "30 s after uzswapctl restore, AUTO is '%s', not "
+			  "'restored'", state);
+		sleep(10);
+		share = it_resident_share(more, MORE);
+		it_auto_state(getpid(), state2, sizeof(state2));
+		it_assert(share == 1 && !strcmp(state2, "restored"), "10 s into "
+			  "'restored': AUTO %s, %.1f%% of 16 MB nobody touched "
+			  "resident", state2, share * 100);
+		printf("after uzswapctl restore: AUTO restored, 16 MB nobody "
+		       "touches all resident 10 s on\n");
 	}
 	return 0;
 }
