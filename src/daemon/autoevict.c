@@ -365,32 +365,6 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 	int err;
 
 	a->next_ms = now + interval;
-	/*
-	 * Its own counters first (one read of its arena): a client that
-	 * manages nothing yet (a shell, a short-lived tool) costs no look at
-	 * its cgroup, nor does a new one before its first interval is over.
-	 * What the last step took and the program touched again at once:
-	 * refaults of blocks younger than two intervals, not the trickle of
-	 * old cold memory read now and then.
-	 */
-	if (client_auto_counters(cl, 2 * interval, &managed, &refaults,
-				 &a->inactive, &a->away, &a->back))
-		return 0; /* its arena's header is not valid: nothing to judge */
-	/* a client's own word: no list holds more than this */
-	if (a->inactive > UZ_INACTIVE_MAX_BYTES)
-		a->inactive = 0;
-	if (!a->seen) {
-		/* a new client: its first step one interval after it came */
-		a->seen = 1;
-		a->refaults_seen = refaults;
-		a->state = UZ_AUTO_TAKING;
-		return 0;
-	}
-	if (!managed) {
-		/* looked at again next interval: it may grow meanwhile */
-		a->state = a->section_off ? UZ_AUTO_OFF : UZ_AUTO_NOTHING;
-		return 0;
-	}
 	look_at(cl, &l, system_pressure);
 	a->cg_id = l.have_cg ? l.cg.id : 0;
 	if (!c->on) {
@@ -400,12 +374,9 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 		a->next_ms = now + interval * AUTO_BACKOFF_INTERVALS;
 		a->cg_limit = UINT64_MAX;
 		a->state = UZ_AUTO_OFF;
-		a->section_off = 1;
-		/* once on, its first step is judged from here */
-		a->refaults_seen = refaults;
+		a->seen = 0;
 		return 0;
 	}
-	a->section_off = 0;
 	a->cg_limit = l.have_cg ? l.cg.limit : UINT64_MAX;
 	if (a->cg_limit != UINT64_MAX && a->told_limited != a->cg_id) {
 		/* before its first step at the limit, not in it */
@@ -425,6 +396,22 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 	p.step_pct = c->step_pct;
 	p.pressure_pct = c->pressure_pct;
 	p.refault_pct = c->refault_pct;
+	/* what the last step took and the program touched again at once:
+	 * refaults of blocks younger than two intervals, not the trickle
+	 * of old cold memory read now and then */
+	if (client_auto_counters(cl, 2 * interval, &managed, &refaults,
+				 &a->inactive, &a->away, &a->back))
+		return 0; /* its arena's header is not valid: nothing to judge */
+	/* a client's own word: no list holds more than this */
+	if (a->inactive > UZ_INACTIVE_MAX_BYTES)
+		a->inactive = 0;
+	if (!a->seen) {
+		/* a new client: its first step one interval after it came */
+		a->seen = 1;
+		a->refaults_seen = refaults;
+		a->state = UZ_AUTO_TAKING;
+		return 0;
+	}
 	/* a count that went down is a new agent (a restart): start over */
 	if (refaults < a->refaults_seen)
 		a->refaults_seen = refaults;

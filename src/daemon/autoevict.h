@@ -43,8 +43,6 @@ struct auto_client {
 				     * (UZ_MSG_LIMITED); 0: none */
 	uint64_t restored_until;    /* restored by hand: no step before
 				     * then (but at its limit) */
-	int section_off;	    /* its section said auto=off at the last
-				     * look */
 };
 
 /* Take the steps that are due at @now; when the next one is (ms), or
