@@ -282,10 +282,9 @@ void it_setup(int argc, char **argv)
 	}
 	unlink(log);
 	unlink(sock);
-	if (config_text) {
-		snprintf(lib, sizeof(lib), "%s/uzswapd.conf", dir);
-		unlink(lib);
-	}
+	/* written for every test (auto=off when it gave none) */
+	snprintf(lib, sizeof(lib), "%s/uzswapd.conf", dir);
+	unlink(lib);
 	snprintf(lib, sizeof(lib), "%s/libuzswap.so", dir);
 	unlink(lib);
 	snprintf(lib, sizeof(lib), "%s/uzswapctl", dir);
