@@ -12,6 +12,8 @@
  *    debugger is gone the loop takes again;
  *  - after uzswapctl restore it is left alone (AUTO restored) for its
  *    auto-guard.
+ * The last two after a reload that turns the back-offs off (pressure,
+ * refaults), so that only the left-alone rule decides.
  */
 #include <errno.h>
 #include <signal.h>
@@ -124,8 +126,11 @@ int main(int argc, char **argv)
 	printf("every byte of the 32 MB read back right\n");
 
 	/* 4: traced, it is left alone (its 32 MB are all back: a step would
-	 * take some, once the back-off for reading it all back is over:
-	 * ten intervals, 20 s), for five intervals and more */
+	 * take some), for five intervals and more. From here on the loop
+	 * does not back off for the machine's pressure nor for refaults
+	 * (reading it all back was one): what is judged is only whether a
+	 * step leaves it alone */
+	it_reload("[daemon]\nauto-pressure=100\nauto-refaults=100\n");
 	{
 		pid_t t = tracer();
 		int traced = wait_state("traced", state, sizeof(state), WAIT_S);
