@@ -63,24 +63,11 @@ static void *reader(void *arg)
 	return (void *)(uintptr_t)sum;
 }
 
-/* This process's AUTO column. */
-static void auto_state(char *buf, size_t len)
-{
-	it_auto_state(getpid(), buf, len);
-}
-
 /* Wait up to 30 s for AUTO to be @want (the last seen in @state). */
 static void wait_state(const char *want, char *state, size_t len)
 {
-	double t0 = it_now_s();
-
-	do {
-		auto_state(state, len);
-		if (!strcmp(state, want))
-			return;
-		usleep(50000);
-	} while (it_now_s() - t0 < 30);
-	it_fail("after 30 s, AUTO is '%s', not '%s'", state, want);
+	if (!it_wait_auto_state(want, state, len, 30))
+		it_fail("after 30 s, AUTO is '%s', not '%s'", state, want);
 }
 
 int main(int argc, char **argv)

@@ -34,20 +34,6 @@
 #define WAIT_S 120
 #define MOSTLY 0.5
 
-/* Wait up to @secs for this process's AUTO to be @want; 1 if it came. */
-static int wait_state(const char *want, char *state, size_t len, int secs)
-{
-	double t0 = it_now_s();
-
-	do {
-		it_auto_state(getpid(), state, len);
-		if (!strcmp(state, want))
-			return 1;
-		usleep(100000);
-	} while (it_now_s() - t0 < secs);
-	return 0;
-}
-
 /* A child that traces this process (PTRACE_SEIZE: no stop) until killed. */
 static pid_t tracer(void)
 {
@@ -133,7 +119,8 @@ int main(int argc, char **argv)
 	it_reload("[daemon]\nauto-pressure=100\nauto-refaults=100\n");
 	{
 		pid_t t = tracer();
-		int traced = wait_state("traced", state, sizeof(state), WAIT_S);
+		int traced = it_wait_auto_state("traced", state, sizeof(state),
+						WAIT_S);
 
 		if (traced)
 			sleep(10);
@@ -172,7 +159,7 @@ int main(int argc, char **argv)
 		it_fill(more, MORE, SEED + 1);
 		it_assert(!it_ctl(out, sizeof(out), "restore %d", (int)getpid()),
 			  "uzswapctl restore: %s", out);
-		it_assert(wait_state("restored", state, sizeof(state), 45),
+		it_assert(it_wait_auto_state("restored", state, sizeof(state), 45),
 			  "45 s after uzswapctl restore, AUTO is '%s', not "
 			  "'restored'", state);
 		sleep(10);

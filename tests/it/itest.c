@@ -432,6 +432,19 @@ void it_auto_state(pid_t pid, char *buf, size_t len)
 	it_fail("no stats line for pid %d", (int)pid);
 }
 
+int it_wait_auto_state(const char *want, char *state, size_t len, double secs)
+{
+	double t0 = it_now_s();
+
+	do {
+		it_auto_state(getpid(), state, len);
+		if (!strcmp(state, want))
+			return 1;
+		usleep(50000);
+	} while (it_now_s() - t0 < secs);
+	return 0;
+}
+
 static long smaps_sum(const void *ptr, size_t len, const char *field)
 {
 	uintptr_t s = (uintptr_t)ptr, e = s + len;

@@ -73,6 +73,9 @@ uint64_t it_stat(const char *key);
 double it_now_s(void);
 /* Process @pid's AUTO column of uzswapctl stats into @buf. */
 void it_auto_state(pid_t pid, char *buf, size_t len);
+/* Wait up to @secs for this process's AUTO to be @want (the last seen in
+ * @state); 1 if it came, 0 if not. */
+int it_wait_auto_state(const char *want, char *state, size_t len, double secs);
 
 /* Call @fn with the /proc path of each descriptor entry ("." and ".."
  * too) in the table of each of this process's threads (the agent's
