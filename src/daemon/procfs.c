@@ -38,17 +38,30 @@ static int read_proc(pid_t pid, const char *name, char *buf, size_t len)
 	return 0;
 }
 
+/* What follows "@key:" at the start of a line of /proc/PID/status text
+ * @buf (its first line is "Name:"), or NULL when no line has it. */
+static const char *status_value(const char *buf, const char *key)
+{
+	char pat[32];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "\n%s:", key);
+	p = strstr(buf, pat);
+	return p ? p + strlen(pat) : NULL;
+}
+
 int procfs_rss_anon(pid_t pid, uint64_t *bytes)
 {
-	char buf[UZ_STATUS_MAX], *p;
+	char buf[UZ_STATUS_MAX];
+	const char *p;
 	uint64_t kb;
 	int err = read_proc(pid, "status", buf, sizeof(buf));
 
 	if (err)
 		return err;
-	p = strstr(buf, "\nRssAnon:");
+	p = status_value(buf, "RssAnon");
 	/* kernel threads and zombies have no RssAnon line */
-	if (!p || sscanf(p + 9, "%" SCNu64, &kb) != 1)
+	if (!p || sscanf(p, "%" SCNu64, &kb) != 1)
 		return -ENODATA;
 	*bytes = kb << 10;
 	return 0;
@@ -56,15 +69,16 @@ int procfs_rss_anon(pid_t pid, uint64_t *bytes)
 
 int procfs_task_state(pid_t pid, char *state, int *tracer)
 {
-	char buf[UZ_STATUS_MAX], *s, *t;
+	char buf[UZ_STATUS_MAX];
+	const char *s, *t;
 	int err = read_proc(pid, "status", buf, sizeof(buf));
 
 	if (err)
 		return err;
-	s = strstr(buf, "\nState:");
-	t = strstr(buf, "\nTracerPid:");
-	if (!s || !t || sscanf(s + 7, " %c", state) != 1 ||
-	    sscanf(t + 11, "%d", tracer) != 1 || *tracer < 0)
+	s = status_value(buf, "State");
+	t = status_value(buf, "TracerPid");
+	if (!s || !t || sscanf(s, " %c", state) != 1 ||
+	    sscanf(t, "%d", tracer) != 1 || *tracer < 0)
 		return -ENODATA;
 	return 0;
 }
@@ -92,14 +106,15 @@ int procfs_start_ticks(pid_t pid, uint64_t *ticks)
 
 int procfs_fsuid(pid_t pid, uid_t *uid)
 {
-	char buf[UZ_STATUS_MAX], *p;
+	char buf[UZ_STATUS_MAX];
+	const char *p;
 	unsigned r, e, sv, fs;
 	int err = read_proc(pid, "status", buf, sizeof(buf));
 
 	if (err)
 		return err;
-	p = strstr(buf, "\nUid:");
-	if (!p || sscanf(p + 5, "%u %u %u %u", &r, &e, &sv, &fs) != 4)
+	p = status_value(buf, "Uid");
+	if (!p || sscanf(p, "%u %u %u %u", &r, &e, &sv, &fs) != 4)
 		return -ENODATA;
 	*uid = (uid_t)fs;
 	return 0;
