@@ -143,6 +143,25 @@ static int release_sharers(int release, const pid_t *kids, int n)
 
 #define NR_TO_MAX	61	/* children that bring a swap count to SWAP_MAP_MAX */
 
+enum { SWAP_CYCLED, SWAP_STILL_ON, SWAP_LEFT_OFF };
+
+/*
+ * zram swapped off (within 60 s: a slot still referenced keeps swapoff
+ * looping) and on again: SWAP_CYCLED, SWAP_STILL_ON when swapoff did not
+ * finish, or SWAP_LEFT_OFF when swapon failed; each said why
+ */
+static int swap_cycle(void)
+{
+	if (swapoff_within(SWAPDEV, 60))
+		return SWAP_STILL_ON;
+	if (swapon(SWAPDEV, 0) && swapon(SWAPDEV, 0)) {
+		ksft_print_msg("swapon(%s): %s: the guest has no swap now\n",
+			       SWAPDEV, strerror(errno));
+		return SWAP_LEFT_OFF;
+	}
+	return SWAP_CYCLED;
+}
+
 /*
  * 6: the fork that needs a swap count continuation (the 62nd sharer) while
  * GFP_ATOMIC page allocations fail: swap_duplicate() cannot allocate one,
@@ -166,12 +185,8 @@ static int continuation_fails_at_fork(void)
 	 * A continuation page, once allocated, stays until swapoff (point 4
 	 * made some): swap off and on again, so this fork needs a new one.
 	 */
-	if (swapoff_within(SWAPDEV, 60))
+	if (swap_cycle())
 		return 0;
-	if (swapon(SWAPDEV, 0) && swapon(SWAPDEV, 0)) {
-		ksft_print_msg("swapon(%s): %s: the guest has no swap now\n", SWAPDEV, strerror(errno));
-		return 0;
-	}
 	mark = clean_mark();
 	sf_before = meminfo_kb("SwapFree");
 	a = swapped_area(PMD_SIZE, 7);
@@ -210,9 +225,7 @@ static int continuation_fails_at_fork(void)
 	 * Exactly: with everyone gone, no slot may still be referenced, or
 	 * swapoff would loop on it (the split entry's 512 slots above all)
 	 */
-	unused = !swapoff_within(SWAPDEV, 60);
-	if (swapon(SWAPDEV, 0) && swapon(SWAPDEV, 0))
-		ksft_print_msg("swapon(%s): %s: the guest has no swap now\n", SWAPDEV, strerror(errno));
+	unused = swap_cycle() != SWAP_STILL_ON;
 	return clean_since(mark) && nk == NR_TO_MAX && kids_ok && rc == 0 && !bad &&
 	       d(&s0, &s1, V_SPLIT_PMD) == 1 && d(&s1, &s2, V_SWPIN_PMD) == 0 &&
 	       labs(sf_after - sf_before) <= slack && unused;
