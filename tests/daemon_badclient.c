@@ -725,16 +725,22 @@ static int run_flood(int n)
 
 /* --- fake agents for the eviction tests in daemon_badclient.sh */
 
+/* Where the counters of holder 0 (not forked) are in arena @afd. */
+static off_t arena_stats_at(int afd)
+{
+	struct uz_arena_hdr h;
+
+	t_check(pread(afd, &h, sizeof(h), 0) == sizeof(h));
+	return arena_stats_off(&h, 0);
+}
+
 /* Counters an agent would have after evicting @bytes into @stored. */
 static void arena_account(int afd, uint64_t bytes, uint64_t stored)
 {
 	struct uz_client_stats st;
-	struct uz_arena_hdr h;
-	off_t off;
+	off_t off = arena_stats_at(afd);
 	int i;
 
-	t_check(pread(afd, &h, sizeof(h), 0) == sizeof(h));
-	off = arena_stats_off(&h, 0); /* holder 0: not forked */
 	t_check(pread(afd, &st, sizeof(st), off) == sizeof(st));
 	st.registered_bytes = 2ull << 30;
 	st.evicted_bytes += bytes;
@@ -750,21 +756,17 @@ static void arena_account(int afd, uint64_t bytes, uint64_t stored)
 
 /*
  * The counters of an agent that lies about everything: more memory than
- * there is, evicted and back again, every block refaulted at age zero.
+ * there is, evicted and back again, refaults at every age.
  */
 static void arena_lie(int afd)
 {
 	struct uz_client_stats st;
-	struct uz_arena_hdr h;
-	off_t off;
 	int i;
 
-	t_check(pread(afd, &h, sizeof(h), 0) == sizeof(h));
-	off = arena_stats_off(&h, 0);
 	memset(&st, 0xff, sizeof(st));
 	for (i = 0; i < UZ_LAT_BUCKETS; i++)
 		st.refault_age_ms[i] = UINT64_MAX / UZ_LAT_BUCKETS;
-	t_check(pwrite(afd, &st, sizeof(st), off) == sizeof(st));
+	t_check(pwrite(afd, &st, sizeof(st), arena_stats_at(afd)) == sizeof(st));
 }
 
 static int run_agent(const char *mode)
