@@ -9,7 +9,8 @@
  * variant of hinting faults; DESIGN.md §3).  Each client is judged with
  * the settings of its memory cgroup's [cgroup]/[unit] section
  * (cgrules.c), by its cgroup v2 memory.pressure where it has one, else
- * the machine's (/proc/pressure/memory): cgroup v1 has none.
+ * the machine's (/proc/pressure/memory): cgroup v1 has none, and its
+ * memory.pressure_level events stand in for it (memevents.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -195,6 +196,22 @@ struct look {
 	int pressure_own;
 };
 
+/* The machine's pressure, read once a pass into *@system: avg10, or
+ * at least the trigger's % when it fired lately (before the slower
+ * avg10 shows it) */
+static uint32_t system_pressure(uint32_t *system)
+{
+	if (*system == AUTO_PRESSURE_UNKNOWN) {
+		unsigned fired = memevents_pressure_recent(now_ms(),
+						   uzd.cfg.autoev.interval_ms);
+
+		*system = psi_memory_some_centi();
+		if (fired && (*system == PSI_UNKNOWN || *system < fired * 100))
+			*system = fired * 100;
+	}
+	return *system;
+}
+
 static void look_at(struct client *cl, struct look *l, uint32_t *system)
 {
 	const struct cg_rule *rule;
@@ -204,26 +221,26 @@ static void look_at(struct client *cl, struct look *l, uint32_t *system)
 	l->target = l->have_cg ? target_of(&l->set, l->cg.limit) : UINT64_MAX;
 	l->pressure_own = l->have_cg && l->cg.pressure_centi != PSI_UNKNOWN;
 	if (l->pressure_own) {
-		/* its trigger fired lately: at least its %, as below */
+		/* its trigger fired lately: at least its %, as above */
 		unsigned fired = memevents_cg_pressure_recent(l->cg.psi_file,
 				now_ms(), uzd.cfg.autoev.interval_ms);
 
 		l->pressure = l->cg.pressure_centi;
 		if (fired && l->pressure < fired * 100)
 			l->pressure = fired * 100;
-		return;
+	} else {
+		l->pressure = system_pressure(system);
 	}
-	if (*system == AUTO_PRESSURE_UNKNOWN) {
-		/* the trigger fired lately: pressure was at least its %,
-		 * whatever the slower avg10 says yet */
-		unsigned fired = memevents_pressure_recent(now_ms(),
-						   uzd.cfg.autoev.interval_ms);
-
-		*system = psi_memory_some_centi();
-		if (fired && (*system == PSI_UNKNOWN || *system < fired * 100))
-			*system = fired * 100;
-	}
-	l->pressure = *system;
+	/* its v1 memory cgroup's reclaim struggled lately (the kernel's
+	 * memory.pressure_level said medium or worse): as if its pressure
+	 * were at its auto-pressure; for two intervals, so that the step
+	 * after the one the event woke (taken at the limit, say) sees it */
+	if (l->have_cg && l->cg.v1 &&
+	    memevents_level_recent(l->cg.id, l->cg.ino, now_ms(),
+				   2 * uzd.cfg.autoev.interval_ms) &&
+	    (l->pressure == AUTO_PRESSURE_UNKNOWN ||
+	     l->pressure < l->set.pressure_pct * 100u))
+		l->pressure = l->set.pressure_pct * 100u;
 }
 
 void auto_settings_of(struct client *cl, struct auto_config *out)
@@ -388,6 +405,7 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 	 * only when next polled */
 	if (l.have_cg) {
 		memevents_limit_watch(&l.cg, now, interval * 3 * AUTO_BACKOFF_INTERVALS);
+		memevents_level_watch(&l.cg, now, interval * 3 * AUTO_BACKOFF_INTERVALS);
 		if (l.pressure_own)
 			memevents_cg_pressure_watch(l.cg.psi_file, c->pressure_pct,
 						    now, interval * 3 *

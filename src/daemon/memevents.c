@@ -18,18 +18,33 @@
 #include "daemon.h"
 
 #define PSI_FILE "/proc/pressure/memory"
-#define WATCHES_MAX 256 /* limited cgroups watched; the rest are polled */
+/* a usage threshold and a pressure level listener per v1 cgroup, for
+ * 256 cgroups; the rest are polled (limits) or go by the machine's PSI */
+#define WATCHES_MAX 512
 #define CG_TRIGGERS_MAX 64 /* cgroup v2 pressure triggers; the rest polled */
+#define LEVEL_REWAKE_MS 1000 /* a level event after a quiet second wakes */
 #define EVENTS_MAX 16
 
-/* One cgroup v1 usage threshold */
+/* What a v1 cgroup's eventfd listens to */
+enum watch_kind {
+	WATCH_THRESHOLD, /* memory.usage_in_bytes crossing a threshold */
+	/* memory.pressure_level at "medium" or worse: v1 has no PSI of
+	 * its own, and this is the kernel's word that reclaim in that
+	 * cgroup (or below) struggles */
+	WATCH_LEVEL,
+};
+
+/* One cgroup v1 eventfd */
 struct watch {
-	int efd;	   /* its eventfd; -1: a free slot */
+	int efd;	   /* -1: a free slot */
+	enum watch_kind kind;
 	uint64_t cg_id;	   /* memcg_use.id */
 	uint64_t ino;	   /* memcg_use.ino: a cgroup made again at that
 			    * path (a service restarted) is another one */
-	uint64_t threshold; /* bytes */
 	uint64_t keep_until; /* let go of after, unless renewed */
+	uint64_t threshold; /* WATCH_THRESHOLD: bytes */
+	uint64_t fired_ms;  /* WATCH_LEVEL: its last event */
+	char name[80];	    /* WATCH_LEVEL: the cgroup, printable, for the log */
 };
 
 /* A PSI trigger on one cgroup v2's memory.pressure */
@@ -148,6 +163,42 @@ unsigned memevents_pressure_recent(uint64_t now, uint64_t within_ms)
 		       psi_pct : 0;
 }
 
+/* @cg's watch of @kind (*@found 1), else a free slot (*@found 0), else
+ * NULL */
+static struct watch *watch_slot(const struct memcg_use *cg,
+				enum watch_kind kind, int *found)
+{
+	struct watch *free_slot = NULL;
+	unsigned i;
+
+	*found = 0;
+	for (i = 0; i < WATCHES_MAX; i++) {
+		if (watches[i].efd < 0) {
+			if (!free_slot)
+				free_slot = &watches[i];
+		} else if (watches[i].cg_id == cg->id && watches[i].kind == kind) {
+			*found = 1;
+			return &watches[i];
+		}
+	}
+	return free_slot;
+}
+
+/* Slot @w now watches @efd (into the set, or closed: -1), @cg's, of
+ * @kind, until @keep_until unless renewed; 0 or -1 */
+static int watch_set(struct watch *w, int efd, enum watch_kind kind,
+		     const struct memcg_use *cg, uint64_t keep_until)
+{
+	if (watch_fd(epfd, efd, EPOLLIN, w))
+		return -1;
+	w->efd = efd;
+	w->kind = kind;
+	w->cg_id = cg->id;
+	w->ino = cg->ino;
+	w->keep_until = keep_until;
+	return 0;
+}
+
 static void watch_close(struct watch *w)
 {
 	epoll_ctl(epfd, EPOLL_CTL_DEL, w->efd, NULL);
@@ -155,30 +206,30 @@ static void watch_close(struct watch *w)
 	w->efd = -1;
 }
 
-/* The eventfd of a threshold at @threshold bytes on v1 cgroup @dir, or
+/* An eventfd registered through v1 cgroup @dir's cgroup.event_control
+ * on its file @file with @args ("<efd> <fd of file> <args>"), or
  * -errno. */
-static int threshold_open(const char *dir, uint64_t threshold)
+static int v1_event_open(const char *dir, const char *file, const char *args)
 {
-	char path[MEMCG_PATH_MAX + 64], spec[64];
-	int efd, ufd, cfd, n, err = 0;
+	char path[MEMCG_PATH_MAX + 64], spec[128];
+	int efd, ffd, cfd, n, err = 0;
 
 	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (efd < 0)
 		return -errno;
-	snprintf(path, sizeof(path), "%s/memory.usage_in_bytes", dir);
-	ufd = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	ffd = open(path, O_RDONLY | O_CLOEXEC);
 	snprintf(path, sizeof(path), "%s/cgroup.event_control", dir);
 	cfd = open(path, O_WRONLY | O_CLOEXEC);
-	if (ufd < 0 || cfd < 0) {
+	if (ffd < 0 || cfd < 0) {
 		err = -errno;
 	} else {
-		n = snprintf(spec, sizeof(spec), "%d %d %llu", efd, ufd,
-			     (unsigned long long)threshold);
+		n = snprintf(spec, sizeof(spec), "%d %d %s", efd, ffd, args);
 		if (write(cfd, spec, (size_t)n) < 0)
 			err = -errno;
 	}
-	if (ufd >= 0)
-		close(ufd);
+	if (ffd >= 0)
+		close(ffd);
 	if (cfd >= 0)
 		close(cfd);
 	if (err) {
@@ -188,11 +239,95 @@ static int threshold_open(const char *dir, uint64_t threshold)
 	return efd;
 }
 
+/* The eventfd of a threshold at @threshold bytes on v1 cgroup @dir, or
+ * -errno. */
+static int threshold_open(const char *dir, uint64_t threshold)
+{
+	char args[32];
+
+	snprintf(args, sizeof(args), "%llu", (unsigned long long)threshold);
+	return v1_event_open(dir, "memory.usage_in_bytes", args);
+}
+
 static void cg_trigger_close(struct cg_trigger *t)
 {
 	epoll_ctl(server_epfd, EPOLL_CTL_DEL, t->fd, NULL);
 	close(t->fd);
 	t->fd = -1;
+}
+
+/* The printable tail of cgroup path @path, which names the unit, into
+ * @out for the log */
+static void name_tail(char *out, size_t len, const char *path)
+{
+	const char *name = memcg_printable(path);
+	size_t n = strlen(name);
+
+	snprintf(out, len, "%s", n >= len ? name + n - len + 1 : name);
+}
+
+void memevents_level_watch(const struct memcg_use *cg, uint64_t now,
+			   uint64_t keep_ms)
+{
+	struct watch *w;
+	int found, efd;
+
+	if (epfd < 0 || !cg->v1)
+		return;
+	w = watch_slot(cg, WATCH_LEVEL, &found);
+	if (found && w->ino == cg->ino) {
+		w->keep_until = now + keep_ms;
+		return;
+	}
+	if (found) /* the cgroup was made again at that path */
+		watch_close(w);
+	if (!w)
+		return; /* more cgroups than listeners: the machine's PSI */
+	/* "hierarchy": its children's reclaim too, even where another
+	 * program listens on a child */
+	efd = v1_event_open(cg->dir, "memory.pressure_level", "medium,hierarchy");
+	if (efd < 0) {
+		log_limited(UZ_LOG_INFO, 3, 3600, "memory cgroup %s: no pressure "
+			    "level event (%s): the machine's pressure counts",
+			    memcg_printable(cg->dir), strerror(-efd));
+		return;
+	}
+	if (watch_set(w, efd, WATCH_LEVEL, cg, now + keep_ms))
+		return;
+	w->fired_ms = 0;
+	name_tail(w->name, sizeof(w->name), cg->dir);
+	log_debug("memory cgroup %s: pressure level listener armed (medium)",
+		  memcg_printable(cg->dir));
+}
+
+int memevents_level_recent(uint64_t cg_id, uint64_t ino, uint64_t now,
+			   uint64_t within_ms)
+{
+	unsigned i;
+
+	for (i = 0; i < WATCHES_MAX; i++)
+		if (watches[i].efd >= 0 && watches[i].kind == WATCH_LEVEL &&
+		    watches[i].cg_id == cg_id && watches[i].ino == ino)
+			return watches[i].fired_ms &&
+			       now - watches[i].fired_ms <= within_ms;
+	return 0;
+}
+
+/* Listener @w's eventfd is readable: reclaim struggled there, or the
+ * cgroup is going (the kernel signals each listener once as it removes
+ * it; the inode tells the next cgroup at that path apart) */
+static void level_event(struct watch *w, uint64_t now)
+{
+	/* a struggling reclaim says so hundreds of times a second: its
+	 * clients are woken on the first, and the rest keep it recent */
+	int quiet = !w->fired_ms || now - w->fired_ms > LEVEL_REWAKE_MS;
+
+	w->fired_ms = now;
+	if (!quiet)
+		return;
+	log_limited(UZ_LOG_DEBUG, 3, 60, "memory pressure level event: "
+		    "cgroup %s, medium or worse", w->name);
+	auto_event(w->cg_id);
 }
 
 uint64_t memevents_limit_expire(uint64_t now, int all)
@@ -265,14 +400,7 @@ void memevents_cg_pressure_watch(const char *file, unsigned pct, uint64_t now,
 	t->pct = pct;
 	t->keep_until = now + keep_ms;
 	t->fired_ms = 0;
-	{
-		/* the cgroup's tail, which names the unit */
-		const char *name = memcg_printable(file);
-		size_t n = strlen(name);
-
-		snprintf(t->name, sizeof(t->name), "%s",
-			 n >= sizeof(t->name) ? name + n - sizeof(t->name) + 1 : name);
-	}
+	name_tail(t->name, sizeof(t->name), file);
 	log_debug("%s: pressure trigger armed: some %u%%", t->name, pct);
 }
 
@@ -308,35 +436,25 @@ int memevents_cg_pressure_event(void *tag, uint32_t events)
 void memevents_limit_watch(const struct memcg_use *cg, uint64_t now,
 			   uint64_t keep_ms)
 {
-	struct watch *w = NULL, *free_slot = NULL;
+	struct watch *w;
 	uint64_t threshold;
-	unsigned i;
-	int efd;
+	int found, efd;
 
 	if (epfd < 0 || !cg->v1)
 		return;
-	for (i = 0; i < WATCHES_MAX; i++) {
-		if (watches[i].efd < 0) {
-			if (!free_slot)
-				free_slot = &watches[i];
-		} else if (watches[i].cg_id == cg->id) {
-			w = &watches[i];
-		}
-	}
+	w = watch_slot(cg, WATCH_THRESHOLD, &found);
 	if (cg->limit == MEMCG_NO_LIMIT) {
-		if (w) /* its limit was taken away */
+		if (found) /* its limit was taken away */
 			watch_close(w);
 		return;
 	}
 	threshold = cg->limit - auto_limit_room(cg->limit);
-	if (w && w->threshold == threshold && w->ino == cg->ino) {
+	if (found && w->threshold == threshold && w->ino == cg->ino) {
 		w->keep_until = now + keep_ms;
 		return;
 	}
-	if (w) /* its limit changed at run time, or it was made again */
+	if (found) /* its limit changed at run time, or it was made again */
 		watch_close(w);
-	else
-		w = free_slot;
 	if (!w)
 		return; /* more limited cgroups than watches: polled */
 	efd = threshold_open(cg->dir, threshold);
@@ -346,13 +464,9 @@ void memevents_limit_watch(const struct memcg_use *cg, uint64_t now,
 			    memcg_printable(cg->dir), strerror(-efd));
 		return;
 	}
-	if (watch_fd(epfd, efd, EPOLLIN, w))
+	if (watch_set(w, efd, WATCH_THRESHOLD, cg, now + keep_ms))
 		return;
-	w->efd = efd;
-	w->cg_id = cg->id;
-	w->ino = cg->ino;
 	w->threshold = threshold;
-	w->keep_until = now + keep_ms;
 	log_debug("memory cgroup %s: woken at %llu bytes of its %llu",
 		  memcg_printable(cg->dir), (unsigned long long)threshold,
 		  (unsigned long long)cg->limit);
@@ -363,7 +477,7 @@ unsigned memevents_limit_watches(void)
 	unsigned i, n = 0;
 
 	for (i = 0; i < WATCHES_MAX; i++)
-		n += watches[i].efd >= 0;
+		n += watches[i].efd >= 0 && watches[i].kind == WATCH_THRESHOLD;
 	return n;
 }
 
@@ -386,12 +500,20 @@ void memevents_dispatch(void)
 		struct watch *w = ev[i].data.ptr;
 		uint64_t count;
 
-		/* crossed either way, or the cgroup was removed: its
-		 * clients look at their limit now (and a removed one's
-		 * watch is set up again on the new cgroup, by inode) */
-		if (read(w->efd, &count, sizeof(count)) < 0 && errno != EAGAIN)
-			watch_close(w);
+		if (w->efd < 0)
+			continue; /* closed since this wait began */
+		if (read(w->efd, &count, sizeof(count)) < 0) {
+			if (errno != EAGAIN)
+				watch_close(w);
+			continue;
+		}
+		if (w->kind == WATCH_LEVEL)
+			level_event(w, now_ms());
 		else
+			/* crossed either way, or the cgroup was removed: its
+			 * clients look at their limit now (and a removed
+			 * one's watch is set up again on the new cgroup, by
+			 * inode) */
 			auto_event(w->cg_id);
 	}
 }

@@ -2,8 +2,10 @@
 /*
  * What wakes the automatic loop before its timer: a PSI trigger on the
  * machine's memory pressure and on each cgroup v2's with clients (its
- * memory.pressure), and cgroup v1 usage thresholds (an eventfd
- * per limited memory cgroup, auto_limit_room() below its limit).  They
+ * memory.pressure), cgroup v1 usage thresholds (an eventfd per limited
+ * memory cgroup, auto_limit_room() below its limit) and cgroup v1
+ * pressure levels (an eventfd per memory cgroup with clients, "medium":
+ * v1 has no PSI per cgroup).  They
  * sit in an epoll set of their own, whose descriptor the daemon's loop
  * watches.  Without them (no PSI, no cgroup v1, too many cgroups) the
  * loop's polling still does the work, later.
@@ -35,6 +37,14 @@ unsigned memevents_pressure_recent(uint64_t now, uint64_t within_ms);
  * of its watch. */
 void memevents_limit_watch(const struct memcg_use *cg, uint64_t now,
 			   uint64_t keep_ms);
+/* Listen on @cg's (cgroup v1) memory.pressure_level for "medium" or
+ * worse, until @now + @keep_ms unless renewed. */
+void memevents_level_watch(const struct memcg_use *cg, uint64_t now,
+			   uint64_t keep_ms);
+/* Did the pressure level of v1 cgroup @cg_id (inode @ino) reach medium
+ * in the @within_ms before @now? */
+int memevents_level_recent(uint64_t cg_id, uint64_t ino, uint64_t now,
+			   uint64_t within_ms);
 /* Arm a trigger on cgroup v2 PSI file @file ("memory.pressure") at @pct
  * % (its clients' auto-pressure), until @now + @keep_ms unless renewed;
  * it sits in the daemon's own set (see memevents_cg_pressure_event). */

@@ -82,21 +82,14 @@ static void cleanup(void)
  * go with it) */
 static void stall(int go)
 {
-	char pid[32], cmd[700], b;
+	char pid[32], b;
 
 	snprintf(pid, sizeof(pid), "%d", getpid());
 	snprintf(cg + strlen(cg), sizeof(cg) - strlen(cg), "/cgroup.procs");
 	it_write_file(cg, pid);
 	if (read(go, &b, 1) != 1)
 		_exit(0);
-	/* dd and cat, as a shell would: stall measured at about 15 %
-	 * of the time here, where a loop of read()s of 64 KB stalled far
-	 * less and the trigger came late or not at all */
-	snprintf(cmd, sizeof(cmd), "dd if=/dev/urandom of=%s bs=1M count=%d "
-		 "status=none && while :; do cat %s >/dev/null; done", file,
-		 FILE_MB, file);
-	execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-	_exit(3);
+	it_exec_rereader(file, FILE_MB);
 }
 
 int main(int argc, char **argv)
@@ -185,14 +178,10 @@ int main(int argc, char **argv)
 #ifdef IT_CGROUP_V2
 	{
 		/* judged by its own cgroup's pressure, not the machine's */
-		char out[1 << 14], want[32], *line;
+		char line[256];
 
-		it_assert(!it_ctl(out, sizeof(out), "stats -r -n -o pid,pressure"),
-			  "uzswapctl stats");
-		snprintf(want, sizeof(want), "%d ", getpid());
-		line = strstr(out, want);
-		it_assert(line && !strstr(strtok(line, "\n"), "(m)"),
-			  "PRESSURE is not its cgroup's: %s", line ? line : out);
+		it_assert(it_pressure_own(line, sizeof(line)),
+			  "PRESSURE is not its cgroup's: %s", line);
 		printf("its PRESSURE is its cgroup v2's: %s\n", line);
 	}
 #endif

@@ -916,6 +916,37 @@ long it_check(const void *p, size_t len, uint64_t seed)
 	return t_check_pattern(p, len, seed);
 }
 
+int it_pressure_own(char *line, size_t len)
+{
+	char out[1 << 14], want[32], *at;
+
+	it_assert(!it_ctl(out, sizeof(out), "stats -r -n -o pid,pressure"),
+		  "uzswapctl stats");
+	snprintf(want, sizeof(want), "%d ", getpid());
+	at = strstr(out, want);
+	if (!at) {
+		snprintf(line, len, "no line for %d in: %s", getpid(), out);
+		return 0;
+	}
+	at[strcspn(at, "\n")] = 0;
+	snprintf(line, len, "%s", at);
+	return !strstr(at, "(m)");
+}
+
+void it_exec_rereader(const char *file, unsigned mb)
+{
+	char cmd[700];
+
+	/* dd and cat, as a shell would: stall measured at about 15 % of
+	 * the time here, where a loop of read()s of 64 KB stalled far
+	 * less and a PSI trigger came late or not at all */
+	snprintf(cmd, sizeof(cmd), "dd if=/dev/urandom of=%s bs=1M count=%u "
+		 "status=none && while :; do cat %s >/dev/null; done", file,
+		 mb, file);
+	execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+	_exit(3);
+}
+
 void it_need_auto_loop(void)
 {
 #ifdef __SANITIZE_THREAD__

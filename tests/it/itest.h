@@ -173,5 +173,14 @@ double it_cgroup_job(const char *cg, size_t fill, unsigned pause_us);
  * did not exit 0.  @job ends with _exit or returns (exit 0). */
 void it_memcg_run(const char *cg, void (*job)(void));
 long it_check(const void *p, size_t len, uint64_t seed);
+/* Become a shell that writes @mb MB of random bytes to @file, then
+ * reads it again and again until killed (in a small memory cgroup: its
+ * reclaim stalls); never returns. */
+void it_exec_rereader(const char *file, unsigned mb)
+	__attribute__((noreturn));
+/* Is this process judged by its own cgroup's pressure (its PRESSURE in
+ * uzswapctl stats not marked "(m)", the machine's)?  Its stats line (or
+ * what was found instead) into @line. */
+int it_pressure_own(char *line, size_t len);
 
 #endif
