@@ -231,13 +231,15 @@ static void look_at(struct client *cl, struct look *l, uint32_t *system)
 	} else {
 		l->pressure = system_pressure(system);
 	}
-	/* its v1 memory cgroup's reclaim struggled lately (the kernel's
-	 * memory.pressure_level said medium or worse): as if its pressure
-	 * were at its auto-pressure; for two intervals, so that the step
-	 * after the one the event woke (taken at the limit, say) sees it */
+	/* the reclaim at its v1 memory cgroup's limit struggled lately
+	 * (the kernel's memory.pressure_level said medium or worse): as
+	 * if its pressure were at its auto-pressure, for as long as a
+	 * back-off lasts: such events come in bursts and gaps of seconds
+	 * (about one a second from a writer in a 256 MB cgroup here) */
 	if (l->have_cg && l->cg.v1 &&
 	    memevents_level_recent(l->cg.id, l->cg.ino, now_ms(),
-				   2 * uzd.cfg.autoev.interval_ms) &&
+				   (uint64_t)AUTO_BACKOFF_INTERVALS *
+				   uzd.cfg.autoev.interval_ms) &&
 	    (l->pressure == AUTO_PRESSURE_UNKNOWN ||
 	     l->pressure < l->set.pressure_pct * 100u))
 		l->pressure = l->set.pressure_pct * 100u;
@@ -510,7 +512,9 @@ int auto_enabled(void)
 	return 0;
 }
 
-void auto_event(uint64_t cg_id)
+/* Judge again now the clients in memory cgroup @cg_id (0: in any),
+ * only those taking if @taking_only */
+static void wake_clients(uint64_t cg_id, int taking_only)
 {
 	uint64_t now = now_ms();
 	struct client *cl;
@@ -518,12 +522,23 @@ void auto_event(uint64_t cg_id)
 	for (cl = client_first(); cl; cl = client_next(cl)) {
 		struct auto_client *a = client_auto(cl);
 
-		if (cg_id ? a->cg_id == cg_id : a->state == UZ_AUTO_TAKING) {
+		if ((!cg_id || a->cg_id == cg_id) &&
+		    (!taking_only || a->state == UZ_AUTO_TAKING)) {
 			a->next_ms = now;
 			a->limit_check_ms = 0;
 		}
 	}
 	auto_wake();
+}
+
+void auto_event(uint64_t cg_id)
+{
+	wake_clients(cg_id, !cg_id);
+}
+
+void auto_event_taking(uint64_t cg_id)
+{
+	wake_clients(cg_id, 1);
 }
 
 void auto_configure(void)

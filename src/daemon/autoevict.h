@@ -54,6 +54,9 @@ void auto_wake(void);
 /* An event (memevents.c): the clients in memory cgroup @cg_id, or with
  * 0 (memory pressure rose) those taking, are judged again now. */
 void auto_event(uint64_t cg_id);
+/* Pressure rose in memory cgroup @cg_id: those of its clients taking are
+ * judged again now (one backed off stays so). */
+void auto_event_taking(uint64_t cg_id);
 /* The configuration was (re)loaded: arm the events it needs. */
 void auto_configure(void);
 /* Is the loop on for anyone: [daemon] auto=on, or a section's? */

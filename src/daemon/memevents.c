@@ -18,9 +18,12 @@
 #include "daemon.h"
 
 #define PSI_FILE "/proc/pressure/memory"
-/* a usage threshold and a pressure level listener per v1 cgroup, for
- * 256 cgroups; the rest are polled (limits) or go by the machine's PSI */
+/* a usage threshold and a pressure level listener per limited v1
+ * cgroup, half the slots for each kind (a threshold, which keeps the
+ * OOM killer away, never waits for a listener's slot), for 256 cgroups;
+ * the rest are polled (limits) or go by the other pressures */
 #define WATCHES_MAX 512
+#define WATCHES_OF_KIND (WATCHES_MAX / 2)
 #define CG_TRIGGERS_MAX 64 /* cgroup v2 pressure triggers; the rest polled */
 #define LEVEL_REWAKE_MS 1000 /* a level event after a quiet second wakes */
 #define EVENTS_MAX 16
@@ -164,24 +167,27 @@ unsigned memevents_pressure_recent(uint64_t now, uint64_t within_ms)
 }
 
 /* @cg's watch of @kind (*@found 1), else a free slot (*@found 0), else
- * NULL */
+ * NULL (none free, or WATCHES_OF_KIND of that kind already) */
 static struct watch *watch_slot(const struct memcg_use *cg,
 				enum watch_kind kind, int *found)
 {
 	struct watch *free_slot = NULL;
-	unsigned i;
+	unsigned i, of_kind = 0;
 
 	*found = 0;
 	for (i = 0; i < WATCHES_MAX; i++) {
 		if (watches[i].efd < 0) {
 			if (!free_slot)
 				free_slot = &watches[i];
-		} else if (watches[i].cg_id == cg->id && watches[i].kind == kind) {
-			*found = 1;
-			return &watches[i];
+		} else if (watches[i].kind == kind) {
+			if (watches[i].cg_id == cg->id) {
+				*found = 1;
+				return &watches[i];
+			}
+			of_kind++;
 		}
 	}
-	return free_slot;
+	return of_kind < WATCHES_OF_KIND ? free_slot : NULL;
 }
 
 /* Slot @w now watches @efd (into the set, or closed: -1), @cg's, of
@@ -275,6 +281,13 @@ void memevents_level_watch(const struct memcg_use *cg, uint64_t now,
 	if (epfd < 0 || !cg->v1)
 		return;
 	w = watch_slot(cg, WATCH_LEVEL, &found);
+	if (cg->limit == MEMCG_NO_LIMIT) {
+		/* reclaim is aimed at a level only at its limit, or at the
+		 * root by the machine's own (its PSI says that) */
+		if (found)
+			watch_close(w);
+		return;
+	}
 	if (found && w->ino == cg->ino) {
 		w->keep_until = now + keep_ms;
 		return;
@@ -283,9 +296,11 @@ void memevents_level_watch(const struct memcg_use *cg, uint64_t now,
 		watch_close(w);
 	if (!w)
 		return; /* more cgroups than listeners: the machine's PSI */
-	/* "hierarchy": its children's reclaim too, even where another
-	 * program listens on a child */
-	efd = v1_event_open(cg->dir, "memory.pressure_level", "medium,hierarchy");
+	/* "local": reclaim aimed at this level's own limit, not that of
+	 * a cgroup below it (another user's, perhaps, under a shared
+	 * slice: with "hierarchy" his writes in his own small cgroup
+	 * backed off every client under the slice, review probe P3) */
+	efd = v1_event_open(cg->dir, "memory.pressure_level", "medium,local");
 	if (efd < 0) {
 		log_limited(UZ_LOG_INFO, 3, 3600, "memory cgroup %s: no pressure "
 			    "level event (%s): the machine's pressure counts",
@@ -315,11 +330,13 @@ int memevents_level_recent(uint64_t cg_id, uint64_t ino, uint64_t now,
 
 /* Listener @w's eventfd is readable: reclaim struggled there, or the
  * cgroup is going (the kernel signals each listener once as it removes
- * it; the inode tells the next cgroup at that path apart) */
+ * it; the inode tells the next cgroup at that path apart).  Only clients
+ * taking are woken: those backed off stay so (an event a second would
+ * step them all every second, only to back off again). */
 static void level_event(struct watch *w, uint64_t now)
 {
-	/* a struggling reclaim says so hundreds of times a second: its
-	 * clients are woken on the first, and the rest keep it recent */
+	/* a struggling reclaim says so again and again: its clients are
+	 * woken on the first, and the rest keep it recent */
 	int quiet = !w->fired_ms || now - w->fired_ms > LEVEL_REWAKE_MS;
 
 	w->fired_ms = now;
@@ -327,7 +344,7 @@ static void level_event(struct watch *w, uint64_t now)
 		return;
 	log_limited(UZ_LOG_DEBUG, 3, 60, "memory pressure level event: "
 		    "cgroup %s, medium or worse", w->name);
-	auto_event(w->cg_id);
+	auto_event_taking(w->cg_id);
 }
 
 uint64_t memevents_limit_expire(uint64_t now, int all)
