@@ -513,15 +513,24 @@ static int store_staged(uint64_t addr, int huge, const struct page_presence *pp,
 	return 1;
 }
 
+int evict_regain_own(uint64_t addr)
+{
+	if (!pagemap_block_all_own(addr) ||
+	    madvise((void *)(uintptr_t)addr, UZ_BLOCK_SIZE, MADV_POPULATE_WRITE))
+		return 0;
+	return 1;
+}
+
 int evict_block(uint64_t addr, uint64_t *bytes, uint64_t *stored)
 {
 	struct page_presence pp;
 	unsigned busy;
-	int err, huge;
+	int err, huge, again = 1;
 
 	*bytes = *stored = 0;
 	if (blocks_find(addr))
 		return 0;
+take:
 	err = pagemap_block(addr, &pp);
 	if (err)
 		return err;
@@ -540,7 +549,7 @@ int evict_block(uint64_t addr, uint64_t *bytes, uint64_t *stored)
 	if (err == -EBUSY) {
 		stat_add(&uz_agent.stats->evict_busy, 1);
 		err = 0;
-		goto unregister;
+		goto refused;
 	}
 	if (busy)
 		stat_add(&uz_agent.stats->evict_busy, 1);
@@ -549,13 +558,19 @@ int evict_block(uint64_t addr, uint64_t *bytes, uint64_t *stored)
 	if (!err)
 		err = pagemap_block((uint64_t)uz_agent.evict_stage, &pp);
 	if (!err && !pp.count)
-		goto unregister; /* every page stayed (busy): nothing taken */
+		goto refused; /* every page stayed (busy): nothing taken */
 	if (!err)
 		return store_staged(addr, huge, &pp, bytes, stored);
 	evict_put_back(addr, uz_agent.evict_stage);
-unregister:
 	uffd_unregister(uz_agent.uffd, addr, UZ_BLOCK_SIZE);
 	return err;
+refused:
+	/* the whole block stayed where it is: unregistered first (see
+	 * evict_regain_own), then tried once more if it is ours again */
+	uffd_unregister(uz_agent.uffd, addr, UZ_BLOCK_SIZE);
+	if (again-- && evict_regain_own(addr))
+		goto take;
+	return 0;
 }
 
 int evict_from_slot(uint64_t addr, uint8_t *slot, int huge, uint64_t *bytes,

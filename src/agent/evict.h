@@ -19,6 +19,21 @@ UZ_HIDDEN int stage_block_ready(uint8_t *p);
 UZ_HIDDEN int evict_stage_reset(void);
 
 /*
+ * After a fork the kernel holds this process's pages as not exclusive
+ * until each is written, even once the child has run exec or exited:
+ * UFFDIO_MOVE refuses them (EBUSY), and read-mostly memory of a program
+ * that ever started another (a shell, python's subprocess) could never
+ * be taken.  When every page of the block at @addr is present and
+ * mapped by this process alone (pagemap), MADV_POPULATE_WRITE takes each
+ * write fault without changing a byte: the kernel reuses the page (a THP
+ * stays whole), exclusive again; 1 if done.  Not when a page is shared
+ * with a live child (it would be copied: its memory doubled) or absent
+ * (it would be filled).  The block must not be registered with the
+ * userfaultfd: a hole made meanwhile (the kernel's THP shrinker drops
+ * zero pages) would fault to the thread calling this, the agent's own.
+ */
+UZ_HIDDEN int evict_regain_own(uint64_t addr);
+/*
  * Evict the block at @addr.  Returns 1 when stored, 0 when there was
  * nothing to take (empty, or every page busy), or -errno.
  * @bytes and @stored get the application and compressed bytes.

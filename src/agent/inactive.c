@@ -89,6 +89,21 @@ static int slot_fresh(uint8_t *p)
 	return stage_block_ready(p);
 }
 
+/* The block at @addr, refused whole (EBUSY) and unregistered again:
+ * taken once more if it is ours alone again (evict_regain_own) */
+static int take_again(uint64_t addr, uint32_t min_age_ms, uint64_t *bytes)
+{
+	static __thread int again;
+	int ret;
+
+	if (again || !evict_regain_own(addr))
+		return 0;
+	again = 1;
+	ret = inactive_take(addr, min_age_ms, bytes);
+	again = 0;
+	return ret;
+}
+
 int inactive_take(uint64_t addr, uint32_t min_age_ms, uint64_t *bytes)
 {
 	struct page_presence pp;
@@ -139,7 +154,7 @@ int inactive_take(uint64_t addr, uint32_t min_age_ms, uint64_t *bytes)
 		stat_add(&uz_agent.stats->evict_busy, 1);
 	if (err == -EBUSY) {
 		uffd_unregister(uz_agent.uffd, addr, UZ_BLOCK_SIZE);
-		return 0;
+		return take_again(addr, min_age_ms, bytes);
 	}
 	{
 		int huge = pp.huge;
@@ -155,7 +170,8 @@ int inactive_take(uint64_t addr, uint32_t min_age_ms, uint64_t *bytes)
 			if (err)
 				evict_put_back(addr, slot_of(e));
 			uffd_unregister(uz_agent.uffd, addr, UZ_BLOCK_SIZE);
-			return err;
+			/* every page stayed where it was (busy) */
+			return err ? err : take_again(addr, min_age_ms, bytes);
 		}
 		e->flags = huge ? E_WAS_THP : 0;
 	}

@@ -389,6 +389,22 @@ static int pagemap_read(uint64_t start, struct page_presence *pp)
 	return 0;
 }
 
+int pagemap_block_all_own(uint64_t start)
+{
+	uint64_t ent[UZ_PAGES_PER_BLOCK];
+	unsigned i;
+
+	if (pagemap_fd < 0 ||
+	    pread(pagemap_fd, ent, sizeof(ent), (start / UZ_PAGE_SIZE) * 8) !=
+		    (ssize_t)sizeof(ent))
+		return 0;
+	for (i = 0; i < UZ_PAGES_PER_BLOCK; i++)
+		/* bit 63 present, bit 56 exclusively mapped */
+		if (!(ent[i] >> 63) || !((ent[i] >> 56) & 1))
+			return 0;
+	return 1;
+}
+
 int pagemap_block(uint64_t start, struct page_presence *pp)
 {
 	struct page_region vec[UZ_PAGES_PER_BLOCK];

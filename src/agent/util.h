@@ -19,6 +19,10 @@ UZ_HIDDEN int pagemap_available(void);
 /* Fill @pp for the block at @start (PAGEMAP_SCAN, else pagemap). */
 UZ_HIDDEN int pagemap_block(uint64_t start, struct page_presence *pp);
 
+/* Is every page of the block at @start present and mapped by this
+ * process alone (pagemap's "exclusively mapped", bit 56)? */
+UZ_HIDDEN int pagemap_block_all_own(uint64_t start);
+
 static inline int page_present(const struct page_presence *pp, unsigned i)
 {
 	return (pp->bits[i / 64] >> (i % 64)) & 1;

@@ -39,6 +39,12 @@ int main(int argc, char **argv)
 	       (unsigned long)it_stat("evicted_bytes"), (unsigned long)(3 * LEN));
 	it_assert(it_stat("evict_busy") > 0, "no block was refused as busy");
 	it_assert(it_stat("evicted_bytes") >= LEN, "the parent's own memory was not evicted");
+	/* and nothing shared: taking it would have meant copying it first
+	 * (evict_regain_own on a page mapped twice), the child's memory
+	 * doubled */
+	it_assert(it_stat("evicted_bytes") <= LEN + 4 * IT_MB, "memory shared "
+		  "with the child was taken (%lu bytes)",
+		  (unsigned long)it_stat("evicted_bytes"));
 	it_assert(write(go[1], "x", 1) == 1, "pipe");
 	waitpid(c, &st, 0);
 	it_assert(WIFEXITED(st) && !WEXITSTATUS(st), "child's copy is wrong");
