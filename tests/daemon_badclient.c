@@ -635,14 +635,29 @@ static void handed_on(void)
 	}
 	t_check(read(pid_pipe[0], &keeper, sizeof(keeper)) == sizeof(keeper));
 	t_check(waitpid(p, &st, 0) == p && WIFEXITED(st) && !WEXITSTATUS(st));
-	/* the pid again, for a new process (another may take it first) */
+	/* the pid again, for a new process (another may take it first).
+	 * The counter is set back only for that fork and put forward again
+	 * at once: left behind, every process on the machine got a pid that
+	 * had just been used, and a test running beside this one that
+	 * killed a pid it had noted, its process long gone, killed another
+	 * (daemon_auto's stopped agent died in a CI run) */
 	for (tries = 0; tries < 20; tries++) {
-		f = fopen("/proc/sys/kernel/ns_last_pid", "w");
+		int last = (int)p;
+
+		f = fopen("/proc/sys/kernel/ns_last_pid", "r+");
 		t_check(f);
+		t_check(fscanf(f, "%d", &last) == 1);
+		rewind(f);
 		fprintf(f, "%d", (int)p - 1);
 		fclose(f);
 		q = fork();
 		t_check(q >= 0);
+		if (q) {
+			f = fopen("/proc/sys/kernel/ns_last_pid", "w");
+			t_check(f);
+			fprintf(f, "%d", last > q ? last : q);
+			fclose(f);
+		}
 		if (!q) {
 			if (getpid() == p)
 				close(agent_connect("newowner", NULL)); /* welcome */
