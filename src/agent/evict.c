@@ -513,12 +513,23 @@ static int store_staged(uint64_t addr, int huge, const struct page_presence *pp,
 	return 1;
 }
 
-int evict_regain_own(uint64_t addr)
+int evict_regain_own(uint64_t addr, int huge)
 {
-	if (!pagemap_block_all_own(addr) ||
-	    madvise((void *)(uintptr_t)addr, UZ_BLOCK_SIZE, MADV_POPULATE_WRITE))
+	struct page_presence pp;
+
+	if (!pagemap_block_all_own(addr))
 		return 0;
-	return 1;
+	if (huge) {
+		/* one write fault decides for the whole THP: reused, the
+		 * PMD stays (exclusive now); copied (something else holds a
+		 * reference: a pipe after vmsplice, a zero-copy send), the
+		 * mapping was split and one page copied: stop there */
+		if (madvise((void *)(uintptr_t)addr, UZ_PAGE_SIZE, MADV_POPULATE_WRITE) ||
+		    pagemap_block(addr, &pp) || !pp.huge)
+			return 0;
+		return 1;
+	}
+	return !madvise((void *)(uintptr_t)addr, UZ_BLOCK_SIZE, MADV_POPULATE_WRITE);
 }
 
 int evict_block(uint64_t addr, uint64_t *bytes, uint64_t *stored)
@@ -547,18 +558,17 @@ take:
 		return err;
 	err = move_out(addr, huge, &busy);
 	if (err == -EBUSY) {
-		stat_add(&uz_agent.stats->evict_busy, 1);
 		err = 0;
 		goto refused;
 	}
-	if (busy)
-		stat_add(&uz_agent.stats->evict_busy, 1);
 	if (!huge)
 		uz_agent.evict_stage_dirty = 1;
 	if (!err)
 		err = pagemap_block((uint64_t)uz_agent.evict_stage, &pp);
 	if (!err && !pp.count)
 		goto refused; /* every page stayed (busy): nothing taken */
+	if (busy) /* taken without some pages */
+		stat_add(&uz_agent.stats->evict_busy, 1);
 	if (!err)
 		return store_staged(addr, huge, &pp, bytes, stored);
 	evict_put_back(addr, uz_agent.evict_stage);
@@ -568,8 +578,9 @@ refused:
 	/* the whole block stayed where it is: unregistered first (see
 	 * evict_regain_own), then tried once more if it is ours again */
 	uffd_unregister(uz_agent.uffd, addr, UZ_BLOCK_SIZE);
-	if (again-- && evict_regain_own(addr))
+	if (again-- && evict_regain_own(addr, huge))
 		goto take;
+	stat_add(&uz_agent.stats->evict_busy, 1); /* once, whatever the tries */
 	return 0;
 }
 

@@ -24,15 +24,20 @@ UZ_HIDDEN int evict_stage_reset(void);
  * UFFDIO_MOVE refuses them (EBUSY), and read-mostly memory of a program
  * that ever started another (a shell, python's subprocess) could never
  * be taken.  When every page of the block at @addr is present and
- * mapped by this process alone (pagemap), MADV_POPULATE_WRITE takes each
- * write fault without changing a byte: the kernel reuses the page (a THP
- * stays whole), exclusive again; 1 if done.  Not when a page is shared
- * with a live child (it would be copied: its memory doubled) or absent
- * (it would be filled).  The block must not be registered with the
- * userfaultfd: a hole made meanwhile (the kernel's THP shrinker drops
- * zero pages) would fault to the thread calling this, the agent's own.
+ * mapped by this process alone (pagemap), MADV_POPULATE_WRITE takes
+ * write faults without changing a byte, and the kernel reuses a page
+ * that nothing else holds: exclusive again; 1 if done.  Mapped alone is
+ * not held by nothing: a page also in a pipe (vmsplice) or a zero-copy
+ * send is copied instead (review probe p_vmsplice).  So a THP (@huge)
+ * gets one write fault, and is given up on when its mapping was split
+ * by it (one 4 KB page copied, the THP no longer whole); a 4 KB block
+ * gets them all (a page so held is copied).  Not when a page is mapped
+ * by a live child too (copied: its memory doubled) or absent (filled).
+ * The block must not be registered with the userfaultfd: a hole made
+ * meanwhile (the kernel's THP shrinker drops zero pages) would fault to
+ * the thread calling this, the agent's own.
  */
-UZ_HIDDEN int evict_regain_own(uint64_t addr);
+UZ_HIDDEN int evict_regain_own(uint64_t addr, int huge);
 /*
  * Evict the block at @addr.  Returns 1 when stored, 0 when there was
  * nothing to take (empty, or every page busy), or -errno.

@@ -91,16 +91,18 @@ static int slot_fresh(uint8_t *p)
 
 /* The block at @addr, refused whole (EBUSY) and unregistered again:
  * taken once more if it is ours alone again (evict_regain_own) */
-static int take_again(uint64_t addr, uint32_t min_age_ms, uint64_t *bytes)
+static __thread int taking_again;
+
+static int take_again(uint64_t addr, int huge, uint32_t min_age_ms,
+		      uint64_t *bytes)
 {
-	static __thread int again;
 	int ret;
 
-	if (again || !evict_regain_own(addr))
+	if (taking_again || !evict_regain_own(addr, huge))
 		return 0;
-	again = 1;
+	taking_again = 1;
 	ret = inactive_take(addr, min_age_ms, bytes);
-	again = 0;
+	taking_again = 0;
 	return ret;
 }
 
@@ -150,11 +152,11 @@ int inactive_take(uint64_t addr, uint32_t min_age_ms, uint64_t *bytes)
 		return err;
 	err = uffd_move_around(uz_agent.stage_uffd, (uint64_t)slot_of(e), addr,
 			       UZ_BLOCK_SIZE, -EBUSY, pp.huge, &busy, &done);
-	if (err == -EBUSY || busy)
+	if ((err == -EBUSY || busy) && !taking_again) /* once a block */
 		stat_add(&uz_agent.stats->evict_busy, 1);
 	if (err == -EBUSY) {
 		uffd_unregister(uz_agent.uffd, addr, UZ_BLOCK_SIZE);
-		return take_again(addr, min_age_ms, bytes);
+		return take_again(addr, pp.huge, min_age_ms, bytes);
 	}
 	{
 		int huge = pp.huge;
@@ -171,7 +173,7 @@ int inactive_take(uint64_t addr, uint32_t min_age_ms, uint64_t *bytes)
 				evict_put_back(addr, slot_of(e));
 			uffd_unregister(uz_agent.uffd, addr, UZ_BLOCK_SIZE);
 			/* every page stayed where it was (busy) */
-			return err ? err : take_again(addr, min_age_ms, bytes);
+			return err ? err : take_again(addr, huge, min_age_ms, bytes);
 		}
 		e->flags = huge ? E_WAS_THP : 0;
 	}

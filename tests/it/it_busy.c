@@ -26,7 +26,9 @@ int main(int argc, char **argv)
 	it_assert(!pipe(go) && !pipe(done), "pipe");
 	c = fork();
 	if (c == 0) {
-		/* hold the shared pages while the parent evicts */
+		/* hold the shared pages while the parent evicts; EOF, not a
+		 * wait for ever, when the parent dies first */
+		close(go[1]);
 		if (read(go[0], &b, 1) != 1)
 			_exit(2);
 		_exit(it_check(thp, LEN, 51) >= 0 || it_check(small, LEN, 52) >= 0);

@@ -50,6 +50,8 @@ int main(int argc, char **argv)
 	holder = fork();
 	it_assert(holder >= 0, "fork");
 	if (!holder) {
+		/* EOF, not a wait for ever, when the parent dies first */
+		close(go[1]);
 		if (read(go[0], &b, 1) != 1)
 			_exit(2);
 		_exit(it_check(shared, LEN, 61) >= 0);
