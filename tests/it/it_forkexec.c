@@ -9,6 +9,10 @@
  * THP blocks come back as THPs, every byte right.  Memory still shared
  * with a live child is left alone, not copied: the child's and the
  * parent's bytes stay right and the parent's THPs whole.
+ *
+ * Built again as it_forkexec_auto (IT_AUTO): the automatic loop takes
+ * the same memory through its inactive list (inactive_take, whose own
+ * retry no other test reached), with no command.
  */
 #include <string.h>
 #include <sys/wait.h>
@@ -17,6 +21,17 @@
 #include "itest.h"
 
 #define LEN (16 * IT_MB)
+
+#ifdef IT_AUTO
+static const char config[] =
+	"[daemon]\n"
+	"auto=on\n"
+	"auto-interval=200\n"
+	"auto-step=100\n"
+	"auto-pressure=100\n"
+	"auto-refaults=100\n"
+	"min-age=1\n";
+#endif
 
 /* fork, exec true in the child, wait for it */
 static void run_true(void)
@@ -42,7 +57,12 @@ int main(int argc, char **argv)
 	char b;
 	int st;
 
+#ifdef IT_AUTO
+	it_need_auto_loop();
+	it_setup_config(argc, argv, config);
+#else
 	it_setup(argc, argv);
+#endif
 	/* shared with a child that lives on and reads it at the end */
 	shared = it_alloc(LEN, 1);
 	it_fill(shared, LEN, 61);
@@ -65,7 +85,18 @@ int main(int argc, char **argv)
 		  "no THPs to begin with (%ld kB)", it_huge_kb(thp, LEN));
 	run_true();
 
+#ifdef IT_AUTO
+	/* the loop samples it to its inactive list, then compresses it */
+	for (int i = 0; i < 300 && it_stat("evicted_bytes") < 2 * LEN; i++)
+		usleep(100000);
+	printf("the loop sampled %llu blocks to its inactive list\n",
+	       (unsigned long long)it_stat("inactive_taken"));
+	it_assert(it_stat("inactive_taken") >= 2 * LEN / IT_BLOCK,
+		  "the loop took %llu blocks through its inactive list, not %lu",
+		  (unsigned long long)it_stat("inactive_taken"), 2 * LEN / IT_BLOCK);
+#else
 	it_evict_all();
+#endif
 	evicted = it_stat("evicted_bytes");
 	printf("after fork and exec: evicted %llu of %lu bytes; left: thp %ld kB, "
 	       "4 KB pages %ld kB, shared %ld kB (%ld kB in THPs)\n",
