@@ -8,8 +8,9 @@
 #   cgroup_limit/  zipf.sh --limit 1024: the same in a 1 GiB cgroup
 #   cgroup_sort/   cglimit_sort.sh: GNU sort over the same limit
 #   phase_shift/   zipf.sh --phase 30 --seconds 120: the hot set moves
-# About an hour with the defaults (the sum of the parts' own times).  Each part's tables are printed again
-# at the end, under one heading each.  A report, not a test: exit 1 when
+# About an hour with the defaults (the sum of the parts' own times).
+# Each part's tables are printed again at the end, under one heading
+# each.  A report, not a test: exit 1 when
 # a part read wrong bytes, 99 when one broke, else 0 (a part that cannot
 # run here, exit 77, says so and the rest go on).
 #   tests/bench/all.sh [--quick] [--rounds N] [--only PARTS] [--out DIR]
