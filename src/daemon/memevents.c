@@ -212,6 +212,37 @@ static void watch_close(struct watch *w)
 	w->efd = -1;
 }
 
+/* The slot to set @cg's watch of @kind up in now (@threshold: of a
+ * WATCH_THRESHOLD), or NULL: none wanted (no limit: one there before is
+ * closed), the one there watches that already (renewed until
+ * @keep_until), or no slot is left (then polled, or the other
+ * pressures count).  One there for an older cgroup at that path or
+ * another threshold (a limit changed at run time) is closed. */
+static struct watch *watch_wanted(const struct memcg_use *cg,
+				  enum watch_kind kind, uint64_t threshold,
+				  uint64_t keep_until)
+{
+	int found;
+	struct watch *w = watch_slot(cg, kind, &found);
+
+	if (cg->limit == MEMCG_NO_LIMIT) {
+		/* the limit was taken away; and reclaim is aimed at a level
+		 * only at its limit, or at the root by the machine's own
+		 * (its PSI says that) */
+		if (found)
+			watch_close(w);
+		return NULL;
+	}
+	if (found && w->ino == cg->ino &&
+	    (kind != WATCH_THRESHOLD || w->threshold == threshold)) {
+		w->keep_until = keep_until;
+		return NULL;
+	}
+	if (found)
+		watch_close(w);
+	return w;
+}
+
 /* An eventfd registered through v1 cgroup @dir's cgroup.event_control
  * on its file @file with @args ("<efd> <fd of file> <args>"), or
  * -errno. */
@@ -276,26 +307,11 @@ void memevents_level_watch(const struct memcg_use *cg, uint64_t now,
 			   uint64_t keep_ms)
 {
 	struct watch *w;
-	int found, efd;
+	int efd;
 
-	if (epfd < 0 || !cg->v1)
+	if (epfd < 0 || !cg->v1 ||
+	    !(w = watch_wanted(cg, WATCH_LEVEL, 0, now + keep_ms)))
 		return;
-	w = watch_slot(cg, WATCH_LEVEL, &found);
-	if (cg->limit == MEMCG_NO_LIMIT) {
-		/* reclaim is aimed at a level only at its limit, or at the
-		 * root by the machine's own (its PSI says that) */
-		if (found)
-			watch_close(w);
-		return;
-	}
-	if (found && w->ino == cg->ino) {
-		w->keep_until = now + keep_ms;
-		return;
-	}
-	if (found) /* the cgroup was made again at that path */
-		watch_close(w);
-	if (!w)
-		return; /* more cgroups than listeners: the machine's PSI */
 	/* "local": reclaim aimed at this level's own limit, not that of
 	 * a cgroup below it (another user's, perhaps, under a shared
 	 * slice: with "hierarchy" his writes in his own small cgroup
@@ -455,25 +471,15 @@ void memevents_limit_watch(const struct memcg_use *cg, uint64_t now,
 {
 	struct watch *w;
 	uint64_t threshold;
-	int found, efd;
+	int efd;
 
 	if (epfd < 0 || !cg->v1)
 		return;
-	w = watch_slot(cg, WATCH_THRESHOLD, &found);
-	if (cg->limit == MEMCG_NO_LIMIT) {
-		if (found) /* its limit was taken away */
-			watch_close(w);
-		return;
-	}
-	threshold = cg->limit - auto_limit_room(cg->limit);
-	if (found && w->threshold == threshold && w->ino == cg->ino) {
-		w->keep_until = now + keep_ms;
-		return;
-	}
-	if (found) /* its limit changed at run time, or it was made again */
-		watch_close(w);
+	threshold = cg->limit == MEMCG_NO_LIMIT ? 0 :
+		    cg->limit - auto_limit_room(cg->limit);
+	w = watch_wanted(cg, WATCH_THRESHOLD, threshold, now + keep_ms);
 	if (!w)
-		return; /* more limited cgroups than watches: polled */
+		return;
 	efd = threshold_open(cg->dir, threshold);
 	if (efd < 0) {
 		log_limited(UZ_LOG_INFO, 3, 3600, "memory cgroup %s: no usage "
