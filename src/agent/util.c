@@ -372,13 +372,22 @@ int pagemap_available(void)
 }
 
 /* Fallback for kernels without PAGEMAP_SCAN: one read of 512 entries. */
+/* The block at @start's pagemap entries, one a page, into @ent: 0 or
+ * -EIO */
+static int pagemap_entries(uint64_t start, uint64_t ent[UZ_PAGES_PER_BLOCK])
+{
+	ssize_t want = UZ_PAGES_PER_BLOCK * sizeof(uint64_t);
+
+	return pread(pagemap_fd, ent, (size_t)want, (start / UZ_PAGE_SIZE) * 8) ==
+	       want ? 0 : -EIO;
+}
+
 static int pagemap_read(uint64_t start, struct page_presence *pp)
 {
 	uint64_t ent[UZ_PAGES_PER_BLOCK];
 	unsigned i;
 
-	if (pread(pagemap_fd, ent, sizeof(ent), (start / UZ_PAGE_SIZE) * 8) !=
-	    (ssize_t)sizeof(ent))
+	if (pagemap_entries(start, ent))
 		return -EIO;
 	for (i = 0; i < UZ_PAGES_PER_BLOCK; i++)
 		/* bit 63 present, bit 62 swapped */
@@ -394,9 +403,7 @@ int pagemap_block_all_own(uint64_t start)
 	uint64_t ent[UZ_PAGES_PER_BLOCK];
 	unsigned i;
 
-	if (pagemap_fd < 0 ||
-	    pread(pagemap_fd, ent, sizeof(ent), (start / UZ_PAGE_SIZE) * 8) !=
-		    (ssize_t)sizeof(ent))
+	if (pagemap_fd < 0 || pagemap_entries(start, ent))
 		return 0;
 	for (i = 0; i < UZ_PAGES_PER_BLOCK; i++)
 		/* bit 63 present, bit 56 exclusively mapped */
