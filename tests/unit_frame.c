@@ -223,6 +223,30 @@ static void test_forged(struct codec *c)
 	t_check_eq(frame_decode(NULL, &d, payload, d.len, dst), -EINVAL);
 }
 
+/* A prefix decode gives at least the bytes asked for, right, and no
+ * byte past the frame; a stream too short for them, or a bad request,
+ * says -EINVAL. */
+static void test_part(struct codec *c)
+{
+	struct uz_frame_desc d;
+	size_t want;
+
+	make_text(src, 11);
+	memset(&d, 0, sizeof(d));
+	t_check(frame_encode(c, src, payload, frame_bound(), &d) > 0);
+	for (want = 4096; want <= N; want += 4096 * 5) {
+		memset(dst, CANARY, N);
+		t_check_eq(frame_decode_part(c, &d, payload, d.len, dst, want), 0);
+		t_assert(!memcmp(dst, src, want), "prefix of %zu differs", want);
+	}
+	t_check_eq(frame_decode_part(c, &d, payload, d.len, dst, 0), -EINVAL);
+	t_check_eq(frame_decode_part(c, &d, payload, d.len, dst, N + 1), -EINVAL);
+	/* the first half of the stream: not a whole frame, maybe a page */
+	d.len /= 2;
+	d.csum = frame_checksum(d.kind, payload, d.len);
+	t_check_eq(frame_decode_part(c, &d, payload, d.len, dst, N), -EINVAL);
+}
+
 int main(void)
 {
 	struct codec *lz, *zs;
@@ -248,6 +272,8 @@ int main(void)
 	test_damage(zs, UZ_FRAME_ZSTD);
 	test_forged(lz);
 	test_forged(zs);
+	test_part(lz);
+	test_part(zs);
 	codec_close(lz);
 	codec_close(zs);
 	return 0;

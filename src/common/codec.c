@@ -73,6 +73,20 @@ static int lz4_decompress(struct codec *c, const void *src, size_t n,
 	return r >= 0 ? r : -EINVAL;
 }
 
+static int lz4_decompress_part(struct codec *c, const void *src, size_t n,
+			       void *dst, size_t want, size_t cap)
+{
+	int r;
+
+	(void)c;
+	if (n > INT_MAX || want > cap)
+		return -EINVAL;
+	if (cap > INT_MAX)
+		cap = INT_MAX;
+	r = LZ4_decompress_safe_partial(src, dst, (int)n, (int)want, (int)cap);
+	return r >= 0 ? r : -EINVAL;
+}
+
 static size_t zstd_bound(size_t n)
 {
 	return ZSTD_compressBound(n);
@@ -112,6 +126,7 @@ static const struct codec_ops codec_lz4 = {
 	.bound = lz4_bound,
 	.compress = lz4_compress,
 	.decompress = lz4_decompress,
+	.decompress_part = lz4_decompress_part,
 };
 
 static const struct codec_ops codec_zstd = {
@@ -312,4 +327,16 @@ int codec_decompress_id(struct codec *c, int id, const void *src, size_t n,
 	if (!ops || !c)
 		return -EINVAL;
 	return ops->decompress(c, src, n, dst, cap);
+}
+
+int codec_decompress_part_id(struct codec *c, int id, const void *src,
+			     size_t n, void *dst, size_t want, size_t cap)
+{
+	const struct codec_ops *ops = codec_ops_by_id(id);
+
+	if (!ops || !c)
+		return -EINVAL;
+	if (!ops->decompress_part)
+		return ops->decompress(c, src, n, dst, cap);
+	return ops->decompress_part(c, src, n, dst, want, cap);
 }

@@ -33,6 +33,13 @@ struct codec_ops {
 	 */
 	int (*decompress)(struct codec *c, const void *src, size_t n,
 			  void *dst, size_t cap);
+	/*
+	 * The same, stopping once at least @want bytes are out (it may
+	 * write more, up to @cap): the decompressed length so far.  NULL
+	 * for a codec that cannot stop early.
+	 */
+	int (*decompress_part)(struct codec *c, const void *src, size_t n,
+			       void *dst, size_t want, size_t cap);
 };
 
 /*
@@ -67,5 +74,9 @@ int codec_level(struct codec *c);
 /* Decompress with whichever codec @id names, using @c's working memory. */
 int codec_decompress_id(struct codec *c, int id, const void *src, size_t n,
 			void *dst, size_t cap);
+/* Decompress at least the first @want bytes (all of them with a codec
+ * that cannot stop early): the length decompressed, or -EINVAL. */
+int codec_decompress_part_id(struct codec *c, int id, const void *src,
+			     size_t n, void *dst, size_t want, size_t cap);
 
 #endif

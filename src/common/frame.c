@@ -105,11 +105,19 @@ static void frame_fill(unsigned char *dst, const void *word)
 int frame_decode(struct codec *codec, const struct uz_frame_desc *desc,
 		 const void *payload, size_t avail, void *dst)
 {
+	return frame_decode_part(codec, desc, payload, avail, dst,
+				 UZ_FRAME_SIZE);
+}
+
+int frame_decode_part(struct codec *codec, const struct uz_frame_desc *desc,
+		      const void *payload, size_t avail, void *dst,
+		      size_t want)
+{
 	uint32_t len = desc->len;
 	uint8_t kind = desc->kind;
 	int r;
 
-	if (len > avail || (len && !payload))
+	if (len > avail || (len && !payload) || !want || want > UZ_FRAME_SIZE)
 		return -EINVAL;
 	switch (kind) {
 	case UZ_FRAME_ZERO:
@@ -148,9 +156,9 @@ int frame_decode(struct codec *codec, const struct uz_frame_desc *desc,
 	default:
 		/* the checksum matched, so only a buggy or hostile writer
 		 * gets here with a bad stream; dst may then be clobbered */
-		r = codec_decompress_id(codec, kind, payload, len, dst,
-					UZ_FRAME_SIZE);
-		if (r != (int)UZ_FRAME_SIZE)
+		r = codec_decompress_part_id(codec, kind, payload, len, dst,
+					     want, UZ_FRAME_SIZE);
+		if (r < (int)want)
 			return -EINVAL;
 	}
 	return 0;

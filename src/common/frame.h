@@ -53,6 +53,11 @@ int frame_encode(struct codec *codec, const void *src, void *dst,
  */
 int frame_decode(struct codec *codec, const struct uz_frame_desc *desc,
 		 const void *payload, size_t avail, void *dst);
+/* The same for the frame's first @want bytes at least (one page asked
+ * for: lz4 stops there); what lies past them in @dst is undefined. */
+int frame_decode_part(struct codec *codec, const struct uz_frame_desc *desc,
+		      const void *payload, size_t avail, void *dst,
+		      size_t want);
 
 /* Checksum of a frame's identity and payload (seeded with kind and len). */
 uint64_t frame_checksum(uint8_t kind, const void *payload, uint32_t len);
