@@ -212,10 +212,11 @@ int main(int argc, char **argv)
 	printf("  compressed         %s stored, %s pool (ratio %.2f)\n",
 	       human(stored, a), human(pool, b),
 	       stored ? (double)evicted / stored : 0.0);
-	printf("  restores           %lu as 2 MB (%lu ahead of the reader), %lu as 64 KB, %lu zero frames\n",
+	printf("  restores           %lu as 2 MB (%lu ahead of the reader), %lu as 64 KB, %lu as 4 KB, %lu zero frames\n",
 	       (unsigned long)stat_of(json, "restores_2m"),
 	       (unsigned long)stat_of(json, "prefetch_2m"),
 	       (unsigned long)stat_of(json, "restores_64k"),
+	       (unsigned long)stat_of(json, "restores_4k"),
 	       (unsigned long)stat_of(json, "restores_zero"));
 	printf("  fault latency      p50 %.1f us, p99 %.1f us (%lu faults)\n",
 	       stat_of(json, "lat_p50_ns") / 1e3, stat_of(json, "lat_p99_ns") / 1e3,

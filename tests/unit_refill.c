@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The per-fault decision (src/agent/refill.c): a block's history and a
- * fault in, 64 KB or 2 MB, finishing and read-ahead out. */
+ * fault in, 4 KB, 64 KB or 2 MB, finishing and read-ahead out. */
 #include <stdio.h>
 #include <string.h>
 
@@ -15,7 +15,7 @@
 
 static struct refill_history thp(void)
 {
-	struct refill_history h = { ALL, 1, 0, 0, 0 };
+	struct refill_history h = { ALL, 1, 0, 0, 0, 0, 0 };
 
 	return h;
 }
@@ -57,7 +57,7 @@ static void sequential_gets_blocks(void)
 }
 
 /* An isolated touch, a block not a huge page, one partly back, or a
- * RANDOM range gets 64 KB. */
+ * RANDOM range gets less than the block. */
 static void sparse_gets_frames(void)
 {
 	struct refill_history h = thp();
@@ -67,6 +67,11 @@ static void sparse_gets_frames(void)
 	t_assert(!p.whole && !p.readahead, "second page of a huge page: whole");
 	p = at(&h, 0, UZSWAP_HINT_NORMAL, BLK + MB2);
 	t_assert(p.whole, "control: the first page of a whole block");
+	h = thp();
+	h.pages_back = 1;
+	p = at(&h, 0, UZSWAP_HINT_NORMAL, BLK);
+	t_assert(!p.whole && !p.page, "a page back alone: whole %d page %d",
+		 p.whole, p.page);
 	h = thp();
 	h.was_thp = 0;
 	p = at(&h, 0, UZSWAP_HINT_NORMAL, BLK);
@@ -167,7 +172,44 @@ static void sampled_comes_back_whole(void)
 	t_assert(!p.whole, "a sample in small pages");
 	h = thp();
 	p = at(&h, 37 * 4096, UZSWAP_HINT_NORMAL, 0);
-	t_assert(!p.whole, "not a sample: 64 KB as before");
+	t_assert(!p.whole, "not a sample: less than the block");
+}
+
+/* An isolated touch inside a frame gets its 4 KB page; the frame's first
+ * page, the page after one already gone from the frame, or a SEQUENTIAL
+ * range gets the frame; a RANDOM range gets the page also at a frame's
+ * start.  A page refill leaves the frame walk's count alone. */
+static void isolated_gets_page(void)
+{
+	struct refill_history h = thp();
+	struct refill_plan p;
+
+	h.was_thp = 0;
+	p = at(&h, 5 * UZ_FRAME_SIZE + 7 * UZ_PAGE_SIZE + 9, UZSWAP_HINT_NORMAL, 0);
+	t_assert(!p.whole && p.page && !p.finish && !h.seq_refills,
+		 "mid-frame: page %d, count %u", p.page, h.seq_refills);
+	p = at(&h, 5 * UZ_FRAME_SIZE, UZSWAP_HINT_NORMAL, 0);
+	t_assert(!p.page && h.seq_refills == 1, "a frame's first page: page");
+	h.frame_gone = 1u << 6;
+	p = at(&h, 5 * UZ_FRAME_SIZE + 7 * UZ_PAGE_SIZE, UZSWAP_HINT_NORMAL, 0);
+	t_assert(!p.page, "the page after one gone: page");
+	p = at(&h, 5 * UZ_FRAME_SIZE + 9 * UZ_PAGE_SIZE, UZSWAP_HINT_NORMAL, 0);
+	t_assert(p.page, "two pages after one gone: frame");
+	h.frame_gone = 1u << 15;
+	p = at(&h, 6 * UZ_FRAME_SIZE + UZ_PAGE_SIZE, UZSWAP_HINT_NORMAL, 0);
+	t_assert(p.page, "page 1 after the last page of the frame before: frame");
+	h.frame_gone = 0;
+	p = at(&h, 5 * UZ_FRAME_SIZE, UZSWAP_HINT_RANDOM, 0);
+	t_assert(p.page, "RANDOM, a frame's first page: frame");
+	p = at(&h, 5 * UZ_FRAME_SIZE + 3 * UZ_PAGE_SIZE, UZSWAP_HINT_SEQUENTIAL, 0);
+	t_assert(p.whole, "SEQUENTIAL, whole in the pool: not whole");
+	h.stored = ALL & ~1u;
+	p = at(&h, 5 * UZ_FRAME_SIZE + 3 * UZ_PAGE_SIZE, UZSWAP_HINT_SEQUENTIAL, 0);
+	t_assert(!p.whole && !p.page, "SEQUENTIAL, partly back: page %d", p.page);
+	h = thp();
+	h.pages_back = 1;
+	t_assert(!refill_may_read_ahead(&h, UZSWAP_HINT_NORMAL),
+		 "read ahead into a block with a page back");
 }
 
 /* The daemon's parameters are the ones used: no read-ahead at 0, a
@@ -210,6 +252,7 @@ int main(void)
 	read_ahead();
 	sampled_comes_back_whole();
 	daemon_params();
-	printf("refill: 8 groups of decisions as expected\n");
+	isolated_gets_page();
+	printf("refill: 9 groups of decisions as expected\n");
 	return 0;
 }

@@ -10,6 +10,8 @@
 #define UZ_BLK_WAS_THP 0x1
 #define UZ_BLK_REFAULTED 0x2 /* touched since it was taken: its age counted */
 #define UZ_BLK_SAMPLED 0x4   /* taken by an automatic step (UZ_EVICT_COLD) */
+#define UZ_BLK_PAGES_BACK 0x8 /* a page came back alone (its frame stays
+			       * stored, the page marked in zeroed) */
 
 /*
  * What this process still expects from a stored record.  The record is
@@ -20,7 +22,9 @@ struct block {
 	uint64_t addr; /* 2 MB aligned; 0 = empty slot */
 	uint32_t rec;
 	uint32_t stored;     /* frames still to restore (bit per frame) */
-	uint64_t zeroed[8];  /* pages dropped since eviction: read as zero */
+	uint64_t zeroed[8];  /* pages whose stored copy is not wanted: dropped
+			      * since eviction (they read as zero), or back
+			      * alone (mapped: a restore steps over them) */
 	uint32_t flags;
 	uint8_t last_frame; /* the last 64 KB refill, for locality */
 	uint8_t seq_refills; /* refills in a row, each after the last */
@@ -78,6 +82,14 @@ static inline int block_frame_all_zeroed(const struct block *b, unsigned f)
 	uint64_t all = (1ull << UZ_PAGES_PER_FRAME) - 1;
 
 	return ((b->zeroed[first / 64] >> (first % 64)) & all) == all;
+}
+
+/* The zeroed bits of frame @f's pages. */
+static inline uint16_t block_frame_gone(const struct block *b, unsigned f)
+{
+	unsigned first = f * UZ_PAGES_PER_FRAME;
+
+	return (uint16_t)(b->zeroed[first / 64] >> (first % 64));
 }
 
 /* Bytes of application memory @b still holds in the pool. */

@@ -532,14 +532,37 @@ int evict_regain_own(uint64_t addr, int huge)
 	return !madvise((void *)(uintptr_t)addr, UZ_BLOCK_SIZE, MADV_POPULATE_WRITE);
 }
 
+/*
+ * A block partly back (4 KB or 64 KB refills) is taken again only once
+ * what it still has stored has come back too: then it is a block like
+ * any other.  Else memory brought back piecemeal would stay for good,
+ * and a job at its cgroup's limit, whose blocks all have some pages
+ * back, would leave the guard nothing to take (sort thrashed so).  The
+ * whole block is decoded and encoded again, and charged meanwhile:
+ * worth it only for a block with that many pages in memory.
+ */
+#define PARTIAL_MIN_PAGES (UZ_PAGES_PER_BLOCK / 8)
+
+static int complete_partial(uint64_t addr, struct block *b)
+{
+	struct page_presence pp;
+
+	if (pagemap_block(addr, &pp) || pp.count < PARTIAL_MIN_PAGES)
+		return 0;
+	/* the block is released with its last frame */
+	return !restore_all_frames(b) && !blocks_find(addr);
+}
+
 int evict_block(uint64_t addr, uint64_t *bytes, uint64_t *stored)
 {
 	struct page_presence pp;
+	struct block *b;
 	unsigned busy;
 	int err, huge, again = 1;
 
 	*bytes = *stored = 0;
-	if (blocks_find(addr))
+	b = blocks_find(addr);
+	if (b && !complete_partial(addr, b))
 		return 0;
 take:
 	err = pagemap_block(addr, &pp);

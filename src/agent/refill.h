@@ -28,6 +28,9 @@ struct refill_history {
 	uint8_t last_frame;  /* the last 64 KB refill */
 	uint8_t seq_refills; /* refills in a row, each after the last */
 	int sampled;	     /* taken by the daemon's automatic sampling */
+	int pages_back;	     /* a page of it came back alone: never whole */
+	uint16_t frame_gone; /* pages of the faulting frame no longer
+			      * stored (back alone, or dropped): a bit each */
 };
 
 struct refill_fault {
@@ -41,13 +44,15 @@ struct refill_fault {
 };
 
 struct refill_plan {
-	int whole;	   /* 1: the whole 2 MB block; 0: one 64 KB frame */
+	int whole;	   /* 1: the whole 2 MB block; 0: less */
+	int page;	   /* (not whole) 1: the faulting 4 KB page alone;
+			    * 0: its 64 KB frame */
 	int finish;	   /* finish the block frame by frame when idle */
 	unsigned readahead; /* blocks after this one to restore ahead */
 };
 
 /* Decide for @f on a block with history @h (updated for the next
- * fault when the plan is one frame). */
+ * fault when the plan is one frame or page). */
 struct refill_plan refill_decide(struct refill_history *h,
 				 const struct refill_fault *f);
 

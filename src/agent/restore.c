@@ -55,12 +55,14 @@ static struct refill_params refill_params = { UZ_REFILL_READAHEAD_DEFAULT,
 					      UZ_REFILL_FINISH_DEFAULT };
 static unsigned prefetch_left;
 
-/* The refill module's view of @b. */
-static struct refill_history history_of(const struct block *b)
+/* The refill module's view of @b, for a fault in frame @f. */
+static struct refill_history history_of(const struct block *b, unsigned f)
 {
 	struct refill_history h = { b->stored, !!(b->flags & UZ_BLK_WAS_THP),
 				    b->last_frame, b->seq_refills,
-				    !!(b->flags & UZ_BLK_SAMPLED) };
+				    !!(b->flags & UZ_BLK_SAMPLED),
+				    !!(b->flags & UZ_BLK_PAGES_BACK),
+				    block_frame_gone(b, f) };
 
 	return h;
 }
@@ -141,7 +143,7 @@ int restore_idle(void)
 		return 0;
 	b = blocks_find(prefetch_next);
 	if (b) {
-		struct refill_history h = history_of(b);
+		struct refill_history h = history_of(b, 0);
 
 		if (!refill_may_read_ahead(&h, regions_shape_at(prefetch_next)))
 			b = NULL;
@@ -180,26 +182,42 @@ static int decode_with(const struct block *b, unsigned f, const uint8_t *p,
 	return 0;
 }
 
-int restore_decode_into(uint32_t rec, unsigned f, uint8_t *buf, uint32_t cap,
-			uint8_t *dst)
+/* Frame @f of record @rec into @dst, at least its first @want bytes,
+ * its payload read into @buf (@cap bytes). */
+static int decode_into_part(uint32_t rec, unsigned f, uint8_t *buf,
+			    uint32_t cap, uint8_t *dst, size_t want)
 {
 	const struct uz_block_rec *r = store_rec(rec);
 	const struct uz_frame_desc *d = &r->frames[f];
 
-	if (d->len > cap || store_read(r, d->off, d->len, buf))
+	if (d->len > cap || store_read(r, d->off, d->len, buf) ||
+	    frame_decode_part(uz_agent.codec, d, buf, d->len, dst, want))
 		return -EBADMSG;
-	return frame_decode(uz_agent.codec, d, buf, d->len, dst) ? -EBADMSG : 0;
+	return 0;
 }
 
-int restore_decode(const struct block *b, unsigned f, uint8_t *dst)
+int restore_decode_into(uint32_t rec, unsigned f, uint8_t *buf, uint32_t cap,
+			uint8_t *dst)
+{
+	return decode_into_part(rec, f, buf, cap, dst, UZ_FRAME_SIZE);
+}
+
+/* Frame @f of @b into @dst, at least its first @want bytes. */
+static int restore_decode_part(const struct block *b, unsigned f,
+			       uint8_t *dst, size_t want)
 {
 	int err;
 
 	payload_used = 1;
-	err = restore_decode_into(b->rec, f, payload, PAYLOAD_MAX, dst);
+	err = decode_into_part(b->rec, f, payload, PAYLOAD_MAX, dst, want);
 	if (!err)
 		zero_dropped(b, f, dst);
 	return err;
+}
+
+int restore_decode(const struct block *b, unsigned f, uint8_t *dst)
+{
+	return restore_decode_part(b, f, dst, UZ_FRAME_SIZE);
 }
 
 /* Each half of a split decode reads its own frames' payload first: the
@@ -268,30 +286,69 @@ int restore_frame_done(struct block *b, unsigned f)
 	return 1;
 }
 
-/* Put frame @f back: COPY, or the zero page for a zero frame, or
- * poison when its checksum fails.  Returns 1 when @b was freed. */
-static int restore_frame(struct block *b, unsigned f, int *err)
+/* A fault where nothing is stored: the page was dropped (MADV_DONTNEED
+ * and the like) after eviction or restore, so it reads as zero. */
+static int fault_zero(uint64_t addr)
+{
+	uint64_t page = addr & ~(uint64_t)(UZ_PAGE_SIZE - 1);
+
+	return uffd_fill_range(uz_agent.uffd, uffd_op_zero, page, NULL,
+			       UZ_PAGE_SIZE);
+}
+
+/* Pages [@pg, @pg + @n) of frame @f back: COPY, or the zero page for a
+ * zero frame, or poison when its checksum fails.  0 or -errno. */
+static int fill_from_frame(struct block *b, unsigned f, unsigned pg,
+			   unsigned n, int *zero)
 {
 	const struct uz_frame_desc *d = &store_rec(b->rec)->frames[f];
-	uint64_t dst = b->addr + (uint64_t)f * UZ_FRAME_SIZE;
+	uint64_t dst = b->addr + (uint64_t)f * UZ_FRAME_SIZE +
+		       (uint64_t)pg * UZ_PAGE_SIZE;
+	uint64_t len = (uint64_t)n * UZ_PAGE_SIZE;
 
-	if (d->kind == UZ_FRAME_ZERO) {
-		*err = uffd_fill_range(uz_agent.uffd, uffd_op_zero, dst, NULL,
-				       UZ_FRAME_SIZE);
-		if (!*err)
-			stat_add(&uz_agent.stats->restores_zero, 1);
-	} else if (restore_decode(b, f, dec_buf) == 0) {
-		*err = uffd_fill_range(uz_agent.uffd, uffd_op_copy, dst, dec_buf,
-				       UZ_FRAME_SIZE);
-	} else {
-		report_bad_frame(b, f);
-		*err = uffd_fill_range(uz_agent.uffd, uffd_op_poison, dst, NULL,
-				       UZ_FRAME_SIZE);
-	}
+	*zero = d->kind == UZ_FRAME_ZERO;
+	if (*zero)
+		return uffd_fill_range(uz_agent.uffd, uffd_op_zero, dst, NULL, len);
+	/* up to the last page asked for: lz4 stops there */
+	if (restore_decode_part(b, f, dec_buf, (uint64_t)(pg + n) * UZ_PAGE_SIZE) == 0)
+		return uffd_fill_range(uz_agent.uffd, uffd_op_copy, dst,
+				       dec_buf + (uint64_t)pg * UZ_PAGE_SIZE, len);
+	report_bad_frame(b, f);
+	return uffd_fill_range(uz_agent.uffd, uffd_op_poison, dst, NULL, len);
+}
+
+/* Put frame @f back.  Returns 1 when @b was freed. */
+static int restore_frame(struct block *b, unsigned f, int *err)
+{
+	int zero;
+
+	*err = fill_from_frame(b, f, 0, UZ_PAGES_PER_FRAME, &zero);
 	if (*err)
 		return 0;
+	if (zero)
+		stat_add(&uz_agent.stats->restores_zero, 1);
 	stat_add(&uz_agent.stats->restores_64k, 1);
 	return restore_frame_done(b, f);
+}
+
+/*
+ * Put page @pg of frame @f back alone; the frame stays stored for its
+ * other pages, this one marked as not wanted from it (it is mapped: a
+ * later restore of the frame steps over it).  Returns 1 when @b was
+ * freed (the frame's last page).
+ */
+static int restore_page(struct block *b, unsigned f, unsigned pg, int *err)
+{
+	unsigned p = f * UZ_PAGES_PER_FRAME + pg;
+	int zero;
+
+	*err = fill_from_frame(b, f, pg, 1, &zero);
+	if (*err)
+		return 0;
+	stat_add(&uz_agent.stats->restores_4k, 1);
+	b->zeroed[p / 64] |= 1ull << (p % 64);
+	b->flags |= UZ_BLK_PAGES_BACK;
+	return block_frame_all_zeroed(b, f) ? restore_frame_done(b, f) : 0;
 }
 
 /* Restore the next stored frame of @b; 0 when none was left. */
@@ -372,20 +429,11 @@ int restore_block_whole(struct block *b)
 	return 0;
 }
 
-/* A fault where nothing is stored: the page was dropped (MADV_DONTNEED
- * and the like) after eviction or restore, so it reads as zero. */
-static int fault_zero(uint64_t addr)
-{
-	uint64_t page = addr & ~(uint64_t)(UZ_PAGE_SIZE - 1);
-
-	return uffd_fill_range(uz_agent.uffd, uffd_op_zero, page, NULL,
-			       UZ_PAGE_SIZE);
-}
-
 static int fault(uint64_t addr, uint64_t t0)
 {
 	uint64_t blk = block_of(addr);
 	unsigned f = (addr - blk) / UZ_FRAME_SIZE;
+	unsigned pg = (addr - blk) % UZ_FRAME_SIZE / UZ_PAGE_SIZE;
 	struct block *b;
 	int err = 0, whole = 0;
 
@@ -420,7 +468,7 @@ static int fault(uint64_t addr, uint64_t t0)
 		struct refill_fault rf = { blk, addr, regions_shape_at(addr),
 					   uz_agent.seq_next_block,
 					   refill_params };
-		struct refill_history h = history_of(b);
+		struct refill_history h = history_of(b, f);
 		struct refill_plan plan = refill_decide(&h, &rf);
 		uint32_t now = now_ms();
 
@@ -450,7 +498,8 @@ static int fault(uint64_t addr, uint64_t t0)
 
 			if (plan.finish)
 				finish_addr = blk;
-			freed = restore_frame(b, f, &err);
+			freed = plan.page ? restore_page(b, f, pg, &err) :
+					    restore_frame(b, f, &err);
 			if (freed && finish_addr == blk)
 				finish_addr = 0;
 		}

@@ -14,7 +14,7 @@
 /* bump when a message's size or the meaning of a field changes; a field
  * put in padding behind a new flag (older peers send zeros and read
  * nothing there) needs none */
-#define UZ_PROTOCOL_VERSION 6
+#define UZ_PROTOCOL_VERSION 7
 #define UZ_SOCKET_DEFAULT "/run/uzswap/uzswapd.sock"
 #define UZ_SOCKET_ENV "UZSWAP_SOCKET"
 #define UZ_MSG_MAX 4096
@@ -235,6 +235,7 @@ struct uz_stats_client {
 	 * while a step at the limit ran (hold.c) */
 	uint64_t guard_blocks;
 	uint64_t holds;
+	uint64_t restores_4k; /* pages restored alone (refill.c) */
 };
 
 struct uz_stats_end {

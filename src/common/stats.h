@@ -36,7 +36,9 @@ struct uz_client_stats {
 	uint64_t inactive_stored; /* ... untouched for the minimum age: compressed */
 	/* blocks taken out in the fault path, the cgroup at its limit */
 	uint64_t guard_blocks;
-	uint64_t reserved[7];
+	/* 4 KB pages restored alone (their frames stay stored) */
+	uint64_t restores_4k;
+	uint64_t reserved[6];
 	/* fault latency, read to resolve, in the agent (see latency.h) */
 	uint64_t fault_lat[UZ_LAT_BUCKETS];
 	/* 2 MB restore latency, fault read to block mapped */

@@ -25,6 +25,7 @@ enum {
 	COL_FAULTS,
 	COL_RESTORE2M,
 	COL_RESTORE64K,
+	COL_RESTORE4K,
 	COL_ZERO,
 	COL_PREFETCH,
 	COL_BUSY,
@@ -71,6 +72,8 @@ static const struct col_info infos[COL_COUNT] = {
 			    "2M blocks restored whole" },
 	[COL_RESTORE64K] = { "RESTORE64K", "restores_64k", N,
 			     "64K frames restored one by one" },
+	[COL_RESTORE4K] = { "RESTORE4K", "restores_4k", N,
+			    "4K pages restored alone (isolated touches)" },
 	[COL_ZERO] = { "ZERO", "restores_zero", N,
 		       "64K frames restored as zero pages" },
 	[COL_PREFETCH] = { "PREFETCH", "prefetch_2m", N,
@@ -151,6 +154,7 @@ static void totals(const struct stats_reply *r, struct uz_stats_client *t)
 		t->faults = sat_add(t->faults, s->faults);
 		t->restores_2m = sat_add(t->restores_2m, s->restores_2m);
 		t->restores_64k = sat_add(t->restores_64k, s->restores_64k);
+		t->restores_4k = sat_add(t->restores_4k, s->restores_4k);
 		t->restores_zero = sat_add(t->restores_zero, s->restores_zero);
 		t->prefetch_2m = sat_add(t->prefetch_2m, s->prefetch_2m);
 		t->evict_busy = sat_add(t->evict_busy, s->evict_busy);
@@ -279,6 +283,7 @@ static void cell_text(int col, const struct uz_stats_client *s, int total,
 	case COL_FAULTS: count = s->faults; break;
 	case COL_RESTORE2M: count = s->restores_2m; break;
 	case COL_RESTORE64K: count = s->restores_64k; break;
+	case COL_RESTORE4K: count = s->restores_4k; break;
 	case COL_ZERO: count = s->restores_zero; break;
 	case COL_PREFETCH: count = s->prefetch_2m; break;
 	case COL_BUSY: count = s->evict_busy; break;

@@ -482,6 +482,7 @@ void client_stats(struct client *cl, struct uz_stats_client *out)
 	out->faults = s->faults;
 	out->restores_2m = s->restores_2m;
 	out->restores_64k = s->restores_64k;
+	out->restores_4k = s->restores_4k;
 	out->restores_zero = s->restores_zero;
 	out->prefetch_2m = s->prefetch_2m;
 	out->evict_busy = s->evict_busy;
@@ -519,7 +520,8 @@ int client_auto_counters(struct client *cl, uint32_t young_ms,
 			st.evicted_bytes - st.pool_bytes : 0;
 	if (back) /* sums of counters it could make anything of: its own */
 		*back = (st.restores_2m + st.prefetch_2m + st.inactive_back) *
-			UZ_BLOCK_SIZE + st.restores_64k * UZ_FRAME_SIZE;
+			UZ_BLOCK_SIZE + st.restores_64k * UZ_FRAME_SIZE +
+			st.restores_4k * UZ_PAGE_SIZE;
 	hist_clamped(st.refault_age_ms, h);
 	*young_refaults = latency_count_below(h, young_ms);
 	return 0;

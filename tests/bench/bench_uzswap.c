@@ -171,7 +171,8 @@ static void uz_evict(struct bench *b)
 static void uz_after_read(struct bench *b)
 {
 	static const char *const count_keys[] = {
-		"faults", "restores_2m", "restores_64k", "restores_zero",
+		"faults", "restores_2m", "restores_64k", "restores_4k",
+		"restores_zero",
 		"prefetch_2m", "evict_busy", "csum_failures", "lat_p50_ns",
 		"lat_p99_ns", "restore2m_p50_ns", "restore2m_p99_ns", NULL
 	};

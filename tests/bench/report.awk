@@ -140,15 +140,17 @@ function sysc(s, w, m, scale) { return (s in sysrun) ? cell(w, s, m, scale) : "-
 
 function uz_table(    i, w) {
 	printf "\n%s\n", "uzswap's own counters (uzswapctl stats --json, after the read)"
-	printf "  %-19s %-16s %-18s %-8s %-14s %s\n", "", "restores 2M",
-		"restores 64K", "zero", "prefetch 2M", "agent's p50 (us)"
+	printf "  %-19s %-16s %-18s %-18s %-8s %-14s %s\n", "", "restores 2M",
+		"restores 64K", "restores 4K", "zero", "prefetch 2M",
+		"agent's p50 (us)"
 	for (i = 1; i <= nw; i++) {
 		w = wl[i]
 		if (w == "evict_1g")
 			continue
-		printf "  %-19s %-16s %-18s %-8s %-14s %s\n", w,
+		printf "  %-19s %-16s %-18s %-18s %-8s %-14s %s\n", w,
 			cell(w, "uzswap", "uz_restores_2m", 1),
 			cell(w, "uzswap", "uz_restores_64k", 1),
+			cell(w, "uzswap", "uz_restores_4k", 1),
 			cell(w, "uzswap", "uz_restores_zero", 1),
 			cell(w, "uzswap", "uz_prefetch_2m", 1),
 			cell(w, "uzswap", "uz_lat_p50_ns", 1e-3)
@@ -186,15 +188,17 @@ function thp_back(w,    n, i, b, a, lo, x) {
 }
 
 # The share of the bytes restored in whole 2 MB blocks (on demand or
-# ahead) rather than 64 KB frames, in one round (""  when none); with
-# @want64k, the 64 KB share instead.  The worst round is returned.
+# ahead) rather than 64 KB frames or 4 KB pages, in one round (""  when
+# none); with @want64k, the share of frames and pages instead.  The
+# worst round is returned.
 function restore_share(w, want64k,    n, i, b2, b64, x, lo) {
 	n = ((w, "uzswap", "uz_restores_2m") in cnt) ? cnt[w, "uzswap", "uz_restores_2m"] : 0
 	lo = ""
 	for (i = 1; i <= n; i++) {
 		b2 = (val[w, "uzswap", "uz_restores_2m", i] + \
 		      val[w, "uzswap", "uz_prefetch_2m", i]) * 2048
-		b64 = val[w, "uzswap", "uz_restores_64k", i] * 64
+		b64 = val[w, "uzswap", "uz_restores_64k", i] * 64 + \
+		      val[w, "uzswap", "uz_restores_4k", i] * 4
 		if (b2 + b64 == 0)
 			continue
 		x = 100 * (want64k ? b64 : b2) / (b2 + b64)
@@ -244,7 +248,7 @@ function targets(    r, w, i) {
 	for (i = 1; i <= nw; i++) {
 		w = wl[i]
 		if (w ~ /^(stride64_sparse|random64_sparse)$/)
-			target("restored in 64 KB frames, " w " (of bytes)",
+			target("restored in 64 KB frames or 4 KB pages, " w " (of bytes)",
 			       restore_share(w, 1), ">=", 90, "%")
 		if (w ~ /^(seq_1g|nohint_seq64|seqhint_seq64)$/)
 			target("restored in whole 2 MB blocks, " w " (of bytes)",

@@ -335,6 +335,14 @@ void t_fill_pattern(void *p, size_t len, uint64_t seed)
 	}
 }
 
+int t_check_pattern_page(const void *p, uint64_t idx, uint64_t seed)
+{
+	unsigned char page[T_PAGE];
+
+	t_page(page, idx, seed);
+	return !memcmp(p, page, T_PAGE);
+}
+
 long t_check_pattern(const void *p, size_t len, uint64_t seed)
 {
 	const unsigned char *b = p;

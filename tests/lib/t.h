@@ -90,5 +90,7 @@ long t_smaps_anon_huge_kb(pid_t pid, void *start, size_t len);
  */
 void t_fill_pattern(void *p, size_t len, uint64_t seed);
 long t_check_pattern(const void *p, size_t len, uint64_t seed);
+/* Is the 4 KB at @p page @idx of a range filled from @seed? */
+int t_check_pattern_page(const void *p, uint64_t idx, uint64_t seed);
 
 #endif
