@@ -27,7 +27,7 @@ static struct refill_plan at_with(struct refill_history *h, uint64_t off,
 				  int shape, uint64_t seq_next,
 				  struct refill_params params)
 {
-	struct refill_fault f = { BLK, BLK + off, shape, seq_next, params };
+	struct refill_fault f = { BLK, BLK + off, shape, seq_next, params, NULL };
 
 	return refill_decide(h, &f);
 }
@@ -175,10 +175,10 @@ static void sampled_comes_back_whole(void)
 	t_assert(!p.whole, "not a sample: less than the block");
 }
 
-/* An isolated touch inside a frame gets its 4 KB page; the frame's first
- * page, the page after one already gone from the frame, or a SEQUENTIAL
- * range gets the frame; a RANDOM range gets the page also at a frame's
- * start.  A page refill leaves the frame walk's count alone. */
+/* The first touch of a frame inside it gets its 4 KB page; the frame's
+ * first page, a second touch of a frame (anything of it gone) or a
+ * SEQUENTIAL range gets the frame; a RANDOM range gets the page also at
+ * a frame's start.  A page refill leaves the frame walk's count alone. */
 static void isolated_gets_page(void)
 {
 	struct refill_history h = thp();
@@ -193,11 +193,10 @@ static void isolated_gets_page(void)
 	h.frame_gone = 1u << 6;
 	p = at(&h, 5 * UZ_FRAME_SIZE + 7 * UZ_PAGE_SIZE, UZSWAP_HINT_NORMAL, 0);
 	t_assert(!p.page, "the page after one gone: page");
-	p = at(&h, 5 * UZ_FRAME_SIZE + 9 * UZ_PAGE_SIZE, UZSWAP_HINT_NORMAL, 0);
-	t_assert(p.page, "two pages after one gone: frame");
-	h.frame_gone = 1u << 15;
-	p = at(&h, 6 * UZ_FRAME_SIZE + UZ_PAGE_SIZE, UZSWAP_HINT_NORMAL, 0);
-	t_assert(p.page, "page 1 after the last page of the frame before: frame");
+	p = at(&h, 5 * UZ_FRAME_SIZE + 2 * UZ_PAGE_SIZE, UZSWAP_HINT_NORMAL, 0);
+	t_assert(!p.page, "below one gone (a reader going backwards): page");
+	p = at(&h, 5 * UZ_FRAME_SIZE + 9 * UZ_PAGE_SIZE, UZSWAP_HINT_RANDOM, 0);
+	t_assert(!p.page, "RANDOM, a frame's second touch: page");
 	h.frame_gone = 0;
 	p = at(&h, 5 * UZ_FRAME_SIZE, UZSWAP_HINT_RANDOM, 0);
 	t_assert(p.page, "RANDOM, a frame's first page: frame");
@@ -210,6 +209,46 @@ static void isolated_gets_page(void)
 	h.pages_back = 1;
 	t_assert(!refill_may_read_ahead(&h, UZSWAP_HINT_NORMAL),
 		 "read ahead into a block with a page back");
+}
+
+/* Page refills stop while more than a quarter of them are followed by a
+ * fault in their frame, with one in 16 made anyway; they start again
+ * once that share falls; the counts are halved past 1024. */
+static void page_refills_adapt(void)
+{
+	struct refill_adapt a = { 0, 0, 0 };
+	struct refill_history h = thp();
+	struct refill_fault f = { BLK, BLK + 3 * UZ_PAGE_SIZE, UZSWAP_HINT_NORMAL,
+				  0, defaults, &a };
+	struct refill_plan p;
+	unsigned i, pages;
+
+	h.was_thp = 0;
+	h.pages_back = 1;
+	for (i = 0; i < 100; i++)
+		t_assert(refill_decide(&h, &f).page, "isolated touch %u: frame", i);
+	/* second touches of those frames: misses, and frames */
+	h.frame_gone = 1u << 3;
+	for (i = 0; i < 30; i++)
+		t_assert(!refill_decide(&h, &f).page, "second touch: page");
+	t_assert(a.pages == 100 && a.misses == 30, "pages %u misses %u", a.pages,
+		 a.misses);
+	/* 30 of 100 followed so: one in 16 from now on */
+	h.frame_gone = 0;
+	for (i = pages = 0; i < 160; i++)
+		pages += refill_decide(&h, &f).page;
+	t_assert(pages == 10, "%u page refills of 160 while they do not pay", pages);
+	/* isolated touches only: paying again */
+	for (i = 0; i < 400; i++)
+		(void)refill_decide(&h, &f);
+	p = refill_decide(&h, &f);
+	t_assert(p.page && (uint64_t)a.misses * 4 <= a.pages,
+		 "pages %u misses %u: not paying again", a.pages, a.misses);
+	a.pages = 1024;
+	a.misses = 100;
+	(void)refill_decide(&h, &f);
+	t_assert(a.pages == 513 && a.misses == 50, "halved: %u %u", a.pages,
+		 a.misses);
 }
 
 /* The daemon's parameters are the ones used: no read-ahead at 0, a
@@ -253,6 +292,7 @@ int main(void)
 	sampled_comes_back_whole();
 	daemon_params();
 	isolated_gets_page();
-	printf("refill: 9 groups of decisions as expected\n");
+	page_refills_adapt();
+	printf("refill: 10 groups of decisions as expected\n");
 	return 0;
 }

@@ -547,10 +547,16 @@ static int complete_partial(uint64_t addr, struct block *b)
 {
 	struct page_presence pp;
 
+	/* pages that never left (busy: shared with a live child, pinned)
+	 * are not pages back: taking such a block again would only store
+	 * it as it is, at the cost of a decode and an encode each time */
+	if (!(b->flags & UZ_BLK_PAGES_BACK) &&
+	    b->stored == (uint32_t)((1ull << UZ_FRAMES_PER_BLOCK) - 1))
+		return 0;
 	if (pagemap_block(addr, &pp) || pp.count < PARTIAL_MIN_PAGES)
 		return 0;
 	/* the block is released with its last frame */
-	return !restore_all_frames(b) && !blocks_find(addr);
+	return !restore_rest(b) && !blocks_find(addr);
 }
 
 int evict_block(uint64_t addr, uint64_t *bytes, uint64_t *stored)

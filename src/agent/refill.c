@@ -31,25 +31,48 @@ static int want_whole(const struct refill_history *h, const struct refill_fault 
 	return h->was_thp && (h->sampled || looks_sequential(f));
 }
 
-/* One 4 KB page for a touch inside a frame that nothing before it in
- * the frame leads up to: an isolated touch (a random reader's; a sort
- * comparing lines) uses one page of the 16, and at a cgroup's limit
- * the other 15 would push out pages in use.  A touch of a frame's
- * first page (a reader starting there, as random64_full does), or of
- * the page after one already back (a reader walking on), gets the
- * frame: page by page it would fault 16 times and decode 16 times.  A
- * RANDOM range gets the page also at a frame's start, a SEQUENTIAL one
- * never. */
+#define ADAPT_WINDOW 1024 /* page refills the ratio looks back over */
+#define ADAPT_PROBE 16	   /* one page refill in this many while held */
+
+/* One 4 KB page for the first touch of a frame inside it: an isolated
+ * touch (a random reader's) uses one page of the 16, and at a cgroup's
+ * limit the other 15 would push out pages in use.  A touch of a frame's
+ * first page (a reader starting there, as random64_full does) gets the
+ * frame, and so does a second touch of a frame (anything of it already
+ * back or dropped): page by page a reader going backwards or in 8 KB
+ * steps would fault, and decode, 16 or 8 times per frame.  A RANDOM
+ * range gets the page at a frame's start too, a SEQUENTIAL one never. */
 static int want_page(const struct refill_history *h, const struct refill_fault *f)
 {
 	unsigned page = (unsigned)((f->addr - f->block) % UZ_FRAME_SIZE /
 				   UZ_PAGE_SIZE);
 
-	if (f->shape == UZSWAP_HINT_SEQUENTIAL)
+	if (f->shape == UZSWAP_HINT_SEQUENTIAL || h->frame_gone)
 		return 0;
-	if (!page)
-		return f->shape == UZSWAP_HINT_RANDOM;
-	return !(h->frame_gone & (1u << (page - 1)));
+	return page || f->shape == UZSWAP_HINT_RANDOM;
+}
+
+/* A fault that a page refill left to come: in a frame with a page back
+ * alone (struct refill_adapt). */
+static void note_miss(const struct refill_history *h, struct refill_adapt *a)
+{
+	if (a && h->pages_back && h->frame_gone)
+		a->misses++;
+}
+
+/* Do page refills pay in this process?  While they do not, one in
+ * ADAPT_PROBE is made anyway, to see whether that changed. */
+static int pages_pay(struct refill_adapt *a)
+{
+	if (!a)
+		return 1;
+	if (a->pages >= ADAPT_WINDOW) {
+		a->pages /= 2;
+		a->misses /= 2;
+	}
+	if ((uint64_t)a->misses * 4 <= a->pages)
+		return 1;
+	return ++a->held % ADAPT_PROBE == 0;
 }
 
 struct refill_plan refill_decide(struct refill_history *h,
@@ -64,8 +87,11 @@ struct refill_plan refill_decide(struct refill_history *h,
 		p.readahead = looks_sequential(f) ? f->params.readahead : 0;
 		return p;
 	}
-	if (want_page(h, f)) {
+	note_miss(h, f->adapt);
+	if (want_page(h, f) && pages_pay(f->adapt)) {
 		/* the frame walk below counts frames, not pages in them */
+		if (f->adapt)
+			f->adapt->pages++;
 		p.page = 1;
 		return p;
 	}

@@ -33,6 +33,21 @@ struct refill_history {
 			      * stored (back alone, or dropped): a bit each */
 };
 
+/*
+ * How page refills pay in this process (restore.c keeps one): a fault in
+ * a frame that already has a page back alone is one that page's refill
+ * did not cover (a reader going backwards, 8 KB records, sort reading
+ * its lines again and again) and the frame would have served.  When more
+ * than a quarter of page refills are followed so, frames come back
+ * whole again, with a page refill now and then to see whether that
+ * changed.
+ */
+struct refill_adapt {
+	uint32_t pages;	 /* page refills (both halved past 1024) */
+	uint32_t misses; /* faults in a frame with a page back alone */
+	uint32_t held;	 /* page refills not made since the last probe */
+};
+
 struct refill_fault {
 	uint64_t block;	   /* the block's address (2 MB aligned) */
 	uint64_t addr;	   /* the faulting address */
@@ -41,6 +56,7 @@ struct refill_fault {
 	uint64_t seq_next; /* where a sequential reader goes next (the
 			    * block after the last whole restore), 0: none */
 	struct refill_params params;
+	struct refill_adapt *adapt; /* updated; NULL: page refills always */
 };
 
 struct refill_plan {
@@ -52,7 +68,7 @@ struct refill_plan {
 };
 
 /* Decide for @f on a block with history @h (updated for the next
- * fault when the plan is one frame or page). */
+ * fault when the plan is one frame or page), and f->adapt. */
 struct refill_plan refill_decide(struct refill_history *h,
 				 const struct refill_fault *f);
 

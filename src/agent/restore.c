@@ -54,6 +54,8 @@ static uint64_t prefetch_next; /* next block to restore ahead */
 static struct refill_params refill_params = { UZ_REFILL_READAHEAD_DEFAULT,
 					      UZ_REFILL_FINISH_DEFAULT };
 static unsigned prefetch_left;
+/* how page refills pay in this process (refill.h) */
+static struct refill_adapt refill_adapt;
 
 /* The refill module's view of @b, for a fault in frame @f. */
 static struct refill_history history_of(const struct block *b, unsigned f)
@@ -317,6 +319,9 @@ static int fill_from_frame(struct block *b, unsigned f, unsigned pg,
 	return uffd_fill_range(uz_agent.uffd, uffd_op_poison, dst, NULL, len);
 }
 
+/* Set while restore_rest runs: what comes back is not a refill. */
+static int uncounted;
+
 /* Put frame @f back.  Returns 1 when @b was freed. */
 static int restore_frame(struct block *b, unsigned f, int *err)
 {
@@ -325,9 +330,10 @@ static int restore_frame(struct block *b, unsigned f, int *err)
 	*err = fill_from_frame(b, f, 0, UZ_PAGES_PER_FRAME, &zero);
 	if (*err)
 		return 0;
-	if (zero)
+	if (zero && !uncounted)
 		stat_add(&uz_agent.stats->restores_zero, 1);
-	stat_add(&uz_agent.stats->restores_64k, 1);
+	if (!uncounted)
+		stat_add(&uz_agent.stats->restores_64k, 1);
 	return restore_frame_done(b, f);
 }
 
@@ -374,6 +380,16 @@ int restore_all_frames(struct block *b)
 		if (b->stored & (1u << f))
 			if (restore_frame(b, f, &err) || err)
 				break;
+	return err;
+}
+
+int restore_rest(struct block *b)
+{
+	int err;
+
+	uncounted = 1;
+	err = restore_all_frames(b);
+	uncounted = 0;
 	return err;
 }
 
@@ -462,12 +478,16 @@ static int fault(uint64_t addr, uint64_t t0)
 	if (err < 0)
 		return err;
 	b = blocks_find(blk);
-	if (!b || !(b->stored & (1u << f))) {
+	/* nothing stored there, or a page whose stored copy is not wanted:
+	 * dropped (zero), or back alone already (a second thread's fault:
+	 * EEXIST, and it is woken) */
+	if (!b || !(b->stored & (1u << f)) ||
+	    block_page_zeroed(b, f * UZ_PAGES_PER_FRAME + pg)) {
 		err = fault_zero(addr);
 	} else {
 		struct refill_fault rf = { blk, addr, regions_shape_at(addr),
 					   uz_agent.seq_next_block,
-					   refill_params };
+					   refill_params, &refill_adapt };
 		struct refill_history h = history_of(b, f);
 		struct refill_plan plan = refill_decide(&h, &rf);
 		uint32_t now = now_ms();

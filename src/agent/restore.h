@@ -48,6 +48,9 @@ UZ_HIDDEN void restore_set_refill(const struct uz_evict *e);
 /* Put back every stored frame of @b and forget it (unregister, mremap
  * fallbacks).  Returns 0 or -errno. */
 UZ_HIDDEN int restore_all_frames(struct block *b);
+/* The same, for the block's eviction again: not counted as refills (the
+ * daemon reads those as memory the program wanted back). */
+UZ_HIDDEN int restore_rest(struct block *b);
 
 /* Write the bytes of frame @f of @b, as the application last had them,
  * into @dst (UZ_FRAME_SIZE).  Returns 0, or -EBADMSG on a bad checksum. */
