@@ -57,11 +57,11 @@
 
 enum op { OP_READ, OP_WRITE, OP_DONTNEED, OP_MOVE, OP_PROTECT, OP_LOCK,
 	  OP_FORK, OP_REPLACE, OP_MALLOC, OP_SIGNAL, OP_RAWCLONE, OP_USERNS,
-	  OP_SETUID, OP_DUP2, OP_ADVISE, OP_RAWMOVE, N_OPS };
+	  OP_SETUID, OP_DUP2, OP_ADVISE, OP_RAWMOVE, OP_POKE, N_OPS };
 static const char *const op_name[N_OPS] = {
 	"read", "write", "dontneed", "mremap", "mprotect", "mlock",
 	"fork", "replace", "malloc", "signal", "rawclone", "userns", "setuid",
-	"dup2", "advise", "rawmove",
+	"dup2", "advise", "rawmove", "poke",
 };
 
 struct region {
@@ -538,6 +538,20 @@ static void do_op(enum op op, uint64_t *s, unsigned thread)
 	case OP_RAWMOVE:
 		op_rawmove(r, s);
 		break;
+	case OP_POKE:
+		/* isolated touches: single bytes of a few pages near each
+		 * other, up or down, each the first or a second touch of its
+		 * 64 KB frame (the agent's page refills, refill.c) */
+		for (unsigned i = 0; i < 8; i++) {
+			size_t at = off + rng_below(s, len);
+
+			check(r, at, 1, "poke");
+			off = at & ~(size_t)4095;
+			len = r->len - off < 8 * 4096 ? r->len - off : 8 * 4096;
+			if (off >= 4 * 4096 && rng_below(s, 2))
+				off -= 4 * 4096;
+		}
+		break;
 	case OP_MOVE:
 		op_move(r, s);
 		break;
@@ -587,7 +601,7 @@ static void *worker(void *arg)
 {
 	uint64_t s = seed * 1000003 + (uintptr_t)arg;
 	/* reads and writes most often; the rest now and then */
-	static const unsigned weight[N_OPS] = { 30, 20, 8, 4, 4, 3, 3, 2, 6, 4, 2, 1, 1, 2, 4, 4 };
+	static const unsigned weight[N_OPS] = { 30, 20, 8, 4, 4, 3, 3, 2, 6, 4, 2, 1, 1, 2, 4, 4, 12 };
 	unsigned total = 0, i;
 
 	for (i = 0; i < N_OPS; i++)
