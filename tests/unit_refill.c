@@ -244,6 +244,14 @@ static void page_refills_adapt(void)
 	p = refill_decide(&h, &f);
 	t_assert(p.page && (uint64_t)a.misses * 4 <= a.pages,
 		 "pages %u misses %u: not paying again", a.pages, a.misses);
+	/* never more misses than page refills */
+	h.frame_gone = 1u << 3;
+	a.pages = 3;
+	a.misses = 0;
+	for (i = 0; i < 10; i++)
+		(void)refill_decide(&h, &f);
+	t_assert(a.misses == 3, "%u misses for 3 page refills", a.misses);
+	h.frame_gone = 0;
 	a.pages = 1024;
 	a.misses = 100;
 	(void)refill_decide(&h, &f);

@@ -543,33 +543,73 @@ int evict_regain_own(uint64_t addr, int huge)
  */
 #define PARTIAL_MIN_PAGES (UZ_PAGES_PER_BLOCK / 8)
 
-static int complete_partial(uint64_t addr, struct block *b)
+/* Pages of @b back in memory by its own bookkeeping: of a stored frame,
+ * those back alone (or dropped: the bitmap does not tell); of a frame
+ * back, its 16 less those dropped since, none for a zero frame (the
+ * zero page).  Pages that never left (busy: shared with a live child,
+ * pinned) are not counted: a block taken again for them would only be
+ * stored as it was, at a decode and an encode each time (review probe
+ * p4_busy). */
+static unsigned pages_back(const struct block *b)
+{
+	const struct uz_block_rec *rec = store_rec(b->rec);
+	unsigned f, gone, n = 0;
+
+	for (f = 0; f < UZ_FRAMES_PER_BLOCK; f++) {
+		gone = (unsigned)__builtin_popcount(block_frame_gone(b, f));
+		if (b->stored & (1u << f))
+			n += b->flags & UZ_BLK_PAGES_BACK ? gone : 0;
+		else if (rec->frames[f].kind != UZ_FRAME_ZERO)
+			n += UZ_PAGES_PER_FRAME - gone;
+	}
+	return n;
+}
+
+/* The pages of @b in memory that came back, when there are enough to
+ * take it again and its stored rest came back too (it is released
+ * then); 0 when it stays as it is. */
+static unsigned complete_partial(uint64_t addr, struct block *b)
 {
 	struct page_presence pp;
+	unsigned back = pages_back(b);
 
-	/* pages that never left (busy: shared with a live child, pinned)
-	 * are not pages back: taking such a block again would only store
-	 * it as it is, at the cost of a decode and an encode each time */
-	if (!(b->flags & UZ_BLK_PAGES_BACK) &&
-	    b->stored == (uint32_t)((1ull << UZ_FRAMES_PER_BLOCK) - 1))
-		return 0;
-	if (pagemap_block(addr, &pp) || pp.count < PARTIAL_MIN_PAGES)
+	if (back < PARTIAL_MIN_PAGES || pagemap_block(addr, &pp) ||
+	    pp.count < PARTIAL_MIN_PAGES)
 		return 0;
 	/* the block is released with its last frame */
-	return !restore_rest(b) && !blocks_find(addr);
+	if (restore_rest(b) || blocks_find(addr))
+		return 0;
+	return back < pp.count ? back : pp.count;
 }
+
+static int take_block(uint64_t addr, uint64_t *bytes, uint64_t *stored);
 
 int evict_block(uint64_t addr, uint64_t *bytes, uint64_t *stored)
 {
+	struct block *b = blocks_find(addr);
+	unsigned back = 0;
+	int ret;
+
+	*bytes = *stored = 0;
+	if (b) {
+		back = complete_partial(addr, b);
+		if (!back)
+			return 0;
+	}
+	ret = take_block(addr, bytes, stored);
+	/* what it frees is what was in memory before: the rest came back
+	 * only to be taken again (the guard counts what it freed) */
+	if (back && *bytes > (uint64_t)back * UZ_PAGE_SIZE)
+		*bytes = (uint64_t)back * UZ_PAGE_SIZE;
+	return ret;
+}
+
+static int take_block(uint64_t addr, uint64_t *bytes, uint64_t *stored)
+{
 	struct page_presence pp;
-	struct block *b;
 	unsigned busy;
 	int err, huge, again = 1;
 
-	*bytes = *stored = 0;
-	b = blocks_find(addr);
-	if (b && !complete_partial(addr, b))
-		return 0;
 take:
 	err = pagemap_block(addr, &pp);
 	if (err)

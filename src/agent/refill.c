@@ -53,10 +53,12 @@ static int want_page(const struct refill_history *h, const struct refill_fault *
 }
 
 /* A fault that a page refill left to come: in a frame with a page back
- * alone (struct refill_adapt). */
+ * alone (struct refill_adapt).  No more misses than page refills: a
+ * frame with dropped pages in such a block counts too, and a count far
+ * above the refills would keep them off for ever. */
 static void note_miss(const struct refill_history *h, struct refill_adapt *a)
 {
-	if (a && h->pages_back && h->frame_gone)
+	if (a && h->pages_back && h->frame_gone && a->misses < a->pages)
 		a->misses++;
 }
 

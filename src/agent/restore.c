@@ -272,6 +272,12 @@ static void block_release(struct block *b)
 
 	blocks_remove(b);
 	events_unregister_block(addr);
+	/* idle work meant for it must not meet the block taken there
+	 * next (complete_partial, then a fresh eviction) */
+	if (finish_addr == addr)
+		finish_addr = 0;
+	if (prefetch_left && prefetch_next == addr)
+		prefetch_left = 0;
 }
 
 int restore_frame_done(struct block *b, unsigned f)
@@ -300,23 +306,30 @@ static int fault_zero(uint64_t addr)
 
 /* Pages [@pg, @pg + @n) of frame @f back: COPY, or the zero page for a
  * zero frame, or poison when its checksum fails.  0 or -errno. */
+enum fill_kind { FILL_DATA, FILL_ZERO, FILL_BAD };
+
 static int fill_from_frame(struct block *b, unsigned f, unsigned pg,
-			   unsigned n, int *zero)
+			   unsigned n, enum fill_kind *kind)
 {
 	const struct uz_frame_desc *d = &store_rec(b->rec)->frames[f];
-	uint64_t dst = b->addr + (uint64_t)f * UZ_FRAME_SIZE +
-		       (uint64_t)pg * UZ_PAGE_SIZE;
+	uint64_t frame = b->addr + (uint64_t)f * UZ_FRAME_SIZE;
+	uint64_t dst = frame + (uint64_t)pg * UZ_PAGE_SIZE;
 	uint64_t len = (uint64_t)n * UZ_PAGE_SIZE;
 
-	*zero = d->kind == UZ_FRAME_ZERO;
-	if (*zero)
+	*kind = d->kind == UZ_FRAME_ZERO ? FILL_ZERO : FILL_DATA;
+	if (*kind == FILL_ZERO)
 		return uffd_fill_range(uz_agent.uffd, uffd_op_zero, dst, NULL, len);
 	/* up to the last page asked for: lz4 stops there */
 	if (restore_decode_part(b, f, dec_buf, (uint64_t)(pg + n) * UZ_PAGE_SIZE) == 0)
 		return uffd_fill_range(uz_agent.uffd, uffd_op_copy, dst,
 				       dec_buf + (uint64_t)pg * UZ_PAGE_SIZE, len);
+	/* the whole frame, whatever was asked: a later restore of its other
+	 * pages would otherwise be tried, and a read that works then would
+	 * copy over this page's poison (UFFDIO_COPY replaces the marker) */
+	*kind = FILL_BAD;
 	report_bad_frame(b, f);
-	return uffd_fill_range(uz_agent.uffd, uffd_op_poison, dst, NULL, len);
+	return uffd_fill_range(uz_agent.uffd, uffd_op_poison, frame, NULL,
+			       UZ_FRAME_SIZE);
 }
 
 /* Set while restore_rest runs: what comes back is not a refill. */
@@ -325,12 +338,12 @@ static int uncounted;
 /* Put frame @f back.  Returns 1 when @b was freed. */
 static int restore_frame(struct block *b, unsigned f, int *err)
 {
-	int zero;
+	enum fill_kind kind;
 
-	*err = fill_from_frame(b, f, 0, UZ_PAGES_PER_FRAME, &zero);
+	*err = fill_from_frame(b, f, 0, UZ_PAGES_PER_FRAME, &kind);
 	if (*err)
 		return 0;
-	if (zero && !uncounted)
+	if (kind == FILL_ZERO && !uncounted)
 		stat_add(&uz_agent.stats->restores_zero, 1);
 	if (!uncounted)
 		stat_add(&uz_agent.stats->restores_64k, 1);
@@ -346,11 +359,13 @@ static int restore_frame(struct block *b, unsigned f, int *err)
 static int restore_page(struct block *b, unsigned f, unsigned pg, int *err)
 {
 	unsigned p = f * UZ_PAGES_PER_FRAME + pg;
-	int zero;
+	enum fill_kind kind;
 
-	*err = fill_from_frame(b, f, pg, 1, &zero);
+	*err = fill_from_frame(b, f, pg, 1, &kind);
 	if (*err)
 		return 0;
+	if (kind == FILL_BAD) /* all of it poisoned: nothing left stored */
+		return restore_frame_done(b, f);
 	stat_add(&uz_agent.stats->restores_4k, 1);
 	b->zeroed[p / 64] |= 1ull << (p % 64);
 	b->flags |= UZ_BLK_PAGES_BACK;
