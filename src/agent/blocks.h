@@ -66,30 +66,26 @@ static inline int block_page_zeroed(const struct block *b, unsigned page)
 	return (b->zeroed[page / 64] >> (page % 64)) & 1;
 }
 
-/* Was any page of frame @f dropped since eviction? */
-static inline int block_frame_zeroed(const struct block *b, unsigned f)
-{
-	unsigned first = f * UZ_PAGES_PER_FRAME;
-
-	return (b->zeroed[first / 64] >> (first % 64)) &
-	       ((1ull << UZ_PAGES_PER_FRAME) - 1);
-}
-
-/* Were all of frame @f's pages dropped since eviction? */
-static inline int block_frame_all_zeroed(const struct block *b, unsigned f)
-{
-	unsigned first = f * UZ_PAGES_PER_FRAME;
-	uint64_t all = (1ull << UZ_PAGES_PER_FRAME) - 1;
-
-	return ((b->zeroed[first / 64] >> (first % 64)) & all) == all;
-}
-
-/* The zeroed bits of frame @f's pages. */
+/* The zeroed bits of frame @f's pages: those whose stored copy is not
+ * wanted (dropped since eviction, or back alone). */
 static inline uint16_t block_frame_gone(const struct block *b, unsigned f)
 {
 	unsigned first = f * UZ_PAGES_PER_FRAME;
 
-	return (uint16_t)(b->zeroed[first / 64] >> (first % 64));
+	return (uint16_t)((b->zeroed[first / 64] >> (first % 64)) &
+			  ((1ull << UZ_PAGES_PER_FRAME) - 1));
+}
+
+/* Was any page of frame @f dropped (or back alone) since eviction? */
+static inline int block_frame_zeroed(const struct block *b, unsigned f)
+{
+	return block_frame_gone(b, f) != 0;
+}
+
+/* Were all of frame @f's pages dropped (or back alone) since eviction? */
+static inline int block_frame_all_zeroed(const struct block *b, unsigned f)
+{
+	return block_frame_gone(b, f) == (1u << UZ_PAGES_PER_FRAME) - 1;
 }
 
 /* Bytes of application memory @b still holds in the pool. */
