@@ -353,8 +353,9 @@ static int restore_frame(struct block *b, unsigned f, int *err)
 /*
  * Put page @pg of frame @f back alone; the frame stays stored for its
  * other pages, this one marked as not wanted from it (it is mapped: a
- * later restore of the frame steps over it).  Returns 1 when @b was
- * freed (the frame's last page).
+ * later restore of the frame steps over it).  Only the first page of a
+ * frame comes back so (refill.c), never its last.  Returns 1 when @b
+ * was freed (a bad frame, poisoned whole).
  */
 static int restore_page(struct block *b, unsigned f, unsigned pg, int *err)
 {
@@ -369,7 +370,7 @@ static int restore_page(struct block *b, unsigned f, unsigned pg, int *err)
 	stat_add(&uz_agent.stats->restores_4k, 1);
 	b->zeroed[p / 64] |= 1ull << (p % 64);
 	b->flags |= UZ_BLK_PAGES_BACK;
-	return block_frame_all_zeroed(b, f) ? restore_frame_done(b, f) : 0;
+	return 0;
 }
 
 /* Restore the next stored frame of @b; 0 when none was left. */
