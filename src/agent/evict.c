@@ -115,20 +115,42 @@ void evict_free(int in_child)
 /* Set once out_buf and the scratch frames are resident. */
 static int buffers_resident;
 
-void evict_buffers_ready(void)
+/* The buffers and their lengths; 0 when they are not all there yet. */
+static unsigned buffers_list(void **bufs, size_t *lens)
 {
-	void *bufs[5] = { uz_agent.out_buf, uz_agent.frame_buf,
-			  uz_agent.frame_buf2, uz_agent.codec, uz_agent.codec2 };
-	size_t lens[5] = { uz_agent.out_cap, UZ_FRAME_SIZE, UZ_FRAME_SIZE };
-
-	if (buffers_resident || !uz_agent.out_buf || !uz_agent.codec ||
-	    !uz_agent.codec2)
-		return;
+	if (!uz_agent.out_buf || !uz_agent.codec || !uz_agent.codec2)
+		return 0;
+	bufs[0] = uz_agent.out_buf, lens[0] = uz_agent.out_cap;
+	bufs[1] = uz_agent.frame_buf, lens[1] = UZ_FRAME_SIZE;
+	bufs[2] = uz_agent.frame_buf2, lens[2] = UZ_FRAME_SIZE;
 	/* the codecs' state: 109 KB each for lz4, 742 KB at zstd:3, 1.8 MB
 	 * at zstd:19, first written by the first encode */
-	lens[3] = codec_map_len(uz_agent.codec);
-	lens[4] = codec_map_len(uz_agent.codec2);
-	for (int i = 0; i < 5; i++) {
+	bufs[3] = uz_agent.codec, lens[3] = codec_map_len(uz_agent.codec);
+	bufs[4] = uz_agent.codec2, lens[4] = codec_map_len(uz_agent.codec2);
+	return 5;
+}
+
+uint64_t evict_buffers_missing(void)
+{
+	void *bufs[5];
+	size_t lens[5];
+	uint64_t sum = 0;
+	unsigned n = buffers_resident ? 0 : buffers_list(bufs, lens);
+
+	for (unsigned i = 0; i < n; i++)
+		sum += lens[i];
+	return sum;
+}
+
+void evict_buffers_ready(void)
+{
+	void *bufs[5];
+	size_t lens[5];
+	unsigned n = buffers_resident ? 0 : buffers_list(bufs, lens);
+
+	if (!n)
+		return;
+	for (unsigned i = 0; i < n; i++) {
 		if (!madvise(bufs[i], lens[i], MADV_POPULATE_WRITE))
 			continue;
 		if (errno != EINVAL)
@@ -902,7 +924,7 @@ void evict_run(const struct uz_evict *req, struct uz_evict_done *done,
 {
 	/* the daemon's or uzswapctl's walk; the guard's (evict_make_room)
 	 * has just done both, its look at the limit */
-	evict_buffers_ready();
+	limitguard_ready_buffers();
 	/* near the limit, the staging filler's huge pages would take what
 	 * this walk frees (limitguard tells it) */
 	limitguard_near(0);

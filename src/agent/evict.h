@@ -70,10 +70,13 @@ UZ_HIDDEN void evict_run(const struct uz_evict *req, struct uz_evict_done *done,
 /*
  * Fault in the buffers a block is encoded into, once: an eviction at the
  * memory cgroup's limit frees the block's pages before it takes new ones
- * (the payload's), so it must need none before that.  Called when the
- * agent first sees a limit above it, and at the first eviction.
+ * (the payload's), so it must need none before that.  Through
+ * limitguard_ready_buffers, which first sees that they fit: when the
+ * agent first sees a limit above it, and at each eviction until done.
  */
 UZ_HIDDEN void evict_buffers_ready(void);
+/* Bytes evict_buffers_ready would fault in (0: resident already). */
+UZ_HIDDEN uint64_t evict_buffers_missing(void);
 
 /* In a forked child: its buffers are fresh (MADV_WIPEONFORK), not yet
  * resident. */

@@ -22,6 +22,9 @@
  * 6 MB the agent itself met the OOM killer, reading 2.6 GB back in a
  * 2 GiB cgroup (review probe pF). */
 #define UZ_GUARD_MARGIN (8 * UZ_BLOCK_SIZE)
+/* Room kept beside the eviction buffers when they are made resident:
+ * the application and the agent's other threads allocate meanwhile. */
+#define UZ_BUFFERS_SLACK UZ_BLOCK_SIZE
 /* At least this much taken out once the guard acts: a walk reads the
  * regions' list (smaps) first, 20 ms for a 2 GB mapping. */
 #define UZ_GUARD_MIN_BYTES (4 * UZ_BLOCK_SIZE)
@@ -106,6 +109,54 @@ static void level_add(const char *dir)
 	nlevels++;
 }
 
+/* Bytes over the point @need more would take the tightest of our
+ * cgroup's limited levels to, @margin under its limit kept free; 0 when
+ * each stays clear.  @near: set when the staging filler's huge pages
+ * would cross it. */
+static uint64_t levels_over(uint64_t need, uint64_t margin, int *near)
+{
+	uint64_t most = 0;
+
+	for (unsigned i = 0; i < nlevels; i++) {
+		const struct level *l = &levels[i];
+		uint64_t usage = read_bytes(l->usage_fd), want;
+
+		if (usage == UINT64_MAX)
+			continue;
+		want = usage + need + margin;
+		if (want > l->limit && l->stat_fd >= 0) {
+			/* page cache the kernel drops at the limit first
+			 * (sort's input, read once: 560 MB in a 1 GiB
+			 * cgroup) is room; taking the job's memory instead
+			 * kept it there for good */
+			uint64_t cache;
+
+			cg_cache_read(l->stat_fd, v1, &cache);
+			want = want > cache ? want - cache : 0;
+		}
+		if (want > l->limit && want - l->limit > most)
+			most = want - l->limit;
+		/* the filler's huge pages would come on top */
+		if (want + UZ_STAGES * UZ_BLOCK_SIZE > l->limit)
+			*near = 1;
+	}
+	return most;
+}
+
+/* The eviction buffers made resident while there is room for them, not
+ * at the limit: there their fault met the OOM killer, which killed the
+ * job (a child forked by it heard of the limit only at the limit, and
+ * had nothing of its own to take).  Left to the encodes then, which
+ * fault in only what they use. */
+static void buffers_if_room(void)
+{
+	uint64_t need = evict_buffers_missing();
+	int near = 0;
+
+	if (need && !levels_over(need, UZ_BUFFERS_SLACK, &near))
+		evict_buffers_ready();
+}
+
 /* Our memory cgroup's levels, found again (we may have been moved) and
  * their limits read again (they may have changed), once a second. */
 static void look(void)
@@ -150,47 +201,33 @@ static void look(void)
 		*strrchr(dir, '/') = 0;
 	}
 	if (nlevels)
-		evict_buffers_ready();
+		buffers_if_room();
 	else
 		root_v1 = -1; /* nothing found there: the mount, again */
 }
 
 /* Bytes over the point @need more would take the tightest of our
- * cgroup's limited levels to; 0 when each stays clear of its limit by
- * the margin. */
+ * cgroup's limited levels to, with the margin; 0 when each stays clear
+ * of its limit by the margin. */
 static uint64_t over_by(uint64_t need)
 {
-	uint64_t most = 0;
+	uint64_t most;
 	int near = 0;
 
 	if (!loop_is_agent_thread())
 		return 0; /* our descriptors are the agent thread's */
 	look();
-	for (unsigned i = 0; i < nlevels; i++) {
-		const struct level *l = &levels[i];
-		uint64_t usage = read_bytes(l->usage_fd), want;
-
-		if (usage == UINT64_MAX)
-			continue;
-		want = usage + need + UZ_GUARD_MARGIN;
-		if (want > l->limit && l->stat_fd >= 0) {
-			/* page cache the kernel drops at the limit first
-			 * (sort's input, read once: 560 MB in a 1 GiB
-			 * cgroup) is room; taking the job's memory instead
-			 * kept it there for good */
-			uint64_t cache;
-
-			cg_cache_read(l->stat_fd, v1, &cache);
-			want = want > cache ? want - cache : 0;
-		}
-		if (want > l->limit && want - l->limit > most)
-			most = want - l->limit;
-		/* the filler's huge pages would come on top */
-		if (want + UZ_STAGES * UZ_BLOCK_SIZE > l->limit)
-			near = 1;
-	}
+	most = levels_over(need, UZ_GUARD_MARGIN, &near);
 	stage_near_limit(near);
 	return most;
+}
+
+void limitguard_ready_buffers(void)
+{
+	if (!loop_is_agent_thread())
+		return;
+	look();
+	buffers_if_room();
 }
 
 int limitguard_near(uint64_t need)

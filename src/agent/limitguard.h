@@ -30,6 +30,9 @@ UZ_HIDDEN int limitguard_make_room(uint64_t need, uint64_t spare,
 /* Would @need more bytes take the cgroup within the margin of its
  * limit?  (Read-ahead and finishing are skipped then.) */
 UZ_HIDDEN int limitguard_near(uint64_t need);
+/* Make the eviction buffers resident (evict_buffers_ready) unless that
+ * would take the cgroup to its limit.  Only on the agent thread. */
+UZ_HIDDEN void limitguard_ready_buffers(void);
 /* The thrash guard's window the daemon last sent (ms). */
 UZ_HIDDEN void limitguard_set_window(uint32_t guard_ms);
 /* Forget the cgroup's files, not closed: they were in another agent
