@@ -656,7 +656,15 @@ void auto_done(struct client *cl, const struct uz_evict_done *d)
 						 AUTO_BACKOFF_INTERVALS;
 	} else if (a->state == UZ_AUTO_LIMIT) {
 		/* near its cgroup's limit it stays "limit", and is looked
-		 * at again soon even when there was nothing to take */
+		 * at again soon even when there was nothing to take; at once
+		 * when this step took something: a job left in the room
+		 * crosses no threshold again, and one filling at GB/s
+		 * reached the limit (sort, OOM-killed in a 128 MB cgroup)
+		 * long before the look a limit period after the step began */
+		if (d->blocks) {
+			a->next_ms = now_ms();
+			a->limit_check_ms = 0;
+		}
 	} else if (!d->blocks && !d->err) {
 		/* nothing left: a walk of its maps each interval would
 		 * find nothing again; look again after a pause */

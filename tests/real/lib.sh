@@ -88,3 +88,19 @@ else:
 
 # Is the uffd MOVE feature here?  (the agent needs it)
 [ -e /dev/userfaultfd ] || [ "$(id -u)" = 0 ] || uz_skip "no /dev/userfaultfd"
+
+# uz_sort_input FILE LINES SEED: LINES random lines for sort(1), written
+# out and dropped from the page cache (a reader's pages are then its own
+# cgroup's charge)
+uz_sort_input() {
+	python3 - "$@" <<'PY'
+import os, random, sys
+r = random.Random(int(sys.argv[3]))
+with open(sys.argv[1], "w") as f:
+    for i in range(int(sys.argv[2])):
+        f.write("%016x %s %d\n" % (r.getrandbits(64), "k" * r.randint(0, 40), i))
+    f.flush()
+    os.fsync(f.fileno())
+    os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+PY
+}

@@ -7,13 +7,7 @@ command -v sort >/dev/null || uz_skip "no sort"
 uz_start_daemon
 
 in="$UZ_DIR/in"
-python3 - "$in" <<'PY'
-import random, sys
-r = random.Random(7)
-with open(sys.argv[1], "w") as f:
-    for i in range(3_000_000):
-        f.write("%016x %s %d\n" % (r.getrandbits(64), "k" * r.randint(0, 40), i))
-PY
+uz_sort_input "$in" 3000000 7
 LC_ALL=C sort -S 1G --parallel=1 "$in" >"$UZ_DIR/want"
 
 # the FIFO holds sort back after it has read all input and before it
