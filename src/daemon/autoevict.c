@@ -72,6 +72,9 @@ static void say_state(struct client *cl, struct auto_client *a,
 /* How often a cgroup whose page cache fills the room under its limit is
  * looked at: a job filling at 1 GB/s takes 20 MB meanwhile. */
 #define LIMIT_CACHE_CHECK_MS 20
+/* Limit steps in a row followed by a look at once (look_again_soon)
+ * while the cgroup's usage does not go down. */
+#define AUTO_QUICK_LOOKS 8
 
 /* How often a client in a cgroup with a memory limit is looked at, in a
  * pause too, and how soon its next step comes near that limit. */
@@ -485,6 +488,9 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 	 * would take it as well), and the inactive list frees nothing */
 	if (d.hold && c->hold_ms)
 		hold(cl, a, now, c->hold_ms);
+	a->limit_usage = in.cg_usage;
+	a->limit_step = d.state == UZ_AUTO_LIMIT;
+	a->step_sent_ms = now;
 	err = d.state == UZ_AUTO_LIMIT ? client_evict_auto(cl, d.bytes, 0, 0, c) :
 	      client_evict_auto(cl, d.bytes, c->guard_s * 1000u,
 				c->min_age_s * 1000u, c);
@@ -627,6 +633,34 @@ uint64_t auto_tick(uint64_t now)
 	return next;
 }
 
+/*
+ * After a limit step that took something: the next look as soon as
+ * LIMIT_CACHE_CHECK_MS after the step began, not a limit period.  A job
+ * left in the room under its limit crosses no threshold again, and sort
+ * reading from disk at GB/s refilled the room and was OOM-killed (in a
+ * 128 MB cgroup, every time) long before that look.  The client's count
+ * of blocks is its own word: AUTO_QUICK_LOOKS in a row at most while
+ * the cgroup's usage (read by us) did not go down during the step, so
+ * that an agent that says it takes but does not cannot keep us stepping
+ * (a review's lying agent drew 11,000 steps a second).
+ */
+static void look_again_soon(struct client *cl, struct auto_client *a)
+{
+	uint64_t at = a->step_sent_ms + LIMIT_CACHE_CHECK_MS;
+	struct memcg_use cg;
+
+	if (!memcg_of(client_pid(cl), &cg) &&
+	    memcg_firm_usage(&cg) < a->limit_usage)
+		a->quick_looks = 0;
+	if (a->quick_looks >= AUTO_QUICK_LOOKS)
+		return;
+	a->quick_looks++;
+	if (at < a->next_ms)
+		a->next_ms = at;
+	if (at < a->limit_check_ms)
+		a->limit_check_ms = at;
+}
+
 void auto_done(struct client *cl, const struct uz_evict_done *d)
 {
 	struct auto_client *a = client_auto(cl);
@@ -656,15 +690,9 @@ void auto_done(struct client *cl, const struct uz_evict_done *d)
 						 AUTO_BACKOFF_INTERVALS;
 	} else if (a->state == UZ_AUTO_LIMIT) {
 		/* near its cgroup's limit it stays "limit", and is looked
-		 * at again soon even when there was nothing to take; at once
-		 * when this step took something: a job left in the room
-		 * crosses no threshold again, and one filling at GB/s
-		 * reached the limit (sort, OOM-killed in a 128 MB cgroup)
-		 * long before the look a limit period after the step began */
-		if (d->blocks) {
-			a->next_ms = now_ms();
-			a->limit_check_ms = 0;
-		}
+		 * at again soon even when there was nothing to take */
+		if (a->limit_step && d->blocks)
+			look_again_soon(cl, a);
 	} else if (!d->blocks && !d->err) {
 		/* nothing left: a walk of its maps each interval would
 		 * find nothing again; look again after a pause */

@@ -43,6 +43,13 @@ struct auto_client {
 				     * (UZ_MSG_LIMITED); 0: none */
 	uint64_t restored_until;    /* restored by hand: no step before
 				     * then (but at its limit) */
+	/* the step under way is a limit step, sent at step_sent_ms with
+	 * the cgroup's firm usage at limit_usage; how many limit steps in
+	 * a row were followed by a quick look (look_again_soon) */
+	int limit_step;
+	uint64_t step_sent_ms;
+	uint64_t limit_usage;
+	unsigned quick_looks;
 };
 
 /* Take the steps that are due at @now; when the next one is (ms), or
