@@ -18,8 +18,9 @@
  * agent hears of the limit only with the cgroup at it: it made its own
  * buffers resident there (2.4 MB on lz4, 3.6 MB on zstd), and the OOM
  * killer took the job (CI, 2026-12-05, when the child's first step came
- * late by chance).  it_zstd.sh runs it on zstd, whose codec state (1.3 MB
- * at level 3) was faulted in by the first encode too.  Root and the
+ * late by chance).  it_zstd.sh runs it on zstd, whose codecs' state
+ * (1.45 MB for the two at level 3) was faulted in by the first encode
+ * too.  Root and the
  * cgroup v1 memory controller.
  */
 #include <errno.h>
