@@ -40,11 +40,12 @@ trap uz_cleanup EXIT
 uz_skip() { echo "SKIP: $*"; exit 77; }
 uz_fail() { echo "FAIL: $*"; echo "--- uzswapd log"; tail -n 20 "$UZ_DIR/log" 2>/dev/null; exit 1; }
 
+# uz_start_daemon [CONFIG]: CONFIG is uzswapd.conf's text (printf format)
 uz_start_daemon() {
 	# uid 65534 too: programs drop to it (real_privdrop); these tests
 	# evict by hand (uz_evict), so no automatic loop beside, whatever
-	# /etc/uzswap says
-	printf '[daemon]\nauto=off\n' >"$UZ_DIR/uzswapd.conf"
+	# /etc/uzswap says, unless CONFIG says otherwise
+	printf "${1:-[daemon]\\nauto=off\\n}" >"$UZ_DIR/uzswapd.conf"
 	"$top_builddir/uzswapd" --socket "$UZSWAP_SOCKET" --allow user:65534 \
 		--config "$UZ_DIR/uzswapd.conf" >"$UZ_DIR/log" 2>&1 &
 	UZ_DAEMON_PID=$!

@@ -29,14 +29,7 @@ cg_gone() {
 }
 trap 'cg_gone; uz_cleanup' EXIT
 
-printf '[daemon]\nauto=on\n' >"$UZ_DIR/uzswapd.conf"
-"$top_builddir/uzswapd" --socket "$UZSWAP_SOCKET" --config "$UZ_DIR/uzswapd.conf" \
-	>"$UZ_DIR/log" 2>&1 &
-UZ_DAEMON_PID=$!
-for _ in $(seq 100); do
-	[ -S "$UZSWAP_SOCKET" ] && "$UZ_CTL" status >/dev/null 2>&1 && break
-	sleep 0.05
-done
+uz_start_daemon '[daemon]\nauto=on\n'
 
 in="$UZ_DIR/in"
 uz_sort_input "$in" 1000000 11
