@@ -304,10 +304,12 @@ static int fault_zero(uint64_t addr)
 			       UZ_PAGE_SIZE);
 }
 
-/* Pages [@pg, @pg + @n) of frame @f back: COPY, or the zero page for a
- * zero frame, or poison when its checksum fails.  0 or -errno. */
+/* What fill_from_frame put back: data, the zero page, or poison. */
 enum fill_kind { FILL_DATA, FILL_ZERO, FILL_BAD };
 
+/* Pages [@pg, @pg + @n) of frame @f back: COPY, or the zero page for a
+ * zero frame, or poison when its checksum fails (all of the frame then).
+ * 0 or -errno. */
 static int fill_from_frame(struct block *b, unsigned f, unsigned pg,
 			   unsigned n, enum fill_kind *kind)
 {
