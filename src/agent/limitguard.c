@@ -230,6 +230,17 @@ void limitguard_ready_buffers(void)
 	buffers_if_room();
 }
 
+void limitguard_limited(void)
+{
+	/* the daemon saw a limit: our last look, up to a second old, may
+	 * be from before the move into that cgroup (a job's child joins
+	 * it right after the fork), and until the next, neither the
+	 * buffers nor the staging filler would mind the limit */
+	looked = 0;
+	limitguard_ready_buffers();
+	limitguard_near(0); /* tells the filler */
+}
+
 int limitguard_near(uint64_t need)
 {
 	return over_by(need) != 0;

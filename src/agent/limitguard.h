@@ -33,6 +33,10 @@ UZ_HIDDEN int limitguard_near(uint64_t need);
 /* Make the eviction buffers resident (evict_buffers_ready) unless that
  * would take the cgroup to its limit.  Only on the agent thread. */
 UZ_HIDDEN void limitguard_ready_buffers(void);
+/* The daemon says our memory cgroup has a limit (UZ_MSG_LIMITED): the
+ * levels looked at again at once, then as limitguard_ready_buffers, and
+ * the staging filler told whether the limit is near. */
+UZ_HIDDEN void limitguard_limited(void);
 /* The thrash guard's window the daemon last sent (ms). */
 UZ_HIDDEN void limitguard_set_window(uint32_t guard_ms);
 /* Forget the cgroup's files, not closed: they were in another agent

@@ -333,7 +333,7 @@ static int serve_daemon(void)
 		return msg_send(uz_agent.sock, UZ_MSG_EVICT_DONE, m.hdr.seq, &done,
 				sizeof(done), -1);
 	case UZ_MSG_LIMITED:
-		limitguard_ready_buffers();
+		limitguard_limited();
 		return 0;
 	case UZ_MSG_ERROR:
 		m.u.error.msg[sizeof(m.u.error.msg) - 1] = 0;

@@ -324,6 +324,19 @@ static void hold(struct client *cl, struct auto_client *a, uint64_t now,
 		    (int)client_pid(cl), client_comm(cl));
 }
 
+/* @cl in its hold group as soon as its cgroup's limit is seen (as a
+ * rule far from it), so that a hold at the limit only freezes it
+ * (hold_place); a failure is said by the hold itself. */
+static void hold_ahead(struct client *cl)
+{
+	char why[400];
+
+	if (client_same_process(cl) &&
+	    hold_place(client_pid(cl), why, sizeof(why)) && why[0])
+		log_debug("client %d (%s): not placed for a hold: %s",
+			  (int)client_pid(cl), client_comm(cl), why);
+}
+
 /* Let @cl's threads go on, if they are held. */
 static void release(struct client *cl, struct auto_client *a)
 {
@@ -405,6 +418,8 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 		a->told_limited = a->cg_id;
 		if (client_tell_limited(cl))
 			return 1; /* the client is gone */
+		if (c->hold_ms)
+			hold_ahead(cl);
 	}
 	/* woken when it nears its limit, or its own pressure rises, not
 	 * only when next polled */

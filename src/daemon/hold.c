@@ -38,6 +38,15 @@ static char freezer[512]; /* the freezer's mount point, or "" */
  * lets go of ours, and the one systemd restarts on ours does */
 static char hold_dir[64];
 static int leftovers; /* a group could not be removed yet (hold_sweep) */
+/* FREEZER/hold_dir/PIN_NAME: an empty group, kept frozen while we run
+ * (pinned).  While one group is frozen the kernel's freezer stays
+ * switched on; otherwise each hold's freeze switched it on and its thaw
+ * off again, a patch of the kernel's code each time: 2 to 10 ms each on
+ * a busy 2-core machine, 0.02 ms with the pin (tests/bench/
+ * freezer_cost.sh), while a job filled the room under its limit at a
+ * GB/s and met the OOM killer (it_memhold in CI). */
+#define PIN_NAME "pin"
+static int pinned;
 
 /* Is thread @tid of process @pid named as our agent's? */
 static int agent_thread(pid_t pid, int tid)
@@ -171,10 +180,45 @@ static unsigned sweep(int all)
 	return n;
 }
 
+/* Our base group, and the pin in it frozen; once, at the first hold
+ * or placing.  Without it holds only take longer. */
+static void pin(void)
+{
+	char path[700];
+	int err;
+
+	if (pinned)
+		return;
+	pinned = 1; /* tried once: a failure is said once */
+	snprintf(path, sizeof(path), "%s/%s/" PIN_NAME, freezer, hold_dir);
+	if (mkdir(path, 0755) && errno != EEXIST) {
+		log_debug("%s: %s (holds take longer)", path, strerror(errno));
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/%s/" PIN_NAME "/freezer.state",
+		 freezer, hold_dir);
+	err = freezer_write(path, "FROZEN");
+	if (err)
+		log_debug("%s: %s (holds take longer)", path, strerror(-err));
+}
+
+/* Thaw and remove the pin, ours or a killed daemon's (empty either way:
+ * a process put there by someone else is let go of). */
+static void unpin(void)
+{
+	char path[700];
+
+	snprintf(path, sizeof(path), "%s/%s/" PIN_NAME, freezer, hold_dir);
+	let_go(path);
+	pinned = 0;
+}
+
 void hold_shutdown(void)
 {
 	/* a process that was ending as its client went cannot be moved
 	 * out, and its group not removed, until it is gone: a moment */
+	if (freezer[0])
+		unpin();
 	for (int i = 0; i < 50 && freezer[0]; i++) {
 		leftovers = 0;
 		sweep(1);
@@ -211,6 +255,7 @@ int hold_init(const char *socket)
 			 "not held while memory is taken out");
 		return -ENODEV;
 	}
+	unpin(); /* a killed daemon's; ours at the first hold */
 	n = sweep(1);
 	if (n)
 		log_warn("let go of %u process(es) an earlier uzswapd left held",
@@ -218,8 +263,27 @@ int hold_init(const char *socket)
 	return 0;
 }
 
+/* Is @freezer_path the group of a process of ours, another's than
+ * @own_path? */
+static int others_group(const char *freezer_path, const char *own_path)
+{
+	size_t n = strlen(hold_dir);
+	const char *id = freezer_path + 1 + n + 1;
+
+	if (freezer_path[0] != '/' || strncmp(freezer_path + 1, hold_dir, n) ||
+	    freezer_path[1 + n] != '/' || !strcmp(freezer_path, own_path) ||
+	    !*id)
+		return 0;
+	for (; *id; id++)
+		if (!isdigit((unsigned char)*id))
+			return 0;
+	return 1;
+}
+
 /* Is @pid in the freezer's root (0), or in its own hold group (1)?
- * -EBUSY when in another. */
+ * In another process's group of ours (a child forked after its parent
+ * was placed there), it is as free as in the root: 0.  -EBUSY when in
+ * someone else's. */
 static int freezer_free(pid_t pid, char *why, size_t len)
 {
 	static struct cg_paths cg;
@@ -238,7 +302,7 @@ static int freezer_free(pid_t pid, char *why, size_t len)
 		snprintf(why, len, "no freezer in its %s", path);
 		return -ENOENT;
 	}
-	if (!strcmp(cg.freezer, "/"))
+	if (!strcmp(cg.freezer, "/") || others_group(cg.freezer, own))
 		return 0;
 	if (!strcmp(cg.freezer, own))
 		return 1;
@@ -246,9 +310,66 @@ static int freezer_free(pid_t pid, char *why, size_t len)
 	return -EBUSY;
 }
 
+/* @pid into its group @dir, thawed, with its agent's threads back out
+ * in the root: all its threads at once (a move waits on the kernel's
+ * thread-group lock, tens of ms on a busy machine), then the agent's. */
+static int enter(pid_t pid, const char *dir, char *why, size_t len)
+{
+	char path[800], v[32];
+	unsigned moved, kept;
+	int err;
+
+	snprintf(path, sizeof(path), "%s/%s", freezer, hold_dir);
+	if (mkdir(path, 0755) && errno != EEXIST)
+		goto fail;
+	pin();
+	snprintf(path, sizeof(path), "%s", dir);
+	if (mkdir(path, 0755) && errno != EEXIST)
+		goto fail;
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	snprintf(v, sizeof(v), "%d", (int)pid);
+	err = freezer_write(path, v);
+	if (!err)
+		err = move_out(dir, "tasks", pid, agent_thread, &moved, &kept);
+	if (err) {
+		let_go(dir);
+		snprintf(why, len, "%s: %s", dir, strerror(-err));
+		return err;
+	}
+	if (!moved) {
+		let_go(dir);
+		snprintf(why, len, "no thread of its is named %s (%u other "
+			 "thread(s))", UZ_AGENT_THREAD_NAME, kept);
+		return -ESRCH;
+	}
+	log_debug("%d goes into %s, but its agent's %u thread(s)", (int)pid,
+		  dir, moved);
+	return 0;
+fail:
+	err = -errno;
+	snprintf(why, len, "%s: %s", path, strerror(errno));
+	return err;
+}
+
+int hold_place(pid_t pid, char *why, size_t len)
+{
+	char dir[700];
+	int in;
+
+	if (!freezer[0]) {
+		snprintf(why, len, "no cgroup v1 freezer");
+		return -ENODEV;
+	}
+	in = freezer_free(pid, why, len);
+	if (in)
+		return in < 0 ? in : 0;
+	snprintf(dir, sizeof(dir), "%s/%s/%d", freezer, hold_dir, (int)pid);
+	return enter(pid, dir, why, len);
+}
+
 int hold_begin(pid_t pid, char *why, size_t len)
 {
-	char dir[700], path[800], v[32];
+	char dir[700], path[800];
 	unsigned moved, kept;
 	int err, in;
 
@@ -261,36 +382,15 @@ int hold_begin(pid_t pid, char *why, size_t len)
 		return in;
 	snprintf(dir, sizeof(dir), "%s/%s/%d", freezer, hold_dir, (int)pid);
 	if (in) {
-		/* in its group since its first hold, its agent's threads
-		 * out: only freezing is left, in microseconds, where a
-		 * move waits on the kernel's thread-group lock (tens of
-		 * ms on a busy machine, while the job fills); a child it
-		 * forked meanwhile goes back out */
+		/* in its group since it was placed there, its agent's
+		 * threads out: only freezing is left, in microseconds; a
+		 * child it forked meanwhile goes back out */
 		move_out(dir, "cgroup.procs", pid, not_pid, &moved, &kept);
-		goto freeze;
+	} else {
+		err = enter(pid, dir, why, len);
+		if (err)
+			return err;
 	}
-	snprintf(path, sizeof(path), "%s/%s", freezer, hold_dir);
-	if (mkdir(path, 0755) && errno != EEXIST)
-		goto fail;
-	if (mkdir(dir, 0755) && errno != EEXIST)
-		goto fail;
-	/* all its threads at once, then the agent's back out */
-	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	snprintf(v, sizeof(v), "%d", (int)pid);
-	err = freezer_write(path, v);
-	if (!err)
-		err = move_out(dir, "tasks", pid, agent_thread, &moved, &kept);
-	if (err)
-		goto undo;
-	if (!moved) {
-		let_go(dir);
-		snprintf(why, len, "no thread of its is named %s (%u other "
-			 "thread(s))", UZ_AGENT_THREAD_NAME, kept);
-		return -ESRCH;
-	}
-	log_debug("%d goes into %s, but its agent's %u thread(s)", (int)pid,
-		  dir, moved);
-freeze:
 	/* its agent may thaw it when we go away during the hold
 	 * (freezer_thaw_own): a daemon killed and not started again must
 	 * not leave it frozen, and SIGKILL waits for a thaw too.  The
@@ -306,18 +406,13 @@ freeze:
 				  strerror(errno));
 	}
 	err = freezer_write(path, "FROZEN");
-	if (err)
-		goto undo;
+	if (err) {
+		let_go(dir);
+		snprintf(why, len, "%s: %s", dir, strerror(-err));
+		return err;
+	}
 	log_debug("holding %d while its agent takes memory out", (int)pid);
 	return 0;
-undo:
-	let_go(dir);
-	snprintf(why, len, "%s: %s", dir, strerror(-err));
-	return err;
-fail:
-	err = -errno;
-	snprintf(why, len, "%s: %s", path, strerror(errno));
-	return err;
 }
 
 void hold_end(pid_t pid)

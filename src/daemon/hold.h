@@ -27,6 +27,12 @@ int hold_init(const char *socket);
  * move would take it out of), no agent thread found (-ESRCH: it would
  * hold the agent too). */
 int hold_begin(pid_t pid, char *why, size_t len);
+/* Put process @pid in its group ahead of its first hold, thawed, its
+ * agent's threads out: that hold then only freezes, where the move
+ * takes tens of ms on a busy machine while the job fills.  0 (also
+ * when it is in its group already), or -errno with @why filled, as
+ * hold_begin. */
+int hold_place(pid_t pid, char *why, size_t len);
 /* Let @pid's threads go on (thaw its group).  It stays in the group
  * till hold_forget, so that its next hold only freezes. */
 void hold_end(pid_t pid);

@@ -8,11 +8,17 @@
  * agent takes memory out at the limit (hold.c), and the job finishes,
  * every byte right.  Then:
  *  - no thread is left held, nor a hold group behind;
+ *  - a job is placed in its hold group, thawed, as soon as the daemon
+ *    sees its cgroup's limit, before its first hold (which then only
+ *    freezes), and the daemon keeps an empty group frozen meanwhile
+ *    (the kernel's freezer stays switched on: see hold.c); a child it
+ *    forks, in that group at first, is held at its own limit too;
  *  - a job in a freezer cgroup of someone else's is not moved (the
  *    daemon says why), and stays where it was put;
  *  - a hold a killed daemon left (made here by hand: a frozen child in
  *    the daemon's hold group) is let go of by the next daemon on that
- *    socket.
+ *    socket, and the frozen empty group it kept is removed;
+ *  - a daemon that stops (SIGTERM) leaves nothing in the freezer.
  * Root, the cgroup v1 memory controller and freezer.
  */
 #include <errno.h>
@@ -32,7 +38,7 @@
 #define LIMIT (128 * IT_MB)
 #define FILL (192 * IT_MB)
 
-static char cg[256], own_freezer[256], hold_base[300];
+static char cg[256], cg_big[280], own_freezer[256], hold_base[300];
 
 static pid_t owner;
 
@@ -50,6 +56,9 @@ static void cg_remove(void)
 	if (cg[0] && it_memcg_remove(cg))
 		fprintf(stderr, "it_memhold: could not remove %s: %s\n", cg,
 			strerror(errno));
+	if (cg_big[0] && it_memcg_remove(cg_big) && errno != ENOENT)
+		fprintf(stderr, "it_memhold: could not remove %s: %s\n",
+			cg_big, strerror(errno));
 	if (own_freezer[0]) {
 		if (rmdir(own_freezer) && errno != ENOENT)
 			fprintf(stderr, "it_memhold: could not remove %s: %s\n",
@@ -227,6 +236,7 @@ static void unhold_by_hand(const char *dir, pid_t c)
 static void left_behind(const char *group)
 {
 	char dir[400], v[32];
+	struct stat sb;
 	pid_t c = fork();
 	int st;
 
@@ -239,16 +249,14 @@ static void left_behind(const char *group)
 	hold_by_hand(group, c, 0, dir, sizeof(dir));
 	it_daemon_kill();
 	it_daemon_restart();
-	{
-		struct stat sb;
-
-		for (int i = 0; i < 50 && !stat(dir, &sb); i++)
-			usleep(100000);
-		it_assert(stat(dir, &sb), "%s is still there after a restart",
-			  dir);
-	}
+	for (int i = 0; i < 50 && !stat(dir, &sb); i++)
+		usleep(100000);
+	it_assert(stat(dir, &sb), "%s is still there after a restart", dir);
 	freezer_of(c, v, sizeof(v));
 	it_assert(!strcmp(v, "/"), "the left-behind child is in freezer %s", v);
+	snprintf(dir, sizeof(dir), "%s/pin", group);
+	it_assert(stat(dir, &sb), "the frozen group %s the killed daemon kept "
+		  "is still there after a restart", dir);
 	kill(c, SIGTERM);
 	it_assert(waitpid(c, &st, 0) == c && WIFSIGNALED(st) &&
 		  WTERMSIG(st) == SIGTERM, "the left-behind child did not end "
@@ -293,6 +301,146 @@ static void daemon_gone(const char *group)
 	it_daemon_restart();
 }
 
+/* A job that joins memory cgroup @where (made again) and fills 8 MB,
+ * far from its limit; then, with @go, waits for a byte on @go and forks
+ * a child that fills at full speed in cg, and ends as that child did
+ * (0, or 9 when it was killed), its pid written to @res first. */
+static pid_t small_job(const char *where, const int *go, const int *res)
+{
+	pid_t c;
+
+	if (rmdir(where) && errno != ENOENT)
+		it_fail("rmdir %s: %s", where, strerror(errno));
+	it_memcg_make(where, where == cg ? LIMIT : 8 * LIMIT);
+	c = fork();
+	it_assert(c >= 0, "fork failed");
+	if (!c) {
+		uint64_t *m;
+		char b;
+		pid_t g;
+		int st;
+
+		it_cgroup_join(where);
+		m = it_alloc(8 * IT_MB, 1);
+		for (size_t w = 0; w < 8 * IT_MB / 8; w++)
+			m[w] = w;
+		if (!go) {
+			sleep(10);
+			_exit(0);
+		}
+		if (read(go[0], &b, 1) != 1)
+			_exit(1);
+		g = fork();
+		if (!g) {
+			it_cgroup_job(cg, FILL, 0);
+			_exit(0);
+		}
+		if (g < 0 || write(res[1], &g, sizeof(g)) != sizeof(g) ||
+		    waitpid(g, &st, 0) != g)
+			_exit(1);
+		_exit(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL ? 9 :
+		      WIFEXITED(st) ? WEXITSTATUS(st) : 1);
+	}
+	return c;
+}
+
+/* Wait up to 5 s for @c to be in its hold group, "/uzswapd-HASH/PID"
+ * as freezer_of reads it; its freezer cgroup into @where. */
+static int wait_placed(const char *group, pid_t c, char *where, size_t len)
+{
+	char want[400];
+
+	snprintf(want, sizeof(want), "%s/%d", strrchr(group, '/'), (int)c);
+	for (int i = 0; i < 50; i++) {
+		freezer_of(c, where, len);
+		if (!strcmp(where, want))
+			return 1;
+		usleep(100000);
+	}
+	return 0;
+}
+
+/* A job in a limited cgroup is found in its own hold group, thawed,
+ * before any hold. */
+static void placed_ahead(const char *group)
+{
+	char where[256], state[32], dir[450];
+	pid_t c = small_job(cg, NULL, NULL);
+	int placed, st;
+
+	placed = wait_placed(group, c, where, sizeof(where));
+	snprintf(dir, sizeof(dir), "%s/%d", group, (int)c);
+	state_of(dir, state, sizeof(state));
+	kill(c, SIGKILL);
+	it_assert(waitpid(c, &st, 0) == c, "waitpid failed");
+	it_assert(placed, "a job in a limited cgroup was not placed in its "
+		  "hold group within 5 s (its freezer cgroup: %s)", where);
+	it_assert(!strncmp(state, "THAWED", 6), "the job's hold group was %s "
+		  "before any hold", state);
+}
+
+/* A child forked by a job placed in its hold group starts in that
+ * group, one of ours: it is held at its limit all the same (in its own
+ * group), not taken for one in someone else's freezer cgroup.  The job
+ * is in a memory cgroup of its own, far from its limit, and never held
+ * itself (a hold of it would move the child back out first). */
+static void child_of_placed(const char *group)
+{
+	char where[256], what[64];
+	int go[2], res[2], st;
+	pid_t c, g = 0;
+
+	it_assert(!pipe(go) && !pipe(res), "pipe failed");
+	if (rmdir(cg) && errno != ENOENT)
+		it_fail("rmdir %s: %s", cg, strerror(errno));
+	it_memcg_make(cg, LIMIT);
+	c = small_job(cg_big, go, res);
+	it_assert(wait_placed(group, c, where, sizeof(where)), "a job in a "
+		  "limited cgroup was not placed in its hold group within 5 s "
+		  "(its freezer cgroup: %s)", where);
+	it_assert(write(go[1], "g", 1) == 1, "write failed");
+	it_assert(read(res[0], &g, sizeof(g)) == sizeof(g), "no child pid");
+	it_assert(waitpid(c, &st, 0) == c, "waitpid failed");
+	close(go[0]), close(go[1]), close(res[0]), close(res[1]);
+	it_assert(!(WIFEXITED(st) && WEXITSTATUS(st) == 9), "the child of a "
+		  "placed job was killed (the OOM killer, in a %lu MB cgroup)",
+		  LIMIT >> 20);
+	it_assert(WIFEXITED(st) && !WEXITSTATUS(st), "the child of a placed "
+		  "job failed (status %#x)", st);
+	snprintf(what, sizeof(what), "holding %d ", (int)g);
+	it_assert(it_log_has(what, NULL), "the child (%d) of a placed job was "
+		  "never held", (int)g);
+}
+
+/* The frozen empty group the daemon keeps while it runs (hold.c's pin),
+ * made by its first placing or hold. */
+static void pin_frozen(const char *group)
+{
+	char pin[400], state[32];
+
+	snprintf(pin, sizeof(pin), "%s/pin", group);
+	state_of(pin, state, sizeof(state));
+	it_assert(!strncmp(state, "FROZEN", 6), "no frozen empty group %s kept "
+		  "while the daemon runs (%s)", pin, state[0] ? state : "none");
+}
+
+/* A daemon that stops (SIGTERM) leaves nothing in the freezer: the
+ * frozen empty group and its own removed.  Its restart is ours (it
+ * was restarted by daemon_gone). */
+static void stops_clean(const char *group)
+{
+	pid_t d = atoi(getenv("IT_DAEMON_PID"));
+	struct stat sb;
+
+	placed_ahead(group);
+	pin_frozen(group);
+	kill(d, SIGTERM);
+	it_assert(waitpid(d, NULL, 0) == d, "waitpid for the daemon failed");
+	it_assert(stat(group, &sb), "%s was left after the daemon stopped",
+		  group);
+	it_daemon_restart();
+}
+
 int main(int argc, char **argv)
 {
 	char group[300], path[400], where[256];
@@ -307,6 +455,7 @@ int main(int argc, char **argv)
 	it_setup_config(argc, argv, IT_CONFIG_LIMIT_STEPS);
 	it_timeout(240);
 	snprintf(cg, sizeof(cg), V1 "/uzswap-hold-%d", getpid());
+	snprintf(cg_big, sizeof(cg_big), "%s-big", cg);
 	owner = getpid();
 	atexit(cg_remove);
 	hold_group(group, sizeof(group));
@@ -324,12 +473,17 @@ int main(int argc, char **argv)
 	it_assert(stat(path, &sb), "%s was left behind", path);
 	freezer_of(getpid(), where, sizeof(where));
 	it_assert(!strcmp(where, "/"), "the test itself is in freezer %s", where);
+	pin_frozen(group);
 	/* 1b. the same with the job's main thread ended */
 	c = start_job_as(1);
 	wait_job(c, "filling at full speed, its main thread ended");
 	printf("a %lu MB fill at full speed in a %lu MB cgroup finished, held "
 	       "while memory was taken, with its main thread running or "
 	       "ended: every byte right\n", FILL >> 20, LIMIT >> 20);
+
+	/* 1c. placed in its group before its first hold; its child held */
+	placed_ahead(group);
+	child_of_placed(group);
 
 	/* 2. in a freezer cgroup of someone else's: never moved */
 	snprintf(own_freezer, sizeof(own_freezer), FREEZER "/uzswap-it-%d",
@@ -351,7 +505,7 @@ int main(int argc, char **argv)
 		it_assert(waitpid(c, &st, 0) == c, "waitpid failed");
 		/* no hold: killed or not, as without one */
 	}
-	it_assert(it_log_has("already", NULL), "the daemon did not say why a job in "
+	it_assert(it_log_has("already", "not held"), "the daemon did not say why a job in "
 		  "another freezer cgroup was not held");
 	freezer_of(getpid(), where, sizeof(where));
 	snprintf(path, sizeof(path), "/uzswap-it-%d", getpid());
@@ -369,8 +523,11 @@ int main(int argc, char **argv)
 	left_behind(group);
 	/* 4. or by the held client's agent, if it is not started again */
 	daemon_gone(group);
+	/* 5. a daemon that stops removes what it made */
+	stops_clean(group);
 	printf("a job in another freezer cgroup was left there; a hold a "
 	       "killed daemon left was let go of at its restart, and by the "
-	       "held process's agent without one\n");
+	       "held process's agent without one; a daemon that stopped left nothing "
+	       "in the freezer\n");
 	return 0;
 }
