@@ -75,6 +75,10 @@ static void say_state(struct client *cl, struct auto_client *a,
 /* Limit steps in a row followed by a look at once (look_again_soon)
  * while the cgroup's usage does not go down. */
 #define AUTO_QUICK_LOOKS 8
+/* A client placed ahead of its holds (hold_ahead) that has no agent
+ * thread yet is tried again this soon, this many times at most. */
+#define PLACE_RETRY_MS 10
+#define PLACE_TRIES 20
 
 /* How often a client in a cgroup with a memory limit is looked at, in a
  * pause too, and how soon its next step comes near that limit. */
@@ -150,6 +154,46 @@ static uint64_t fill_rate(struct auto_client *a, uint64_t footprint,
 	return rate;
 }
 
+/* @cl in its hold group as soon as its cgroup's limit is seen (as a
+ * rule far from it), so that a hold at the limit only freezes it
+ * (hold_place); a failure is said by the hold itself.  A client looked
+ * at just after it connected has no agent thread yet (it says HELLO
+ * first): tried again PLACE_RETRY_MS later, PLACE_TRIES times at most
+ * (a program may rename the agent's threads), not after another
+ * failure. */
+static void hold_ahead(struct client *cl, struct auto_client *a, uint64_t now)
+{
+	char why[400];
+	int err;
+
+	if (a->placed_cg == a->cg_id || a->hold_until)
+		return;
+	if (!client_same_process(cl))
+		return;
+	err = hold_place(client_pid(cl), why, sizeof(why));
+	if (err == -ESRCH && ++a->place_tries < PLACE_TRIES) {
+		a->limit_check_ms = now + PLACE_RETRY_MS;
+		return;
+	}
+	a->placed_cg = a->cg_id;
+	if (err)
+		log_debug("client %d (%s): not placed for a hold: %s",
+			  (int)client_pid(cl), client_comm(cl), why);
+}
+
+/* hold_ahead again, from the look at a cgroup's limit, if it must be */
+static void hold_ahead_again(struct client *cl, struct auto_client *a,
+			     uint64_t now)
+{
+	struct auto_config set;
+
+	if (a->placed_cg == a->cg_id || !a->place_tries)
+		return;
+	auto_settings_of(cl, &set);
+	if (set.on && set.hold_ms)
+		hold_ahead(cl, a, now);
+}
+
 /* Is @cl, paused or between steps, in a cgroup near its memory limit?
  * Then its step is due now: a pause must not let the OOM killer in. */
 static int limit_near(struct client *cl, struct auto_client *a, uint64_t now)
@@ -160,6 +204,7 @@ static int limit_near(struct client *cl, struct auto_client *a, uint64_t now)
 	if (a->cg_limit == UINT64_MAX || a->limit_check_ms > now)
 		return 0;
 	a->limit_check_ms = now + limit_period();
+	hold_ahead_again(cl, a, now);
 	if (memcg_of(client_pid(cl), &cg))
 		return 0;
 	if (auto_limit_near(memcg_firm_usage(&cg), cg.limit))
@@ -324,19 +369,6 @@ static void hold(struct client *cl, struct auto_client *a, uint64_t now,
 		    (int)client_pid(cl), client_comm(cl));
 }
 
-/* @cl in its hold group as soon as its cgroup's limit is seen (as a
- * rule far from it), so that a hold at the limit only freezes it
- * (hold_place); a failure is said by the hold itself. */
-static void hold_ahead(struct client *cl)
-{
-	char why[400];
-
-	if (client_same_process(cl) &&
-	    hold_place(client_pid(cl), why, sizeof(why)) && why[0])
-		log_debug("client %d (%s): not placed for a hold: %s",
-			  (int)client_pid(cl), client_comm(cl), why);
-}
-
 /* Let @cl's threads go on, if they are held. */
 static void release(struct client *cl, struct auto_client *a)
 {
@@ -418,9 +450,9 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 		a->told_limited = a->cg_id;
 		if (client_tell_limited(cl))
 			return 1; /* the client is gone */
-		if (c->hold_ms)
-			hold_ahead(cl);
 	}
+	if (a->cg_limit != UINT64_MAX && c->hold_ms)
+		hold_ahead(cl, a, now);
 	/* woken when it nears its limit, or its own pressure rises, not
 	 * only when next polled */
 	if (l.have_cg) {

@@ -39,6 +39,11 @@ struct auto_client {
 	uint64_t holds;		    /* how many times */
 	uint64_t hold_start_ms;	    /* when the hold under way began */
 	uint64_t held_ms;	    /* how long holds lasted, in all */
+	uint64_t placed_cg;	    /* cg_id it was placed for a hold in
+				     * (hold_ahead), or that said it never
+				     * will be; 0: not yet */
+	uint32_t place_tries;	    /* placings refused as its agent's
+				     * threads were not named yet */
 	uint64_t told_limited;	    /* cg_id it was last told has a limit
 				     * (UZ_MSG_LIMITED); 0: none */
 	uint64_t restored_until;    /* restored by hand: no step before

@@ -382,10 +382,15 @@ int hold_begin(pid_t pid, char *why, size_t len)
 		return in;
 	snprintf(dir, sizeof(dir), "%s/%s/%d", freezer, hold_dir, (int)pid);
 	if (in) {
-		/* in its group since it was placed there, its agent's
-		 * threads out: only freezing is left, in microseconds; a
-		 * child it forked meanwhile goes back out */
+		/* in its group since it was placed there: a child it
+		 * forked meanwhile goes back out, and so does an agent
+		 * thread that came in after the placing (one its agent
+		 * started just then, before it was named, or an agent
+		 * started again by an application thread), which would
+		 * otherwise be frozen with the rest, and the hold take
+		 * nothing; a comm read a thread, no move of the process */
 		move_out(dir, "cgroup.procs", pid, not_pid, &moved, &kept);
+		move_out(dir, "tasks", pid, agent_thread, &moved, &kept);
 	} else {
 		err = enter(pid, dir, why, len);
 		if (err)

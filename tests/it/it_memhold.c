@@ -12,7 +12,8 @@
  *    sees its cgroup's limit, before its first hold (which then only
  *    freezes), and the daemon keeps an empty group frozen meanwhile
  *    (the kernel's freezer stays switched on: see hold.c); a child it
- *    forks, in that group at first, is held at its own limit too;
+ *    forks, in that group at first, is held at its own limit too; an
+ *    agent thread found in the group at a hold is moved out first;
  *  - a job in a freezer cgroup of someone else's is not moved (the
  *    daemon says why), and stays where it was put;
  *  - a hold a killed daemon left (made here by hand: a frozen child in
@@ -21,6 +22,7 @@
  *  - a daemon that stops (SIGTERM) leaves nothing in the freezer.
  * Root, the cgroup v1 memory controller and freezer.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -304,7 +306,8 @@ static void daemon_gone(const char *group)
 /* A job that joins memory cgroup @where (made again) and fills 8 MB,
  * far from its limit; then, with @go, waits for a byte on @go and forks
  * a child that fills at full speed in cg, and ends as that child did
- * (0, or 9 when it was killed), its pid written to @res first. */
+ * (0, or 9 when it was killed), its pid written to @res first; without
+ * @res it fills at full speed itself. */
 static pid_t small_job(const char *where, const int *go, const int *res)
 {
 	pid_t c;
@@ -330,6 +333,10 @@ static pid_t small_job(const char *where, const int *go, const int *res)
 		}
 		if (read(go[0], &b, 1) != 1)
 			_exit(1);
+		if (!res) {
+			it_cgroup_job(where, FILL, 0);
+			_exit(0);
+		}
 		g = fork();
 		if (!g) {
 			it_cgroup_job(cg, FILL, 0);
@@ -377,6 +384,69 @@ static void placed_ahead(const char *group)
 		  "hold group within 5 s (its freezer cgroup: %s)", where);
 	it_assert(!strncmp(state, "THAWED", 6), "the job's hold group was %s "
 		  "before any hold", state);
+}
+
+/* The threads of process @c named uzswap-agent into group @dir; how
+ * many. */
+static unsigned agent_threads_into(pid_t c, const char *dir)
+{
+	char path[500], comm[32];
+	struct dirent *de;
+	unsigned n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)c);
+	d = opendir(path);
+	it_assert(d, "opendir %s: %s", path, strerror(errno));
+	while ((de = readdir(d))) {
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/comm", (int)c,
+			 de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (!fgets(comm, sizeof(comm), f))
+			comm[0] = 0;
+		fclose(f);
+		if (strncmp(comm, "uzswap-agent", 12))
+			continue;
+		snprintf(path, sizeof(path), "%s/tasks", dir);
+		it_write_file(path, de->d_name);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* An agent thread that is in the job's group when a hold comes (one
+ * started as the job was placed, before it was named, or an agent
+ * started again by one of the job's threads) is moved out before the
+ * freeze: frozen, the hold would last limit-hold and take nothing. */
+static void agent_back_in(const char *group)
+{
+	char where[256], dir[450];
+	unsigned timed_out;
+	int go[2];
+	pid_t c;
+
+	it_assert(!pipe(go), "pipe failed");
+	c = small_job(cg, go, NULL);
+	it_assert(wait_placed(group, c, where, sizeof(where)), "a job in a "
+		  "limited cgroup was not placed in its hold group within 5 s "
+		  "(its freezer cgroup: %s)", where);
+	snprintf(dir, sizeof(dir), "%s/%d", group, (int)c);
+	it_assert(agent_threads_into(c, dir) > 0, "the job has no agent thread");
+	timed_out = it_log_count("held as long as", NULL);
+	it_assert(write(go[1], "g", 1) == 1, "write failed");
+	close(go[0]), close(go[1]);
+	wait_job(c, "filling at full speed with its agent's threads put back "
+		 "in its hold group");
+	it_assert(it_log_count("held as long as", NULL) == timed_out, "a hold "
+		  "lasted limit-hold: its agent's threads were frozen with the "
+		  "job's");
 }
 
 /* A child forked by a job placed in its hold group starts in that
@@ -484,6 +554,7 @@ int main(int argc, char **argv)
 	/* 1c. placed in its group before its first hold; its child held */
 	placed_ahead(group);
 	child_of_placed(group);
+	agent_back_in(group);
 
 	/* 2. in a freezer cgroup of someone else's: never moved */
 	snprintf(own_freezer, sizeof(own_freezer), FREEZER "/uzswap-it-%d",
