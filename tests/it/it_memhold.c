@@ -172,6 +172,41 @@ static void state_of(const char *dir, char *out, size_t len)
 	}
 }
 
+/* The threads of process @c named uzswap-agent into group @dir; how
+ * many. */
+static unsigned agent_threads_into(pid_t c, const char *dir)
+{
+	char path[500], comm[32];
+	struct dirent *de;
+	unsigned n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)c);
+	d = opendir(path);
+	it_assert(d, "opendir %s: %s", path, strerror(errno));
+	while ((de = readdir(d))) {
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/comm", (int)c,
+			 de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (!fgets(comm, sizeof(comm), f))
+			comm[0] = 0;
+		fclose(f);
+		if (strncmp(comm, "uzswap-agent", 12))
+			continue;
+		snprintf(path, sizeof(path), "%s/tasks", dir);
+		it_write_file(path, de->d_name);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
 /* Hold process @c by hand, as the daemon does, in @group/PID (@dir):
  * the whole process in, then (with @agent_out) its agent's threads back
  * to the root, then frozen. */
@@ -186,22 +221,8 @@ static void hold_by_hand(const char *group, pid_t c, int agent_out,
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
 	snprintf(v, sizeof(v), "%d", (int)c);
 	it_write_file(path, v);
-	for (int tid = 1; agent_out && tid < 4194304; tid++) {
-		char comm[32] = "";
-		FILE *f;
-
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)c, tid);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (!fgets(comm, sizeof(comm), f))
-			comm[0] = 0;
-		fclose(f);
-		if (strncmp(comm, "uzswap-agent", 12))
-			continue;
-		snprintf(v, sizeof(v), "%d", tid);
-		it_write_file(FREEZER "/tasks", v);
-	}
+	if (agent_out)
+		agent_threads_into(c, FREEZER);
 	snprintf(path, sizeof(path), "%s/freezer.state", dir);
 	it_write_file(path, "FROZEN");
 	usleep(200000);
@@ -384,41 +405,6 @@ static void placed_ahead(const char *group)
 		  "hold group within 5 s (its freezer cgroup: %s)", where);
 	it_assert(!strncmp(state, "THAWED", 6), "the job's hold group was %s "
 		  "before any hold", state);
-}
-
-/* The threads of process @c named uzswap-agent into group @dir; how
- * many. */
-static unsigned agent_threads_into(pid_t c, const char *dir)
-{
-	char path[500], comm[32];
-	struct dirent *de;
-	unsigned n = 0;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)c);
-	d = opendir(path);
-	it_assert(d, "opendir %s: %s", path, strerror(errno));
-	while ((de = readdir(d))) {
-		FILE *f;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%s/comm", (int)c,
-			 de->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (!fgets(comm, sizeof(comm), f))
-			comm[0] = 0;
-		fclose(f);
-		if (strncmp(comm, "uzswap-agent", 12))
-			continue;
-		snprintf(path, sizeof(path), "%s/tasks", dir);
-		it_write_file(path, de->d_name);
-		n++;
-	}
-	closedir(d);
-	return n;
 }
 
 /* An agent thread that is in the job's group when a hold comes (one
