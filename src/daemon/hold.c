@@ -125,29 +125,32 @@ static void let_go(const char *dir)
 	 * as it is gone: hold_sweep tries again */
 	if (rmdir(dir) && errno == EBUSY) {
 		move_out(dir, "cgroup.procs", 0, NULL, &moved, &kept);
-		if (rmdir(dir) && errno == EBUSY) {
+		if (!rmdir(dir) || errno == ENOENT)
+			return;
+		if (errno == EBUSY) {
 			log_debug("%s is not empty yet: removed later", dir);
 			leftovers = 1;
-		} else if (errno != ENOENT) {
+		} else {
 			log_warn("could not remove %s: %s", dir, strerror(errno));
 		}
 	}
 }
 
-/* Has @dir a process in it? */
-static int populated(const char *dir)
+/* Is process @pid (0: any) listed in group @dir's cgroup.procs? */
+static int group_has(const char *dir, pid_t pid)
 {
 	char path[1000], line[32];
+	int found = 0;
 	FILE *f;
-	int any;
 
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
 	f = fopen(path, "re");
 	if (!f)
 		return 0;
-	any = fgets(line, sizeof(line), f) != NULL;
+	while (!found && fgets(line, sizeof(line), f))
+		found = !pid || atoi(line) == (int)pid;
 	fclose(f);
-	return any;
+	return found;
 }
 
 /* Let go of our groups (@all), or of those left empty (by a process
@@ -170,7 +173,7 @@ static unsigned sweep(int all)
 		snprintf(dir, sizeof(dir), "%s/%s", base, de->d_name);
 		/* a client's, between its holds, or held now; an empty one
 		 * goes whatever its state (its owner may freeze it) */
-		if (!all && populated(dir))
+		if (!all && group_has(dir, 0))
 			continue;
 		let_go(dir);
 		n++;
@@ -258,7 +261,8 @@ int hold_init(const char *socket)
 	unpin(); /* a killed daemon's; ours at the first hold */
 	n = sweep(1);
 	if (n)
-		log_warn("let go of %u process(es) an earlier uzswapd left held",
+		log_warn("let go of %u process(es) an earlier uzswapd left in "
+			 "its freezer groups (held, or placed for a hold)",
 			 n);
 	return 0;
 }
@@ -287,9 +291,15 @@ static int others_group(const char *freezer_path, const char *own_path)
 static int freezer_free(pid_t pid, char *why, size_t len)
 {
 	static struct cg_paths cg;
-	char path[64], own[128];
+	char path[800], own[128];
 	int err;
 
+	/* its group's list first: a process whose main thread has ended
+	 * is read through its first live thread, which may be its agent's,
+	 * moved out to the root (every hold was a move again) */
+	snprintf(path, sizeof(path), "%s/%s/%d", freezer, hold_dir, (int)pid);
+	if (group_has(path, pid))
+		return 1;
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/cgroup", (int)pid,
 		 (int)procfs_live_thread(pid));
 	snprintf(own, sizeof(own), "/%s/%d", hold_dir, (int)pid);
@@ -325,6 +335,13 @@ static int enter(pid_t pid, const char *dir, char *why, size_t len)
 	pin();
 	snprintf(path, sizeof(path), "%s", dir);
 	if (mkdir(path, 0755) && errno != EEXIST)
+		goto fail;
+	/* a group by that name left behind (its process was ending at its
+	 * let_go) may have its freezer.state still given to that process's
+	 * user, who could then freeze the one placed now: root's again
+	 * until a hold gives it to this one's */
+	snprintf(path, sizeof(path), "%s/freezer.state", dir);
+	if (chown(path, 0, (gid_t)-1))
 		goto fail;
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
 	snprintf(v, sizeof(v), "%d", (int)pid);

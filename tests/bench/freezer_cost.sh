@@ -14,7 +14,7 @@ n=${1:-20}
 fz=/sys/fs/cgroup/freezer
 [ "$(id -u)" = 0 ] || { echo "freezer_cost: needs root" >&2; exit 2; }
 [ -e "$fz/tasks" ] || { echo "freezer_cost: no cgroup v1 freezer at $fz" >&2; exit 2; }
-grep -q 'FROZEN' "$fz"/*/freezer.state 2>/dev/null &&
+[ -n "$(find "$fz" -mindepth 2 -name freezer.state -exec grep -l FROZEN {} + 2>/dev/null)" ] &&
 	echo "freezer_cost: another group is frozen now (a running uzswapd's pin?): the first figures are the second's" >&2
 base=$fz/uzswap-freezer-cost-$$
 cleanup() {

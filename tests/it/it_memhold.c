@@ -13,7 +13,10 @@
  *    freezes), and the daemon keeps an empty group frozen meanwhile
  *    (the kernel's freezer stays switched on: see hold.c); a child it
  *    forks, in that group at first, is held at its own limit too; an
- *    agent thread found in the group at a hold is moved out first;
+ *    agent thread found in the group at a hold is moved out first; a
+ *    group left by another process of that pid, its freezer.state
+ *    another user's, is root's again when the job is placed in it; a
+ *    job whose main thread ended is moved into its group once;
  *  - a job in a freezer cgroup of someone else's is not moved (the
  *    daemon says why), and stays where it was put;
  *  - a hold a killed daemon left (made here by hand: a frozen child in
@@ -128,6 +131,11 @@ static pid_t start_job_as(int main_ends)
 	if (!c && main_ends) {
 		pthread_t t;
 
+		/* in the cgroup before the main thread ends: it stays where
+		 * it was then, and at the limit the OOM killer, which looks
+		 * at main threads, found none to kill in the cgroup while
+		 * the rest spun in reclaim (the test hung to its timeout) */
+		it_cgroup_join(cg);
 		it_assert(!pthread_create(&t, NULL, orphan_filler, NULL),
 			  "pthread_create failed");
 		pthread_exit(NULL);
@@ -407,6 +415,50 @@ static void placed_ahead(const char *group)
 		  "before any hold", state);
 }
 
+/* A group by the job's name left with its freezer.state given to
+ * another user (by a process of that pid that was ending when its
+ * group was let go of) is taken back for root when the job is placed
+ * in it: that user could otherwise freeze the job. */
+static void stale_group_owner(const char *group)
+{
+	char dir[450], path[500], where[256];
+	struct stat sb;
+	int go[2], st;
+	pid_t c;
+
+	it_assert(!pipe(go), "pipe failed");
+	if (rmdir(cg) && errno != ENOENT)
+		it_fail("rmdir %s: %s", cg, strerror(errno));
+	it_memcg_make(cg, LIMIT);
+	c = fork();
+	it_assert(c >= 0, "fork failed");
+	if (!c) {
+		char b;
+
+		if (read(go[0], &b, 1) != 1)
+			_exit(1);
+		it_cgroup_join(cg);
+		sleep(10);
+		_exit(0);
+	}
+	mkdir(group, 0755);
+	snprintf(dir, sizeof(dir), "%s/%d", group, (int)c);
+	it_assert(!mkdir(dir, 0755), "mkdir %s: %s", dir, strerror(errno));
+	snprintf(path, sizeof(path), "%s/freezer.state", dir);
+	it_assert(!chown(path, 65534, (gid_t)-1), "chown %s: %s", path,
+		  strerror(errno));
+	it_assert(write(go[1], "g", 1) == 1, "write failed");
+	close(go[0]), close(go[1]);
+	it_assert(wait_placed(group, c, where, sizeof(where)), "a job in a "
+		  "limited cgroup was not placed in its hold group within 5 s "
+		  "(its freezer cgroup: %s)", where);
+	it_assert(!stat(path, &sb), "stat %s: %s", path, strerror(errno));
+	kill(c, SIGKILL);
+	it_assert(waitpid(c, &st, 0) == c, "waitpid failed");
+	it_assert(sb.st_uid == 0, "the job was placed in a group whose "
+		  "freezer.state user %u owns", (unsigned)sb.st_uid);
+}
+
 /* An agent thread that is in the job's group when a hold comes (one
  * started as the job was placed, before it was named, or an agent
  * started again by one of the job's threads) is moved out before the
@@ -533,6 +585,16 @@ int main(int argc, char **argv)
 	/* 1b. the same with the job's main thread ended */
 	c = start_job_as(1);
 	wait_job(c, "filling at full speed, its main thread ended");
+	{
+		char what[32];
+
+		/* its first live thread is its agent's, in the root: its
+		 * place was looked for in its group's list, not there */
+		snprintf(what, sizeof(what), "%d goes into ", (int)c);
+		it_assert(it_log_count(what, NULL) <= 1, "the job whose main "
+			  "thread ended was moved into its hold group %u "
+			  "times, not once", it_log_count(what, NULL));
+	}
 	printf("a %lu MB fill at full speed in a %lu MB cgroup finished, held "
 	       "while memory was taken, with its main thread running or "
 	       "ended: every byte right\n", FILL >> 20, LIMIT >> 20);
@@ -541,6 +603,7 @@ int main(int argc, char **argv)
 	placed_ahead(group);
 	child_of_placed(group);
 	agent_back_in(group);
+	stale_group_owner(group);
 
 	/* 2. in a freezer cgroup of someone else's: never moved */
 	snprintf(own_freezer, sizeof(own_freezer), FREEZER "/uzswap-it-%d",
