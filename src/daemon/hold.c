@@ -284,21 +284,20 @@ static int others_group(const char *freezer_path, const char *own_path)
 	return 1;
 }
 
-/* Is @pid in the freezer's root (0), or in its own hold group (1)?
+/* Is @pid in the freezer's root (0), or in its own hold group @dir (1)?
  * In another process's group of ours (a child forked after its parent
  * was placed there), it is as free as in the root: 0.  -EBUSY when in
  * someone else's. */
-static int freezer_free(pid_t pid, char *why, size_t len)
+static int freezer_free(pid_t pid, const char *dir, char *why, size_t len)
 {
 	static struct cg_paths cg;
-	char path[800], own[128];
+	char path[64], own[128];
 	int err;
 
 	/* its group's list first: a process whose main thread has ended
 	 * is read through its first live thread, which may be its agent's,
 	 * moved out to the root (every hold was a move again) */
-	snprintf(path, sizeof(path), "%s/%s/%d", freezer, hold_dir, (int)pid);
-	if (group_has(path, pid))
+	if (group_has(dir, pid))
 		return 1;
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/cgroup", (int)pid,
 		 (int)procfs_live_thread(pid));
@@ -318,6 +317,15 @@ static int freezer_free(pid_t pid, char *why, size_t len)
 		return 1;
 	snprintf(why, len, "it is in freezer cgroup %.200s already", cg.freezer);
 	return -EBUSY;
+}
+
+/* Give up a hold or placing of group @dir that failed with @err: the
+ * group let go of, @why says where.  @err. */
+static int undo(const char *dir, int err, char *why, size_t len)
+{
+	let_go(dir);
+	snprintf(why, len, "%s: %s", dir, strerror(-err));
+	return err;
 }
 
 /* @pid into its group @dir, thawed, with its agent's threads back out
@@ -348,11 +356,8 @@ static int enter(pid_t pid, const char *dir, char *why, size_t len)
 	err = freezer_write(path, v);
 	if (!err)
 		err = move_out(dir, "tasks", pid, agent_thread, &moved, &kept);
-	if (err) {
-		let_go(dir);
-		snprintf(why, len, "%s: %s", dir, strerror(-err));
-		return err;
-	}
+	if (err)
+		return undo(dir, err, why, len);
 	if (!moved) {
 		let_go(dir);
 		snprintf(why, len, "no thread of its is named %s (%u other "
@@ -368,19 +373,25 @@ fail:
 	return err;
 }
 
-int hold_place(pid_t pid, char *why, size_t len)
+/* @pid's group into @dir, and where @pid is: as freezer_free, or
+ * -ENODEV without a freezer (@why filled on an error) */
+static int find(pid_t pid, char *dir, size_t dirlen, char *why, size_t len)
 {
-	char dir[700];
-	int in;
-
 	if (!freezer[0]) {
 		snprintf(why, len, "no cgroup v1 freezer");
 		return -ENODEV;
 	}
-	in = freezer_free(pid, why, len);
+	snprintf(dir, dirlen, "%s/%s/%d", freezer, hold_dir, (int)pid);
+	return freezer_free(pid, dir, why, len);
+}
+
+int hold_place(pid_t pid, char *why, size_t len)
+{
+	char dir[700];
+	int in = find(pid, dir, sizeof(dir), why, len);
+
 	if (in)
 		return in < 0 ? in : 0;
-	snprintf(dir, sizeof(dir), "%s/%s/%d", freezer, hold_dir, (int)pid);
 	return enter(pid, dir, why, len);
 }
 
@@ -388,16 +399,10 @@ int hold_begin(pid_t pid, char *why, size_t len)
 {
 	char dir[700], path[800];
 	unsigned moved, kept;
-	int err, in;
+	int err, in = find(pid, dir, sizeof(dir), why, len);
 
-	if (!freezer[0]) {
-		snprintf(why, len, "no cgroup v1 freezer");
-		return -ENODEV;
-	}
-	in = freezer_free(pid, why, len);
 	if (in < 0)
 		return in;
-	snprintf(dir, sizeof(dir), "%s/%s/%d", freezer, hold_dir, (int)pid);
 	if (in) {
 		/* in its group since it was placed there: a child it
 		 * forked meanwhile goes back out, and so does an agent
@@ -428,11 +433,8 @@ int hold_begin(pid_t pid, char *why, size_t len)
 				  strerror(errno));
 	}
 	err = freezer_write(path, "FROZEN");
-	if (err) {
-		let_go(dir);
-		snprintf(why, len, "%s: %s", dir, strerror(-err));
-		return err;
-	}
+	if (err)
+		return undo(dir, err, why, len);
 	log_debug("holding %d while its agent takes memory out", (int)pid);
 	return 0;
 }
