@@ -173,9 +173,10 @@ double it_cgroup_job(const char *cg, size_t fill, unsigned pause_us);
  * did not exit 0.  @job ends with _exit or returns (exit 0). */
 void it_memcg_run(const char *cg, void (*job)(void));
 long it_check(const void *p, size_t len, uint64_t seed);
-/* Become a shell that writes @mb MB of random bytes to @file, then
- * reads it again and again until killed (in a small memory cgroup: its
- * reclaim stalls); never returns. */
+/* Become a shell, not a client, that writes @mb MB of random bytes to
+ * @file, then reads it again and again until killed (in a small memory
+ * cgroup: its reclaim stalls); a dd or cat the OOM killer takes is run
+ * again, the shell it spares; never returns (exit 4: dd failed 5 times). */
 void it_exec_rereader(const char *file, unsigned mb)
 	__attribute__((noreturn));
 /* Is this process judged by its own cgroup's pressure (its PRESSURE in
