@@ -137,13 +137,19 @@ static uint64_t fill_rate(struct auto_client *a, uint64_t footprint,
 		 * most of the window looked slow, went unheld, and was
 		 * OOM-killed filling at full speed (review probe pF) */
 		uint64_t ran = dt - (held - a->footprint_held);
+		uint64_t over = ran < FILL_WINDOW_MS ? FILL_WINDOW_MS : ran;
 
-		if (ran < FILL_WINDOW_MS)
-			ran = FILL_WINDOW_MS;
 		rate = footprint > a->footprint ?
-		       (footprint - a->footprint) * 1000 / ran : 0;
+		       (footprint - a->footprint) * 1000 / over : 0;
 		*back_rate = back > a->back_then ?
-			     (back - a->back_then) * 1000 / ran : 0;
+			     (back - a->back_then) * 1000 / over : 0;
+		/* one held for most of the window was not seen filling,
+		 * which says nothing of how fast it fills when it runs
+		 * (hold_during_step goes by the last it ran through) */
+		if (ran >= FILL_WINDOW_MS) {
+			a->fill_last = rate;
+			a->fill_known = 1;
+		}
 	}
 	if (!a->footprint_ms || dt >= FILL_WINDOW_MS) {
 		a->footprint = footprint;
@@ -377,6 +383,32 @@ static void release(struct client *cl, struct auto_client *a)
 	hold_end(client_pid(cl));
 	a->held_ms = held_ms(a, now_ms());
 	a->hold_until = 0;
+}
+
+/*
+ * A step under way that is no limit step (sent while the cgroup was
+ * below its threshold) holds nothing, and no limit step starts before
+ * it ends: a job filling at a GB/s crossed the threshold and reached
+ * its limit meanwhile, and was OOM-killed (zipf in 1 GiB, 1 run in 3).
+ * So a job that fills fast (or at a speed not known) is held as soon as
+ * its cgroup nears the limit, step or not; auto_done lets it go.
+ */
+static void hold_during_step(struct client *cl, struct auto_client *a,
+			     uint64_t now)
+{
+	struct auto_config set;
+	struct memcg_use cg;
+
+	if (a->hold_until || a->cg_limit == UINT64_MAX || a->limit_check_ms > now)
+		return;
+	a->limit_check_ms = now + limit_period();
+	if (a->fill_known && a->fill_last < AUTO_HOLD_FILL_RATE)
+		return;
+	auto_settings_of(cl, &set);
+	if (!set.on || !set.hold_ms || memcg_of(client_pid(cl), &cg) ||
+	    !auto_limit_near(memcg_firm_usage(&cg), cg.limit))
+		return;
+	hold(cl, a, now, set.hold_ms);
 }
 
 void auto_gone(struct client *cl)
@@ -661,7 +693,9 @@ uint64_t auto_tick(uint64_t now)
 				    client_comm(cl));
 			release(cl, a);
 		}
-		if (a->next_ms > now && !client_evicting(cl) && limit_near(cl, a, now))
+		if (client_evicting(cl))
+			hold_during_step(cl, a, now);
+		else if (a->next_ms > now && limit_near(cl, a, now))
 			a->next_ms = now;
 		if (a->next_ms <= now && !client_evicting(cl)) {
 			if (step(cl, a, now, &pressure))
@@ -713,6 +747,11 @@ void auto_done(struct client *cl, const struct uz_evict_done *d)
 	struct auto_client *a = client_auto(cl);
 
 	next_due = 0; /* its next step is worked out again */
+	/* held during a step that was no limit step (hold_during_step):
+	 * near its limit, let go now, it is looked at again at once, not a
+	 * limit period later (its next limit step holds it again) */
+	if (a->hold_until && !a->limit_step)
+		a->limit_check_ms = 0;
 	release(cl, a);
 	if (!d) {
 		a->last_blocks = 0;

@@ -28,6 +28,9 @@ struct auto_client {
 	uint64_t footprint;	/* its job's footprint (autoevict.c fill_rate) */
 	uint64_t footprint_ms;	/* when last looked at (0: not yet) */
 	uint64_t footprint_held; /* held_ms then */
+	uint64_t fill_last;	/* the last fill rate judged over a window it
+				 * ran through, */
+	int fill_known;		/* if there was one */
 	uint64_t back;		/* bytes it brought back in all, last look */
 	uint64_t back_then;	/* its cgroup's clients' sum at footprint_ms */
 	uint64_t limit_check_ms; /* a limited cgroup is looked at this often
