@@ -136,7 +136,10 @@ static uint64_t fill_rate(struct auto_client *a, uint64_t footprint,
 		/* the time it was held does not count: a job frozen for
 		 * most of the window looked slow, went unheld, and was
 		 * OOM-killed filling at full speed (review probe pF) */
-		uint64_t ran = dt - (held - a->footprint_held);
+		/* release() reads the clock after the tick's @now: a hold
+		 * may seem longer than the window */
+		uint64_t held_in = held - a->footprint_held;
+		uint64_t ran = held_in < dt ? dt - held_in : 0;
 		uint64_t over = ran < FILL_WINDOW_MS ? FILL_WINDOW_MS : ran;
 
 		rate = footprint > a->footprint ?
@@ -370,6 +373,7 @@ static void hold(struct client *cl, struct auto_client *a, uint64_t now,
 	a->hold_until = now + ms;
 	a->hold_start_ms = now;
 	a->holds++;
+	a->step_held = 1;
 	log_limited(UZ_LOG_INFO, 3, 60, "client %d (%s): held while memory is "
 		    "taken out at its cgroup's limit (limit-hold)",
 		    (int)client_pid(cl), client_comm(cl));
@@ -386,12 +390,13 @@ static void release(struct client *cl, struct auto_client *a)
 }
 
 /*
- * A step under way that is no limit step (sent while the cgroup was
- * below its threshold) holds nothing, and no limit step starts before
- * it ends: a job filling at a GB/s crossed the threshold and reached
- * its limit meanwhile, and was OOM-killed (zipf in 1 GiB, 1 run in 3).
- * So a job that fills fast (or at a speed not known) is held as soon as
- * its cgroup nears the limit, step or not; auto_done lets it go.
+ * An automatic step under way that is no limit step (sent while the
+ * cgroup was below its threshold) holds nothing, and no limit step
+ * starts before it ends: a job filling at a GB/s crossed the threshold
+ * and reached its limit meanwhile, and was OOM-killed (2 GiB into
+ * 1 GiB, 5 runs in 12).  So a job that fills fast (or at a speed not
+ * known) is held, once a step, as soon as its cgroup nears the limit;
+ * auto_done lets it go, or limit-hold.
  */
 static void hold_during_step(struct client *cl, struct auto_client *a,
 			     uint64_t now)
@@ -399,9 +404,16 @@ static void hold_during_step(struct client *cl, struct auto_client *a,
 	struct auto_config set;
 	struct memcg_use cg;
 
-	if (a->hold_until || a->cg_limit == UINT64_MAX || a->limit_check_ms > now)
+	if (a->cg_limit == UINT64_MAX || a->limit_check_ms > now)
 		return;
+	/* advanced first: held, it would be due at every wake (each ms) */
 	a->limit_check_ms = now + limit_period();
+	/* a limit step held it or judged it need not be; an uzswapctl
+	 * command is no step of ours (auto_done never ends it); a hold
+	 * that ran out (limit-hold) is not begun again in the same step */
+	if (a->hold_until || a->limit_step || a->step_held ||
+	    !client_auto_stepping(cl))
+		return;
 	if (a->fill_known && a->fill_last < AUTO_HOLD_FILL_RATE)
 		return;
 	auto_settings_of(cl, &set);
@@ -465,6 +477,11 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 
 	a->next_ms = now + interval;
 	look_at(cl, &l, system_pressure);
+	if (a->cg_id != (l.have_cg ? l.cg.id : 0)) {
+		/* another cgroup: its usage says nothing of the last */
+		a->footprint_ms = 0;
+		a->fill_known = 0;
+	}
 	a->cg_id = l.have_cg ? l.cg.id : 0;
 	if (!c->on) {
 		/* its section says off: looked at again after a pause, as a
@@ -565,6 +582,7 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 	/* near the limit, memory touched lately goes too, and compressed
 	 * at once: compressed is better than the OOM killer (kernel swap
 	 * would take it as well), and the inactive list frees nothing */
+	a->step_held = 0;
 	if (d.hold && c->hold_ms)
 		hold(cl, a, now, c->hold_ms);
 	a->limit_usage = in.cg_usage;
@@ -753,6 +771,7 @@ void auto_done(struct client *cl, const struct uz_evict_done *d)
 	if (a->hold_until && !a->limit_step)
 		a->limit_check_ms = 0;
 	release(cl, a);
+	a->step_held = 0;
 	if (!d) {
 		a->last_blocks = 0;
 		a->last_err = -ETIMEDOUT;

@@ -31,6 +31,8 @@ struct auto_client {
 	uint64_t fill_last;	/* the last fill rate judged over a window it
 				 * ran through, */
 	int fill_known;		/* if there was one */
+	int step_held;		/* held during the step under way (once a
+				 * step at most: hold_during_step) */
 	uint64_t back;		/* bytes it brought back in all, last look */
 	uint64_t back_then;	/* its cgroup's clients' sum at footprint_ms */
 	uint64_t limit_check_ms; /* a limited cgroup is looked at this often

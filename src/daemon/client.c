@@ -136,6 +136,11 @@ int client_evicting(const struct client *cl)
 	return cl->evict_ctl || cl->auto_busy;
 }
 
+int client_auto_stepping(const struct client *cl)
+{
+	return cl->auto_busy;
+}
+
 unsigned client_count(void)
 {
 	return count;

@@ -46,6 +46,8 @@ int client_same_process(const struct client *cl);
 struct auto_client *client_auto(struct client *cl);
 /* Is an eviction (or a restore) of @cl running? */
 int client_evicting(const struct client *cl);
+/* Is an automatic step (not an uzswapctl command) under way? */
+int client_auto_stepping(const struct client *cl);
 /* May the uzswapctl on @ctl see @cl (root, or the client's own user)? */
 int client_visible_to(const struct client *cl, struct conn *ctl);
 unsigned client_count(void);

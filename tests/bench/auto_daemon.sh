@@ -17,11 +17,15 @@ auto_bench_cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM HUP
 	# the run must be gone before swapoff, or swapoff pulls its pages in
-	[ -n "$CHILD" ] && kill "$CHILD" 2>/dev/null && wait "$CHILD" 2>/dev/null
+	# a run the daemon holds (frozen) dies only once thawed, which
+	# the daemon does as it stops: both told first, then waited for
+	[ -n "$CHILD" ] && kill "$CHILD" 2>/dev/null
+	[ -n "$DAEMON_PID" ] && kill "$DAEMON_PID" 2>/dev/null
+	[ -n "$CHILD" ] && wait "$CHILD" 2>/dev/null
+	[ -n "$DAEMON_PID" ] && wait "$DAEMON_PID" 2>/dev/null
 	[ -n "$CG" ] && rmdir "$CG" 2>/dev/null
 	zram_teardown
 	! declare -F zswap_teardown >/dev/null || zswap_teardown
-	[ -n "$DAEMON_PID" ] && kill "$DAEMON_PID" 2>/dev/null && wait "$DAEMON_PID" 2>/dev/null
 	rm -rf "$DIR"
 	exit "$rc"
 }
