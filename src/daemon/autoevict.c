@@ -765,10 +765,12 @@ void auto_done(struct client *cl, const struct uz_evict_done *d)
 	struct auto_client *a = client_auto(cl);
 
 	next_due = 0; /* its next step is worked out again */
-	/* held during a step that was no limit step (hold_during_step):
-	 * near its limit, let go now, it is looked at again at once, not a
-	 * limit period later (its next limit step holds it again) */
-	if (a->hold_until && !a->limit_step)
+	/* a limited cgroup is looked at again at once after a step: the
+	 * looks during it (hold_during_step) put the next off by a limit
+	 * period, and a job held meanwhile, let go now, or one that filled
+	 * while a limit step ran, would reach its limit before then (the
+	 * job of it_memhold was OOM-killed so under parallel load) */
+	if (a->cg_limit != UINT64_MAX)
 		a->limit_check_ms = 0;
 	release(cl, a);
 	a->step_held = 0;
