@@ -43,18 +43,10 @@ static void cg_remove(void)
 			elsewhere, strerror(errno));
 }
 
-static void write_tid(const char *tid, void *tasks)
-{
-	it_write_file(tasks, tid);
-}
-
 /* Move our agent's threads (and them only) to memory cgroup @to. */
 static void move_agent_threads(const char *to)
 {
-	char tasks[300];
-
-	snprintf(tasks, sizeof(tasks), "%s/tasks", to);
-	it_assert(it_agent_threads(write_tid, tasks), "no agent thread found");
+	it_assert(it_agent_threads_into(0, to), "no agent thread found");
 }
 
 static void fill(uint64_t *m, size_t len, size_t from)

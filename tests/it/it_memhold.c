@@ -25,7 +25,6 @@
  *  - a daemon that stops (SIGTERM) leaves nothing in the freezer.
  * Root, the cgroup v1 memory controller and freezer.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -180,41 +179,6 @@ static void state_of(const char *dir, char *out, size_t len)
 	}
 }
 
-/* The threads of process @c named uzswap-agent into group @dir; how
- * many. */
-static unsigned agent_threads_into(pid_t c, const char *dir)
-{
-	char path[500], comm[32];
-	struct dirent *de;
-	unsigned n = 0;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)c);
-	d = opendir(path);
-	it_assert(d, "opendir %s: %s", path, strerror(errno));
-	while ((de = readdir(d))) {
-		FILE *f;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%s/comm", (int)c,
-			 de->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (!fgets(comm, sizeof(comm), f))
-			comm[0] = 0;
-		fclose(f);
-		if (strncmp(comm, "uzswap-agent", 12))
-			continue;
-		snprintf(path, sizeof(path), "%s/tasks", dir);
-		it_write_file(path, de->d_name);
-		n++;
-	}
-	closedir(d);
-	return n;
-}
-
 /* Hold process @c by hand, as the daemon does, in @group/PID (@dir):
  * the whole process in, then (with @agent_out) its agent's threads back
  * to the root, then frozen. */
@@ -230,7 +194,7 @@ static void hold_by_hand(const char *group, pid_t c, int agent_out,
 	snprintf(v, sizeof(v), "%d", (int)c);
 	it_write_file(path, v);
 	if (agent_out)
-		agent_threads_into(c, FREEZER);
+		it_agent_threads_into(c, FREEZER);
 	snprintf(path, sizeof(path), "%s/freezer.state", dir);
 	it_write_file(path, "FROZEN");
 	usleep(200000);
@@ -476,7 +440,7 @@ static void agent_back_in(const char *group)
 		  "limited cgroup was not placed in its hold group within 5 s "
 		  "(its freezer cgroup: %s)", where);
 	snprintf(dir, sizeof(dir), "%s/%d", group, (int)c);
-	it_assert(agent_threads_into(c, dir) > 0, "the job has no agent thread");
+	it_assert(it_agent_threads_into(c, dir) > 0, "the job has no agent thread");
 	timed_out = it_log_count("held as long as", NULL);
 	it_assert(write(go[1], "g", 1) == 1, "write failed");
 	close(go[0]), close(go[1]);

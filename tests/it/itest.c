@@ -589,21 +589,28 @@ uint64_t it_text_word(size_t w)
 	return w % 16 ? v : (uint64_t)w;
 }
 
-unsigned it_agent_threads(void (*fn)(const char *tid, void *arg), void *arg)
+unsigned it_agent_threads(pid_t pid, void (*fn)(const char *tid, void *arg),
+			  void *arg)
 {
-	DIR *d = opendir("/proc/self/task");
+	char task[64];
 	struct dirent *de;
 	unsigned found = 0;
+	DIR *d;
 
+	if (pid)
+		snprintf(task, sizeof(task), "/proc/%d/task", (int)pid);
+	else
+		snprintf(task, sizeof(task), "/proc/self/task");
+	d = opendir(task);
 	if (!d)
 		return 0;
 	while ((de = readdir(d))) {
-		char path[300], comm[32] = "";
+		char path[sizeof(task) + 256 + 8], comm[32] = "";
 		FILE *f;
 
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", de->d_name);
+		snprintf(path, sizeof(path), "%s/%s/comm", task, de->d_name);
 		f = fopen(path, "r");
 		if (!f)
 			continue;
@@ -618,10 +625,23 @@ unsigned it_agent_threads(void (*fn)(const char *tid, void *arg), void *arg)
 	return found;
 }
 
+static void write_tid(const char *tid, void *tasks)
+{
+	it_write_file(tasks, tid);
+}
+
+unsigned it_agent_threads_into(pid_t pid, const char *group)
+{
+	char tasks[600];
+
+	snprintf(tasks, sizeof(tasks), "%s/tasks", group);
+	return it_agent_threads(pid, write_tid, tasks);
+}
+
 /* Has this process a thread named as the agent's (uzswap-agent)? */
 static int agent_threads_named(void)
 {
-	return it_agent_threads(NULL, NULL) > 0;
+	return it_agent_threads(0, NULL, NULL) > 0;
 }
 
 void it_task_fds(void (*fn)(const char *path, void *arg), void *arg)

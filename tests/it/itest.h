@@ -153,9 +153,13 @@ int it_memcg_remove(const char *cg);
  * killed and they are removed, then _exit(1) (no atexit cleanups: they
  * may take locks the interrupted code holds). */
 void it_timeout(unsigned seconds);
-/* Call @fn with the id of each of this process's threads named as the
- * agent's (uzswap-agent); how many there are. */
-unsigned it_agent_threads(void (*fn)(const char *tid, void *arg), void *arg);
+/* Call @fn with the id of each of process @pid's threads (0: this
+ * process's) named as the agent's (uzswap-agent); how many there are. */
+unsigned it_agent_threads(pid_t pid, void (*fn)(const char *tid, void *arg),
+			  void *arg);
+/* Those threads of @pid (0: ours) into cgroup @group (its tasks file);
+ * how many. */
+unsigned it_agent_threads_into(pid_t pid, const char *group);
 /* Join memory cgroup @cg (its directory), then wait for the daemon to
  * look at us and for our agent's threads. */
 void it_cgroup_join(const char *cg);
