@@ -78,6 +78,21 @@ int cg_bytes_read(int fd, uint64_t *out)
 	return errno ? -errno : 0;
 }
 
+int cg_file_bytes(const char *dir, const char *name, uint64_t *out)
+{
+	char path[CG_PATH_MAX + 128];
+	int fd, err;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	err = cg_bytes_read(fd, out);
+	close(fd);
+	return err;
+}
+
 int cg_level_limit(const char *dir, int v1, uint64_t *out)
 {
 	static const char *const files[2][2] = {
@@ -87,15 +102,9 @@ int cg_level_limit(const char *dir, int v1, uint64_t *out)
 
 	*out = CG_NO_LIMIT;
 	for (int i = 0; i < 2 && files[!!v1][i]; i++) {
-		char path[CG_PATH_MAX + 128];
 		uint64_t l;
-		int fd, err;
+		int err = cg_file_bytes(dir, files[!!v1][i], &l);
 
-		snprintf(path, sizeof(path), "%s/%s", dir, files[!!v1][i]);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		err = fd < 0 ? -errno : cg_bytes_read(fd, &l);
-		if (fd >= 0)
-			close(fd);
 		if (err) {
 			if (!i)
 				return err;

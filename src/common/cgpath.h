@@ -29,6 +29,8 @@ int cg_paths_read(const char *file, struct cg_paths *out);
 /* The byte count in cgroup file @fd (from its start; "max": CG_NO_LIMIT):
  * 0, or -errno.  No stdio either. */
 int cg_bytes_read(int fd, uint64_t *out);
+/* The same of file @dir/@name: 0, or -errno. */
+int cg_file_bytes(const char *dir, const char *name, uint64_t *out);
 
 /* Page cache a cgroup's limit does not bind: kept back from what
  * memory.stat counts as reclaimable, for pages reclaim leaves. */

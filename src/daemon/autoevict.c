@@ -19,6 +19,7 @@
 
 #include "autoevict.h"
 #include "autopolicy.h"
+#include "brake.h"
 #include "cgrules.h"
 #include "client.h"
 #include "daemon.h"
@@ -360,6 +361,8 @@ static void hold(struct client *cl, struct auto_client *a, uint64_t now,
 			    client_comm(cl));
 		return;
 	}
+	if (a->cg_v2)
+		return; /* its brake stands (brake_standing) */
 	err = hold_begin(client_pid(cl), why, sizeof(why));
 	if (err) {
 		/* without a freezer, hold_init said so once */
@@ -423,8 +426,48 @@ static void hold_during_step(struct client *cl, struct auto_client *a,
 	hold(cl, a, now, set.hold_ms);
 }
 
+/* On cgroup v2, while @cl is in a limited cgroup with holds on
+ * (limit-hold), its limiting level's memory.high stands at the
+ * threshold of a limit step (brake.h), moved with its limit; let go of
+ * when it is not, or goes. */
+static void brake_standing(struct client *cl, struct auto_client *a,
+			   const struct look *l)
+{
+	int want = l && l->have_cg && !l->cg.v1 && l->set.on &&
+		   l->set.hold_ms && l->cg.limit != MEMCG_NO_LIMIT;
+	uint64_t at = want ? l->cg.limit - auto_limit_room(l->cg.limit) : 0;
+	char why[400];
+	int slot, err;
+
+	if (a->brake_slot && (!want || a->brake_cg != l->cg.id)) {
+		brake_end(a->brake_slot - 1);
+		a->brake_slot = 0;
+	}
+	if (!want)
+		return;
+	if (a->brake_slot) {
+		brake_move(a->brake_slot - 1, at);
+		return;
+	}
+	err = brake_begin(l->cg.dir, at, &slot, why, sizeof(why));
+	if (err) {
+		if (err != -EEXIST)
+			log_limited(UZ_LOG_WARN, 3, 600, "client %d (%s): its "
+				    "cgroup (v2) is not braked at its limit: %s",
+				    (int)client_pid(cl), client_comm(cl), why);
+		return;
+	}
+	a->brake_slot = slot + 1;
+	a->brake_cg = l->cg.id;
+	log_limited(UZ_LOG_INFO, 3, 60, "client %d (%s): %s/memory.high "
+		    "lowered to %llu while uzswapd manages it (limit-hold)",
+		    (int)client_pid(cl), client_comm(cl),
+		    memcg_printable(l->cg.dir), (unsigned long long)at);
+}
+
 void auto_gone(struct client *cl)
 {
+	brake_standing(cl, client_auto(cl), NULL);
 	release(cl, client_auto(cl));
 	hold_forget(client_pid(cl));
 }
@@ -483,17 +526,20 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 		a->fill_known = 0;
 	}
 	a->cg_id = l.have_cg ? l.cg.id : 0;
+	a->cg_v2 = l.have_cg && !l.cg.v1;
 	if (!c->on) {
 		/* its section says off: looked at again after a pause, as a
 		 * move to another cgroup can turn it on (a reload looks at
 		 * once); its limit is not watched */
 		a->next_ms = now + interval * AUTO_BACKOFF_INTERVALS;
 		a->cg_limit = UINT64_MAX;
+		brake_standing(cl, a, NULL);
 		a->state = UZ_AUTO_OFF;
 		a->seen = 0;
 		return 0;
 	}
 	a->cg_limit = l.have_cg ? l.cg.limit : UINT64_MAX;
+	brake_standing(cl, a, &l);
 	if (a->cg_limit != UINT64_MAX && a->told_limited != a->cg_id) {
 		/* before its first step at the limit, not in it */
 		a->told_limited = a->cg_id;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "autoevict.h"
+#include "brake.h"
 #include "client.h"
 #include "closer.h"
 #include "codec.h"
@@ -273,6 +274,7 @@ int main(int argc, char **argv)
 	/* after the socket is ours: a second daemon on it must not let go
 	 * of the first's holds before it finds it running */
 	hold_init(socket_path);
+	brake_init(socket_path);
 	log_info("uzswapd %s ready: codec %s level %d", PACKAGE_VERSION,
 		 codec_name(uzd.cfg.codec), uzd.cfg.level);
 	systemd_notify("READY=1");
@@ -281,6 +283,7 @@ int main(int argc, char **argv)
 	err = server_run();
 	systemd_notify("STOPPING=1");
 	hold_shutdown();
+	brake_shutdown();
 	listen_close();
 	if (err) {
 		log_err("event loop: %s", strerror(-err));

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "brake.h"
 #include "cgmount.h"
 #include "cgpath.h"
 #include "checksum.h"
@@ -16,22 +17,6 @@
 #include "psi.h"
 
 #define PATH_MAX_LEN MEMCG_PATH_MAX
-
-/* A byte count in file @dir/@name ("max": none), or -errno. */
-static int read_bytes(const char *dir, const char *name, uint64_t *out)
-{
-	char path[PATH_MAX_LEN + 64];
-	int fd, err;
-
-	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	err = cg_bytes_read(fd, out);
-	close(fd);
-	return err;
-}
 
 /* The "some avg10" of cgroup v2 @path's memory.pressure (under @root,
  * cgroup v2's mount, "" without one), or PSI_UNKNOWN for the root (whose
@@ -55,13 +40,23 @@ static uint32_t v2_pressure(const char *root, const char *path, char *file,
 	return p;
 }
 
-/* One level's usage and limit (the lowest of its limits) */
+/* One level's usage and limit (the lowest of its limits); a v2 level's
+ * memory.high as it was before our brake lowered it (brake.h) */
 static int level_read(const char *dir, int v1, uint64_t *usage, uint64_t *limit)
 {
-	int err = read_bytes(dir, v1 ? "memory.usage_in_bytes" : "memory.current",
+	int err = cg_file_bytes(dir, v1 ? "memory.usage_in_bytes" : "memory.current",
 			     usage);
+	uint64_t was, max;
 
-	return err ? err : cg_level_limit(dir, v1, limit);
+	if (!err)
+		err = cg_level_limit(dir, v1, limit);
+	if (err || v1 || !brake_was(dir, &was))
+		return err;
+	if (cg_file_bytes(dir, "memory.max", &max))
+		max = MEMCG_NO_LIMIT;
+	max = cg_v1_limit(max);
+	*limit = max < was ? max : was;
+	return 0;
 }
 
 /* Level @dir's page cache the kernel drops at its limit (cgpath.h);

@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: MIT */
+/* Braking a job at its cgroup v2 memory limit: see brake.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "brake.h"
+#include "cgpath.h"
+#include "log.h"
+
+#define BRAKES 64 /* levels braked at once: one per limited cgroup */
+#define PAGE_BYTES 4096ull
+
+static struct brake {
+	char *dir;    /* the level's directory; NULL: a free slot */
+	uint64_t was; /* its memory.high before (CG_NO_LIMIT: "max") */
+	uint64_t set; /* what we wrote */
+	unsigned users;
+} brakes[BRAKES];
+static char state_file[4200]; /* SOCKET.brakes, or "": none kept */
+
+static int high_write(const char *dir, uint64_t v)
+{
+	char path[4200], buf[32];
+	int fd, n, err = 0;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/memory.high", dir) >= sizeof(path))
+		return -ENAMETOOLONG;
+	n = v == CG_NO_LIMIT ? snprintf(buf, sizeof(buf), "max\n")
+			     : snprintf(buf, sizeof(buf), "%" PRIu64 "\n", v);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, buf, (size_t)n) != n)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* The braked levels into the state file (replaced whole, by a rename:
+ * a crash leaves the old list or the new one, never half of one); the
+ * file is gone when none is braked. */
+static void state_save(void)
+{
+	char tmp[sizeof(state_file) + 8];
+	int any = 0;
+	FILE *f;
+
+	if (!state_file[0])
+		return;
+	for (int i = 0; i < BRAKES; i++)
+		any |= brakes[i].dir != NULL;
+	if (!any) {
+		if (unlink(state_file) && errno != ENOENT)
+			log_warn("cannot remove %s: %s", state_file, strerror(errno));
+		return;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.new", state_file);
+	f = fopen(tmp, "we");
+	if (!f) {
+		log_warn("cannot write %s: %s", tmp, strerror(errno));
+		return;
+	}
+	for (int i = 0; i < BRAKES; i++)
+		if (brakes[i].dir)
+			fprintf(f, "%" PRIu64 " %" PRIu64 " %s\n", brakes[i].was,
+				brakes[i].set, brakes[i].dir);
+	if (fclose(f) || rename(tmp, state_file)) {
+		log_warn("cannot write %s: %s", state_file, strerror(errno));
+		unlink(tmp);
+	}
+}
+
+/* Put @was back as @dir's memory.high, if it still is the @set we
+ * wrote (an administrator's value written since stays). */
+static void put_back(const char *dir, uint64_t was, uint64_t set)
+{
+	uint64_t now;
+	int err = cg_file_bytes(dir, "memory.high", &now);
+
+	if (err == -ENOENT)
+		return; /* the cgroup is gone */
+	if (!err && now != set) {
+		log_info("%s/memory.high was changed while uzswapd braked it: "
+			 "left as it is", dir);
+		return;
+	}
+	if (!err)
+		err = high_write(dir, was);
+	if (err && err != -ENOENT)
+		log_warn("cannot put back %s/memory.high: %s", dir, strerror(-err));
+}
+
+void brake_init(const char *socket)
+{
+	char line[4300];
+	FILE *f;
+
+	if ((size_t)snprintf(state_file, sizeof(state_file), "%s.brakes", socket) >=
+	    sizeof(state_file)) {
+		state_file[0] = 0;
+		return;
+	}
+	f = fopen(state_file, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		uint64_t was, set;
+		int at = 0;
+
+		line[strcspn(line, "\n")] = 0;
+		/* "WAS SET DIR": a cgroup's name has no newline */
+		if (sscanf(line, "%" SCNu64 " %" SCNu64 " %n", &was, &set, &at) < 2 ||
+		    !at || line[at] != '/')
+			continue;
+		log_warn("putting back %s/memory.high, which a uzswapd that "
+			 "ended without cleaning up had lowered", line + at);
+		put_back(line + at, was, set);
+	}
+	fclose(f);
+	unlink(state_file);
+}
+
+int brake_begin(const char *dir, uint64_t at, int *slot, char *why,
+		size_t len)
+{
+	uint64_t high, set = at & ~(PAGE_BYTES - 1);
+	int free_slot = -1, err;
+
+	for (int i = 0; i < BRAKES; i++) {
+		if (brakes[i].dir && !strcmp(brakes[i].dir, dir)) {
+			brakes[i].users++;
+			*slot = i;
+			return 0;
+		}
+		if (!brakes[i].dir && free_slot < 0)
+			free_slot = i;
+	}
+	err = cg_file_bytes(dir, "memory.high", &high);
+	if (err) {
+		snprintf(why, len, "cannot read %s/memory.high: %s", dir,
+			 strerror(-err));
+		return err;
+	}
+	if (high <= set) {
+		snprintf(why, len, "its memory.high is that low already");
+		return -EEXIST;
+	}
+	if (free_slot < 0) {
+		snprintf(why, len, "%d cgroups are braked already", BRAKES);
+		return -ENOSPC;
+	}
+	brakes[free_slot].dir = strdup(dir);
+	if (!brakes[free_slot].dir) {
+		snprintf(why, len, "out of memory");
+		return -ENOMEM;
+	}
+	brakes[free_slot].was = high;
+	brakes[free_slot].set = set;
+	brakes[free_slot].users = 1;
+	/* listed before it is written: a crash between the two puts back
+	 * a value that is still the administrator's (put_back checks) */
+	state_save();
+	err = high_write(dir, set);
+	if (err) {
+		snprintf(why, len, "cannot write %s/memory.high: %s", dir,
+			 strerror(-err));
+		free(brakes[free_slot].dir);
+		brakes[free_slot].dir = NULL;
+		state_save();
+		return err;
+	}
+	*slot = free_slot;
+	return 0;
+}
+
+void brake_move(int slot, uint64_t at)
+{
+	uint64_t now, set = at & ~(PAGE_BYTES - 1);
+	struct brake *b;
+	int err;
+
+	if (slot < 0 || slot >= BRAKES || !brakes[slot].dir)
+		return;
+	b = &brakes[slot];
+	if (cg_file_bytes(b->dir, "memory.high", &now))
+		return;
+	if (now != b->set)
+		b->was = now; /* an administrator's since: put back at the end */
+	if (set > b->was)
+		set = b->was;
+	if (set == now && set == b->set)
+		return;
+	err = high_write(b->dir, set);
+	if (err) {
+		log_warn("cannot write %s/memory.high: %s", b->dir, strerror(-err));
+		return;
+	}
+	b->set = set;
+	state_save();
+}
+
+void brake_end(int slot)
+{
+	struct brake *b;
+
+	if (slot < 0 || slot >= BRAKES || !brakes[slot].dir)
+		return;
+	b = &brakes[slot];
+	if (--b->users)
+		return;
+	put_back(b->dir, b->was, b->set);
+	free(b->dir);
+	b->dir = NULL;
+	state_save();
+}
+
+int brake_was(const char *dir, uint64_t *was)
+{
+	for (int i = 0; i < BRAKES; i++)
+		if (brakes[i].dir && !strcmp(brakes[i].dir, dir)) {
+			*was = brakes[i].was;
+			return 1;
+		}
+	return 0;
+}
+
+void brake_shutdown(void)
+{
+	for (int i = 0; i < BRAKES; i++)
+		if (brakes[i].dir) {
+			brakes[i].users = 1;
+			brake_end(i);
+		}
+}
