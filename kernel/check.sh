@@ -26,7 +26,12 @@ kasan) flavour=patched tree_name=kasan extra_fragment=$(cd "$(dirname "$0")" && 
 bench) mode=bench flavour=stock ;;
 cross) mode=cross flavour=patched; shift; cross_arches=("$@") ;;
 bisect) mode=bisect flavour=patched ;;
-*) echo "usage: $0 patched|stock|bench|cross [arm64|riscv...]|bisect|kasan" >&2; exit 2;;
+# the guest kernel of the userspace part's cgroup v2 test (tests/vm/cgv2.sh):
+# stock, with what the daemon needs too, in a tree of its own; builds only
+# and prints "bzImage <path>" last
+vm) mode=vm flavour=stock tree_name=vm
+	extra_fragment=$(cd "$(dirname "$0")/../tests/vm" && pwd)/config.fragment ;;
+*) echo "usage: $0 patched|stock|bench|cross [arm64|riscv...]|bisect|kasan|vm" >&2; exit 2;;
 esac
 
 kdir=$(cd "$(dirname "$0")" && pwd)
@@ -273,8 +278,10 @@ configure() {
 	step "configure (tinyconfig + config.fragment)" "$out/config.log" do_configure
 	# merge_config only warns; a fragment option that did not stick is an error
 	local bad
+	# (an option set again in a later fragment is judged by its last line)
 	bad=$(cat "$kdir/config.fragment" $extra_fragment |
 		grep -E '^(CONFIG_[A-Za-z0-9_]+=|# CONFIG_[A-Za-z0-9_]+ is not set)' |
+		tac | awk '{ s = $0; sub(/^# /, "", s); sub(/[= ].*/, "", s) } !seen[s]++' |
 		while read -r line; do
 			sym=${line#\# }; sym=${sym%%=*}; sym=${sym%% is not set}
 			got=$(grep -E "^($sym=|# $sym is not set)" "$build/.config")
@@ -941,6 +948,7 @@ main() {
 	if [ "$mode" = cross ]; then cross_main; fi
 	if [ "$mode" = bisect ]; then bisect_main; fi
 	prepare_kernel
+	if [ "$mode" = vm ]; then echo "bzImage $build/arch/x86/boot/bzImage"; exit 0; fi
 	build_selftests
 	build_initramfs
 	boot "$out/initramfs.cpio" "$out/serial.log"

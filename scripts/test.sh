@@ -3,7 +3,9 @@
 # Install, build and run the whole test suite: the userspace tests
 # (make check, built with -Werror), the same tree built with clang
 # (scripts/check-clang.sh), then the kernel series built and booted under
-# qemu (kernel/check.sh patched).  The last line is the total of all three,
+# qemu (kernel/check.sh patched), then the userspace part in a qemu guest
+# with cgroup v2's memory controller (tests/vm/cgv2.sh).  The last line is
+# the total of all four,
 # alone on its line: "N passed, N failed, N skipped", as CI reads it; flaky
 # kernel cases (neither passed nor failed) are counted on the line before.
 set -uo pipefail
@@ -48,6 +50,21 @@ elif [ "$krc" -ne 0 ] && [ "$krc" -ne 77 ] && [ "$kf" -eq 0 ]; then
 	kf=1
 fi
 pass=$((pass + kp)) fail=$((fail + kf)) skip=$((skip + ks)) kflaky=${kflaky:-0}
+
+# the userspace part on a cgroup v2 memory controller, in a qemu guest
+# (this machine's is on v1): "vm: N passed, N failed, N skipped" closes it
+bash tests/vm/cgv2.sh 2>&1 | tee vm-check.out
+vrc=${PIPESTATUS[0]}
+eol vm-check.out
+read -r vp vf vs < <(sed -n -E 's/^vm: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/p' \
+	vm-check.out | tail -n 1)
+if [ -z "${vp:-}" ]; then
+	vp=0 vf=1 vs=0
+	echo "vm: no closing line (exit $vrc): counted as 1 failed"
+elif [ "$vrc" -ne 0 ] && [ "$vf" -eq 0 ]; then
+	vf=1
+fi
+pass=$((pass + vp)) fail=$((fail + vf)) skip=$((skip + vs))
 [ "$kflaky" -gt 0 ] &&
 	echo "flaky: $kflaky kernel mm selftest case(s) failed once and passed when run again (in neither passed nor failed)"
 closing "$pass" "$fail" "$skip"
