@@ -138,9 +138,11 @@ static void after_a_crash(void)
 	f = fopen(path, "w");
 	t_assert(f, "open %s", path);
 	fprintf(f, "524288000 40960 %s\nmax 1 %s\ngarbage\n", dir_a, dir_b);
+	/* outside the mount, or climbing out of it: never touched */
+	fprintf(f, "1 40960 /tmp/elsewhere\n1 40960 %s/..\n1 40960 %s/../a\n", top, top);
 	fclose(f);
 	put(dir_a, "40960\n"); /* as the killed one left it */
-	brake_init(sock);
+	brake_init_at(sock, top);
 	t_check(high(dir_a) == 524288000);
 	t_check(high(dir_b) == CG_NO_LIMIT); /* its bad line changed nothing */
 	t_check(!listed());
@@ -151,6 +153,49 @@ static void after_a_crash(void)
 	t_check(high(dir_a) == 524288000 && !listed());
 }
 
+/* A list that is not ours (another user's, or a link) is not read. */
+static void not_ours(void)
+{
+	char path[256], other[256];
+	FILE *f;
+
+	put(dir_a, "40960\n");
+	snprintf(other, sizeof(other), "%s/other", top);
+	f = fopen(other, "w");
+	t_assert(f, "open %s", other);
+	fprintf(f, "524288000 40960 %s\n", dir_a);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s.brakes", sock);
+	t_assert(!symlink(other, path), "symlink");
+	brake_init_at(sock, top);
+	t_check(high(dir_a) == 40960);
+	unlink(path);
+	t_assert(!rename(other, path) && !chmod(path, 0666), "chmod");
+	brake_init_at(sock, top);
+	t_check(high(dir_a) == 40960);
+	unlink(path);
+	put(dir_a, "max\n");
+
+	/* the list is written anew, never through a link planted in its
+	 * way: the link's target stays as it was */
+	{
+		char tmp[300], why[256], got[64] = "";
+		int s;
+
+		f = fopen(other, "w");
+		t_assert(f && fputs("precious\n", f) >= 0 && !fclose(f), "write");
+		snprintf(tmp, sizeof(tmp), "%s.new", path);
+		t_assert(!symlink(other, tmp), "symlink");
+		t_check(!brake_begin(dir_a, 4096 * 10, &s, why, sizeof(why)));
+		f = fopen(other, "r");
+		t_assert(f && fgets(got, sizeof(got), f), "read");
+		fclose(f);
+		t_check(!strcmp(got, "precious\n") && listed());
+		brake_end(s);
+		unlink(other);
+	}
+}
+
 int main(void)
 {
 	snprintf(top, sizeof(top), "/tmp/unit_brake.XXXXXX");
@@ -159,12 +204,13 @@ int main(void)
 	snprintf(dir_b, sizeof(dir_b), "%s/b", top);
 	snprintf(sock, sizeof(sock), "%s/sock", top);
 	t_assert(!mkdir(dir_a, 0755) && !mkdir(dir_b, 0755), "mkdir");
-	brake_init(sock);
+	brake_init_at(sock, top);
 	shared_and_put_back();
 	moved();
 	lower_already();
 	administrator_wins();
 	after_a_crash();
+	not_ours();
 	{
 		char cmd[128];
 

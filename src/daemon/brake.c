@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "brake.h"
+#include "cgmount.h"
 #include "cgpath.h"
 #include "log.h"
 
@@ -47,7 +49,7 @@ static int high_write(const char *dir, uint64_t v)
 static void state_save(void)
 {
 	char tmp[sizeof(state_file) + 8];
-	int any = 0;
+	int any = 0, fd;
 	FILE *f;
 
 	if (!state_file[0])
@@ -60,9 +62,15 @@ static void state_save(void)
 		return;
 	}
 	snprintf(tmp, sizeof(tmp), "%s.new", state_file);
-	f = fopen(tmp, "we");
+	/* made anew, never through a link someone put in its place (a
+	 * socket may be in a directory others can write) */
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	f = fd < 0 ? NULL : fdopen(fd, "w");
 	if (!f) {
 		log_warn("cannot write %s: %s", tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return;
 	}
 	for (int i = 0; i < BRAKES; i++)
@@ -95,19 +103,49 @@ static void put_back(const char *dir, uint64_t was, uint64_t set)
 		log_warn("cannot put back %s/memory.high: %s", dir, strerror(-err));
 }
 
+/* Is @dir a directory under cgroup v2's mount @v2 ("": none), with no
+ * ".." in it? */
+static int under(const char *dir, const char *v2)
+{
+	size_t n = strlen(v2), len = strlen(dir);
+
+	return n && !strncmp(dir, v2, n) && dir[n] == '/' &&
+	       !strstr(dir, "/../") &&
+	       !(len >= 3 && !strcmp(dir + len - 3, "/.."));
+}
+
 void brake_init(const char *socket)
 {
+	char v2[512];
+
+	if (cg_mount_find(CG_MOUNT_V2, v2, sizeof(v2)))
+		v2[0] = 0;
+	brake_init_at(socket, v2);
+}
+
+void brake_init_at(const char *socket, const char *v2)
+{
 	char line[4300];
+	struct stat st;
 	FILE *f;
+	int fd;
 
 	if ((size_t)snprintf(state_file, sizeof(state_file), "%s.brakes", socket) >=
 	    sizeof(state_file)) {
 		state_file[0] = 0;
 		return;
 	}
-	f = fopen(state_file, "re");
-	if (!f)
+	/* ours only: a list someone else wrote would have us write
+	 * memory.high of the cgroups it names */
+	fd = open(state_file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
 		return;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 022) || !(f = fdopen(fd, "r"))) {
+		log_warn("%s is not a file of ours: ignored", state_file);
+		close(fd);
+		return;
+	}
 	while (fgets(line, sizeof(line), f)) {
 		uint64_t was, set;
 		int at = 0;
@@ -115,7 +153,7 @@ void brake_init(const char *socket)
 		line[strcspn(line, "\n")] = 0;
 		/* "WAS SET DIR": a cgroup's name has no newline */
 		if (sscanf(line, "%" SCNu64 " %" SCNu64 " %n", &was, &set, &at) < 2 ||
-		    !at || line[at] != '/')
+		    !at || !under(line + at, v2))
 			continue;
 		log_warn("putting back %s/memory.high, which a uzswapd that "
 			 "ended without cleaning up had lowered", line + at);

@@ -27,6 +27,9 @@
 
 /* Put back what a killed daemon on @socket left braked. */
 void brake_init(const char *socket);
+/* The same with cgroup v2 mounted at @v2 (tests): only levels under it
+ * are put back, and only from a list that is a file of ours. */
+void brake_init_at(const char *socket, const char *v2);
 /* Brake v2 level @dir at @at bytes: 0 and its slot (>= 0, for
  * brake_move and brake_end) in *@slot, or -errno with @why filled
  * (-EEXIST: memory.high is at or under @at already, the kernel brakes
