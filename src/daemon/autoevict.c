@@ -426,6 +426,9 @@ static void hold_during_step(struct client *cl, struct auto_client *a,
 	hold(cl, a, now, set.hold_ms);
 }
 
+/* Room left above a level's usage when its brake is set (a THP). */
+#define BRAKE_HEADROOM (2ull << 20)
+
 /* On cgroup v2, while @cl is in a limited cgroup with holds on
  * (limit-hold), its limiting level's memory.high stands at the
  * threshold of a limit step (brake.h), moved with its limit; let go of
@@ -438,6 +441,13 @@ static void brake_standing(struct client *cl, struct auto_client *a,
 	uint64_t at = want ? l->cg.limit - auto_limit_room(l->cg.limit) : 0;
 	char why[400];
 	int slot, err;
+
+	/* never under what the level uses now: memory.high written below
+	 * its usage has the writer, this loop, reclaim down to it (with
+	 * kernel swap, for as long as that takes); it follows the usage
+	 * down to the threshold, look by look */
+	if (want && at < l->cg.usage + BRAKE_HEADROOM)
+		at = l->cg.usage + BRAKE_HEADROOM;
 
 	if (a->brake_slot && (!want || a->brake_cg != l->cg.id)) {
 		brake_end(a->brake_slot - 1);
