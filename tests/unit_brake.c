@@ -78,8 +78,9 @@ static void shared_and_put_back(void)
 }
 
 /* a limit changed at run time moves the brake, never above what
- * memory.high was; an administrator's value written meanwhile is the
- * one put back */
+ * memory.high was; down no further than the floor (the usage), and a
+ * job that pushed past the brake does not raise it; once someone else
+ * writes memory.high it is theirs: not moved, not put back */
 static void moved(void)
 {
 	char why[256];
@@ -87,15 +88,23 @@ static void moved(void)
 
 	put(dir_b, "104857600\n");
 	t_check(!brake_begin(dir_b, 50 * 4096, &s, why, sizeof(why)));
-	brake_move(s, 60 * 4096 + 5);
+	brake_move(s, 60 * 4096 + 5, 0);
 	t_check(high(dir_b) == 60 * 4096);
-	brake_move(s, 1ull << 40); /* above what it was: what it was */
+	brake_move(s, 1ull << 40, 0); /* above what it was: what it was */
 	t_check(high(dir_b) == 104857600);
-	brake_move(s, 70 * 4096);
+	brake_move(s, 70 * 4096, 0);
 	t_check(high(dir_b) == 70 * 4096);
+	brake_move(s, 40 * 4096, 100 * 4096); /* usage past it: stays */
+	t_check(high(dir_b) == 70 * 4096);
+	brake_move(s, 40 * 4096, 45 * 4096); /* down to the usage's floor */
+	t_check(high(dir_b) == 45 * 4096);
+	brake_move(s, 40 * 4096, 0);
+	t_check(high(dir_b) == 40 * 4096);
 	put(dir_b, "209715200\n");
-	brake_move(s, 80 * 4096);
-	t_check(high(dir_b) == 80 * 4096);
+	brake_move(s, 80 * 4096, 0);
+	t_check(high(dir_b) == 209715200);
+	brake_move(s, 30 * 4096, 0);
+	t_check(high(dir_b) == 209715200);
 	brake_end(s);
 	t_check(high(dir_b) == 209715200 && !listed());
 }

@@ -426,6 +426,15 @@ static void hold_during_step(struct client *cl, struct auto_client *a,
 	hold(cl, a, now, set.hold_ms);
 }
 
+/* Is @cg's limiting level its process's own cgroup? */
+static int own_level(const struct memcg_use *cg)
+{
+	size_t d = strlen(cg->dir), p = strlen(cg->path);
+
+	/* dir is the mount and the path; "/" is the root, never limited */
+	return p > 1 && d >= p && !strcmp(cg->dir + d - p, cg->path);
+}
+
 /* Room left above a level's usage when its brake is set (a THP). */
 #define BRAKE_HEADROOM (2ull << 20)
 
@@ -436,18 +445,19 @@ static void hold_during_step(struct client *cl, struct auto_client *a,
 static void brake_standing(struct client *cl, struct auto_client *a,
 			   const struct look *l)
 {
+	/* only the client's own cgroup: an ancestor's limit (a slice's)
+	 * binds siblings uzswapd does not manage, which a brake there
+	 * would slow too */
 	int want = l && l->have_cg && !l->cg.v1 && l->set.on &&
-		   l->set.hold_ms && l->cg.limit != MEMCG_NO_LIMIT;
+		   l->set.hold_ms && l->cg.limit != MEMCG_NO_LIMIT &&
+		   own_level(&l->cg);
 	uint64_t at = want ? l->cg.limit - auto_limit_room(l->cg.limit) : 0;
-	char why[400];
-	int slot, err;
-
 	/* never under what the level uses now: memory.high written below
 	 * its usage has the writer, this loop, reclaim down to it (with
-	 * kernel swap, for as long as that takes); it follows the usage
-	 * down to the threshold, look by look */
-	if (want && at < l->cg.usage + BRAKE_HEADROOM)
-		at = l->cg.usage + BRAKE_HEADROOM;
+	 * kernel swap, for as long as that takes) */
+	uint64_t floor = want ? l->cg.usage + BRAKE_HEADROOM : 0;
+	char why[400];
+	int slot, err;
 
 	if (a->brake_slot && (!want || a->brake_cg != l->cg.id)) {
 		brake_end(a->brake_slot - 1);
@@ -456,10 +466,11 @@ static void brake_standing(struct client *cl, struct auto_client *a,
 	if (!want)
 		return;
 	if (a->brake_slot) {
-		brake_move(a->brake_slot - 1, at);
+		brake_move(a->brake_slot - 1, at, floor);
 		return;
 	}
-	err = brake_begin(l->cg.dir, at, &slot, why, sizeof(why));
+	err = brake_begin(l->cg.dir, at > floor ? at : floor, &slot, why,
+			  sizeof(why));
 	if (err) {
 		if (err != -EEXIST)
 			log_limited(UZ_LOG_WARN, 3, 600, "client %d (%s): its "
@@ -725,6 +736,9 @@ void auto_configure(void)
 	 * by hand is no longer left alone for it */
 	for (cl = client_first(); cl; cl = client_next(cl)) {
 		release(cl, client_auto(cl));
+		/* with the loop off no look comes to let go of a brake */
+		if (!auto_enabled())
+			brake_standing(cl, client_auto(cl), NULL);
 		client_auto(cl)->next_ms = 0;
 		client_auto(cl)->restored_until = 0;
 	}

@@ -14,7 +14,7 @@
 #include "cgpath.h"
 #include "log.h"
 
-#define BRAKES 64 /* levels braked at once: one per limited cgroup */
+#define BRAKES 1024 /* levels braked at once: one per limited cgroup */
 #define PAGE_BYTES 4096ull
 
 static struct brake {
@@ -22,6 +22,7 @@ static struct brake {
 	uint64_t was; /* its memory.high before (CG_NO_LIMIT: "max") */
 	uint64_t set; /* what we wrote */
 	unsigned users;
+	int yielded;  /* someone else wrote memory.high: left to them */
 } brakes[BRAKES];
 static char state_file[4200]; /* SOCKET.brakes, or "": none kept */
 
@@ -200,6 +201,7 @@ int brake_begin(const char *dir, uint64_t at, int *slot, char *why,
 	brakes[free_slot].was = high;
 	brakes[free_slot].set = set;
 	brakes[free_slot].users = 1;
+	brakes[free_slot].yielded = 0;
 	/* listed before it is written: a crash between the two puts back
 	 * a value that is still the administrator's (put_back checks) */
 	state_save();
@@ -216,22 +218,34 @@ int brake_begin(const char *dir, uint64_t at, int *slot, char *why,
 	return 0;
 }
 
-void brake_move(int slot, uint64_t at)
+void brake_move(int slot, uint64_t at, uint64_t floor)
 {
-	uint64_t now, set = at & ~(PAGE_BYTES - 1);
+	uint64_t now, set;
 	struct brake *b;
 	int err;
 
-	if (slot < 0 || slot >= BRAKES || !brakes[slot].dir)
+	if (slot < 0 || slot >= BRAKES || !brakes[slot].dir ||
+	    brakes[slot].yielded)
 		return;
 	b = &brakes[slot];
 	if (cg_file_bytes(b->dir, "memory.high", &now))
 		return;
-	if (now != b->set)
-		b->was = now; /* an administrator's since: put back at the end */
+	if (now != b->set) {
+		/* someone else's value since (systemctl set-property
+		 * MemoryHigh=, an administrator): theirs from now on */
+		b->yielded = 1;
+		log_info("%s/memory.high was changed while uzswapd braked it: "
+			 "no longer braked", b->dir);
+		return;
+	}
+	/* up to a limit raised; down towards it, never under @floor nor
+	 * up to it: a job that pushed past the brake does not loosen it */
+	if (at < b->set)
+		at = floor < at ? at : floor < b->set ? floor : b->set;
+	set = at & ~(PAGE_BYTES - 1);
 	if (set > b->was)
 		set = b->was;
-	if (set == now && set == b->set)
+	if (set == b->set)
 		return;
 	err = high_write(b->dir, set);
 	if (err) {
@@ -251,7 +265,8 @@ void brake_end(int slot)
 	b = &brakes[slot];
 	if (--b->users)
 		return;
-	put_back(b->dir, b->was, b->set);
+	if (!b->yielded)
+		put_back(b->dir, b->was, b->set);
 	free(b->dir);
 	b->dir = NULL;
 	state_save();
@@ -260,7 +275,8 @@ void brake_end(int slot)
 int brake_was(const char *dir, uint64_t *was)
 {
 	for (int i = 0; i < BRAKES; i++)
-		if (brakes[i].dir && !strcmp(brakes[i].dir, dir)) {
+		if (brakes[i].dir && !brakes[i].yielded &&
+		    !strcmp(brakes[i].dir, dir)) {
 			*was = brakes[i].was;
 			return 1;
 		}

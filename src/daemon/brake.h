@@ -15,7 +15,7 @@
  * senpai (Meta's) steers memory.high the same way.
  *
  * The value memory.high had is put back when the last client there
- * goes, unless an administrator wrote another meanwhile.  Braked levels
+ * goes; one someone else writes meanwhile is theirs: not braked again.  Braked levels
  * are listed in a file beside the socket, so that the daemon systemd
  * starts again after a crash puts back what the killed one lowered
  * (brake_init).
@@ -37,9 +37,11 @@ void brake_init_at(const char *socket, const char *v2);
  * brake_begin needs its brake_end. */
 int brake_begin(const char *dir, uint64_t at, int *slot, char *why,
 		size_t len);
-/* Brake @slot at @at instead (its limit changed), never above what
- * memory.high was. */
-void brake_move(int slot, uint64_t at);
+/* Brake @slot at @at instead (its limit changed): up at once, down
+ * no further than @floor (over the usage: a write under it reclaims in
+ * the writer), never above what memory.high was, and never again once
+ * someone else wrote memory.high (theirs from then on). */
+void brake_move(int slot, uint64_t at, uint64_t floor);
 /* End one brake_begin of @slot; the last puts memory.high back. */
 void brake_end(int slot);
 /* The memory.high @dir had before we braked it, into *@was (CG_NO_LIMIT

@@ -36,7 +36,11 @@ done
 # the guest kernel (built once, then incrementally; its progress shown)
 klog=$(mktemp /tmp/uzswap-vm-kernel.XXXXXX) || fail "mktemp"
 stage=$(mktemp -d /tmp/uzswap-vm.XXXXXX) || fail "mktemp"
-trap 'rm -rf "$stage" "$klog"' EXIT
+qpid=
+# on any end: qemu stopped (a CI timeout's TERM must not leave it
+# running), the staging files removed
+trap '[ -n "$qpid" ] && kill "$qpid" 2>/dev/null; rm -rf "$stage" "$stage.cpio" "$klog"' EXIT
+trap 'exit 143' TERM INT HUP
 bash "$top/kernel/check.sh" vm 2>&1 | tee "$klog" | grep -v '^bzImage '
 bzimage=$(sed -n 's/^bzImage //p' "$klog" | tail -n 1)
 [ -f "$bzimage" ] || fail "the guest kernel did not build (see above)"
@@ -58,7 +62,6 @@ for lib in $(ldd "${bins[@]}" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { prin
 	mkdir -p "$stage$(dirname "$lib")" && cp -L "$lib" "$stage$lib" || fail "copying $lib"
 done
 (cd "$stage" && find . | cpio -o -H newc --quiet) >"$stage.cpio" || fail "cpio"
-trap 'rm -rf "$stage" "$stage.cpio" "$klog"' EXIT
 say "initramfs: $(stat -c %s "$stage.cpio") bytes; booting $bzimage (TCG, timeout ${timeout_s}s)"
 
 log=${UZ_VM_LOG:-$stage/serial.log}
@@ -70,11 +73,12 @@ timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 -nographic -no-reboot
 	</dev/null >"$raw" 2>&1 &
 qpid=$!
 while kill -0 $qpid 2>/dev/null; do
-	sleep 15
-	kill -0 $qpid 2>/dev/null && say "boot: $((SECONDS - start))s, $(grep -a '^\(ok\|not ok\|=== \)' "$raw" | tail -n 1 | tr -d '\r')"
+	sleep 1
+	[ $(((SECONDS - start) % 15)) = 0 ] && kill -0 $qpid 2>/dev/null && say "boot: $((SECONDS - start))s, $(grep -a '^\(ok\|not ok\|=== \)' "$raw" | tail -n 1 | tr -d '\r')"
 done
 wait $qpid
 rc=$?
+qpid=
 tr -d '\r' <"$raw" >"$log"
 say "qemu exited with $rc after $((SECONDS - start))s"
 
@@ -91,8 +95,8 @@ if [ -z "$planned" ] || [ "$planned" -ne $((pass + failed + skip)) ]; then
 fi
 # the daemon's and the kernel's log, when anything failed or the kernel
 # complained (a warning, a BUG, a lockdep splat)
-if [ "$failed" -gt 0 ] || grep -aqE 'WARNING:|BUG:|Oops|lockdep|hung_task' "$log"; then
-	grep -aqE 'WARNING:|BUG:|Oops' "$log" && { say "the guest kernel complained"; failed=$((failed + 1)); }
+if [ "$failed" -gt 0 ] || grep -aqE 'WARNING:|BUG:|Oops|blocked for more than|hung_task' "$log"; then
+	grep -aqE 'WARNING:|BUG:|Oops|blocked for more than|hung_task' "$log" && { say "the guest kernel complained"; failed=$((failed + 1)); }
 	tail -n 200 "$log" | sed 's/^/  | /'
 fi
 closing "$pass" "$failed" "$skip"

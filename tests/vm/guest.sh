@@ -49,7 +49,7 @@ run_job() {
 	[ "${5:-}" = none ] && agent=
 	LD_PRELOAD=$agent UZSWAP_SOCKET=$SOCK \
 		sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' sh "$CG/$1" \
-		$FILL "$2" "$3" "$4" >/tmp/$1.out 2>&1 &
+		$FILL "$2" "$3" "$4" >/tmp/${1##*/}.out 2>&1 &
 	job=$!
 	# a job that crawls (throttled at memory.high) is ended after
 	# JOB_MAX_S, and says so, rather than running into the boot's timeout
@@ -57,7 +57,7 @@ run_job() {
 		kill -9 $job) &
 }
 # the job's own lines, as TAP comments
-job_said() { sed 's/^/# /' /tmp/$1.out | cut -c1-200; }
+job_said() { sed 's/^/# /' /tmp/${1##*/}.out | cut -c1-200; }
 # limited_run NAME FILE RATE: 192 MiB at RATE under the agent in a new
 # cgroup NAME whose FILE (memory.max, memory.high) is 128 MiB, waited
 # for: its exit in $rc
@@ -88,9 +88,27 @@ verbose=
 grep -q uzverbose /proc/cmdline && verbose=-v
 
 printf '[daemon]\ncodec=lz4\nauto=on\n' >/etc/uzswapd.conf
-uzswapd $verbose --socket $SOCK --config /etc/uzswapd.conf >/tmp/uzswapd.log 2>&1 &
-daemon=$!
-for i in $(seq 100); do [ -S $SOCK ] && break; sleep 0.1; done
+# start_daemon: uzswapd on $SOCK ($daemon), its log added to
+# /tmp/uzswapd.log; 0 once it listens
+start_daemon() {
+	rm -f $SOCK
+	uzswapd $verbose --socket $SOCK --config /etc/uzswapd.conf >>/tmp/uzswapd.log 2>&1 &
+	daemon=$!
+	for i in $(seq 100); do [ -S $SOCK ] && return 0; sleep 0.1; done
+	return 1
+}
+# until_high DIR WANT: wait up to 5 s for DIR's memory.high to be WANT
+# ("max", or "num": a number); 0 when it is
+until_high() {
+	for i in $(seq 50); do
+		case $2:$(cat $1/memory.high) in
+		max:max | num:[0-9]*) return 0 ;;
+		esac
+		sleep 0.1
+	done
+	return 1
+}
+start_daemon
 check "uzswapd starts on cgroup v2" [ -S $SOCK ]
 
 # 1. The premise: without the agent, 256 MiB in 128 MiB is OOM-killed
@@ -194,6 +212,81 @@ case_jobmove() {
 	rmdir $CG/jobmove
 }
 wanted jobmove && case_jobmove
+
+# 6. The brake's bookkeeping, three slow jobs at once: a value someone
+# else writes is theirs (until the loop starts over: a reload, a new
+# client); a reload turning auto off puts the value back (and on again
+# brakes again); a daemon killed with SIGKILL has the next one put back
+# what it lowered
+case_brakes() {
+	stamp brakes
+	for c in ka kr kk; do
+		mkdir $CG/$c && echo $((128 << 20)) >$CG/$c/memory.max
+		run_job $c 32 8 16
+		eval pid_$c=$job
+	done
+	check "brakes: each job's cgroup is braked" \
+		until_high $CG/ka num && until_high $CG/kr num && until_high $CG/kk num
+	echo max >$CG/ka/memory.high
+	sleep 3 # a look or more (auto-interval 2 s)
+	check "brakes: a memory.high someone else wrote is left to them ($(cat $CG/ka/memory.high))" \
+		[ "$(cat $CG/ka/memory.high)" = max ]
+	printf '[daemon]\ncodec=lz4\nauto=off\n' >/etc/uzswapd.conf
+	kill -HUP $daemon
+	until_high $CG/kr max
+	check "brakes: a reload turning auto off puts memory.high back ($(cat $CG/kr/memory.high))" \
+		[ "$(cat $CG/kr/memory.high)" = max ]
+	# (on again, the loop starts over: every limited cgroup is braked)
+	printf '[daemon]\ncodec=lz4\nauto=on\n' >/etc/uzswapd.conf
+	kill -HUP $daemon
+	until_high $CG/kr num
+	check "brakes: and on again brakes again ($(cat $CG/kr/memory.high))" \
+		[ "$(cat $CG/kr/memory.high)" != max ]
+	kill -9 $daemon
+	wait $daemon 2>/dev/null
+	left=$(cat $CG/kk/memory.high)
+	start_daemon
+	sleep 0.5
+	check "brakes: a daemon started after a SIGKILL puts back what the killed one lowered ($left, then the log: $(grep -c 'putting back' /tmp/uzswapd.log) put back)" \
+		grep -q "putting back $CG/kk/memory.high" /tmp/uzswapd.log
+	for c in ka kr kk; do
+		eval wait \$pid_$c
+		rc=$?
+		job_said $c
+		check "brakes: job $c finishes, every byte right (exit $rc)" [ "$rc" = 0 ]
+	done
+	for c in ka kr kk; do
+		until_high $CG/$c max
+		rmdir $CG/$c
+	done
+}
+wanted brakes && case_brakes
+
+# 7. An ancestor's limit (a slice's) is not braked: it binds siblings
+# uzswapd does not manage
+case_ancestor() {
+	stamp ancestor
+	mkdir $CG/slice && echo $((192 << 20)) >$CG/slice/memory.max &&
+		echo +memory >$CG/slice/cgroup.subtree_control && mkdir $CG/slice/job
+	run_job slice/job 32 8 2
+	sleep 3
+	high=$(cat $CG/slice/memory.high)
+	wait $job
+	rc=$?
+	job_said slice/job
+	check "a limited ancestor is not braked (its memory.high: $high), and its job finishes (exit $rc)" \
+		[ "$high" = max -a "$rc" = 0 ]
+	rmdir $CG/slice/job $CG/slice
+}
+wanted ancestor && case_ancestor
+
+# The kernel's log: no warning, BUG, oops or hung task, from any case
+case_kernel_log() {
+	dmesg | grep -E 'WARNING:|BUG:|Oops|blocked for more than|hung_task' >/tmp/complaints
+	sed 's/^/# /' /tmp/complaints
+	check "the kernel logged no warning, BUG, oops or hung task" [ ! -s /tmp/complaints ]
+}
+case_kernel_log
 
 check "uzswapd is still running at the end" kill -0 $daemon
 kill $daemon
