@@ -361,8 +361,6 @@ static void hold(struct client *cl, struct auto_client *a, uint64_t now,
 			    client_comm(cl));
 		return;
 	}
-	if (a->cg_v2)
-		return; /* its brake stands (brake_standing) */
 	err = hold_begin(client_pid(cl), why, sizeof(why));
 	if (err) {
 		/* without a freezer, hold_init said so once */
@@ -547,7 +545,6 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 		a->fill_known = 0;
 	}
 	a->cg_id = l.have_cg ? l.cg.id : 0;
-	a->cg_v2 = l.have_cg && !l.cg.v1;
 	if (!c->on) {
 		/* its section says off: looked at again after a pause, as a
 		 * move to another cgroup can turn it on (a reload looks at

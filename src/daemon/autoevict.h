@@ -41,7 +41,6 @@ struct auto_client {
 	uint64_t backoff_ms;	    /* and when */
 	uint64_t hold_until;	    /* its threads are held (hold.c) while a
 				     * limit step runs, until then; 0: not */
-	int cg_v2;		    /* its memory cgroup was on v2, last look */
 	int brake_slot;		    /* on cgroup v2 the hold is a brake
 				     * (brake.h): its slot + 1; 0: none */
 	uint64_t brake_cg;	    /* the cg_id it brakes */
