@@ -26,28 +26,37 @@
 #define WATCHES_OF_KIND (WATCHES_MAX / 2)
 #define CG_TRIGGERS_MAX 64 /* cgroup v2 pressure triggers; the rest polled */
 #define LEVEL_REWAKE_MS 1000 /* a level event after a quiet second wakes */
+#define LIMIT_EVENT_REWAKE_MS 100 /* a v2 limit event wakes this far apart */
 #define EVENTS_MAX 16
 
-/* What a v1 cgroup's eventfd listens to */
+/* What a watch listens to */
 enum watch_kind {
-	WATCH_THRESHOLD, /* memory.usage_in_bytes crossing a threshold */
+	/* a level near its limit: on v1, memory.usage_in_bytes crossing a
+	 * threshold (an eventfd); on v2, which has no such threshold, its
+	 * memory.events.local counting "high" or "max" (its own limits
+	 * met: the brake's memory.high stands where a limit step begins) */
+	WATCH_THRESHOLD,
 	/* memory.pressure_level at "medium" or worse: v1 has no PSI of
 	 * its own, and this is the kernel's word that reclaim in that
 	 * cgroup (or below) struggles */
 	WATCH_LEVEL,
 };
 
-/* One cgroup v1 eventfd */
+/* One cgroup v1 eventfd, or one cgroup v2 memory.events.local */
 struct watch {
 	int efd;	   /* -1: a free slot */
+	int v2_events;	   /* efd is memory.events.local, read again at
+			    * each event (kernfs: a read re-arms it) */
 	enum watch_kind kind;
 	uint64_t cg_id;	   /* memcg_use.id */
 	uint64_t ino;	   /* memcg_use.ino: a cgroup made again at that
 			    * path (a service restarted) is another one */
 	uint64_t keep_until; /* let go of after, unless renewed */
-	uint64_t threshold; /* WATCH_THRESHOLD: bytes */
-	uint64_t fired_ms;  /* WATCH_LEVEL: its last event */
-	char name[80];	    /* WATCH_LEVEL: the cgroup, printable, for the log */
+	uint64_t threshold; /* WATCH_THRESHOLD: bytes (v1) */
+	uint64_t limit_hits; /* v2_events: "high" + "max" + "oom" at the
+			      * last read */
+	uint64_t fired_ms;  /* WATCH_LEVEL, v2_events: its last event */
+	char name[80];	    /* the cgroup, printable, for the log */
 };
 
 /* A PSI trigger on one cgroup v2's memory.pressure */
@@ -191,13 +200,15 @@ static struct watch *watch_slot(const struct memcg_use *cg,
 }
 
 /* Slot @w now watches @efd (into the set, or closed: -1), @cg's, of
- * @kind, until @keep_until unless renewed; 0 or -1 */
+ * @kind, until @keep_until unless renewed; 0 or -1.  A v2 events file
+ * is watched for EPOLLPRI: kernfs says EPOLLIN always. */
 static int watch_set(struct watch *w, int efd, enum watch_kind kind,
 		     const struct memcg_use *cg, uint64_t keep_until)
 {
-	if (watch_fd(epfd, efd, EPOLLIN, w))
+	if (watch_fd(epfd, efd, cg->v1 ? EPOLLIN : EPOLLPRI, w))
 		return -1;
 	w->efd = efd;
+	w->v2_events = !cg->v1;
 	w->kind = kind;
 	w->cg_id = cg->id;
 	w->ino = cg->ino;
@@ -466,33 +477,112 @@ int memevents_cg_pressure_event(void *tag, uint32_t events)
 	return 1;
 }
 
+/* "high", "max" and "oom" of the flat-keyed memory.events(.local) at
+ * @fd, summed into *@hits (read from the start: a read of a kernfs file
+ * is also what re-arms its EPOLLPRI); 0 or -errno (ENODEV: the cgroup
+ * was removed) */
+static int limit_hits_read(int fd, uint64_t *hits)
+{
+	char buf[512], *line, *save = NULL;
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	unsigned long long v;
+	char key[16];
+
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	*hits = 0;
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		if (sscanf(line, "%15s %llu", key, &v) == 2 &&
+		    (!strcmp(key, "high") || !strcmp(key, "max") ||
+		     !strcmp(key, "oom")))
+			*hits += v;
+	return 0;
+}
+
+/* v2 cgroup @dir's memory.events.local (its own limits' events, not
+ * those of cgroups below it), open and read once (*@hits), or -errno */
+static int limit_events_open(const char *dir, uint64_t *hits)
+{
+	char path[MEMCG_PATH_MAX + 64];
+	int fd, err;
+
+	snprintf(path, sizeof(path), "%s/memory.events.local", dir);
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	err = limit_hits_read(fd, hits);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* v2 watch @w's events file changed: its cgroup met its memory.high or
+ * memory.max (again), and its clients look now, LIMIT_EVENT_REWAKE_MS
+ * apart at most (over memory.high the kernel says so at each charge,
+ * every 10 ms); other counts ("low", "oom_kill") wake nobody.  A file
+ * that cannot be read (the cgroup is gone) is let go of. */
+static void limit_event(struct watch *w, uint64_t now)
+{
+	uint64_t hits;
+
+	if (limit_hits_read(w->efd, &hits)) {
+		watch_close(w);
+		return;
+	}
+	if (hits == w->limit_hits)
+		return;
+	w->limit_hits = hits;
+	if (w->fired_ms && now - w->fired_ms < LIMIT_EVENT_REWAKE_MS)
+		return;
+	w->fired_ms = now;
+	log_limited(UZ_LOG_DEBUG, 3, 60, "memory cgroup %s: its limit was "
+		    "met (memory.events.local)", w->name);
+	auto_event(w->cg_id);
+}
+
 void memevents_limit_watch(const struct memcg_use *cg, uint64_t now,
 			   uint64_t keep_ms)
 {
 	struct watch *w;
-	uint64_t threshold;
+	uint64_t threshold, hits = 0;
 	int efd;
 
-	if (epfd < 0 || !cg->v1)
+	if (epfd < 0)
 		return;
-	threshold = cg->limit == MEMCG_NO_LIMIT ? 0 :
+	/* v2 has no usage threshold: its events file instead */
+	threshold = cg->limit == MEMCG_NO_LIMIT || !cg->v1 ? 0 :
 		    cg->limit - auto_limit_room(cg->limit);
 	w = watch_wanted(cg, WATCH_THRESHOLD, threshold, now + keep_ms);
 	if (!w)
 		return;
-	efd = threshold_open(cg->dir, threshold);
+	efd = cg->v1 ? threshold_open(cg->dir, threshold) :
+		       limit_events_open(cg->dir, &hits);
 	if (efd < 0) {
-		log_limited(UZ_LOG_INFO, 3, 3600, "memory cgroup %s: no usage "
-			    "threshold event (%s): its limit is polled",
-			    memcg_printable(cg->dir), strerror(-efd));
+		log_limited(UZ_LOG_INFO, 3, 3600, "memory cgroup %s: no %s "
+			    "event (%s): its limit is polled",
+			    memcg_printable(cg->dir),
+			    cg->v1 ? "usage threshold" : "memory.events.local",
+			    strerror(-efd));
 		return;
 	}
 	if (watch_set(w, efd, WATCH_THRESHOLD, cg, now + keep_ms))
 		return;
 	w->threshold = threshold;
-	log_debug("memory cgroup %s: woken at %llu bytes of its %llu",
-		  memcg_printable(cg->dir), (unsigned long long)threshold,
-		  (unsigned long long)cg->limit);
+	w->limit_hits = hits;
+	w->fired_ms = 0;
+	name_tail(w->name, sizeof(w->name), cg->dir);
+	if (cg->v1)
+		log_debug("memory cgroup %s: woken at %llu bytes of its %llu",
+			  memcg_printable(cg->dir), (unsigned long long)threshold,
+			  (unsigned long long)cg->limit);
+	else
+		log_debug("memory cgroup %s: woken when it meets its "
+			  "memory.high or memory.max (%llu)",
+			  memcg_printable(cg->dir), (unsigned long long)cg->limit);
 }
 
 unsigned memevents_limit_watches(void)
@@ -525,6 +615,10 @@ void memevents_dispatch(void)
 
 		if (w->efd < 0)
 			continue; /* closed since this wait began */
+		if (w->v2_events) {
+			limit_event(w, now_ms());
+			continue;
+		}
 		if (read(w->efd, &count, sizeof(count)) < 0) {
 			if (errno != EAGAIN)
 				watch_close(w);

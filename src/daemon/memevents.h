@@ -3,7 +3,10 @@
  * What wakes the automatic loop before its timer: a PSI trigger on the
  * machine's memory pressure and on each cgroup v2's with clients (its
  * memory.pressure), cgroup v1 usage thresholds (an eventfd per limited
- * memory cgroup, auto_limit_room() below its limit) and cgroup v1
+ * memory cgroup, auto_limit_room() below its limit), cgroup v2 limit
+ * events (memory.events.local counting "high" or "max": v2 has no
+ * usage threshold, and the brake's memory.high stands where a limit
+ * step begins, brake.h) and cgroup v1
  * pressure levels (an eventfd per memory cgroup with clients, "medium":
  * v1 has no PSI per cgroup).  They
  * sit in an epoll set of their own, whose descriptor the daemon's loop
@@ -32,9 +35,10 @@ void memevents_pressure_arm(unsigned pct);
 /* The % the pressure trigger is armed at if it fired in the @within_ms
  * before @now (pressure was at least that), else 0. */
 unsigned memevents_pressure_recent(uint64_t now, uint64_t within_ms);
-/* Watch @cg (cgroup v1, with a limit) for its usage crossing its limit
- * less auto_limit_room() (autopolicy.h), until @now + @keep_ms unless renewed; with no limit, let go
- * of its watch. */
+/* Watch @cg (with a limit) for its usage crossing its limit less
+ * auto_limit_room() (autopolicy.h; cgroup v1), or for it meeting its
+ * memory.high or memory.max (cgroup v2), until @now + @keep_ms unless
+ * renewed; with no limit, let go of its watch. */
 void memevents_limit_watch(const struct memcg_use *cg, uint64_t now,
 			   uint64_t keep_ms);
 /* Listen on @cg's (cgroup v1) memory.pressure_level for "medium" or

@@ -280,6 +280,31 @@ case_ancestor() {
 }
 wanted ancestor && case_ancestor
 
+# 8. v2 has no usage threshold: memory.events.local wakes the daemon
+# when the job meets the brake's memory.high.  With auto-interval at its
+# longest (600 s), the daemon would look at the limit 150 s apart, and
+# the job, throttled at the brake meanwhile, would not finish in 60 s
+case_events() {
+	stamp events
+	kill $daemon
+	wait $daemon
+	printf '[daemon]\ncodec=lz4\nauto=on\nauto-interval=600000\n' >/etc/uzswapd.conf
+	start_daemon
+	max_was=$JOB_MAX_S
+	JOB_MAX_S=60
+	limited_run events memory.max 20
+	JOB_MAX_S=$max_was
+	check "with the limit polled 150 s apart, 192 MiB at 20 MB/s in a memory.max of 128 MiB finishes within 60 s: memory.events.local woke the daemon (exit $rc; $(key $CG/events/memory.events high) high events)" \
+		[ "$rc" = 0 -a "$(key $CG/events/memory.events oom_kill)" = 0 ]
+	until_high $CG/events max
+	rmdir $CG/events
+	kill $daemon
+	wait $daemon
+	printf '[daemon]\ncodec=lz4\nauto=on\n' >/etc/uzswapd.conf
+	start_daemon
+}
+wanted events && case_events
+
 # The kernel's log: no warning, BUG, oops or hung task, from any case
 case_kernel_log() {
 	dmesg | grep -E 'WARNING:|BUG:|Oops|blocked for more than|hung_task' >/tmp/complaints
