@@ -19,6 +19,7 @@
 #include "log.h"
 #include "regions.h"
 #include "restore.h"
+#include "retake.h"
 #include "robust.h"
 #include "stage.h"
 #include "worker.h"
@@ -196,6 +197,16 @@ struct encode_half {
 	uint64_t orig;
 };
 
+void evict_count_frame(uint8_t kind)
+{
+	switch (kind) {
+	case UZ_FRAME_ZERO: stat_add(&uz_agent.stats->frames_zero, 1); break;
+	case UZ_FRAME_FILL: stat_add(&uz_agent.stats->frames_fill, 1); break;
+	case UZ_FRAME_RAW: stat_add(&uz_agent.stats->frames_raw, 1); break;
+	default: stat_add(&uz_agent.stats->frames_packed, 1); break;
+	}
+}
+
 static int encode_range(struct encode_half *h)
 {
 	uint64_t off = 0;
@@ -237,12 +248,7 @@ static int encode_range(struct encode_half *h)
 			return h->len = len;
 		d->off = off;
 		off += len;
-		switch (d->kind) {
-		case UZ_FRAME_ZERO: stat_add(&uz_agent.stats->frames_zero, 1); break;
-		case UZ_FRAME_FILL: stat_add(&uz_agent.stats->frames_fill, 1); break;
-		case UZ_FRAME_RAW: stat_add(&uz_agent.stats->frames_raw, 1); break;
-		default: stat_add(&uz_agent.stats->frames_packed, 1); break;
-		}
+		evict_count_frame(d->kind);
 	}
 	h->len = off;
 	return 0;
@@ -284,7 +290,7 @@ static int64_t encode_block(const struct page_presence *pp,
  * after fork, KSM, pinned) stays where it is: the block is stored
  * without it and a later restore never overwrites a mapped page.
  */
-static int move_out(uint64_t addr, int huge, unsigned *busy)
+int evict_move_out(uint64_t addr, int huge, unsigned *busy)
 {
 	uint64_t done;
 
@@ -410,7 +416,7 @@ int evict_put_back(uint64_t addr, uint8_t *src)
 }
 
 /* Staging ready to take a block (a THP moves only onto an empty PMD). */
-static int stage_ready(int huge)
+int evict_stage_ready(int huge)
 {
 	int err;
 
@@ -434,8 +440,8 @@ static int stage_ready(int huge)
  * it back, the pages that were there (@pp) only: the others were holes,
  * and read as zero again.
  */
-static void put_back_encoded(uint64_t addr, const struct page_presence *pp,
-			     const struct uz_frame_desc *frames, int64_t len)
+void evict_put_back_encoded(uint64_t addr, const struct page_presence *pp,
+			    const struct uz_frame_desc *frames, int64_t len)
 {
 	unsigned f, p;
 
@@ -460,6 +466,24 @@ static void put_back_encoded(uint64_t addr, const struct page_presence *pp,
 				UZ_PAGE_SIZE);
 	uz_agent.evict_stage_dirty = 1; /* 4 KB pages, maybe */
 	evict_put_back(addr, uz_agent.evict_stage);
+}
+
+int evict_write_staged(uint64_t addr, uint32_t idx, int64_t len)
+{
+	int err;
+
+	/* the block is whole in out_buf: free its pages before the payload
+	 * takes new ones, or a job held at its cgroup's limit is
+	 * OOM-killed in this very write */
+	mem_zap(uz_agent.evict_stage, UZ_BLOCK_SIZE);
+	err = store_write(idx, uz_agent.out_buf, (uint32_t)len);
+	if (err)
+		/* EFBIG under a lowered RLIMIT_FSIZE, ENOSPC under strict
+		 * overcommit, ENOMEM at a limit with the OOM killer off */
+		log_limited(UZ_LOG_WARN, 3, 600, "the pool's write failed (%s): "
+			    "block %#lx put back, eviction stops",
+			    strerror(-err), (unsigned long)addr);
+	return err;
 }
 
 /*
@@ -509,19 +533,10 @@ static int store_staged(uint64_t addr, int huge, const struct page_presence *pp,
 	b->stored = (uint32_t)((1ull << UZ_FRAMES_PER_BLOCK) - 1);
 	b->flags = huge ? UZ_BLK_WAS_THP : 0;
 	b->evicted_ms = now_ms();
-	/* the block is whole in out_buf: free its pages before the payload
-	 * takes new ones, or a job held at its cgroup's limit is
-	 * OOM-killed in this very write */
-	mem_zap(uz_agent.evict_stage, UZ_BLOCK_SIZE);
-	err = store_write(idx, uz_agent.out_buf, (uint32_t)len);
+	err = evict_write_staged(addr, idx, len);
 	if (err) {
-		/* EFBIG under a lowered RLIMIT_FSIZE, ENOSPC under strict
-		 * overcommit, ENOMEM at a limit with the OOM killer off */
-		log_limited(UZ_LOG_WARN, 3, 600, "the pool's write failed (%s): "
-			    "block %#lx put back, eviction stops",
-			    strerror(-err), (unsigned long)addr);
 		blocks_remove(b); /* and the record */
-		put_back_encoded(addr, pp, frames, len);
+		evict_put_back_encoded(addr, pp, frames, len);
 		uffd_unregister(uz_agent.uffd, addr, UZ_BLOCK_SIZE);
 		return err;
 	}
@@ -555,13 +570,11 @@ int evict_regain_own(uint64_t addr, int huge)
 }
 
 /*
- * A block partly back (4 KB or 64 KB refills) is taken again only once
- * what it still has stored has come back too: then it is a block like
- * any other.  Else memory brought back piecemeal would stay for good,
- * and a job at its cgroup's limit, whose blocks all have some pages
- * back, would leave the guard nothing to take (sort thrashed so).  The
- * whole block is decoded and encoded again, and charged meanwhile:
- * worth it only for a block with that many pages in memory.
+ * A block partly back (4 KB or 64 KB refills) is taken again
+ * (retake.c) once that many of its pages are in memory: else memory
+ * brought back piecemeal would stay for good, and a job at its cgroup's
+ * limit, whose blocks all have some pages back, would leave the guard
+ * nothing to take (sort thrashed so).
  */
 #define PARTIAL_MIN_PAGES (UZ_PAGES_PER_BLOCK / 8)
 
@@ -587,43 +600,17 @@ static unsigned pages_back(const struct block *b)
 	return n;
 }
 
-/* The pages of @b in memory that came back, when there are enough to
- * take it again and its stored rest came back too (it is released
- * then); 0 when it stays as it is. */
-static unsigned complete_partial(uint64_t addr, struct block *b)
-{
-	struct page_presence pp;
-	unsigned back = pages_back(b);
-
-	if (back < PARTIAL_MIN_PAGES || pagemap_block(addr, &pp) ||
-	    pp.count < PARTIAL_MIN_PAGES)
-		return 0;
-	/* the block is released with its last frame */
-	if (restore_rest(b) || blocks_find(addr))
-		return 0;
-	return back < pp.count ? back : pp.count;
-}
-
 static int take_block(uint64_t addr, uint64_t *bytes, uint64_t *stored);
 
 int evict_block(uint64_t addr, uint64_t *bytes, uint64_t *stored)
 {
 	struct block *b = blocks_find(addr);
-	unsigned back = 0;
-	int ret;
 
 	*bytes = *stored = 0;
-	if (b) {
-		back = complete_partial(addr, b);
-		if (!back)
-			return 0;
-	}
-	ret = take_block(addr, bytes, stored);
-	/* what it frees is what was in memory before: the rest came back
-	 * only to be taken again (the guard counts what it freed) */
-	if (back && *bytes > (uint64_t)back * UZ_PAGE_SIZE)
-		*bytes = (uint64_t)back * UZ_PAGE_SIZE;
-	return ret;
+	if (b)
+		return pages_back(b) < PARTIAL_MIN_PAGES ? 0 :
+		       evict_retake(b, bytes, stored);
+	return take_block(addr, bytes, stored);
 }
 
 static int take_block(uint64_t addr, uint64_t *bytes, uint64_t *stored)
@@ -639,7 +626,7 @@ take:
 	if (!pp.count)
 		return 0; /* nothing there to take */
 	huge = pp.huge;
-	err = stage_ready(huge);
+	err = evict_stage_ready(huge);
 	if (err)
 		return err;
 	/* from here on, a touch of a hole or of a moved page faults to us */
@@ -647,7 +634,7 @@ take:
 			    UFFDIO_REGISTER_MODE_MISSING);
 	if (err)
 		return err;
-	err = move_out(addr, huge, &busy);
+	err = evict_move_out(addr, huge, &busy);
 	if (err == -EBUSY) {
 		err = 0;
 		goto refused;
@@ -684,7 +671,7 @@ int evict_from_slot(uint64_t addr, uint8_t *slot, int huge, uint64_t *bytes,
 	int err;
 
 	*bytes = *stored = 0;
-	err = stage_ready(huge);
+	err = evict_stage_ready(huge);
 	if (!err) {
 		err = uffd_move_around(uz_agent.stage_uffd,
 				       (uint64_t)uz_agent.evict_stage,

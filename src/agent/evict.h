@@ -45,6 +45,29 @@ UZ_HIDDEN int evict_regain_own(uint64_t addr, int huge);
  */
 UZ_HIDDEN int evict_block(uint64_t addr, uint64_t *bytes, uint64_t *stored);
 
+/* Staging ready to take a block (@huge: a THP moves only onto an empty
+ * PMD).  0 or -errno. */
+UZ_HIDDEN int evict_stage_ready(int huge);
+/* Move the block at @addr into staging; pages the kernel refuses stay
+ * (counted in *@busy).  0 or -errno. */
+UZ_HIDDEN int evict_move_out(uint64_t addr, int huge, unsigned *busy);
+struct page_presence;
+struct uz_frame_desc;
+/* The block's only copy is its encoding (@frames, @len bytes in
+ * out_buf): decode it into staging and put back the pages @pp says were
+ * there. */
+UZ_HIDDEN void evict_put_back_encoded(uint64_t addr,
+				      const struct page_presence *pp,
+				      const struct uz_frame_desc *frames,
+				      int64_t len);
+/* Write record @idx's payload, the block staged for @addr encoded in
+ * out_buf (@len bytes), staging's pages freed first (at a cgroup's
+ * limit the write takes new ones).  0, or -errno (said in the log): the
+ * caller puts the block back. */
+UZ_HIDDEN int evict_write_staged(uint64_t addr, uint32_t idx, int64_t len);
+/* Count a frame just encoded, by its kind, in the stats. */
+UZ_HIDDEN void evict_count_frame(uint8_t kind);
+
 /* Compress the block at @addr that an inactive @slot holds (its range
  * still registered): 1 stored, 0 nothing in it, or -errno.  The slot is
  * empty afterwards: on failure the block was put back. */

@@ -273,7 +273,12 @@ static void block_release(struct block *b)
 	blocks_remove(b);
 	events_unregister_block(addr);
 	/* idle work meant for it must not meet the block taken there
-	 * next (complete_partial, then a fresh eviction) */
+	 * next */
+	restore_forget_idle(addr);
+}
+
+void restore_forget_idle(uint64_t addr)
+{
 	if (finish_addr == addr)
 		finish_addr = 0;
 	if (prefetch_left && prefetch_next == addr)
@@ -334,9 +339,6 @@ static int fill_from_frame(struct block *b, unsigned f, unsigned pg,
 			       UZ_FRAME_SIZE);
 }
 
-/* Set while restore_rest runs: what comes back is not a refill. */
-static int uncounted;
-
 /* Put frame @f back.  Returns 1 when @b was freed. */
 static int restore_frame(struct block *b, unsigned f, int *err)
 {
@@ -345,10 +347,9 @@ static int restore_frame(struct block *b, unsigned f, int *err)
 	*err = fill_from_frame(b, f, 0, UZ_PAGES_PER_FRAME, &kind);
 	if (*err)
 		return 0;
-	if (kind == FILL_ZERO && !uncounted)
+	if (kind == FILL_ZERO)
 		stat_add(&uz_agent.stats->restores_zero, 1);
-	if (!uncounted)
-		stat_add(&uz_agent.stats->restores_64k, 1);
+	stat_add(&uz_agent.stats->restores_64k, 1);
 	return restore_frame_done(b, f);
 }
 
@@ -398,16 +399,6 @@ int restore_all_frames(struct block *b)
 		if (b->stored & (1u << f))
 			if (restore_frame(b, f, &err) || err)
 				break;
-	return err;
-}
-
-int restore_rest(struct block *b)
-{
-	int err;
-
-	uncounted = 1;
-	err = restore_all_frames(b);
-	uncounted = 0;
 	return err;
 }
 

@@ -45,12 +45,13 @@ UZ_HIDDEN int restore_idle(void);
 struct uz_evict;
 UZ_HIDDEN void restore_set_refill(const struct uz_evict *e);
 
+/* Finishing or reading ahead the block at @addr at idle is called off
+ * (it was taken again: what idle work would bring back was just taken
+ * out). */
+UZ_HIDDEN void restore_forget_idle(uint64_t addr);
 /* Put back every stored frame of @b and forget it (unregister, mremap
  * fallbacks).  Returns 0 or -errno. */
 UZ_HIDDEN int restore_all_frames(struct block *b);
-/* The same, for the block's eviction again: not counted as refills (the
- * daemon reads those as memory the program wanted back). */
-UZ_HIDDEN int restore_rest(struct block *b);
 
 /* Write the bytes of frame @f of @b, as the application last had them,
  * into @dst (UZ_FRAME_SIZE).  Returns 0, or -EBADMSG on a bad checksum. */

@@ -5,7 +5,7 @@
  * around the pages already back, after a write to one of them and a
  * drop of another; a second touch of such a frame brings the rest of
  * it, and the frame leaves the pool.  A block partly back this way is taken again whole
- * by the next eviction (evict.c, complete_partial), and a fork child
+ * by the next eviction (retake.c), and a fork child
  * reads the same bytes.  Page refills followed by faults in their
  * frames stop (refill.c, struct refill_adapt).  Small pages; built
  * again as it_pagerefill_thp (IT_THP) for THP blocks.
