@@ -243,7 +243,10 @@ int events_task_dest_in(uint64_t s, uint64_t e)
 
 void events_unregister_block(uint64_t blk)
 {
-	if (!events_task_dest_in(blk, blk + UZ_BLOCK_SIZE))
+	/* a block being put back (a retake that failed, retake.c) keeps
+	 * its range until the put-back is done: the moves need it, and
+	 * the one putting it back unregisters it then */
+	if (blk != watch_blk && !events_task_dest_in(blk, blk + UZ_BLOCK_SIZE))
 		uffd_unregister(uz_agent.uffd, blk, UZ_BLOCK_SIZE);
 }
 

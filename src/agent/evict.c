@@ -448,7 +448,10 @@ void evict_put_back_encoded(uint64_t addr, const struct page_presence *pp,
 	for (f = 0; f < UZ_FRAMES_PER_BLOCK; f++) {
 		const struct uz_frame_desc *d = &frames[f];
 
-		if (d->kind == UZ_FRAME_ZERO)
+		/* a frame none of whose pages was there (a retake's frame
+		 * still stored in the old record) stays out: decoding it
+		 * would take memory when there is none to spare */
+		if (d->kind == UZ_FRAME_ZERO || !frame_has_pages(pp, f))
 			continue;
 		/* our own encoding, just made: a failure here is a bug */
 		if (d->off > (uint64_t)len ||
@@ -571,12 +574,11 @@ int evict_regain_own(uint64_t addr, int huge)
 
 /*
  * A block partly back (4 KB or 64 KB refills) is taken again
- * (retake.c) once that many of its pages are in memory: else memory
- * brought back piecemeal would stay for good, and a job at its cgroup's
- * limit, whose blocks all have some pages back, would leave the guard
- * nothing to take (sort thrashed so).
+ * (retake.c) once RETAKE_MIN_PAGES of its pages are in memory: else
+ * memory brought back piecemeal would stay for good, and a job at its
+ * cgroup's limit, whose blocks all have some pages back, would leave
+ * the guard nothing to take (sort thrashed so).
  */
-#define PARTIAL_MIN_PAGES (UZ_PAGES_PER_BLOCK / 8)
 
 /* Pages of @b back in memory by its own bookkeeping: of a stored frame,
  * those back alone (or dropped: the bitmap does not tell); of a frame
@@ -602,15 +604,40 @@ static unsigned pages_back(const struct block *b)
 
 static int take_block(uint64_t addr, uint64_t *bytes, uint64_t *stored);
 
+/* A block partly back, the old way, when the pool has no room for its
+ * new record beside the old one: the stored rest comes back (counted as
+ * refills), which lets go of the old record, and the block is taken as
+ * any other; what it frees is what was in memory before. */
+static int take_whole_again(uint64_t addr, struct block *b, unsigned back,
+			    uint64_t *bytes, uint64_t *stored)
+{
+	int ret;
+
+	if (restore_all_frames(b) || blocks_find(addr))
+		return 0;
+	ret = take_block(addr, bytes, stored);
+	if (*bytes > (uint64_t)back * UZ_PAGE_SIZE)
+		*bytes = (uint64_t)back * UZ_PAGE_SIZE;
+	return ret;
+}
+
 int evict_block(uint64_t addr, uint64_t *bytes, uint64_t *stored)
 {
 	struct block *b = blocks_find(addr);
+	unsigned back;
+	int ret;
 
 	*bytes = *stored = 0;
-	if (b)
-		return pages_back(b) < PARTIAL_MIN_PAGES ? 0 :
-		       evict_retake(b, bytes, stored);
-	return take_block(addr, bytes, stored);
+	if (!b)
+		return take_block(addr, bytes, stored);
+	back = pages_back(b);
+	if (back < RETAKE_MIN_PAGES)
+		return 0;
+	ret = evict_retake(b, bytes, stored);
+	/* a put-back may have let go of it (review probe p1_putback_drop) */
+	if (ret != -ENOSPC || !(b = blocks_find(addr)))
+		return ret;
+	return take_whole_again(addr, b, back, bytes, stored);
 }
 
 static int take_block(uint64_t addr, uint64_t *bytes, uint64_t *stored)

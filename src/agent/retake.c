@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "blocks.h"
+#include "events.h"
 #include "evict.h"
 #include "frame.h"
 #include "restore.h"
@@ -15,17 +16,6 @@
 #include "util.h"
 
 #define ALL_FRAMES ((uint32_t)((1ull << UZ_FRAMES_PER_BLOCK) - 1))
-
-/* Is any page of frame @f in @pp? */
-static int frame_has_pages(const struct page_presence *pp, unsigned f)
-{
-	unsigned p;
-
-	for (p = 0; p < UZ_PAGES_PER_FRAME; p++)
-		if (page_present(pp, f * UZ_PAGES_PER_FRAME + p))
-			return 1;
-	return 0;
-}
 
 /* Frame @f still stored whole, with nothing of it in memory (@before:
  * the application's pages before the move): its payload is copied as
@@ -118,6 +108,19 @@ static void block_restored_to(struct block *b, uint32_t idx)
 	b->evicted_ms = now_ms();
 }
 
+/* Put what moved out of the block at @addr back.  The block stays in
+ * the table meanwhile, and a drop of the program's read while putting
+ * back can release it (its last stored frames dropped): its range is
+ * unregistered here then, once the pages are back (review probe
+ * p1_putback_drop: unregistered during the put-back, 384 pages read
+ * zero). */
+static void put_back_live(uint64_t addr)
+{
+	evict_put_back(addr, uz_agent.evict_stage);
+	if (!blocks_find(addr))
+		events_unregister_block(addr);
+}
+
 int evict_retake(struct block *b, uint64_t *bytes, uint64_t *stored)
 {
 	struct uz_frame_desc frames[UZ_FRAMES_PER_BLOCK];
@@ -131,8 +134,8 @@ int evict_retake(struct block *b, uint64_t *bytes, uint64_t *stored)
 
 	*bytes = *stored = 0;
 	err = pagemap_block(addr, &before);
-	if (err || !before.count)
-		return err;
+	if (err || before.count < RETAKE_MIN_PAGES)
+		return err; /* what is back by our count is not all there */
 	if (robust_in_block(addr) > 0) {
 		/* the kernel must be able to read it at thread exit */
 		stat_add(&uz_agent.stats->evict_busy, 1);
@@ -171,6 +174,8 @@ int evict_retake(struct block *b, uint64_t *bytes, uint64_t *stored)
 		store_unref(idx);
 		/* the old record still holds the rest */
 		evict_put_back_encoded(addr, &staged, frames, len);
+		if (!blocks_find(addr))
+			events_unregister_block(addr);
 		return err;
 	}
 	stage_want();
@@ -183,6 +188,6 @@ int evict_retake(struct block *b, uint64_t *bytes, uint64_t *stored)
 	return 1;
 put_back:
 	/* what moved goes back; the block is as it was */
-	evict_put_back(addr, uz_agent.evict_stage);
+	put_back_live(addr);
 	return err;
 }

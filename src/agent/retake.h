@@ -14,8 +14,14 @@
 #include <stdint.h>
 
 #include "agent.h"
+#include "frame.h"
 
 struct block;
+
+/* What a block must have in memory to be taken again: an eighth of it
+ * (evict.c counts it by the block's bookkeeping, and pagemap must find
+ * it there too) */
+#define RETAKE_MIN_PAGES (UZ_PAGES_PER_BLOCK / 8)
 
 /*
  * Take what of @b is in memory, and keep it all stored in one new

@@ -28,4 +28,13 @@ static inline int page_present(const struct page_presence *pp, unsigned i)
 	return (pp->bits[i / 64] >> (i % 64)) & 1;
 }
 
+/* Is any page of 64 KB frame @f in @pp? */
+static inline int frame_has_pages(const struct page_presence *pp, unsigned f)
+{
+	unsigned first = f * UZ_PAGES_PER_FRAME;
+
+	return (pp->bits[first / 64] >> (first % 64) &
+		((1ull << UZ_PAGES_PER_FRAME) - 1)) != 0;
+}
+
 #endif
