@@ -258,6 +258,11 @@ static unsigned next_ours(unsigned fd)
 	return FDS_TRACKED;
 }
 
+int fds_agent_thread(void)
+{
+	return agent_thread;
+}
+
 int fds_take_own_table(void)
 {
 	unsigned lo = 0, fd;

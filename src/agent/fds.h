@@ -37,6 +37,8 @@ UZ_HIDDEN void fds_gate_reset_child(void);
 /* Agent thread, as it starts: a descriptor table of its own with ours
  * only (the threads it starts then share it).  0 or -errno. */
 UZ_HIDDEN int fds_take_own_table(void);
+/* Is the calling thread one of the agent's (it took its own table)? */
+UZ_HIDDEN int fds_agent_thread(void);
 /* Application thread, once the agent thread has its table: close our
  * descriptors in the application's table. */
 UZ_HIDDEN void fds_leave_app(void);

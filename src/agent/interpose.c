@@ -35,9 +35,12 @@ UZ_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
 	long r = syscall(SYS_mmap, addr, len, prot, flags, fd, off);
 	void *p = r == -1 ? MAP_FAILED : (void *)r;
 
-	if (p != MAP_FAILED && (flags & MAP_FIXED))
-		/* mapped over: whatever was said of the old memory is void */
+	if (p != MAP_FAILED && (flags & MAP_FIXED)) {
+		/* mapped over: whatever was said of the old memory is void,
+		 * its flags too */
 		regions_note_unmap((uintptr_t)p, len);
+		regions_flags_changed();
+	}
 	return p;
 }
 
@@ -53,12 +56,47 @@ UZ_EXPORT int munmap(void *addr, size_t len)
 	return (int)r;
 }
 
+/* Locking changes VmFlags, not the maps lines: the eviction scan reads
+ * smaps again after it (regions_flags_changed). */
+UZ_EXPORT int mlock(const void *addr, size_t len)
+{
+	long r = syscall(SYS_mlock, addr, len);
+
+	regions_flags_changed();
+	return (int)r;
+}
+
+UZ_EXPORT int mlock2(const void *addr, size_t len, unsigned int flags)
+{
+	long r = syscall(SYS_mlock2, addr, len, flags);
+
+	regions_flags_changed();
+	return (int)r;
+}
+
+UZ_EXPORT int munlock(const void *addr, size_t len)
+{
+	long r = syscall(SYS_munlock, addr, len);
+
+	regions_flags_changed();
+	return (int)r;
+}
+
+UZ_EXPORT int munlockall(void)
+{
+	long r = syscall(SYS_munlockall);
+
+	regions_flags_changed();
+	return (int)r;
+}
+
 /* The agent's reserved range (PROT_NONE, 256 MB) would count as locked
  * memory, against the program's RLIMIT_MEMLOCK too. */
 UZ_EXPORT int mlockall(int flags)
 {
 	long r = syscall(SYS_mlockall, flags);
 
+	regions_flags_changed();
 	if (!r && (flags & MCL_CURRENT))
 		reserve_unlock();
 	return (int)r;
@@ -197,6 +235,8 @@ UZ_EXPORT int madvise(void *addr, size_t len, int advice)
 	int held, r, saved, forking = fork_in_hooks();
 	sigset_t old, mask;
 
+	/* VmFlags may change with no change to the maps lines */
+	regions_flags_changed();
 	if (advice == MADV_GUARD_INSTALL) {
 		/* zaps the range with no REMOVE event: what is stored of it
 		 * would come back after MADV_GUARD_REMOVE where the program

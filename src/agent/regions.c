@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent.h"
+#include "fds.h"
 #include "procmaps.h"
 #include "regions.h"
 #include "tsan.h"
@@ -41,10 +43,14 @@ static void unlock(void)
 	spin_unlock(&lock_word, &lock_mask);
 }
 
+static int verdicts_valid;
+
 void regions_reset_child(void)
 {
 	__atomic_store_n(&lock_word, 0, __ATOMIC_RELEASE);
 	procmaps_forget();
+	/* a child's VMAs are not all its parent's (MADV_DONTFORK) */
+	verdicts_valid = 0;
 }
 
 static int overlaps(const struct range *r, uint64_t s, uint64_t e)
@@ -320,6 +326,67 @@ struct scan_state {
 	int pending;   /* eligible so far */
 };
 
+/*
+ * The VmFlags verdicts of the last read of smaps, per eligible VMA (in
+ * address order).  smaps walks every page table (sort's agent spent 6 %
+ * of both CPUs there, and sort took 40 s instead of 49 s without it,
+ * 2026-12-06 00:33 UTC).  A walk within FLAGS_FRESH_MS of it, with no
+ * madvise() or mlockall() of the program's since (flags_gen), takes a
+ * VMA's verdict from the ranges read then, when they cover it with one
+ * verdict: our own registration splits and merges VMAs at every
+ * eviction and restore, which changes no flag.  What a verdict could
+ * miss meanwhile: an mlock() (UFFDIO_MOVE refuses a locked VMA), a raw
+ * madvise() system call (MADV_WIPEONFORK is looked for again at fork,
+ * loop.c).
+ */
+#define FLAGS_CACHE_MAX 1024
+#define FLAGS_FRESH_MS 500
+struct flags_verdict {
+	uint64_t s, e;
+	int allow;
+};
+static struct flags_verdict verdicts[FLAGS_CACHE_MAX];
+static unsigned n_verdicts;
+static uint32_t verdicts_ms, verdicts_gen;
+static unsigned flags_gen; /* bumped by the interposers */
+
+void regions_flags_changed(void)
+{
+	/* the agent's own calls (staging, its buffers) are not the
+	 * program's, and would make every walk read smaps */
+	if (!fds_agent_thread())
+		__atomic_add_fetch(&flags_gen, 1, __ATOMIC_RELAXED);
+}
+
+/* The verdict of the ranges read that cover [@s, @e) with one verdict
+ * (adjacent ones too: VMAs merged since), or -1 */
+static int verdict_of(uint64_t s, uint64_t e)
+{
+	unsigned lo = 0, hi = n_verdicts, i;
+	uint64_t at = s;
+	int allow;
+
+	while (lo < hi) { /* the first range ending above s */
+		unsigned mid = (lo + hi) / 2;
+
+		if (verdicts[mid].e <= s)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == n_verdicts || verdicts[lo].s > s)
+		return -1;
+	allow = verdicts[lo].allow;
+	for (i = lo; i < n_verdicts && at < e; i++) {
+		if (verdicts[i].s != at && i != lo)
+			return -1; /* a gap: a VMA not read then */
+		if (verdicts[i].allow != allow)
+			return -1;
+		at = verdicts[i].e;
+	}
+	return at >= e ? allow : -1;
+}
+
 static void edge(uint64_t x, uint64_t b, uint64_t *next)
 {
 	if (x > b && x < *next)
@@ -415,7 +482,14 @@ static int vmflags_allow(const char *l)
 static void scan_line(struct scan_state *st, const char *l, int smaps)
 {
 	if (smaps && !strncmp(l, "VmFlags:", 8)) {
-		if (st->pending && vmflags_allow(l + 7))
+		int allow = vmflags_allow(l + 7);
+
+		if (st->pending && n_verdicts < FLAGS_CACHE_MAX)
+			verdicts[n_verdicts++] = (struct flags_verdict){
+				st->s, st->e, allow };
+		else if (st->pending)
+			verdicts_valid = 0; /* too many to keep */
+		if (st->pending && allow)
 			scan_vma(st, st->s, st->e);
 		st->pending = 0;
 		return;
@@ -425,6 +499,46 @@ static void scan_line(struct scan_state *st, const char *l, int smaps)
 	st->pending = maps_line_eligible(l, &st->s, &st->e);
 	if (st->pending && !smaps)
 		scan_vma(st, st->s, st->e);
+}
+
+static int read_lines(enum procmaps_file which, char *buf, size_t size,
+		      void (*line)(const char *l, void *arg), void *arg);
+
+/* The eligible VMAs of a read of maps, each with its verdict; miss set
+ * when one has none (or too many) */
+struct verdict_list {
+	struct flags_verdict v[FLAGS_CACHE_MAX];
+	unsigned n;
+	int miss;
+};
+
+static void verdict_line(const char *l, void *arg)
+{
+	struct verdict_list *vl = arg;
+	uint64_t s, e;
+	int allow;
+
+	if (vl->miss || !maps_line_eligible(l, &s, &e))
+		return;
+	allow = verdict_of(s, e);
+	if (allow < 0 || vl->n == FLAGS_CACHE_MAX)
+		vl->miss = 1;
+	else
+		vl->v[vl->n++] = (struct flags_verdict){ s, e, allow };
+}
+
+/* The eligible VMAs with their verdicts from the last read of smaps,
+ * when those are fresh and there is one for each; 0 when smaps must be
+ * read */
+static int verdicts_fresh(char *buf, size_t size, struct verdict_list *vl)
+{
+	vl->n = 0;
+	vl->miss = 0;
+	if (!verdicts_valid || now_ms() - verdicts_ms > FLAGS_FRESH_MS ||
+	    __atomic_load_n(&flags_gen, __ATOMIC_RELAXED) != verdicts_gen)
+		return 0;
+	return !read_lines(PROCMAPS_MAPS, buf, size, verdict_line, vl) &&
+	       !vl->miss;
 }
 
 /* Call @line on each line of @which, read in pieces into @buf (@size
@@ -484,20 +598,40 @@ static void scan_smaps_line(const char *l, void *arg)
 int64_t regions_scan(int (*fn)(uint64_t block, void *arg), void *arg)
 {
 	static char buf[64 * 1024];
+	static struct verdict_list vl;
 	struct scan_state st = { .fn = fn, .arg = arg };
 	/* an eviction needs each VMA's flags (smaps); a count does not */
-	int smaps = fn != NULL, hints, err;
+	int smaps = fn != NULL, hints, err, cached;
+	unsigned gen = __atomic_load_n(&flags_gen, __ATOMIC_RELAXED), i;
 
 	/* the interposers change it meanwhile (madvise, munmap) */
 	lock();
 	hints = n_hinted != 0;
 	unlock();
+	cached = smaps && verdicts_fresh(buf, sizeof(buf), &vl);
 	/* pass 0 takes COLD-hinted blocks first; without hints it is empty */
 	for (st.pass = fn && hints ? 0 : 1; st.pass < 2; st.pass++) {
 		st.pending = 0;
+		if (cached) {
+			for (i = 0; i < vl.n; i++)
+				if (vl.v[i].allow)
+					scan_vma(&st, vl.v[i].s, vl.v[i].e);
+			continue;
+		}
+		if (smaps) {
+			/* read anew: kept if the whole of it is read */
+			n_verdicts = 0;
+			verdicts_valid = 1;
+		}
 		err = read_lines(smaps ? PROCMAPS_SMAPS : PROCMAPS_MAPS, buf,
 				 sizeof(buf), smaps ? scan_smaps_line : scan_maps_line,
 				 &st);
+		if (smaps && err)
+			verdicts_valid = 0;
+		if (smaps && !err) {
+			verdicts_ms = now_ms();
+			verdicts_gen = gen;
+		}
 		/* what was read part way is walked still, as it always was */
 		if (err && err != -EIO)
 			return err;

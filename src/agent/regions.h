@@ -39,6 +39,9 @@ UZ_HIDDEN int regions_advise(uint64_t start, uint64_t len, int hint);
  * for ever on it). */
 UZ_HIDDEN void regions_reset_child(void);
 UZ_HIDDEN int64_t regions_scan(int (*fn)(uint64_t block, void *arg), void *arg);
+/* The program changed flags of its memory (madvise, mlockall): the
+ * next eviction scan reads smaps again (regions.c). */
+UZ_HIDDEN void regions_flags_changed(void);
 /* The VMAs whose smaps VmFlags carry the two letters @flag ("wf") and
  * that @keep (unless NULL) says yes to: the first @max into @out as
  * [start, end), in address order.  Returns how many there are (more
