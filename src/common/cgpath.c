@@ -117,8 +117,7 @@ int cg_level_limit(const char *dir, int v1, uint64_t *out)
 	return 0;
 }
 
-/* The value of key @key ("name ") in memory.stat text @buf, or 0. */
-static uint64_t stat_value(const char *buf, const char *key)
+uint64_t cg_flat_value(const char *buf, const char *key)
 {
 	size_t len = strlen(key);
 	const char *p = buf;
@@ -155,9 +154,9 @@ int cg_cache_read(int fd, int v1, uint64_t *out)
 	 * written, which reclaim at the limit starts (a job writing its
 	 * output has them all the time: sort 70 MB); half count, so that
 	 * a cgroup full of them has its memory taken before it waits */
-	file = stat_value(buf, k[0]) + stat_value(buf, k[1]);
-	kept = stat_value(buf, k[2]) + (stat_value(buf, k[3]) +
-	       stat_value(buf, k[4])) / 2 + CG_CACHE_RESERVE;
+	file = cg_flat_value(buf, k[0]) + cg_flat_value(buf, k[1]);
+	kept = cg_flat_value(buf, k[2]) + (cg_flat_value(buf, k[3]) +
+	       cg_flat_value(buf, k[4])) / 2 + CG_CACHE_RESERVE;
 	*out = file > kept ? file - kept : 0;
 	return 0;
 }

@@ -48,6 +48,10 @@ int cg_file_bytes(const char *dir, const char *name, uint64_t *out);
  */
 int cg_cache_read(int fd, int v1, uint64_t *out);
 
+/* The value of key @key (its name and a space: "high ") in the text
+ * @buf of a flat-keyed cgroup file (memory.stat, memory.events), or 0. */
+uint64_t cg_flat_value(const char *buf, const char *key);
+
 /* The lowest limit of cgroup level @dir (CG_NO_LIMIT: none): v1
  * memory.limit_in_bytes, v2 the lower of memory.max and memory.high (the
  * latter when readable).  0, or -errno when the first cannot be read.

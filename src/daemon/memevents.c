@@ -11,6 +11,7 @@
 
 #include "autoevict.h"
 #include "autopolicy.h"
+#include "cgpath.h"
 #include "checksum.h"
 #include "log.h"
 #include "memcg.h"
@@ -483,21 +484,14 @@ int memevents_cg_pressure_event(void *tag, uint32_t events)
  * was removed) */
 static int limit_hits_read(int fd, uint64_t *hits)
 {
-	char buf[512], *line, *save = NULL;
+	char buf[512];
 	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
-	unsigned long long v;
-	char key[16];
 
 	if (n < 0)
 		return -errno;
 	buf[n] = 0;
-	*hits = 0;
-	for (line = strtok_r(buf, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save))
-		if (sscanf(line, "%15s %llu", key, &v) == 2 &&
-		    (!strcmp(key, "high") || !strcmp(key, "max") ||
-		     !strcmp(key, "oom")))
-			*hits += v;
+	*hits = cg_flat_value(buf, "high ") + cg_flat_value(buf, "max ") +
+		cg_flat_value(buf, "oom ");
 	return 0;
 }
 
