@@ -108,15 +108,14 @@ static void block_restored_to(struct block *b, uint32_t idx)
 	b->evicted_ms = now_ms();
 }
 
-/* Put what moved out of the block at @addr back.  The block stays in
- * the table meanwhile, and a drop of the program's read while putting
- * back can release it (its last stored frames dropped): its range is
- * unregistered here then, once the pages are back (review probe
- * p1_putback_drop: unregistered during the put-back, 384 pages read
- * zero). */
-static void put_back_live(uint64_t addr)
+/* After a put-back of what moved out of the block at @addr: the block
+ * stayed in the table meanwhile, and a drop of the program's read while
+ * putting back can release it (its last stored frames dropped); its
+ * range is unregistered here then, once the pages are back (review
+ * probe p1_putback_drop: unregistered during the put-back, 384 pages
+ * read zero). */
+static void unregister_if_let_go(uint64_t addr)
 {
-	evict_put_back(addr, uz_agent.evict_stage);
 	if (!blocks_find(addr))
 		events_unregister_block(addr);
 }
@@ -174,8 +173,7 @@ int evict_retake(struct block *b, uint64_t *bytes, uint64_t *stored)
 		store_unref(idx);
 		/* the old record still holds the rest */
 		evict_put_back_encoded(addr, &staged, frames, len);
-		if (!blocks_find(addr))
-			events_unregister_block(addr);
+		unregister_if_let_go(addr);
 		return err;
 	}
 	stage_want();
@@ -188,6 +186,7 @@ int evict_retake(struct block *b, uint64_t *bytes, uint64_t *stored)
 	return 1;
 put_back:
 	/* what moved goes back; the block is as it was */
-	put_back_live(addr);
+	evict_put_back(addr, uz_agent.evict_stage);
+	unregister_if_let_go(addr);
 	return err;
 }
