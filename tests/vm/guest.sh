@@ -222,7 +222,7 @@ case_brakes() {
 	stamp brakes
 	for c in ka kr kk; do
 		mkdir $CG/$c && echo $((128 << 20)) >$CG/$c/memory.max
-		run_job $c 32 8 16
+		run_job $c 32 8 40
 		eval pid_$c=$job
 	done
 	check "brakes: each job's cgroup is braked" \
