@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mmap, munmap, mremap and mlockall as the application calls them.  They
+ * mmap, munmap, mremap, madvise, process_madvise and the lock calls as
+ * the application calls them.  They
  * issue the system call themselves (no dlsym, no allocation) and keep the
  * API's registrations and hints to memory that still exists: a range
  * that is unmapped, mapped over or moved away loses them.  What to
@@ -11,10 +12,15 @@
  * the agent thread to read the UNMAP event.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "advising.h"
@@ -166,6 +172,11 @@ UZ_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...
 	hold_end(held, &mask);
 	errno = saved;
 	p = r == -1 ? MAP_FAILED : (void *)r;
+	if (p != MAP_FAILED)
+		/* memory with other flags may now be where a verdict was
+		 * read (review probe p_wf_mremap: wipe-on-fork memory moved
+		 * onto a range read as allowed, then evicted) */
+		regions_flags_changed();
 	if (p != MAP_FAILED && p != old) {
 		/* the old range is gone; the stored copy follows through
 		 * the REMAP event */
@@ -214,6 +225,13 @@ static void take_advice(void *addr, size_t len, int advice)
 
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102 /* Linux 6.13 */
+#define MADV_GUARD_REMOVE 103
+#endif
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25 /* Linux 6.1's headers lack it */
+#endif
+#ifndef SYS_process_madvise
+#define SYS_process_madvise 440
 #endif
 
 /* Advice whose kernel path tells us (a REMOVE event) before it zaps */
@@ -223,20 +241,83 @@ static int advice_zaps(int advice)
 	       advice == MADV_REMOVE || advice == MADV_DONTNEED_LOCKED;
 }
 
+/* Can @advice change the VmFlags the eviction scan looks at (locked,
+ * wipe-on-fork, dont-copy)?  Unknown advice is taken to. */
+static int advice_changes_flags(int advice)
+{
+	switch (advice) {
+	case MADV_NORMAL: case MADV_RANDOM: case MADV_SEQUENTIAL:
+	case MADV_WILLNEED: case MADV_DONTNEED: case MADV_FREE:
+	case MADV_REMOVE: case MADV_DONTNEED_LOCKED: case MADV_COLD:
+	case MADV_PAGEOUT: case MADV_HUGEPAGE: case MADV_NOHUGEPAGE:
+	case MADV_COLLAPSE: case MADV_MERGEABLE: case MADV_UNMERGEABLE:
+	case MADV_DONTDUMP: case MADV_DODUMP: case MADV_POPULATE_READ:
+	case MADV_POPULATE_WRITE: case MADV_GUARD_INSTALL:
+	case MADV_GUARD_REMOVE:
+		return 0;
+	}
+	return 1;
+}
+
 /*
- * MADV_WIPEONFORK: a child must read that memory as zeros, but a child
- * shares what is stored.  Mark it hot (never evicted again; unmapping it
- * forgets that) and bring back what is evicted before the kernel sets
- * the flag.  The eviction scan also skips memory that has the flag
- * already (smaps VmFlags "wf").
+ * MADV_WIPEONFORK on [addr, addr + len), set by @call(@arg): a child
+ * must read that memory as zeros, but a child shares what is stored.
+ * Mark it hot (never evicted again; unmapping it forgets that) and
+ * bring back what is evicted before the kernel sets the flag.  The
+ * eviction scan also skips memory that has the flag already (smaps
+ * VmFlags "wf").  @call's result, with its errno.
  */
+static long wipe_on_fork(void *addr, size_t len, long (*call)(void *),
+			 void *arg)
+{
+	int held, saved, forking = fork_in_hooks();
+	sigset_t old, mask;
+	long r;
+
+	/* no fork may copy the range between the flag and the restore; in
+	 * a fork handler of the program's, inside our fork hooks, this
+	 * thread holds the fork lock already (and no other fork can come) */
+	if (!forking)
+		fork_hold(&old);
+	held = hold_begin(addr, len, &mask);
+	r = call(arg);
+	saved = errno;
+	if (r >= 0 && !loop_is_agent_thread())
+		regions_hint((uintptr_t)addr, len, UZSWAP_HINT_HOT);
+	hold_end(held, &mask);
+	if (!forking)
+		fork_release(&old);
+	regions_flags_changed();
+	errno = saved;
+	return r;
+}
+
+struct madvise_args {
+	void *addr;
+	size_t len;
+	int advice;
+};
+
+static long call_madvise(void *arg)
+{
+	const struct madvise_args *a = arg;
+
+	return syscall(SYS_madvise, a->addr, a->len, a->advice);
+}
+
 UZ_EXPORT int madvise(void *addr, size_t len, int advice)
 {
-	int held, r, saved, forking = fork_in_hooks();
+	struct madvise_args args = { addr, len, advice };
+	int held, r, saved, flags = advice_changes_flags(advice);
 	sigset_t old, mask;
 
-	/* VmFlags may change with no change to the maps lines */
-	regions_flags_changed();
+	/* VmFlags may change with no change to the maps lines: the
+	 * verdicts read go, before (a walk now) and after (a walk that
+	 * read smaps during the call) */
+	if (flags)
+		regions_flags_changed();
+	if (advice == MADV_WIPEONFORK && agent_here())
+		return (int)wipe_on_fork(addr, len, call_madvise, &args);
 	if (advice == MADV_GUARD_INSTALL) {
 		/* zaps the range with no REMOVE event: what is stored of it
 		 * would come back after MADV_GUARD_REMOVE where the program
@@ -248,7 +329,7 @@ UZ_EXPORT int madvise(void *addr, size_t len, int advice)
 		errno = saved;
 		return r;
 	}
-	if (advice != MADV_WIPEONFORK || !agent_here()) {
+	{
 		int zaps = agent_here() && !loop_is_agent_thread() &&
 			   advice_zaps(advice);
 		int slot = 0;
@@ -269,22 +350,80 @@ UZ_EXPORT int madvise(void *addr, size_t len, int advice)
 		/* the agent's threads' own calls are not advice */
 		if (!r && len && agent_here() && !loop_is_agent_thread())
 			take_advice(addr, len, advice);
+		if (flags)
+			regions_flags_changed();
 		errno = saved;
 		return r;
 	}
-	/* no fork may copy the range between the flag and the restore; in
-	 * a fork handler of the program's, inside our fork hooks, this
-	 * thread holds the fork lock already (and no other fork can come) */
-	if (!forking)
-		fork_hold(&old);
-	held = hold_begin(addr, len, &mask);
-	r = (int)syscall(SYS_madvise, addr, len, advice);
-	saved = errno;
-	if (!r && !loop_is_agent_thread())
-		regions_hint((uintptr_t)addr, len, UZSWAP_HINT_HOT);
-	hold_end(held, &mask);
-	if (!forking)
-		fork_release(&old);
-	errno = saved;
-	return r;
+}
+
+/* Is @pidfd a pidfd of this process?  (Its fdinfo's "Pid:" line.) */
+static int pidfd_is_self(int pidfd)
+{
+	char path[64], text[512], *pid;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	text[n] = 0;
+	pid = strstr(text, "\nPid:");
+	return pid && strtol(pid + 5, NULL, 10) == (long)getpid();
+}
+
+struct process_madvise_args {
+	int pidfd;
+	const struct iovec *iov;
+	int advice;
+	unsigned int flags;
+};
+
+static long call_process_madvise(void *arg)
+{
+	const struct process_madvise_args *a = arg;
+
+	return syscall(SYS_process_madvise, a->pidfd, a->iov, 1, a->advice,
+		       a->flags);
+}
+
+/*
+ * process_madvise() (glibc 2.36): on this process, since Linux 6.13 it
+ * takes any advice, MADV_WIPEONFORK too, which is then set range by
+ * range as madvise() sets it (review probe p_wf_bypass).  The bytes
+ * advised, up to the first range that fails.
+ */
+UZ_EXPORT ssize_t process_madvise(int pidfd, const struct iovec *iov,
+				  size_t n, int advice, unsigned int flags)
+{
+	struct process_madvise_args args = { pidfd, NULL, advice, flags };
+	ssize_t done = 0;
+	long r = 0;
+	int saved;
+
+	if (advice != MADV_WIPEONFORK || !agent_here() || !n ||
+	    !pidfd_is_self(pidfd)) {
+		if (advice_changes_flags(advice))
+			regions_flags_changed();
+		r = syscall(SYS_process_madvise, pidfd, iov, n, advice, flags);
+		saved = errno;
+		if (advice_changes_flags(advice))
+			regions_flags_changed();
+		errno = saved;
+		return r;
+	}
+	for (size_t i = 0; i < n; i++) {
+		args.iov = &iov[i];
+		r = wipe_on_fork(iov[i].iov_base, iov[i].iov_len,
+				 call_process_madvise, &args);
+		if (r < 0)
+			break;
+		done += r;
+	}
+	return done || r >= 0 ? done : -1; /* (errno the failed call's) */
 }

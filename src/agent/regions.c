@@ -331,13 +331,16 @@ struct scan_state {
  * address order).  smaps walks every page table (sort's agent spent 6 %
  * of both CPUs there, and sort took 40 s instead of 49 s without it,
  * 2026-12-06 00:33 UTC).  A walk within FLAGS_FRESH_MS of it, with no
- * madvise() or mlockall() of the program's since (flags_gen), takes a
- * VMA's verdict from the ranges read then, when they cover it with one
- * verdict: our own registration splits and merges VMAs at every
- * eviction and restore, which changes no flag.  What a verdict could
- * miss meanwhile: an mlock() (UFFDIO_MOVE refuses a locked VMA), a raw
- * madvise() system call (MADV_WIPEONFORK is looked for again at fork,
- * loop.c).
+ * call of the program's since that can change the flags (flags_gen:
+ * madvise and process_madvise with such advice, the lock calls, mremap,
+ * a MAP_FIXED mmap), takes a VMA's verdict from the ranges read then,
+ * when they cover it with one verdict: our own registration splits and
+ * merges VMAs at every eviction and restore, which changes no flag.
+ * What a verdict could miss meanwhile: a raw system call or io_uring's
+ * madvise.  A lock so set is harmless (UFFDIO_MOVE refuses a locked
+ * VMA); MADV_WIPEONFORK is looked for again at fork(), but a child of
+ * _Fork() or a raw clone could read the stored copy, as it could of
+ * memory evicted before the raw call.
  */
 #define FLAGS_CACHE_MAX 1024
 #define FLAGS_FRESH_MS 500

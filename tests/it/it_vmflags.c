@@ -5,13 +5,18 @@
  * works after munlockall() (the agent's own staging was locked too);
  * MADV_WIPEONFORK memory, set before or after eviction (also by the raw
  * system call, on a range that cuts blocks), reads as zeros in a child
- * and as its data in the parent; the arena is left out of core dumps.
+ * and as its data in the parent, also when moved by mremap or set by
+ * process_madvise() where eviction was allowed a moment before (read by
+ * a _Fork child, which runs no fork hook); the arena is left out of core
+ * dumps.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -159,6 +164,78 @@ static void raw_wipe_on_fork(void)
 	printf("wipe on fork, raw system call: ok\n");
 }
 
+/* Does a child made by _Fork() (no fork hooks run) read @p as zeros? */
+static int raw_child_reads_zeros(const uint8_t *p)
+{
+	pid_t pid = _Fork();
+	int st;
+
+	it_assert(pid >= 0, "_Fork failed");
+	if (!pid) {
+		for (size_t i = 0; i < LEN; i++)
+			if (p[i])
+				_exit(1);
+		_exit(0);
+	}
+	it_assert(waitpid(pid, &st, 0) == pid, "waitpid");
+	return WIFEXITED(st) && !WEXITSTATUS(st);
+}
+
+/*
+ * Wipe-on-fork memory where the eviction scan read "allowed" a moment
+ * ago (it keeps what it read of smaps 500 ms): moved there by mremap,
+ * or flagged there by process_madvise() on our own pidfd (Linux 6.13+).
+ * It must not be evicted at the next walk: a child that runs no fork
+ * hook (_Fork) read the parent's data there (review probes p_wf_mremap
+ * and p_wf_bypass).
+ */
+static void wipe_on_fork_where_allowed(void)
+{
+	uint8_t *x = it_alloc(LEN, 0), *y = it_alloc(LEN, 0);
+	struct iovec iov;
+	int pidfd;
+
+	it_fill(x, LEN, 9);
+	it_fill(y, LEN, 10);
+	it_assert(!madvise(x, LEN, MADV_WIPEONFORK), "MADV_WIPEONFORK failed");
+	it_evict_all(); /* y read "allowed" */
+	it_assert(mremap(x, LEN, LEN, MREMAP_MAYMOVE | MREMAP_FIXED, y) == y,
+		  "mremap: %s", strerror(errno));
+	it_evict_all();
+	it_assert(raw_child_reads_zeros(y), "wipe-on-fork memory moved by "
+		  "mremap where eviction was allowed: a _Fork child read the "
+		  "parent's data (%ld kB of %lu resident)", it_rss_kb(y, LEN),
+		  LEN >> 10);
+	it_assert(it_check(y, LEN, 9) < 0, "mremap: the parent's data is wrong");
+	munmap(y, LEN);
+
+	y = it_alloc(LEN, 0);
+	it_fill(y, LEN, 11);
+	it_evict_all();
+	it_assert(it_check(y, LEN, 11) < 0, "read back wrong");
+	pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	iov.iov_base = y;
+	iov.iov_len = LEN;
+	if (pidfd < 0 || process_madvise(pidfd, &iov, 1, MADV_WIPEONFORK, 0) !=
+			 (ssize_t)LEN) {
+		/* before Linux 6.13 it takes no MADV_WIPEONFORK */
+		printf("process_madvise(MADV_WIPEONFORK) on ourselves: %s; "
+		       "part skipped\n", strerror(errno));
+	} else {
+		it_evict_all();
+		it_assert(raw_child_reads_zeros(y), "wipe-on-fork set by "
+			  "process_madvise: a _Fork child read the parent's "
+			  "data (%ld kB of %lu resident)", it_rss_kb(y, LEN),
+			  LEN >> 10);
+		it_assert(it_check(y, LEN, 11) < 0, "process_madvise: the "
+			  "parent's data is wrong");
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	munmap(y, LEN);
+	printf("wipe on fork where eviction was allowed a moment ago: ok\n");
+}
+
 /* The arena (a shared memfd sized to RAM) carries VM_DONTDUMP: a core
  * dump of the application leaves it out. */
 static void arena_not_dumped(void)
@@ -212,6 +289,7 @@ int main(int argc, char **argv)
 	alarm(120);
 	wipe_on_fork();
 	raw_wipe_on_fork();
+	wipe_on_fork_where_allowed();
 	locked();
 	arena_not_dumped();
 	lock_everything_now();

@@ -276,7 +276,11 @@ void it_setup(int argc, char **argv)
 	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
 		char cmd[512];
 
-		snprintf(cmd, sizeof(cmd), "echo '--- uzswapd log:'; tail -n 30 %s", log);
+		/* IT_LOG_LINES: more of it, when the tail is not enough */
+		const char *lines = getenv("IT_LOG_LINES");
+
+		snprintf(cmd, sizeof(cmd), "echo '--- uzswapd log:'; tail -n %d %s",
+			 lines && atoi(lines) > 0 ? atoi(lines) : 30, log);
 		if (system(cmd) != 0)
 			fprintf(stderr, "(could not show the log)\n");
 	}
