@@ -292,6 +292,23 @@ static long wipe_on_fork(void *addr, size_t len, long (*call)(void *),
 	return r;
 }
 
+/* MADV_GUARD_INSTALL on [addr, addr + len) by @call(@arg): it zaps the
+ * range with no REMOVE event, so what is stored of it would come back
+ * after MADV_GUARD_REMOVE where the program must read zeros.  Brought
+ * back first, and kept in.  @call's result, with its errno. */
+static long guard_install(void *addr, size_t len, long (*call)(void *),
+			  void *arg)
+{
+	sigset_t mask;
+	int held = hold_begin(addr, len, &mask), saved;
+	long r = call(arg);
+
+	saved = errno;
+	hold_end(held, &mask);
+	errno = saved;
+	return r;
+}
+
 struct madvise_args {
 	void *addr;
 	size_t len;
@@ -308,8 +325,8 @@ static long call_madvise(void *arg)
 UZ_EXPORT int madvise(void *addr, size_t len, int advice)
 {
 	struct madvise_args args = { addr, len, advice };
-	int held, r, saved, flags = advice_changes_flags(advice);
-	sigset_t old, mask;
+	int r, saved, flags = advice_changes_flags(advice), zaps, slot = 0;
+	sigset_t old;
 
 	/* VmFlags may change with no change to the maps lines: the
 	 * verdicts read go, before (a walk now) and after (a walk that
@@ -318,43 +335,29 @@ UZ_EXPORT int madvise(void *addr, size_t len, int advice)
 		regions_flags_changed();
 	if (advice == MADV_WIPEONFORK && agent_here())
 		return (int)wipe_on_fork(addr, len, call_madvise, &args);
-	if (advice == MADV_GUARD_INSTALL) {
-		/* zaps the range with no REMOVE event: what is stored of it
-		 * would come back after MADV_GUARD_REMOVE where the program
-		 * must read zeros.  Brought back first, and kept in. */
-		held = hold_begin(addr, len, &mask);
-		r = (int)syscall(SYS_madvise, addr, len, advice);
-		saved = errno;
-		hold_end(held, &mask);
-		errno = saved;
-		return r;
+	if (advice == MADV_GUARD_INSTALL)
+		return (int)guard_install(addr, len, call_madvise, &args);
+	zaps = agent_here() && !loop_is_agent_thread() && advice_zaps(advice);
+	if (zaps) {
+		/* a handler that siglongjmp()s out of the call would
+		 * leave the mark for good (and, past the table's
+		 * slots, every block held) */
+		signals_hold(&old);
+		slot = advising_begin((uintptr_t)addr, len);
 	}
-	{
-		int zaps = agent_here() && !loop_is_agent_thread() &&
-			   advice_zaps(advice);
-		int slot = 0;
-
-		if (zaps) {
-			/* a handler that siglongjmp()s out of the call would
-			 * leave the mark for good (and, past the table's
-			 * slots, every block held) */
-			signals_hold(&old);
-			slot = advising_begin((uintptr_t)addr, len);
-		}
-		r = (int)syscall(SYS_madvise, addr, len, advice);
-		saved = errno;
-		if (zaps) {
-			advising_end(slot);
-			pthread_sigmask(SIG_SETMASK, &old, NULL);
-		}
-		/* the agent's threads' own calls are not advice */
-		if (!r && len && agent_here() && !loop_is_agent_thread())
-			take_advice(addr, len, advice);
-		if (flags)
-			regions_flags_changed();
-		errno = saved;
-		return r;
+	r = (int)syscall(SYS_madvise, addr, len, advice);
+	saved = errno;
+	if (zaps) {
+		advising_end(slot);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	}
+	/* the agent's threads' own calls are not advice */
+	if (!r && len && agent_here() && !loop_is_agent_thread())
+		take_advice(addr, len, advice);
+	if (flags)
+		regions_flags_changed();
+	errno = saved;
+	return r;
 }
 
 /* Is @pidfd a pidfd of this process?  (Its fdinfo's "Pid:" line.) */
@@ -394,9 +397,9 @@ static long call_process_madvise(void *arg)
 
 /*
  * process_madvise() (glibc 2.36): on this process, since Linux 6.13 it
- * takes any advice, MADV_WIPEONFORK too, which is then set range by
- * range as madvise() sets it (review probe p_wf_bypass).  The bytes
- * advised, up to the first range that fails.
+ * takes any advice.  MADV_WIPEONFORK and MADV_GUARD_INSTALL are then
+ * given range by range as madvise() gives them (review probe
+ * p_wf_bypass).  The bytes advised, up to the first range that fails.
  */
 UZ_EXPORT ssize_t process_madvise(int pidfd, const struct iovec *iov,
 				  size_t n, int advice, unsigned int flags)
@@ -406,8 +409,8 @@ UZ_EXPORT ssize_t process_madvise(int pidfd, const struct iovec *iov,
 	long r = 0;
 	int saved;
 
-	if (advice != MADV_WIPEONFORK || !agent_here() || !n ||
-	    !pidfd_is_self(pidfd)) {
+	if ((advice != MADV_WIPEONFORK && advice != MADV_GUARD_INSTALL) ||
+	    !agent_here() || !n || !pidfd_is_self(pidfd)) {
 		if (advice_changes_flags(advice))
 			regions_flags_changed();
 		r = syscall(SYS_process_madvise, pidfd, iov, n, advice, flags);
@@ -419,8 +422,9 @@ UZ_EXPORT ssize_t process_madvise(int pidfd, const struct iovec *iov,
 	}
 	for (size_t i = 0; i < n; i++) {
 		args.iov = &iov[i];
-		r = wipe_on_fork(iov[i].iov_base, iov[i].iov_len,
-				 call_process_madvise, &args);
+		r = (advice == MADV_WIPEONFORK ? wipe_on_fork : guard_install)(
+			iov[i].iov_base, iov[i].iov_len, call_process_madvise,
+			&args);
 		if (r < 0)
 			break;
 		done += r;
