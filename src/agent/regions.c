@@ -504,46 +504,6 @@ static void scan_line(struct scan_state *st, const char *l, int smaps)
 		scan_vma(st, st->s, st->e);
 }
 
-static int read_lines(enum procmaps_file which, char *buf, size_t size,
-		      void (*line)(const char *l, void *arg), void *arg);
-
-/* The eligible VMAs of a read of maps, each with its verdict; miss set
- * when one has none (or too many) */
-struct verdict_list {
-	struct flags_verdict v[FLAGS_CACHE_MAX];
-	unsigned n;
-	int miss;
-};
-
-static void verdict_line(const char *l, void *arg)
-{
-	struct verdict_list *vl = arg;
-	uint64_t s, e;
-	int allow;
-
-	if (vl->miss || !maps_line_eligible(l, &s, &e))
-		return;
-	allow = verdict_of(s, e);
-	if (allow < 0 || vl->n == FLAGS_CACHE_MAX)
-		vl->miss = 1;
-	else
-		vl->v[vl->n++] = (struct flags_verdict){ s, e, allow };
-}
-
-/* The eligible VMAs with their verdicts from the last read of smaps,
- * when those are fresh and there is one for each; 0 when smaps must be
- * read */
-static int verdicts_fresh(char *buf, size_t size, struct verdict_list *vl)
-{
-	vl->n = 0;
-	vl->miss = 0;
-	if (!verdicts_valid || now_ms() - verdicts_ms > FLAGS_FRESH_MS ||
-	    __atomic_load_n(&flags_gen, __ATOMIC_RELAXED) != verdicts_gen)
-		return 0;
-	return !read_lines(PROCMAPS_MAPS, buf, size, verdict_line, vl) &&
-	       !vl->miss;
-}
-
 /* Call @line on each line of @which, read in pieces into @buf (@size
  * bytes; no allocation).  0; -errno when it cannot be opened; -EIO when
  * a read failed part way or a line did not fit (the lines seen are
@@ -598,27 +558,71 @@ static void scan_smaps_line(const char *l, void *arg)
 	scan_line(arg, l, 1);
 }
 
+/* The eligible VMAs of a read of maps, each with its verdict; miss set
+ * when one has none (or too many) */
+struct verdict_list {
+	struct flags_verdict v[FLAGS_CACHE_MAX];
+	unsigned n;
+	int miss;
+};
+
+static void verdict_line(const char *l, void *arg)
+{
+	struct verdict_list *vl = arg;
+	uint64_t s, e;
+	int allow;
+
+	if (vl->miss || !maps_line_eligible(l, &s, &e))
+		return;
+	allow = verdict_of(s, e);
+	if (allow < 0 || vl->n == FLAGS_CACHE_MAX)
+		vl->miss = 1;
+	else
+		vl->v[vl->n++] = (struct flags_verdict){ s, e, allow };
+}
+
+/* The eligible VMAs with their verdicts from the last read of smaps,
+ * when those are fresh and there is one for each; 0 when smaps must be
+ * read */
+static int verdicts_fresh(char *buf, size_t size, struct verdict_list *vl)
+{
+	vl->n = 0;
+	vl->miss = 0;
+	if (!verdicts_valid || now_ms() - verdicts_ms > FLAGS_FRESH_MS ||
+	    __atomic_load_n(&flags_gen, __ATOMIC_RELAXED) != verdicts_gen)
+		return 0;
+	return !read_lines(PROCMAPS_MAPS, buf, size, verdict_line, vl) &&
+	       !vl->miss;
+}
+
 int64_t regions_scan(int (*fn)(uint64_t block, void *arg), void *arg)
 {
 	static char buf[64 * 1024];
 	static struct verdict_list vl;
 	struct scan_state st = { .fn = fn, .arg = arg };
 	/* an eviction needs each VMA's flags (smaps); a count does not */
-	int smaps = fn != NULL, hints, err, cached;
+	int smaps = fn != NULL, hints, err;
 	unsigned gen = __atomic_load_n(&flags_gen, __ATOMIC_RELAXED), i;
+	/* the eligible VMAs with their verdicts, when known without a
+	 * read of smaps: kept from an earlier walk, or read by pass 0 */
+	const struct flags_verdict *known = NULL;
+	unsigned n_known = 0;
 
 	/* the interposers change it meanwhile (madvise, munmap) */
 	lock();
 	hints = n_hinted != 0;
 	unlock();
-	cached = smaps && verdicts_fresh(buf, sizeof(buf), &vl);
+	if (smaps && verdicts_fresh(buf, sizeof(buf), &vl)) {
+		known = vl.v;
+		n_known = vl.n;
+	}
 	/* pass 0 takes COLD-hinted blocks first; without hints it is empty */
 	for (st.pass = fn && hints ? 0 : 1; st.pass < 2; st.pass++) {
 		st.pending = 0;
-		if (cached) {
-			for (i = 0; i < vl.n; i++)
-				if (vl.v[i].allow)
-					scan_vma(&st, vl.v[i].s, vl.v[i].e);
+		if (known) {
+			for (i = 0; i < n_known; i++)
+				if (known[i].allow)
+					scan_vma(&st, known[i].s, known[i].e);
 			continue;
 		}
 		if (smaps) {
@@ -634,6 +638,13 @@ int64_t regions_scan(int (*fn)(uint64_t block, void *arg), void *arg)
 		if (smaps && !err) {
 			verdicts_ms = now_ms();
 			verdicts_gen = gen;
+			/* pass 1 walks what pass 0 read, not smaps again,
+			 * unless the program changed flags meanwhile */
+			if (verdicts_valid &&
+			    __atomic_load_n(&flags_gen, __ATOMIC_RELAXED) == gen) {
+				known = verdicts;
+				n_known = n_verdicts;
+			}
 		}
 		/* what was read part way is walked still, as it always was */
 		if (err && err != -EIO)
