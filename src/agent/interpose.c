@@ -328,11 +328,6 @@ UZ_EXPORT int madvise(void *addr, size_t len, int advice)
 	int r, saved, flags = advice_changes_flags(advice), zaps, slot = 0;
 	sigset_t old;
 
-	/* VmFlags may change with no change to the maps lines: the
-	 * verdicts read go, before (a walk now) and after (a walk that
-	 * read smaps during the call) */
-	if (flags)
-		regions_flags_changed();
 	if (advice == MADV_WIPEONFORK && agent_here())
 		return (int)wipe_on_fork(addr, len, call_madvise, &args);
 	if (advice == MADV_GUARD_INSTALL)
@@ -354,6 +349,9 @@ UZ_EXPORT int madvise(void *addr, size_t len, int advice)
 	/* the agent's threads' own calls are not advice */
 	if (!r && len && agent_here() && !loop_is_agent_thread())
 		take_advice(addr, len, advice);
+	/* VmFlags may change with no change to the maps lines: the
+	 * verdicts read go, after the call (a walk that read smaps
+	 * during it kept the flags from before) */
 	if (flags)
 		regions_flags_changed();
 	errno = saved;
@@ -411,11 +409,9 @@ UZ_EXPORT ssize_t process_madvise(int pidfd, const struct iovec *iov,
 
 	if ((advice != MADV_WIPEONFORK && advice != MADV_GUARD_INSTALL) ||
 	    !agent_here() || !n || !pidfd_is_self(pidfd)) {
-		if (advice_changes_flags(advice))
-			regions_flags_changed();
 		r = syscall(SYS_process_madvise, pidfd, iov, n, advice, flags);
 		saved = errno;
-		if (advice_changes_flags(advice))
+		if (advice_changes_flags(advice)) /* (as madvise's) */
 			regions_flags_changed();
 		errno = saved;
 		return r;
