@@ -30,6 +30,7 @@
 #include "fork.h"
 #include "loop.h"
 #include "regions.h"
+#include "uffd_compat.h"
 #include "reserve.h"
 #include "uzswap.h"
 
@@ -222,17 +223,6 @@ static void take_advice(void *addr, size_t len, int advice)
 		break;
 	}
 }
-
-#ifndef MADV_GUARD_INSTALL
-#define MADV_GUARD_INSTALL 102 /* Linux 6.13 */
-#define MADV_GUARD_REMOVE 103
-#endif
-#ifndef MADV_COLLAPSE
-#define MADV_COLLAPSE 25 /* Linux 6.1's headers lack it */
-#endif
-#ifndef SYS_process_madvise
-#define SYS_process_madvise 440
-#endif
 
 /* Advice whose kernel path tells us (a REMOVE event) before it zaps */
 static int advice_zaps(int advice)

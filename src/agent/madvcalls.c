@@ -10,10 +10,7 @@
 
 #include "agent.h"
 #include "madvcalls.h"
-
-#ifndef SYS_process_madvise
-#define SYS_process_madvise 440
-#endif
+#include "uffd_compat.h"
 
 /* a thread seen inside lets the next looks say so without reading the
  * threads' files again (a walk asks for each block it holds): for 50 ms,

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* userfaultfd, pagemap and pidfd uapi newer than the 6.1 system headers. */
+/* userfaultfd, pagemap, pidfd and madvise uapi newer than the 6.1 system
+ * headers. */
 #ifndef UZ_UFFD_COMPAT_H
 #define UZ_UFFD_COMPAT_H
 
@@ -8,6 +9,19 @@
 /* pidfd_open() of one thread, not its process (Linux 6.9) */
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL
+#endif
+
+#include <sys/syscall.h>
+
+#ifndef SYS_process_madvise
+#define SYS_process_madvise 440
+#endif
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102 /* Linux 6.13 */
+#define MADV_GUARD_REMOVE 103
 #endif
 
 #include <linux/fs.h>
