@@ -3,12 +3,14 @@
 # `make bench`: every benchmark, each side by side with the kernel's
 # compressed swap in the same run, into one results folder:
 #   matrix/        bench.sh: the fault-path workloads (seq_1g, the locality
-#                  matrix, ...) against zram and zswap, about 10 minutes
+#                  matrix, ...) against zram and zswap, each also with a
+#                  busy loop on every CPU (--contended), and seq_1g at 4
+#                  and 8 GiB (--sizes), about 30 minutes
 #   zipf_2g/       zipf.sh: automatic eviction, no swap / uzswap / zram
 #   cgroup_limit/  zipf.sh --limit 1024: the same in a 1 GiB cgroup
 #   cgroup_sort/   cglimit_sort.sh: GNU sort over the same limit
 #   phase_shift/   zipf.sh --phase 30 --seconds 120: the hot set moves
-# About an hour with the defaults (the sum of the parts' own times).
+# About 70 minutes with the defaults (the sum of the parts' own times).
 # Each part's tables are printed again at the end, under one heading
 # each.  A report, not a test: exit 1 when
 # a part read wrong bytes, 99 when one broke, else 0 (a part that cannot
@@ -56,7 +58,7 @@ say() { echo "all.sh: $*" >&2; }
 part() {
 	local name=$1 rounds=${ROUNDS:+--rounds $ROUNDS} rc
 	# --quick: a quarter of the sizes and limits, the shortest runs
-	local matrix= zipf= limit=1024 sort= phase="--phase 30 --seconds 120"
+	local matrix="--contended --sizes" zipf= limit=1024 sort= phase="--phase 30 --seconds 120"
 	if [ -n "$QUICK" ]; then
 		matrix=--quick zipf="--seconds 31 --size 256" limit=128
 		sort="--lines 2000000 --limit 256 --buffer 256 --cap 120"

@@ -11,18 +11,33 @@
 set -u
 
 ALL_WORKLOADS="seq_1g nohint_seq64 seqhint_seq64 stride64_sparse random64_sparse random64_full zero_seq incompressible_seq evict_1g"
+# seq_1g at 4 and 8 GiB, for the curve of refault speed against size
+# (not in --quick, and only when asked for: --only or --sizes)
+BIG_WORKLOADS="seq_4g seq_8g"
+# A workload's contended variant, W@hogs, is the same run with one busy
+# loop (nice 0) per CPU from just before it starts to its end
+HOGS=@hogs
+# A run starts only on a machine otherwise idle: above this share of all
+# CPUs busy in the second before it, the report gives no verdicts
+BUSY_PCT_MAX=10
 ALL_SYSTEMS="zram zswap uzswap"
 
 usage() {
 	cat <<EOF
 usage: $0 [--quick] [--rounds N] [--size SIZE] [--only WORKLOADS]
-       [--systems LIST] [--out DIR] [--timeout S] [--no-plots] [-v]
+       [--contended] [--sizes] [--systems LIST] [--out DIR] [--timeout S]
+       [--no-plots] [-v]
   --quick          64 MiB and 32 MiB instead of 1 GiB and 512 MiB, one
                    round: a smoke run of the whole harness, not a timing
   --rounds N       runs of each cell (default 3; --quick: 1)
   --size SIZE      the 1 GiB workloads' size (others take half; default 1G)
   --only LIST      comma-separated workloads (default all):
-                   $(echo $ALL_WORKLOADS | tr ' ' ,)
+                   $(echo $ALL_WORKLOADS | tr ' ' ,),
+                   $(echo $BIG_WORKLOADS | tr ' ' ,) (seq_1g at 4 and 8 GiB),
+                   and any of them with $HOGS: the same run with a busy
+                   loop on every CPU meanwhile
+  --contended      every workload also as W$HOGS, after all the quiet runs
+  --sizes          add $(echo $BIG_WORKLOADS | tr ' ' ,) (the curve of seq_1g's speed by size)
   --systems LIST   comma-separated subset of zram,zswap,uzswap (default
                    all; with uzswap, seq_1g also runs the lz4 reference)
   --out DIR        results folder (default results/bench-DATE-TIME at the
@@ -38,6 +53,8 @@ EOF
 }
 
 QUICK=0
+CONTENDED=0
+SIZES=0
 SIZE=1G
 ROUNDS=
 TIMEOUT=
@@ -52,6 +69,8 @@ while [ $# -gt 0 ]; do
 	--rounds) ROUNDS=${2:-}; shift ;;
 	--size) SIZE=${2:-}; shift ;;
 	--only) WORKLOADS=$(echo "${2:-}" | tr , ' '); shift ;;
+	--contended) CONTENDED=1 ;;
+	--sizes) SIZES=1 ;;
 	--systems) SYSTEMS=$(echo "${2:-}" | tr , ' '); shift ;;
 	--out) OUT=${2:-}; shift ;;
 	--timeout) TIMEOUT=${2:-}; shift ;;
@@ -65,8 +84,14 @@ done
 ROUNDS=${ROUNDS:-3}
 case $ROUNDS in '' | *[!0-9]* | 0) usage ;; esac
 case ${TIMEOUT:-0} in '' | *[!0-9]*) usage ;; esac
+[ "$SIZES" = 1 ] && WORKLOADS="$WORKLOADS $BIG_WORKLOADS"
+[ "$CONTENDED" = 1 ] && WORKLOADS="$WORKLOADS $(for w in $WORKLOADS; do
+	case $w in *"$HOGS") ;; *) printf '%s ' "$w$HOGS" ;; esac; done)"
 for w in $WORKLOADS; do
-	case " $ALL_WORKLOADS " in *" $w "*) ;; *) usage ;; esac
+	case " $ALL_WORKLOADS $BIG_WORKLOADS " in *" ${w%"$HOGS"} "*) ;; *) usage ;; esac
+	case "$QUICK/${w%"$HOGS"}" in 1/seq_4g | 1/seq_8g)
+		echo "$0: $w is not for --quick" >&2; exit 2 ;;
+	esac
 done
 for s in $SYSTEMS; do
 	case " $ALL_SYSTEMS " in *" $s "*) ;; *) usage ;; esac
@@ -106,11 +131,25 @@ BIG=$(size_bytes "$SIZE") || exit 2
 HALF=$(((BIG / 2 + (2 << 20) - 1) / (2 << 20) * (2 << 20)))
 # the issue's sizes: 1 GiB for these, a 512 MiB target for the others
 wsize() {
-	case $1 in
+	case ${1%"$HOGS"} in
 	seq_1g | zero_seq | incompressible_seq | evict_1g) echo "$BIG" ;;
+	seq_4g) echo $((4 << 30)) ;;
+	seq_8g) echo $((8 << 30)) ;;
 	*) echo "$HALF" ;;
 	esac
 }
+# what bench_run calls a workload
+wbase() {
+	case ${1%"$HOGS"} in
+	seq_4g | seq_8g) echo seq_1g ;;
+	*) echo "${1%"$HOGS"}" ;;
+	esac
+}
+# the largest size any run takes: the swap the kernel needs
+MAXSIZE=$BIG
+for w in $WORKLOADS; do
+	[ "$(wsize "$w")" -gt "$MAXSIZE" ] && MAXSIZE=$(wsize "$w")
+done
 
 [ -x "$BENCH" ] || die "no $BENCH: build it with 'make tests/bench/bench_run'"
 if has uzswap; then
@@ -139,6 +178,7 @@ cleanup() {
 	local rc=$?
 	[ -n "${warm:-}" ] && rm -f "$warm"
 	trap - EXIT INT TERM HUP
+	hogs_stop
 	# the run must be gone before swapoff, or swapoff pulls its pages in
 	if [ -n "$CHILD" ]; then
 		kill "$CHILD" 2>/dev/null
@@ -187,13 +227,48 @@ daemon_start() {
 # field LINE KEY: one number of a JSON line, or empty
 field() { echo "$1" | sed -n "s/.*\"$2\":\([-0-9.eE+]*\).*/\1/p"; }
 
+# cpu_ticks: busy and all ticks of every CPU so far (/proc/stat; steal
+# counts as busy: the host ran something else)
+cpu_ticks() {
+	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat
+}
+
+# busy_pct: the share of all CPUs busy over the next second, in %
+busy_pct() {
+	local a b
+	a=($(cpu_ticks))
+	sleep 1
+	b=($(cpu_ticks))
+	echo $((100 * (b[0] - a[0]) / (b[1] - a[1] > 0 ? b[1] - a[1] : 1)))
+}
+
+HOG_PIDS=
+# hogs_start: one busy loop per CPU, nice 0 (what a busy machine runs)
+hogs_start() {
+	local i
+	for i in $(seq "$(nproc)"); do
+		nice -n 0 sh -c 'while :; do :; done' &
+		HOG_PIDS="$HOG_PIDS $!"
+	done
+}
+hogs_stop() {
+	[ -n "$HOG_PIDS" ] || return 0
+	kill $HOG_PIDS 2>/dev/null
+	wait $HOG_PIDS 2>/dev/null
+	HOG_PIDS=
+}
+
 # run_one SYSTEM WORKLOAD ROUND: one bench_run; its JSON line goes to
-# runs.jsonl with the load average at its start
+# runs.jsonl with the load average at its start and how busy the
+# machine was in the second before (before the hogs of a W@hogs)
 run_one() {
-	local s=$1 w=$2 r=$3 size rc cmd load tmo line
+	local s=$1 w=$2 r=$3 size rc cmd load tmo line busy base
 	local -a pre=()
 	size=$(wsize "$w")
+	base=$(wbase "$w")
 	tmo=${TIMEOUT:-$((60 + 90 * size / (1 << 30)))}
+	# busy loops beside it: every phase may take twice as long
+	[ "$w" != "${w%"$HOGS"}" ] && [ -z "$TIMEOUT" ] && tmo=$((2 * tmo))
 	case $s in
 	zram)
 		zram_setup $((2 * size)) || die "SKIP: zram unavailable: $ZRAM_WHY" 77 ;;
@@ -208,19 +283,24 @@ run_one() {
 		pre=(env "UZSWAP_SOCKET=$SOCK" "LD_PRELOAD=$AGENT" "UZSWAPCTL=$UZSWAPCTL") ;;
 	esac
 	read -r load _ </proc/loadavg
-	cmd="${pre[*]} $BENCH $s $w $size --round $r"
+	busy=$(busy_pct)
+	cmd="${pre[*]} $BENCH $s $base $size --round $r"
+	[ "$w" != "${w%"$HOGS"}" ] && hogs_start && cmd="$cmd (with $(nproc) busy loops)"
 	# a run that hangs (a fault nobody serves) must not hang the suite
-	timeout -k 10 "$tmo" "${pre[@]}" "$BENCH" "$s" "$w" "$size" --round "$r" \
+	timeout -k 10 "$tmo" "${pre[@]}" "$BENCH" "$s" "$base" "$size" --round "$r" \
 		--lat "$OUT/lat/$w.$s.r$r.txt" $VERBOSE \
 		>"$SOCKDIR/out" 2> >(tee "$SOCKDIR/err" >&2) &
 	CHILD=$!
 	wait "$CHILD"
 	rc=$?
 	CHILD=
+	hogs_stop
 	case $s in zram) zram_teardown ;; zswap) zswap_off ;; esac
 	line=$(grep '^{' "$SOCKDIR/out")
+	# the report's name for it: W@hogs, seq_4g
+	line=$(echo "$line" | sed "s/\"workload\":\"[^\"]*\"/\"workload\":\"$w\"/")
 	if [ $rc = 0 ] && [ -n "$line" ]; then
-		echo "{\"load1\":$load,${line#\{}" >>"$OUT/runs.jsonl"
+		echo "{\"load1\":$load,\"busy_pct\":$busy,${line#\{}" >>"$OUT/runs.jsonl"
 		LAST=$line
 		return 0
 	fi
@@ -238,7 +318,7 @@ progress() {
 	now=$(date +%s)
 	el=$((now - T0))
 	left=$((el * (TOTAL - DONE) / DONE))
-	case $s/$w in
+	case $s/$(wbase "$w") in
 	lz4/*) what=$(printf 'lz4 decompress %.2f GB/s' "$(field "$LAST" dec_gbps)") ;;
 	*/evict_1g) what=$(printf 'evict %.3f s' "$(field "$LAST" evict_s)") ;;
 	*) what=$(printf 'read %.3f GB/s, %d faults' "$(field "$LAST" gbps)" \
@@ -267,11 +347,11 @@ systems_for() {
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 : >"$OUT/meta.tsv"
 if has zram; then
-	zram_setup $((2 * BIG)) || die "SKIP: zram unavailable: $ZRAM_WHY" 77
+	zram_setup $((2 * MAXSIZE)) || die "SKIP: zram unavailable: $ZRAM_WHY" 77
 	zram_teardown
 fi
 if has zswap; then
-	zswap_setup $((2 * BIG + (16 << 20))) || die "SKIP: zswap unavailable: $ZSWAP_WHY" 77
+	zswap_setup $((2 * MAXSIZE + (16 << 20))) || die "SKIP: zswap unavailable: $ZSWAP_WHY" 77
 	meta zswap_compressor "$ZSWAP_COMP"
 	meta zswap_crypto "$(awk '/^name/ { print $3 }' /proc/crypto |
 		grep -xE "$(echo $ZSWAP_PREFER | tr ' ' '|')" | sort -u | xargs)"
@@ -295,6 +375,8 @@ meta size_half "$HALF"
 meta workloads "$WORKLOADS"
 meta systems "$SYSTEMS"
 meta load_before "$LOAD0"
+meta busy_pct_max "$BUSY_PCT_MAX"
+meta hogs "$(nproc)"
 
 # A VM's memory is backed by its host on first touch: a 2 MB page the
 # guest has never used costs ~2.5 ms to fault in (measured here), ~0.1 ms
