@@ -112,7 +112,8 @@ void work_resident(struct bench *b);
 void work_read(struct bench *b);
 void work_verify(struct bench *b);
 
-/* bench_kernel.c, bench_uzswap.c, bench_lz4.c: the systems */
-extern const struct system_ops sys_zram, sys_zswap, sys_uzswap, sys_lz4;
+/* bench_kernel.c, bench_uzswap.c, bench_lz4.c, bench_uffd.c: the systems */
+extern const struct system_ops sys_zram, sys_zswap, sys_uzswap, sys_lz4,
+	sys_uffd;
 
 #endif

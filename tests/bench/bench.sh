@@ -343,6 +343,8 @@ systems_for() {
 		eval "list=\"\$list \${$(((i + r - 1) % n + 1))}\""
 	done
 	[ "$w" = seq_1g ] && has uzswap && list="$list lz4"
+	# the userfaultfd floor beside uzswap's sparse random reads
+	[ "$(wbase "$w")" = random64_sparse ] && has uzswap && list="$list uffd"
 	echo $list
 }
 

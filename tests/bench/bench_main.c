@@ -23,7 +23,7 @@
 #include "bench.h"
 
 static const struct system_ops *const systems[] = {
-	&sys_zram, &sys_zswap, &sys_uzswap, &sys_lz4,
+	&sys_zram, &sys_zswap, &sys_uzswap, &sys_lz4, &sys_uffd,
 };
 #define N_SYSTEMS (sizeof(systems) / sizeof(systems[0]))
 
@@ -177,7 +177,8 @@ static void usage(void)
 			"[--lat FILE] [-v]\n  SYSTEM:");
 	for (i = 0; i < N_SYSTEMS; i++)
 		fprintf(stderr, " %s", systems[i]->name);
-	fprintf(stderr, " (lz4: seq_1g only)\n  WORKLOAD:\n");
+	fprintf(stderr, " (lz4: seq_1g only; uffd, the userfaultfd floor: "
+			"stride64_sparse and random64_sparse)\n  WORKLOAD:\n");
 	work_list();
 	exit(BC_EXIT_USAGE);
 }

@@ -170,6 +170,26 @@ function uz_table(    i, w) {
 	}
 }
 
+# The userfaultfd floor (bench_uffd.c) beside uzswap and zram: a thread
+# spinning on the uffd copies each faulting page; nothing is decoded
+function floor_table(    i, w, any) {
+	for (i = 1; i <= nw; i++)
+		if (stats(wl[i], "uffd", "gbps"))
+			any = 1
+	if (!any)
+		return
+	printf "\n%s\n", "the userfaultfd floor: a thread spinning on the uffd copies each faulting 4 KB page, nothing decoded"
+	printf "  %-21s %-22s %-22s %-22s %s\n", "", "GB/s", "fault p50, us", "fault p99, us", "p99.9, us"
+	for (i = 1; i <= nw; i++) {
+		w = wl[i]
+		if (!stats(w, "uffd", "gbps"))
+			continue
+		printf "  %-21s %-22s %-22s %-22s %s\n", w, cell(w, "uffd", "gbps", 1),
+			cell(w, "uffd", "lat_p50_ns", 1e-3), cell(w, "uffd", "lat_p99_ns", 1e-3),
+			cell(w, "uffd", "lat_p999_ns", 1e-3)
+	}
+}
+
 # --- targets ---
 
 # Was anything else running?  The share of all CPUs busy in the second
@@ -440,7 +460,7 @@ END {
 	nsys = split(meta["systems"], sy, " ")
 	for (i = 1; i <= nsys; i++)
 		sysrun[sy[i]] = 1
-	nsys_all = split(meta["systems"] " lz4", sys_all, " ")
+	nsys_all = split(meta["systems"] " lz4 uffd", sys_all, " ")
 	split(meta["load_before"], l0, " ")
 	split(meta["load_after"], l1, " ")
 	sysname["zram"] = "zram (lz4)"
@@ -505,6 +525,7 @@ END {
 				cell("seq_1g", "lz4", "dec2m_p50_ns", 1e-3),
 				cell("seq_1g", "lz4", "ratio", 1)
 	}
+	floor_table()
 	targets()
 	if (json != "")
 		json_write()
