@@ -1,0 +1,89 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# What the agent costs a program when nothing is evicted (issue 13: within
+# 1 %): each job below runs alone, then under LD_PRELOAD=libuzswap.so with
+# a private uzswapd (built-in defaults) connected, in turn, ROUNDS times;
+# prints the medians [min..max] of the wall times and their ratio.
+#   cpu      a CPU-bound loop (awk, 3e7 additions)
+#   alloc    an allocation-heavy one (python3: 2 million small objects
+#            made and dropped, 4 times)
+#   spawn    a shell that starts 1,000 short processes (/bin/true)
+#
+#   bash tests/bench/overhead.sh [ROUNDS] [JOBS]     (default 5 "cpu alloc spawn")
+#
+# From the build tree; no root needed.  A report, not a test.
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+rounds=${1:-5} jobs=${2:-cpu alloc spawn}
+[ -x ./uzswapd ] && [ -f .libs/libuzswap.so ] || {
+	echo "overhead: build first (./uzswapd, .libs/libuzswap.so)" >&2
+	exit 2
+}
+case $rounds in '' | *[!0-9]* | 0) echo "overhead: ROUNDS must be a whole number" >&2; exit 2 ;; esac
+dir=$(mktemp -d /tmp/uzswap-overhead.XXXXXX) || exit 2
+daemon=
+cleanup() {
+	[ -n "$daemon" ] && kill "$daemon" 2>/dev/null
+	wait 2>/dev/null
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+job() {
+	case $1 in
+	cpu) awk 'BEGIN { for (i = 0; i < 3e7; i++) s += i; exit s < 0 }' ;;
+	alloc) python3 -c 'for _ in range(4):
+	x = [str(i) for i in range(2000000)]
+	del x' ;;
+	spawn) sh -c 'i=0; while [ $i -lt 1000 ]; do /bin/true; i=$((i + 1)); done' ;;
+	*) echo "overhead: no job '$1' (cpu, alloc, spawn)" >&2; exit 2 ;;
+	esac
+}
+
+# seconds one run of JOB takes, with or without the agent
+timed() {
+	local t0 t1
+	t0=$(date +%s%N)
+	if [ "$2" = agent ]; then
+		UZSWAP_SOCKET=$dir/sock LD_PRELOAD=$PWD/.libs/libuzswap.so job "$1" || return 1
+	else
+		job "$1" || return 1
+	fi
+	t1=$(date +%s%N)
+	echo $(((t1 - t0) / 1000000))
+}
+
+# median [min..max] of the numbers given, in ms
+summary() {
+	printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END {
+		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf "%d [%d..%d]", m, v[1], v[NR] }'
+}
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END {
+	print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+printf '[daemon]\n' >"$dir/conf"
+./uzswapd --socket "$dir/sock" --config "$dir/conf" >"$dir/log" 2>&1 &
+daemon=$!
+for _ in $(seq 100); do [ -S "$dir/sock" ] && break; sleep 0.05; done
+[ -S "$dir/sock" ] || { echo "overhead: uzswapd did not start" >&2; cat "$dir/log" >&2; exit 99; }
+
+echo "overhead: $(date -u '+%F %H:%M UTC'), load average $(cut -d' ' -f1-3 /proc/loadavg), $rounds rounds, wall ms"
+printf '  %-7s %-22s %-22s %s\n' job alone "under the agent" ratio
+for j in $jobs; do
+	job "$j" >/dev/null 2>&1 || { echo "overhead: job $j fails on its own" >&2; exit 99; }
+	alone=() agent=()
+	for r in $(seq "$rounds"); do
+		# in turn, the first of each pair alternating: drift hits both
+		if [ $((r % 2)) = 1 ]; then
+			alone+=("$(timed "$j" alone)") agent+=("$(timed "$j" agent)")
+		else
+			agent+=("$(timed "$j" agent)") alone+=("$(timed "$j" alone)")
+		fi
+	done
+	a=$(median "${alone[@]}") u=$(median "${agent[@]}")
+	printf '  %-7s %-22s %-22s %s\n' "$j" "$(summary "${alone[@]}")" \
+		"$(summary "${agent[@]}")" "$(awk -v a="$a" -v u="$u" 'BEGIN { printf "%.3fx", u / a }')"
+done
+echo "  (target: within 1 % of the job alone, issue 13)"
