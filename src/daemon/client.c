@@ -12,7 +12,6 @@
 
 #include "arena.h"
 #include "autoevict.h"
-#include "boost.h"
 #include "client.h"
 #include "closer.h"
 #include "ctlreq.h"
@@ -48,9 +47,6 @@ struct client {
 	int auto_busy;
 	uint64_t auto_seq, auto_deadline;
 	struct auto_client autoev;
-	/* fault-nice: looks for its agent's threads left, and when next */
-	unsigned boost_left;
-	uint64_t boost_at;
 	TAILQ_ENTRY(client) entry; /* in id order */
 };
 
@@ -58,11 +54,6 @@ static TAILQ_HEAD(, client) clients = TAILQ_HEAD_INITIALIZER(clients);
 static unsigned count;
 static uint32_t next_id = 1;
 static uint64_t next_evict_seq = 1;
-
-/* fault-nice: how often and how long a new client's agent threads are
- * looked for (it starts its worker after its hello) */
-#define BOOST_TRIES 10
-#define BOOST_EVERY_MS 200
 
 static uint64_t sat_add(uint64_t a, uint64_t b)
 {
@@ -313,8 +304,6 @@ int client_hello(struct conn *c, const struct uz_msg *m, int fd,
 				      h->comm[i] : '?';
 	TAILQ_INSERT_TAIL(&clients, cl, entry);
 	auto_wake(); /* its first look is worked out */
-	cl->boost_left = uzd.cfg.fault_nice ? BOOST_TRIES : 0;
-	cl->boost_at = now_ms();
 	count++;
 	c->client = cl;
 	conn_set_role(c, CONN_AGENT);
@@ -647,32 +636,6 @@ void client_evict_forget(struct client *cl)
 	cl->evict_ctl = NULL;
 }
 
-/* fault-nice to @cl's agent threads, once they are all there */
-static void boost(struct client *cl, uint64_t now)
-{
-	static int may_not; /* no CAP_SYS_NICE: said once */
-	int n;
-
-	if (!cl->boost_left || now < cl->boost_at)
-		return;
-	if (may_not) {
-		cl->boost_left = 0;
-		return;
-	}
-	n = boost_agent_threads(cl->pid, uzd.cfg.fault_nice);
-	if (n == -EPERM) {
-		may_not = 1;
-		log_info("fault-nice=%d: this uzswapd may not lower a nice "
-			 "value (it needs CAP_SYS_NICE); agents run at theirs",
-			 uzd.cfg.fault_nice);
-	}
-	cl->boost_left = n < 0 || n >= UZ_BOOST_THREADS ? 0 : cl->boost_left - 1;
-	cl->boost_at = now + BOOST_EVERY_MS;
-	if (n > 0 && !cl->boost_left)
-		log_debug("client %d (%s): %d agent thread(s) at nice %d",
-			  (int)cl->pid, cl->comm, n, uzd.cfg.fault_nice);
-}
-
 uint64_t client_expire(uint64_t now)
 {
 	uint64_t next = UINT64_MAX;
@@ -680,9 +643,6 @@ uint64_t client_expire(uint64_t now)
 	struct conn *ctl;
 
 	TAILQ_FOREACH(cl, &clients, entry) {
-		boost(cl, now);
-		if (cl->boost_left && cl->boost_at < next)
-			next = cl->boost_at;
 		if (cl->auto_busy && cl->auto_deadline <= now) {
 			log_limited(UZ_LOG_WARN, 3, 60, "client %d (%s): an "
 				    "automatic eviction timed out",

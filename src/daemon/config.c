@@ -54,7 +54,6 @@ void config_defaults(struct config *cfg)
 	cfg->level = codec_ops_by_id(UZ_CODEC_LZ4)->default_level;
 	cfg->log_level = UZ_LOG_INFO;
 	cfg->evict_timeout = UZ_EVICT_TIMEOUT_DEFAULT;
-	cfg->fault_nice = UZ_FAULT_NICE_DEFAULT;
 	/* a swap system takes cold memory by itself: every client, unless
 	 * the configuration says auto=off */
 	cfg->autoev.on = 1;
@@ -141,24 +140,6 @@ static int set_evict_timeout(struct config *cfg, const char *v, char *why,
 {
 	return set_count("evict-timeout", v, UZ_EVICT_TIMEOUT_MAX, " seconds",
 			 &cfg->evict_timeout, why, len);
-}
-
-static int set_fault_nice(struct config *cfg, const char *v, char *why,
-			  size_t len)
-{
-	unsigned n;
-
-	if (!strcmp(v, "off") || !strcmp(v, "0")) {
-		cfg->fault_nice = 0;
-		return 0;
-	}
-	if (v[0] != '-' || parse_count(v + 1, 1, 20, &n)) {
-		snprintf(why, len, "fault-nice must be -20 to -1, or 0 or off, "
-			 "not '%s'", v);
-		return -EINVAL;
-	}
-	cfg->fault_nice = -(int)n;
-	return 0;
 }
 
 static int set_user_connections(struct config *cfg, const char *v, char *why,
@@ -410,7 +391,6 @@ static const struct config_key {
 	{ "codec", set_codec },
 	{ "log-level", set_log_level },
 	{ "evict-timeout", set_evict_timeout },
-	{ "fault-nice", set_fault_nice },
 	{ "user-connections", set_user_connections },
 	{ "allow", set_allow },
 	{ "admin", set_admin },

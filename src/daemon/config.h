@@ -84,8 +84,6 @@ struct config {
 	int level;
 	int log_level; /* enum uz_log_level */
 	unsigned evict_timeout;
-	int fault_nice;		   /* fault-nice=: the agent's threads' nice,
-				    * -20..-1; 0: left as they are */
 	unsigned user_connections; /* per non-root user; 0: a quarter */
 	int allow_set;		   /* allow= given (else the default) */
 	unsigned n_allow;
@@ -101,13 +99,6 @@ struct config {
  * with the reason in @why. */
 int config_set_allow(struct config *cfg, const char *value, char *why,
 		     size_t len);
-
-/* fault-nice= by default: off.  At -5 (weight 3121 to a nice-0 loop's
- * 1024) seq_1g with a busy loop per CPU went from 0.90 to 1.59 GB/s
- * (medians), but a quiet seq_1g's reader lost its CPU to the agent's
- * read-ahead in some rounds (1.50 GB/s and a 37 ms p99 against 3.0 GB/s):
- * uzswapd.conf(5). */
-#define UZ_FAULT_NICE_DEFAULT 0
 
 /* The built-in defaults: lz4, log level info, evict-timeout 120 s. */
 void config_defaults(struct config *cfg);

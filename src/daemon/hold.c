@@ -51,7 +51,10 @@ static int pinned;
 /* Is thread @tid of process @pid named as our agent's? */
 static int agent_thread(pid_t pid, int tid)
 {
-	return procfs_is_agent_thread(pid, tid);
+	char comm[32];
+
+	return !procfs_thread_comm(pid, tid, comm, sizeof(comm)) &&
+	       !strcmp(comm, UZ_AGENT_THREAD_NAME);
 }
 
 /* Is process @id another than @pid? */

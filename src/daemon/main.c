@@ -180,10 +180,8 @@ void daemon_reload(void)
 	log_init("uzswapd", cfg.log_level);
 	subids_load();
 	log_info("configuration reloaded: codec %s level %d, log-level %s, "
-		 "evict-timeout %u s, fault-nice %d (for clients that connect "
-		 "from now on)", codec_name(cfg.codec), cfg.level,
-		 config_log_level_name(cfg.log_level), cfg.evict_timeout,
-		 cfg.fault_nice);
+		 "evict-timeout %u s", codec_name(cfg.codec), cfg.level,
+		 config_log_level_name(cfg.log_level), cfg.evict_timeout);
 	daemon_notify_status();
 }
 

@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "procfs.h"
-#include "protocol.h"
 
 #define UZ_STATUS_MAX 4096 /* /proc/PID/status is ~1.5 KB */
 
@@ -131,14 +130,6 @@ int procfs_thread_comm(pid_t pid, pid_t tid, char *out, size_t len)
 	if (!err)
 		out[strcspn(out, "\n")] = 0;
 	return err;
-}
-
-int procfs_is_agent_thread(pid_t pid, pid_t tid)
-{
-	char comm[32];
-
-	return !procfs_thread_comm(pid, tid, comm, sizeof(comm)) &&
-	       !strcmp(comm, UZ_AGENT_THREAD_NAME);
 }
 
 /* The state letter of thread @tid of @pid ('Z': ended), or 0. */

@@ -29,9 +29,6 @@ int procfs_fsuid(pid_t pid, uid_t *uid);
  * through the process: a thread id of another one is not found.  0 or
  * -errno. */
 int procfs_thread_comm(pid_t pid, pid_t tid, char *out, size_t len);
-/* Is thread @tid of @pid named as the agent names its threads?  (The
- * program can name its own so: a hint, not a proof.) */
-int procfs_is_agent_thread(pid_t pid, pid_t tid);
 
 /* A thread of process @pid that has not ended: @pid itself, or, when its
  * main thread has ended (pthread_exit) and others run on, one of those:

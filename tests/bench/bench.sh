@@ -47,8 +47,7 @@ usage: $0 [--quick] [--rounds N] [--size SIZE] [--only WORKLOADS]
   -v               each run's phases
 environment: top_builddir (default: this tree), BENCH_RUN, UZSWAPD,
 UZSWAPCTL, UZSWAP_AGENT point at other binaries; ZSWAP_COMPRESSOR forces
-zswap's compressor; BENCH_SWAPDIR is where the swap file goes (/var/tmp);
-BENCH_UZSWAPD_CONF adds lines to uzswapd's [daemon] section ('fault-nice=off')
+zswap's compressor; BENCH_SWAPDIR is where the swap file goes (/var/tmp)
 EOF
 	exit 2
 }
@@ -208,9 +207,7 @@ daemon_log() {
 daemon_start() {
 	# its own configuration: lz4, whatever /etc/uzswap says; evicted by
 	# hand (uzswapctl evict --all), so no automatic loop beside it
-	# BENCH_UZSWAPD_CONF: more [daemon] lines (fault-nice=off, ...)
-	printf '[daemon]\ncodec=lz4\nauto=off\n%b\n' "${BENCH_UZSWAPD_CONF:-}" \
-		>"$SOCKDIR/uzswapd.conf"
+	printf '[daemon]\ncodec=lz4\nauto=off\n' >"$SOCKDIR/uzswapd.conf"
 	env -u LD_PRELOAD "$UZSWAPD" --socket "$SOCK" --config "$SOCKDIR/uzswapd.conf" \
 		>"$OUT/uzswapd.log" 2>&1 &
 	DAEMON_PID=$!
