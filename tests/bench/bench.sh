@@ -15,11 +15,13 @@ ALL_WORKLOADS="seq_1g nohint_seq64 seqhint_seq64 stride64_sparse random64_sparse
 # (not in --quick, and only when asked for: --only or --sizes)
 BIG_WORKLOADS="seq_4g seq_8g"
 # A workload's contended variant, W@hogs, is the same run with one busy
-# loop (nice 0) per CPU from just before it starts to its end
+# loop per CPU, each in a session of its own, from just before it starts
+# to its end
 HOGS=@hogs
 # A run starts only on a machine otherwise idle: above this share of all
 # CPUs busy in the second before it, the report gives no verdicts
 BUSY_PCT_MAX=10
+BUSY_WAIT_S=30
 ALL_SYSTEMS="zram zswap uzswap"
 
 usage() {
@@ -87,6 +89,8 @@ case ${TIMEOUT:-0} in '' | *[!0-9]*) usage ;; esac
 [ "$SIZES" = 1 ] && WORKLOADS="$WORKLOADS $BIG_WORKLOADS"
 [ "$CONTENDED" = 1 ] && WORKLOADS="$WORKLOADS $(for w in $WORKLOADS; do
 	case $w in *"$HOGS") ;; *) printf '%s ' "$w$HOGS" ;; esac; done)"
+# each once, in the order first given
+WORKLOADS=$(printf '%s\n' $WORKLOADS | awk '!seen[$0]++' | xargs)
 for w in $WORKLOADS; do
 	case " $ALL_WORKLOADS $BIG_WORKLOADS " in *" ${w%"$HOGS"} "*) ;; *) usage ;; esac
 	case "$QUICK/${w%"$HOGS"}" in 1/seq_4g | 1/seq_8g)
@@ -242,13 +246,35 @@ busy_pct() {
 	echo $((100 * (b[0] - a[0]) / (b[1] - a[1] > 0 ? b[1] - a[1] : 1)))
 }
 
+# quiet_pct: wait up to BUSY_WAIT_S for a second in which the CPUs are
+# no more than BUSY_PCT_MAX busy (a blip passes); the last second's share
+quiet_pct() {
+	local i b
+	for i in $(seq "$BUSY_WAIT_S"); do
+		b=$(busy_pct)
+		[ "$b" -le "$BUSY_PCT_MAX" ] && break
+		[ "$i" = 1 ] && say "the CPUs are $b % busy: waiting up to $BUSY_WAIT_S s for them to calm"
+	done
+	echo "$b"
+}
+
 HOG_PIDS=
-# hogs_start: one busy loop per CPU, nice 0 (what a busy machine runs)
+# hogs_start: one busy loop per CPU, at our nice, each in a session of
+# its own as another service's work would be (with autogrouping on, the
+# scheduler shares the CPUs between sessions first)
 hogs_start() {
 	local i
 	for i in $(seq "$(nproc)"); do
-		nice -n 0 sh -c 'while :; do :; done' &
+		setsid sh -c 'while :; do :; done' &
 		HOG_PIDS="$HOG_PIDS $!"
+	done
+	# setsid runs the loop itself when it is no group leader, as here:
+	# then each pid is its session's, and kill reaches every loop
+	sleep 0.2
+	for i in $HOG_PIDS; do
+		[ "$(ps -o sid= -p "$i" | tr -d ' ')" = "$i" ] && continue
+		hogs_stop
+		die "a busy loop is not its session's leader (setsid forked)" 99
 	done
 }
 hogs_stop() {
@@ -283,7 +309,7 @@ run_one() {
 		pre=(env "UZSWAP_SOCKET=$SOCK" "LD_PRELOAD=$AGENT" "UZSWAPCTL=$UZSWAPCTL") ;;
 	esac
 	read -r load _ </proc/loadavg
-	busy=$(busy_pct)
+	busy=$(quiet_pct)
 	cmd="${pre[*]} $BENCH $s $base $size --round $r"
 	[ "$w" != "${w%"$HOGS"}" ] && hogs_start && cmd="$cmd (with $(nproc) busy loops)"
 	# a run that hangs (a fault nobody serves) must not hang the suite

@@ -158,7 +158,7 @@ function uz_table(    i, w) {
 		"agent's p50 (us)"
 	for (i = 1; i <= nw; i++) {
 		w = wl[i]
-		if (w == "evict_1g")
+		if (base(w) == "evict_1g")
 			continue
 		printf "  %-21s %-16s %-18s %-18s %-8s %-14s %s\n", w,
 			cell(w, "uzswap", "uz_restores_2m", 1),
@@ -322,7 +322,12 @@ function spread(w, s, k) {
 # issue 13, with a busy loop on every CPU: seq_1g 3x zram, the p99 of a
 # sparse random reader within 2x zram's, no p99.9 above 5 ms, and rounds
 # within 1.5x of each other
-function contended_targets(    i, w, k, v) {
+function contended_targets(    i, w, k, v, any) {
+	for (i = 1; i <= nw; i++)
+		if (contended(wl[i]))
+			any = 1
+	if (!any)
+		return
 	target("seq_1g@hogs refault, uzswap / zram",
 	       ratio(med("seq_1g@hogs", "uzswap", "gbps"), med("seq_1g@hogs", "zram", "gbps")),
 	       ">=", 3, "x")
@@ -446,7 +451,7 @@ function plot_data(    f, i, j, w, k, line, ps) {
 	for (i = 1; i <= nw; i++) {
 		w = wl[i]
 		k = key_for("gbps", w)
-		line = (w == "evict_1g" ? "evict_1g(evict)" : w)
+		line = (base(w) == "evict_1g" ? w "(evict)" : w)
 		for (j = 1; j <= 3; j++)
 			line = line (stats(w, ps[j], k) ? " " ST["med"] " " ST["min"] " " ST["max"] \
 							: " ? ? ?")
@@ -470,7 +475,7 @@ END {
 	printf "uzswap benchmark: %s round(s), median [min..max] of the rounds\n", meta["rounds"]
 	printf "  kernel %s, %s CPUs, THP %s, %s\n", meta["kernel"], meta["cpus"],
 		meta["thp"], meta["date"]
-	printf "  sizes: %d MiB (seq_1g, zero_seq, incompressible_seq, evict_1g), %d MiB (the others)%s\n",
+	printf "  sizes: %d MiB (seq_1g, zero_seq, incompressible_seq, evict_1g), %d MiB (the others), 4 and 8 GiB (seq_4g, seq_8g)%s\n",
 		meta["size_big"] / 1048576, meta["size_half"] / 1048576,
 		meta["quick"] == 1 ? "; --quick: a smoke run, not a timing" : ""
 	if ("zram" in sysrun)
@@ -498,7 +503,7 @@ END {
 	if (busy_known)
 		printf "  CPUs busy in the second before a run: %s %% of all at most (%s %% allowed)%s\n",
 			maxbusy + 0, meta["busy_pct_max"],
-			meta["hogs"] != "" ? "; W@hogs: " meta["hogs"] " busy loops (nice 0) beside the run" : ""
+			meta["hogs"] != "" ? "; W@hogs: " meta["hogs"] " busy loops (sessions of their own) beside the run" : ""
 	if (machine_busy())
 		print "  WARNING: the machine was busy (above): figures are unreliable, and no target gets a verdict"
 	if (meta["failed"] != "")
