@@ -272,7 +272,8 @@ hogs_start() {
 	# then each pid is its session's, and kill reaches every loop
 	sleep 0.2
 	for i in $HOG_PIDS; do
-		[ "$(ps -o sid= -p "$i" | tr -d ' ')" = "$i" ] && continue
+		# the session is field 6 of /proc/PID/stat (after "(comm)")
+		[ "$(sed 's/.*) //' "/proc/$i/stat" 2>/dev/null | cut -d' ' -f4)" = "$i" ] && continue
 		hogs_stop
 		die "a busy loop is not its session's leader (setsid forked)" 99
 	done
