@@ -11,7 +11,9 @@
 #
 #   bash tests/bench/overhead.sh [ROUNDS] [JOBS]     (default 5 "cpu alloc spawn")
 #
-# From the build tree; no root needed.  A report, not a test.
+# OVERHEAD_CONF adds lines to uzswapd's [daemon] section (built-in
+# defaults otherwise: the automatic loop on).  From the build tree; no
+# root needed.  A report, not a test.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 rounds=${1:-5} jobs=${2:-cpu alloc spawn}
@@ -30,10 +32,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# the interpreter itself: a version manager's shim (pyenv's starts some
+# 40 processes) would make alloc a spawn job
+PYTHON=${PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}
+
 job() {
 	case $1 in
 	cpu) awk 'BEGIN { for (i = 0; i < 3e7; i++) s += i; exit s < 0 }' ;;
-	alloc) python3 -c 'for _ in range(4):
+	alloc) "$PYTHON" -c 'for _ in range(4):
 	x = [str(i) for i in range(2000000)]
 	del x' ;;
 	spawn) sh -c 'i=0; while [ $i -lt 1000 ]; do /bin/true; i=$((i + 1)); done' ;;
@@ -63,7 +69,8 @@ summary() {
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END {
 	print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-printf '[daemon]\n' >"$dir/conf"
+# OVERHEAD_CONF: more [daemon] lines for uzswapd ('auto=off')
+printf '[daemon]\n%b\n' "${OVERHEAD_CONF:-}" >"$dir/conf"
 ./uzswapd --socket "$dir/sock" --config "$dir/conf" >"$dir/log" 2>&1 &
 daemon=$!
 for _ in $(seq 100); do [ -S "$dir/sock" ] && break; sleep 0.05; done
