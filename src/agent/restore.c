@@ -309,6 +309,11 @@ static int fault_zero(uint64_t addr)
 			       UZ_PAGE_SIZE);
 }
 
+/* The last fill_from_frame's decode and copy times, for fault() to add
+ * to the counters once the fault is resolved (agent thread only) */
+static uint64_t fill_decode_ns, fill_copy_ns;
+static int fill_timed;
+
 /* What fill_from_frame put back: data, the zero page, or poison. */
 enum fill_kind { FILL_DATA, FILL_ZERO, FILL_BAD };
 
@@ -321,15 +326,23 @@ static int fill_from_frame(struct block *b, unsigned f, unsigned pg,
 	const struct uz_frame_desc *d = &store_rec(b->rec)->frames[f];
 	uint64_t frame = b->addr + (uint64_t)f * UZ_FRAME_SIZE;
 	uint64_t dst = frame + (uint64_t)pg * UZ_PAGE_SIZE;
-	uint64_t len = (uint64_t)n * UZ_PAGE_SIZE;
+	uint64_t len = (uint64_t)n * UZ_PAGE_SIZE, t0;
 
 	*kind = d->kind == UZ_FRAME_ZERO ? FILL_ZERO : FILL_DATA;
 	if (*kind == FILL_ZERO)
 		return uffd_fill_range(uz_agent.uffd, uffd_op_zero, dst, NULL, len);
 	/* up to the last page asked for: lz4 stops there */
-	if (restore_decode_part(b, f, dec_buf, (uint64_t)(pg + n) * UZ_PAGE_SIZE) == 0)
-		return uffd_fill_range(uz_agent.uffd, uffd_op_copy, dst,
-				       dec_buf + (uint64_t)pg * UZ_PAGE_SIZE, len);
+	t0 = now_ns();
+	if (restore_decode_part(b, f, dec_buf, (uint64_t)(pg + n) * UZ_PAGE_SIZE) == 0) {
+		uint64_t t1 = now_ns();
+		int err = uffd_fill_range(uz_agent.uffd, uffd_op_copy, dst,
+					  dec_buf + (uint64_t)pg * UZ_PAGE_SIZE, len);
+
+		fill_decode_ns = t1 - t0;
+		fill_copy_ns = now_ns() - t1;
+		fill_timed = !err;
+		return err;
+	}
 	/* the whole frame, whatever was asked: a later restore of its other
 	 * pages would otherwise be tried, and a read that works then would
 	 * copy over this page's poison (UFFDIO_COPY replaces the marker) */
@@ -454,6 +467,17 @@ int restore_block_whole(struct block *b)
 	return 0;
 }
 
+/* A fault served by one fill_from_frame: its times into the counters */
+static void fill_count_time(uint64_t total_ns)
+{
+	struct uz_client_stats *s = uz_agent.stats;
+
+	stat_add(&s->fill_count, 1);
+	stat_add(&s->fill_ns, total_ns);
+	stat_add(&s->fill_decode_ns, fill_decode_ns);
+	stat_add(&s->fill_copy_ns, fill_copy_ns);
+}
+
 static int fault(uint64_t addr, uint64_t t0)
 {
 	uint64_t blk = block_of(addr);
@@ -527,8 +551,11 @@ static int fault(uint64_t addr, uint64_t t0)
 
 			if (plan.finish)
 				finish_addr = blk;
+			fill_timed = 0;
 			freed = plan.page ? restore_page(b, f, pg, &err) :
 					    restore_frame(b, f, &err);
+			if (fill_timed)
+				fill_count_time(now_ns() - t0);
 			if (freed && finish_addr == blk)
 				finish_addr = 0;
 		}

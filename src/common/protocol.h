@@ -236,6 +236,10 @@ struct uz_stats_client {
 	uint64_t guard_blocks;
 	uint64_t holds;
 	uint64_t restores_4k; /* pages restored alone (refill.c) */
+	/* faults that brought back a page or a frame, and their mean time
+	 * from the agent's read to resolved, decoding, and copying in */
+	uint64_t fills;
+	uint64_t fill_avg_ns, fill_decode_avg_ns, fill_copy_avg_ns;
 };
 
 struct uz_stats_end {

@@ -38,7 +38,13 @@ struct uz_client_stats {
 	uint64_t guard_blocks;
 	/* 4 KB pages restored alone (their frames stay stored) */
 	uint64_t restores_4k;
-	uint64_t reserved[6];
+	/* where a fault that brings back a 4 KB page or a 64 KB frame
+	 * spends its time, summed (restore.c): from reading the fault to
+	 * resolving it, of that reading, checking and decoding the frame,
+	 * and the UFFDIO_COPY (which wakes the faulting thread); not a zero
+	 * frame's (the zero page mapped) */
+	uint64_t fill_count, fill_ns, fill_decode_ns, fill_copy_ns;
+	uint64_t reserved[2];
 	/* fault latency, read to resolve, in the agent (see latency.h) */
 	uint64_t fault_lat[UZ_LAT_BUCKETS];
 	/* 2 MB restore latency, fault read to block mapped */

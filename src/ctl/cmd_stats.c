@@ -49,6 +49,10 @@ enum {
 	COL_INACT_AGED,
 	COL_GUARD,
 	COL_HOLDS,
+	COL_FILLS,
+	COL_FILL_AVG,
+	COL_DECODE_AVG,
+	COL_COPY_AVG,
 	COL_COUNT
 };
 
@@ -119,6 +123,14 @@ static const struct col_info infos[COL_COUNT] = {
 			"blocks taken out before a restore at its cgroup's limit" },
 	[COL_HOLDS] = { "HOLDS", "holds", N,
 			"times held while a step at its cgroup's limit ran" },
+	[COL_FILLS] = { "FILLS", "fills", N,
+			"faults that brought back a 4K page or a 64K frame of data" },
+	[COL_FILL_AVG] = { "FILL-AVG", "fill_avg_ns", N,
+			   "their mean time, the agent's read to resolved" },
+	[COL_DECODE_AVG] = { "DECODE-AVG", "fill_decode_avg_ns", N,
+			     "... of it reading, checking, decoding the frame" },
+	[COL_COPY_AVG] = { "COPY-AVG", "fill_copy_avg_ns", N,
+			   "... of it the copy in, which wakes the thread" },
 };
 #undef N
 
@@ -166,6 +178,7 @@ static void totals(const struct stats_reply *r, struct uz_stats_client *t)
 		t->inactive_stored = sat_add(t->inactive_stored, s->inactive_stored);
 		t->guard_blocks = sat_add(t->guard_blocks, s->guard_blocks);
 		t->holds = sat_add(t->holds, s->holds);
+		t->fills = sat_add(t->fills, s->fills);
 	}
 	t->registered_bytes = r->end.registered_bytes;
 	t->evicted_bytes = r->end.evicted_bytes;
@@ -259,6 +272,9 @@ static void cell_text(int col, const struct uz_stats_client *s, int total,
 	case COL_P99: format_ns(s->lat_p99_ns, total, raw, buf, len); return;
 	case COL_P50_2M: format_ns(s->restore2m_p50_ns, total, raw, buf, len); return;
 	case COL_P99_2M: format_ns(s->restore2m_p99_ns, total, raw, buf, len); return;
+	case COL_FILL_AVG: format_ns(s->fill_avg_ns, total, raw, buf, len); return;
+	case COL_DECODE_AVG: format_ns(s->fill_decode_avg_ns, total, raw, buf, len); return;
+	case COL_COPY_AVG: format_ns(s->fill_copy_avg_ns, total, raw, buf, len); return;
 	case COL_AGE_P50:
 		/* milliseconds in JSON (the key says so), ns with -b, a
 		 * duration on a terminal; a median under 1 ms is 0 */
@@ -292,6 +308,7 @@ static void cell_text(int col, const struct uz_stats_client *s, int total,
 	case COL_INACT_AGED: count = s->inactive_stored; break;
 	case COL_GUARD: count = s->guard_blocks; break;
 	case COL_HOLDS: count = s->holds; break;
+	case COL_FILLS: count = s->fills; break;
 	default: count = s->csum_failures; break;
 	}
 	snprintf(buf, len, "%llu", (unsigned long long)count);

@@ -488,6 +488,12 @@ void client_stats(struct client *cl, struct uz_stats_client *out)
 	out->restores_2m = s->restores_2m;
 	out->restores_64k = s->restores_64k;
 	out->restores_4k = s->restores_4k;
+	out->fills = s->fill_count;
+	if (s->fill_count) { /* untrusted sums: a mean, whatever they hold */
+		out->fill_avg_ns = s->fill_ns / s->fill_count;
+		out->fill_decode_avg_ns = s->fill_decode_ns / s->fill_count;
+		out->fill_copy_avg_ns = s->fill_copy_ns / s->fill_count;
+	}
 	out->restores_zero = s->restores_zero;
 	out->prefetch_2m = s->prefetch_2m;
 	out->evict_busy = s->evict_busy;

@@ -174,7 +174,8 @@ static void uz_after_read(struct bench *b)
 		"faults", "restores_2m", "restores_64k", "restores_4k",
 		"restores_zero",
 		"prefetch_2m", "evict_busy", "csum_failures", "lat_p50_ns",
-		"lat_p99_ns", "restore2m_p50_ns", "restore2m_p99_ns", NULL
+		"lat_p99_ns", "restore2m_p50_ns", "restore2m_p99_ns", "fills",
+		"fill_avg_ns", "fill_decode_avg_ns", "fill_copy_avg_ns", NULL
 	};
 
 	uz_stats(b, count_keys, NULL);

@@ -170,6 +170,31 @@ function uz_table(    i, w) {
 	}
 }
 
+# Where the time of a fault that brings back a page or a frame goes in
+# uzswap's agent (means over the run, restore.c), beside the reader's
+# median fault and zram's, which does it all in the faulting thread
+function fill_table(    i, w, any, f, d, c) {
+	for (i = 1; i <= nw; i++)
+		if (stats(wl[i], "uzswap", "uz_fills") && ST["med"] > 0)
+			any = 1
+	if (!any)
+		return
+	printf "\n%s\n", "where a fault that brings back 4 KB or 64 KB goes, us: the agent's means (read to resolved = decode + copy + the rest), the reader's p50"
+	printf "  %-21s %-16s %-16s %-16s %-16s %-16s %s\n", "", "fills", "agent", "decode", "copy", "reader p50", "zram p50"
+	for (i = 1; i <= nw; i++) {
+		w = wl[i]
+		if (!stats(w, "uzswap", "uz_fills") || ST["med"] == 0)
+			continue
+		printf "  %-21s %-16s %-16s %-16s %-16s %-16s %s\n", w,
+			cell(w, "uzswap", "uz_fills", 1),
+			cell(w, "uzswap", "uz_fill_avg_ns", 1e-3),
+			cell(w, "uzswap", "uz_fill_decode_avg_ns", 1e-3),
+			cell(w, "uzswap", "uz_fill_copy_avg_ns", 1e-3),
+			cell(w, "uzswap", "lat_p50_ns", 1e-3),
+			("zram" in sysrun) ? cell(w, "zram", "lat_p50_ns", 1e-3) : "-"
+	}
+}
+
 # The userfaultfd floor (bench_uffd.c) beside uzswap and zram: a thread
 # spinning on the uffd copies each faulting page; nothing is decoded
 function floor_table(    i, w, any) {
@@ -530,6 +555,7 @@ END {
 				cell("seq_1g", "lz4", "dec2m_p50_ns", 1e-3),
 				cell("seq_1g", "lz4", "ratio", 1)
 	}
+	fill_table()
 	floor_table()
 	targets()
 	if (json != "")

@@ -64,7 +64,7 @@ static void run(int huge)
 {
 	const char *kind = huge ? "THP blocks" : "small pages";
 	uint8_t *p = it_alloc(LEN, huge);
-	uint64_t r4k0, r64k0, ev;
+	uint64_t r4k0, r64k0, ev, fills0;
 	size_t f, pg;
 	long bad;
 
@@ -72,12 +72,26 @@ static void run(int huge)
 	it_evict_all();
 	it_assert(it_resident_share(p, LEN) < 0.05, "%s: not evicted", kind);
 
-	/* 1: page 5 of every frame but frame 3, alone */
+	/* 1: page 5 of every frame but frame 3, alone; each such fault
+	 * counted with its times (restore.c fill_count_time), but in a
+	 * zero frame (the zero page mapped, nothing decoded) */
 	r4k0 = it_stat("restores_4k");
 	r64k0 = it_stat("restores_64k");
+	fills0 = it_stat("fills");
 	for (f = 0; f < FRAMES; f++)
 		if (f != 3)
 			page_right(p, f * 16 + 5, kind);
+	it_assert(it_stat("fills") - fills0 > (FRAMES - 1) / 2 &&
+		  it_stat("fills") - fills0 <= FRAMES - 1 &&
+		  it_stat("fill_decode_avg_ns") > 0 && it_stat("fill_copy_avg_ns") > 0 &&
+		  it_stat("fill_avg_ns") >= it_stat("fill_decode_avg_ns") +
+						   it_stat("fill_copy_avg_ns"),
+		  "%s: %lu fills counted for %u page refills; means: all %lu ns, "
+		  "decode %lu, copy %lu", kind,
+		  (unsigned long)(it_stat("fills") - fills0), FRAMES - 1,
+		  (unsigned long)it_stat("fill_avg_ns"),
+		  (unsigned long)it_stat("fill_decode_avg_ns"),
+		  (unsigned long)it_stat("fill_copy_avg_ns"));
 	it_assert(it_stat("restores_4k") - r4k0 == FRAMES - 1 &&
 		  it_stat("restores_64k") == r64k0,
 		  "%s: %lu pages and %lu frames restored for %u isolated touches",
