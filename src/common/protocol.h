@@ -14,7 +14,7 @@
 /* bump when a message's size or the meaning of a field changes; a field
  * put in padding behind a new flag (older peers send zeros and read
  * nothing there) needs none */
-#define UZ_PROTOCOL_VERSION 7
+#define UZ_PROTOCOL_VERSION 8
 #define UZ_SOCKET_DEFAULT "/run/uzswap/uzswapd.sock"
 #define UZ_SOCKET_ENV "UZSWAP_SOCKET"
 #define UZ_MSG_MAX 4096

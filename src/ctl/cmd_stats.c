@@ -272,9 +272,10 @@ static void cell_text(int col, const struct uz_stats_client *s, int total,
 	case COL_P99: format_ns(s->lat_p99_ns, total, raw, buf, len); return;
 	case COL_P50_2M: format_ns(s->restore2m_p50_ns, total, raw, buf, len); return;
 	case COL_P99_2M: format_ns(s->restore2m_p99_ns, total, raw, buf, len); return;
-	case COL_FILL_AVG: format_ns(s->fill_avg_ns, total, raw, buf, len); return;
-	case COL_DECODE_AVG: format_ns(s->fill_decode_avg_ns, total, raw, buf, len); return;
-	case COL_COPY_AVG: format_ns(s->fill_copy_avg_ns, total, raw, buf, len); return;
+	/* no fill, no mean: "-" (null in JSON), not a 0 that reads as one */
+	case COL_FILL_AVG: format_ns(s->fill_avg_ns, total || !s->fills, raw, buf, len); return;
+	case COL_DECODE_AVG: format_ns(s->fill_decode_avg_ns, total || !s->fills, raw, buf, len); return;
+	case COL_COPY_AVG: format_ns(s->fill_copy_avg_ns, total || !s->fills, raw, buf, len); return;
 	case COL_AGE_P50:
 		/* milliseconds in JSON (the key says so), ns with -b, a
 		 * duration on a terminal; a median under 1 ms is 0 */

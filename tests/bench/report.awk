@@ -173,7 +173,7 @@ function uz_table(    i, w) {
 # Where the time of a fault that brings back a page or a frame goes in
 # uzswap's agent (means over the run, restore.c), beside the reader's
 # median fault and zram's, which does it all in the faulting thread
-function fill_table(    i, w, any, f, d, c) {
+function fill_table(    i, w, any) {
 	for (i = 1; i <= nw; i++)
 		if (stats(wl[i], "uzswap", "uz_fills") && ST["med"] > 0)
 			any = 1
