@@ -142,6 +142,8 @@ wsize() {
 	*) echo "$HALF" ;;
 	esac
 }
+# is W a W@hogs?
+contended() { [ "$1" != "${1%"$HOGS"}" ]; }
 # what bench_run calls a workload
 wbase() {
 	case ${1%"$HOGS"} in
@@ -295,7 +297,7 @@ run_one() {
 	base=$(wbase "$w")
 	tmo=${TIMEOUT:-$((60 + 90 * size / (1 << 30)))}
 	# busy loops beside it: every phase may take twice as long
-	[ "$w" != "${w%"$HOGS"}" ] && [ -z "$TIMEOUT" ] && tmo=$((2 * tmo))
+	contended "$w" && [ -z "$TIMEOUT" ] && tmo=$((2 * tmo))
 	case $s in
 	zram)
 		zram_setup $((2 * size)) || die "SKIP: zram unavailable: $ZRAM_WHY" 77 ;;
@@ -312,7 +314,7 @@ run_one() {
 	read -r load _ </proc/loadavg
 	busy=$(quiet_pct)
 	cmd="${pre[*]} $BENCH $s $base $size --round $r"
-	[ "$w" != "${w%"$HOGS"}" ] && hogs_start && cmd="$cmd (with $(nproc) busy loops)"
+	contended "$w" && hogs_start && cmd="$cmd (with $(nproc) busy loops)"
 	# a run that hangs (a fault nobody serves) must not hang the suite
 	timeout -k 10 "$tmo" "${pre[@]}" "$BENCH" "$s" "$base" "$size" --round "$r" \
 		--lat "$OUT/lat/$w.$s.r$r.txt" $VERBOSE \

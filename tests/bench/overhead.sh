@@ -60,14 +60,13 @@ timed() {
 	echo $(((t1 - t0) / 1000000))
 }
 
-# median [min..max] of the numbers given, in ms
-summary() {
-	printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END {
-		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "%d [%d..%d]", m, v[1], v[NR] }'
-}
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END {
 	print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# median [min..max] of the numbers given, in ms
+summary() {
+	printf '%s\n' "$@" | sort -n | awk -v m="$(median "$@")" '{ v[NR] = $1 }
+		END { printf "%d [%d..%d]", m, v[1], v[NR] }'
+}
 
 # OVERHEAD_CONF: more [daemon] lines for uzswapd ('auto=off')
 printf '[daemon]\n%b\n' "${OVERHEAD_CONF:-}" >"$dir/conf"

@@ -125,6 +125,9 @@ function cell(w, s, m, scale,    k, lo, hi) {
 
 function ratio(a, b) { return (a != "" && b != "" && b != 0) ? a / b : "" }
 
+# uzswap's median of @k on @w over @other's (zram, lz4, ...)
+function vs(w, k, other) { return ratio(med(w, "uzswap", k), med(w, other, k)) }
+
 # --- the table ---
 
 function row(label, c1, c2, c3, c4, c5) {
@@ -280,8 +283,7 @@ function restore_share(w, want64k,    n, i, b2, b64, x, lo) {
 
 function targets(    r, w, i) {
 	print "\ntargets (ratios of the medians, in this run; goals, not assertions)"
-	target("seq_1g refault, uzswap / zram", ratio(med("seq_1g", "uzswap", "gbps"),
-	       med("seq_1g", "zram", "gbps")), ">=", 5, "x")
+	target("seq_1g refault, uzswap / zram", vs("seq_1g", "gbps", "zram"), ">=", 5, "x")
 	target("seq_1g refault, uzswap / 1-core lz4 decompress",
 	       ratio(med("seq_1g", "uzswap", "gbps"), med("seq_1g", "lz4", "dec_gbps")),
 	       ">=", 0.9, "x")
@@ -295,17 +297,14 @@ function targets(    r, w, i) {
 	       ratio(med("seq_1g", "uzswap", "uz_restore2m_p50_ns"),
 		     med("seq_1g", "lz4", "dec2m_p50_ns")), "<=", 1.3, "x")
 	target("random64_sparse refault, uzswap / zram",
-	       ratio(med("random64_sparse", "uzswap", "gbps"),
-		     med("random64_sparse", "zram", "gbps")), ">=", 1, "x")
+	       vs("random64_sparse", "gbps", "zram"), ">=", 1, "x")
 	target("random64_full refault, uzswap / zram",
-	       ratio(med("random64_full", "uzswap", "gbps"),
-		     med("random64_full", "zram", "gbps")), ">=", 2, "x")
+	       vs("random64_full", "gbps", "zram"), ">=", 2, "x")
 	target("evict_1g speed, uzswap / zram page-out",
 	       ratio(med("evict_1g", "zram", "evict_s"), med("evict_1g", "uzswap", "evict_s")),
 	       ">=", 2, "x")
 	target("seq_1g pool, uzswap / zram mem_used_total",
-	       ratio(med("seq_1g", "uzswap", "pool_bytes"), med("seq_1g", "zram", "pool_bytes")),
-	       "<=", 1, "x")
+	       vs("seq_1g", "pool_bytes", "zram"), "<=", 1, "x")
 	for (i = 1; i <= nw; i++) {
 		w = wl[i]
 		if (base(w) ~ /^(seq_1g|nohint_seq64|seqhint_seq64|zero_seq|incompressible_seq)$/)
@@ -328,8 +327,8 @@ function targets(    r, w, i) {
 	for (i = 1; i <= nw; i++) {
 		w = wl[i]
 		if (w ~ /^seq_[48]g$/)
-			target(w " refault, uzswap / zram", ratio(med(w, "uzswap", "gbps"),
-			       med(w, "zram", "gbps")), ">=", 4, "x")
+			target(w " refault, uzswap / zram", vs(w, "gbps", "zram"),
+			       ">=", 4, "x")
 	}
 	contended_targets()
 }
@@ -354,11 +353,9 @@ function contended_targets(    i, w, k, v, any) {
 	if (!any)
 		return
 	target("seq_1g@hogs refault, uzswap / zram",
-	       ratio(med("seq_1g@hogs", "uzswap", "gbps"), med("seq_1g@hogs", "zram", "gbps")),
-	       ">=", 3, "x")
+	       vs("seq_1g@hogs", "gbps", "zram"), ">=", 3, "x")
 	target("random64_sparse@hogs fault p99, uzswap / zram",
-	       ratio(med("random64_sparse@hogs", "uzswap", "lat_p99_ns"),
-		     med("random64_sparse@hogs", "zram", "lat_p99_ns")), "<=", 2, "x")
+	       vs("random64_sparse@hogs", "lat_p99_ns", "zram"), "<=", 2, "x")
 	for (i = 1; i <= nw; i++) {
 		w = wl[i]
 		if (!contended(w))

@@ -85,7 +85,8 @@ static void run(int huge)
 {
 	const char *kind = huge ? "THP blocks" : "small pages";
 	uint8_t *p = it_alloc(LEN, huge);
-	uint64_t r4k0, r64k0, ev, fills0;
+	uint64_t r4k0, r64k0, ev, fills0, fills, avg, dec, copy;
+	unsigned want_fills = data_frames(FRAMES, 3);
 	size_t f, pg;
 	long bad;
 
@@ -102,16 +103,16 @@ static void run(int huge)
 	for (f = 0; f < FRAMES; f++)
 		if (f != 3)
 			page_right(p, f * 16 + 5, kind);
-	it_assert(it_stat("fills") - fills0 == data_frames(FRAMES, 3) &&
-		  it_stat("fill_decode_avg_ns") > 0 && it_stat("fill_copy_avg_ns") > 0 &&
-		  it_stat("fill_avg_ns") >= it_stat("fill_decode_avg_ns") +
-						   it_stat("fill_copy_avg_ns"),
+	/* each it_stat runs uzswapctl: read once */
+	fills = it_stat("fills") - fills0;
+	avg = it_stat("fill_avg_ns");
+	dec = it_stat("fill_decode_avg_ns");
+	copy = it_stat("fill_copy_avg_ns");
+	it_assert(fills == want_fills && dec > 0 && copy > 0 && avg >= dec + copy,
 		  "%s: %lu fills counted for %u page refills outside zero "
 		  "frames; means: all %lu ns, decode %lu, copy %lu", kind,
-		  (unsigned long)(it_stat("fills") - fills0), data_frames(FRAMES, 3),
-		  (unsigned long)it_stat("fill_avg_ns"),
-		  (unsigned long)it_stat("fill_decode_avg_ns"),
-		  (unsigned long)it_stat("fill_copy_avg_ns"));
+		  (unsigned long)fills, want_fills, (unsigned long)avg,
+		  (unsigned long)dec, (unsigned long)copy);
 	it_assert(it_stat("restores_4k") - r4k0 == FRAMES - 1 &&
 		  it_stat("restores_64k") == r64k0,
 		  "%s: %lu pages and %lu frames restored for %u isolated touches",
