@@ -3,7 +3,9 @@
 # What the agent costs a program when nothing is evicted (issue 13: within
 # 1 %): each job below runs alone, then under LD_PRELOAD=libuzswap.so with
 # a private uzswapd (built-in defaults) connected, in turn, ROUNDS times;
-# prints the medians [min..max] of the wall times and their ratio.
+# prints the medians [min..max] of the wall times and their ratio; and,
+# as the floor of any preloaded library, the job with the agent loaded but
+# disabled (UZSWAP_DISABLE=1: the dynamic loader's work and no more).
 #   cpu      a CPU-bound loop (awk, 3e7 additions)
 #   alloc    an allocation-heavy one (python3: 2 million small objects
 #            made and dropped, 4 times)
@@ -53,6 +55,8 @@ timed() {
 	t0=$(date +%s%N)
 	if [ "$2" = agent ]; then
 		UZSWAP_SOCKET=$dir/sock LD_PRELOAD=$PWD/.libs/libuzswap.so job "$1" || return 1
+	elif [ "$2" = loaded ]; then
+		UZSWAP_DISABLE=1 LD_PRELOAD=$PWD/.libs/libuzswap.so job "$1" || return 1
 	else
 		job "$1" || return 1
 	fi
@@ -68,6 +72,9 @@ summary() {
 		END { printf "%d [%d..%d]", m, v[1], v[NR] }'
 }
 
+# B / A as "1.234x"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3fx", b / a }'; }
+
 # OVERHEAD_CONF: more [daemon] lines for uzswapd ('auto=off')
 printf '[daemon]\n%b\n' "${OVERHEAD_CONF:-}" >"$dir/conf"
 ./uzswapd --socket "$dir/sock" --config "$dir/conf" >"$dir/log" 2>&1 &
@@ -76,20 +83,24 @@ for _ in $(seq 100); do [ -S "$dir/sock" ] && break; sleep 0.05; done
 [ -S "$dir/sock" ] || { echo "overhead: uzswapd did not start" >&2; cat "$dir/log" >&2; exit 99; }
 
 echo "overhead: $(date -u '+%F %H:%M UTC'), load average $(cut -d' ' -f1-3 /proc/loadavg), $rounds rounds, wall ms"
-printf '  %-7s %-22s %-22s %s\n' job alone "under the agent" ratio
+printf '  %-7s %-22s %-22s %-7s %-22s %s\n' job alone "under the agent" ratio \
+	"loaded, disabled" ratio
 for j in $jobs; do
 	job "$j" >/dev/null 2>&1 || { echo "overhead: job $j fails on its own" >&2; exit 99; }
-	alone=() agent=()
+	alone=() agent=() loaded=()
 	for r in $(seq "$rounds"); do
-		# in turn, the first of each pair alternating: drift hits both
+		# in turn, the first of each alternating: drift hits all
 		if [ $((r % 2)) = 1 ]; then
 			alone+=("$(timed "$j" alone)") agent+=("$(timed "$j" agent)")
+			loaded+=("$(timed "$j" loaded)")
 		else
+			loaded+=("$(timed "$j" loaded)")
 			agent+=("$(timed "$j" agent)") alone+=("$(timed "$j" alone)")
 		fi
 	done
-	a=$(median "${alone[@]}") u=$(median "${agent[@]}")
-	printf '  %-7s %-22s %-22s %s\n' "$j" "$(summary "${alone[@]}")" \
-		"$(summary "${agent[@]}")" "$(awk -v a="$a" -v u="$u" 'BEGIN { printf "%.3fx", u / a }')"
+	a=$(median "${alone[@]}") u=$(median "${agent[@]}") l=$(median "${loaded[@]}")
+	printf '  %-7s %-22s %-22s %-7s %-22s %s\n' "$j" "$(summary "${alone[@]}")" \
+		"$(summary "${agent[@]}")" "$(ratio "$a" "$u")" \
+		"$(summary "${loaded[@]}")" "$(ratio "$a" "$l")"
 done
 echo "  (target: within 1 % of the job alone, issue 13)"
