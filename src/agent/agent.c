@@ -23,7 +23,6 @@
 #include "events.h"
 #include "evict.h"
 #include "inactive.h"
-#include "lazy.h"
 #include "limitguard.h"
 #include "fds.h"
 #include "fork.h"
@@ -412,44 +411,33 @@ void agent_claim_mm(void)
 	uz_agent.pid = getpid();
 }
 
-/*
- * What the environment says, read once, in the constructor: the program
- * may change it later (and getenv() is not safe beside another thread's
- * setenv()).  0, or -1 when the agent stays out.  Starting again (aside.c,
- * a forked child) keeps the path we were given at first.
- */
-static int agent_configure(void)
-{
-	const char *path;
-
-	/* a setuid or setgid program: its environment (the socket, the
-	 * daemon's uid) is its caller's to choose */
-	if (getenv("UZSWAP_DISABLE") || getauxval(AT_SECURE))
-		return -1;
-	path = msg_socket_path();
-	if (strlen(path) >= sizeof(uz_agent.sock_path))
-		return -1;
-	strcpy(uz_agent.sock_path, path);
-	log_init("libuzswap", getenv("UZSWAP_DEBUG") ? UZ_LOG_DEBUG : UZ_LOG_WARN);
-	trusted_uid_read();
-	lazy_configure();
-	/* a test's: only the interposer's guard against evicting what an
-	 * madvise() is about to zap (events.c) */
-	if (getenv("UZSWAP_TEST_REMOVE_WINDOW_MS"))
-		events_set_remove_window(strtoull(
-			getenv("UZSWAP_TEST_REMOVE_WINDOW_MS"), NULL, 10) * 1000000ull);
-	return 0;
-}
-
 void agent_start(void)
 {
 	static int objects_excluded;
 	struct uz_agent_welcome w;
-	const char *path = uz_agent.sock_path;
+	const char *path;
 	int sock, dev_fd = -1, err;
 
-	if (!path[0])
-		return; /* not configured: disabled */
+	/* starting again (aside.c, a forked child): the path we were
+	 * given at first, whatever the environment says now */
+	if (!uz_agent.sock_path[0]) {
+		/* a setuid or setgid program: its environment (the socket,
+		 * the daemon's uid) is its caller's to choose */
+		if (getenv("UZSWAP_DISABLE") || getauxval(AT_SECURE))
+			return;
+		path = msg_socket_path();
+		if (strlen(path) >= sizeof(uz_agent.sock_path))
+			return;
+		strcpy(uz_agent.sock_path, path);
+		log_init("libuzswap", getenv("UZSWAP_DEBUG") ? UZ_LOG_DEBUG : UZ_LOG_WARN);
+		trusted_uid_read();
+		/* a test's: only the interposer's guard against evicting
+		 * what an madvise() is about to zap (events.c) */
+		if (getenv("UZSWAP_TEST_REMOVE_WINDOW_MS"))
+			events_set_remove_window(strtoull(
+				getenv("UZSWAP_TEST_REMOVE_WINDOW_MS"), NULL, 10) * 1000000ull);
+	}
+	path = uz_agent.sock_path;
 	sock = preconnected >= 0 ? preconnected : daemon_dial(path);
 	preconnected = -1;
 	if (sock < 0)
@@ -489,8 +477,7 @@ void agent_start(void)
 	if (!loop_shares_table())
 		fds_leave_app();
 	if (err) {
-		__atomic_store_n(&uz_agent.active, 0, __ATOMIC_RELEASE);
-		loop_fail_pending();
+		uz_agent.active = 0;
 		log_warn("not active: agent thread: %s", strerror(-err));
 		return;
 	}
@@ -544,12 +531,7 @@ void agent_restart_fresh(int in_child)
 	memcpy(uz_agent.sock_path, path, sizeof(path));
 	forget_parent_fds();
 	loop_reset_child();
-	/* a forked child (most exec at once) starts as a new process
-	 * does; a process the agent stepped aside for was started */
-	if (in_child)
-		lazy_arm();
-	else
-		agent_start();
+	agent_start();
 }
 
 /* Sum what the inherited table still has evicted. */
@@ -636,11 +618,5 @@ void agent_restart_child(int ufd, int arena_fd, unsigned slot)
 __attribute__((constructor)) static void agent_ctor(void)
 {
 	pthread_atfork(fork_prepare_hook, fork_parent_hook, fork_child_hook);
-	if (agent_configure())
-		return;
-	/* before the program's first mapping: where the agent's memory
-	 * goes, and whose address space this is */
-	reserve_init();
-	agent_claim_mm();
-	lazy_arm();
+	agent_start();
 }

@@ -4,7 +4,6 @@
 #include <stdint.h>
 
 #include "agent.h"
-#include "lazy.h"
 #include "loop.h"
 #include "regions.h"
 #include "uzswap.h"
@@ -15,7 +14,6 @@ static int check_range(void *addr, size_t len)
 {
 	uint64_t a = (uint64_t)(uintptr_t)addr;
 
-	lazy_start_now(); /* asked for: no wait for the delay */
 	if (!agent_here())
 		return -ENOTCONN;
 	if (!len || a + len < a)
@@ -25,7 +23,6 @@ static int check_range(void *addr, size_t len)
 
 UZ_EXPORT int uzswap_active(void)
 {
-	lazy_start_now();
 	return agent_here() && uz_agent.sock >= 0;
 }
 

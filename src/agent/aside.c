@@ -28,7 +28,6 @@
 
 #include "agent.h"
 #include "fork.h"
-#include "lazy.h"
 #include "lifeline.h"
 #include "log.h"
 #include "loop.h"
@@ -97,8 +96,6 @@ static long without_agent(long nr, long a, long b)
 	int agents, n, waited, saved;
 	long r;
 
-	/* the thread that started the agent, on its way out */
-	lazy_reap();
 	/* just after the agent started (in a forked child, say), its last
 	 * threads may not have said who they are yet */
 	for (waited = 0; waited < ASIDE_WAIT_MS && agent_here() &&
@@ -156,40 +153,13 @@ static long without_agent(long nr, long a, long b)
 	return r;
 }
 
-/* The same before the agent started: only its starter sleeps (lazy.c),
- * which ends for the call and sleeps again after it. */
-static long without_starter(long nr, long a, long b)
-{
-	long r;
-	int saved;
-
-	if (!lazy_stand_down()) {
-		errno = EINVAL;
-		return -2; /* none sleeps: the agent's own case */
-	}
-	/* whom to trust is told here, in the namespace we started in */
-	agent_preconnect();
-	r = syscall(nr, a, b);
-	saved = errno;
-	lazy_arm();
-	errno = saved;
-	return r;
-}
-
-static long one_thread_call(long nr, long a, long b)
-{
-	long r = without_starter(nr, a, b);
-
-	return r == -2 ? without_agent(nr, a, b) : r;
-}
-
 UZ_EXPORT int unshare(int flags)
 {
 	long r = syscall(SYS_unshare, flags);
 
 	if (r && errno == EINVAL && (flags & ONE_THREAD_FLAGS) &&
 	    !(flags & ~UNSHARE_FLAGS))
-		r = one_thread_call(SYS_unshare, flags, 0);
+		r = without_agent(SYS_unshare, flags, 0);
 	return (int)r;
 }
 
@@ -199,7 +169,7 @@ UZ_EXPORT int setns(int fd, int nstype)
 	int saved = errno;
 
 	if (r && saved == EINVAL && setns_wants_one_thread(fd, nstype))
-		r = one_thread_call(SYS_setns, fd, nstype);
+		r = without_agent(SYS_setns, fd, nstype);
 	else
 		errno = saved; /* the checks' own calls may have set it */
 	return (int)r;

@@ -29,7 +29,6 @@
 #include "doorbell.h"
 #include "fds.h"
 #include "fork.h"
-#include "lazy.h"
 #include "rawkid.h"
 #include "log.h"
 #include "loop.h"
@@ -494,8 +493,6 @@ void fork_release(const sigset_t *old)
 
 void fork_prepare_hook(void)
 {
-	/* a start under way ends first: no child copies half an agent */
-	lazy_fork_prepare();
 	if (!agent_here())
 		return;
 	signals_block(&fork_hook_mask);
@@ -541,7 +538,6 @@ void fork_prepare_hook(void)
 
 void fork_parent_hook(void)
 {
-	lazy_fork_parent();
 	if (!holding_fork_lock)
 		return;
 	/* the child's end is the child's now: its death hangs the link up
@@ -612,8 +608,7 @@ void fork_child_hook(void)
 	 * agent's range, where the arena mapped below (or anything) would
 	 * go, and the range would stay short by that much for good */
 	reserve_forked_child();
-	/* a parent still waiting to start: so does the child */
-	if (lazy_fork_child() || !holding_fork_lock)
+	if (!holding_fork_lock)
 		return;
 	/* not inherited (store_map): mapped again from the descriptor the
 	 * parent sends, or a new arena is made */

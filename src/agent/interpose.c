@@ -27,7 +27,6 @@
 #include "agent.h"
 #include "blocks.h"
 #include "inactive.h"
-#include "lazy.h"
 #include "fork.h"
 #include "loop.h"
 #include "regions.h"
@@ -43,8 +42,6 @@ UZ_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
 	long r = syscall(SYS_mmap, addr, len, prot, flags, fd, off);
 	void *p = r == -1 ? MAP_FAILED : (void *)r;
 
-	if (p != MAP_FAILED && (flags & (MAP_ANONYMOUS | MAP_SHARED)) == MAP_ANONYMOUS)
-		lazy_note_map(len); /* enough of it starts the agent */
 	if (p != MAP_FAILED && (flags & MAP_FIXED)) {
 		/* mapped over: whatever was said of the old memory is void,
 		 * its flags too */

@@ -17,7 +17,6 @@
 #include "freezer.h"
 #include "fork.h"
 #include "inactive.h"
-#include "lazy.h"
 #include "rawkid.h"
 #include "lifeline.h"
 #include "limitguard.h"
@@ -83,14 +82,6 @@ int loop_request(int op, uint64_t start, uint64_t len)
 	in_request = 1;
 	pthread_mutex_lock(&req.serial);
 	pthread_mutex_lock(&req.lock);
-	/* looked at again under the lock: see loop_fail_pending */
-	if (!__atomic_load_n(&uz_agent.active, __ATOMIC_ACQUIRE)) {
-		pthread_mutex_unlock(&req.lock);
-		pthread_mutex_unlock(&req.serial);
-		in_request = 0;
-		pthread_setcancelstate(cancel, NULL);
-		return -ENOTCONN;
-	}
 	req.op = op;
 	req.start = start;
 	req.len = len;
@@ -472,7 +463,6 @@ static void *agent_main(void *arg)
 				uz_agent.stats->registered_bytes = managed;
 			}
 			last_scan = now_ns();
-			lazy_reap(); /* the thread that started us */
 		}
 		if (held)
 			timeout = 1000;
@@ -545,20 +535,6 @@ void loop_wake(void)
 	/* the agent thread looks at every flag on each turn of its loop */
 	if (uz_agent.active && !loop_is_agent_thread())
 		doorbell_ring();
-}
-
-/* The agent thread did not start (uz_agent.active is 0 again): a request
- * made meanwhile by another thread, while the agent started as the
- * program ran (lazy.c), gets -ENOTCONN rather than a wait for ever. */
-void loop_fail_pending(void)
-{
-	pthread_mutex_lock(&req.lock);
-	if (req.pending) {
-		req.result = -ENOTCONN;
-		__atomic_store_n(&req.pending, 0, __ATOMIC_RELEASE);
-		pthread_cond_broadcast(&req.cond);
-	}
-	pthread_mutex_unlock(&req.lock);
 }
 
 void loop_join(void)

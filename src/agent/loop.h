@@ -19,8 +19,6 @@ enum loop_op {
 
 /* Start the agent thread on a stack of its own.  Returns 0 or -errno. */
 UZ_HIDDEN int loop_start(void);
-/* The agent thread did not start: a request waiting gets -ENOTCONN. */
-UZ_HIDDEN void loop_fail_pending(void);
 /* After LOOP_STEP_ASIDE succeeded: wait until the agent's threads have
  * ended (not on the agent thread). */
 UZ_HIDDEN void loop_join(void);

@@ -113,10 +113,7 @@ static void evict_why(int err, const struct uz_ctl_evict *req, char *buf,
 {
 	switch (err) {
 	case -ENOENT:
-		/* the likeliest surprise: a program just started */
-		snprintf(buf, len, "no uzswap client with pid %u (a program "
-			 "under the agent connects once it has run 1 s, or "
-			 "UZSWAP_START_DELAY_MS)", req->pid);
+		snprintf(buf, len, "no uzswap client with pid %u", req->pid);
 		break;
 	case -EINVAL:
 		if (req->flags & ~UZ_EVICT_FLAGS)
