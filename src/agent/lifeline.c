@@ -14,7 +14,6 @@
  * wakes anyway: its pidfd stays silent while other threads (ours) live.
  * Older kernels have no thread pidfd: nothing is watched there.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -36,7 +35,6 @@
 static pid_t agent_tids[MAX_AGENT_THREADS];
 static unsigned n_agent_tids, n_expected;
 static int watch_fd = -1, watching, watching_main;
-static int main_exiting; /* the main thread called pthread_exit() */
 
 void lifeline_reset(unsigned threads)
 {
@@ -49,7 +47,6 @@ void lifeline_reset(unsigned threads)
 	n_agent_tids = 0;
 	n_expected = threads;
 	watching = watching_main = 0;
-	__atomic_store_n(&main_exiting, 0, __ATOMIC_RELAXED);
 	/* an agent thread's descriptor: a forked child has no copy */
 	watch_fd = -1;
 }
@@ -148,33 +145,6 @@ static pid_t any_application_thread(void)
 	if (tasks_each(note_app_thread, &t) < 0)
 		return -1;
 	return t.other ? t.other : t.main_alive ? getpid() : 0;
-}
-
-/*
- * The main thread ending alone: an idle agent thread wakes once a minute
- * (loop.c quiet), so the program's pthread_exit() says so, and the agent
- * thread looks every second until it has ended (it_lastthread: 50 s
- * late without this); then the C library's.
- */
-__attribute__((visibility("default"), noreturn)) void pthread_exit(void *ret)
-{
-	static void (*next)(void *);
-
-	if (!next)
-		next = (void (*)(void *))dlsym(RTLD_NEXT, "pthread_exit");
-	if (agent_here() && syscall(SYS_gettid) == getpid()) {
-		__atomic_store_n(&main_exiting, 1, __ATOMIC_RELEASE);
-		loop_wake();
-	}
-	if (next)
-		next(ret);
-	syscall(SYS_exit, 0); /* no C library's: this thread ends alone */
-	__builtin_unreachable();
-}
-
-int lifeline_wants_ticks(void)
-{
-	return watching_main && __atomic_load_n(&main_exiting, __ATOMIC_ACQUIRE);
 }
 
 void lifeline_tick(void)

@@ -16,9 +16,6 @@ UZ_HIDDEN int lifeline_fd(void);
 UZ_HIDDEN void lifeline_check(void);
 /* Whenever the agent thread wakes: has the watched main thread ended? */
 UZ_HIDDEN void lifeline_tick(void);
-/* Does the lifeline want the agent thread woken every second (the main
- * thread, the last of the program's, called pthread_exit())? */
-UZ_HIDDEN int lifeline_wants_ticks(void);
 
 /* Have all the agent's threads said who they are?  (A thread that has
  * just started may not have yet.) */

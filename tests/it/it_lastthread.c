@@ -5,8 +5,7 @@
  * with pthread_exit() (a threaded runtime's thread after fork), and a
  * main thread that ends with pthread_exit() after its last worker.
  * Without the agent both processes end with status 0; under it they
- * must too, and not hang (the watchdog's SIGALRM fails the test), the
- * child within seconds.
+ * must too, and not hang (the watchdog's SIGALRM fails the test).
  * Each agent thread is slow to say which thread it is (300 ms between
  * being counted and its id written, as a filler preempted on a busy
  * machine was): one taken meanwhile for the application's was watched,
@@ -21,7 +20,6 @@
 static void *fork_then_exit(void *arg)
 {
 	uint8_t *m = arg;
-	double t0 = it_now_s();
 	pid_t pid = fork();
 	int st;
 
@@ -29,20 +27,12 @@ static void *fork_then_exit(void *arg)
 		/* the child's only thread: touch evicted memory, then end */
 		if (it_check(m, 8 * IT_MB, 3) >= 0)
 			_exit(2);
-		/* idle long enough for the agent thread's wake-ups to be
-		 * 16 s apart (loop.c quiet): the next would come at 30 s */
-		sleep(16);
 		pthread_exit(NULL);
 	}
 	it_assert(pid > 0, "fork failed");
 	it_assert(waitpid(pid, &st, 0) == pid, "waitpid failed");
 	it_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
 		  "the child ended with status %#x, not 0", st);
-	/* its pthread_exit() is seen at once (the interposer), not at the
-	 * idle agent thread's next wake-up */
-	it_assert(it_now_s() - t0 < 24, "the child took %.0f s to end",
-		  it_now_s() - t0);
-	printf("the child ended %.1f s after the fork\n", it_now_s() - t0);
 	return NULL;
 }
 
@@ -59,7 +49,7 @@ int main(int argc, char **argv)
 
 	setenv("UZSWAP_TEST_LIFELINE_GAP_MS", "300", 1);
 	it_setup(argc, argv);
-	alarm(80);
+	alarm(60);
 	/* SIGALRM cannot end a process whose last thread is the agent's */
 	it_watchdog(90, "the process did not end");
 	m = it_alloc(8 * IT_MB, 1);
