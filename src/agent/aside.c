@@ -93,7 +93,7 @@ static long without_agent(long nr, long a, long b)
 {
 	struct timespec ms = { 0, 1000000 };
 	sigset_t old;
-	int agents, n, waited, saved;
+	int agents, n, known, waited, saved;
 	long r;
 
 	/* just after the agent started (in a forked child, say), its last
@@ -102,17 +102,17 @@ static long without_agent(long nr, long a, long b)
 			 !lifeline_agents_known(); waited++)
 		nanosleep(&ms, NULL);
 	n = count_threads(&agents);
+	known = lifeline_agents_known(); /* one reading: the test and the log */
 	/* a vfork() child shares our memory and agent, not our threads */
 	if (!agent_here() || getpid() != uz_agent.pid ||
 	    loop_is_agent_thread() || n < 0 || n - agents != 1) {
 		/* threads of the program's own: EINVAL as without us; the
 		 * rest is ours to explain (it_stress seed 82, once) */
-		if (agent_here() && (n - agents < 1 || !lifeline_agents_known()))
+		if (agent_here() && (n - agents < 1 || !known))
 			log_limited(UZ_LOG_WARN, 3, 60, "cannot step aside for "
 				    "a one-thread call: %d threads, %d of them "
 				    "the agent's (%s)", n, agents,
-				    lifeline_agents_known() ? "all known" :
-				    "not all known yet");
+				    known ? "all known" : "not all known yet");
 		errno = EINVAL;
 		return -1;
 	}
