@@ -315,6 +315,11 @@ int events_init(void)
 	return tasks ? 0 : -ENOMEM;
 }
 
+int events_tasks_waiting(void)
+{
+	return n_tasks != 0;
+}
+
 void events_tasks_each(void (*fn)(uint64_t, uint64_t, int64_t, void *), void *arg)
 {
 	unsigned i;

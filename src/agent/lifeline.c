@@ -10,12 +10,19 @@
  * (PIDFD_THREAD, Linux 6.9: readable once that thread has exited).  When
  * it fires, the agent looks for another to watch; when none is left it
  * calls exit(0) for the application.  The main thread is watched only
- * when no other is left, and by looking at it whenever the agent thread
- * wakes anyway: its pidfd stays silent while other threads (ours) live.
- * Older kernels have no thread pidfd: nothing is watched there.
+ * when no other is left: its pidfd stays silent while other threads
+ * (ours) live (6.18's pidfd_poll: "don't wake waiters if the
+ * thread-group leader exited prematurely").  A value of ours in its
+ * thread-specific data has glibc call us as it ends (pthread_exit,
+ * thrd_exit, cancellation), and the agent thread then looks every
+ * second until it has; a main thread that ends by a raw exit system
+ * call is seen at the agent thread's next wake-up, within a minute when
+ * idle (loop.c quiet).  Older kernels have no thread pidfd: nothing is
+ * watched there.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +42,32 @@
 static pid_t agent_tids[MAX_AGENT_THREADS];
 static unsigned n_agent_tids, n_expected;
 static int watch_fd = -1, watching, watching_main;
+static int main_ending; /* the main thread is ending (main_ends) */
+static pthread_key_t main_key;
+static int main_key_made;
+
+/* glibc calls this on the main thread as it ends through the C library
+ * (never at exit(): a process that exits needs no lifeline). */
+static void main_ends(void *unused)
+{
+	(void)unused;
+	if (syscall(SYS_gettid) != getpid())
+		return; /* (a value copied to a thread that is not main) */
+	__atomic_store_n(&main_ending, 1, __ATOMIC_RELEASE);
+	loop_wake();
+}
+
+/* Have glibc tell us when this thread, the process's main one (the
+ * program's at start, a forking thread in its child), ends. */
+static void mark_main_thread(void)
+{
+	if (syscall(SYS_gettid) != getpid())
+		return; /* started on another thread (a step-aside) */
+	if (!main_key_made)
+		main_key_made = pthread_key_create(&main_key, main_ends) == 0;
+	if (main_key_made)
+		pthread_setspecific(main_key, &main_key);
+}
 
 void lifeline_reset(unsigned threads)
 {
@@ -49,6 +82,8 @@ void lifeline_reset(unsigned threads)
 	watching = watching_main = 0;
 	/* an agent thread's descriptor: a forked child has no copy */
 	watch_fd = -1;
+	__atomic_store_n(&main_ending, 0, __ATOMIC_RELAXED);
+	mark_main_thread();
 }
 
 void lifeline_thread_start(void)
@@ -145,6 +180,14 @@ static pid_t any_application_thread(void)
 	if (tasks_each(note_app_thread, &t) < 0)
 		return -1;
 	return t.other ? t.other : t.main_alive ? getpid() : 0;
+}
+
+int lifeline_wants_ticks(void)
+{
+	/* not watching yet: an agent thread has not said who it is, and
+	 * lifeline_fd tries again at the next wake-up */
+	return !watching ||
+	       (watching_main && __atomic_load_n(&main_ending, __ATOMIC_ACQUIRE));
 }
 
 void lifeline_tick(void)

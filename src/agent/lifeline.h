@@ -5,7 +5,8 @@
 
 #include "agent.h"
 
-/* Before the agent's @threads threads are started (again, in a child). */
+/* Before the agent's @threads threads are started (again, in a child);
+ * on the main thread, have its end said (lifeline_wants_ticks). */
 UZ_HIDDEN void lifeline_reset(unsigned threads);
 /* Each agent thread, first thing: it is not the application's. */
 UZ_HIDDEN void lifeline_thread_start(void);
@@ -16,6 +17,10 @@ UZ_HIDDEN int lifeline_fd(void);
 UZ_HIDDEN void lifeline_check(void);
 /* Whenever the agent thread wakes: has the watched main thread ended? */
 UZ_HIDDEN void lifeline_tick(void);
+/* Does the lifeline want the agent thread woken every second?  (It
+ * watches nothing yet, or the main thread, the last of the program's,
+ * is ending.) */
+UZ_HIDDEN int lifeline_wants_ticks(void);
 
 /* Have all the agent's threads said who they are?  (A thread that has
  * just started may not have yet.) */

@@ -36,7 +36,11 @@
 #define STACK_SIZE (256u << 10)
 #define SPIN_NS 30000		/* spin this long for the next fault */
 #define RECONNECT_NS 1000000000ull
-#define RESCAN_NS 2000000000ull /* refresh the managed-bytes figure */
+/* refresh the managed-bytes figure every 2 s while it changes; half as
+ * often each time it did not, down to once a minute: an idle process is
+ * not woken for it (issue 13) */
+#define RESCAN_NS 2000000000ull
+#define RESCAN_IDLE_NS 60000000000ull
 
 static struct {
 	pthread_mutex_t serial; /* one request at a time */
@@ -309,6 +313,10 @@ static void send_progress(uint64_t done, uint64_t target)
 }
 
 /* One message from the daemon; returns -errno when the link is gone. */
+/* The daemon saw us grow (UZ_MSG_RESCAN): an idle agent thread rescans
+ * only once a minute on its own. */
+static int rescan_asked;
+
 static int serve_daemon(void)
 {
 	static struct uz_msg m;
@@ -334,6 +342,9 @@ static int serve_daemon(void)
 				sizeof(done), -1);
 	case UZ_MSG_LIMITED:
 		limitguard_limited();
+		return 0;
+	case UZ_MSG_RESCAN:
+		rescan_asked = 1;
 		return 0;
 	case UZ_MSG_ERROR:
 		m.u.error.msg[sizeof(m.u.error.msg) - 1] = 0;
@@ -362,9 +373,27 @@ int loop_shares_table(void)
 	return __atomic_load_n(&table_state, __ATOMIC_ACQUIRE) == 3;
 }
 
+/* Nothing for the agent thread to look at on its own until the next
+ * rescan: connected, no list aging, no copies waiting, no main thread
+ * ending.  (Faults, the daemon, the doorbell, fork links and a watched
+ * thread wake it through their descriptors.) */
+static int quiet(void)
+{
+	return uz_agent.sock >= 0 && !inactive_count() &&
+	       !events_tasks_waiting() && !lifeline_wants_ticks();
+}
+
+/* Milliseconds from now to @t_ns, at least 1000 (at most an int's). */
+static int until_ms(uint64_t t_ns)
+{
+	uint64_t now = now_ns(), ms = t_ns > now ? (t_ns - now) / 1000000 : 0;
+
+	return ms < 1000 ? 1000 : ms > 3600000 ? 3600000 : (int)ms;
+}
+
 static void *agent_main(void *arg)
 {
-	uint64_t last_try = 0, last_scan = 0, spin_until = 0;
+	uint64_t last_try = 0, last_scan = 0, spin_until = 0, rescan_ns = RESCAN_NS;
 	int shared;
 
 	/* before anyone can ring (doorbell.c): no SIGCANCEL may end us */
@@ -428,12 +457,20 @@ static void *agent_main(void *arg)
 		/* not while a fork is under way: the scan holds the tables'
 		 * lock most of the time, and a child copied with it held
 		 * spun for ever (regions_reset_child is the other half) */
-		if (now_ns() - last_scan > RESCAN_NS &&
+		if ((rescan_asked || now_ns() - last_scan > rescan_ns) &&
 		    !__atomic_load_n(&uz_agent.fork_pending, __ATOMIC_SEQ_CST)) {
 			int64_t managed = regions_scan(NULL, NULL);
 
-			if (managed >= 0)
+			if (managed >= 0) {
+				/* asked: it grows, and may go on */
+				rescan_ns = (uint64_t)managed ==
+					uz_agent.stats->registered_bytes &&
+					!rescan_asked ? rescan_ns * 2 : RESCAN_NS;
+				if (rescan_ns > RESCAN_IDLE_NS)
+					rescan_ns = RESCAN_IDLE_NS;
 				uz_agent.stats->registered_bytes = managed;
+			}
+			rescan_asked = 0;
 			last_scan = now_ns();
 		}
 		if (held)
@@ -446,6 +483,9 @@ static void *agent_main(void *arg)
 			timeout = 0;
 		else if (restore_pending())
 			timeout = 1;
+		else if (quiet())
+			/* every wake-up comes from a descriptor now */
+			timeout = until_ms(last_scan + rescan_ns);
 		else
 			timeout = 1000;
 		/* the sock slot stays, ignored (fd -1) while disconnected */

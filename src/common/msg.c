@@ -32,6 +32,7 @@ static const int msg_sizes[UZ_MSG_TYPE_MAX] = {
 	[UZ_MSG_ERROR] = sizeof(struct uz_error),
 	[UZ_MSG_CSUM_FAIL] = sizeof(struct uz_csum_fail),
 	[UZ_MSG_LIMITED] = 0,
+	[UZ_MSG_RESCAN] = 0,
 };
 
 int msg_payload_size(unsigned type)

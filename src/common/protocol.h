@@ -14,7 +14,7 @@
 /* bump when a message's size or the meaning of a field changes; a field
  * put in padding behind a new flag (older peers send zeros and read
  * nothing there) needs none */
-#define UZ_PROTOCOL_VERSION 8
+#define UZ_PROTOCOL_VERSION 9
 #define UZ_SOCKET_DEFAULT "/run/uzswap/uzswapd.sock"
 #define UZ_SOCKET_ENV "UZSWAP_SOCKET"
 #define UZ_MSG_MAX 4096
@@ -55,6 +55,10 @@ enum uz_msg_type {
 	 * cgroup has a limit; have ready what an eviction at the limit
 	 * needs (it must free before it takes: evict_buffers_ready) */
 	UZ_MSG_LIMITED = 14,
+	/* daemon -> agent, no payload, no reply: the process grew; count
+	 * what it manages again now (an idle agent thread does so on its
+	 * own only once a minute) */
+	UZ_MSG_RESCAN = 15,
 	UZ_MSG_TYPE_MAX
 };
 

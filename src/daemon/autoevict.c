@@ -30,6 +30,7 @@
 #include "msg.h"
 #include "procfs.h"
 #include "psi.h"
+#include "rescan.h"
 
 static void say_state(struct client *cl, struct auto_client *a,
 		      const struct auto_config *set, enum uz_auto_state state,
@@ -582,6 +583,9 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 	/* what the last step took and the program touched again at once:
 	 * refaults of blocks younger than two intervals, not the trickle
 	 * of old cold memory read now and then */
+	/* the figure below is the next step's, if this one's is old */
+	if (rescan_if_grown(cl, &a->rss_seen))
+		return 1; /* the client is gone */
 	if (client_auto_counters(cl, 2 * interval, &managed, &refaults,
 				 &a->inactive, &a->away, &a->back))
 		return 0; /* its arena's header is not valid: nothing to judge */

@@ -54,6 +54,8 @@ struct auto_client {
 				     * threads were not named yet */
 	uint64_t told_limited;	    /* cg_id it was last told has a limit
 				     * (UZ_MSG_LIMITED); 0: none */
+	uint64_t rss_seen;	    /* its anonymous memory when its agent was
+				     * last asked to count again (rescan.h) */
 	uint64_t restored_until;    /* restored by hand: no step before
 				     * then (but at its limit) */
 	/* the step under way is a limit step, sent at step_sent_ms with

@@ -637,6 +637,11 @@ int client_tell_limited(struct client *cl)
 	return conn_send(cl->conn, UZ_MSG_LIMITED, 0, NULL, 0, -1) ? -ECONNRESET : 0;
 }
 
+int client_ask_rescan(struct client *cl)
+{
+	return conn_send(cl->conn, UZ_MSG_RESCAN, 0, NULL, 0, -1) ? -ECONNRESET : 0;
+}
+
 void client_evict_forget(struct client *cl)
 {
 	cl->evict_ctl = NULL;

@@ -93,6 +93,9 @@ int client_evict_auto(struct client *cl, uint64_t bytes, uint32_t guard_ms,
 /* Tell @cl's agent its memory cgroup has a limit (UZ_MSG_LIMITED);
  * 0, or -ECONNRESET (@cl is gone). */
 int client_tell_limited(struct client *cl);
+/* Ask @cl's agent to count what it manages again (UZ_MSG_RESCAN); 0, or
+ * -ECONNRESET (@cl is gone). */
+int client_ask_rescan(struct client *cl);
 /* @cl's eviction has nobody waiting any more; a late answer is ignored. */
 void client_evict_forget(struct client *cl);
 /* Fail evictions past their deadline; returns the next deadline (ms). */

@@ -46,14 +46,14 @@ static const char config[] =
 	"auto-step=25\n"
 	"auto-pressure=100\n"
 	"auto-refaults=100\n";
-static char top[256], unit[300], odd[320];
+static const char *top, *unit;
+static char odd[320];
 static pid_t other = -1;
 
-/* Out of both and both removed, whatever happened (at exit) */
+/* The other client and its cgroup gone, whatever happened (at exit,
+ * before it_unit_cgroup's are) */
 static void cg_remove(void)
 {
-	FILE *f = fopen(V1 "/cgroup.procs", "w");
-
 	if (other > 0) {
 		kill(other, SIGKILL);
 		waitpid(other, NULL, 0);
@@ -61,16 +61,6 @@ static void cg_remove(void)
 	}
 	if (odd[0] && rmdir(odd) && errno != ENOENT)
 		fprintf(stderr, "it_cgtarget: could not remove the odd cgroup: %s\n",
-			strerror(errno));
-	if (f) {
-		fprintf(f, "%d", getpid());
-		fclose(f);
-	}
-	if (unit[0] && rmdir(unit) && errno != ENOENT)
-		fprintf(stderr, "it_cgtarget: could not remove %s: %s\n", unit,
-			strerror(errno));
-	if (top[0] && rmdir(top) && errno != ENOENT)
-		fprintf(stderr, "it_cgtarget: could not remove %s: %s\n", top,
 			strerror(errno));
 }
 
@@ -185,15 +175,8 @@ int main(int argc, char **argv)
 	it_need_memcg_v1();
 	it_setup_config(argc, argv, config);
 	it_timeout(170);
-	/* the name it_setup removes if we die; the unit's cgroup in it */
-	snprintf(top, sizeof(top), V1 "/uzswap-it-%d", getpid());
-	snprintf(unit, sizeof(unit), "%s/" UNIT, top);
-	it_assert(!mkdir(top, 0755), "mkdir %s: %s", top, strerror(errno));
+	unit = it_unit_cgroup(UNIT, &top);
 	atexit(cg_remove);
-	it_assert(!mkdir(unit, 0755), "mkdir %s: %s", unit, strerror(errno));
-	snprintf(pid, sizeof(pid), "%d", getpid());
-	snprintf(line, sizeof(line), "%s/cgroup.procs", unit);
-	it_write_file(line, pid);
 
 	snprintf(odd, sizeof(odd), "%s/odd\033]0;owned\007\033[2K\303\251.scope", top);
 	it_assert(!mkdir(odd, 0755), "mkdir the odd cgroup: %s", strerror(errno));
@@ -272,6 +255,7 @@ int main(int argc, char **argv)
 
 	/* the cgroup goes away under the job */
 	snprintf(line, sizeof(line), "%s/cgroup.procs", top);
+	snprintf(pid, sizeof(pid), "%d", getpid());
 	it_write_file(line, pid);
 	it_assert(!rmdir(unit), "rmdir %s: %s", unit, strerror(errno));
 	for (int i = 0;; i++) {

@@ -142,6 +142,42 @@ void it_need_memcg_v1(void)
 	}
 }
 
+static char unit_top[256], unit_dir[512];
+
+static void unit_cgroup_remove(void)
+{
+	FILE *f = fopen(IT_MEMCG_V1 "/cgroup.procs", "w");
+
+	if (f) {
+		fprintf(f, "%d", getpid());
+		fclose(f);
+	}
+	if (unit_dir[0] && rmdir(unit_dir) && errno != ENOENT)
+		fprintf(stderr, "could not remove %s: %s\n", unit_dir,
+			strerror(errno));
+	if (unit_top[0] && rmdir(unit_top) && errno != ENOENT)
+		fprintf(stderr, "could not remove %s: %s\n", unit_top,
+			strerror(errno));
+}
+
+const char *it_unit_cgroup(const char *unit, const char **top)
+{
+	char procs[600], pid[32];
+
+	snprintf(unit_top, sizeof(unit_top), IT_MEMCG_V1 "/uzswap-it-%d",
+		 getpid());
+	snprintf(unit_dir, sizeof(unit_dir), "%s/%s", unit_top, unit);
+	it_assert(!mkdir(unit_top, 0755), "mkdir %s: %s", unit_top, strerror(errno));
+	atexit(unit_cgroup_remove);
+	it_assert(!mkdir(unit_dir, 0755), "mkdir %s: %s", unit_dir, strerror(errno));
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", unit_dir);
+	it_write_file(procs, pid);
+	if (top)
+		*top = unit_top;
+	return unit_dir;
+}
+
 static void timed_out(int sig);
 static pid_t watched; /* the process it_watchdog watches */
 

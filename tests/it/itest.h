@@ -38,6 +38,12 @@ void it_setup_config(int argc, char **argv, const char *text);
  * counts their charge (so not under a sanitizer). */
 #define IT_MEMCG_V1 "/sys/fs/cgroup/memory"
 void it_need_memcg_v1(void);
+/* Make the v1 memory cgroup IT_MEMCG_V1/uzswap-it-PID/@unit (a [unit]
+ * section of uzswapd.conf matches its name) and move this process into
+ * it.  it_setup removes uzswap-it-PID if we die; at exit both go, this
+ * process moved out first.  The path of uzswap-it-PID into *@top (may
+ * be NULL); returns the unit's. */
+const char *it_unit_cgroup(const char *unit, const char **top);
 /* A process that kills this one (SIGKILL) if it still runs @seconds
  * from now, saying "FAIL: hung for N s @what": a hung thread may have
  * every signal blocked, its alarm() no use.  Dies with us. */

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/* Asking an agent to count its memory again when its process grew
+ * (rescan.h). */
+#include "client.h"
+#include "procfs.h"
+#include "rescan.h"
+
+int rescan_if_grown(struct client *cl, uint64_t *seen)
+{
+	uint64_t rss, margin;
+
+	if (procfs_rss_anon(client_pid(cl), &rss))
+		return 0; /* it is ending: its connection says so */
+	if (rss <= *seen) {
+		/* measured from its lowest since: growth after an
+		 * eviction is growth again */
+		*seen = rss;
+		return 0;
+	}
+	margin = *seen / 8 > RESCAN_MIN_GROWTH ? *seen / 8 : RESCAN_MIN_GROWTH;
+	if (rss - *seen < margin)
+		return 0;
+	*seen = rss;
+	return client_ask_rescan(cl);
+}
