@@ -13,25 +13,42 @@
  * Our thread disables cancellation first thing (agent_main), so that a
  * SIGCANCEL delivered before the block, or past it (glibc's
  * pthread_sigmask putting a mask back lets it through), cannot end it.
+ *
+ * A ring that cannot be sent (no room in the user's signal queue, or no
+ * signalfd: a seccomp filter) goes through the worker thread instead: it
+ * sleeps on a futex word any thread can wake, and shares the agent
+ * thread's table, so it writes an eventfd there that the agent thread
+ * polls (the relay).  An idle agent thread sleeps up to a minute
+ * (loop.c quiet), and a ring lost then waited that long (a fork() 46 s,
+ * a core dump missing what was evicted: review probes).
  */
 #include <errno.h>
 #include <signal.h>
+#include <string.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "doorbell.h"
 #include "fds.h"
+#include "log.h"
+#include "worker.h"
 
 #define BELL_SIGNAL 32 /* glibc's SIGCANCEL */
 
-static int bell_fd = -1;
+static int bell_fd = -1, relay_fd = -1;
+static int relay_wanted; /* a ring for the worker to pass on */
 
 int doorbell_listen(void)
 {
 	uint64_t mask = 1ull << (BELL_SIGNAL - 1);
 	int fd;
 
+	/* first: without a signalfd, every ring takes this way */
+	fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd >= 0)
+		__atomic_store_n(&relay_fd, fd_hide(fd), __ATOMIC_RELEASE);
 	/* the raw calls: glibc's own refuse its internal signals */
 	if (syscall(SYS_rt_sigprocmask, SIG_BLOCK, &mask, NULL, sizeof(mask)))
 		return -errno;
@@ -39,13 +56,33 @@ int doorbell_listen(void)
 			  SFD_CLOEXEC | SFD_NONBLOCK);
 	if (fd < 0)
 		return -errno;
-	bell_fd = fd_hide(fd);
+	__atomic_store_n(&bell_fd, fd_hide(fd), __ATOMIC_RELEASE);
 	return 0;
 }
 
 int doorbell_fd(void)
 {
 	return bell_fd;
+}
+
+int doorbell_relay_fd(void)
+{
+	return relay_fd;
+}
+
+int doorbell_reliable(void)
+{
+	return relay_fd >= 0 && worker_running();
+}
+
+void doorbell_relay(void)
+{
+	static const uint64_t one = 1;
+	int fd = __atomic_load_n(&relay_fd, __ATOMIC_ACQUIRE);
+
+	if (fd >= 0 && __atomic_exchange_n(&relay_wanted, 0, __ATOMIC_ACQ_REL) &&
+	    write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_limited(UZ_LOG_ERR, 3, 60, "doorbell relay: %s", strerror(errno));
 }
 
 /*
@@ -66,10 +103,18 @@ void doorbell_ring(void)
 	pid_t tid = __atomic_load_n(&uz_agent.thread_tid, __ATOMIC_ACQUIRE);
 	int saved = errno;
 
+	if (tid <= 0)
+		return;
 	/* the agent's process id: a vfork() child rings from another */
-	if (tid > 0 && syscall(SYS_tgkill, uz_agent.pid, tid, BELL_SIGNAL) &&
-	    errno == EAGAIN)
-		__atomic_store_n(&lost_at, now_ns(), __ATOMIC_RELAXED);
+	if (__atomic_load_n(&bell_fd, __ATOMIC_ACQUIRE) < 0 ||
+	    syscall(SYS_tgkill, uz_agent.pid, tid, BELL_SIGNAL)) {
+		if (__atomic_load_n(&bell_fd, __ATOMIC_RELAXED) >= 0 &&
+		    errno == EAGAIN)
+			__atomic_store_n(&lost_at, now_ns(), __ATOMIC_RELAXED);
+		/* (a futex wake: never fails for want of room) */
+		__atomic_store_n(&relay_wanted, 1, __ATOMIC_RELEASE);
+		worker_wake();
+	}
 	errno = saved;
 }
 
@@ -77,7 +122,8 @@ int doorbell_timeout(int timeout_ms)
 {
 	uint64_t lost = __atomic_load_n(&lost_at, __ATOMIC_RELAXED);
 
-	if (lost && now_ns() - lost < LOST_WINDOW_NS &&
+	/* (the relay passes every ring on, when there is one) */
+	if (lost && !doorbell_reliable() && now_ns() - lost < LOST_WINDOW_NS &&
 	    (timeout_ms < 0 || timeout_ms > LOST_LOOK_MS))
 		return LOST_LOOK_MS;
 	return timeout_ms;
@@ -86,10 +132,13 @@ int doorbell_timeout(int timeout_ms)
 int doorbell_drain(void)
 {
 	struct signalfd_siginfo si[8];
+	uint64_t relayed;
 	int rung = 0;
 
+	if (relay_fd >= 0 && read(relay_fd, &relayed, sizeof(relayed)) > 0)
+		rung = 1;
 	if (bell_fd < 0)
-		return 0;
+		return rung;
 	while (read(bell_fd, si, sizeof(si)) > 0)
 		rung = 1;
 	return rung;
@@ -98,5 +147,7 @@ int doorbell_drain(void)
 void doorbell_forget(void)
 {
 	fd_forget(bell_fd);
-	bell_fd = -1;
+	fd_forget(relay_fd);
+	bell_fd = relay_fd = -1;
+	relay_wanted = 0;
 }

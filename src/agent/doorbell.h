@@ -11,6 +11,14 @@
 UZ_HIDDEN int doorbell_listen(void);
 /* Its descriptor, for the agent thread's poll (-1: none). */
 UZ_HIDDEN int doorbell_fd(void);
+/* The relay's (an eventfd the worker writes for a ring that could not
+ * be sent), for the same poll (-1: none). */
+UZ_HIDDEN int doorbell_relay_fd(void);
+/* Does every ring reach the agent thread (through the relay, when the
+ * signal cannot be sent)?  If not, it must not sleep long. */
+UZ_HIDDEN int doorbell_reliable(void);
+/* Worker thread, whenever it wakes: pass on a ring that waits. */
+UZ_HIDDEN void doorbell_relay(void);
 /* Wake the agent thread (never waits; async-signal-safe). */
 UZ_HIDDEN void doorbell_ring(void);
 /* Agent thread: how long its poll may wait, @timeout_ms or less (a ring

@@ -16,7 +16,7 @@
  * thread-specific data has glibc call us as it ends (pthread_exit,
  * thrd_exit, cancellation), and the agent thread then looks every
  * second until it has; a main thread that ends by a raw exit system
- * call is seen at the agent thread's next wake-up, within a minute when
+ * call is seen at the agent thread's next wake-up, within two minutes when
  * idle (loop.c quiet).  Older kernels have no thread pidfd: nothing is
  * watched there.
  */

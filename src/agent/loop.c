@@ -37,10 +37,12 @@
 #define SPIN_NS 30000		/* spin this long for the next fault */
 #define RECONNECT_NS 1000000000ull
 /* refresh the managed-bytes figure every 2 s while it changes; half as
- * often each time it did not, down to once a minute: an idle process is
- * not woken for it (issue 13) */
+ * often each time it did not, down to every two minutes: an idle process
+ * is not woken for it (issue 13).  An eviction's walk counts the same,
+ * so a daemon whose automatic loop sends an idle client a step once a
+ * minute (AUTO_NOTHING_AGAIN_MS) is its only wake-up. */
 #define RESCAN_NS 2000000000ull
-#define RESCAN_IDLE_NS 60000000000ull
+#define RESCAN_IDLE_NS 120000000000ull
 
 static struct {
 	pthread_mutex_t serial; /* one request at a time */
@@ -314,8 +316,10 @@ static void send_progress(uint64_t done, uint64_t target)
 
 /* One message from the daemon; returns -errno when the link is gone. */
 /* The daemon saw us grow (UZ_MSG_RESCAN): an idle agent thread rescans
- * only once a minute on its own. */
+ * only every two minutes on its own. */
 static int rescan_asked;
+/* when the figure was last counted, by a rescan or an eviction's walk */
+static uint64_t last_scan;
 
 static int serve_daemon(void)
 {
@@ -334,10 +338,12 @@ static int serve_daemon(void)
 		evict_seq = m.hdr.seq;
 		if (m.u.evict.flags & UZ_EVICT_REFILL)
 			restore_set_refill(&m.u.evict);
-		if (m.u.evict.flags & UZ_EVICT_RESTORE)
+		if (m.u.evict.flags & UZ_EVICT_RESTORE) {
 			restore_run(&done);
-		else
+		} else {
 			evict_run(&m.u.evict, &done, send_progress);
+			last_scan = now_ns();
+		}
 		return msg_send(uz_agent.sock, UZ_MSG_EVICT_DONE, m.hdr.seq, &done,
 				sizeof(done), -1);
 	case UZ_MSG_LIMITED:
@@ -379,22 +385,28 @@ int loop_shares_table(void)
  * thread wake it through their descriptors.) */
 static int quiet(void)
 {
-	return uz_agent.sock >= 0 && !inactive_count() &&
+	return uz_agent.sock >= 0 && doorbell_reliable() && !inactive_count() &&
 	       !events_tasks_waiting() && !lifeline_wants_ticks();
 }
 
-/* Milliseconds from now to @t_ns, at least 1000 (at most an int's). */
+/* Milliseconds from now to @t_ns, rounded up (a poll that ended a
+ * little early would find the rescan not due, and sleep once more), at
+ * least 1 and at most an hour. */
 static int until_ms(uint64_t t_ns)
 {
-	uint64_t now = now_ns(), ms = t_ns > now ? (t_ns - now) / 1000000 : 0;
+	uint64_t now = now_ns(), ms = t_ns > now ? (t_ns - now + 999999) / 1000000 : 1;
 
-	return ms < 1000 ? 1000 : ms > 3600000 ? 3600000 : (int)ms;
+	return ms > 3600000 ? 3600000 : (int)ms;
 }
 
 static void *agent_main(void *arg)
 {
-	uint64_t last_try = 0, last_scan = 0, spin_until = 0, rescan_ns = RESCAN_NS;
+	uint64_t last_try = 0, spin_until = 0, rescan_ns = RESCAN_NS;
 	int shared;
+
+	/* (a forked child's copies are its parent's) */
+	last_scan = 0;
+	rescan_asked = 0;
 
 	/* before anyone can ring (doorbell.c): no SIGCANCEL may end us */
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
@@ -437,11 +449,12 @@ static void *agent_main(void *arg)
 		/* a starting child's parent still serves our uffd and holds
 		 * events we have yet to act on (fork.c nurse_child) */
 		int held = __atomic_load_n(&uz_agent.hold_uffd, __ATOMIC_ACQUIRE);
-		struct pollfd p[4 + UZ_MAX_HOLDERS + RAWKID_POLL] = {
+		struct pollfd p[5 + UZ_MAX_HOLDERS + RAWKID_POLL] = {
 			{ held ? -1 : uz_agent.uffd, POLLIN, 0 },
 			{ doorbell_fd(), POLLIN, 0 },
 			{ uz_agent.sock, POLLIN, 0 },
 			{ lifeline_fd(), POLLIN, 0 },
+			{ doorbell_relay_fd(), POLLIN, 0 },
 		};
 		int timeout = -1, n, kids, raw;
 
@@ -457,7 +470,7 @@ static void *agent_main(void *arg)
 		/* not while a fork is under way: the scan holds the tables'
 		 * lock most of the time, and a child copied with it held
 		 * spun for ever (regions_reset_child is the other half) */
-		if ((rescan_asked || now_ns() - last_scan > rescan_ns) &&
+		if ((rescan_asked || now_ns() - last_scan >= rescan_ns) &&
 		    !__atomic_load_n(&uz_agent.fork_pending, __ATOMIC_SEQ_CST)) {
 			int64_t managed = regions_scan(NULL, NULL);
 
@@ -489,15 +502,15 @@ static void *agent_main(void *arg)
 		else
 			timeout = 1000;
 		/* the sock slot stays, ignored (fd -1) while disconnected */
-		kids = fork_pollfds(p + 4, UZ_MAX_HOLDERS);
-		raw = rawkid_pollfds(p + 4 + kids, RAWKID_POLL);
-		n = fd_poll(p, 4 + kids + raw, doorbell_timeout(timeout));
+		kids = fork_pollfds(p + 5, UZ_MAX_HOLDERS);
+		raw = rawkid_pollfds(p + 5 + kids, RAWKID_POLL);
+		n = fd_poll(p, 5 + kids + raw, doorbell_timeout(timeout));
 		if (n < 0 && errno != EINTR)
 			log_limited(UZ_LOG_ERR, 3, 60, "poll: %s", strerror(errno));
 		if (!held && (p[0].revents & POLLIN || restore_pending()))
 			if (restore_poll())
 				spin_until = now_ns() + SPIN_NS;
-		if (p[1].revents & POLLIN)
+		if ((p[1].revents | p[4].revents) & POLLIN)
 			doorbell_drain();
 		/* a look without the lock: serve_request takes it */
 		if (__atomic_load_n(&req.pending, __ATOMIC_ACQUIRE))
@@ -505,7 +518,7 @@ static void *agent_main(void *arg)
 		if (quitting)
 			break; /* nothing more: not even a daemon's eviction */
 		if (kids && n > 0 && !uz_agent.frozen)
-			fork_pollfds_done(p + 4, kids);
+			fork_pollfds_done(p + 5, kids);
 		if (rawkid_busy())
 			rawkid_step(RAWKID_SLICE);
 		if (p[3].revents)

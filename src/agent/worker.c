@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "creds.h"
+#include "doorbell.h"
 #include "lifeline.h"
 #include "worker.h"
 
@@ -45,6 +46,7 @@ static void *worker_main(void *arg)
 		if (__atomic_load_n(&quit, __ATOMIC_ACQUIRE))
 			return arg;
 		creds_catch_up();
+		doorbell_relay();
 		if (!claim_job(1, 2)) {
 			word_wait(&wakes, seen);
 			continue;
@@ -77,6 +79,11 @@ void worker_stop(void)
 void worker_wake(void)
 {
 	word_bump(&wakes);
+}
+
+int worker_running(void)
+{
+	return __atomic_load_n(&running, __ATOMIC_ACQUIRE);
 }
 
 void worker_reset(void)

@@ -13,6 +13,8 @@ UZ_HIDDEN void worker_stop(void);
 UZ_HIDDEN void worker_reset(void);
 /* Wake the worker with no job (it catches up with credential changes). */
 UZ_HIDDEN void worker_wake(void);
+/* Is the worker thread there (started, not stopped)? */
+UZ_HIDDEN int worker_running(void);
 
 /*
  * Run @fn(@arg, 0) here and @fn(@arg, 1) on the worker thread at once

@@ -57,7 +57,7 @@ enum uz_msg_type {
 	UZ_MSG_LIMITED = 14,
 	/* daemon -> agent, no payload, no reply: the process grew; count
 	 * what it manages again now (an idle agent thread does so on its
-	 * own only once a minute) */
+	 * own only every two minutes) */
 	UZ_MSG_RESCAN = 15,
 	UZ_MSG_TYPE_MAX
 };

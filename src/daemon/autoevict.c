@@ -584,8 +584,11 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 	 * refaults of blocks younger than two intervals, not the trickle
 	 * of old cold memory read now and then */
 	/* the figure below is the next step's, if this one's is old */
-	if (rescan_if_grown(cl, &a->rss_seen))
+	err = rescan_if_grown(cl, &a->rss_seen);
+	if (err < 0)
 		return 1; /* the client is gone */
+	if (err > 0)
+		a->nothing_ms = 0; /* grown: there may be something now */
 	if (client_auto_counters(cl, 2 * interval, &managed, &refaults,
 				 &a->inactive, &a->away, &a->back))
 		return 0; /* its arena's header is not valid: nothing to judge */
@@ -645,6 +648,13 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 	}
 	if (!d.bytes) {
 		say_state(cl, a, c, d.state, l.pressure);
+		return 0;
+	}
+	if (d.state != UZ_AUTO_LIMIT && a->nothing_ms &&
+	    now - a->nothing_ms < AUTO_NOTHING_AGAIN_MS) {
+		/* still nothing, most likely: not woken for it */
+		a->next_ms = now + interval * AUTO_BACKOFF_INTERVALS;
+		a->paused = 1;
 		return 0;
 	}
 	/* near the limit, memory touched lately goes too, and compressed
@@ -875,10 +885,12 @@ void auto_done(struct client *cl, const struct uz_evict_done *d)
 		/* nothing left: a walk of its maps each interval would
 		 * find nothing again; look again after a pause */
 		a->state = UZ_AUTO_NOTHING;
+		a->nothing_ms = now_ms();
 		a->paused = 1;
 		a->next_ms = now_ms() + (uint64_t)uzd.cfg.autoev.interval_ms *
 						 AUTO_BACKOFF_INTERVALS;
 	} else if (d->blocks) {
 		a->state = UZ_AUTO_TAKING;
+		a->nothing_ms = 0;
 	}
 }

@@ -56,6 +56,9 @@ struct auto_client {
 				     * (UZ_MSG_LIMITED); 0: none */
 	uint64_t rss_seen;	    /* its anonymous memory when its agent was
 				     * last asked to count again (rescan.h) */
+	uint64_t nothing_ms;	    /* when a step last found nothing left to
+				     * take, and it has not grown since; 0:
+				     * not so */
 	uint64_t restored_until;    /* restored by hand: no step before
 				     * then (but at its limit) */
 	/* the step under way is a limit step, sent at step_sent_ms with

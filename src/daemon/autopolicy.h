@@ -16,6 +16,11 @@
  */
 
 #define AUTO_BACKOFF_INTERVALS 10 /* a back-off lasts that many intervals */
+/* A client a step found with nothing left to take, which has not grown
+ * since, is sent a step again this long after (each wakes its agent,
+ * which walks its maps: an idle process is woken once a minute at most,
+ * issue 13); looked at meanwhile after each back-off, as before. */
+#define AUTO_NOTHING_AGAIN_MS 60000
 #define AUTO_PRESSURE_UNKNOWN UINT32_MAX /* = PSI_UNKNOWN (psi.h) */
 /* A cgroup within its room (auto_limit_room) of its memory limit is
  * taken further below it, ahead of the kernel (whose reclaim, with no

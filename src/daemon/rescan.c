@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Asking an agent to count its memory again when its process grew
  * (rescan.h). */
+#include <errno.h>
+
 #include "client.h"
 #include "procfs.h"
 #include "rescan.h"
@@ -21,5 +23,5 @@ int rescan_if_grown(struct client *cl, uint64_t *seen)
 	if (rss - *seen < margin)
 		return 0;
 	*seen = rss;
-	return client_ask_rescan(cl);
+	return client_ask_rescan(cl) ? -ECONNRESET : 1;
 }

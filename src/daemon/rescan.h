@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * An idle agent counts the memory it manages (its whole 2 MB blocks, the
- * figure the automatic steps take a share of) only once a minute on its
+ * figure the automatic steps take a share of) only every two minutes on its
  * own, so that an idle process is not woken for it (issue 13).  A
  * process that grows meanwhile would be judged on the old figure: the
  * daemon, which looks at each automatic client every interval anyway,
@@ -20,8 +20,8 @@ struct client;
 
 /* Ask @cl's agent to count again (UZ_MSG_RESCAN) if its process's
  * anonymous resident memory grew by RESCAN_MIN_GROWTH or an eighth since
- * *@seen (updated: what it had at the last ask, or less since).  0, or
- * -ECONNRESET (@cl is gone). */
+ * *@seen (updated: what it had at the last ask, or less since).  1 if
+ * it asked, 0 if not, -ECONNRESET (@cl is gone). */
 int rescan_if_grown(struct client *cl, uint64_t *seen);
 
 #endif

@@ -4,12 +4,14 @@
  * nothing to do, the agent thread counts the memory it manages every
  * 2 s while that changes and half as often each time it does not, down
  * to once a minute; the daemon asks for a count when the process grows.
- *  - 64 MB evicted, then 15 s idle: over the next 25 s the agent's
- *    threads wake at most 4 times (every second before: 25 times);
- *  - the automatic loop on, the process in a cgroup whose target it is
- *    under (looked at every 500 ms, nothing taken): it grows by 128 MB,
- *    and within 10 s the managed figure says so (its agent's own count
- *    would come 15-30 s later);
+ *  - 64 MB evicted, then 15 s idle, the automatic loop on (a look every
+ *    500 ms, a pause of 5 s after a step that found nothing): over the
+ *    next 25 s the agent's threads wake at most 4 times (every second
+ *    before: 25 times; the daemon's steps finding nothing, every 5 s);
+ *  - moved into a cgroup whose target it is under (looked at every
+ *    500 ms, nothing taken): it grows by 128 MB, and within 10 s the
+ *    managed figure says so (its agent's own count would come 15-30 s
+ *    later);
  *  - every byte is right.
  * Root and the cgroup v1 memory controller.
  */
@@ -32,7 +34,7 @@
 
 static const char config[] =
 	"[daemon]\n"
-	"auto=off\n"
+	"auto=on\n"
 	"auto-interval=500\n"
 	"[unit " UNIT "]\n"
 	"auto=on\n"
@@ -94,12 +96,18 @@ int main(int argc, char **argv)
 	unsigned threads;
 	uint64_t managed0, managed;
 	uint8_t *cold, *more;
+	const char *top, *unit;
+	char procs[600], pid[32];
 	double t0;
 
 	it_need_memcg_v1();
 	it_setup_config(argc, argv, config);
 	it_timeout(120);
-	it_unit_cgroup(UNIT, NULL);
+	/* in the unit's parent, of no section, for now */
+	unit = it_unit_cgroup(UNIT, &top);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", top);
+	it_write_file(procs, pid);
 
 	cold = it_alloc(EVICTED, 1);
 	it_fill(cold, EVICTED, 5);
@@ -118,6 +126,9 @@ int main(int argc, char **argv)
 		  "most %d)", after - before, WINDOW_S, MAX_WAKES);
 
 	/* it grows, its agent idle for 40 s: the daemon asks for a count */
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", unit);
+	it_write_file(procs, pid);
+	usleep(600000); /* a look there: nothing to take */
 	managed0 = it_stat("registered_bytes");
 	t0 = it_now_s();
 	more = it_alloc(GROWTH, 1);
