@@ -314,13 +314,30 @@ static void send_progress(uint64_t done, uint64_t target)
 			 sizeof(p), -1);
 }
 
-/* One message from the daemon; returns -errno when the link is gone. */
 /* The daemon saw us grow (UZ_MSG_RESCAN): an idle agent thread rescans
  * only every two minutes on its own. */
 static int rescan_asked;
-/* when the figure was last counted, by a rescan or an eviction's walk */
-static uint64_t last_scan;
+/* when the figure was last counted, by a rescan or an eviction's walk,
+ * and how long after that the next rescan comes */
+static uint64_t last_scan, rescan_ns;
 
+/* The managed figure was counted just now, and was @before until then:
+ * the next rescan comes twice as late as the last if it did not change,
+ * 2 s after if it did or the daemon asked.  An eviction's walk counts
+ * too: with the daemon's step to an idle client once a minute, a rescan
+ * that did not double past it came between two steps (1.25 wake-ups a
+ * minute, tests/bench/idle_wakes.sh). */
+static void figure_counted(uint64_t before)
+{
+	rescan_ns = uz_agent.stats->registered_bytes == before && !rescan_asked ?
+			    rescan_ns * 2 : RESCAN_NS;
+	if (rescan_ns > RESCAN_IDLE_NS)
+		rescan_ns = RESCAN_IDLE_NS;
+	rescan_asked = 0;
+	last_scan = now_ns();
+}
+
+/* One message from the daemon; returns -errno when the link is gone. */
 static int serve_daemon(void)
 {
 	static struct uz_msg m;
@@ -341,8 +358,10 @@ static int serve_daemon(void)
 		if (m.u.evict.flags & UZ_EVICT_RESTORE) {
 			restore_run(&done);
 		} else {
+			uint64_t before = uz_agent.stats->registered_bytes;
+
 			evict_run(&m.u.evict, &done, send_progress);
-			last_scan = now_ns();
+			figure_counted(before);
 		}
 		return msg_send(uz_agent.sock, UZ_MSG_EVICT_DONE, m.hdr.seq, &done,
 				sizeof(done), -1);
@@ -401,11 +420,12 @@ static int until_ms(uint64_t t_ns)
 
 static void *agent_main(void *arg)
 {
-	uint64_t last_try = 0, spin_until = 0, rescan_ns = RESCAN_NS;
+	uint64_t last_try = 0, spin_until = 0;
 	int shared;
 
 	/* (a forked child's copies are its parent's) */
 	last_scan = 0;
+	rescan_ns = RESCAN_NS;
 	rescan_asked = 0;
 
 	/* before anyone can ring (doorbell.c): no SIGCANCEL may end us */
@@ -472,19 +492,12 @@ static void *agent_main(void *arg)
 		 * spun for ever (regions_reset_child is the other half) */
 		if ((rescan_asked || now_ns() - last_scan >= rescan_ns) &&
 		    !__atomic_load_n(&uz_agent.fork_pending, __ATOMIC_SEQ_CST)) {
+			uint64_t before = uz_agent.stats->registered_bytes;
 			int64_t managed = regions_scan(NULL, NULL);
 
-			if (managed >= 0) {
-				/* asked: it grows, and may go on */
-				rescan_ns = (uint64_t)managed ==
-					uz_agent.stats->registered_bytes &&
-					!rescan_asked ? rescan_ns * 2 : RESCAN_NS;
-				if (rescan_ns > RESCAN_IDLE_NS)
-					rescan_ns = RESCAN_IDLE_NS;
+			if (managed >= 0)
 				uz_agent.stats->registered_bytes = managed;
-			}
-			rescan_asked = 0;
-			last_scan = now_ns();
+			figure_counted(before);
 		}
 		if (held)
 			timeout = 1000;
