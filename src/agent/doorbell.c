@@ -49,6 +49,10 @@ int doorbell_listen(void)
 	fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (fd >= 0)
 		__atomic_store_n(&relay_fd, fd_hide(fd), __ATOMIC_RELEASE);
+	else
+		log_warn("no doorbell relay (eventfd: %s): a ring the signal "
+			 "cannot carry waits for the agent thread's next "
+			 "wake-up", strerror(errno));
 	/* the raw calls: glibc's own refuse its internal signals */
 	if (syscall(SYS_rt_sigprocmask, SIG_BLOCK, &mask, NULL, sizeof(mask)))
 		return -errno;
@@ -70,9 +74,17 @@ int doorbell_relay_fd(void)
 	return relay_fd;
 }
 
-int doorbell_reliable(void)
+static int relay_there(void)
 {
 	return relay_fd >= 0 && worker_running();
+}
+
+int doorbell_reliable(void)
+{
+	/* the signal alone: rings are lost only when the user's signal
+	 * queue is full, and then looked for every 10 ms for a while
+	 * (doorbell_timeout) */
+	return relay_there() || bell_fd >= 0;
 }
 
 void doorbell_relay(void)
@@ -123,7 +135,7 @@ int doorbell_timeout(int timeout_ms)
 	uint64_t lost = __atomic_load_n(&lost_at, __ATOMIC_RELAXED);
 
 	/* (the relay passes every ring on, when there is one) */
-	if (lost && !doorbell_reliable() && now_ns() - lost < LOST_WINDOW_NS &&
+	if (lost && !relay_there() && now_ns() - lost < LOST_WINDOW_NS &&
 	    (timeout_ms < 0 || timeout_ms > LOST_LOOK_MS))
 		return LOST_LOOK_MS;
 	return timeout_ms;

@@ -14,7 +14,7 @@ UZ_HIDDEN int doorbell_fd(void);
 /* The relay's (an eventfd the worker writes for a ring that could not
  * be sent), for the same poll (-1: none). */
 UZ_HIDDEN int doorbell_relay_fd(void);
-/* Does every ring reach the agent thread (through the relay, when the
+/* Does a ring reach the agent thread (the signal, or the relay when the
  * signal cannot be sent)?  If not, it must not sleep long. */
 UZ_HIDDEN int doorbell_reliable(void);
 /* Worker thread, whenever it wakes: pass on a ring that waits. */

@@ -541,8 +541,10 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 	a->next_ms = now + interval;
 	look_at(cl, &l, system_pressure);
 	if (a->cg_id != (l.have_cg ? l.cg.id : 0)) {
-		/* another cgroup: its usage says nothing of the last */
+		/* another cgroup: its usage says nothing of the last, and
+		 * its settings may find something to take */
 		a->footprint_ms = 0;
+		a->nothing_ms = 0;
 		a->fill_known = 0;
 	}
 	a->cg_id = l.have_cg ? l.cg.id : 0;
@@ -752,6 +754,7 @@ void auto_configure(void)
 			brake_standing(cl, client_auto(cl), NULL);
 		client_auto(cl)->next_ms = 0;
 		client_auto(cl)->restored_until = 0;
+		client_auto(cl)->nothing_ms = 0; /* a step, with these */
 	}
 	auto_wake();
 }
