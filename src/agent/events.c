@@ -373,7 +373,11 @@ int events_pending_run(uint64_t blk)
 		{
 			uint64_t from = t->from, to = t->to;
 			int64_t delta = t->delta;
+			static int drop_delay_ms = -1;
 
+			/* a test's: an mremap onto the old range lands
+			 * before we let it go (keep_registered) */
+			uz_test_delay("UZSWAP_TEST_TASK_DROP_DELAY_MS", &drop_delay_ms);
 			tasks[i] = tasks[--n_tasks];
 			/* copied: the old pages are no longer ours to keep */
 			drop_range(from, to);
@@ -545,6 +549,33 @@ static int task_source(uint64_t blk)
 	return 0;
 }
 
+/*
+ * [s, e) holds stored pages of ours now, moved there by an mremap: it
+ * must be registered, and it was, as the VMA moved with its
+ * registration; but the kernel moves the VMA before it queues the
+ * REMAP, and in between we may have unregistered that range for what
+ * was there before (a block whose last pages an earlier mremap's task
+ * had just copied away: events_unregister_block).  Unregistered, a read
+ * there maps the huge zero page without asking us: whole blocks read
+ * zero (it_forkfreeze, 2-3 runs in 100 under load; it_stress's
+ * "zero after mremap" was likely the same).  Registering it again is
+ * harmless when it still is.
+ */
+static void keep_registered(uint64_t s, uint64_t e)
+{
+	int err;
+
+	s &= ~(uint64_t)(UZ_PAGE_SIZE - 1);
+	e = (e + UZ_PAGE_SIZE - 1) & ~(uint64_t)(UZ_PAGE_SIZE - 1);
+	if (s >= e)
+		return;
+	err = uffd_register(uz_agent.uffd, s, e - s, UFFDIO_REGISTER_MODE_MISSING);
+	if (err)
+		log_limited(UZ_LOG_WARN, 3, 60, "mremap: %#lx..%#lx not registered "
+			    "again: %s", (unsigned long)s, (unsigned long)e,
+			    strerror(-err));
+}
+
 /* mremap moved [from, from+len) to @to: the stored copy follows. */
 static void remap(uint64_t from, uint64_t to, uint64_t len)
 {
@@ -585,11 +616,13 @@ static void remap(uint64_t from, uint64_t to, uint64_t len)
 				blocks_rekey(blocks_find(blk), blk + delta);
 			else
 				inactive_rekey(blk, blk + delta);
+			keep_registered(blk + delta, blk + delta + UZ_BLOCK_SIZE);
 			continue;
 		}
 		/* its stored pages still here go as tasks; those already
 		 * on their way elsewhere (task_source) stay in theirs */
 		each_run_not_in_task(blk, s, e, task_add, delta);
+		keep_registered(s + delta, e + delta);
 	}
 }
 
