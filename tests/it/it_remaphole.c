@@ -23,11 +23,18 @@
 #define LEN (8 * IT_MB)
 
 static uint8_t *first_new;
+static int go[2];
 
-/* One read of the first move's new range: its fault runs the copy. */
+/* Once told, one read of the first move's new range: its fault runs
+ * the copy.  (Started before the moves: a thread's stack made after
+ * the first could be put in the hole it left, which the second move
+ * then replaces.) */
 static void *reader(void *arg)
 {
+	char c;
+
 	(void)arg;
+	it_assert(read(go[0], &c, 1) == 1, "reader: read");
 	it_assert(it_check(first_new, 4096, 1) < 0,
 		  "the first moved range's first page is wrong");
 	return NULL;
@@ -35,7 +42,7 @@ static void *reader(void *arg)
 
 int main(int argc, char **argv)
 {
-	uint8_t *first, *second, *hole, *to;
+	uint8_t *first, *second, *hole, *to, *held;
 	pthread_t t;
 
 	setenv("UZSWAP_TEST_TASK_DROP_DELAY_MS", "300", 1);
@@ -46,13 +53,20 @@ int main(int argc, char **argv)
 	it_fill(first, LEN, 1);
 	it_fill(second, LEN, 2);
 	it_evict_all();
+	it_assert(!pipe(go), "pipe");
+	pthread_create(&t, NULL, reader, NULL);
 	/* the first range, a page off its alignment: copied page by page
 	 * as it is read */
 	hole = it_alloc(LEN + IT_BLOCK, 0);
 	first_new = (uint8_t *)syscall(SYS_mremap, first, LEN, LEN,
 				       MREMAP_MAYMOVE | MREMAP_FIXED, hole + 4096);
 	it_assert(first_new != MAP_FAILED, "the first mremap failed");
-	pthread_create(&t, NULL, reader, NULL);
+	/* the place it left stays ours (as a program's next allocation
+	 * there would be): the second move replaces this */
+	held = mmap(first, LEN, PROT_NONE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	it_assert(held == first, "the first range's old place was taken");
+	it_assert(write(go[1], "g", 1) == 1, "write");
 	usleep(100000); /* the agent is between the copy and letting go */
 	/* the second, whole blocks, onto where the first was (the system
 	 * call itself: the interposer would wait for nothing here, but
