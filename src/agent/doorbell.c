@@ -18,7 +18,7 @@
  * signalfd: a seccomp filter) goes through the worker thread instead: it
  * sleeps on a futex word any thread can wake, and shares the agent
  * thread's table, so it writes an eventfd there that the agent thread
- * polls (the relay).  An idle agent thread sleeps up to a minute
+ * polls (the relay).  An idle agent thread sleeps up to two minutes
  * (loop.c quiet), and a ring lost then waited that long (a fork() 46 s,
  * a core dump missing what was evicted: review probes).
  */
@@ -113,15 +113,13 @@ static uint64_t lost_at;
 void doorbell_ring(void)
 {
 	pid_t tid = __atomic_load_n(&uz_agent.thread_tid, __ATOMIC_ACQUIRE);
-	int saved = errno;
+	int saved = errno, bell = __atomic_load_n(&bell_fd, __ATOMIC_ACQUIRE) >= 0;
 
 	if (tid <= 0)
 		return;
 	/* the agent's process id: a vfork() child rings from another */
-	if (__atomic_load_n(&bell_fd, __ATOMIC_ACQUIRE) < 0 ||
-	    syscall(SYS_tgkill, uz_agent.pid, tid, BELL_SIGNAL)) {
-		if (__atomic_load_n(&bell_fd, __ATOMIC_RELAXED) >= 0 &&
-		    errno == EAGAIN)
+	if (!bell || syscall(SYS_tgkill, uz_agent.pid, tid, BELL_SIGNAL)) {
+		if (bell && errno == EAGAIN)
 			__atomic_store_n(&lost_at, now_ns(), __ATOMIC_RELAXED);
 		/* (a futex wake: never fails for want of room) */
 		__atomic_store_n(&relay_wanted, 1, __ATOMIC_RELEASE);

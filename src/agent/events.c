@@ -563,13 +563,9 @@ static int task_source(uint64_t blk)
  */
 static void keep_registered(uint64_t s, uint64_t e)
 {
-	int err;
+	/* (page-aligned and not empty: a REMAP's range, cut at blocks) */
+	int err = uffd_register(uz_agent.uffd, s, e - s, UFFDIO_REGISTER_MODE_MISSING);
 
-	s &= ~(uint64_t)(UZ_PAGE_SIZE - 1);
-	e = (e + UZ_PAGE_SIZE - 1) & ~(uint64_t)(UZ_PAGE_SIZE - 1);
-	if (s >= e)
-		return;
-	err = uffd_register(uz_agent.uffd, s, e - s, UFFDIO_REGISTER_MODE_MISSING);
 	if (err)
 		log_limited(UZ_LOG_WARN, 3, 60, "mremap: %#lx..%#lx not registered "
 			    "again: %s", (unsigned long)s, (unsigned long)e,

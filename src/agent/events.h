@@ -44,10 +44,10 @@ UZ_HIDDEN void events_unregister_block(uint64_t blk);
  * leaving the range torn (the stress test's rawmove, seed 206).
  */
 UZ_HIDDEN void events_unregister_restored(uint64_t s, uint64_t len);
-/* Call @fn on each pending copy: stored pages [from, to) now belong
- * @delta away (a raw clone's child was copied with them there). */
 /* Do stored pages of an mremap wait to be copied? */
 UZ_HIDDEN int events_tasks_waiting(void);
+/* Call @fn on each pending copy: stored pages [from, to) now belong
+ * @delta away (a raw clone's child was copied with them there). */
 UZ_HIDDEN void events_tasks_each(void (*fn)(uint64_t from, uint64_t to,
 					    int64_t delta, void *arg), void *arg);
 
