@@ -23,6 +23,7 @@
 #include "cgrules.h"
 #include "client.h"
 #include "daemon.h"
+#include "frame.h"
 #include "hold.h"
 #include "log.h"
 #include "memcg.h"
@@ -532,7 +533,7 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 	static struct look l;
 	const struct auto_config *c = &l.set;
 	struct auto_params p;
-	uint64_t managed, refaults, away, back, interval = uzd.cfg.autoev.interval_ms;
+	uint64_t managed, refaults, away, back, rss, interval = uzd.cfg.autoev.interval_ms;
 	struct auto_input in;
 	struct auto_decision d;
 	enum uz_auto_state alone;
@@ -586,11 +587,16 @@ static int step(struct client *cl, struct auto_client *a, uint64_t now,
 	 * refaults of blocks younger than two intervals, not the trickle
 	 * of old cold memory read now and then */
 	/* the figure below is the next step's, if this one's is old */
-	err = rescan_if_grown(cl, &a->rss_seen);
-	if (err < 0)
-		return 1; /* the client is gone */
-	if (err > 0)
-		a->nothing_ms = 0; /* grown: there may be something now */
+	if (!procfs_rss_anon(client_pid(cl), &rss)) {
+		if (rescan_if_grown(cl, rss, &a->rss_seen) < 0)
+			return 1; /* the client is gone */
+		/* grown by a block since nothing was left: there may be
+		 * something now (a rescan's threshold would miss 16 MB
+		 * allocated after 40 MB: it_auto) */
+		if (rss >= a->nothing_rss + UZ_BLOCK_SIZE)
+			a->nothing_ms = 0;
+		a->rss_step = rss;
+	}
 	if (client_auto_counters(cl, 2 * interval, &managed, &refaults,
 				 &a->inactive, &a->away, &a->back))
 		return 0; /* its arena's header is not valid: nothing to judge */
@@ -889,6 +895,7 @@ void auto_done(struct client *cl, const struct uz_evict_done *d)
 		 * find nothing again; look again after a pause */
 		a->state = UZ_AUTO_NOTHING;
 		a->nothing_ms = now_ms();
+		a->nothing_rss = a->rss_step;
 		a->paused = 1;
 		a->next_ms = now_ms() + (uint64_t)uzd.cfg.autoev.interval_ms *
 						 AUTO_BACKOFF_INTERVALS;

@@ -59,6 +59,8 @@ struct auto_client {
 	uint64_t nothing_ms;	    /* when a step last found nothing left to
 				     * take, and it has not grown since; 0:
 				     * not so */
+	uint64_t nothing_rss;	    /* its anonymous memory then (the step's) */
+	uint64_t rss_step;	    /* its anonymous memory at its last step */
 	uint64_t restored_until;    /* restored by hand: no step before
 				     * then (but at its limit) */
 	/* the step under way is a limit step, sent at step_sent_ms with

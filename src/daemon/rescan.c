@@ -4,15 +4,12 @@
 #include <errno.h>
 
 #include "client.h"
-#include "procfs.h"
 #include "rescan.h"
 
-int rescan_if_grown(struct client *cl, uint64_t *seen)
+int rescan_if_grown(struct client *cl, uint64_t rss, uint64_t *seen)
 {
-	uint64_t rss, margin;
+	uint64_t margin;
 
-	if (procfs_rss_anon(client_pid(cl), &rss))
-		return 0; /* it is ending: its connection says so */
 	if (rss <= *seen) {
 		/* measured from its lowest since: growth after an
 		 * eviction is growth again */

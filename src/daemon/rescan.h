@@ -19,9 +19,9 @@ struct client;
 #define RESCAN_MIN_GROWTH (16ull << 20)
 
 /* Ask @cl's agent to count again (UZ_MSG_RESCAN) if its process's
- * anonymous resident memory grew by RESCAN_MIN_GROWTH or an eighth since
- * *@seen (updated: what it had at the last ask, or less since).  1 if
- * it asked, 0 if not, -ECONNRESET (@cl is gone). */
-int rescan_if_grown(struct client *cl, uint64_t *seen);
+ * anonymous resident memory, @rss now, grew by RESCAN_MIN_GROWTH or an
+ * eighth since *@seen (updated: what it had at the last ask, or less
+ * since).  1 if it asked, 0 if not, -ECONNRESET (@cl is gone). */
+int rescan_if_grown(struct client *cl, uint64_t rss, uint64_t *seen);
 
 #endif
