@@ -82,6 +82,13 @@ static void say_state(struct client *cl, struct auto_client *a,
  * thread yet is tried again this soon, this many times at most. */
 #define PLACE_RETRY_MS 10
 #define PLACE_TRIES 20
+/* A new client's first look (its cgroup, the limits above it, its
+ * holds: some 30 reads in /proc and the cgroup tree) comes this long
+ * after its hello.  A shell's short commands are gone by then: looking
+ * at each as it came cost every one of them 0.4 ms of a 2-CPU machine.
+ * As soon as LIMIT_CACHE_CHECK_MS, which a job filling its cgroup fast
+ * is judged by anyway. */
+#define AUTO_FIRST_LOOK_MS LIMIT_CACHE_CHECK_MS
 
 /* How often a client in a cgroup with a memory limit is looked at, in a
  * pause too, and how soon its next step comes near that limit. */
@@ -182,6 +189,7 @@ static void hold_ahead(struct client *cl, struct auto_client *a, uint64_t now)
 		return;
 	if (!client_same_process(cl))
 		return;
+	a->hold_tried = 1;
 	err = hold_place(client_pid(cl), why, sizeof(why));
 	if (err == -ESRCH && ++a->place_tries < PLACE_TRIES) {
 		a->limit_check_ms = now + PLACE_RETRY_MS;
@@ -363,6 +371,7 @@ static void hold(struct client *cl, struct auto_client *a, uint64_t now,
 			    client_comm(cl));
 		return;
 	}
+	a->hold_tried = 1;
 	err = hold_begin(client_pid(cl), why, sizeof(why));
 	if (err) {
 		/* without a freezer, hold_init said so once */
@@ -490,7 +499,10 @@ void auto_gone(struct client *cl)
 {
 	brake_standing(cl, client_auto(cl), NULL);
 	release(cl, client_auto(cl));
-	hold_forget(client_pid(cl));
+	/* the freezer's files, for every client that ends, cost a
+	 * shell's short commands as much as their start */
+	if (client_auto(cl)->hold_tried)
+		hold_forget(client_pid(cl));
 }
 
 void auto_restored(struct client *cl)
@@ -773,6 +785,16 @@ static uint64_t next_due;
 void auto_wake(void)
 {
 	next_due = 0;
+}
+
+void auto_client_new(struct client *cl)
+{
+	struct auto_client *a = client_auto(cl);
+
+	/* no look at its limit either before then (limit_near) */
+	a->next_ms = now_ms() + AUTO_FIRST_LOOK_MS;
+	a->limit_check_ms = a->next_ms;
+	auto_wake();
 }
 
 uint64_t auto_tick(uint64_t now)

@@ -52,6 +52,8 @@ struct auto_client {
 				     * will be; 0: not yet */
 	uint32_t place_tries;	    /* placings refused as its agent's
 				     * threads were not named yet */
+	int hold_tried;		    /* placed or held at least once: it may
+				     * have a freezer group to remove */
 	uint64_t told_limited;	    /* cg_id it was last told has a limit
 				     * (UZ_MSG_LIMITED); 0: none */
 	uint64_t rss_seen;	    /* its anonymous memory when its agent was
@@ -75,6 +77,9 @@ struct auto_client {
 /* Take the steps that are due at @now; when the next one is (ms), or
  * UINT64_MAX with auto=off.  Cheap until then. */
 uint64_t auto_tick(uint64_t now);
+/* @cl has just said hello: its first look comes AUTO_FIRST_LOOK_MS
+ * later. */
+void auto_client_new(struct client *cl);
 /* Something changed (a client came, the configuration was reloaded):
  * the next auto_tick looks at every client. */
 void auto_wake(void);

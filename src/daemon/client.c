@@ -303,7 +303,7 @@ int client_hello(struct conn *c, const struct uz_msg *m, int fd,
 		cl->comm[i] = h->comm[i] >= 0x20 && h->comm[i] < 0x7f ?
 				      h->comm[i] : '?';
 	TAILQ_INSERT_TAIL(&clients, cl, entry);
-	auto_wake(); /* its first look is worked out */
+	auto_client_new(cl);
 	count++;
 	c->client = cl;
 	conn_set_role(c, CONN_AGENT);
