@@ -2,6 +2,7 @@
 /* A process's memory cgroup: see memcg.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,11 +135,41 @@ static int limiting_level(struct memcg_use *out, const char *root)
 	return 0;
 }
 
+/*
+ * The cgroup mounts, read again only when our mount table changed: every
+ * look at a client read /proc/self/mountinfo twice, the most of the
+ * daemon's time with many clients coming and going.  A descriptor of
+ * that file polls POLLPRI once after each change (proc(5)); without one,
+ * every call reads it, as before.  Main thread only.
+ */
+static struct {
+	int fd, known;
+	int v2_err, v1_err;
+	char v2[PATH_MAX_LEN], v1[PATH_MAX_LEN];
+} mounts = { .fd = -1 };
+
+static void cg_mounts(void)
+{
+	struct pollfd p = { mounts.fd, POLLPRI, 0 };
+
+	if (mounts.fd < 0)
+		mounts.fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+	else if (poll(&p, 1, 0) == 1 && (p.revents & (POLLPRI | POLLERR)))
+		mounts.known = 0;
+	if (mounts.known)
+		return;
+	mounts.v2_err = cg_mount_find(CG_MOUNT_V2, mounts.v2, sizeof(mounts.v2));
+	if (mounts.v2_err)
+		mounts.v2[0] = 0;
+	mounts.v1_err = cg_mount_find("memory", mounts.v1, sizeof(mounts.v1));
+	mounts.known = mounts.fd >= 0;
+}
+
 int memcg_of(pid_t pid, struct memcg_use *out)
 {
 	static struct cg_paths cg;
-	char path[64], v2_root[PATH_MAX_LEN], v1_root[PATH_MAX_LEN];
-	int err, v2_err;
+	char path[64];
+	int err;
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/cgroup", (int)pid,
 		 (int)procfs_live_thread(pid));
@@ -146,19 +177,16 @@ int memcg_of(pid_t pid, struct memcg_use *out)
 	if (err)
 		return err;
 	out->v1 = cg.memory[0] != 0;
-	/* found once here: the pressure's and (without v1) the limit's */
-	v2_err = cg_mount_find(CG_MOUNT_V2, v2_root, sizeof(v2_root));
-	if (v2_err)
-		v2_root[0] = 0;
-	out->pressure_centi = v2_pressure(v2_root, cg.v2, out->psi_file,
+	/* the pressure's and (without v1) the limit's */
+	cg_mounts();
+	out->pressure_centi = v2_pressure(mounts.v2, cg.v2, out->psi_file,
 					  sizeof(out->psi_file));
 	if (!out->v1 && !cg.v2[0])
 		return -ENOENT;
 	snprintf(out->path, sizeof(out->path), "%s", out->v1 ? cg.memory : cg.v2);
 	if (!out->v1)
-		return v2_err ? v2_err : limiting_level(out, v2_root);
-	err = cg_mount_find("memory", v1_root, sizeof(v1_root));
-	return err ? err : limiting_level(out, v1_root);
+		return mounts.v2_err ? mounts.v2_err : limiting_level(out, mounts.v2);
+	return mounts.v1_err ? mounts.v1_err : limiting_level(out, mounts.v1);
 }
 
 const char *memcg_printable(const char *path)
