@@ -22,9 +22,16 @@
 
 /* A round trip even with none queued: the child's FORK event may be
  * read and not yet acted on.  loop_request refuses where there is no
- * agent, and in a signal handler that landed inside a request. */
+ * agent, and in a signal handler that landed inside a request.  None
+ * before the first eviction: nothing is registered on our uffd before
+ * it (evicted_once is set first, and a forked child has its parent's),
+ * and without a registration a clone brings no FORK event.  The round
+ * trip cost every short command that ended a wake-up of the agent
+ * thread. */
 static void fill_raw_children(void)
 {
+	if (!__atomic_load_n(&uz_agent.evicted_once, __ATOMIC_SEQ_CST))
+		return;
 	if (loop_is_agent_thread())
 		rawkid_drain();
 	else
