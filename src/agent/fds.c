@@ -298,6 +298,20 @@ void fds_leave_app(void)
 	fds_gate_leave(&g);
 }
 
+void fds_close_inherited(int keep)
+{
+	unsigned fd = 0;
+
+	/* one thread in the child: no gate to take */
+	while ((fd = next_ours(fd)) < FDS_TRACKED) {
+		if ((int)fd != keep) {
+			mark((int)fd, 0);
+			close((int)fd);
+		}
+		fd++;
+	}
+}
+
 int fds_pull(pid_t tid, int fd)
 {
 	int pfd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD), got, err;

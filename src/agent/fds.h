@@ -42,6 +42,10 @@ UZ_HIDDEN int fds_agent_thread(void);
 /* Application thread, once the agent thread has its table: close our
  * descriptors in the application's table. */
 UZ_HIDDEN void fds_leave_app(void);
+/* In a fork()'s child whose parent's agent had no table of its own: the
+ * parent's descriptors, copied into ours, closed, all but @keep (the
+ * link to the parent). */
+UZ_HIDDEN void fds_close_inherited(int keep);
 /* Agent thread: a copy of descriptor @fd of thread @tid's table (the
  * application's) in ours.  The new fd or -errno. */
 UZ_HIDDEN int fds_pull(pid_t tid, int fd);

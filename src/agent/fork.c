@@ -628,6 +628,12 @@ void fork_child_hook(void)
 		fd_forget(pending.app_end[1]);
 		pending.app_end[1] = -1;
 	}
+	/* with no table of its own (unshare refused), the parent's agent
+	 * kept its descriptors in the program's, and the fork copied them:
+	 * the parent's, never used here (ours are made anew below), they
+	 * piled up a set a generation */
+	if (loop_shares_table())
+		fds_close_inherited(pending.app_end[1]);
 	/* the wait for the parent's word has no end (it must not lose the
 	 * stored memory): the program's own signals may end it, as before
 	 * the fork, not only SIGKILL */

@@ -23,6 +23,7 @@
  * A watchdog (alarm) fails a hang.  The high numbers are at and above 900,
  * where the agent's descriptors pass (fd_hide).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
@@ -293,6 +294,54 @@ static void refuse_unshare(void)
 		  "seccomp: %s", strerror(errno));
 }
 
+/* Descriptors at 900 and up in our table, where the agent keeps its
+ * own when it shares the program's. */
+static int high_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	it_assert(d, "/proc/self/fd: %s", strerror(errno));
+	while ((e = readdir(d)))
+		n += atoi(e->d_name) >= 900 && atoi(e->d_name) != dirfd(d);
+	closedir(d);
+	return n;
+}
+
+/* Generation @gen of a chain of forks, each with its memory evicted
+ * before the next: every one reads its bytes right and holds no more of
+ * the agent's descriptors than the first (@first).  Each child's copy of
+ * its parent's agent descriptors used to stay: a set more a generation.
+ * A child's status: 0, or 1 + the generation that failed. */
+static int generation(int gen, int first)
+{
+	int st, n = high_fds();
+	pid_t c;
+
+	if (it_check(mem, LEN, 7) >= 0) {
+		fprintf(stderr, "generation %d: wrong bytes\n", gen);
+		return 1 + gen;
+	}
+	/* a few the agent thread may open later than the others */
+	if (n > first + 3) {
+		fprintf(stderr, "generation %d: %d descriptors at 900 and up, "
+			"%d in the first\n", gen, n, first);
+		return 1 + gen;
+	}
+	if (gen == 3)
+		return 0;
+	it_evict_all();
+	c = fork();
+	if (c < 0)
+		return 1 + gen;
+	if (!c)
+		_exit(generation(gen + 1, first));
+	if (waitpid(c, &st, 0) != c || !WIFEXITED(st))
+		return 1 + gen;
+	return WEXITSTATUS(st);
+}
+
 static void shared(void)
 {
 	pthread_t a;
@@ -306,6 +355,15 @@ static void shared(void)
 		fork_checks("shared table");
 	}
 	printf("shared table: 5 forks with evicted memory\n");
+	{
+		int first = high_fds(), failed = generation(0, first);
+
+		it_assert(!failed, "shared table: generation %d of a chain of "
+			  "forks went wrong (above)", failed - 1);
+		printf("shared table: 3 generations of forks, evicted each "
+		       "time: right bytes, %d descriptors at 900 and up in "
+		       "each at most\n", first + 3);
+	}
 	/* a child that ends while a dup2() lingers: the agent thread closes
 	 * its link, and must not wait for that dup2() */
 	it_evict_all();
