@@ -118,6 +118,7 @@ AGENT=${UZSWAP_AGENT:-$top_builddir/.libs/libuzswap.so}
 . "$SRCDIR/zram.sh"
 . "$SRCDIR/zswap.sh"
 . "$SRCDIR/plot.sh"
+. "$SRCDIR/hogs.sh"
 
 say() { echo "bench.sh: $*" >&2; }
 die() { say "$1"; exit "${2:-99}"; }
@@ -260,33 +261,6 @@ quiet_pct() {
 	echo "$b"
 }
 
-HOG_PIDS=
-# hogs_start: one busy loop per CPU, at our nice, each in a session of
-# its own as another service's work would be (with autogrouping on, the
-# scheduler shares the CPUs between sessions first)
-hogs_start() {
-	local i
-	for i in $(seq "$(nproc)"); do
-		setsid sh -c 'while :; do :; done' &
-		HOG_PIDS="$HOG_PIDS $!"
-	done
-	# setsid runs the loop itself when it is no group leader, as here:
-	# then each pid is its session's, and kill reaches every loop
-	sleep 0.2
-	for i in $HOG_PIDS; do
-		# the session is field 6 of /proc/PID/stat (after "(comm)")
-		[ "$(sed 's/.*) //' "/proc/$i/stat" 2>/dev/null | cut -d' ' -f4)" = "$i" ] && continue
-		hogs_stop
-		die "a busy loop is not its session's leader (setsid forked)" 99
-	done
-}
-hogs_stop() {
-	[ -n "$HOG_PIDS" ] || return 0
-	kill $HOG_PIDS 2>/dev/null
-	wait $HOG_PIDS 2>/dev/null
-	HOG_PIDS=
-}
-
 # run_one SYSTEM WORKLOAD ROUND: one bench_run; its JSON line goes to
 # runs.jsonl with the load average at its start and how busy the
 # machine was in the second before (before the hogs of a W@hogs)
@@ -314,7 +288,7 @@ run_one() {
 	read -r load _ </proc/loadavg
 	busy=$(quiet_pct)
 	cmd="${pre[*]} $BENCH $s $base $size --round $r"
-	contended "$w" && hogs_start && cmd="$cmd (with $(nproc) busy loops)"
+	contended "$w" && { hogs_start || die "no busy loops" 99; } && cmd="$cmd (with $(nproc) busy loops)"
 	# a run that hangs (a fault nobody serves) must not hang the suite
 	timeout -k 10 "$tmo" "${pre[@]}" "$BENCH" "$s" "$base" "$size" --round "$r" \
 		--lat "$OUT/lat/$w.$s.r$r.txt" $VERBOSE \

@@ -11,13 +11,21 @@
 #            made and dropped, 4 times)
 #   spawn    a shell that starts 1,000 short processes (/bin/true)
 #
-#   bash tests/bench/overhead.sh [ROUNDS] [JOBS]     (default 5 "cpu alloc spawn")
+#   bash tests/bench/overhead.sh [--contended] [ROUNDS] [JOBS]
+#                                       (default 5 "cpu alloc spawn")
+#
+# --contended: all of it with one busy loop per CPU beside (hogs.sh), as
+# on a busy machine, where each hand-over to another thread or to the
+# daemon waits for a CPU.
 #
 # OVERHEAD_CONF adds lines to uzswapd's [daemon] section (built-in
 # defaults otherwise: the automatic loop on).  From the build tree; no
 # root needed.  A report, not a test.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
+. tests/bench/hogs.sh
+contended=
+[ "${1:-}" = --contended ] && { contended=1; shift; }
 rounds=${1:-5} jobs=${2:-cpu alloc spawn}
 [ -x ./uzswapd ] && [ -f .libs/libuzswap.so ] || {
 	echo "overhead: build first (./uzswapd, .libs/libuzswap.so)" >&2
@@ -27,6 +35,7 @@ case $rounds in '' | *[!0-9]* | 0) echo "overhead: ROUNDS must be a whole number
 dir=$(mktemp -d /tmp/uzswap-overhead.XXXXXX) || exit 2
 daemon=
 cleanup() {
+	hogs_stop
 	[ -n "$daemon" ] && kill "$daemon" 2>/dev/null
 	wait 2>/dev/null
 	rm -rf "$dir"
@@ -82,7 +91,10 @@ daemon=$!
 for _ in $(seq 100); do [ -S "$dir/sock" ] && break; sleep 0.05; done
 [ -S "$dir/sock" ] || { echo "overhead: uzswapd did not start" >&2; cat "$dir/log" >&2; exit 99; }
 
-echo "overhead: $(date -u '+%F %H:%M UTC'), load average $(cut -d' ' -f1-3 /proc/loadavg), $rounds rounds, wall ms"
+echo "overhead: $(date -u '+%F %H:%M UTC'), load average $(cut -d' ' -f1-3 /proc/loadavg), $rounds rounds, wall ms${contended:+, $(nproc) busy loops beside}"
+if [ -n "$contended" ]; then
+	hogs_start || exit 99
+fi
 printf '  %-7s %-22s %-22s %-7s %-22s %s\n' job alone "under the agent" ratio \
 	"loaded, disabled" ratio
 for j in $jobs; do
