@@ -43,12 +43,6 @@
  * minute (AUTO_NOTHING_AGAIN_MS) is its only wake-up. */
 #define RESCAN_NS 2000000000ull
 #define RESCAN_IDLE_NS 120000000000ull
-/* The first count comes this long after the start: a shell's short
- * commands are gone by then, and reading the maps of each as it
- * started was 4 % of its time.  Nothing waits for it: the daemon's
- * first look comes later still (AUTO_FIRST_LOOK_MS), and an eviction
- * walks the maps itself. */
-#define FIRST_SCAN_NS 10000000ull
 
 static struct {
 	pthread_mutex_t serial; /* one request at a time */
@@ -430,8 +424,8 @@ static void *agent_main(void *arg)
 	int shared;
 
 	/* (a forked child's copies are its parent's) */
+	last_scan = 0;
 	rescan_ns = RESCAN_NS;
-	last_scan = now_ns() - rescan_ns + FIRST_SCAN_NS;
 	rescan_asked = 0;
 
 	/* before anyone can ring (doorbell.c): no SIGCANCEL may end us */
