@@ -61,8 +61,10 @@ struct auto_client {
 	uint64_t nothing_ms;	    /* when a step last found nothing left to
 				     * take, and it has not grown since; 0:
 				     * not so */
-	uint64_t nothing_rss;	    /* its anonymous memory then (the step's) */
-	uint64_t rss_step;	    /* its anonymous memory at its last step */
+	uint64_t nothing_rss;	    /* its own anonymous memory then (the
+				     * step's; own_rss) */
+	uint64_t rss_step;	    /* its own anonymous memory at its last
+				     * step */
 	uint64_t restored_until;    /* restored by hand: no step before
 				     * then (but at its limit) */
 	/* the step under way is a limit step, sent at step_sent_ms with
@@ -77,8 +79,8 @@ struct auto_client {
 /* Take the steps that are due at @now; when the next one is (ms), or
  * UINT64_MAX with auto=off.  Cheap until then. */
 uint64_t auto_tick(uint64_t now);
-/* @cl has just said hello: its first look comes AUTO_FIRST_LOOK_MS
- * later. */
+/* @cl has just said hello: its first look comes now, or AUTO_FIRST_LOOK_MS
+ * later in a cgroup seen lately with no limit. */
 void auto_client_new(struct client *cl);
 /* Something changed (a client came, the configuration was reloaded):
  * the next auto_tick looks at every client. */

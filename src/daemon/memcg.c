@@ -13,6 +13,7 @@
 #include "cgmount.h"
 #include "cgpath.h"
 #include "checksum.h"
+#include "daemon.h"
 #include "memcg.h"
 #include "procfs.h"
 #include "psi.h"
@@ -165,6 +166,60 @@ static void cg_mounts(void)
 	mounts.known = mounts.fd >= 0;
 }
 
+/*
+ * Cgroups looked at in the last second, by a hash of their path, and
+ * whether a limit binds them: a new client in one found free of limits
+ * is looked at a little later (autoevict.c auto_client_new).  A few
+ * dozen, the oldest replaced: a shell's commands all start in its one.
+ */
+#define SEEN_SLOTS 32
+#define SEEN_MS 1000
+static struct {
+	uint64_t path_id, at_ms;
+	int v1, limited;
+} seen[SEEN_SLOTS];
+static unsigned seen_next;
+
+static void seen_note(const struct memcg_use *u)
+{
+	unsigned i;
+
+	for (i = 0; i < SEEN_SLOTS; i++)
+		if (seen[i].at_ms && seen[i].path_id == u->path_id &&
+		    seen[i].v1 == u->v1)
+			break;
+	if (i == SEEN_SLOTS)
+		i = seen_next++ % SEEN_SLOTS;
+	seen[i].path_id = u->path_id;
+	seen[i].v1 = u->v1;
+	seen[i].limited = u->limit != MEMCG_NO_LIMIT;
+	seen[i].at_ms = now_ms();
+}
+
+int memcg_unlimited_lately(pid_t pid)
+{
+	static struct cg_paths cg;
+	char path[64];
+	const char *p;
+	uint64_t id, now = now_ms();
+	int v1;
+	unsigned i;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	if (cg_paths_read(path, &cg))
+		return 0;
+	v1 = cg.memory[0] != 0;
+	p = v1 ? cg.memory : cg.v2;
+	if (!p[0])
+		return 0;
+	id = name_hash(p);
+	for (i = 0; i < SEEN_SLOTS; i++)
+		if (seen[i].at_ms && now - seen[i].at_ms < SEEN_MS &&
+		    seen[i].path_id == id && seen[i].v1 == v1)
+			return !seen[i].limited;
+	return 0;
+}
+
 int memcg_of(pid_t pid, struct memcg_use *out)
 {
 	static struct cg_paths cg;
@@ -185,8 +240,12 @@ int memcg_of(pid_t pid, struct memcg_use *out)
 		return -ENOENT;
 	snprintf(out->path, sizeof(out->path), "%s", out->v1 ? cg.memory : cg.v2);
 	if (!out->v1)
-		return mounts.v2_err ? mounts.v2_err : limiting_level(out, mounts.v2);
-	return mounts.v1_err ? mounts.v1_err : limiting_level(out, mounts.v1);
+		err = mounts.v2_err ? mounts.v2_err : limiting_level(out, mounts.v2);
+	else
+		err = mounts.v1_err ? mounts.v1_err : limiting_level(out, mounts.v1);
+	if (!err)
+		seen_note(out);
+	return err;
 }
 
 const char *memcg_printable(const char *path)

@@ -52,6 +52,11 @@ static inline uint64_t memcg_firm_usage(const struct memcg_use *cg)
  */
 int memcg_of(pid_t pid, struct memcg_use *out);
 
+/* Is process @pid in a memory cgroup that memcg_of found, in the last
+ * second, with no limit on it or above it?  0 when it was not looked at
+ * so lately, or has one. */
+int memcg_unlimited_lately(pid_t pid);
+
 /* @path with every byte that is not printable ASCII as '?', for the
  * log and uzswapctl (anyone who may name a cgroup may put a terminal's
  * escapes in it); a static buffer. */

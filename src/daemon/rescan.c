@@ -19,6 +19,11 @@ int rescan_if_grown(struct client *cl, uint64_t rss, uint64_t *seen)
 	margin = *seen / 8 > RESCAN_MIN_GROWTH ? *seen / 8 : RESCAN_MIN_GROWTH;
 	if (rss - *seen < margin)
 		return 0;
+	return rescan_ask(cl, rss, seen) ? -ECONNRESET : 1;
+}
+
+int rescan_ask(struct client *cl, uint64_t rss, uint64_t *seen)
+{
 	*seen = rss;
-	return client_ask_rescan(cl) ? -ECONNRESET : 1;
+	return client_ask_rescan(cl) ? -ECONNRESET : 0;
 }

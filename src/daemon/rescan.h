@@ -23,5 +23,8 @@ struct client;
  * eighth since *@seen (updated: what it had at the last ask, or less
  * since).  1 if it asked, 0 if not, -ECONNRESET (@cl is gone). */
 int rescan_if_grown(struct client *cl, uint64_t rss, uint64_t *seen);
+/* Ask @cl's agent to count again whatever the growth (*@seen = @rss):
+ * 0, or -ECONNRESET. */
+int rescan_ask(struct client *cl, uint64_t rss, uint64_t *seen);
 
 #endif
