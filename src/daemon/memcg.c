@@ -100,19 +100,29 @@ static int nearer(uint64_t usage, uint64_t cache, uint64_t limit,
  * one.  Its usage, limit, directory, id and inode into @out.  @root: the
  * hierarchy's mount.
  */
+/* The directory of cgroup @path ("/a/b", as in /proc/PID/cgroup) under
+ * the hierarchy's mount @root, into @dir: 0 or -ENAMETOOLONG. */
+static int cg_dir(char *dir, size_t len, const char *root, const char *path)
+{
+	size_t n;
+
+	if ((size_t)snprintf(dir, len, "%s%s", root, path) >= len)
+		return -ENAMETOOLONG;
+	n = strlen(dir);
+	while (n > 0 && dir[n - 1] == '/')
+		dir[--n] = 0; /* "/" itself: the root directory */
+	return 0;
+}
+
 static int limiting_level(struct memcg_use *out, const char *root)
 {
 	char dir[sizeof(out->dir)];
 	uint64_t usage, limit, cache;
 	int have = 0, err;
-	size_t n;
 	struct stat st;
 
-	if ((size_t)snprintf(dir, sizeof(dir), "%s%s", root, out->path) >= sizeof(dir))
+	if (cg_dir(dir, sizeof(dir), root, out->path))
 		return -ENAMETOOLONG;
-	n = strlen(dir);
-	while (n > 0 && dir[n - 1] == '/')
-		dir[--n] = 0; /* "/" itself: the root directory */
 	for (;;) {
 		err = level_read(dir, out->v1, &usage, &limit);
 		if (err && !have)
@@ -167,23 +177,50 @@ static void cg_mounts(void)
 }
 
 /*
- * Cgroups looked at in the last second, by a hash of their path, and
- * whether a limit binds them: a new client in one found free of limits
- * is looked at a little later (autoevict.c auto_client_new).  A few
- * dozen, the oldest replaced: a shell's commands all start in its one.
+ * Cgroups looked at lately, by a hash of their path, and whether a limit
+ * binds them: a new client in one found free of limits is looked at a
+ * little later (autoevict.c auto_client_new).  An entry holds for
+ * SEEN_MS, and only while the cgroup's own directory and limit are the
+ * ones seen: a limit written on it, or the cgroup made again under its
+ * name, is noticed at once (a review's probe: a job in a cgroup given a
+ * limit after a look found none was OOM-killed in 10 runs of 10 with
+ * its look late).  A limit put on an ancestor in that time is not.  A
+ * few dozen entries, the oldest replaced: a shell's commands all start
+ * in its one.
  */
 #define SEEN_SLOTS 32
-#define SEEN_MS 1000
+#define SEEN_MS 250
 static struct {
-	uint64_t path_id, at_ms;
+	uint64_t path_id, at_ms, ino, own_limit;
 	int v1, limited;
 } seen[SEEN_SLOTS];
 static unsigned seen_next;
 
+/* Cgroup @path's own directory's inode and own limit (of that level
+ * alone) under @root: 0, or -errno. */
+static int own_level(const char *root, const char *path, int v1,
+		     uint64_t *ino, uint64_t *limit)
+{
+	char dir[PATH_MAX_LEN + 64];
+	struct stat st;
+	int err = cg_dir(dir, sizeof(dir), root, path);
+
+	if (err)
+		return err;
+	if (stat(dir, &st))
+		return -errno;
+	*ino = (uint64_t)st.st_ino;
+	return cg_level_limit(dir, v1, limit);
+}
+
 static void seen_note(const struct memcg_use *u)
 {
+	uint64_t ino, own_limit;
 	unsigned i;
 
+	if (own_level(u->v1 ? mounts.v1 : mounts.v2, u->path, u->v1, &ino,
+		      &own_limit))
+		return;
 	for (i = 0; i < SEEN_SLOTS; i++)
 		if (seen[i].at_ms && seen[i].path_id == u->path_id &&
 		    seen[i].v1 == u->v1)
@@ -192,6 +229,8 @@ static void seen_note(const struct memcg_use *u)
 		i = seen_next++ % SEEN_SLOTS;
 	seen[i].path_id = u->path_id;
 	seen[i].v1 = u->v1;
+	seen[i].ino = ino;
+	seen[i].own_limit = own_limit;
 	seen[i].limited = u->limit != MEMCG_NO_LIMIT;
 	seen[i].at_ms = now_ms();
 }
@@ -201,7 +240,7 @@ int memcg_unlimited_lately(pid_t pid)
 	static struct cg_paths cg;
 	char path[64];
 	const char *p;
-	uint64_t id, now = now_ms();
+	uint64_t id, now = now_ms(), ino, own_limit;
 	int v1;
 	unsigned i;
 
@@ -216,8 +255,12 @@ int memcg_unlimited_lately(pid_t pid)
 	for (i = 0; i < SEEN_SLOTS; i++)
 		if (seen[i].at_ms && now - seen[i].at_ms < SEEN_MS &&
 		    seen[i].path_id == id && seen[i].v1 == v1)
-			return !seen[i].limited;
-	return 0;
+			break;
+	if (i == SEEN_SLOTS || seen[i].limited)
+		return 0;
+	cg_mounts();
+	return !own_level(v1 ? mounts.v1 : mounts.v2, p, v1, &ino, &own_limit) &&
+	       ino == seen[i].ino && own_limit == seen[i].own_limit;
 }
 
 int memcg_of(pid_t pid, struct memcg_use *out)
