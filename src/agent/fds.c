@@ -76,6 +76,10 @@ static int is_ours(unsigned fd)
  */
 #define GATE_FOREIGN_MS 100
 static uint64_t gate_holder;
+/* the number a dup2()/dup3() holding the gate lands on (-1: none); in a
+ * fork()'s child, the one that was in flight as the fork copied the
+ * table: its mark may still say ours where the program's file is */
+static int gate_fd = -1, inflight_at_fork = -1;
 /* this thread is one of the agent's (set as it takes its table) */
 static __thread int agent_thread;
 /* fd_hide's last floor: dup2() onto a number at or above it may land on
@@ -143,6 +147,15 @@ void fds_gate_leave(struct fds_gate *g)
 	uz_signals_restore(&g->mask);
 }
 
+void fds_fork_child_first(void)
+{
+	/* its holder, a thread of the parent's, is not here; taken over
+	 * (fd_close, after GATE_FOREIGN_MS) it would say nothing */
+	inflight_at_fork = __atomic_load_n(&gate_holder, __ATOMIC_ACQUIRE) ?
+				   __atomic_load_n(&gate_fd, __ATOMIC_SEQ_CST) : -1;
+	__atomic_store_n(&gate_fd, -1, __ATOMIC_SEQ_CST);
+}
+
 void fds_gate_reset_child(void)
 {
 	__atomic_store_n(&gate_holder, 0, __ATOMIC_RELEASE);
@@ -154,23 +167,31 @@ static int dup_onto(int oldfd, int newfd, int flags, int as_dup2)
 {
 	int gated = is_ours((unsigned)newfd) ||
 		    newfd >= __atomic_load_n(&hide_floor, __ATOMIC_RELAXED);
-	int taken = 0, r, saved;
+	int taken = 0, r, saved, was_fd = -1;
 	sigset_t old;
 
 	if (gated) {
 		uz_signals_hold(&old);
 		taken = gate_take();
+		was_fd = __atomic_exchange_n(&gate_fd, newfd, __ATOMIC_SEQ_CST);
 	}
 	if (as_dup2 && oldfd == newfd)
 		r = fcntl(oldfd, F_GETFD) < 0 ? -1 : newfd;
 	else
 		r = (int)syscall(SYS_dup3, oldfd, newfd, flags);
 	saved = errno;
+	if (gated) {
+		/* a test's: landed, our mark not yet cleared */
+		static int delay_ms = -1;
+
+		uz_test_delay("UZSWAP_TEST_DUP_DELAY_MS", &delay_ms);
+	}
 	/* not in a vfork() child: it shares our marks, not our table */
 	if (r >= 0 && oldfd != newfd && is_ours((unsigned)r) &&
 	    getpid() == uz_agent.pid)
 		mark(r, 0);
 	if (gated) {
+		__atomic_store_n(&gate_fd, was_fd, __ATOMIC_SEQ_CST);
 		gate_give(taken);
 		uz_signals_restore(&old);
 	}
@@ -302,9 +323,15 @@ void fds_close_inherited(int keep)
 {
 	unsigned fd = 0;
 
-	/* one thread in the child: no gate to take */
+	/* one thread in the child: no gate to take.  A number a dup2() was
+	 * landing on as the fork copied the table is left as it is: the
+	 * program's file may be there with our mark still on it (a review's
+	 * probe: the child closed it, and the agent then opened its own
+	 * there); at worst one of the parent's stays open here. */
 	while ((fd = next_ours(fd)) < FDS_TRACKED) {
-		if ((int)fd != keep) {
+		if ((int)fd == inflight_at_fork) {
+			mark((int)fd, 0);
+		} else if ((int)fd != keep) {
 			mark((int)fd, 0);
 			close((int)fd);
 		}

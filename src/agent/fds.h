@@ -33,6 +33,10 @@ UZ_HIDDEN void fds_gate_enter(struct fds_gate *g);
 UZ_HIDDEN void fds_gate_leave(struct fds_gate *g);
 /* A forked child: the gate's holder may have been another thread. */
 UZ_HIDDEN void fds_gate_reset_child(void);
+/* In a fork()'s child, before anything takes the gate: which number a
+ * dup2() of another thread was landing on as the fork copied the table
+ * (fds_close_inherited leaves it be). */
+UZ_HIDDEN void fds_fork_child_first(void);
 
 /* Agent thread, as it starts: a descriptor table of its own with ours
  * only (the threads it starts then share it).  0 or -errno. */

@@ -600,6 +600,7 @@ void fork_child_hook(void)
 {
 	int ufd, arena_fd = -1;
 
+	fds_fork_child_first();
 	/* before anything maps or unmaps: that takes the tables' lock */
 	regions_reset_child();
 	advising_reset_child(); /* those calls were other threads' */

@@ -38,6 +38,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -391,34 +392,115 @@ static void shared(void)
 }
 
 /* The shared case first, in a process of its own (the filter stays). */
-static void run_shared(char **argv)
+/* --- forkdup ------------------------------------------------------ */
+/* A dup2() of another thread onto one of the agent's numbers lands as
+ * fork() copies the table, its mark not yet cleared (the agent held
+ * between dup3 and the mark, UZSWAP_TEST_DUP_DELAY_MS, and the fork after
+ * its prepare hook, UZSWAP_TEST_FORK_FREEZE_MS, both set by main): the
+ * child, closing its parent's agent descriptors, must keep the
+ * program's file there.  It closed it, and its agent opened its own
+ * pagemap on that number (a review's probe). */
+static int dup_target = -1, dup_mine = -1;
+
+static void *late_dup2(void *arg)
+{
+	(void)arg;
+	usleep(200000); /* the fork's prepare hook is past the gate */
+	if (dup2(dup_mine, dup_target) < 0)
+		perror("dup2");
+	return NULL;
+}
+
+static void forkdup(void)
+{
+	char path[320], link[256];
+	struct stat a, b;
+	struct dirent *e;
+	pthread_t t;
+	DIR *d = opendir("/proc/self/fd");
+	int st;
+	pid_t c;
+
+	it_assert(d, "/proc/self/fd: %s", strerror(errno));
+	while ((e = readdir(d))) {
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n < 0 || atoi(e->d_name) < 900)
+			continue;
+		link[n] = 0;
+		if (strstr(link, "/pagemap") && dup_target < 0)
+			dup_target = atoi(e->d_name);
+	}
+	closedir(d);
+	it_assert(dup_target >= 0, "no agent pagemap descriptor at 900 and up "
+		  "(is the table shared?)");
+	dup_mine = open("/etc/hostname", O_RDONLY | O_CLOEXEC);
+	it_assert(dup_mine >= 0 && !fstat(dup_mine, &a), "/etc/hostname: %s",
+		  strerror(errno));
+	pthread_create(&t, NULL, late_dup2, NULL);
+	c = fork();
+	it_assert(c >= 0, "fork: %s", strerror(errno));
+	if (!c) {
+		int kept = !fstat(dup_target, &b) && b.st_ino == a.st_ino &&
+			   b.st_dev == a.st_dev;
+
+		if (!kept)
+			fprintf(stderr, "child: descriptor %d is no longer the "
+				"program's file\n", dup_target);
+		_exit(kept && it_check(mem, LEN, 7) < 0 ? 0 : 1);
+	}
+	it_assert(waitpid(c, &st, 0) == c && WIFEXITED(st) && !WEXITSTATUS(st),
+		  "forkdup: the child lost the program's descriptor %d, or read "
+		  "wrong bytes (status %#x)", dup_target, st);
+	pthread_join(t, NULL);
+	it_assert(!fstat(dup_target, &b) && b.st_ino == a.st_ino,
+		  "forkdup: the parent's descriptor %d is not the program's file",
+		  dup_target);
+	it_assert(it_check(mem, LEN, 7) < 0, "forkdup: wrong bytes");
+	printf("forkdup: a dup2() onto the agent's descriptor %d landing as "
+	       "fork() copied the table: the child kept the program's file\n",
+	       dup_target);
+}
+
+/* The cases that need the agent to share our table, each in a run of
+ * its own (the filter is for good) */
+static void run_mode(char **argv, const char *mode)
 {
 	pid_t c = fork();
 	int st;
 
 	it_assert(c >= 0, "fork: %s", strerror(errno));
 	if (!c) {
-		execl("/proc/self/exe", argv[0], "shared", (char *)NULL);
+		execl("/proc/self/exe", argv[0], mode, (char *)NULL);
 		_exit(127);
 	}
 	it_assert(waitpid(c, &st, 0) == c, "waitpid: %s", strerror(errno));
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 77)
 		return;
-	it_assert(WIFEXITED(st) && !WEXITSTATUS(st), "it_dupgate shared: %s %d",
-		  WIFSIGNALED(st) ? "killed by signal" : "exit status",
+	it_assert(WIFEXITED(st) && !WEXITSTATUS(st), "it_dupgate %s: %s %d",
+		  mode, WIFSIGNALED(st) ? "killed by signal" : "exit status",
 		  WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
 }
 
 int main(int argc, char **argv)
 {
 	int in_shared = argc > 1 && !strcmp(argv[1], "shared");
+	int in_forkdup = argc > 1 && !strcmp(argv[1], "forkdup");
 
 	if (!getenv("IT_UNDER_AGENT")) {
 		/* before the agent starts: its thread then shares our table */
-		if (in_shared)
+		if (in_shared || in_forkdup) {
 			refuse_unshare();
-		else
-			run_shared(argv);
+		} else {
+			run_mode(argv, "shared");
+			run_mode(argv, "forkdup");
+		}
+		if (in_forkdup) {
+			setenv("UZSWAP_TEST_DUP_DELAY_MS", "1500", 1);
+			setenv("UZSWAP_TEST_FORK_FREEZE_MS", "800", 1);
+		}
 	}
 	it_setup(argc, argv);
 	alarm(120);
@@ -429,6 +511,10 @@ int main(int argc, char **argv)
 	it_assert(devnull >= 0, "/dev/null: %s", strerror(errno));
 	if (in_shared) {
 		shared();
+		return 0;
+	}
+	if (in_forkdup) {
+		forkdup();
 		return 0;
 	}
 #ifdef __SANITIZE_THREAD__
