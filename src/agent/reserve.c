@@ -58,11 +58,6 @@ static void unlock(const sigset_t *saved)
 	spin_unlock(&lock_word, saved);
 }
 
-static int bit(const uint64_t *map, size_t i)
-{
-	return (map[i / 64] >> (i % 64)) & 1;
-}
-
 static void mark(uint64_t *map, size_t first, size_t n, int on)
 {
 	size_t i;
@@ -156,12 +151,12 @@ int reserve_holds(const void *p, size_t len)
 static size_t next_bit(const uint64_t *map, size_t i, size_t end, int want)
 {
 	while (i < end) {
-		uint64_t w = want ? map[i / 64] : ~map[i / 64];
+		uint64_t w = (want ? map[i / 64] : ~map[i / 64]) >> (i % 64);
 
-		w >>= i % 64;
-		if (w)
-			return i + (size_t)__builtin_ctzll(w) < end ?
-				       i + (size_t)__builtin_ctzll(w) : end;
+		if (w) {
+			i += (size_t)__builtin_ctzll(w);
+			return i < end ? i : end;
+		}
 		i = (i / 64 + 1) * 64;
 	}
 	return end;
@@ -311,10 +306,10 @@ void reserve_forked_child(void)
 
 	/* whatever held it is not in the child, which has one thread */
 	__atomic_store_n(&lock_word, 0, __ATOMIC_RELEASE);
-	for (i = 0; base && i < n_pages; i = j + 1) {
-		for (j = i; j < n_pages && bit(dontfork, j); j++)
-			;
-		if (j > i)
-			refill(i, j - i);
+	/* each run of them (n_pages is 0 without a range) */
+	for (i = next_bit(dontfork, 0, n_pages, 1); i < n_pages;
+	     i = next_bit(dontfork, j, n_pages, 1)) {
+		j = next_bit(dontfork, i, n_pages, 0);
+		refill(i, j - i);
 	}
 }
