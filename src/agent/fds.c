@@ -329,11 +329,10 @@ void fds_close_inherited(int keep)
 	 * probe: the child closed it, and the agent then opened its own
 	 * there); at worst one of the parent's stays open here. */
 	while ((fd = next_ours(fd)) < FDS_TRACKED) {
-		if ((int)fd == inflight_at_fork) {
+		if ((int)fd != keep) {
 			mark((int)fd, 0);
-		} else if ((int)fd != keep) {
-			mark((int)fd, 0);
-			close((int)fd);
+			if ((int)fd != inflight_at_fork)
+				close((int)fd);
 		}
 		fd++;
 	}
