@@ -82,7 +82,7 @@ static void say_state(struct client *cl, struct auto_client *a,
  * thread yet is tried again this soon, this many times at most. */
 #define PLACE_RETRY_MS 10
 #define PLACE_TRIES 20
-/* A new client in a cgroup looked at in the last second and found with
+/* A new client in a cgroup looked at in the last 250 ms and found with
  * no limit (memcg_unlimited_lately) has its first look (its cgroup, the
  * limits above it, its holds: some 30 reads in /proc and the cgroup
  * tree) this long after its hello.  A shell's short commands are gone

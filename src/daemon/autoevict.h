@@ -80,7 +80,7 @@ struct auto_client {
  * UINT64_MAX with auto=off.  Cheap until then. */
 uint64_t auto_tick(uint64_t now);
 /* @cl has just said hello: its first look comes now, or AUTO_FIRST_LOOK_MS
- * later in a cgroup seen lately with no limit. */
+ * later in a cgroup seen lately with no limit (memcg_unlimited_lately). */
 void auto_client_new(struct client *cl);
 /* Something changed (a client came, the configuration was reloaded):
  * the next auto_tick looks at every client. */

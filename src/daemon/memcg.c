@@ -93,13 +93,6 @@ static int nearer(uint64_t usage, uint64_t cache, uint64_t limit,
 	       (double)memcg_firm_usage(out) / (double)out->limit;
 }
 
-/*
- * The level of out->path, itself or an ancestor, whose limit applies:
- * the one nearest its limit (a slice's limit binds the services in it,
- * which have none of their own), or out->path itself when no level has
- * one.  Its usage, limit, directory, id and inode into @out.  @root: the
- * hierarchy's mount.
- */
 /* The directory of cgroup @path ("/a/b", as in /proc/PID/cgroup) under
  * the hierarchy's mount @root, into @dir: 0 or -ENAMETOOLONG. */
 static int cg_dir(char *dir, size_t len, const char *root, const char *path)
@@ -114,6 +107,13 @@ static int cg_dir(char *dir, size_t len, const char *root, const char *path)
 	return 0;
 }
 
+/*
+ * The level of out->path, itself or an ancestor, whose limit applies:
+ * the one nearest its limit (a slice's limit binds the services in it,
+ * which have none of their own), or out->path itself when no level has
+ * one.  Its usage, limit, directory, id and inode into @out.  @root: the
+ * hierarchy's mount.
+ */
 static int limiting_level(struct memcg_use *out, const char *root)
 {
 	char dir[sizeof(out->dir)];

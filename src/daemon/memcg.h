@@ -53,8 +53,9 @@ static inline uint64_t memcg_firm_usage(const struct memcg_use *cg)
 int memcg_of(pid_t pid, struct memcg_use *out);
 
 /* Is process @pid in a memory cgroup that memcg_of found, in the last
- * second, with no limit on it or above it?  0 when it was not looked at
- * so lately, or has one. */
+ * 250 ms, with no limit on it or above it, and whose own directory and
+ * limit are still the ones it found?  0 when it was not looked at so
+ * lately, has a limit, or changed. */
 int memcg_unlimited_lately(pid_t pid);
 
 /* @path with every byte that is not printable ASCII as '?', for the
