@@ -26,16 +26,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -282,17 +278,9 @@ static void linger(void)
 /* --- shared -------------------------------------------------------- */
 static void refuse_unshare(void)
 {
-	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_unshare, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog p = { sizeof(f) / sizeof(f[0]), f };
+	static const int nr[] = { SYS_unshare };
 
-	it_assert(!prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) &&
-		  !prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &p),
-		  "seccomp: %s", strerror(errno));
+	it_refuse_syscalls(nr, 1);
 }
 
 /* Descriptors at 900 and up in our table, where the agent keeps its

@@ -16,11 +16,7 @@
  * futex, writes an eventfd the agent thread polls.
  */
 #include <errno.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <stddef.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -60,24 +56,13 @@ static void idle_then_fork(const char *how)
 /* This program again, with signalfd refused (EPERM). */
 static pid_t start_nobell(const char *self)
 {
-	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_signalfd4, 1, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_signalfd, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog p = { sizeof(f) / sizeof(f[0]), f };
+	static const int nr[] = { SYS_signalfd4, SYS_signalfd };
 	pid_t c = fork();
 
 	it_assert(c >= 0, "fork: %s", strerror(errno));
 	if (c)
 		return c;
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
-	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &p)) {
-		fprintf(stderr, "seccomp: %s\n", strerror(errno));
-		_exit(4);
-	}
+	it_refuse_syscalls(nr, 2);
 	execl(self, self, "nobell", (char *)NULL);
 	fprintf(stderr, "exec %s: %s\n", self, strerror(errno));
 	_exit(5);

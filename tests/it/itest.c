@@ -4,9 +4,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -121,6 +124,27 @@ void it_setup_config(int argc, char **argv, const char *text)
 {
 	config_text = text;
 	it_setup(argc, argv);
+}
+
+void it_refuse_syscalls(const int *nrs, unsigned n)
+{
+	struct sock_filter f[3 + 8] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	};
+	struct sock_fprog p = { (unsigned short)(n + 3), f };
+	unsigned i;
+
+	it_assert(n <= 8, "it_refuse_syscalls: %u calls, 8 at most", n);
+	/* one test each, to the EPERM return past the ALLOW */
+	for (i = 0; i < n; i++)
+		f[1 + i] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+							(unsigned)nrs[i], n - i, 0);
+	f[1 + n] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	f[2 + n] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
+						SECCOMP_RET_ERRNO | EPERM);
+	it_assert(!prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) &&
+		  !prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &p),
+		  "seccomp: %s", strerror(errno));
 }
 
 void it_need_memcg_v1(void)

@@ -38,6 +38,9 @@ void it_setup_config(int argc, char **argv, const char *text);
  * counts their charge (so not under a sanitizer). */
 #define IT_MEMCG_V1 "/sys/fs/cgroup/memory"
 void it_need_memcg_v1(void);
+/* A seccomp filter on this process, for good (as a sandbox's): the
+ * system calls @nrs (@n of them, at most 8) fail with EPERM. */
+void it_refuse_syscalls(const int *nrs, unsigned n);
 /* Make the v1 memory cgroup IT_MEMCG_V1/uzswap-it-PID/@unit (a [unit]
  * section of uzswapd.conf matches its name) and move this process into
  * it.  it_setup removes uzswap-it-PID if we die; at exit both go, this
