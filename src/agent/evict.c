@@ -874,6 +874,18 @@ static int64_t walk_round(struct evict_walk *w, int listed)
 	return 0;
 }
 
+/* A test's (UZSWAP_TEST_WALK_SETTLE_MS): that long at a walk's end, then
+ * the uffd read as a put-back's EAGAIN reads it (move_back), faults
+ * kept for later: the loop must serve what it kept (it_walkdefer). */
+static void walk_end_settle(void)
+{
+	static int settle_ms = -1;
+
+	uz_test_delay("UZSWAP_TEST_WALK_SETTLE_MS", &settle_ms);
+	if (settle_ms)
+		restore_settle();
+}
+
 /*
  * Walk @req, then (UZ_EVICT_COLD) again with each of the @n_more guard
  * windows in @more while less than the target was taken: the list is
@@ -925,6 +937,7 @@ static void evict_walk_from(const struct uz_evict *req,
 			break;
 	}
 	walking = 0;
+	walk_end_settle();
 	if (managed < 0)
 		done->err = (int32_t)managed;
 	else

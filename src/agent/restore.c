@@ -591,9 +591,13 @@ static void serve_queued(const struct faultq_entry *e, void *arg)
 	fault_or_queue(e->addr, e->flags, e->t0);
 }
 
+/* Faults kept by restore_settle count: their messages are read, and the
+ * uffd will not wake the loop for them (a walk that ended waiting out
+ * an EAGAIN left a lone reader waiting until something else came). */
 int restore_pending(void)
 {
-	return faultq_len(&retry) > 0 || events_pending_run(0) > 0;
+	return faultq_len(&retry) > 0 || faultq_len(&deferred) > 0 ||
+	       events_pending_run(0) > 0;
 }
 
 /* A fault kept for later (@keep_faults of read_messages). */

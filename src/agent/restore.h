@@ -31,7 +31,7 @@ UZ_HIDDEN void restore_replay(void);
 /* In a forked child: forget the parent's in-flight state. */
 UZ_HIDDEN void restore_reset(void);
 
-/* Faults waiting for a retry: poll again soon. */
+/* Faults waiting for a retry, or read and kept: poll again soon. */
 UZ_HIDDEN int restore_pending(void);
 
 /* Restore all of @b with one UFFDIO_MOVE of a decoded THP. */
