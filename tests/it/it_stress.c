@@ -19,7 +19,11 @@
  * dup2() onto the high numbers where the agent's descriptors pass
  * (fds.c) checks the copy is still there before closing it; madvise()
  * advice the agent takes as hints (cold, pageout, sequential, random,
- * normal, willneed) is given and the range read.
+ * normal, willneed) is given and the range read; and now and then every
+ * other thread and the evictor go quiet (OP_QUIET): each operation under
+ * way must then end, with nothing else happening to wake the agent (a
+ * fault the agent read and kept for later waited for good so), or the
+ * run fails after QUIET_MAX_S.
  * An evictor thread runs `uzswapctl evict` (all, or some bytes) at random
  * moments, and K times during the run kills the daemon with SIGKILL and
  * starts a new one.  With --auto the daemon also takes memory on its own
@@ -32,7 +36,10 @@
  * work on regions of their own, evicted at random too.  The shadow lives in MAP_SHARED memory, which the
  * agent never takes.  Each thread draws from its own generator seeded
  * from --seed: a failing seed is printed and can be run again (thread
- * interleavings still differ between runs).  Exit 0 when every check
+ * interleavings still differ between runs).  The agent's test hooks
+ * come through the environment (UZSWAP_TEST_WALK_SETTLE_MS=3: every
+ * walk ends reading the uffd and keeping its faults, it_stress.sh).
+ * Exit 0 when every check
  * passed; the last line counts operations, evictions, kills and errors.
  */
 #include <errno.h>
@@ -57,12 +64,21 @@
 
 enum op { OP_READ, OP_WRITE, OP_DONTNEED, OP_MOVE, OP_PROTECT, OP_LOCK,
 	  OP_FORK, OP_REPLACE, OP_MALLOC, OP_SIGNAL, OP_RAWCLONE, OP_USERNS,
-	  OP_SETUID, OP_DUP2, OP_ADVISE, OP_RAWMOVE, OP_POKE, N_OPS };
+	  OP_SETUID, OP_DUP2, OP_ADVISE, OP_RAWMOVE, OP_POKE, OP_QUIET, N_OPS };
 static const char *const op_name[N_OPS] = {
 	"read", "write", "dontneed", "mremap", "mprotect", "mlock",
 	"fork", "replace", "malloc", "signal", "rawclone", "userns", "setuid",
-	"dup2", "advise", "rawmove", "poke",
+	"dup2", "advise", "rawmove", "poke", "quiet",
 };
+
+/* Workers and the evictor hold it shared for each operation; OP_QUIET
+ * holds it alone (writers first: it is not starved).  From the moment
+ * it asks (quiet_since, ms on CLOCK_MONOTONIC, 0: not asking) the
+ * operations under way have QUIET_MAX_S to end: the main thread's
+ * watch fails the run after that. */
+static pthread_rwlock_t quiet_lock;
+static atomic_ulong quiet_since;
+#define QUIET_MAX_S 30
 
 struct region {
 	pthread_mutex_t lock;
@@ -495,10 +511,78 @@ static void op_dup2(uint64_t *s, unsigned thread)
 	close(fd);
 }
 
+static unsigned long mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (unsigned long)t.tv_sec * 1000 + (unsigned long)t.tv_nsec / 1000000;
+}
+
+/* Every other thread quiet, then a read: a fault left unserved shows as
+ * the wait for the lock never ending (quiet_watch) */
+static void op_quiet(struct region *r, uint64_t *s)
+{
+	size_t off, len;
+
+	atomic_store(&quiet_since, mono_ms());
+	pthread_rwlock_wrlock(&quiet_lock);
+	atomic_store(&quiet_since, 0);
+	pthread_mutex_lock(&r->lock);
+	some_part(r, s, &off, &len);
+	check(r, off, len, "read alone");
+	pthread_mutex_unlock(&r->lock);
+	pthread_rwlock_unlock(&quiet_lock);
+}
+
+/* The main thread's look, once a second: fails the run (exit 1) when the
+ * others have not gone quiet QUIET_MAX_S after OP_QUIET asked */
+static void quiet_watch(void)
+{
+	unsigned long since = atomic_load(&quiet_since);
+
+	if (since && mono_ms() - since > QUIET_MAX_S * 1000ul) {
+		fprintf(stderr, "ERROR (seed %llu): an operation under way did "
+			"not end %d s after every other thread went quiet: a "
+			"fault left unserved?\n", seed, QUIET_MAX_S);
+		fflush(stderr);
+		_exit(1);
+	}
+}
+
+/* Join worker @n, whose last operation must end within QUIET_MAX_S of
+ * the stop (and a quiet one asked for meanwhile, in time too): exit 1
+ * otherwise, rather than the alarm's SIGALRM */
+static void join_in_time(pthread_t t, int n)
+{
+	unsigned long from = mono_ms();
+	struct timespec by;
+
+	for (;;) {
+		clock_gettime(CLOCK_REALTIME, &by);
+		by.tv_sec++;
+		if (!pthread_timedjoin_np(t, NULL, &by))
+			return;
+		quiet_watch();
+		if (mono_ms() - from > QUIET_MAX_S * 1000ul) {
+			fprintf(stderr, "ERROR (seed %llu): worker %d did not end "
+				"its operation %d s after the stop: a fault left "
+				"unserved?\n", seed, n, QUIET_MAX_S);
+			fflush(stderr);
+			_exit(1);
+		}
+	}
+}
+
 static void do_op(enum op op, uint64_t *s, unsigned thread)
 {
 	struct region *r = &regions[rng_below(s, N_REGIONS)];
 	size_t off, len;
+
+	if (op == OP_QUIET) {
+		op_quiet(r, s);
+		return;
+	}
 
 	if (op == OP_MALLOC) {
 		op_malloc(s);
@@ -601,7 +685,7 @@ static void *worker(void *arg)
 {
 	uint64_t s = seed * 1000003 + (uintptr_t)arg;
 	/* reads and writes most often; the rest now and then */
-	static const unsigned weight[N_OPS] = { 30, 20, 8, 4, 4, 3, 3, 2, 6, 4, 2, 1, 1, 2, 4, 4, 12 };
+	static const unsigned weight[N_OPS] = { 30, 20, 8, 4, 4, 3, 3, 2, 6, 4, 2, 1, 1, 2, 4, 4, 12, 1 };
 	unsigned total = 0, i;
 
 	for (i = 0; i < N_OPS; i++)
@@ -615,7 +699,13 @@ static void *worker(void *arg)
 				pick -= weight[op];
 			op++;
 		}
-		do_op(op, &s, (unsigned)(uintptr_t)arg);
+		if (op == OP_QUIET) {
+			do_op(op, &s, (unsigned)(uintptr_t)arg);
+		} else {
+			pthread_rwlock_rdlock(&quiet_lock);
+			do_op(op, &s, (unsigned)(uintptr_t)arg);
+			pthread_rwlock_unlock(&quiet_lock);
+		}
 		atomic_fetch_add(&ops[op], 1);
 	}
 	return NULL;
@@ -685,11 +775,13 @@ static void *evictor(void *arg)
 
 		usleep((useconds_t)(50000 + rng_below(&s, 400000)));
 		victim = clients[rng_below(&s, (uint64_t)n_clients)];
+		pthread_rwlock_rdlock(&quiet_lock);
 		if (rng_below(&s, 3))
 			it_ctl(out, sizeof(out), "evict %d --all", (int)victim);
 		else
 			it_ctl(out, sizeof(out), "evict %d --bytes %lluM", (int)victim,
 			       (unsigned long long)(1 + rng_below(&s, 64)));
+		pthread_rwlock_unlock(&quiet_lock);
 		atomic_fetch_add(&evictions, 1);
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		ms = (int)((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
@@ -849,6 +941,14 @@ int main(int argc, char **argv)
 		}
 		clients[i] = c;
 	}
+	{
+		pthread_rwlockattr_t a;
+
+		pthread_rwlockattr_init(&a);
+		pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+		pthread_rwlock_init(&quiet_lock, &a);
+		pthread_rwlockattr_destroy(&a);
+	}
 	/* a hang is a failure: the watchdog ends it (each process) */
 	alarm((unsigned)seconds + 120);
 	s = seed;
@@ -869,16 +969,26 @@ int main(int argc, char **argv)
 		pthread_create(&ev, NULL, evictor, NULL);
 	{
 		/* signals (the workers send some) cut a plain sleep short */
-		struct timespec end;
+		struct timespec end, step;
 
 		clock_gettime(CLOCK_MONOTONIC, &end);
 		end.tv_sec += (time_t)seconds;
-		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &end, NULL) == EINTR)
-			;
+		/* a second at a time: the quiet operation's watch */
+		do {
+			clock_gettime(CLOCK_MONOTONIC, &step);
+			step.tv_sec++;
+			if (step.tv_sec > end.tv_sec ||
+			    (step.tv_sec == end.tv_sec && step.tv_nsec > end.tv_nsec))
+				step = end;
+			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME,
+					       &step, NULL) == EINTR)
+				;
+			quiet_watch();
+		} while (step.tv_sec != end.tv_sec || step.tv_nsec != end.tv_nsec);
 	}
 	atomic_store(&stop, 1);
 	for (i = 0; i < threads; i++)
-		pthread_join(th[i], NULL);
+		join_in_time(th[i], i + 1);
 	if (n_clients)
 		pthread_join(ev, NULL);
 	/* everything, one last time */

@@ -6,7 +6,7 @@
  * every message on its uffd and keeps the faults among them for later;
  * a walk that ended so, with nothing more to come, left a lone reader
  * waiting for good (the cgroup v2 guest's jobmove was killed after
- * 150 s, once in about 60 runs).  The agent's test hook
+ * 150 s, once in some 70 runs on record).  The agent's test hook
  * UZSWAP_TEST_WALK_SETTLE_MS has each walk end that way, after a pause
  * in which a second thread faults on evicted memory.
  */
