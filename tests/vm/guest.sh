@@ -54,7 +54,24 @@ run_job() {
 	# a job that crawls (throttled at memory.high) is ended after
 	# JOB_MAX_S, and says so, rather than running into the boot's timeout
 	(sleep $JOB_MAX_S; kill -0 $job 2>/dev/null && echo "# $1 still ran after $JOB_MAX_S s: killed" &&
-		kill -9 $job) &
+		{ stuck_report $job "$CG/$1"; kill -9 $job; }) &
+}
+# stuck_report PID CGROUP: what a job past its time was doing, as TAP
+# comments: each thread's state, wait channel and system call, its
+# cgroup's files, its line in the daemon's stats and the daemon's log
+stuck_report() { stuck_facts "$@" 2>&1 | sed 's/^/# stuck: /' | cut -c1-300; }
+stuck_facts() {
+	for t in /proc/$1/task/*; do
+		echo "thread ${t##*/} $(cat $t/comm): $(cut -d' ' -f3 $t/stat)" \
+			"wchan $(cat $t/wchan) syscall $(cat $t/syscall)"
+	done
+	for f in memory.current memory.high memory.max memory.events memory.pressure; do
+		echo "$f: $(tr '\n' ' ' <$2/$f)"
+	done
+	grep -E '^(anon|anon_thp|file|inactive_anon|active_anon) ' $2/memory.stat | tr '\n' ' '
+	echo
+	uzswapctl --socket "$SOCK" stats -r -b 2>&1
+	tail -n 40 /tmp/uzswapd.log
 }
 # the job's own lines, as TAP comments
 job_said() { sed 's/^/# /' /tmp/${1##*/}.out | cut -c1-200; }
