@@ -55,7 +55,7 @@ static uid_t start_euid;
 
 static void trusted_uid_read(void)
 {
-	const char *s = getenv("UZSWAP_DAEMON_UID");
+	const char *s = uz_env("UZSWAP_DAEMON_UID");
 	char *end;
 	long v;
 
@@ -239,7 +239,7 @@ static int pagemap_or_none(void)
  */
 static struct codec *agent_codec_open(int id, int level)
 {
-	const char *at = getenv("UZSWAP_TEST_CODEC_AT");
+	const char *at = uz_env("UZSWAP_TEST_CODEC_AT");
 	size_t len = codec_mem_size(id, level);
 	struct codec *c;
 	void *mem;
@@ -423,19 +423,19 @@ void agent_start(void)
 	if (!uz_agent.sock_path[0]) {
 		/* a setuid or setgid program: its environment (the socket,
 		 * the daemon's uid) is its caller's to choose */
-		if (getenv("UZSWAP_DISABLE") || getauxval(AT_SECURE))
+		if (uz_env("UZSWAP_DISABLE") || getauxval(AT_SECURE))
 			return;
 		path = msg_socket_path();
 		if (strlen(path) >= sizeof(uz_agent.sock_path))
 			return;
 		strcpy(uz_agent.sock_path, path);
-		log_init("libuzswap", getenv("UZSWAP_DEBUG") ? UZ_LOG_DEBUG : UZ_LOG_WARN);
+		log_init("libuzswap", uz_env("UZSWAP_DEBUG") ? UZ_LOG_DEBUG : UZ_LOG_WARN);
 		trusted_uid_read();
 		/* a test's: only the interposer's guard against evicting
 		 * what an madvise() is about to zap (events.c) */
-		if (getenv("UZSWAP_TEST_REMOVE_WINDOW_MS"))
+		if (uz_env("UZSWAP_TEST_REMOVE_WINDOW_MS"))
 			events_set_remove_window(strtoull(
-				getenv("UZSWAP_TEST_REMOVE_WINDOW_MS"), NULL, 10) * 1000000ull);
+				uz_env("UZSWAP_TEST_REMOVE_WINDOW_MS"), NULL, 10) * 1000000ull);
 	}
 	path = uz_agent.sock_path;
 	sock = preconnected >= 0 ? preconnected : daemon_dial(path);
@@ -617,6 +617,7 @@ void agent_restart_child(int ufd, int arena_fd, unsigned slot)
 
 __attribute__((constructor)) static void agent_ctor(void)
 {
+	uz_env_save();
 	pthread_atfork(fork_prepare_hook, fork_parent_hook, fork_child_hook);
 	agent_start();
 }

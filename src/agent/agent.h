@@ -157,6 +157,14 @@ UZ_HIDDEN void uz_signals_restore(const sigset_t *old);
  * which blocks signals for good, takes it as is. */
 UZ_HIDDEN void spin_lock(int *word, sigset_t *saved);
 UZ_HIDDEN void spin_unlock(int *word, const sigset_t *saved);
+/* The process's UZSWAP_* environment variables, copied by the constructor
+ * before anything is evicted (uz_env_save).  Nothing of ours reads
+ * environ later: a program that called setenv() or moved its environment
+ * (redis's process title) keeps it in heap memory we may have evicted,
+ * and the agent thread faulting there waits on itself (real_redis hung
+ * so).  uz_env() is getenv() on that copy. */
+UZ_HIDDEN void uz_env_save(void);
+UZ_HIDDEN const char *uz_env(const char *name);
 /* A test's way to widen a window: sleep for the milliseconds environment
  * variable @name says (read once, into *@cached, which starts at -1). */
 UZ_HIDDEN void uz_test_delay(const char *name, int *cached);

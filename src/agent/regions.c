@@ -264,7 +264,7 @@ static int explicit_only(void)
 	static int v = -1;
 
 	if (v < 0) {
-		const char *s = getenv("UZSWAP_SCOPE");
+		const char *s = uz_env("UZSWAP_SCOPE");
 
 		v = s && !strcmp(s, "explicit");
 	}

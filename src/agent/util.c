@@ -16,6 +16,7 @@
 #include "agent.h"
 #include "direntries.h"
 #include "fds.h"
+#include "log.h"
 #include "loop.h"
 #include "regions.h"
 #include "reserve.h"
@@ -302,12 +303,44 @@ void word_set(unsigned *word, unsigned value)
 	word_wake(word);
 }
 
+/* Room for the variables a run sets; one longer is left out (said) */
+#define ENV_SAVED_MAX 24
+#define ENV_SAVED_LEN 256
+static char env_saved[ENV_SAVED_MAX][ENV_SAVED_LEN];
+static unsigned env_saved_n;
+
+void uz_env_save(void)
+{
+	env_saved_n = 0;
+	for (char **e = environ; e && *e; e++) {
+		if (strncmp(*e, "UZSWAP_", 7))
+			continue;
+		if (env_saved_n == ENV_SAVED_MAX ||
+		    strlen(*e) >= ENV_SAVED_LEN) {
+			log_warn("environment variable %.40s...: too many or "
+				 "too long, ignored", *e);
+			continue;
+		}
+		strcpy(env_saved[env_saved_n++], *e);
+	}
+}
+
+const char *uz_env(const char *name)
+{
+	size_t n = strlen(name);
+
+	for (unsigned i = 0; i < env_saved_n; i++)
+		if (!strncmp(env_saved[i], name, n) && env_saved[i][n] == '=')
+			return env_saved[i] + n + 1;
+	return NULL;
+}
+
 void uz_test_delay(const char *name, int *cached)
 {
 	struct timespec d;
 
 	if (*cached < 0) {
-		const char *s = getenv(name);
+		const char *s = uz_env(name);
 
 		*cached = s && atoi(s) > 0 ? atoi(s) : 0;
 	}

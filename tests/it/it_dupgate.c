@@ -452,26 +452,8 @@ static void forkdup(void)
 	       dup_target);
 }
 
-/* The cases that need the agent to share our table, each in a run of
- * its own (the filter is for good) */
-static void run_mode(char **argv, const char *mode)
-{
-	pid_t c = fork();
-	int st;
-
-	it_assert(c >= 0, "fork: %s", strerror(errno));
-	if (!c) {
-		execl("/proc/self/exe", argv[0], mode, (char *)NULL);
-		_exit(127);
-	}
-	it_assert(waitpid(c, &st, 0) == c, "waitpid: %s", strerror(errno));
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 77)
-		return;
-	it_assert(WIFEXITED(st) && !WEXITSTATUS(st), "it_dupgate %s: %s %d",
-		  mode, WIFSIGNALED(st) ? "killed by signal" : "exit status",
-		  WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
-}
-
+/* The cases that need the agent to share our table each run on their
+ * own (it_run_mode: the filter is for good) */
 int main(int argc, char **argv)
 {
 	int in_shared = argc > 1 && !strcmp(argv[1], "shared");
@@ -482,8 +464,8 @@ int main(int argc, char **argv)
 		if (in_shared || in_forkdup) {
 			refuse_unshare();
 		} else {
-			run_mode(argv, "shared");
-			run_mode(argv, "forkdup");
+			it_run_mode(argv, "shared");
+			it_run_mode(argv, "forkdup");
 		}
 		if (in_forkdup) {
 			setenv("UZSWAP_TEST_DUP_DELAY_MS", "1500", 1);

@@ -60,6 +60,11 @@ void it_reload(const char *config);
 /* Write @v to file @path (a cgroup's, a sysctl's), or fail the test. */
 void it_write_file(const char *path, const char *v);
 
+/* Run this test again as `argv[0] MODE` in a child, before it_setup: a
+ * run of its own (its own daemon, environment, seccomp filter); fail
+ * when that run fails (a skip, 77, is not a failure). */
+void it_run_mode(char **argv, const char *mode);
+
 /* Kill uzswapd (SIGKILL) / start a new one on the same socket (a child
  * of this process; its pid is returned). */
 void it_daemon_kill(void);
