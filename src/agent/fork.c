@@ -247,9 +247,11 @@ static void nurse_read(int ufd)
  * until it has acted on the events we read meanwhile, which we hand it
  * with our 'A' in answer to its 'R' (its threads run).  No time limit:
  * a stopped child is waited for as long as it lives (its link hangs up
- * when it dies); our own faults are served meanwhile.  No request can
- * come (the forking thread's holds the request channel, and we run
- * inside serving it): a wake-up is only drained, and repeated after.
+ * when it dies), and a child a debugger keeps stopped holds up the fork
+ * and every other thread's request, an exit's too.  Our own faults are
+ * served meanwhile.  No request can come (the forking thread's holds
+ * the request channel, and we run inside serving it): a wake-up is only
+ * drained, and repeated after.
  */
 static int nurse_child(int ufd, int link)
 {
@@ -264,11 +266,13 @@ static int nurse_child(int ufd, int link)
 				       { uz_agent.uffd, POLLIN, 0 },
 				       { doorbell_fd(), POLLIN, 0 } };
 
-		if (fd_poll(p, 4, -1) < 0 && errno != EINTR)
+		/* our faults kept or to retry (restore_pending) are served
+		 * within a millisecond here too: no message comes for them */
+		if (fd_poll(p, 4, restore_pending() ? 1 : -1) < 0 && errno != EINTR)
 			break;
 		if (p[0].revents & POLLIN)
 			nurse_read(ufd);
-		if (p[2].revents & POLLIN)
+		if (p[2].revents & POLLIN || restore_pending())
 			restore_poll();
 		if (p[3].revents & POLLIN)
 			woken = doorbell_drain() || woken;
