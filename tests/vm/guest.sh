@@ -70,7 +70,8 @@ stuck_facts() {
 	done
 	grep -E '^(anon|anon_thp|file|inactive_anon|active_anon) ' $2/memory.stat | tr '\n' ' '
 	echo
-	uzswapctl --socket "$SOCK" stats -r -b 2>&1
+	# bounded: a daemon that does not answer must not keep the job alive
+	timeout 5 uzswapctl --socket "$SOCK" stats -r -b 2>&1
 	tail -n 40 /tmp/uzswapd.log
 }
 # the job's own lines, as TAP comments
