@@ -535,6 +535,8 @@ static void op_quiet(struct region *r, uint64_t *s)
 	pthread_rwlock_unlock(&quiet_lock);
 }
 
+static void limit_remove(void);
+
 /* The main thread's look, once a second: fails the run (exit 1) when the
  * others have not gone quiet QUIET_MAX_S after OP_QUIET asked */
 static void quiet_watch(void)
@@ -546,6 +548,7 @@ static void quiet_watch(void)
 			"not end %d s after every other thread went quiet: a "
 			"fault left unserved?\n", seed, QUIET_MAX_S);
 		fflush(stderr);
+		limit_remove(); /* _exit: a stuck thread may hold what exit() needs */
 		_exit(1);
 	}
 }
@@ -569,6 +572,7 @@ static void join_in_time(pthread_t t, int n)
 				"its operation %d s after the stop: a fault left "
 				"unserved?\n", seed, n, QUIET_MAX_S);
 			fflush(stderr);
+			limit_remove();
 			_exit(1);
 		}
 	}
