@@ -79,6 +79,10 @@ static const char *const op_name[N_OPS] = {
 static pthread_rwlock_t quiet_lock;
 static atomic_ulong quiet_since;
 #define QUIET_MAX_S 30
+#define MAX_WORKERS 16
+/* each worker's operation under way (-1: none), for the report of one
+ * that does not end */
+static atomic_int doing[MAX_WORKERS + 1]; /* workers count from 1 */
 
 struct region {
 	pthread_mutex_t lock;
@@ -537,6 +541,25 @@ static void op_quiet(struct region *r, uint64_t *s)
 
 static void limit_remove(void);
 
+/* What is under way, said before a run that hangs ends (_exit) */
+static void report_stuck(void)
+{
+	int i;
+
+	for (i = 1; i <= MAX_WORKERS; i++)
+		if (atomic_load(&doing[i]) >= 0)
+			fprintf(stderr, "  worker %d: %s\n", i,
+				op_name[atomic_load(&doing[i])]);
+	it_report_tree(getpid(), 0);
+	fflush(stderr);
+	if (getenv("IT_STRESS_HOLD")) {
+		/* for a debugger: the stuck threads as they are */
+		fprintf(stderr, "  IT_STRESS_HOLD: process %d waits 10 minutes\n",
+			(int)getpid());
+		sleep(600);
+	}
+}
+
 /* The main thread's look, once a second: fails the run (exit 1) when the
  * others have not gone quiet QUIET_MAX_S after OP_QUIET asked */
 static void quiet_watch(void)
@@ -547,7 +570,7 @@ static void quiet_watch(void)
 		fprintf(stderr, "ERROR (seed %llu): an operation under way did "
 			"not end %d s after every other thread went quiet: a "
 			"fault left unserved?\n", seed, QUIET_MAX_S);
-		fflush(stderr);
+		report_stuck();
 		limit_remove(); /* _exit: a stuck thread may hold what exit() needs */
 		_exit(1);
 	}
@@ -571,7 +594,7 @@ static void join_in_time(pthread_t t, int n)
 			fprintf(stderr, "ERROR (seed %llu): worker %d did not end "
 				"its operation %d s after the stop: a fault left "
 				"unserved?\n", seed, n, QUIET_MAX_S);
-			fflush(stderr);
+			report_stuck();
 			limit_remove();
 			_exit(1);
 		}
@@ -703,6 +726,7 @@ static void *worker(void *arg)
 				pick -= weight[op];
 			op++;
 		}
+		atomic_store(&doing[(uintptr_t)arg], (int)op);
 		if (op == OP_QUIET) {
 			do_op(op, &s, (unsigned)(uintptr_t)arg);
 		} else {
@@ -710,6 +734,7 @@ static void *worker(void *arg)
 			do_op(op, &s, (unsigned)(uintptr_t)arg);
 			pthread_rwlock_unlock(&quiet_lock);
 		}
+		atomic_store(&doing[(uintptr_t)arg], -1);
 		atomic_fetch_add(&ops[op], 1);
 	}
 	return NULL;
@@ -863,7 +888,7 @@ static void limit_join(uint64_t bytes)
 int main(int argc, char **argv)
 {
 	int threads = 4, i;
-	pthread_t th[16], ev;
+	pthread_t th[MAX_WORKERS], ev;
 	uint64_t s;
 	unsigned long total = 0;
 	char config[sizeof(auto_config) + 16];
@@ -910,8 +935,8 @@ int main(int argc, char **argv)
 				"[--kills K] [--clients C] [--ops LIST] [--auto MIN_AGE_S] "
 				"[--limit MB]");
 	}
-	if (threads < 1 || threads > 16)
-		it_fail("--threads takes 1 to 16");
+	if (threads < 1 || threads > MAX_WORKERS)
+		it_fail("--threads takes 1 to %d", MAX_WORKERS);
 	if (n_clients < 1 || n_clients > MAX_CLIENTS)
 		it_fail("--clients takes 1 to %d", MAX_CLIENTS);
 	if (limit_mb < 0 || limit_mb > (1 << 20))
@@ -967,6 +992,8 @@ int main(int argc, char **argv)
 		region_new(&regions[i], &s);
 	}
 	signal(SIGUSR1, on_signal);
+	for (i = 0; i <= MAX_WORKERS; i++)
+		atomic_store(&doing[i], -1);
 	for (i = 0; i < threads; i++)
 		pthread_create(&th[i], NULL, worker, (void *)(uintptr_t)(i + 1));
 	if (n_clients)

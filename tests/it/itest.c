@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <limits.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -223,6 +224,64 @@ void it_run_mode(char **argv, const char *mode)
 		  WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
 }
 
+/* One line of /proc/@pid/task/@tid/@name, its end cut, into @buf. */
+static const char *task_file(int pid, const char *tid, const char *name,
+			     char *buf, size_t len)
+{
+	char path[96];
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%s/%s", pid, tid, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : read(fd, buf, len - 1);
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return n > 0 ? buf : "?";
+}
+
+/* The state of a thread from its stat line: the letter after "(comm) " */
+static char task_state(const char *stat)
+{
+	const char *p = strrchr(stat, ')');
+
+	return p && p[1] && p[2] ? p[2] : '?';
+}
+
+void it_report_tree(int pid, unsigned depth)
+{
+	char path[64], comm[32], stat[512], wchan[64], sc[128], kids[512];
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char *k, *save;
+
+		if (e->d_name[0] == '.')
+			continue;
+		task_file(pid, e->d_name, "comm", comm, sizeof(comm));
+		task_file(pid, e->d_name, "stat", stat, sizeof(stat));
+		task_file(pid, e->d_name, "wchan", wchan, sizeof(wchan));
+		task_file(pid, e->d_name, "syscall", sc, sizeof(sc));
+		sc[strcspn(sc, " ")] = 0; /* the number; its arguments say little */
+		fprintf(stderr, "  %*s%d/%s %-15s %c wchan %s syscall %s\n",
+			(int)depth * 2, "", pid, e->d_name, comm,
+			task_state(stat), wchan, sc);
+		task_file(pid, e->d_name, "children", kids, sizeof(kids));
+		if (depth < 8)
+			for (k = strtok_r(kids, " ", &save); k;
+			     k = strtok_r(NULL, " ", &save))
+				it_report_tree(atoi(k), depth + 1);
+	}
+	closedir(d);
+}
+
 void it_watchdog(int seconds, const char *what)
 {
 	pid_t me = getpid(), w;
@@ -239,7 +298,9 @@ void it_watchdog(int seconds, const char *what)
 	if (getppid() != me)
 		_exit(0); /* the test ended before the line above */
 	sleep((unsigned)seconds);
-	fprintf(stderr, "FAIL: hung for %d s%s\n", seconds, what);
+	fprintf(stderr, "FAIL: hung for %d s%s; its threads and children:\n",
+		seconds, what);
+	it_report_tree(me, 0);
 	kill(me, SIGTERM);
 	sleep(30);
 	kill(me, SIGKILL);
@@ -332,8 +393,20 @@ void it_setup(int argc, char **argv)
 		/* a cgroup a test made for itself goes, even if it crashed */
 		char cg[128];
 
+		glob_t left = { 0 };
+		size_t i;
+
 		snprintf(cg, sizeof(cg), "/sys/fs/cgroup/memory/uzswap-it-%d", c);
 		rmdir(cg);
+		/* and those named after it (it_stress's --limit), whose
+		 * test the OOM killer may have ended before its atexit */
+		snprintf(cg, sizeof(cg), "/sys/fs/cgroup/memory/uzswap-it-%d-*", c);
+		if (!glob(cg, GLOB_ONLYDIR, NULL, &left))
+			for (i = 0; i < left.gl_pathc; i++)
+				if (it_memcg_remove(left.gl_pathv[i]))
+					fprintf(stderr, "could not remove %s: %s\n",
+						left.gl_pathv[i], strerror(errno));
+		globfree(&left);
 	}
 	kill(d, SIGTERM);
 	waitpid(d, NULL, 0);

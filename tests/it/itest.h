@@ -51,6 +51,10 @@ const char *it_unit_cgroup(const char *unit, const char **top);
  * from now, saying "FAIL: hung for N s @what": a hung thread may have
  * every signal blocked, its alarm() no use.  Dies with us. */
 void it_watchdog(int seconds, const char *what);
+/* Say on stderr what each thread of process @pid and of its children,
+ * theirs in turn, is doing: state, wait channel and system call (for a
+ * report of a hang; @depth: 0). */
+void it_report_tree(int pid, unsigned depth);
 /* Skip (77), before it_setup, in a ThreadSanitizer build: the automatic
  * loop would take TSan's own memory. */
 void it_need_auto_loop(void);
