@@ -486,13 +486,16 @@ void agent_start(void)
 
 /* In a forked child: the descriptors the agent's state names are in the
  * parent's agent table, not in ours (the numbers may be the
- * application's here), so they are dropped, not closed. */
-static void forget_parent_fds(void)
+ * application's here), so they are dropped, not closed; and what the
+ * parent's agent thread was doing as the kernel copied us is not under
+ * way here. */
+static void forget_parent_agent(void)
 {
 	uz_agent.sock = uz_agent.uffd = uz_agent.stage_uffd = -1;
 	uz_agent.arena_fd = uz_agent.uplink = uz_agent.fork_ufd = -1;
 	doorbell_forget();
 	limitguard_forget();
+	evict_forget_walk();
 }
 
 /* Start afresh, with an arena and a daemon connection of our own: a
@@ -529,7 +532,7 @@ void agent_restart_fresh(int in_child)
 	memset(&uz_agent, 0, sizeof(uz_agent));
 	uz_agent.mm_token = token;
 	memcpy(uz_agent.sock_path, path, sizeof(path));
-	forget_parent_fds();
+	forget_parent_agent();
 	loop_reset_child();
 	agent_start();
 }
@@ -552,7 +555,7 @@ void agent_restart_child(int ufd, int arena_fd, unsigned slot)
 
 	int uplink = uz_agent.uplink;
 
-	forget_parent_fds();
+	forget_parent_agent();
 	uz_agent.uplink = uplink; /* in our table: the fork hook set it */
 	uz_agent.uffd = fd_hide(ufd);
 	uz_agent.arena_fd = fd_hide(arena_fd);

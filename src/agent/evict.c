@@ -791,6 +791,23 @@ int evict_walking(void)
 	return walking;
 }
 
+void evict_forget_walk(void)
+{
+	walking = 0;
+}
+
+/* A test's (UZSWAP_TEST_WALK_FORK_MS): a walk that begins while a fork
+ * is under way (the daemon's request read with the agent frozen) holds
+ * that long first, as a long scan of the regions would, so that the
+ * kernel copies the child meanwhile (it_forkwalk). */
+static void walk_fork_pause(void)
+{
+	static int pause_ms = -1;
+
+	if (__atomic_load_n(&uz_agent.fork_pending, __ATOMIC_SEQ_CST))
+		uz_test_delay("UZSWAP_TEST_WALK_FORK_MS", &pause_ms);
+}
+
 uint64_t evict_walk_progress(void)
 {
 	return walk_progress;
@@ -954,6 +971,7 @@ static void evict_walk_from(const struct uz_evict *req,
 	__atomic_store_n(&uz_agent.evicted_once, 1, __ATOMIC_SEQ_CST);
 	walking = 1;
 	walk_progress++;
+	walk_fork_pause();
 	if (cold) {
 		walk_n = 0;
 		walk_full = 0;

@@ -111,6 +111,9 @@ UZ_HIDDEN void evict_free(int in_child);
 
 /* Is a walk under way (a fault is being served between its blocks)? */
 UZ_HIDDEN int evict_walking(void);
+/* In a forked child: the parent's walk, under way as the kernel copied
+ * us, is not ours (every walk here said EBUSY for good). */
+UZ_HIDDEN void evict_forget_walk(void);
 /* A count that moves on when a walk begins and as it takes blocks out. */
 UZ_HIDDEN uint64_t evict_walk_progress(void);
 /* Take @bytes of cold memory out now, compressed, as an automatic step

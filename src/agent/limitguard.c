@@ -70,6 +70,11 @@ void limitguard_forget(void)
 {
 	nlevels = 0;
 	looked = 0;
+	/* room the parent's agent thread was making as the kernel copied
+	 * us is not being made here: else each fault at the limit waited
+	 * out UZ_GUARD_WAIT_NS for it (the stress test's --limit runs) */
+	busy = 0;
+	over_at_progress = UINT64_MAX;
 }
 
 void limitguard_set_window(uint32_t guard_ms)

@@ -40,7 +40,8 @@ UZ_HIDDEN void limitguard_limited(void);
 /* The thrash guard's window the daemon last sent (ms). */
 UZ_HIDDEN void limitguard_set_window(uint32_t guard_ms);
 /* Forget the cgroup's files, not closed: they were in another agent
- * thread's table (a forked child, the agent starting afresh). */
+ * thread's table (a forked child, the agent starting afresh); and room
+ * being made there, which is not being made here. */
 UZ_HIDDEN void limitguard_forget(void);
 
 #endif
