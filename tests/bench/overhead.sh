@@ -5,7 +5,9 @@
 # a private uzswapd (built-in defaults) connected, in turn, ROUNDS times;
 # prints the medians [min..max] of the wall times and their ratio; and,
 # as the floor of any preloaded library, the job with the agent loaded but
-# disabled (UZSWAP_DISABLE=1: the dynamic loader's work and no more).
+# disabled (UZSWAP_DISABLE=1: the dynamic loader's work and no more), and
+# with an empty library preloaded (one variable, no code: what
+# LD_PRELOAD itself costs, whatever the library).
 #   cpu      a CPU-bound loop (awk, 3e7 additions)
 #   alloc    an allocation-heavy one (python3: 2 million small objects
 #            made and dropped, 4 times)
@@ -66,6 +68,8 @@ timed() {
 		UZSWAP_SOCKET=$dir/sock LD_PRELOAD=$PWD/.libs/libuzswap.so job "$1" || return 1
 	elif [ "$2" = loaded ]; then
 		UZSWAP_DISABLE=1 LD_PRELOAD=$PWD/.libs/libuzswap.so job "$1" || return 1
+	elif [ "$2" = empty ]; then
+		LD_PRELOAD=$dir/empty.so job "$1" || return 1
 	else
 		job "$1" || return 1
 	fi
@@ -84,6 +88,11 @@ summary() {
 # B / A as "1.234x"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3fx", b / a }'; }
 
+echo 'int uzswap_overhead_empty;' | ${CC:-cc} -shared -fPIC -x c - -o "$dir/empty.so" || {
+	echo "overhead: cannot build an empty library with ${CC:-cc}" >&2
+	exit 2
+}
+
 # OVERHEAD_CONF: more [daemon] lines for uzswapd ('auto=off')
 printf '[daemon]\n%b\n' "${OVERHEAD_CONF:-}" >"$dir/conf"
 ./uzswapd --socket "$dir/sock" --config "$dir/conf" >"$dir/log" 2>&1 &
@@ -95,24 +104,26 @@ echo "overhead: $(date -u '+%F %H:%M UTC'), load average $(cut -d' ' -f1-3 /proc
 if [ -n "$contended" ]; then
 	hogs_start || exit 99
 fi
-printf '  %-7s %-22s %-22s %-7s %-22s %s\n' job alone "under the agent" ratio \
-	"loaded, disabled" ratio
+printf '  %-7s %-22s %-22s %-7s %-22s %-7s %-22s %s\n' job alone "under the agent" \
+	ratio "loaded, disabled" ratio "empty library" ratio
 for j in $jobs; do
 	job "$j" >/dev/null 2>&1 || { echo "overhead: job $j fails on its own" >&2; exit 99; }
-	alone=() agent=() loaded=()
+	alone=() agent=() loaded=() empty=()
 	for r in $(seq "$rounds"); do
 		# in turn, the first of each alternating: drift hits all
 		if [ $((r % 2)) = 1 ]; then
 			alone+=("$(timed "$j" alone)") agent+=("$(timed "$j" agent)")
-			loaded+=("$(timed "$j" loaded)")
+			loaded+=("$(timed "$j" loaded)") empty+=("$(timed "$j" empty)")
 		else
-			loaded+=("$(timed "$j" loaded)")
+			empty+=("$(timed "$j" empty)") loaded+=("$(timed "$j" loaded)")
 			agent+=("$(timed "$j" agent)") alone+=("$(timed "$j" alone)")
 		fi
 	done
 	a=$(median "${alone[@]}") u=$(median "${agent[@]}") l=$(median "${loaded[@]}")
-	printf '  %-7s %-22s %-22s %-7s %-22s %s\n' "$j" "$(summary "${alone[@]}")" \
-		"$(summary "${agent[@]}")" "$(ratio "$a" "$u")" \
-		"$(summary "${loaded[@]}")" "$(ratio "$a" "$l")"
+	e=$(median "${empty[@]}")
+	printf '  %-7s %-22s %-22s %-7s %-22s %-7s %-22s %s\n' "$j" \
+		"$(summary "${alone[@]}")" "$(summary "${agent[@]}")" \
+		"$(ratio "$a" "$u")" "$(summary "${loaded[@]}")" "$(ratio "$a" "$l")" \
+		"$(summary "${empty[@]}")" "$(ratio "$a" "$e")"
 done
 echo "  (target: within 1 % of the job alone, issue 13)"
