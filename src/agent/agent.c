@@ -496,6 +496,10 @@ static void forget_parent_agent(void)
 	doorbell_forget();
 	limitguard_forget();
 	evict_forget_walk();
+	/* a thread inside an interposed mremap() at the copy (hold_begin)
+	 * is not in the child to take its hold back: every eviction here
+	 * said EBUSY for good (review probe p2_hold_inherit, it_forkwalk) */
+	__atomic_store_n(&uz_agent.evict_hold, 0, __ATOMIC_SEQ_CST);
 }
 
 /* Start afresh, with an arena and a daemon connection of our own: a

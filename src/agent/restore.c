@@ -702,7 +702,10 @@ void restore_reset(void)
 {
 	faultq_clear(&deferred);
 	faultq_clear(&retry);
+	/* the parent's read-ahead and the block it was finishing: not
+	 * the child's to bring back unasked */
 	prefetch_left = 0;
+	finish_addr = 0;
 	/* shared with the parent until written: useless to UFFDIO_MOVE */
 	stage_reset();
 }

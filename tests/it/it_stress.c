@@ -548,13 +548,13 @@ static void report_stuck(void)
 
 	for (i = 1; i <= MAX_WORKERS; i++)
 		if (atomic_load(&doing[i]) >= 0)
-			fprintf(stderr, "  worker %d: %s\n", i,
+			/* not stdio's stderr: a stuck thread may hold its lock */
+			dprintf(2, "  worker %d: %s\n", i,
 				op_name[atomic_load(&doing[i])]);
 	it_report_tree(getpid(), 0);
-	fflush(stderr);
 	if (getenv("IT_STRESS_HOLD")) {
 		/* for a debugger: the stuck threads as they are */
-		fprintf(stderr, "  IT_STRESS_HOLD: process %d waits 10 minutes\n",
+		dprintf(2, "  IT_STRESS_HOLD: process %d waits 10 minutes\n",
 			(int)getpid());
 		sleep(600);
 	}
