@@ -86,6 +86,42 @@ static void app_end_close(int i)
 	fds_gate_leave(&g);
 }
 
+/* Events for a starting child, handed to it with 'A'; drops among them
+ * shape what we serve it meanwhile.  First the drops of ours read between
+ * the snapshot and the FORK event (fork_window_drop), then the child's
+ * own events read while we serve its uffd. */
+#define NURSE_EVENTS_MAX 64
+static struct uffd_msg nursed[NURSE_EVENTS_MAX];
+static unsigned n_nursed;
+
+/* One more event for the child, or an error said when there is no room. */
+static void nursed_add(const struct uffd_msg *m, const char *when)
+{
+	if (n_nursed < NURSE_EVENTS_MAX) {
+		nursed[n_nursed++] = *m;
+		return;
+	}
+	log_limited(UZ_LOG_ERR, 3, 60, "forked child: more than %u events %s; "
+		    "event %u lost", NURSE_EVENTS_MAX, when, m->event);
+}
+
+/*
+ * A REMOVE of ours read while a fork is frozen, before its FORK event:
+ * the child starts from the table as the snapshot had it, and its memory
+ * is copied later, maybe after the zap (another thread's free(), whose
+ * glibc drops memory by a raw madvise).  The drop goes to the child too:
+ * for its evicted pages, absent either way, dropped before the fork is
+ * as true as after, and reading old bytes where the thread that freed
+ * them may have been sure of zeros (calloc) is not.  (An UNMAP or REMAP
+ * is not handed on: whether the child has that mapping depends on the
+ * order the events do not tell; DESIGN.md section 9, "Known gap".)
+ */
+void fork_window_drop(const struct uffd_msg *m)
+{
+	if (uz_agent.frozen && pending.slot >= 0)
+		nursed_add(m, "in a fork's window");
+}
+
 static struct kid {
 	int fd;
 	unsigned slot;
@@ -136,6 +172,7 @@ int fork_prepare(void)
 		return 0;
 	}
 	pending.slot = slot;
+	n_nursed = 0; /* the drops read from here on go to the child */
 	uz_agent.fork_ufd = -1;
 	uz_agent.frozen = 1;
 	return 0;
@@ -169,11 +206,6 @@ static int send_child(int fd)
 	return 0;
 }
 
-/* Events of a starting child read while its parent serves its uffd:
- * handed to the child with 'A'; drops among them shape what we serve. */
-#define NURSE_EVENTS_MAX 64
-static struct uffd_msg nursed[NURSE_EVENTS_MAX];
-static unsigned n_nursed;
 
 /* Was page @a of the starting child dropped (MADV_DONTNEED, munmap)? */
 static int nursed_dropped(uint64_t a)
@@ -227,12 +259,8 @@ static void nurse_read(int ufd)
 			nurse_fault(ufd, m[i].arg.pagefault.address);
 		} else if (m[i].event == UFFD_EVENT_FORK) {
 			close((int)m[i].arg.fork.ufd); /* a raw clone: unserved */
-		} else if (n_nursed < NURSE_EVENTS_MAX) {
-			nursed[n_nursed++] = m[i];
 		} else {
-			log_limited(UZ_LOG_ERR, 3, 60, "forked child: more than "
-				    "%u events while it starts; event %u lost",
-				    NURSE_EVENTS_MAX, m[i].event);
+			nursed_add(&m[i], "while it starts");
 		}
 	}
 }
@@ -260,7 +288,7 @@ static int nurse_child(int ufd, int link)
 	ssize_t got;
 	char c;
 
-	n_nursed = 0;
+	/* nursed[] holds the drops of the fork's window already */
 	for (;;) {
 		struct pollfd p[4] = { { ufd, POLLIN, 0 }, { link, POLLIN, 0 },
 				       { uz_agent.uffd, POLLIN, 0 },

@@ -9,6 +9,8 @@
 #include "agent.h"
 
 /* pthread_atfork hooks (app thread). */
+struct uffd_msg;
+
 UZ_HIDDEN void fork_prepare_hook(void);
 /* Starting afresh: the links to children (and their descriptors) were
  * another agent's. */
@@ -32,6 +34,8 @@ UZ_HIDDEN int fork_in_hooks(void);
 /* Agent-thread halves of the hooks, run through loop_request(). */
 UZ_HIDDEN int fork_prepare(void);
 UZ_HIDDEN int fork_done(void);
+/* A REMOVE read while a fork is frozen: the child drops it too. */
+UZ_HIDDEN void fork_window_drop(const struct uffd_msg *m);
 
 /* The sockets to our children: poll them; a hang-up means the child
  * exited or exec'd, and what it held of the arena is let go. */

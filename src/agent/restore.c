@@ -11,6 +11,7 @@
 #include "creds.h"
 #include "events.h"
 #include "faultq.h"
+#include "fork.h"
 #include "inactive.h"
 #include "latency.h"
 #include "log.h"
@@ -654,10 +655,13 @@ static int read_messages(int keep_faults)
 		 * copied before these faults, too, and serving them changes
 		 * the table. */
 		for (i = 0; i < count; i++)
-			if (msgs[i].event == UFFD_EVENT_FORK && uz_agent.frozen)
+			if (msgs[i].event == UFFD_EVENT_FORK && uz_agent.frozen) {
 				fork_event(&msgs[i]);
-			else if (msgs[i].event != UFFD_EVENT_PAGEFAULT)
+			} else if (msgs[i].event != UFFD_EVENT_PAGEFAULT) {
+				if (msgs[i].event == UFFD_EVENT_REMOVE)
+					fork_window_drop(&msgs[i]);
 				events_handle(&msgs[i]);
+			}
 		for (i = 0; i < count; i++)
 			if (msgs[i].event != UFFD_EVENT_PAGEFAULT)
 				continue;

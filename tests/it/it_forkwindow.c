@@ -1,16 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A known bug, not fixed (README "Limits", DESIGN.md section 9 "Known
- * gap"); not in make check, which it fails: run it by hand,
- *   top_builddir=. tests/it/known_forkwindow
  * Another thread drops and moves evicted memory by raw system calls (as
  * glibc's free(), realloc() and heap trims do) while a fork is held in
- * its freeze: after the prepare hook's snapshot of the table, before the
- * kernel's copy.  It does not read that memory afterwards, so the child
- * faults it in through its own agent, which starts from the snapshot.
- * The child must read zeros where the drop was and the data at the moves'
- * new places (the calls returned before the copy: ops_done, read from
- * the child's copy, says so).  From the review of 2026-12-06 (probe p1).
+ * its freeze (UZSWAP_TEST_FORK_FREEZE_MS): after the prepare hook's
+ * snapshot of the table, before the kernel's copy.  It does not read that
+ * memory afterwards, so the child faults it in through its own agent,
+ * which starts from the snapshot.  The calls returned before the copy
+ * (ops_done, read from the child's copy, says so), so the child must read
+ * zeros where the drop was and, with "moves", the data at the moves' new
+ * places.  From the review of 2026-12-06 (probe p1): the child read the
+ * old bytes where the drop was (fixed: fork_window_drop hands the drop
+ * to the child).  The moves are a known bug, not fixed (README "Limits",
+ * DESIGN.md section 9 "Known gap"): `it_forkwindow moves` fails, and
+ * make check runs the drop alone.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -27,6 +29,7 @@
 
 static uint8_t *dropped, *moved, *moved_whole;
 static volatile int ops_done;
+static int moves; /* argv[1] "moves": the known bug too */
 
 static void *other_thread(void *arg)
 {
@@ -38,6 +41,10 @@ static void *other_thread(void *arg)
 	 * interposer in the way: raw system calls here */
 	it_assert(!syscall(SYS_madvise, dropped + IT_MB, 256 * 1024, MADV_DONTNEED),
 		  "madvise failed");
+	if (!moves) {
+		__atomic_store_n(&ops_done, 1, __ATOMIC_SEQ_CST);
+		return NULL;
+	}
 	to = it_alloc(LEN + IT_BLOCK, 0);
 	to = (uint8_t *)syscall(SYS_mremap, moved, LEN, LEN,
 				MREMAP_MAYMOVE | MREMAP_FIXED, to + 4096);
@@ -61,7 +68,7 @@ static int child(void)
 	if (!ops_done) {
 		fprintf(stderr, "child: the thread's calls came after the copy: "
 			"nothing tested\n");
-		return 77;
+		return 3;
 	}
 	for (i = 0; i < 256 * 1024; i++)
 		nz += dropped[IT_MB + i] != 0;
@@ -70,13 +77,13 @@ static int child(void)
 			"MADV_DONTNEED that returned before the fork's copy\n", nz);
 		fails++;
 	}
-	bad = it_check(moved, LEN, 2);
+	bad = moves ? it_check(moved, LEN, 2) : -1;
 	if (bad >= 0) {
 		fprintf(stderr, "CHILD BUG: unaligned-mremap'd data wrong at "
 			"offset %ld (byte %#x)\n", bad, moved[bad]);
 		fails++;
 	}
-	bad = it_check(moved_whole, LEN, 3);
+	bad = moves ? it_check(moved_whole, LEN, 3) : -1;
 	if (bad >= 0) {
 		fprintf(stderr, "CHILD BUG: aligned-mremap'd data wrong at "
 			"offset %ld (byte %#x)\n", bad, moved_whole[bad]);
@@ -94,6 +101,7 @@ int main(int argc, char **argv)
 	size_t i;
 	int st;
 
+	moves = argc > 1 && !strcmp(argv[1], "moves");
 	setenv("UZSWAP_TEST_FORK_FREEZE_MS", "1500", 1);
 	it_setup(argc, argv);
 	alarm(120);
@@ -119,8 +127,11 @@ int main(int argc, char **argv)
 		it_assert(!dropped[IT_MB + i], "parent: dropped byte %zu came back", i);
 	it_assert(it_check(moved, LEN, 2) < 0, "parent: moved data wrong");
 	it_assert(it_check(moved_whole, LEN, 3) < 0, "parent: moved data wrong");
+	it_assert(!WIFEXITED(st) || WEXITSTATUS(st) != 3, "the other thread's "
+		  "calls came after the fork's copy: nothing tested");
 	it_assert(WIFEXITED(st) && !WEXITSTATUS(st),
 		  "the child read wrong bytes (status %#x)", st);
-	printf("memory dropped and moved in a fork's window: the child reads it right\n");
+	printf("memory dropped%s in a fork's window: the child reads it right\n",
+	       moves ? " and moved" : "");
 	return 0;
 }
