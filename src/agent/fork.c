@@ -88,38 +88,64 @@ static void app_end_close(int i)
 
 /* Events for a starting child, handed to it with 'A'; drops among them
  * shape what we serve it meanwhile.  First the drops of ours read between
- * the snapshot and the FORK event (fork_window_drop), then the child's
- * own events read while we serve its uffd. */
+ * the snapshot and the FORK event (fork_window_drop, n_window of them),
+ * then the child's own events read while we serve its uffd: a budget of
+ * each, so that many drops in the window cannot crowd out the child's. */
+#define WINDOW_DROPS_MAX 256
 #define NURSE_EVENTS_MAX 64
-static struct uffd_msg nursed[NURSE_EVENTS_MAX];
-static unsigned n_nursed;
+static struct uffd_msg nursed[WINDOW_DROPS_MAX + NURSE_EVENTS_MAX];
+static unsigned n_nursed, n_window;
 
-/* One more event for the child, or an error said when there is no room. */
-static void nursed_add(const struct uffd_msg *m, const char *when)
+/* One of the child's own events, or an error said when there is no room. */
+static void nursed_add(const struct uffd_msg *m)
 {
-	if (n_nursed < NURSE_EVENTS_MAX) {
+	if (n_nursed - n_window < NURSE_EVENTS_MAX) {
 		nursed[n_nursed++] = *m;
 		return;
 	}
-	log_limited(UZ_LOG_ERR, 3, 60, "forked child: more than %u events %s; "
-		    "event %u lost", NURSE_EVENTS_MAX, when, m->event);
+	log_limited(UZ_LOG_ERR, 3, 60, "forked child: more than %u events "
+		    "while it starts; event %u lost", NURSE_EVENTS_MAX, m->event);
 }
 
 /*
  * A REMOVE of ours read while a fork is frozen, before its FORK event:
  * the child starts from the table as the snapshot had it, and its memory
  * is copied later, maybe after the zap (another thread's free(), whose
- * glibc drops memory by a raw madvise).  The drop goes to the child too:
- * for its evicted pages, absent either way, dropped before the fork is
- * as true as after, and reading old bytes where the thread that freed
- * them may have been sure of zeros (calloc) is not.  (An UNMAP or REMAP
- * is not handed on: whether the child has that mapping depends on the
- * order the events do not tell; DESIGN.md section 9, "Known gap".)
+ * glibc drops memory by a raw madvise under the arena's lock, which the
+ * fork takes after our prepare hook: that zap comes before the copy).
+ * The drop goes to the child too.  Not always right: a drop the kernel
+ * made after the copy (a caller that holds no lock the fork takes: a
+ * purge thread of another allocator, a garbage collector) leaves the
+ * child the old bytes in the range's resident pages and now zeros in its
+ * evicted ones; before, it had old bytes where a calloc() may count on
+ * zeros, the likelier case.  Drops that overlap or touch are merged.  (An
+ * UNMAP or REMAP is not handed on: DESIGN.md section 9, "Known gap".)
  */
 void fork_window_drop(const struct uffd_msg *m)
 {
-	if (uz_agent.frozen && pending.slot >= 0)
-		nursed_add(m, "in a fork's window");
+	uint64_t s = m->arg.remove.start, e = m->arg.remove.end;
+	unsigned i;
+
+	if (!uz_agent.frozen || pending.slot < 0)
+		return;
+	for (i = 0; i < n_window; i++) {
+		struct uffd_msg *w = &nursed[i];
+
+		if (s <= w->arg.remove.end && e >= w->arg.remove.start) {
+			w->arg.remove.start = s < w->arg.remove.start ? s : w->arg.remove.start;
+			w->arg.remove.end = e > w->arg.remove.end ? e : w->arg.remove.end;
+			return;
+		}
+	}
+	if (n_window < WINDOW_DROPS_MAX) {
+		nursed[n_window++] = *m;
+		n_nursed = n_window;
+		return;
+	}
+	log_limited(UZ_LOG_ERR, 3, 60, "forked child: more than %u drops in "
+		    "the fork's window; the child may read old bytes in "
+		    "%#lx-%#lx", WINDOW_DROPS_MAX, (unsigned long)s,
+		    (unsigned long)e);
 }
 
 static struct kid {
@@ -172,7 +198,7 @@ int fork_prepare(void)
 		return 0;
 	}
 	pending.slot = slot;
-	n_nursed = 0; /* the drops read from here on go to the child */
+	n_nursed = n_window = 0; /* drops read from here go to the child */
 	uz_agent.fork_ufd = -1;
 	uz_agent.frozen = 1;
 	return 0;
@@ -260,7 +286,7 @@ static void nurse_read(int ufd)
 		} else if (m[i].event == UFFD_EVENT_FORK) {
 			close((int)m[i].arg.fork.ufd); /* a raw clone: unserved */
 		} else {
-			nursed_add(&m[i], "while it starts");
+			nursed_add(&m[i]);
 		}
 	}
 }
