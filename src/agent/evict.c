@@ -325,7 +325,6 @@ static int put_back_pages(uint64_t addr, const uint8_t *src, uint64_t t0)
 
 		if (!page_present(&pp, p))
 			continue;
-
 		/* looked at again after each wait: a REMOVE read meanwhile
 		 * may have dropped this very page */
 		while (!events_watch_dropped(p)) {

@@ -232,7 +232,6 @@ static int send_child(int fd)
 	return 0;
 }
 
-
 /* Was page @a of the starting child dropped (MADV_DONTNEED, munmap)? */
 static int nursed_dropped(uint64_t a)
 {

@@ -8,9 +8,9 @@
 
 #include "agent.h"
 
-/* pthread_atfork hooks (app thread). */
 struct uffd_msg;
 
+/* pthread_atfork hooks (app thread). */
 UZ_HIDDEN void fork_prepare_hook(void);
 /* Starting afresh: the links to children (and their descriptors) were
  * another agent's. */

@@ -448,7 +448,6 @@ void it_setup(int argc, char **argv)
 	{
 		/* a cgroup a test made for itself goes, even if it crashed */
 		char cg[128];
-
 		glob_t left = { 0 };
 		size_t i;
 
